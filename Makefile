@@ -1,0 +1,37 @@
+# VJVector developer entry points. `make run` and `make test` work on a fresh Debian 12 machine.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+DATA_DIR ?= ./data
+HTTP_PORT ?= 6333
+CTEST_PARALLEL ?= 2
+
+.PHONY: all deps configure build run test unit e2e bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR)
+
+run: build
+	mkdir -p $(DATA_DIR)
+	./$(BUILD_DIR)/vjvector serve --data-dir $(DATA_DIR) --host 127.0.0.1 --http-port $(HTTP_PORT)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_PARALLEL)
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_PARALLEL) -L unit
+
+e2e: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+clean:
+	rm -rf $(BUILD_DIR)

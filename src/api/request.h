@@ -1,0 +1,27 @@
+// Request and Response: an HTTP exchange as the API layer sees it, without any transport type, so the
+// API can be tested without sockets and served by any transport (server/ uses Boost.Beast).
+// Thread-safety: plain values.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace vj {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path without the query string, e.g. "/collections/a/points"
+  std::map<std::string, std::string> query;  // decoded query parameters
+  std::string body;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  // The matched route's template, e.g. "/collections/{name}/points/query", or "unmatched"; a metrics
+  // label with bounded cardinality.
+  std::string route = "unmatched";
+};
+
+}  // namespace vj

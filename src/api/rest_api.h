@@ -1,0 +1,30 @@
+// RestApi: the Qdrant-compatible REST API over a Database. Handle() routes a Request to its endpoint,
+// decodes and validates the JSON body, calls the collection, and encodes the Qdrant envelope
+// {"result": ..., "status": "ok", "time": seconds} or the error body
+// {"status": {"error": "..."}, "time": seconds} with the HTTP status that api/error_mapping gives.
+// Thread-safety: Handle may be called concurrently.
+#pragma once
+
+#include <string>
+
+#include "api/request.h"
+#include "collection/database.h"
+
+namespace vj {
+
+struct RestApiOptions {
+  std::string version = "0.1.0";
+  size_t max_json_depth = 64;
+};
+
+class RestApi {
+ public:
+  RestApi(Database& database, RestApiOptions options) : db_(database), options_(std::move(options)) {}
+  Response Handle(const Request& request);
+
+ private:
+  Database& db_;
+  const RestApiOptions options_;
+};
+
+}  // namespace vj

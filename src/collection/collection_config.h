@@ -1,0 +1,51 @@
+// CollectionConfig: what a collection is created with, in Qdrant's shapes. It is persisted as the JSON
+// of Qdrant's create-collection body (ToJson), so ParseCollectionConfig reads both user requests and the
+// stored file. Thread-safety: a plain value.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "core/distance.h"
+#include "core/status.h"
+#include "index/payload_index.h"
+#include "index/vector_index.h"
+
+namespace vj {
+
+struct VectorParams {
+  size_t size = 0;
+  Metric distance = Metric::kCosine;
+  std::optional<HnswParams> hnsw;  // per-vector override of the collection's hnsw_config
+  bool on_disk = false;
+};
+
+struct CollectionConfig {
+  // Vector name -> params. The unnamed vector of `"vectors": {"size":..,"distance":..}` is "".
+  std::map<std::string, VectorParams> vectors;
+  HnswParams hnsw;
+  uint32_t shard_number = 1;
+  uint32_t replication_factor = 1;
+  uint32_t write_consistency_factor = 1;
+  // Payload indexes, key -> schema; part of the config so they survive restarts.
+  std::map<std::string, PayloadSchemaType> payload_schema;
+
+  bool has_unnamed_vector() const { return vectors.size() == 1 && vectors.begin()->first.empty(); }
+  HnswParams EffectiveHnsw(const std::string& vector_name) const;
+};
+
+// Validates and reads a create-collection body. InvalidArgument naming the offending field; unknown
+// fields are rejected too (a typo should not silently fall back to a default).
+StatusOr<CollectionConfig> ParseCollectionConfig(const boost::json::value& body);
+// The create body that ParseCollectionConfig reads back, plus payload_schema.
+boost::json::object CollectionConfigToJson(const CollectionConfig& config);
+// Qdrant's `config` object of GET /collections/{name} (params, hnsw_config, optimizer/wal stubs).
+boost::json::object CollectionInfoConfigJson(const CollectionConfig& config);
+
+// Collection names: 1-255 characters of [A-Za-z0-9_.-], not "." or "..". InvalidArgument otherwise.
+Status ValidateCollectionName(std::string_view name);
+
+}  // namespace vj

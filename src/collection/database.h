@@ -1,0 +1,68 @@
+// Database: the collections of one node, stored under a data directory:
+//   <data_dir>/collections/<name>/config.json   the collection's config (atomically replaced)
+//   <data_dir>/collections/<name>/store/        its PointStore (RocksDB)
+// Creating and deleting collections is durable when the call returns.
+//
+// Thread-safety: all methods are safe to call concurrently; collections are shared with readers through
+// shared_ptr so a delete never frees one under a running request.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collection/collection.h"
+#include "core/status.h"
+
+namespace vj {
+
+struct DatabaseOptions {
+  std::string data_dir = "./data";
+  CollectionOptions collection;
+};
+
+struct DatabaseStats {
+  struct PerCollection {
+    std::string name;
+    uint64_t points = 0;
+    double load_seconds = 0;
+  };
+  std::vector<PerCollection> collections;
+  double recovery_seconds = 0;  // time Open spent loading every collection
+};
+
+class Database {
+ public:
+  // Opens data_dir (creating it) and loads every stored collection. A collection whose files are
+  // unreadable fails the open with its error (DataLoss/IOError) rather than being silently dropped.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Database>> Open(const DatabaseOptions& options);
+  ~Database();
+
+  // AlreadyExists / InvalidArgument.
+  [[nodiscard]] Status CreateCollection(const std::string& name, const CollectionConfig& config);
+  // NotFound when absent.
+  [[nodiscard]] Status DeleteCollection(const std::string& name);
+  // NotFound ("Collection `x` doesn't exist!") when absent.
+  [[nodiscard]] StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const;
+  bool Exists(const std::string& name) const;
+  std::vector<std::string> List() const;
+  // Persists a changed config (payload index added or removed).
+  [[nodiscard]] Status SaveConfig(const std::string& name, const CollectionConfig& config);
+
+  DatabaseStats Stats() const;
+  // Flushes every collection's storage.
+  [[nodiscard]] Status Flush();
+
+ private:
+  explicit Database(DatabaseOptions options) : options_(std::move(options)) {}
+  std::string CollectionDir(const std::string& name) const;
+
+  const DatabaseOptions options_;
+  double recovery_seconds_ = 0;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Collection>> collections_;  // guarded by mu_
+};
+
+}  // namespace vj

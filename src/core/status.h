@@ -1,0 +1,45 @@
+// Status and StatusOr: recoverable errors are values (absl::Status). Codes map to HTTP statuses in
+// api/error_mapping. Thread-safety: plain values.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace vj {
+
+using absl::Status;
+using absl::StatusOr;
+
+namespace internal {
+[[noreturn]] void CheckFailed(const char* expr, const char* file, int line);
+}  // namespace internal
+
+}  // namespace vj
+
+#define VJ_INTERNAL_CONCAT_IMPL(a, b) a##b
+#define VJ_INTERNAL_CONCAT(a, b) VJ_INTERNAL_CONCAT_IMPL(a, b)
+
+// Returns from the enclosing function if `expr` (an absl::Status) is not OK.
+#define VJ_RETURN_IF_ERROR(expr)                  \
+  do {                                            \
+    ::absl::Status vj_status_ = (expr);           \
+    if (!vj_status_.ok()) return vj_status_;      \
+  } while (0)
+
+#define VJ_INTERNAL_ASSIGN_OR_RETURN(tmp, lhs, rexpr) \
+  auto tmp = (rexpr);                                 \
+  if (!tmp.ok()) return std::move(tmp).status();      \
+  lhs = std::move(tmp).value()
+
+// `VJ_ASSIGN_OR_RETURN(auto x, F())`: assigns the value of a StatusOr or returns its error.
+#define VJ_ASSIGN_OR_RETURN(lhs, rexpr) \
+  VJ_INTERNAL_ASSIGN_OR_RETURN(VJ_INTERNAL_CONCAT(vj_statusor_, __LINE__), lhs, rexpr)
+
+// Crashes on a broken internal invariant ("cannot happen"); never for bad input.
+#define VJ_CHECK(cond)                                              \
+  do {                                                              \
+    if (!(cond)) ::vj::internal::CheckFailed(#cond, __FILE__, __LINE__); \
+  } while (0)

@@ -1,0 +1,89 @@
+// Filter: Qdrant's payload filter as a tree, and its evaluation against one point.
+//
+// A Filter holds `must` (all hold), `should` (at least one holds, when non-empty), `must_not` (none
+// holds) and `min_should` (at least min_count of its conditions hold). A Condition is a field condition
+// on a payload key (match value / any / except / text, range), is_empty, is_null, has_id, or a nested
+// Filter. Semantics follow Qdrant: a field condition holds when ANY value the key reaches (arrays are
+// expanded) satisfies it; match.except holds when the key has values and none is in the list, or when the
+// key is absent (Qdrant treats a missing key as matching except); is_empty holds when the key is absent,
+// null, or an empty array; is_null when the key's value is null.
+// Parsing from JSON lives in api/filter_codec.h. Thread-safety: immutable after construction; Matches is
+// safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "core/payload.h"
+#include "core/point_id.h"
+
+namespace vj {
+
+struct Filter;
+
+// A scalar value that match conditions compare with: a string, an integer or a bool (Qdrant's
+// ValueVariants). Integers match JSON integers and floats with an integral value.
+using MatchValue = std::variant<std::string, int64_t, bool>;
+
+struct MatchCondition {
+  enum class Kind { kValue, kAny, kExcept, kText };
+  Kind kind = Kind::kValue;
+  std::vector<MatchValue> values;  // one for kValue; the list for kAny/kExcept
+  std::string text;                // kText: substring (case-sensitive, as Qdrant without a text index)
+};
+
+struct RangeCondition {
+  std::optional<double> gt, gte, lt, lte;
+};
+
+struct FieldCondition {
+  std::string key;  // as the user wrote it, for messages and payload index look-ups
+  PayloadPath path;
+  std::optional<MatchCondition> match;
+  std::optional<RangeCondition> range;
+};
+
+struct IsEmptyCondition {
+  std::string key;
+  PayloadPath path;
+};
+
+struct IsNullCondition {
+  std::string key;
+  PayloadPath path;
+};
+
+struct HasIdCondition {
+  std::vector<PointId> ids;  // sorted, unique
+};
+
+using Condition = std::variant<FieldCondition, IsEmptyCondition, IsNullCondition, HasIdCondition,
+                               std::shared_ptr<const Filter>>;
+
+struct MinShould {
+  std::vector<Condition> conditions;
+  size_t min_count = 0;
+};
+
+struct Filter {
+  std::vector<Condition> must;
+  std::vector<Condition> should;
+  std::vector<Condition> must_not;
+  std::optional<MinShould> min_should;
+
+  bool empty() const { return must.empty() && should.empty() && must_not.empty() && !min_should; }
+};
+
+// True when the point (id, payload) satisfies the filter.
+bool Matches(const Filter& filter, const PointId& id, const Payload& payload);
+bool Matches(const Condition& condition, const PointId& id, const Payload& payload);
+// True when one JSON value satisfies a field condition's match/range part.
+bool ValueMatches(const FieldCondition& condition, const boost::json::value& value);
+
+}  // namespace vj

@@ -1,0 +1,51 @@
+// HttpServer: HTTP/1.1 over Boost.Beast/Asio (keep-alive, a pool of I/O threads). It serves the
+// operational endpoints itself (/livez, /readyz, /healthz, /metrics) and passes every other request to
+// the handler (RestApi::Handle). Bodies over max_body_bytes get 413 without reaching the handler.
+// Every request is counted and timed in the Metrics registry by route and status.
+//
+// Shutdown: Stop() stops accepting, lets in-flight requests finish (up to drain_timeout), then returns.
+// Thread-safety: Start/Stop from one controlling thread; the handler is called concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/request.h"
+#include "core/status.h"
+#include "server/metrics.h"
+
+namespace vj {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 6333;  // 0 = pick a free port (see bound_port())
+  size_t threads = 4;
+  size_t max_body_bytes = 32ull << 20;
+  std::chrono::milliseconds drain_timeout{10000};
+  std::chrono::seconds idle_timeout{60};
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<Response(const Request&)>;
+  // Whether every collection is loaded; /readyz answers 503 until it is true.
+  using ReadyCheck = std::function<bool()>;
+
+  HttpServer(HttpServerOptions options, Handler handler, ReadyCheck ready, Metrics& metrics);
+  ~HttpServer();
+
+  // Binds and starts serving on background threads. Error (with the address) if the bind fails.
+  [[nodiscard]] Status Start();
+  // Stops accepting, drains in-flight requests, joins the threads. Idempotent.
+  void Stop();
+  uint16_t bound_port() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vj

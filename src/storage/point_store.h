@@ -1,0 +1,84 @@
+// PointStore: the durable home of one shard's points, on RocksDB.
+//
+// Two column families: "points" (PointId::Key() -> EncodePointRecord) and "log" (8-byte big-endian
+// sequence number -> EncodeMutation). Write() applies a batch of mutations to both in one RocksDB write
+// batch, so the log and the points never disagree; it assigns consecutive sequence numbers starting at
+// last_sequence() + 1. With sync=true the batch is on disk (WAL fsynced) when Write returns OK.
+// The log is what replication and incremental backups read: ReadLog(from) streams it in order.
+//
+// Thread-safety: Get/ForEach/ReadLog are safe concurrently with each other and with Write. Write calls
+// must be serialized by the caller (the shard's single writer does that; group commit happens above, by
+// batching many requests into one Write).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "storage/point_record.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace vj {
+
+struct PointStoreOptions {
+  bool create_if_missing = true;
+  // RocksDB block cache / write buffer sizes (bytes).
+  size_t write_buffer_bytes = 64ull << 20;
+  // Keep at most this many log entries; older ones are trimmed by TrimLog. 0 = keep everything.
+  uint64_t log_retention = 1'000'000;
+};
+
+class PointStore {
+ public:
+  // Opens (or creates) the store in directory `dir`. IOError / DataLoss / Corruption as RocksDB reports.
+  [[nodiscard]] static StatusOr<std::unique_ptr<PointStore>> Open(const std::string& dir,
+                                                                   const PointStoreOptions& options);
+  ~PointStore();
+  PointStore(const PointStore&) = delete;
+  PointStore& operator=(const PointStore&) = delete;
+
+  // Applies `batch` atomically (see file comment). On success sets *last_sequence to the sequence
+  // number of the batch's last mutation (unchanged for an empty batch).
+  [[nodiscard]] Status Write(const std::vector<Mutation>& batch, bool sync, uint64_t* last_sequence);
+
+  // The stored point, or std::nullopt when absent.
+  [[nodiscard]] StatusOr<std::optional<PointRecord>> Get(const PointId& id) const;
+
+  // Calls fn for every stored point in key order (integers before UUIDs). Stops early and returns fn's
+  // error if fn returns one.
+  [[nodiscard]] Status ForEach(const std::function<Status(PointRecord&&)>& fn) const;
+
+  // Appends to *out the log entries with sequence >= from, in order, at most max_entries.
+  // OutOfRange when `from` is older than the oldest entry still kept (the reader needs a snapshot).
+  [[nodiscard]] Status ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const;
+
+  // Drops log entries with sequence < before.
+  [[nodiscard]] Status TrimLog(uint64_t before);
+
+  // Flushes memtables to SST files (used before shutdown and snapshots).
+  [[nodiscard]] Status Flush();
+
+  uint64_t last_sequence() const { return last_sequence_.load(std::memory_order_acquire); }
+  uint64_t first_log_sequence() const { return first_log_sequence_.load(std::memory_order_acquire); }
+  uint64_t point_count_estimate() const;
+
+ private:
+  PointStore() = default;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* points_cf_ = nullptr;  // owned by db_'s handles below
+  rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::atomic<uint64_t> last_sequence_{0};
+  std::atomic<uint64_t> first_log_sequence_{1};
+};
+
+}  // namespace vj
