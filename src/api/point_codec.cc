@@ -1,0 +1,264 @@
+#include "api/point_codec.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/json_fields.h"
+
+namespace vj {
+namespace json = boost::json;
+
+StatusOr<PointId> ParsePointId(const json::value& v, const std::string& where) {
+  if (const uint64_t* u = v.if_uint64()) return PointId::Num(*u);
+  if (const int64_t* i = v.if_int64()) {
+    if (*i >= 0) return PointId::Num(static_cast<uint64_t>(*i));
+    return absl::InvalidArgumentError(where + ": point id must be an unsigned integer or a UUID, got " +
+                                      std::to_string(*i));
+  }
+  if (const json::string* s = v.if_string()) {
+    auto id = PointId::ParseUuid(std::string_view(s->data(), s->size()));
+    if (!id.ok()) return WithContext(id.status(), where);
+    return id;
+  }
+  return absl::InvalidArgumentError(where + ": point id must be an unsigned integer or a UUID, got " +
+                                    std::string(JsonTypeName(v)));
+}
+
+StatusOr<std::vector<PointId>> ParsePointIds(const json::value& v, const std::string& where) {
+  VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(v, where));
+  std::vector<PointId> ids;
+  ids.reserve(arr->size());
+  for (size_t i = 0; i < arr->size(); ++i) {
+    VJ_ASSIGN_OR_RETURN(PointId id, ParsePointId((*arr)[i], where + "[" + std::to_string(i) + "]"));
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+json::value PointIdToJson(const PointId& id) {
+  if (id.is_uuid()) return json::value(id.ToString());
+  return json::value(id.num());
+}
+
+StatusOr<std::vector<float>> ParseFloatVector(const json::value& v, const std::string& where) {
+  const json::array* arr = v.if_array();
+  if (arr == nullptr) {
+    return absl::InvalidArgumentError(where + ": expected an array of numbers, got " +
+                                      std::string(JsonTypeName(v)));
+  }
+  std::vector<float> out(arr->size());
+  constexpr double kMax = std::numeric_limits<float>::max();
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const json::value& e = (*arr)[i];
+    double d;
+    if (const double* p = e.if_double()) {
+      d = *p;
+    } else if (const int64_t* p = e.if_int64()) {
+      d = static_cast<double>(*p);
+    } else if (const uint64_t* p = e.if_uint64()) {
+      d = static_cast<double>(*p);
+    } else {
+      return absl::InvalidArgumentError(where + "[" + std::to_string(i) + "]: expected a number, got " +
+                                        std::string(JsonTypeName(e)));
+    }
+    if (!std::isfinite(d) || d > kMax || d < -kMax) {
+      return absl::InvalidArgumentError(where + "[" + std::to_string(i) +
+                                        "]: vector contains NaN or infinite values (or values out of "
+                                        "float32 range)");
+    }
+    out[i] = static_cast<float>(d);
+  }
+  return out;
+}
+
+StatusOr<NamedVectors> ParseNamedVectors(const json::value& v, const std::string& where) {
+  NamedVectors out;
+  if (v.is_array()) {
+    VJ_ASSIGN_OR_RETURN(out[""], ParseFloatVector(v, where));
+    return out;
+  }
+  const json::object* obj = v.if_object();
+  if (obj == nullptr) {
+    return absl::InvalidArgumentError(where + ": expected an array of numbers or an object of named "
+                                              "vectors, got " + std::string(JsonTypeName(v)));
+  }
+  for (const auto& kv : *obj) {
+    std::string name(kv.key());
+    VJ_ASSIGN_OR_RETURN(out[name], ParseFloatVector(kv.value(), where + "." + name));
+  }
+  return out;
+}
+
+namespace {
+
+StatusOr<Payload> ParsePayloadObject(const json::value* v, const std::string& where) {
+  if (v == nullptr) return Payload();
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*v, where));
+  return *obj;
+}
+
+StatusOr<std::vector<PointInput>> ParsePointList(const json::value& v) {
+  VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(v, "points"));
+  std::vector<PointInput> points;
+  points.reserve(arr->size());
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const std::string where = "points[" + std::to_string(i) + "]";
+    VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject((*arr)[i], where));
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"id", "vector", "payload"}, where));
+    PointInput p;
+    const json::value* id = FindField(*obj, "id");
+    if (id == nullptr) return absl::InvalidArgumentError(where + ".id: missing");
+    VJ_ASSIGN_OR_RETURN(p.id, ParsePointId(*id, where + ".id"));
+    const json::value* vector = FindField(*obj, "vector");
+    if (vector == nullptr) return absl::InvalidArgumentError(where + ".vector: missing");
+    VJ_ASSIGN_OR_RETURN(p.vectors, ParseNamedVectors(*vector, where + ".vector"));
+    VJ_ASSIGN_OR_RETURN(p.payload, ParsePayloadObject(FindField(*obj, "payload"), where + ".payload"));
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+StatusOr<std::vector<PointInput>> ParseBatch(const json::value& v) {
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, "batch"));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"ids", "vectors", "payloads"}, "batch"));
+  const json::value* ids_json = FindField(*obj, "ids");
+  if (ids_json == nullptr) return absl::InvalidArgumentError("batch.ids: missing");
+  VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, ParsePointIds(*ids_json, "batch.ids"));
+  std::vector<PointInput> points(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) points[i].id = ids[i];
+  const json::value* vectors = FindField(*obj, "vectors");
+  if (vectors == nullptr) return absl::InvalidArgumentError("batch.vectors: missing");
+  if (const json::array* arr = vectors->if_array()) {
+    if (arr->size() != ids.size()) {
+      return absl::InvalidArgumentError("batch.vectors: expected " + std::to_string(ids.size()) +
+                                        " vectors (one per id), got " + std::to_string(arr->size()));
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      VJ_ASSIGN_OR_RETURN(points[i].vectors[""],
+                          ParseFloatVector((*arr)[i], "batch.vectors[" + std::to_string(i) + "]"));
+    }
+  } else if (const json::object* named = vectors->if_object()) {
+    for (const auto& kv : *named) {
+      const std::string where = "batch.vectors." + std::string(kv.key());
+      VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(kv.value(), where));
+      if (arr->size() != ids.size()) {
+        return absl::InvalidArgumentError(where + ": expected " + std::to_string(ids.size()) +
+                                          " vectors (one per id), got " + std::to_string(arr->size()));
+      }
+      for (size_t i = 0; i < ids.size(); ++i) {
+        VJ_ASSIGN_OR_RETURN(points[i].vectors[std::string(kv.key())],
+                            ParseFloatVector((*arr)[i], where + "[" + std::to_string(i) + "]"));
+      }
+    }
+  } else {
+    return absl::InvalidArgumentError("batch.vectors: expected an array or an object of named vectors");
+  }
+  if (const json::value* payloads = FindField(*obj, "payloads")) {
+    VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(*payloads, "batch.payloads"));
+    if (arr->size() != ids.size()) {
+      return absl::InvalidArgumentError("batch.payloads: expected " + std::to_string(ids.size()) +
+                                        " payloads (one per id), got " + std::to_string(arr->size()));
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const json::value& p = (*arr)[i];
+      VJ_ASSIGN_OR_RETURN(points[i].payload,
+                          ParsePayloadObject(p.is_null() ? nullptr : &p,
+                                             "batch.payloads[" + std::to_string(i) + "]"));
+    }
+  }
+  return points;
+}
+
+StatusOr<std::vector<std::string>> ParseStringList(const json::value& v, const std::string& where) {
+  VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(v, where));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    VJ_ASSIGN_OR_RETURN(std::string s, ReadString((*arr)[i], where + "[" + std::to_string(i) + "]"));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<PointInput>> ParseUpsertBody(const json::object& body) {
+  VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "batch", "shard_key"}, ""));
+  const json::value* points = FindField(body, "points");
+  const json::value* batch = FindField(body, "batch");
+  if ((points == nullptr) == (batch == nullptr)) {
+    return absl::InvalidArgumentError("expected exactly one of \"points\" or \"batch\"");
+  }
+  if (points != nullptr) return ParsePointList(*points);
+  return ParseBatch(*batch);
+}
+
+StatusOr<PayloadSelector> ParsePayloadSelector(const json::value* v, PayloadSelector fallback) {
+  if (v == nullptr) return fallback;
+  PayloadSelector selector;
+  if (const bool* b = v->if_bool()) {
+    selector.mode = *b ? PayloadSelector::Mode::kAll : PayloadSelector::Mode::kNone;
+    return selector;
+  }
+  if (v->is_array()) {
+    selector.mode = PayloadSelector::Mode::kInclude;
+    VJ_ASSIGN_OR_RETURN(selector.keys, ParseStringList(*v, "with_payload"));
+    return selector;
+  }
+  if (const json::object* obj = v->if_object()) {
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"include", "exclude"}, "with_payload"));
+    if (const json::value* inc = FindField(*obj, "include")) {
+      selector.mode = PayloadSelector::Mode::kInclude;
+      VJ_ASSIGN_OR_RETURN(selector.keys, ParseStringList(*inc, "with_payload.include"));
+      return selector;
+    }
+    if (const json::value* exc = FindField(*obj, "exclude")) {
+      selector.mode = PayloadSelector::Mode::kExclude;
+      VJ_ASSIGN_OR_RETURN(selector.keys, ParseStringList(*exc, "with_payload.exclude"));
+      return selector;
+    }
+  }
+  return absl::InvalidArgumentError(
+      "with_payload: expected a boolean, a list of keys, or {\"include\"|\"exclude\": [...]}");
+}
+
+StatusOr<VectorSelector> ParseVectorSelector(const json::value* v) {
+  VectorSelector selector;
+  if (v == nullptr) return selector;
+  if (const bool* b = v->if_bool()) {
+    selector.all = *b;
+    return selector;
+  }
+  if (v->is_array()) {
+    VJ_ASSIGN_OR_RETURN(selector.names, ParseStringList(*v, "with_vector"));
+    return selector;
+  }
+  return absl::InvalidArgumentError("with_vector: expected a boolean or a list of vector names");
+}
+
+boost::json::object PointViewToJson(const PointView& point) {
+  json::object out;
+  out["id"] = PointIdToJson(point.id);
+  if (point.score) {
+    out["version"] = 0;
+    out["score"] = *point.score;
+  }
+  if (point.payload) out["payload"] = *point.payload;
+  if (!point.vectors.empty()) {
+    auto to_array = [](const std::vector<float>& v) {
+      json::array a;
+      a.reserve(v.size());
+      for (float f : v) a.emplace_back(static_cast<double>(f));
+      return a;
+    };
+    if (point.vectors.size() == 1 && point.vectors.begin()->first.empty()) {
+      out["vector"] = to_array(point.vectors.begin()->second);
+    } else {
+      json::object named;
+      for (const auto& [name, v] : point.vectors) named[name] = to_array(v);
+      out["vector"] = std::move(named);
+    }
+  }
+  return out;
+}
+
+}  // namespace vj

@@ -1,0 +1,156 @@
+#include "api/rest_api.h"
+
+#include <chrono>
+#include <string_view>
+
+#include "api/error_mapping.h"
+#include "api/handlers.h"
+#include "core/json_fields.h"
+#include "core/payload.h"
+
+namespace vj {
+namespace json = boost::json;
+
+namespace {
+
+struct Route {
+  std::string_view method;
+  std::string_view pattern;  // segments; "{x}" captures one
+  HandlerFn handler;
+};
+
+constexpr Route kRoutes[] = {
+    {"GET", "/", HandleRoot},
+    {"GET", "/collections", HandleListCollections},
+    {"GET", "/collections/{name}", HandleGetCollection},
+    {"PUT", "/collections/{name}", HandleCreateCollection},
+    {"DELETE", "/collections/{name}", HandleDeleteCollection},
+    {"GET", "/collections/{name}/exists", HandleCollectionExists},
+    {"PUT", "/collections/{name}/index", HandleCreateIndex},
+    {"DELETE", "/collections/{name}/index/{field_name}", HandleDeleteIndex},
+    {"PUT", "/collections/{name}/points", HandleUpsert},
+    {"POST", "/collections/{name}/points", HandleRetrieve},
+    {"POST", "/collections/{name}/points/delete", HandleDeletePoints},
+    {"POST", "/collections/{name}/points/payload", HandleSetPayload},
+    {"PUT", "/collections/{name}/points/payload", HandleOverwritePayload},
+    {"POST", "/collections/{name}/points/payload/delete", HandleDeletePayload},
+    {"POST", "/collections/{name}/points/payload/clear", HandleClearPayload},
+    {"POST", "/collections/{name}/points/scroll", HandleScroll},
+    {"POST", "/collections/{name}/points/count", HandleCount},
+    {"POST", "/collections/{name}/points/query", HandleQuery},
+    {"POST", "/collections/{name}/points/query/batch", HandleQueryBatch},
+    {"POST", "/collections/{name}/points/search", HandleSearch},
+    {"POST", "/collections/{name}/points/search/batch", HandleSearchBatch},
+    {"GET", "/collections/{name}/points/{id}", HandleGetPoint},
+};
+
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+// Matches path segments against a pattern; fills params. Literal segments win over captures because
+// kRoutes lists literal routes ("/points/scroll") before the capture route ("/points/{id}").
+bool MatchRoute(const std::vector<std::string_view>& path, std::string_view pattern,
+                std::vector<std::string>* params) {
+  std::vector<std::string_view> want = Split(pattern);
+  if (want.size() != path.size()) return false;
+  params->clear();
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].front() == '{') {
+      params->emplace_back(path[i]);
+    } else if (want[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<json::object> Call::Body() const {
+  if (request.body.empty()) return absl::InvalidArgumentError("request body is missing");
+  VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(request.body, options.max_json_depth));
+  json::object* obj = v.if_object();
+  if (obj == nullptr) {
+    return absl::InvalidArgumentError("request body: expected a JSON object, got " +
+                                      std::string(JsonTypeName(v)));
+  }
+  return std::move(*obj);
+}
+
+StatusOr<json::object> Call::OptionalBody() const {
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+  return Body();
+}
+
+StatusOr<bool> Call::Wait() const {
+  auto it = request.query.find("wait");
+  if (it == request.query.end()) return false;
+  if (it->second == "true" || it->second.empty()) return true;
+  if (it->second == "false") return false;
+  return absl::InvalidArgumentError("query parameter wait: expected true or false, got \"" +
+                                    it->second + "\"");
+}
+
+StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const { return db.Get(params.at(0)); }
+
+json::value UpdateResult(const Collection& collection, bool wait) {
+  return json::object{{"operation_id", collection.Info().last_sequence},
+                      {"status", wait ? "completed" : "acknowledged"}};
+}
+
+Response RestApi::Handle(const Request& request) {
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const std::vector<std::string_view> path = Split(request.path);
+  const Route* matched = nullptr;
+  bool path_known = false;
+  std::vector<std::string> params;
+  for (const Route& route : kRoutes) {
+    if (!MatchRoute(path, route.pattern, &params)) continue;
+    path_known = true;
+    if (route.method == request.method) {
+      matched = &route;
+      break;
+    }
+  }
+  if (matched == nullptr) {
+    Response response = ErrorResponse(
+        path_known ? absl::Status(absl::StatusCode::kInvalidArgument,
+                                  "method " + request.method + " is not allowed on " + request.path)
+                   : absl::NotFoundError("no such endpoint: " + request.method + " " + request.path),
+        elapsed());
+    if (path_known) response.status = 405;
+    return response;
+  }
+  Call call{db_, options_, request, std::move(params)};
+  StatusOr<json::value> result;
+  try {
+    result = matched->handler(call);
+  } catch (const std::exception& e) {
+    // Handlers return Status; this guards against a throwing library call we did not wrap.
+    result = absl::InternalError(std::string("internal error: ") + e.what());
+  }
+  Response response;
+  if (!result.ok()) {
+    response = ErrorResponse(result.status(), elapsed());
+  } else {
+    json::object envelope{{"result", std::move(*result)}, {"status", "ok"}, {"time", elapsed()}};
+    response.body = json::serialize(envelope);
+  }
+  response.route = std::string(matched->pattern);
+  return response;
+}
+
+}  // namespace vj

@@ -1,0 +1,126 @@
+#include "api/rest_api.h"
+
+#include <gtest/gtest.h>
+
+#include "collection/test_dir.h"
+#include "core/payload.h"
+
+namespace vj {
+namespace {
+
+class RestApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DatabaseOptions options;
+    options.data_dir = dir_.path();
+    db_ = std::move(*Database::Open(options));
+    api_ = std::make_unique<RestApi>(*db_, RestApiOptions{});
+  }
+
+  // Sends a request; returns the status and the parsed body.
+  std::pair<int, boost::json::value> Send(const std::string& method, const std::string& path,
+                                          const std::string& body = "",
+                                          std::map<std::string, std::string> query = {}) {
+    Response r = api_->Handle(Request{method, path, std::move(query), body});
+    auto parsed = ParseJson(r.body);
+    EXPECT_TRUE(parsed.ok()) << r.body;
+    return {r.status, parsed.ok() ? *parsed : boost::json::value()};
+  }
+
+  std::string Error(const boost::json::value& body) {
+    return std::string(body.at("status").at("error").as_string());
+  }
+
+  TestDir dir_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<RestApi> api_;
+};
+
+TEST_F(RestApiTest, CollectionLifecycleAndEnvelope) {
+  auto [status, body] = Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Euclid"}})");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.at("result").as_bool(), true);
+  EXPECT_EQ(body.at("status").as_string(), "ok");
+  EXPECT_TRUE(body.at("time").is_double());
+  std::tie(status, body) = Send("GET", "/collections/c");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.at("result").at("points_count").to_number<uint64_t>(), 0u);
+  EXPECT_EQ(body.at("result").at("config").at("params").at("vectors").at("size").to_number<uint64_t>(), 2u);
+  std::tie(status, body) = Send("GET", "/collections/c/exists");
+  EXPECT_TRUE(body.at("result").at("exists").as_bool());
+  std::tie(status, body) = Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Euclid"}})");
+  EXPECT_EQ(status, 409);
+  std::tie(status, body) = Send("DELETE", "/collections/c");
+  EXPECT_EQ(status, 200);
+  std::tie(status, body) = Send("GET", "/collections/c");
+  EXPECT_EQ(status, 404);
+  EXPECT_NE(Error(body).find("`c`"), std::string::npos);
+}
+
+TEST_F(RestApiTest, UpsertSearchScrollCount) {
+  Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Euclid"}})");
+  auto [status, body] = Send("PUT", "/collections/c/points",
+                             R"({"points": [{"id": 1, "vector": [0, 0], "payload": {"k": "a"}},
+                                            {"id": 2, "vector": [1, 1], "payload": {"k": "b"}},
+                                            {"id": "550e8400-e29b-41d4-a716-446655440000", "vector": [5, 5]}]})",
+                             {{"wait", "true"}});
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_EQ(body.at("result").at("status").as_string(), "completed");
+  std::tie(status, body) = Send("POST", "/collections/c/points/query",
+                                R"({"query": [0.9, 0.9], "limit": 2, "with_payload": true})");
+  ASSERT_EQ(status, 200) << body;
+  const auto& points = body.at("result").at("points").as_array();
+  ASSERT_EQ(points.size(), 2u);
+  EXPECT_EQ(points[0].at("id").to_number<uint64_t>(), 2u);
+  EXPECT_NEAR(points[0].at("score").as_double(), 0.1414, 1e-3);  // Euclid score is the distance
+  EXPECT_EQ(points[0].at("payload").at("k").as_string(), "b");
+  std::tie(status, body) = Send("POST", "/collections/c/points/search",
+                                R"({"vector": [0, 0], "limit": 1, "filter": {"must": [{"key": "k", "match": {"value": "b"}}]}})");
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_EQ(body.at("result").as_array()[0].at("id").to_number<uint64_t>(), 2u);
+  std::tie(status, body) = Send("POST", "/collections/c/points/scroll", R"({"limit": 2})");
+  EXPECT_EQ(body.at("result").at("points").as_array().size(), 2u);
+  EXPECT_EQ(body.at("result").at("next_page_offset").as_string(), "550e8400-e29b-41d4-a716-446655440000");
+  std::tie(status, body) = Send("POST", "/collections/c/points/count",
+                                R"({"filter": {"must_not": [{"is_empty": {"key": "k"}}]}})");
+  EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 2u);
+}
+
+TEST_F(RestApiTest, BadInputIsA4xxNamingTheProblemAndChangesNothing) {
+  Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Dot"}})");
+  Send("PUT", "/collections/c/points", R"({"points": [{"id": 1, "vector": [1, 2]}]})", {{"wait", "true"}});
+  struct Case {
+    std::string method, path, body;
+    int status;
+    std::string message;
+  } cases[] = {
+      {"PUT", "/collections/c/points", R"({"points": [{"id": 1, "vector": [1, 2, 3]}]})", 400, "dimension"},
+      {"PUT", "/collections/c/points", R"({"points": [{"id": -1, "vector": [1, 2]}]})", 400, "points[0].id"},
+      {"PUT", "/collections/c/points", R"({"points": [{"id": 1.5, "vector": [1, 2]}]})", 400, "points[0].id"},
+      {"PUT", "/collections/c/points", R"({"points": [{"id": "nope", "vector": [1, 2]}]})", 400, "UUID"},
+      {"PUT", "/collections/c/points", R"({"points": [{"id": 1, "vector": [1, 1e999]}]})", 400, "out of range"},
+      {"PUT", "/collections/c/points", R"({"points": [{"id": 1, "vector": [1, NaN]}]})", 400, "malformed JSON"},
+      {"PUT", "/collections/c/points", R"({"points": [{"id": 1, "vector": [1, 2], "colour": 1}]})", 400, "colour"},
+      {"PUT", "/collections/c/points", R"({"points": )", 400, "malformed JSON"},
+      {"PUT", "/collections/nope/points", R"({"points": []})", 404, "nope"},
+      {"POST", "/collections/c/points/query", R"({"query": [1]})", 400, "dimension"},
+      {"POST", "/collections/c/points/query", R"({"query": [1, 2], "filter": {"must": [{"key": "a", "range": {"gt": "x"}}]}})", 400, "filter.must[0].range.gt"},
+      {"POST", "/collections/c/points/query", std::string(100, '[') + std::string(100, ']'), 400, "nesting"},
+      {"GET", "/no/such/path", "", 404, "no such endpoint"},
+  };
+  for (const Case& c : cases) {
+    auto [status, body] = Send(c.method, c.path, c.body);
+    EXPECT_EQ(status, c.status) << c.body;
+    EXPECT_NE(Error(body).find(c.message), std::string::npos) << c.body << " -> " << Error(body);
+  }
+  auto [status, body] = Send("POST", "/collections/c/points", R"({"ids": [1], "with_vector": true})");
+  ASSERT_EQ(status, 200);
+  ASSERT_EQ(body.at("result").as_array().size(), 1u);
+  // Dot vectors are stored as given.
+  EXPECT_EQ(body.at("result").as_array()[0].at("vector").as_array()[1].as_double(), 2.0);
+  std::tie(status, body) = Send("POST", "/collections/c/points/count", "{}");
+  EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 1u);
+}
+
+}  // namespace
+}  // namespace vj

@@ -36,6 +36,10 @@
 
 namespace vj {
 
+struct ShardState;
+class CollectionWriter;
+struct WriteRequest;
+
 struct PointInput {
   PointId id;
   NamedVectors vectors;  // must hold every configured vector name
@@ -113,7 +117,8 @@ struct CollectionOptions {
 class Collection {
  public:
   // Opens the collection stored in `dir` (creating storage if new) and loads its points into the
-  // indexes. `config` is the stored config. Errors: IOError/DataLoss from storage.
+  // indexes. `config` is its config; the collection persists it (config.json in dir) whenever it
+  // changes. Errors: IOError/DataLoss from storage.
   [[nodiscard]] static StatusOr<std::unique_ptr<Collection>> Open(std::string name, std::string dir,
                                                                    CollectionConfig config,
                                                                    const CollectionOptions& options);
@@ -153,17 +158,23 @@ class Collection {
   double load_seconds() const { return load_seconds_; }
 
  private:
-  class Writer;
-  struct Shard;
-  Collection(std::string name, CollectionOptions options);
+  Collection(std::string name, std::string dir, CollectionOptions options);
+  Status Load();
+  // Queues a write and, when `wait`, blocks until it is durable and applied.
+  Status Submit(std::unique_ptr<WriteRequest> request, bool wait);
+  // Dimension, finiteness and names of a query vector; the vector index it targets.
+  StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
+  PointView View(uint32_t internal, const PayloadSelector& with_payload,
+                 const VectorSelector& with_vector) const;
 
   // Fields that never change after Open.
   const std::string name_;
+  const std::string dir_;
   const CollectionOptions options_;
   double load_seconds_ = 0;
 
-  std::unique_ptr<Shard> shard_;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<ShardState> state_;
+  std::unique_ptr<CollectionWriter> writer_;
 };
 
 }  // namespace vj

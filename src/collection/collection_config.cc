@@ -1,0 +1,297 @@
+#include "collection/collection_config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "core/json_fields.h"
+#include "core/payload.h"
+
+namespace vj {
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxDimension = 65536;
+
+StatusOr<HnswParams> ParseHnsw(const json::value& v, const std::string& where, HnswParams params) {
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(*obj,
+                                      {"m", "ef_construct", "full_scan_threshold",
+                                       "max_indexing_threads", "on_disk", "payload_m", "ef"},
+                                      where));
+  if (const json::value* m = FindField(*obj, "m")) {
+    VJ_ASSIGN_OR_RETURN(params.m, ReadUint(*m, where + ".m"));
+    if (params.m < 2 || params.m > 128) {
+      return absl::InvalidArgumentError(where + ".m: must be between 2 and 128");
+    }
+  }
+  if (const json::value* ef = FindField(*obj, "ef_construct")) {
+    VJ_ASSIGN_OR_RETURN(params.ef_construct, ReadUint(*ef, where + ".ef_construct"));
+    if (params.ef_construct < 4 || params.ef_construct > 4096) {
+      return absl::InvalidArgumentError(where + ".ef_construct: must be between 4 and 4096");
+    }
+  }
+  if (const json::value* ef = FindField(*obj, "ef")) {
+    VJ_ASSIGN_OR_RETURN(params.ef_search, ReadUint(*ef, where + ".ef"));
+    if (params.ef_search < 1 || params.ef_search > 65536) {
+      return absl::InvalidArgumentError(where + ".ef: must be between 1 and 65536");
+    }
+  }
+  if (const json::value* t = FindField(*obj, "full_scan_threshold")) {
+    VJ_ASSIGN_OR_RETURN(params.full_scan_threshold_kb, ReadUint(*t, where + ".full_scan_threshold"));
+  }
+  // max_indexing_threads, on_disk and payload_m are accepted for compatibility; the index ignores them.
+  if (const json::value* v2 = FindField(*obj, "max_indexing_threads")) {
+    VJ_RETURN_IF_ERROR(ReadUint(*v2, where + ".max_indexing_threads").status());
+  }
+  if (const json::value* v2 = FindField(*obj, "on_disk")) {
+    VJ_RETURN_IF_ERROR(ReadBool(*v2, where + ".on_disk").status());
+  }
+  if (const json::value* v2 = FindField(*obj, "payload_m")) {
+    VJ_RETURN_IF_ERROR(ReadUint(*v2, where + ".payload_m").status());
+  }
+  return params;
+}
+
+StatusOr<VectorParams> ParseVectorParams(const json::value& v, const std::string& where,
+                                         const HnswParams& base) {
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(
+      *obj, {"size", "distance", "hnsw_config", "on_disk", "quantization_config", "datatype",
+             "multivector_config"},
+      where));
+  VectorParams params;
+  const json::value* size = FindField(*obj, "size");
+  if (size == nullptr) return absl::InvalidArgumentError(where + ".size: missing");
+  VJ_ASSIGN_OR_RETURN(params.size, ReadUint(*size, where + ".size"));
+  if (params.size == 0 || params.size > kMaxDimension) {
+    return absl::InvalidArgumentError(where + ".size: must be between 1 and " +
+                                      std::to_string(kMaxDimension));
+  }
+  const json::value* distance = FindField(*obj, "distance");
+  if (distance == nullptr) return absl::InvalidArgumentError(where + ".distance: missing");
+  VJ_ASSIGN_OR_RETURN(std::string name, ReadString(*distance, where + ".distance"));
+  auto metric = ParseMetric(name);
+  if (!metric.ok()) return absl::InvalidArgumentError(where + ".distance: " + StatusMessage(metric.status()));
+  params.distance = *metric;
+  if (const json::value* h = FindField(*obj, "hnsw_config")) {
+    VJ_ASSIGN_OR_RETURN(HnswParams hnsw, ParseHnsw(*h, where + ".hnsw_config", base));
+    params.hnsw = hnsw;
+  }
+  if (const json::value* d = FindField(*obj, "on_disk")) {
+    VJ_ASSIGN_OR_RETURN(params.on_disk, ReadBool(*d, where + ".on_disk"));
+  }
+  if (FindField(*obj, "quantization_config") != nullptr) {
+    return absl::InvalidArgumentError(where + ".quantization_config: quantization is not supported yet");
+  }
+  if (const json::value* dt = FindField(*obj, "datatype")) {
+    VJ_ASSIGN_OR_RETURN(std::string type, ReadString(*dt, where + ".datatype"));
+    if (type != "float32") {
+      return absl::InvalidArgumentError(where + ".datatype: only \"float32\" is supported");
+    }
+  }
+  if (FindField(*obj, "multivector_config") != nullptr) {
+    return absl::InvalidArgumentError(where + ".multivector_config: multivectors are not supported");
+  }
+  return params;
+}
+
+bool IsVectorParamsObject(const json::object& obj) {
+  return obj.contains("size") || obj.contains("distance");
+}
+
+StatusOr<uint32_t> ReadCount(const json::object& obj, std::string_view key, uint32_t max) {
+  const json::value* v = FindField(obj, key);
+  if (v == nullptr) return 1u;
+  std::string where(key);
+  VJ_ASSIGN_OR_RETURN(uint64_t n, ReadUint(*v, where));
+  if (n < 1 || n > max) {
+    return absl::InvalidArgumentError(where + ": must be between 1 and " + std::to_string(max));
+  }
+  return static_cast<uint32_t>(n);
+}
+
+json::object HnswToJson(const HnswParams& h) {
+  return json::object{{"m", h.m},
+                      {"ef_construct", h.ef_construct},
+                      {"full_scan_threshold", h.full_scan_threshold_kb},
+                      {"ef", h.ef_search}};
+}
+
+json::object VectorParamsToJson(const VectorParams& p) {
+  json::object o{{"size", p.size}, {"distance", std::string(MetricName(p.distance))}};
+  if (p.hnsw) o["hnsw_config"] = HnswToJson(*p.hnsw);
+  if (p.on_disk) o["on_disk"] = true;
+  return o;
+}
+
+json::value VectorsToJson(const CollectionConfig& config) {
+  if (config.has_unnamed_vector()) return VectorParamsToJson(config.vectors.begin()->second);
+  json::object named;
+  for (const auto& [name, params] : config.vectors) named[name] = VectorParamsToJson(params);
+  return named;
+}
+
+}  // namespace
+
+HnswParams CollectionConfig::EffectiveHnsw(const std::string& vector_name) const {
+  auto it = vectors.find(vector_name);
+  if (it != vectors.end() && it->second.hnsw) return *it->second.hnsw;
+  return hnsw;
+}
+
+StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(body, "body"));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(
+      *obj,
+      {"vectors", "hnsw_config", "shard_number", "replication_factor", "write_consistency_factor",
+       "on_disk_payload", "wal_config", "optimizers_config", "quantization_config", "sparse_vectors",
+       "init_from", "sharding_method", "strict_mode_config", "payload_schema"},
+      ""));
+  CollectionConfig config;
+  if (const json::value* h = FindField(*obj, "hnsw_config")) {
+    VJ_ASSIGN_OR_RETURN(config.hnsw, ParseHnsw(*h, "hnsw_config", HnswParams{}));
+  }
+  const json::value* vectors = FindField(*obj, "vectors");
+  if (vectors == nullptr) return absl::InvalidArgumentError("vectors: missing");
+  VJ_ASSIGN_OR_RETURN(const json::object* vobj, ReadObject(*vectors, "vectors"));
+  if (IsVectorParamsObject(*vobj)) {
+    VJ_ASSIGN_OR_RETURN(config.vectors[""], ParseVectorParams(*vectors, "vectors", config.hnsw));
+  } else {
+    if (vobj->empty()) return absl::InvalidArgumentError("vectors: at least one vector is required");
+    for (const auto& kv : *vobj) {
+      std::string name(kv.key());
+      if (name.empty() || name.size() > 255) {
+        return absl::InvalidArgumentError("vectors: vector names must have 1 to 255 characters");
+      }
+      VJ_ASSIGN_OR_RETURN(config.vectors[name],
+                          ParseVectorParams(kv.value(), "vectors." + name, config.hnsw));
+    }
+  }
+  VJ_ASSIGN_OR_RETURN(config.shard_number, ReadCount(*obj, "shard_number", 1024));
+  VJ_ASSIGN_OR_RETURN(config.replication_factor, ReadCount(*obj, "replication_factor", 16));
+  VJ_ASSIGN_OR_RETURN(config.write_consistency_factor,
+                      ReadCount(*obj, "write_consistency_factor", 16));
+  if (FindField(*obj, "quantization_config") != nullptr) {
+    return absl::InvalidArgumentError("quantization_config: quantization is not supported yet");
+  }
+  if (const json::value* sparse = FindField(*obj, "sparse_vectors")) {
+    VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*sparse, "sparse_vectors"));
+    if (!s->empty()) return absl::InvalidArgumentError("sparse_vectors: not supported yet");
+  }
+  if (FindField(*obj, "init_from") != nullptr) {
+    return absl::InvalidArgumentError("init_from: not supported");
+  }
+  if (const json::value* schema = FindField(*obj, "payload_schema")) {
+    VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*schema, "payload_schema"));
+    for (const auto& kv : *s) {
+      std::string where = "payload_schema." + std::string(kv.key());
+      VJ_ASSIGN_OR_RETURN(std::string type, ReadString(kv.value(), where));
+      auto parsed = ParsePayloadSchemaType(type);
+      if (!parsed.ok()) return absl::InvalidArgumentError(where + ": " + StatusMessage(parsed.status()));
+      VJ_RETURN_IF_ERROR(ParsePayloadPath(kv.key()).status());
+      config.payload_schema[std::string(kv.key())] = *parsed;
+    }
+  }
+  // wal_config, optimizers_config, on_disk_payload, sharding_method and strict_mode_config are accepted
+  // so that Qdrant clients' defaults work; this engine has no such knobs.
+  return config;
+}
+
+json::object CollectionConfigToJson(const CollectionConfig& config) {
+  json::object out{{"vectors", VectorsToJson(config)},
+                   {"hnsw_config", HnswToJson(config.hnsw)},
+                   {"shard_number", config.shard_number},
+                   {"replication_factor", config.replication_factor},
+                   {"write_consistency_factor", config.write_consistency_factor}};
+  json::object schema;
+  for (const auto& [key, type] : config.payload_schema) {
+    schema[key] = std::string(PayloadSchemaTypeName(type));
+  }
+  out["payload_schema"] = std::move(schema);
+  return out;
+}
+
+json::object CollectionInfoConfigJson(const CollectionConfig& config) {
+  json::object params{{"vectors", VectorsToJson(config)},
+                      {"shard_number", config.shard_number},
+                      {"replication_factor", config.replication_factor},
+                      {"write_consistency_factor", config.write_consistency_factor},
+                      {"on_disk_payload", false}};
+  json::object hnsw = HnswToJson(config.hnsw);
+  hnsw["max_indexing_threads"] = 0;
+  hnsw["on_disk"] = false;
+  hnsw.erase("ef");
+  return json::object{
+      {"params", std::move(params)},
+      {"hnsw_config", std::move(hnsw)},
+      {"optimizer_config", json::object{{"indexing_threshold", 0}, {"flush_interval_sec", 0}}},
+      {"wal_config", json::object{{"wal_capacity_mb", 0}, {"wal_segments_ahead", 0}}},
+      {"quantization_config", nullptr}};
+}
+
+Status ValidateCollectionName(std::string_view name) {
+  if (name.empty() || name.size() > 255) {
+    return absl::InvalidArgumentError("collection name must have 1 to 255 characters");
+  }
+  if (name[0] == '.') return absl::InvalidArgumentError("collection name must not start with '.'");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          "collection name may only contain letters, digits, '_', '-' and '.', got \"" +
+          std::string(name) + "\"");
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& config) {
+  const std::string text = json::serialize(CollectionConfigToJson(config));
+  const std::string tmp = dir + "/config.json.tmp";
+  const std::string final_path = dir + "/config.json";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::UnavailableError("cannot write " + tmp);
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n <= 0) {
+      ::close(fd);
+      return absl::UnavailableError("cannot write " + tmp);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return absl::UnavailableError("cannot sync " + tmp);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    return absl::UnavailableError("cannot rename " + tmp);
+  }
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<CollectionConfig> LoadCollectionConfig(const std::string& dir) {
+  std::ifstream in(dir + "/config.json", std::ios::binary);
+  if (!in) return absl::NotFoundError("no config.json in " + dir);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto parsed = ParseJson(buffer.str());
+  if (!parsed.ok()) {
+    return absl::DataLossError(dir + "/config.json is unreadable: " + StatusMessage(parsed.status()));
+  }
+  auto config = ParseCollectionConfig(*parsed);
+  if (!config.ok()) {
+    return absl::DataLossError(dir + "/config.json is invalid: " + StatusMessage(config.status()));
+  }
+  return config;
+}
+
+}  // namespace vj

@@ -45,6 +45,11 @@ boost::json::object CollectionConfigToJson(const CollectionConfig& config);
 // Qdrant's `config` object of GET /collections/{name} (params, hnsw_config, optimizer/wal stubs).
 boost::json::object CollectionInfoConfigJson(const CollectionConfig& config);
 
+// Writes config.json in `dir` atomically (temporary file, fsync, rename, fsync of the directory), and
+// reads it back (DataLoss when unreadable).
+Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& config);
+StatusOr<CollectionConfig> LoadCollectionConfig(const std::string& dir);
+
 // Collection names: 1-255 characters of [A-Za-z0-9_.-], not "." or "..". InvalidArgument otherwise.
 Status ValidateCollectionName(std::string_view name);
 

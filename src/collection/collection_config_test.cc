@@ -1,0 +1,94 @@
+#include "collection/collection_config.h"
+
+#include <gtest/gtest.h>
+
+#include "collection/test_dir.h"
+#include "core/payload.h"
+
+namespace vj {
+namespace {
+
+StatusOr<CollectionConfig> Parse(const std::string& text) {
+  auto json = ParseJson(text);
+  if (!json.ok()) return json.status();
+  return ParseCollectionConfig(*json);
+}
+
+TEST(CollectionConfigTest, UnnamedVector) {
+  auto config = Parse(R"({"vectors": {"size": 4, "distance": "Dot"}, "hnsw_config": {"m": 8}})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_TRUE(config->has_unnamed_vector());
+  EXPECT_EQ(config->vectors.at("").size, 4u);
+  EXPECT_EQ(config->vectors.at("").distance, Metric::kDot);
+  EXPECT_EQ(config->hnsw.m, 8u);
+}
+
+TEST(CollectionConfigTest, NamedVectorsWithOverride) {
+  auto config = Parse(R"({"vectors": {"img": {"size": 3, "distance": "Euclid", "hnsw_config": {"m": 32}},
+                                      "txt": {"size": 5, "distance": "Cosine"}}})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->has_unnamed_vector());
+  EXPECT_EQ(config->EffectiveHnsw("img").m, 32u);
+  EXPECT_EQ(config->EffectiveHnsw("txt").m, 16u);
+}
+
+TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
+  struct Case {
+    const char* body;
+    const char* message;
+  } cases[] = {
+      {R"({})", "vectors: missing"},
+      {R"({"vectors": {"size": 0, "distance": "Dot"}})", "vectors.size"},
+      {R"({"vectors": {"size": 4, "distance": "Hamming"}})", "vectors.distance"},
+      {R"({"vectors": {"size": "4", "distance": "Dot"}})", "vectors.size"},
+      {R"({"vectors": {"size": 4, "distance": "Dot"}, "colour": 1})", "unknown field \"colour\""},
+      {R"({"vectors": {"size": 4, "distance": "Dot", "sise": 1}})", "unknown field \"sise\""},
+      {R"({"vectors": {"a": {"size": 4}}})", "vectors.a.distance"},
+      {R"({"vectors": {"size": 4, "distance": "Dot"}, "hnsw_config": {"m": 1}})", "hnsw_config.m"},
+      {R"({"vectors": {"size": -4, "distance": "Dot"}})", "vectors.size"},
+      {R"([1, 2])", "body"},
+  };
+  for (const Case& c : cases) {
+    auto config = Parse(c.body);
+    ASSERT_FALSE(config.ok()) << c.body;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << c.body;
+    EXPECT_NE(std::string(config.status().message()).find(c.message), std::string::npos)
+        << c.body << " -> " << config.status();
+  }
+}
+
+TEST(CollectionConfigTest, SaveAndLoadRoundTrip) {
+  TestDir dir;
+  auto config = Parse(R"({"vectors": {"a": {"size": 3, "distance": "Manhattan"}}, "shard_number": 2})");
+  ASSERT_TRUE(config.ok());
+  config->payload_schema["color"] = PayloadSchemaType::kKeyword;
+  ASSERT_TRUE(SaveCollectionConfig(dir.path(), *config).ok());
+  auto loaded = LoadCollectionConfig(dir.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(boost::json::serialize(CollectionConfigToJson(*loaded)),
+            boost::json::serialize(CollectionConfigToJson(*config)));
+}
+
+TEST(CollectionConfigTest, CorruptConfigFileIsDataLoss) {
+  TestDir dir;
+  {
+    std::FILE* f = std::fopen((dir.path() + "/config.json").c_str(), "w");
+    std::fputs("{\"vectors\": {\"size\": 4", f);
+    std::fclose(f);
+  }
+  auto loaded = LoadCollectionConfig(dir.path());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(CollectionConfigTest, CollectionNames) {
+  EXPECT_TRUE(ValidateCollectionName("my_collection-1.v2").ok());
+  EXPECT_FALSE(ValidateCollectionName("").ok());
+  EXPECT_FALSE(ValidateCollectionName(".hidden").ok());
+  EXPECT_FALSE(ValidateCollectionName("a/b").ok());
+  EXPECT_FALSE(ValidateCollectionName("..").ok());
+  EXPECT_FALSE(ValidateCollectionName(std::string(256, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace vj

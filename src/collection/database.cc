@@ -1,0 +1,147 @@
+#include "collection/database.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "collection/collection_config.h"
+
+namespace vj {
+namespace fs = std::filesystem;
+
+Database::~Database() {
+  std::lock_guard<std::mutex> lock(mu_);
+  collections_.clear();  // each collection drains its writer and flushes
+}
+
+std::string Database::CollectionDir(const std::string& name) const {
+  return options_.data_dir + "/collections/" + name;
+}
+
+StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<Database> db(new Database(options));
+  std::error_code ec;
+  const std::string root = options.data_dir + "/collections";
+  fs::create_directories(root, ec);
+  if (ec) return absl::UnavailableError("cannot create data directory " + root + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    if (!entry.is_directory()) continue;
+    const std::string name = entry.path().filename().string();
+    if (!ValidateCollectionName(name).ok()) continue;  // e.g. a deletion in progress (".trash-*")
+    if (!fs::exists(entry.path() / "config.json")) {
+      // A create that crashed before its config was durable never acknowledged: discard it.
+      fs::remove_all(entry.path(), ec);
+      continue;
+    }
+    VJ_ASSIGN_OR_RETURN(CollectionConfig config, LoadCollectionConfig(entry.path().string()));
+    VJ_ASSIGN_OR_RETURN(std::unique_ptr<Collection> collection,
+                        Collection::Open(name, entry.path().string(), std::move(config),
+                                         options.collection));
+    db->collections_[name] = std::move(collection);
+  }
+  if (ec) return absl::UnavailableError("cannot list " + root + ": " + ec.message());
+  // Leftovers of deletions interrupted by a crash.
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    if (entry.path().filename().string().rfind(".trash-", 0) == 0) fs::remove_all(entry.path(), ec);
+  }
+  db->recovery_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return db;
+}
+
+Status Database::CreateCollection(const std::string& name, const CollectionConfig& config) {
+  VJ_RETURN_IF_ERROR(ValidateCollectionName(name));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (collections_.count(name) != 0) {
+    return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
+  }
+  const std::string dir = CollectionDir(name);
+  std::error_code ec;
+  fs::remove_all(dir, ec);  // a half-created leftover
+  fs::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError("cannot create " + dir + ": " + ec.message());
+  // Storage first, config last: the config file is the commit point of a create.
+  VJ_ASSIGN_OR_RETURN(std::unique_ptr<Collection> collection,
+                      Collection::Open(name, dir, config, options_.collection));
+  Status saved = SaveCollectionConfig(dir, config);
+  if (!saved.ok()) {
+    collection.reset();
+    fs::remove_all(dir, ec);
+    return saved;
+  }
+  collections_[name] = std::move(collection);
+  return absl::OkStatus();
+}
+
+Status Database::DeleteCollection(const std::string& name) {
+  std::shared_ptr<Collection> victim;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = collections_.find(name);
+    if (it == collections_.end()) {
+      return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+    }
+    victim = std::move(it->second);
+    collections_.erase(it);
+  }
+  // Rename first (atomic), so a crash mid-removal never leaves a half-deleted collection that loads.
+  const std::string dir = CollectionDir(name);
+  const std::string trash = options_.data_dir + "/collections/.trash-" + name;
+  std::error_code ec;
+  fs::remove_all(trash, ec);
+  fs::rename(dir, trash, ec);
+  if (ec) return absl::UnavailableError("cannot remove " + dir + ": " + ec.message());
+  victim.reset();  // in-flight requests holding it finish first; the last owner closes it
+  fs::remove_all(trash, ec);
+  return absl::OkStatus();
+}
+
+StatusOr<std::shared_ptr<Collection>> Database::Get(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = collections_.find(name);
+  if (it == collections_.end()) {
+    return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+  }
+  return it->second;
+}
+
+bool Database::Exists(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return collections_.count(name) != 0;
+}
+
+std::vector<std::string> Database::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, c] : collections_) names.push_back(name);
+  return names;
+}
+
+DatabaseStats Database::Stats() const {
+  std::vector<std::shared_ptr<Collection>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, c] : collections_) all.push_back(c);
+  }
+  DatabaseStats stats;
+  stats.recovery_seconds = recovery_seconds_;
+  for (const auto& c : all) {
+    stats.collections.push_back({c->name(), c->Info().points_count, c->load_seconds()});
+  }
+  return stats;
+}
+
+Status Database::Flush() {
+  std::vector<std::shared_ptr<Collection>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, c] : collections_) all.push_back(c);
+  }
+  for (const auto& c : all) {
+    c->WaitForQueuedWrites();
+    VJ_RETURN_IF_ERROR(c->Flush());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vj

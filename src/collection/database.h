@@ -48,8 +48,6 @@ class Database {
   [[nodiscard]] StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const;
   bool Exists(const std::string& name) const;
   std::vector<std::string> List() const;
-  // Persists a changed config (payload index added or removed).
-  [[nodiscard]] Status SaveConfig(const std::string& name, const CollectionConfig& config);
 
   DatabaseStats Stats() const;
   // Flushes every collection's storage.

@@ -1,6 +1,7 @@
 #include "core/payload.h"
 
 #include <charconv>
+#include <cmath>
 
 namespace vj {
 namespace json = boost::json;
@@ -86,6 +87,28 @@ void Walk(const json::value& v, const PayloadPath& path, size_t step, bool expan
   }
 }
 
+// Boost.JSON turns out-of-range numbers such as 1e400 into infinity, and serializes that as "Infinity",
+// which is not JSON: a payload holding one could be stored but never read back. Recursion depth is
+// bounded by the parser's max_depth.
+bool AllNumbersFinite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (!AllNumbersFinite(e)) return false;
+      }
+      return true;
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (!AllNumbersFinite(kv.value())) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 void CollectValues(const Payload& payload, const PayloadPath& path, bool expand_arrays,
@@ -129,7 +152,9 @@ StatusOr<json::value> ParseJson(std::string_view text, size_t max_depth) {
     return absl::InvalidArgumentError("malformed JSON at byte " + std::to_string(n) + ": " +
                                       ec.message());
   }
-  return parser.release();
+  json::value value = parser.release();
+  if (!AllNumbersFinite(value)) return absl::InvalidArgumentError("JSON number out of range");
+  return value;
 }
 
 }  // namespace vj

@@ -1,0 +1,161 @@
+#include "core/payload.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace vj {
+namespace {
+
+namespace json = boost::json;
+
+TEST(PayloadPathTest, ParsesSteps) {
+  StatusOr<PayloadPath> p = ParsePayloadPath("a");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->size(), 1u);
+  EXPECT_EQ((*p)[0].key, "a");
+  EXPECT_EQ((*p)[0].index, PathStep::Index::kNone);
+
+  p = ParsePayloadPath("country.cities[].population");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->size(), 3u);
+  EXPECT_EQ((*p)[0].key, "country");
+  EXPECT_EQ((*p)[1].key, "cities");
+  EXPECT_EQ((*p)[1].index, PathStep::Index::kAll);
+  EXPECT_EQ((*p)[2].key, "population");
+
+  p = ParsePayloadPath("a[12].b_c-d[0]");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ((*p)[0].index, PathStep::Index::kOne);
+  EXPECT_EQ((*p)[0].position, 12u);
+  EXPECT_EQ((*p)[1].key, "b_c-d");
+  EXPECT_EQ((*p)[1].index, PathStep::Index::kOne);
+  EXPECT_EQ((*p)[1].position, 0u);
+}
+
+TEST(PayloadPathTest, RejectsMalformedPaths) {
+  for (const char* path : {"", ".", "a.", ".a", "a..b", "a[", "a[1", "a[x]", "a[-1]", "a[1x]", "a[]b",
+                           "[0]", "a[0][1]", "a[99999999999999999999999]"}) {
+    StatusOr<PayloadPath> p = ParsePayloadPath(path);
+    ASSERT_FALSE(p.ok()) << '"' << path << '"';
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << path;
+    if (*path != '\0') {
+      EXPECT_NE(p.status().message().find(path), std::string_view::npos) << p.status();
+    }
+  }
+}
+
+class CollectValuesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StatusOr<json::value> v = ParseJson(R"({
+      "city": "Berlin",
+      "n": 3,
+      "tags": ["x", "y"],
+      "matrix": [[1, 2], [3]],
+      "country": {"name": "DE", "cities": [
+        {"name": "Berlin", "population": 3.7, "sights": ["TV tower"]},
+        {"name": "Munich", "population": 1.5},
+        "not an object"
+      ]},
+      "null_field": null
+    })");
+    ASSERT_TRUE(v.ok()) << v.status();
+    payload_ = v->as_object();
+  }
+
+  std::vector<std::string> Collect(std::string_view path, bool expand = true) {
+    StatusOr<PayloadPath> p = ParsePayloadPath(path);
+    EXPECT_TRUE(p.ok()) << p.status();
+    std::vector<const json::value*> out;
+    CollectValues(payload_, *p, expand, &out);
+    std::vector<std::string> text;
+    for (const json::value* v : out) text.push_back(json::serialize(*v));
+    return text;
+  }
+
+  Payload payload_;
+};
+
+using Strings = std::vector<std::string>;
+
+TEST_F(CollectValuesTest, WalksNestedObjects) {
+  EXPECT_EQ(Collect("city"), Strings{R"("Berlin")"});
+  EXPECT_EQ(Collect("country.name"), Strings{R"("DE")"});
+  EXPECT_EQ(Collect("null_field"), Strings{"null"});
+  EXPECT_TRUE(Collect("missing").empty());
+  EXPECT_TRUE(Collect("country.missing").empty());
+  EXPECT_TRUE(Collect("city.name").empty());  // a string has no fields
+  EXPECT_TRUE(Collect("n[0]").empty());       // nor does a number have elements
+}
+
+TEST_F(CollectValuesTest, ArraySteps) {
+  EXPECT_EQ(Collect("country.cities[].name"), (Strings{R"("Berlin")", R"("Munich")"}));
+  EXPECT_EQ(Collect("country.cities[1].name"), Strings{R"("Munich")"});
+  EXPECT_TRUE(Collect("country.cities[7].name").empty());
+  EXPECT_EQ(Collect("tags[]"), (Strings{R"("x")", R"("y")"}));
+  EXPECT_EQ(Collect("tags[1]"), Strings{R"("y")"});
+  EXPECT_EQ(Collect("country.cities[].sights"), Strings{R"("TV tower")"});
+  EXPECT_EQ(Collect("country.cities[].sights", false), Strings{R"(["TV tower"])"});
+}
+
+TEST_F(CollectValuesTest, ImplicitArrayExpansion) {
+  // "a.b" through an array of objects reaches every object's "b"; non-objects are skipped.
+  EXPECT_EQ(Collect("country.cities.population"), (Strings{"3.7E0", "1.5E0"}));
+  EXPECT_EQ(Collect("tags"), (Strings{R"("x")", R"("y")"}));
+  EXPECT_EQ(Collect("tags", /*expand=*/false), Strings{R"(["x","y"])"});
+  EXPECT_EQ(Collect("matrix[]"), (Strings{"1", "2", "3"}));
+  EXPECT_EQ(Collect("matrix[]", false), (Strings{"[1,2]", "[3]"}));
+}
+
+TEST_F(CollectValuesTest, ValuesAreBorrowedFromThePayload) {
+  StatusOr<PayloadPath> p = ParsePayloadPath("country.name");
+  ASSERT_TRUE(p.ok());
+  std::vector<const json::value*> out;
+  CollectValues(payload_, *p, true, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], &payload_.at("country").as_object().at("name"));
+  CollectValues(payload_, *p, true, &out);  // appends
+  EXPECT_EQ(out.size(), 2u);
+}
+
+TEST(ParseJsonTest, ParsesValues) {
+  for (const char* text : {"{}", "[]", "1", "-2.5e3", "\"s\"", "null", "true", R"({"a":[1,{"b":null}]})",
+                           "  {\"a\": 1}  \n", "\"\xc3\xa9\""}) {
+    StatusOr<json::value> v = ParseJson(text);
+    EXPECT_TRUE(v.ok()) << text << ": " << v.status();
+  }
+  StatusOr<json::value> v = ParseJson(R"({"a":[1,{"b":null}]})");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(json::serialize(*v), R"({"a":[1,{"b":null}]})");
+}
+
+TEST(ParseJsonTest, RejectsMalformedText) {
+  for (const char* text : {"", "   ", "{", "}", "[1,]", "{\"a\"}", "{'a':1}", "nul", "01", "{} x", "{}{}",
+                           "1 2", "[1] ]", "1e400", "[-1e999]", "{\"a\":{\"b\":[2e308]}}", "\"\xff\"", "\"unterminated", "{\"a\":1,}"}) {
+    StatusOr<json::value> v = ParseJson(text);
+    ASSERT_FALSE(v.ok()) << '"' << text << '"';
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << text;
+  }
+  StatusOr<json::value> v = ParseJson("{} garbage");
+  EXPECT_NE(v.status().message().find("byte"), std::string_view::npos) << v.status();
+}
+
+TEST(ParseJsonTest, LimitsNestingDepth) {
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_TRUE(ParseJson(nested(64)).ok());
+  StatusOr<json::value> v = ParseJson(nested(65));
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(v.status().message().find("deeper"), std::string_view::npos) << v.status();
+  EXPECT_FALSE(ParseJson(nested(5), /*max_depth=*/4).ok());
+  EXPECT_TRUE(ParseJson(nested(4), /*max_depth=*/4).ok());
+  // Far deeper than any stack could take recursively: rejected, not a crash.
+  EXPECT_FALSE(ParseJson(nested(1'000'000)).ok());
+  EXPECT_FALSE(ParseJson(std::string(100'000, '{')).ok());
+}
+
+}  // namespace
+}  // namespace vj

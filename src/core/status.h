@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -12,6 +13,14 @@ namespace vj {
 
 using absl::Status;
 using absl::StatusOr;
+
+// Debian's abseil is built with its own string_view; these give std::string for composing messages.
+inline std::string StatusMessage(const Status& status) { return std::string(status.message()); }
+// The same error code with `context + ": "` before the message.
+inline Status WithContext(const Status& status, const std::string& context) {
+  if (status.ok()) return status;
+  return Status(status.code(), context + ": " + std::string(status.message()));
+}
 
 namespace internal {
 [[noreturn]] void CheckFailed(const char* expr, const char* file, int line);
@@ -36,7 +45,7 @@ namespace internal {
 
 // `VJ_ASSIGN_OR_RETURN(auto x, F())`: assigns the value of a StatusOr or returns its error.
 #define VJ_ASSIGN_OR_RETURN(lhs, rexpr) \
-  VJ_INTERNAL_ASSIGN_OR_RETURN(VJ_INTERNAL_CONCAT(vj_statusor_, __LINE__), lhs, rexpr)
+  VJ_INTERNAL_ASSIGN_OR_RETURN(VJ_INTERNAL_CONCAT(vj_statusor_, __COUNTER__), lhs, rexpr)
 
 // Crashes on a broken internal invariant ("cannot happen"); never for bad input.
 #define VJ_CHECK(cond)                                              \

@@ -1,0 +1,174 @@
+#include "index/filter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vj {
+namespace json = boost::json;
+
+namespace {
+
+// Equality between a user's match value and one stored JSON value. Integers compare exactly across
+// Boost.JSON's int64/uint64/double kinds; a double only equals an integer when it is integral, so that
+// {"n": 3.0} matches 3 but {"n": 3.5} does not.
+bool ValueEquals(const MatchValue& want, const json::value& got) {
+  if (const auto* s = std::get_if<std::string>(&want)) {
+    const json::string* gs = got.if_string();
+    return gs != nullptr && std::string_view(*gs) == *s;
+  }
+  if (const auto* b = std::get_if<bool>(&want)) {
+    const bool* gb = got.if_bool();
+    return gb != nullptr && *gb == *b;
+  }
+  const int64_t n = std::get<int64_t>(want);
+  if (const int64_t* gi = got.if_int64()) return *gi == n;
+  if (const uint64_t* gu = got.if_uint64()) return n >= 0 && *gu == static_cast<uint64_t>(n);
+  if (const double* gd = got.if_double()) {
+    // Doubles at or beyond 2^63 cannot equal any int64; checking first keeps the cast defined.
+    if (!std::isfinite(*gd) || std::trunc(*gd) != *gd) return false;
+    if (*gd < -9223372036854775808.0 || *gd >= 9223372036854775808.0) return false;
+    return static_cast<int64_t>(*gd) == n;
+  }
+  return false;
+}
+
+bool AnyEquals(const std::vector<MatchValue>& list, const json::value& got) {
+  for (const MatchValue& want : list) {
+    if (ValueEquals(want, got)) return true;
+  }
+  return false;
+}
+
+std::optional<double> AsNumber(const json::value& v) {
+  if (const int64_t* i = v.if_int64()) return static_cast<double>(*i);
+  if (const uint64_t* u = v.if_uint64()) return static_cast<double>(*u);
+  if (const double* d = v.if_double()) return *d;
+  return std::nullopt;
+}
+
+bool InRange(const RangeCondition& r, double x) {
+  if (r.gt && !(x > *r.gt)) return false;
+  if (r.gte && !(x >= *r.gte)) return false;
+  if (r.lt && !(x < *r.lt)) return false;
+  if (r.lte && !(x <= *r.lte)) return false;
+  return true;
+}
+
+bool CountInBounds(const ValuesCountCondition& c, uint64_t n) {
+  if (c.gt && !(n > *c.gt)) return false;
+  if (c.gte && !(n >= *c.gte)) return false;
+  if (c.lt && !(n < *c.lt)) return false;
+  if (c.lte && !(n <= *c.lte)) return false;
+  return true;
+}
+
+uint64_t CountValues(const FieldCondition& c, const Payload& payload) {
+  std::vector<const json::value*> values;
+  CollectValues(payload, c.path, /*expand_arrays=*/false, &values);
+  uint64_t n = 0;
+  for (const json::value* v : values) {
+    if (const json::array* arr = v->if_array()) {
+      n += arr->size();
+    } else if (!v->is_null()) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+bool FieldMatches(const FieldCondition& c, const Payload& payload) {
+  if (c.values_count && !CountInBounds(*c.values_count, CountValues(c, payload))) return false;
+  if (!c.match && !c.range) return true;
+  std::vector<const json::value*> values;
+  CollectValues(payload, c.path, /*expand_arrays=*/true, &values);
+  for (const json::value* v : values) {
+    if (ValueMatches(c, *v)) return true;
+  }
+  // A key without values passes except: "not one of these" holds vacuously (Qdrant does the same).
+  return values.empty() && c.match && c.match->kind == MatchCondition::Kind::kExcept && !c.range;
+}
+
+bool IsEmpty(const IsEmptyCondition& c, const Payload& payload) {
+  std::vector<const json::value*> values;
+  CollectValues(payload, c.path, /*expand_arrays=*/false, &values);
+  for (const json::value* v : values) {
+    if (v->is_null()) continue;
+    if (const json::array* arr = v->if_array(); arr != nullptr && arr->empty()) continue;
+    return false;
+  }
+  return true;
+}
+
+bool IsNull(const IsNullCondition& c, const Payload& payload) {
+  std::vector<const json::value*> values;
+  CollectValues(payload, c.path, /*expand_arrays=*/false, &values);
+  for (const json::value* v : values) {
+    if (v->is_null()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ValueMatches(const FieldCondition& condition, const json::value& value) {
+  if (condition.range) {
+    std::optional<double> x = AsNumber(value);
+    if (!x || !InRange(*condition.range, *x)) return false;
+  }
+  if (condition.match) {
+    const MatchCondition& m = *condition.match;
+    switch (m.kind) {
+      case MatchCondition::Kind::kValue:
+      case MatchCondition::Kind::kAny:
+        return AnyEquals(m.values, value);
+      case MatchCondition::Kind::kExcept:
+        return !AnyEquals(m.values, value);
+      case MatchCondition::Kind::kText: {
+        const json::string* s = value.if_string();
+        return s != nullptr && std::string_view(*s).find(m.text) != std::string_view::npos;
+      }
+    }
+  }
+  return true;
+}
+
+bool Matches(const Condition& condition, const PointId& id, const Payload& payload) {
+  if (const auto* f = std::get_if<FieldCondition>(&condition)) return FieldMatches(*f, payload);
+  if (const auto* e = std::get_if<IsEmptyCondition>(&condition)) return IsEmpty(*e, payload);
+  if (const auto* n = std::get_if<IsNullCondition>(&condition)) return IsNull(*n, payload);
+  if (const auto* h = std::get_if<HasIdCondition>(&condition)) {
+    return std::binary_search(h->ids.begin(), h->ids.end(), id);
+  }
+  const auto& nested = std::get<std::shared_ptr<const Filter>>(condition);
+  return nested == nullptr || Matches(*nested, id, payload);
+}
+
+bool Matches(const Filter& filter, const PointId& id, const Payload& payload) {
+  for (const Condition& c : filter.must) {
+    if (!Matches(c, id, payload)) return false;
+  }
+  for (const Condition& c : filter.must_not) {
+    if (Matches(c, id, payload)) return false;
+  }
+  if (!filter.should.empty()) {
+    bool any = false;
+    for (const Condition& c : filter.should) {
+      if (Matches(c, id, payload)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  if (filter.min_should) {
+    size_t hits = 0;
+    for (const Condition& c : filter.min_should->conditions) {
+      if (hits >= filter.min_should->min_count) break;
+      if (Matches(c, id, payload)) ++hits;
+    }
+    if (hits < filter.min_should->min_count) return false;
+  }
+  return true;
+}
+
+}  // namespace vj

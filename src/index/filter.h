@@ -4,9 +4,10 @@
 // holds) and `min_should` (at least min_count of its conditions hold). A Condition is a field condition
 // on a payload key (match value / any / except / text, range), is_empty, is_null, has_id, or a nested
 // Filter. Semantics follow Qdrant: a field condition holds when ANY value the key reaches (arrays are
-// expanded) satisfies it; match.except holds when the key has values and none is in the list, or when the
-// key is absent (Qdrant treats a missing key as matching except); is_empty holds when the key is absent,
-// null, or an empty array; is_null when the key's value is null.
+// expanded) satisfies it; match.except holds when some value is not in the list (so ["a", "b"] passes
+// except ["a"]), or when the key has no values (Qdrant treats a missing key as matching except);
+// values_count bounds the number of values the key holds; is_empty holds when the key is absent, null,
+// or an empty array; is_null when the key's value is null.
 // Parsing from JSON lives in api/filter_codec.h. Thread-safety: immutable after construction; Matches is
 // safe to call concurrently.
 #pragma once
@@ -42,11 +43,18 @@ struct RangeCondition {
   std::optional<double> gt, gte, lt, lte;
 };
 
+// Bounds on how many values the key holds (an array counts its elements, null counts none).
+struct ValuesCountCondition {
+  std::optional<uint64_t> gt, gte, lt, lte;
+};
+
+// When several parts are set, all must hold; match and range must hold for the same value.
 struct FieldCondition {
   std::string key;  // as the user wrote it, for messages and payload index look-ups
   PayloadPath path;
   std::optional<MatchCondition> match;
   std::optional<RangeCondition> range;
+  std::optional<ValuesCountCondition> values_count;
 };
 
 struct IsEmptyCondition {

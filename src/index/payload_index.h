@@ -19,6 +19,12 @@
 
 #include <roaring/roaring.hh>
 
+// Debian 12's CRoaring (0.2.66) declares Roaring in the global namespace; later releases moved it into
+// namespace roaring, which is how this code names it.
+namespace roaring {
+using ::Roaring;
+}  // namespace roaring
+
 #include "core/payload.h"
 #include "core/status.h"
 #include "index/filter.h"

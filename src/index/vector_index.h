@@ -42,8 +42,9 @@ struct HnswParams {
   size_t m = 16;                // Qdrant hnsw_config.m
   size_t ef_construct = 100;    // Qdrant hnsw_config.ef_construct
   size_t ef_search = 128;       // default search breadth
-  size_t full_scan_threshold = 10000;  // Qdrant's name: below this many points search exactly (in KB of
-                                       // vectors in Qdrant; here in points)
+  // Qdrant's meaning, in KB of vectors: a search over fewer candidates than this is done exactly by
+  // the caller (the shard's planner), not through the graph.
+  size_t full_scan_threshold_kb = 10000;
   uint64_t seed = 42;
 };
 

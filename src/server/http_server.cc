@@ -1,0 +1,547 @@
+#include "server/http_server.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace vj {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kRequestsTotal[] = "vjvector_http_requests_total";
+constexpr char kRequestDuration[] = "vjvector_http_request_duration_seconds";
+// How long a connection that is being closed after an error keeps discarding what the client still
+// sends, so that closing with unread data (which makes the kernel send RST) cannot destroy the
+// error response before the client has read it.
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding; a malformed escape is kept literally rather than rejected, as most servers do.
+std::string PercentDecode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%' && i + 2 < in.size()) {
+      int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += (plus_is_space && c == '+') ? ' ' : c;
+  }
+  return out;
+}
+
+// Splits a request target into the decoded path and query parameters (a repeated key keeps the
+// last value).
+void DecodeTarget(std::string_view target, Request& req) {
+  if (size_t hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
+  size_t q = target.find('?');
+  req.path = PercentDecode(target.substr(0, q), /*plus_is_space=*/false);
+  if (q == std::string_view::npos) return;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key = PercentDecode(pair.substr(0, eq), true);
+    std::string value =
+        eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1), true);
+    req.query[std::move(key)] = std::move(value);
+  }
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+// Qdrant's error shape, so clients parse transport errors like API errors.
+Response ErrorResponse(int status, std::string_view message, std::string route = "unmatched") {
+  Response r;
+  r.status = status;
+  r.body = "{\"status\":{\"error\":\"" + JsonEscape(message) + "\"},\"time\":0}";
+  r.route = std::move(route);
+  return r;
+}
+
+Response TextResponse(int status, std::string body, std::string route) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = "text/plain; charset=utf-8";
+  r.route = std::move(route);
+  return r;
+}
+
+// The method label: arbitrary method tokens from clients must not create unbounded series.
+std::string MethodLabel(std::string_view m) {
+  for (const char* known : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
+    if (m == known) return known;
+  }
+  return "other";
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpServerOptions options, Handler handler, ReadyCheck ready, Metrics& metrics)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        ready_(std::move(ready)),
+        metrics_(metrics),
+        work_(asio::make_work_guard(ioc_)),
+        acceptor_(asio::make_strand(ioc_)),
+        workers_(std::max<size_t>(1, options_.threads)) {
+    metrics_.DeclareCounter(kRequestsTotal, "HTTP requests answered, by route, method and status.");
+    metrics_.DeclareHistogram(kRequestDuration,
+                              "HTTP request latency from the request being read to the response "
+                              "being written, by route and method.",
+                              {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                               2.5, 5, 10});
+  }
+  ~Impl() { Stop(); }
+
+  Status Start();
+  void Stop();
+  uint16_t bound_port() const { return bound_port_.load(); }
+
+ private:
+  class Session;
+  friend class Session;
+
+  void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  // Serves the operational endpoints that must answer even when every worker is busy; returns
+  // nullopt for everything else.
+  std::optional<Response> ServeInline(const Request& req);
+  Response CallHandler(const Request& req);
+  void Record(const std::string& route, const std::string& method, int status, Clock::time_point t0);
+
+  void Unregister(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_.erase(id);
+    cv_.notify_all();
+  }
+  void BeginRequest() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++in_flight_;
+  }
+  void EndRequest() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    cv_.notify_all();
+  }
+
+  // Fixed after construction.
+  const HttpServerOptions options_;
+  const Handler handler_;
+  const ReadyCheck ready_;
+  Metrics& metrics_;
+
+  // Declared before the io_context: sessions destroyed along with it unregister here.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t in_flight_ = 0;                                          // guarded by mu_
+  uint64_t next_session_id_ = 0;                                  // guarded by mu_
+  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;  // Start/Stop are called from one controlling thread
+  bool stopped_ = false;
+  std::atomic<uint16_t> bound_port_{0};
+
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  tcp::acceptor acceptor_;  // used only on its strand once serving
+  std::vector<std::thread> io_threads_;
+  // Handlers block (durable writes, searches), so they run here, never on the I/O threads.
+  asio::thread_pool workers_;
+  asio::steady_timer accept_backoff_{acceptor_.get_executor()};
+};
+
+// One connection. All its members are used only on its strand (the stream's executor); the worker
+// that runs the handler touches nothing of it but posts the response back to the strand.
+class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Impl& server, tcp::socket socket, uint64_t id)
+      : server_(server), id_(id), stream_(std::move(socket)) {}
+  ~Session() { server_.Unregister(id_); }
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoReadHeader(); });
+  }
+  void Close() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  const HttpServerOptions& options() const { return server_.options_; }
+
+  void DoReadHeader() {
+    parser_.emplace();
+    parser_->body_limit(options().max_body_bytes);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(options().idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    t0_ = Clock::now();
+    if (ec) return OnReadError(ec);
+    auto& req = parser_->get();
+    // curl and others wait for "100 Continue" before sending a large body.
+    if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
+      continue_ = http::response<http::empty_body>(http::status::continue_, req.version());
+      http::async_write(stream_, continue_,
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->stream_.close();
+                          self->DoReadBody();
+                        });
+      return;
+    }
+    DoReadBody();
+  }
+
+  void DoReadBody() {
+    stream_.expires_after(options().idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRequest, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    static const auto& http_category = make_error_code(http::error::body_limit).category();
+    if (ec == http::error::body_limit) {
+      return Fail(ErrorResponse(413, "Payload too large: the request body exceeds the limit of " +
+                                         std::to_string(options().max_body_bytes) + " bytes"));
+    }
+    if (ec.category() == http_category && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message) {
+      return Fail(ErrorResponse(400, "Bad request: " + ec.message()));
+    }
+    // The client went away, timed out while idle, or the server is closing: nothing to answer.
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  // Answers a request that could not be parsed, then closes: the rest of the stream is not framed.
+  void Fail(Response response) {
+    method_ = MethodLabel(parser_->get().method_string());
+    keep_alive_ = false;
+    head_ = false;
+    version_ = 11;
+    server_.BeginRequest();
+    Send(std::move(response));
+  }
+
+  void OnRequest(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    http::request<http::string_body> req = parser_->release();
+    method_ = MethodLabel(req.method_string());
+    keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
+    version_ = req.version();
+    server_.BeginRequest();
+
+    Request request;
+    request.method = std::string(req.method_string());
+    DecodeTarget(req.target(), request);
+    request.body = std::move(req.body());
+    if (std::optional<Response> inline_response = server_.ServeInline(request)) {
+      return Send(std::move(*inline_response));
+    }
+    asio::post(server_.workers_, [self = shared_from_this(), request = std::move(request)] {
+      Response response = self->server_.CallHandler(request);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response)]() mutable { self->Send(std::move(response)); });
+    });
+  }
+
+  void Send(Response response) {
+    route_ = std::move(response.route);
+    status_ = response.status >= 100 && response.status <= 999 ? response.status : 500;
+    res_.emplace();
+    res_->result(static_cast<unsigned>(status_));
+    res_->version(version_);
+    res_->set(http::field::server, "vjvector");
+    res_->set(http::field::content_type, response.content_type);
+    // A draining server asks clients to reconnect (to another replica) rather than reuse this one.
+    res_->keep_alive(keep_alive_ && !server_.stopping_.load());
+    res_->body() = std::move(response.body);
+    res_->prepare_payload();
+    if (head_) res_->body().clear();  // Content-Length stays that of the GET body
+    stream_.expires_after(options().idle_timeout);
+    http::async_write(stream_, *res_,
+                      beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    server_.Record(route_, method_, status_, t0_);
+    server_.EndRequest();
+    if (ec) return stream_.close();
+    if (res_->keep_alive()) return DoReadHeader();
+    Linger();
+  }
+
+  // Half-closes and discards what the client still sends until it closes or kLingerTimeout passes;
+  // closing with unread input would reset the connection and could destroy our response in flight.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (scratch_ == nullptr) scratch_ = std::make_unique<char[]>(kScratchBytes);
+    stream_.expires_at(Clock::now() + kLingerTimeout);
+    DiscardInput();
+  }
+  void DiscardInput() {
+    stream_.async_read_some(asio::buffer(scratch_.get(), kScratchBytes),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->stream_.close();
+                              self->DiscardInput();
+                            });
+  }
+
+  static constexpr size_t kScratchBytes = 16 * 1024;
+  Impl& server_;
+  const uint64_t id_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // kept across requests: it may hold the next pipelined one
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::empty_body> continue_;
+  std::optional<http::response<http::string_body>> res_;
+  std::unique_ptr<char[]> scratch_;
+  // The request being answered.
+  Clock::time_point t0_;
+  std::string method_;
+  std::string route_;
+  int status_ = 0;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  unsigned version_ = 11;
+};
+
+Status HttpServer::Impl::Start() {
+  if (started_) return absl::FailedPreconditionError("HTTP server already started");
+  const std::string address = options_.host + ":" + std::to_string(options_.port);
+  beast::error_code ec;
+  tcp::resolver resolver(ioc_);
+  auto results = resolver.resolve(options_.host, std::to_string(options_.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return absl::InvalidArgumentError("cannot resolve listen address " + address + ": " +
+                                      (ec ? ec.message() : "no addresses"));
+  }
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  beast::error_code ignored;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) bound_port_ = acceptor_.local_endpoint(ec).port();
+  if (ec) {
+    acceptor_.close(ignored);
+    return absl::UnavailableError("cannot listen on " + address + ": " + ec.message());
+  }
+  started_ = true;
+  DoAccept();
+  for (size_t i = 0; i < std::max<size_t>(1, options_.threads); ++i) {
+    io_threads_.emplace_back([this] {
+      // A throwing completion handler must not take the thread (and the server) down with it.
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("HTTP I/O thread: unexpected exception: {}", e.what());
+        } catch (...) {
+          spdlog::error("HTTP I/O thread: unexpected exception");
+        }
+      }
+    });
+  }
+  spdlog::info("HTTP server listening on {}:{}", endpoint.address().to_string(), bound_port_.load());
+  return absl::OkStatus();
+}
+
+void HttpServer::Impl::DoAccept() {
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         beast::bind_front_handler(&Impl::OnAccept, this));
+}
+
+void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // E.g. out of file descriptors: back off instead of spinning on the failing accept.
+    spdlog::warn("HTTP accept failed: {}", ec.message());
+    accept_backoff_.expires_after(std::chrono::milliseconds(50));
+    accept_backoff_.async_wait([this](beast::error_code ec) {
+      if (!ec && acceptor_.is_open()) DoAccept();
+    });
+    return;
+  }
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_.load()) return;  // the socket closes as it goes out of scope
+    const uint64_t id = next_session_id_++;
+    session = std::make_shared<Session>(*this, std::move(socket), id);
+    sessions_[id] = session;
+  }
+  session->Start();
+  DoAccept();
+}
+
+std::optional<Response> HttpServer::Impl::ServeInline(const Request& req) {
+  if (req.method != "GET") return std::nullopt;
+  if (req.path == "/livez") return TextResponse(200, "ok", req.path);
+  if (req.path == "/healthz") return TextResponse(200, "healthz check passed", req.path);
+  if (req.path == "/readyz") {
+    bool ready = false;
+    try {
+      ready = !ready_ || ready_();
+    } catch (...) {
+      ready = false;
+    }
+    return ready ? TextResponse(200, "all shards are ready", req.path)
+                 : TextResponse(503, "not ready", req.path);
+  }
+  return std::nullopt;
+}
+
+Response HttpServer::Impl::CallHandler(const Request& req) {
+  try {
+    if (req.method == "GET" && req.path == "/metrics") {
+      Response r = TextResponse(200, metrics_.Render(), req.path);
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return r;
+    }
+    return handler_(req);
+  } catch (const std::exception& e) {
+    spdlog::error("HTTP handler for {} {} threw: {}", req.method, req.path, e.what());
+    return ErrorResponse(500, std::string("Internal server error: ") + e.what());
+  } catch (...) {
+    spdlog::error("HTTP handler for {} {} threw a non-exception", req.method, req.path);
+    return ErrorResponse(500, "Internal server error");
+  }
+}
+
+void HttpServer::Impl::Record(const std::string& route, const std::string& method, int status,
+                              Clock::time_point t0) {
+  metrics_.Increment(kRequestsTotal,
+                     {{"route", route}, {"method", method}, {"status", std::to_string(status)}});
+  metrics_.Observe(kRequestDuration, {{"route", route}, {"method", method}},
+                   std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+void HttpServer::Impl::Stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  stopping_ = true;
+  // The acceptor lives on its strand; close it there and wait, so nothing is accepted after this.
+  std::promise<void> closed;
+  asio::post(acceptor_.get_executor(), [this, &closed] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    accept_backoff_.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, options_.drain_timeout, [this] { return in_flight_ == 0; })) {
+      spdlog::warn("HTTP server: {} requests still in flight after the drain timeout", in_flight_);
+    }
+    for (auto& [id, weak] : sessions_) {
+      if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+  }
+  for (auto& s : open) s->Close();
+  open.clear();
+  // With every socket closed the I/O threads run out of work; stop() is the backstop for a
+  // session still held by a handler that outlived the drain timeout.
+  work_.reset();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(1), [this] { return sessions_.empty(); });
+  }
+  ioc_.stop();
+  for (auto& t : io_threads_) t.join();
+  io_threads_.clear();
+  // Handlers reference this object; wait for any that outlived the drain.
+  workers_.join();
+  spdlog::info("HTTP server on port {} stopped", bound_port_.load());
+}
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler, ReadyCheck ready,
+                       Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(ready),
+                                   metrics)) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::Start() { return impl_->Start(); }
+void HttpServer::Stop() { impl_->Stop(); }
+uint16_t HttpServer::bound_port() const { return impl_->bound_port(); }
+
+}  // namespace vj

@@ -1,0 +1,363 @@
+#include "server/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <future>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace vj {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// A deliberately small HTTP/1.1 client over a POSIX socket, so tests control exactly which bytes go on
+// the wire (malformed requests, pipelining) and reads time out instead of hanging.
+class Conn {
+ public:
+  explicit Conn(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~Conn() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  bool Send(const std::string& data) {
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // Reads one response (the server always sends Content-Length); nullopt on EOF, error or timeout.
+  std::optional<HttpReply> Read(bool head = false) {
+    size_t end;
+    while ((end = pending_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return std::nullopt;
+    }
+    HttpReply reply;
+    std::string head_text = pending_.substr(0, end);
+    pending_.erase(0, end + 4);
+    size_t line_end = head_text.find("\r\n");
+    std::string status_line = head_text.substr(0, line_end);
+    if (status_line.size() < 12) return std::nullopt;
+    reply.status = std::stoi(status_line.substr(9, 3));
+    size_t pos = line_end == std::string::npos ? head_text.size() : line_end + 2;
+    while (pos < head_text.size()) {
+      size_t next = head_text.find("\r\n", pos);
+      if (next == std::string::npos) next = head_text.size();
+      std::string line = head_text.substr(pos, next - pos);
+      size_t colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      reply.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+      pos = next + 2;
+    }
+    if (reply.status == 100) return reply;
+    size_t length = head ? 0 : std::stoul(reply.headers["content-length"]);
+    while (pending_.size() < length) {
+      if (!Fill()) return std::nullopt;
+    }
+    reply.body = pending_.substr(0, length);
+    pending_.erase(0, length);
+    return reply;
+  }
+
+  std::optional<HttpReply> Do(const std::string& method, const std::string& target,
+                              const std::string& body = "", const std::string& extra = "") {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + extra;
+    if (!body.empty() || method == "POST") {
+      req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+             "\r\n";
+    }
+    req += "\r\n" + body;
+    if (!Send(req)) return std::nullopt;
+    return Read(method == "HEAD");
+  }
+
+  // True when the server closed the connection (EOF or reset) within the receive timeout.
+  bool ClosedByPeer() {
+    char c;
+    ssize_t n = recv(fd_, &c, 1, 0);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+
+ private:
+  bool Fill() {
+    char buf[16384];
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    pending_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string pending_;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(HttpServerOptions{}); }
+
+  void StartServer(HttpServerOptions options) {
+    options.port = 0;
+    options.threads = 2;
+    options.max_body_bytes = 1024;
+    server_ = std::make_unique<HttpServer>(
+        options, [this](const Request& req) { return Handle(req); },
+        [this] { return ready_.load(); }, metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+    port_ = server_->bound_port();
+    ASSERT_NE(port_, 0);
+  }
+
+  Response Handle(const Request& req) {
+    if (req.path == "/throw") throw std::runtime_error("boom");
+    if (req.path == "/slow") {
+      slow_started_.set_value();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      slow_finished_ = true;
+    }
+    Response r;
+    r.route = "/echo";
+    r.content_type = "text/plain";
+    r.body = req.method + "|" + req.path + "|";
+    for (const auto& [k, v] : req.query) r.body += "[" + k + "=" + v + "]";
+    r.body += "|" + req.body;
+    return r;
+  }
+
+  Metrics metrics_;
+  std::atomic<bool> ready_{false};
+  std::promise<void> slow_started_;
+  std::atomic<bool> slow_finished_{false};
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(HttpServerTest, GetAndPostRoundTrip) {
+  Conn c(port_);
+  ASSERT_TRUE(c.connected());
+  auto get = c.Do("GET", "/collections");
+  ASSERT_TRUE(get.has_value());
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->body, "GET|/collections||");
+  EXPECT_EQ(get->headers["server"], "vjvector");
+  EXPECT_EQ(get->headers["content-type"], "text/plain");
+
+  auto post = c.Do("POST", "/collections/a/points", R"({"points":[]})");
+  ASSERT_TRUE(post.has_value());
+  EXPECT_EQ(post->status, 200);
+  EXPECT_EQ(post->body, R"(POST|/collections/a/points||{"points":[]})");
+}
+
+TEST_F(HttpServerTest, DecodesPathAndQuery) {
+  Conn c(port_);
+  auto r = c.Do("GET", "/a%20b/c%2Fd%zz?x=1%2B2&y=a+b&z&&w=%41");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "GET|/a b/c/d%zz|[w=A][x=1+2][y=a b][z=]|");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+  Conn c(port_);
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.Do("GET", "/n?i=" + std::to_string(i));
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->body, "GET|/n|[i=" + std::to_string(i) + "]|");
+    EXPECT_NE(r->headers["connection"], "close");
+  }
+  // Pipelined: two requests in one write, two answers in order.
+  ASSERT_TRUE(c.Send("GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /p2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto a = c.Read();
+  auto b = c.Read();
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_EQ(a->body, "GET|/p1||");
+  EXPECT_EQ(b->body, "GET|/p2||");
+}
+
+TEST_F(HttpServerTest, ConnectionCloseIsHonored) {
+  Conn c(port_);
+  auto r = c.Do("GET", "/x", "", "Connection: close\r\n");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->headers["connection"], "close");
+  EXPECT_TRUE(c.ClosedByPeer());
+}
+
+TEST_F(HttpServerTest, OversizedBodyGets413AndServerStaysUp) {
+  {
+    Conn c(port_);
+    auto r = c.Do("POST", "/collections/a/points", std::string(4096, 'x'));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 413);
+    EXPECT_THAT(r->body, StartsWith(R"({"status":{"error":"Payload too large: )"));
+    EXPECT_THAT(r->body, HasSubstr(R"("time":0})"));
+    EXPECT_EQ(r->headers["content-type"], "application/json");
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  {
+    // Chunked bodies carry no length up front; the limit applies while reading.
+    Conn c(port_);
+    std::string chunk(800, 'y');
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx", chunk.size());
+    std::string req = "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 3; ++i) req += std::string(size) + "\r\n" + chunk + "\r\n";
+    req += "0\r\n\r\n";
+    ASSERT_TRUE(c.Send(req));
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 413);
+  }
+  Conn c(port_);
+  auto ok = c.Do("POST", "/p", std::string(1024, 'z'));  // exactly the limit is fine
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(HttpServerTest, MalformedRequestGets400AndClose) {
+  for (const char* garbage : {"GET /x HTTP/1.1\r\nBad Header Line\r\n\r\n",
+                              "\x01\x02\x03 nonsense\r\n\r\n",
+                              "GET /x HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
+    Conn c(port_);
+    ASSERT_TRUE(c.Send(garbage));
+    auto r = c.Read();
+    ASSERT_TRUE(r.has_value()) << garbage;
+    EXPECT_EQ(r->status, 400);
+    EXPECT_THAT(r->body, StartsWith(R"({"status":{"error":"Bad request: )"));
+    EXPECT_TRUE(c.ClosedByPeer());
+  }
+  Conn c(port_);
+  auto ok = c.Do("GET", "/still-up");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(HttpServerTest, OperationalEndpoints) {
+  Conn c(port_);
+  auto live = c.Do("GET", "/livez");
+  ASSERT_TRUE(live.has_value());
+  EXPECT_EQ(live->status, 200);
+  EXPECT_EQ(live->body, "ok");
+  auto health = c.Do("GET", "/healthz");
+  ASSERT_TRUE(health.has_value());
+  EXPECT_EQ(health->body, "healthz check passed");
+
+  auto not_ready = c.Do("GET", "/readyz");
+  ASSERT_TRUE(not_ready.has_value());
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_EQ(not_ready->body, "not ready");
+  ready_ = true;
+  auto ready = c.Do("GET", "/readyz");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(ready->body, "all shards are ready");
+}
+
+TEST_F(HttpServerTest, MetricsCountRequests) {
+  Conn c(port_);
+  ASSERT_TRUE(c.Do("GET", "/livez").has_value());
+  ASSERT_TRUE(c.Do("POST", "/anything", "{}").has_value());
+  ASSERT_TRUE(c.Do("POST", "/anything", "{}").has_value());
+  auto m = c.Do("GET", "/metrics");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->status, 200);
+  EXPECT_EQ(m->headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_THAT(m->body, HasSubstr("# TYPE vjvector_http_requests_total counter\n"));
+  EXPECT_THAT(m->body, HasSubstr(
+      "vjvector_http_requests_total{route=\"/livez\",method=\"GET\",status=\"200\"} 1\n"));
+  EXPECT_THAT(m->body, HasSubstr(
+      "vjvector_http_requests_total{route=\"/echo\",method=\"POST\",status=\"200\"} 2\n"));
+  EXPECT_THAT(m->body, HasSubstr(
+      "vjvector_http_request_duration_seconds_count{route=\"/echo\",method=\"POST\"} 2\n"));
+}
+
+TEST_F(HttpServerTest, ThrowingHandlerGets500AndServerStaysUp) {
+  Conn c(port_);
+  auto r = c.Do("GET", "/throw");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_THAT(r->body, HasSubstr("boom"));
+  auto ok = c.Do("GET", "/after");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->status, 200);
+}
+
+TEST_F(HttpServerTest, ExpectContinue) {
+  Conn c(port_);
+  ASSERT_TRUE(c.Send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 2\r\n\r\n"));
+  auto cont = c.Read();
+  ASSERT_TRUE(cont.has_value());
+  EXPECT_EQ(cont->status, 100);
+  ASSERT_TRUE(c.Send("{}"));
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "POST|/e||{}");
+}
+
+TEST_F(HttpServerTest, StopDrainsInFlightRequest) {
+  Conn idle(port_);  // an idle keep-alive connection must not hold Stop up
+  ASSERT_TRUE(idle.Do("GET", "/warm").has_value());
+
+  std::optional<HttpReply> slow_reply;
+  std::thread client([&] {
+    Conn c(port_);
+    slow_reply = c.Do("GET", "/slow");
+  });
+  slow_started_.get_future().wait();
+  server_->Stop();
+  EXPECT_TRUE(slow_finished_.load());
+  client.join();
+  ASSERT_TRUE(slow_reply.has_value());
+  EXPECT_EQ(slow_reply->status, 200);
+  EXPECT_EQ(slow_reply->body, "GET|/slow||");
+  EXPECT_EQ(slow_reply->headers["connection"], "close");  // draining: clients should go elsewhere
+  EXPECT_TRUE(idle.ClosedByPeer());
+
+  server_->Stop();  // idempotent
+  Conn refused(port_);
+  EXPECT_FALSE(refused.connected());
+}
+
+TEST_F(HttpServerTest, StartFailsWhenPortIsTaken) {
+  HttpServerOptions options;
+  options.port = port_;
+  HttpServer second(options, [](const Request&) { return Response{}; }, nullptr, metrics_);
+  Status s = second.Start();
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr(std::to_string(port_)));
+}
+
+}  // namespace
+}  // namespace vj

@@ -1,0 +1,316 @@
+#include "storage/point_record.h"
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+namespace vj {
+namespace {
+
+// Layout of an encoded PointRecord (all integers little-endian, fixed width):
+//   u8  format version (kFormatVersion)
+//   u8  id kind (0 = integer, 1 = UUID), then u64 or 16 UUID bytes
+//   u32 vector count, then per vector: u32 name length, name bytes, u32 dim, dim x f32
+//   u32 payload length, payload as JSON text (length 0 = empty object)
+//   u32 CRC32C of everything before it
+// A Mutation is: u8 version, u8 kind, then the record body (delete: the id only), then the CRC32C.
+constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kIdNum = 0;
+constexpr uint8_t kIdUuid = 1;
+constexpr size_t kCrcBytes = 4;
+
+// CRC32C (Castagnoli), reflected polynomial 0x82F63B78, the checksum RocksDB and ext4 use. RocksDB's
+// SSE4.2 implementation is not in its public headers, and a table is fast enough for records this size.
+constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    table[i] = c;
+  }
+  return table;
+}
+constexpr std::array<uint32_t, 256> kCrc32cTable = MakeCrc32cTable();
+
+uint32_t Crc32c(std::string_view data) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char c : data) crc = kCrc32cTable[(crc ^ c) & 0xFF] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFu;
+}
+
+void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+void PutBytes(std::string* out, std::string_view bytes) {
+  PutU32(out, static_cast<uint32_t>(bytes.size()));
+  out->append(bytes);
+}
+
+void PutFloats(std::string* out, const std::vector<float>& v) {
+  PutU32(out, static_cast<uint32_t>(v.size()));
+  if constexpr (std::endian::native == std::endian::little) {
+    out->append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  } else {
+    for (float f : v) PutU32(out, std::bit_cast<uint32_t>(f));
+  }
+}
+
+void PutId(std::string* out, const PointId& id) {
+  if (id.is_uuid()) {
+    PutU8(out, kIdUuid);
+    out->append(reinterpret_cast<const char*>(id.uuid().data()), 16);
+  } else {
+    PutU8(out, kIdNum);
+    PutU64(out, id.num());
+  }
+}
+
+// JSON has no infinity or NaN and Boost.JSON would write them as the non-JSON "Infinity"/"NaN", which
+// no parser reads back; such values (only possible in payloads built in code, ParseJson rejects them)
+// are stored as null so the record stays readable.
+bool HasNonFinite(const boost::json::value& v) {
+  if (const double* d = v.if_double()) return !std::isfinite(*d);
+  if (const boost::json::array* a = v.if_array()) {
+    for (const auto& e : *a) {
+      if (HasNonFinite(e)) return true;
+    }
+  } else if (const boost::json::object* o = v.if_object()) {
+    for (const auto& kv : *o) {
+      if (HasNonFinite(kv.value())) return true;
+    }
+  }
+  return false;
+}
+
+void NonFiniteToNull(boost::json::value& v) {
+  if (const double* d = v.if_double(); d != nullptr && !std::isfinite(*d)) {
+    v = nullptr;
+  } else if (boost::json::array* a = v.if_array()) {
+    for (auto& e : *a) NonFiniteToNull(e);
+  } else if (boost::json::object* o = v.if_object()) {
+    for (auto& kv : *o) NonFiniteToNull(kv.value());
+  }
+}
+
+std::string SerializePayload(const Payload& payload) {
+  if (payload.empty()) return std::string();
+  // serialize() does not throw for a well-formed value (only on allocation failure).
+  for (const auto& kv : payload) {
+    if (HasNonFinite(kv.value())) {
+      boost::json::value copy = payload;
+      NonFiniteToNull(copy);
+      return boost::json::serialize(copy);
+    }
+  }
+  return boost::json::serialize(payload);
+}
+
+void PutRecordBody(std::string* out, const PointRecord& record) {
+  PutId(out, record.id);
+  PutU32(out, static_cast<uint32_t>(record.vectors.size()));
+  for (const auto& [name, values] : record.vectors) {
+    PutBytes(out, name);
+    PutFloats(out, values);
+  }
+  PutBytes(out, SerializePayload(record.payload));
+}
+
+void AppendCrc(std::string* out) { PutU32(out, Crc32c(*out)); }
+
+// Reads fields from untrusted bytes; every read checks the bytes remaining first.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+
+  bool empty() const { return rest_.empty(); }
+
+  Status U8(uint8_t* v) {
+    if (rest_.empty()) return Truncated();
+    *v = static_cast<uint8_t>(rest_[0]);
+    rest_.remove_prefix(1);
+    return absl::OkStatus();
+  }
+  Status U32(uint32_t* v) {
+    if (rest_.size() < 4) return Truncated();
+    uint32_t x = 0;
+    for (int i = 0; i < 4; ++i) x |= static_cast<uint32_t>(static_cast<uint8_t>(rest_[i])) << (8 * i);
+    rest_.remove_prefix(4);
+    *v = x;
+    return absl::OkStatus();
+  }
+  Status U64(uint64_t* v) {
+    if (rest_.size() < 8) return Truncated();
+    uint64_t x = 0;
+    for (int i = 0; i < 8; ++i) x |= static_cast<uint64_t>(static_cast<uint8_t>(rest_[i])) << (8 * i);
+    rest_.remove_prefix(8);
+    *v = x;
+    return absl::OkStatus();
+  }
+  Status Raw(size_t n, std::string_view* v) {
+    if (rest_.size() < n) return Truncated();
+    *v = rest_.substr(0, n);
+    rest_.remove_prefix(n);
+    return absl::OkStatus();
+  }
+  Status Bytes(std::string_view* v) {
+    uint32_t n = 0;
+    VJ_RETURN_IF_ERROR(U32(&n));
+    return Raw(n, v);
+  }
+  Status Floats(std::vector<float>* v) {
+    uint32_t dim = 0;
+    VJ_RETURN_IF_ERROR(U32(&dim));
+    // Checked before allocating, so a corrupt length cannot ask for gigabytes.
+    std::string_view raw;
+    VJ_RETURN_IF_ERROR(Raw(static_cast<size_t>(dim) * sizeof(float), &raw));
+    v->resize(dim);
+    if constexpr (std::endian::native == std::endian::little) {
+      if (dim > 0) std::memcpy(v->data(), raw.data(), raw.size());
+    } else {
+      for (uint32_t i = 0; i < dim; ++i) {
+        uint32_t x = 0;
+        for (int b = 0; b < 4; ++b) {
+          x |= static_cast<uint32_t>(static_cast<uint8_t>(raw[i * 4 + b])) << (8 * b);
+        }
+        (*v)[i] = std::bit_cast<float>(x);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  static Status Truncated() { return absl::DataLossError("point record: truncated field"); }
+
+  std::string_view rest_;
+};
+
+Status ReadId(Reader& in, PointId* id) {
+  uint8_t kind = 0;
+  VJ_RETURN_IF_ERROR(in.U8(&kind));
+  if (kind == kIdNum) {
+    uint64_t n = 0;
+    VJ_RETURN_IF_ERROR(in.U64(&n));
+    *id = PointId::Num(n);
+    return absl::OkStatus();
+  }
+  if (kind == kIdUuid) {
+    std::string_view raw;
+    VJ_RETURN_IF_ERROR(in.Raw(16, &raw));
+    std::array<uint8_t, 16> bytes;
+    std::memcpy(bytes.data(), raw.data(), 16);
+    *id = PointId::FromUuidBytes(bytes);
+    return absl::OkStatus();
+  }
+  return absl::DataLossError("point record: unknown id kind " + std::to_string(kind));
+}
+
+Status ReadRecordBody(Reader& in, PointRecord* record) {
+  VJ_RETURN_IF_ERROR(ReadId(in, &record->id));
+  uint32_t count = 0;
+  VJ_RETURN_IF_ERROR(in.U32(&count));
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view name;
+    VJ_RETURN_IF_ERROR(in.Bytes(&name));
+    std::vector<float> values;
+    VJ_RETURN_IF_ERROR(in.Floats(&values));
+    if (!record->vectors.emplace(std::string(name), std::move(values)).second) {
+      return absl::DataLossError("point record: duplicate vector name");
+    }
+  }
+  std::string_view payload_text;
+  VJ_RETURN_IF_ERROR(in.Bytes(&payload_text));
+  record->payload.clear();
+  if (!payload_text.empty()) {
+    // Generous depth: the API layer enforces its own limit, and stored data must stay readable.
+    StatusOr<boost::json::value> parsed = ParseJson(payload_text, /*max_depth=*/1024);
+    if (!parsed.ok()) {
+      return absl::DataLossError("point record: bad payload: " + std::string(parsed.status().message()));
+    }
+    if (!parsed->is_object()) return absl::DataLossError("point record: payload is not an object");
+    record->payload = std::move(parsed->get_object());
+  }
+  return absl::OkStatus();
+}
+
+// Verifies the trailing checksum and the version byte; returns a Reader over the fields in between.
+StatusOr<Reader> OpenChecked(std::string_view bytes, const char* what) {
+  if (bytes.size() < 1 + kCrcBytes) {
+    return absl::DataLossError(std::string(what) + ": too short (" + std::to_string(bytes.size()) +
+                               " bytes)");
+  }
+  std::string_view body = bytes.substr(0, bytes.size() - kCrcBytes);
+  Reader crc_reader(bytes.substr(body.size()));
+  uint32_t stored = 0;
+  VJ_RETURN_IF_ERROR(crc_reader.U32(&stored));
+  if (stored != Crc32c(body)) return absl::DataLossError(std::string(what) + ": checksum mismatch");
+  if (static_cast<uint8_t>(body[0]) != kFormatVersion) {
+    return absl::DataLossError(std::string(what) + ": unsupported format version " +
+                               std::to_string(static_cast<uint8_t>(body[0])));
+  }
+  return Reader(body.substr(1));
+}
+
+Status ExpectEnd(const Reader& in, const char* what) {
+  if (!in.empty()) return absl::DataLossError(std::string(what) + ": trailing bytes");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string EncodePointRecord(const PointRecord& record) {
+  std::string out;
+  PutU8(&out, kFormatVersion);
+  PutRecordBody(&out, record);
+  AppendCrc(&out);
+  return out;
+}
+
+StatusOr<PointRecord> DecodePointRecord(std::string_view bytes) {
+  VJ_ASSIGN_OR_RETURN(Reader in, OpenChecked(bytes, "point record"));
+  PointRecord record;
+  VJ_RETURN_IF_ERROR(ReadRecordBody(in, &record));
+  VJ_RETURN_IF_ERROR(ExpectEnd(in, "point record"));
+  return record;
+}
+
+std::string EncodeMutation(const Mutation& mutation) {
+  std::string out;
+  PutU8(&out, kFormatVersion);
+  PutU8(&out, static_cast<uint8_t>(mutation.kind));
+  if (mutation.kind == Mutation::Kind::kDelete) {
+    PutId(&out, mutation.record.id);
+  } else {
+    PutRecordBody(&out, mutation.record);
+  }
+  AppendCrc(&out);
+  return out;
+}
+
+StatusOr<Mutation> DecodeMutation(std::string_view bytes) {
+  VJ_ASSIGN_OR_RETURN(Reader in, OpenChecked(bytes, "mutation"));
+  Mutation mutation;
+  uint8_t kind = 0;
+  VJ_RETURN_IF_ERROR(in.U8(&kind));
+  if (kind == static_cast<uint8_t>(Mutation::Kind::kDelete)) {
+    mutation.kind = Mutation::Kind::kDelete;
+    VJ_RETURN_IF_ERROR(ReadId(in, &mutation.record.id));
+  } else if (kind == static_cast<uint8_t>(Mutation::Kind::kUpsert)) {
+    mutation.kind = Mutation::Kind::kUpsert;
+    VJ_RETURN_IF_ERROR(ReadRecordBody(in, &mutation.record));
+  } else {
+    return absl::DataLossError("mutation: unknown kind " + std::to_string(kind));
+  }
+  VJ_RETURN_IF_ERROR(ExpectEnd(in, "mutation"));
+  return mutation;
+}
+
+}  // namespace vj

@@ -1,0 +1,273 @@
+#include "storage/point_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <string_view>
+#include <utility>
+
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace vj {
+namespace {
+
+constexpr char kPointsCf[] = "points";
+constexpr char kLogCf[] = "log";
+// Default CF key holding the last assigned sequence number, so sequences never go backwards even when
+// the whole log has been trimmed. Written in every Write batch.
+constexpr char kLastSequenceKey[] = "meta/last_sequence";
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = std::string(context) + ": " + s.ToString();
+  switch (s.code()) {
+    case rocksdb::Status::kNotFound:
+      return absl::NotFoundError(msg);
+    case rocksdb::Status::kCorruption:
+      return absl::DataLossError(msg);
+    case rocksdb::Status::kNotSupported:
+      return absl::UnimplementedError(msg);
+    case rocksdb::Status::kInvalidArgument:
+      return absl::InvalidArgumentError(msg);
+    case rocksdb::Status::kIOError:
+      if (s.IsNoSpace()) return absl::ResourceExhaustedError(msg);
+      // Disk errors and a lock held by another process: the storage is unavailable, not our bug.
+      return absl::UnavailableError(msg);
+    case rocksdb::Status::kAborted:
+      return absl::AbortedError(msg);
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTimedOut:
+    case rocksdb::Status::kTryAgain:
+    case rocksdb::Status::kShutdownInProgress:
+      return absl::UnavailableError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+// Big-endian so that RocksDB's bytewise order is numeric order.
+std::string SequenceKey(uint64_t seq) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[7 - i] = static_cast<char>((seq >> (8 * i)) & 0xFF);
+  return key;
+}
+
+StatusOr<uint64_t> ParseSequenceKey(const rocksdb::Slice& key) {
+  if (key.size() != 8) {
+    return absl::DataLossError("log key of " + std::to_string(key.size()) + " bytes, want 8");
+  }
+  uint64_t seq = 0;
+  for (size_t i = 0; i < 8; ++i) seq = (seq << 8) | static_cast<uint8_t>(key[i]);
+  return seq;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
+                                                       const PointStoreOptions& options) {
+  std::error_code ec;
+  if (!options.create_if_missing && !std::filesystem::exists(dir + "/CURRENT", ec)) {
+    return absl::NotFoundError("no point store in " + dir);
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  db_options.max_background_jobs = 2;
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = options.write_buffer_bytes;
+  rocksdb::ColumnFamilyOptions points_options = cf_options;
+  // Point look-ups by id dominate reads of this family; a Bloom filter skips SST files that lack the key.
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  points_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+
+  // A store written by a newer version may hold more families; RocksDB refuses to open it unless all
+  // are listed, so open whatever exists plus ours.
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies(db_options, dir, &names).ok()) names.clear();
+  for (const char* want : {rocksdb::kDefaultColumnFamilyName.c_str(), kPointsCf, kLogCf}) {
+    if (std::find(names.begin(), names.end(), want) == names.end()) names.emplace_back(want);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, name == kPointsCf ? points_options : cf_options);
+  }
+
+  std::unique_ptr<PointStore> store(new PointStore());
+  store->options_ = options;
+  rocksdb::DB* raw_db = nullptr;
+  VJ_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw_db),
+                               "open point store " + dir));
+  store->db_.reset(raw_db);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == kPointsCf) store->points_cf_ = store->handles_[i];
+    if (names[i] == kLogCf) store->log_cf_ = store->handles_[i];
+  }
+
+  // Recover the sequence counters: the log's last key, or the meta key when the log was trimmed empty.
+  uint64_t last = 0;
+  std::string meta;
+  rocksdb::Status s = store->db_->Get(rocksdb::ReadOptions(), store->db_->DefaultColumnFamily(),
+                                      kLastSequenceKey, &meta);
+  if (s.ok()) {
+    VJ_ASSIGN_OR_RETURN(last, ParseSequenceKey(meta));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read last sequence");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions(), store->log_cf_));
+  it->SeekToLast();
+  if (it->Valid()) {
+    VJ_ASSIGN_OR_RETURN(uint64_t log_last, ParseSequenceKey(it->key()));
+    last = std::max(last, log_last);
+    it->SeekToFirst();
+  }
+  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
+  uint64_t first = last + 1;
+  if (it->Valid()) {
+    VJ_ASSIGN_OR_RETURN(first, ParseSequenceKey(it->key()));
+  }
+  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
+  store->last_sequence_.store(last, std::memory_order_release);
+  store->first_log_sequence_.store(first, std::memory_order_release);
+  return store;
+}
+
+PointStore::~PointStore() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  db_->Close().PermitUncheckedError();
+}
+
+Status PointStore::Write(const std::vector<Mutation>& batch, bool sync, uint64_t* last_sequence) {
+  const uint64_t prev = last_sequence_.load(std::memory_order_acquire);
+  if (batch.empty()) {
+    if (last_sequence != nullptr) *last_sequence = prev;
+    return absl::OkStatus();
+  }
+  rocksdb::WriteBatch wb;
+  uint64_t seq = prev;
+  for (const Mutation& m : batch) {
+    ++seq;
+    const std::string key = m.record.id.Key();
+    VJ_RETURN_IF_ERROR(FromRocks(wb.Put(log_cf_, SequenceKey(seq), EncodeMutation(m)), "batch"));
+    if (m.kind == Mutation::Kind::kDelete) {
+      VJ_RETURN_IF_ERROR(FromRocks(wb.Delete(points_cf_, key), "batch"));
+    } else {
+      VJ_RETURN_IF_ERROR(FromRocks(wb.Put(points_cf_, key, EncodePointRecord(m.record)), "batch"));
+    }
+  }
+  VJ_RETURN_IF_ERROR(
+      FromRocks(wb.Put(db_->DefaultColumnFamily(), kLastSequenceKey, SequenceKey(seq)), "batch"));
+
+  // Retention trimming rides in the same batch; trimming in steps of retention/16 keeps the number of
+  // range tombstones (which every log read must consult) small.
+  const uint64_t first = first_log_sequence_.load(std::memory_order_acquire);
+  uint64_t new_first = first;
+  const uint64_t retention = options_.log_retention;
+  if (retention > 0 && seq - first + 1 > retention + std::max<uint64_t>(1, retention / 16)) {
+    new_first = seq + 1 - retention;
+    VJ_RETURN_IF_ERROR(
+        FromRocks(wb.DeleteRange(log_cf_, SequenceKey(0), SequenceKey(new_first)), "batch"));
+  }
+
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  VJ_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write batch"));
+  last_sequence_.store(seq, std::memory_order_release);
+  if (new_first != first) first_log_sequence_.store(new_first, std::memory_order_release);
+  if (last_sequence != nullptr) *last_sequence = seq;
+  return absl::OkStatus();
+}
+
+StatusOr<std::optional<PointRecord>> PointStore::Get(const PointId& id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), points_cf_, id.Key(), &value);
+  if (s.IsNotFound()) return std::optional<PointRecord>();
+  VJ_RETURN_IF_ERROR(FromRocks(s, "get point " + id.ToString()));
+  VJ_ASSIGN_OR_RETURN(PointRecord record, DecodePointRecord(value));
+  if (!(record.id == id)) {
+    return absl::DataLossError("point " + id.ToString() + " stored under the key of " +
+                               record.id.ToString());
+  }
+  return std::optional<PointRecord>(std::move(record));
+}
+
+Status PointStore::ForEach(const std::function<Status(PointRecord&&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // a full scan would evict the hot working set
+  // An iterator reads from an implicit snapshot, so concurrent writes do not tear the scan.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, points_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    VJ_ASSIGN_OR_RETURN(PointRecord record, DecodePointRecord(std::string_view(it->value().data(),
+                                                                               it->value().size())));
+    if (record.id.Key() != std::string_view(it->key().data(), it->key().size())) {
+      return absl::DataLossError("point " + record.id.ToString() + " stored under a different key");
+    }
+    VJ_RETURN_IF_ERROR(fn(std::move(record)));
+  }
+  return FromRocks(it->status(), "scan points");
+}
+
+Status PointStore::ReadLog(uint64_t from, size_t max_entries,
+                           std::vector<LoggedMutation>* out) const {
+  from = std::max<uint64_t>(from, 1);  // sequences start at 1; 0 means "from the beginning"
+  auto trimmed = [&] {
+    return absl::OutOfRangeError("log entry " + std::to_string(from) +
+                                 " was trimmed; oldest kept is " +
+                                 std::to_string(first_log_sequence()));
+  };
+  if (from < first_log_sequence()) return trimmed();
+  if (max_entries == 0) return absl::OkStatus();
+
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
+  size_t n = 0;
+  uint64_t expected = from;
+  for (it->Seek(SequenceKey(from)); it->Valid() && n < max_entries; it->Next(), ++n) {
+    VJ_ASSIGN_OR_RETURN(uint64_t seq, ParseSequenceKey(it->key()));
+    // Sequences are consecutive, so a gap means a TrimLog ran between the check above and the Seek.
+    if (seq != expected) {
+      if (n == 0) return trimmed();
+      return absl::DataLossError("mutation log jumps from " + std::to_string(expected - 1) + " to " +
+                                 std::to_string(seq));
+    }
+    VJ_ASSIGN_OR_RETURN(Mutation m, DecodeMutation(std::string_view(it->value().data(),
+                                                                    it->value().size())));
+    out->push_back(LoggedMutation{seq, std::move(m)});
+    ++expected;
+  }
+  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
+  // Nothing found although `from` was assigned: the whole tail was trimmed concurrently.
+  if (n == 0 && from <= last_sequence() && from < first_log_sequence()) return trimmed();
+  return absl::OkStatus();
+}
+
+Status PointStore::TrimLog(uint64_t before) {
+  // Never trim past the end: sequences not yet assigned must still be logged when they are.
+  before = std::min(before, last_sequence() + 1);
+  const uint64_t first = first_log_sequence();
+  if (before <= first) return absl::OkStatus();
+  VJ_RETURN_IF_ERROR(FromRocks(
+      db_->DeleteRange(rocksdb::WriteOptions(), log_cf_, SequenceKey(0), SequenceKey(before)),
+      "trim log"));
+  first_log_sequence_.store(before, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+Status PointStore::Flush() {
+  return FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
+}
+
+uint64_t PointStore::point_count_estimate() const {
+  uint64_t n = 0;
+  if (!db_->GetIntProperty(points_cf_, "rocksdb.estimate-num-keys", &n)) return 0;
+  return n;
+}
+
+}  // namespace vj

@@ -32,7 +32,8 @@ struct PointStoreOptions {
   bool create_if_missing = true;
   // RocksDB block cache / write buffer sizes (bytes).
   size_t write_buffer_bytes = 64ull << 20;
-  // Keep at most this many log entries; older ones are trimmed by TrimLog. 0 = keep everything.
+  // Keep about this many log entries: Write trims older ones once the log exceeds it by 1/16 (trimming
+  // in steps keeps RocksDB range tombstones few). TrimLog trims explicitly. 0 = keep everything.
   uint64_t log_retention = 1'000'000;
 };
 
@@ -73,6 +74,7 @@ class PointStore {
  private:
   PointStore() = default;
 
+  PointStoreOptions options_;  // never changes after Open
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* points_cf_ = nullptr;  // owned by db_'s handles below
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;

@@ -1,0 +1,211 @@
+// vjvector: the server binary. `vjvector serve` runs a node; `vjvector version` prints the version.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "api/error_mapping.h"
+#include "api/rest_api.h"
+#include "collection/database.h"
+#include "core/distance.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/server_config.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// %* in a log pattern: the message escaped for a JSON string.
+class JsonEscapedMessage : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    for (char c : msg.payload) {
+      switch (c) {
+        case '"': dest.append(std::string_view("\\\"")); break;
+        case '\\': dest.append(std::string_view("\\\\")); break;
+        case '\n': dest.append(std::string_view("\\n")); break;
+        case '\t': dest.append(std::string_view("\\t")); break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            dest.append(std::string_view(buf));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
+void SetUpLogging(const vj::ServerConfig& config) {
+  auto logger = spdlog::stderr_logger_mt("vjvector");
+  if (config.log_format == "json") {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%*"})");
+    logger->set_formatter(std::move(formatter));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  }
+  logger->set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_default_logger(logger);
+}
+
+double ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+void DeclareMetrics(vj::Metrics& metrics) {
+  metrics.DeclareGauge("vjvector_collection_points", "Points stored per collection.");
+  metrics.DeclareGauge("vjvector_collection_load_seconds",
+                       "Time the last start-up spent loading each collection and building its indexes.");
+  metrics.DeclareGauge("vjvector_recovery_seconds", "Time the last start-up spent loading all collections.");
+  metrics.DeclareGauge("vjvector_collections", "Number of collections.");
+  metrics.DeclareGauge("vjvector_resident_memory_bytes", "Resident set size of the process.");
+  metrics.DeclareGauge("vjvector_ready", "1 once every collection is loaded.");
+}
+
+int Serve(const vj::ServerConfig& config) {
+  SetUpLogging(config);
+  // Signals are taken synchronously by this thread (sigwait); every thread started below inherits the
+  // blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  spdlog::info("vjvector {} starting: data dir {}, distance kernels {}", kVersion, config.data_dir,
+               vj::BestKernels().isa);
+  vj::Metrics metrics;
+  DeclareMetrics(metrics);
+  std::atomic<bool> ready{false};
+  std::unique_ptr<vj::Database> database;
+  std::unique_ptr<vj::RestApi> api;
+  std::atomic<vj::RestApi*> live_api{nullptr};
+
+  metrics.AddCollector([&](vj::Metrics& m) {
+    m.Set("vjvector_resident_memory_bytes", {}, ResidentBytes());
+    m.Set("vjvector_ready", {}, ready.load() ? 1 : 0);
+    if (!ready.load()) return;
+    vj::DatabaseStats stats = database->Stats();
+    m.Set("vjvector_recovery_seconds", {}, stats.recovery_seconds);
+    m.Set("vjvector_collections", {}, static_cast<double>(stats.collections.size()));
+    for (const auto& c : stats.collections) {
+      m.Set("vjvector_collection_points", {{"collection", c.name}}, static_cast<double>(c.points));
+      m.Set("vjvector_collection_load_seconds", {{"collection", c.name}}, c.load_seconds);
+    }
+  });
+
+  vj::HttpServerOptions http;
+  http.host = config.host;
+  http.port = config.port;
+  http.threads = config.threads != 0 ? config.threads
+                                     : std::max<size_t>(2, std::thread::hardware_concurrency());
+  http.max_body_bytes = config.max_body_bytes;
+  vj::HttpServer server(
+      http,
+      [&live_api](const vj::Request& request) {
+        vj::RestApi* a = live_api.load(std::memory_order_acquire);
+        if (a == nullptr) {
+          return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
+        }
+        return a->Handle(request);
+      },
+      [&ready] { return ready.load(); }, metrics);
+  if (vj::Status st = server.Start(); !st.ok()) {
+    spdlog::critical("cannot start the HTTP server: {}", vj::StatusMessage(st));
+    return 1;
+  }
+  spdlog::info("listening on http://{}:{}", config.host, server.bound_port());
+
+  vj::DatabaseOptions db_options;
+  db_options.data_dir = config.data_dir;
+  db_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+  auto opened = vj::Database::Open(db_options);
+  if (!opened.ok()) {
+    spdlog::critical("cannot open the data directory {}: {}", config.data_dir, vj::StatusMessage(opened.status()));
+    server.Stop();
+    return 1;
+  }
+  database = std::move(*opened);
+  api = std::make_unique<vj::RestApi>(*database, vj::RestApiOptions{kVersion, 64});
+  live_api.store(api.get(), std::memory_order_release);
+  ready.store(true);
+  spdlog::info("ready: {} collections loaded in {:.3f} s", database->List().size(),
+               database->Stats().recovery_seconds);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received signal {}: draining requests", signal_number);
+  ready.store(false);
+  server.Stop();
+  live_api.store(nullptr);
+  if (vj::Status st = database->Flush(); !st.ok()) {
+    spdlog::error("flush at shutdown failed: {}", vj::StatusMessage(st));
+    return 1;
+  }
+  api.reset();
+  database.reset();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vjvector: a vector database server with a Qdrant-compatible REST API"};
+  app.require_subcommand(1);
+  app.add_subcommand("version", "Print the version and exit")->callback([] {
+    std::printf("vjvector %s\n", kVersion);
+  });
+
+  CLI::App* serve = app.add_subcommand("serve", "Run a node");
+  std::string config_file, data_dir, host, log_format, log_level;
+  int64_t port = -1, threads = -1, max_body = -1;
+  serve->add_option("--config", config_file, "YAML config file");
+  serve->add_option("--data-dir", data_dir, "Data directory (default ./data)");
+  serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
+  serve->add_option("--http-port", port, "REST port (default 6333)");
+  serve->add_option("--threads", threads, "HTTP worker threads (default: one per core)");
+  serve->add_option("--max-body-bytes", max_body, "Largest accepted request body (default 32 MiB)");
+  serve->add_option("--log-format", log_format, "text or json");
+  serve->add_option("--log-level", log_level, "trace, debug, info, warn or error");
+
+  CLI11_PARSE(app, argc, argv);
+  if (!serve->parsed()) return 0;
+
+  vj::ConfigOverrides flags;
+  if (!data_dir.empty()) flags["DATA_DIR"] = data_dir;
+  if (!host.empty()) flags["HTTP_HOST"] = host;
+  if (port >= 0) flags["HTTP_PORT"] = std::to_string(port);
+  if (threads >= 0) flags["HTTP_THREADS"] = std::to_string(threads);
+  if (max_body >= 0) flags["HTTP_MAX_BODY_BYTES"] = std::to_string(max_body);
+  if (!log_format.empty()) flags["LOG_FORMAT"] = log_format;
+  if (!log_level.empty()) flags["LOG_LEVEL"] = log_level;
+  auto config = vj::LoadServerConfig(config_file, vj::ProcessEnv, flags);
+  if (!config.ok()) {
+    std::fprintf(stderr, "vjvector: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  return Serve(*config);
+}

@@ -1,0 +1,65 @@
+// The endpoint handlers behind RestApi (internal to api/). Each takes the call's context and returns
+// the value of the envelope's "result", or an error Status that RestApi renders.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "api/request.h"
+#include "api/rest_api.h"
+#include "collection/database.h"
+#include "core/status.h"
+
+namespace vj {
+
+struct Call {
+  Database& db;
+  const RestApiOptions& options;
+  const Request& request;
+  std::vector<std::string> params;  // path parameters in route order ({name}, {id}, ...)
+
+  // The request body as a JSON object; InvalidArgument when missing, malformed or not an object.
+  StatusOr<boost::json::object> Body() const;
+  // An absent or empty body reads as {}.
+  StatusOr<boost::json::object> OptionalBody() const;
+  // ?wait=true|false (default false, as Qdrant).
+  StatusOr<bool> Wait() const;
+  StatusOr<std::shared_ptr<Collection>> GetCollection() const;
+};
+
+using HandlerFn = StatusOr<boost::json::value> (*)(const Call& call);
+
+// Collections (handlers_collections.cc).
+StatusOr<boost::json::value> HandleRoot(const Call& call);
+StatusOr<boost::json::value> HandleListCollections(const Call& call);
+StatusOr<boost::json::value> HandleGetCollection(const Call& call);
+StatusOr<boost::json::value> HandleCreateCollection(const Call& call);
+StatusOr<boost::json::value> HandleDeleteCollection(const Call& call);
+StatusOr<boost::json::value> HandleCollectionExists(const Call& call);
+StatusOr<boost::json::value> HandleCreateIndex(const Call& call);
+StatusOr<boost::json::value> HandleDeleteIndex(const Call& call);
+
+// Points (handlers_points.cc).
+StatusOr<boost::json::value> HandleUpsert(const Call& call);
+StatusOr<boost::json::value> HandleRetrieve(const Call& call);
+StatusOr<boost::json::value> HandleGetPoint(const Call& call);
+StatusOr<boost::json::value> HandleDeletePoints(const Call& call);
+StatusOr<boost::json::value> HandleSetPayload(const Call& call);
+StatusOr<boost::json::value> HandleOverwritePayload(const Call& call);
+StatusOr<boost::json::value> HandleDeletePayload(const Call& call);
+StatusOr<boost::json::value> HandleClearPayload(const Call& call);
+StatusOr<boost::json::value> HandleScroll(const Call& call);
+StatusOr<boost::json::value> HandleCount(const Call& call);
+
+// Search (handlers_search.cc).
+StatusOr<boost::json::value> HandleQuery(const Call& call);
+StatusOr<boost::json::value> HandleQueryBatch(const Call& call);
+StatusOr<boost::json::value> HandleSearch(const Call& call);
+StatusOr<boost::json::value> HandleSearchBatch(const Call& call);
+
+// {"operation_id": n, "status": "completed"|"acknowledged"} for a finished write.
+boost::json::value UpdateResult(const Collection& collection, bool wait);
+
+}  // namespace vj

@@ -1,0 +1,94 @@
+// Collection endpoints: list, get, create, delete, exists, payload indexes.
+#include "api/handlers.h"
+#include "collection/collection_config.h"
+#include "core/json_fields.h"
+
+namespace vj {
+namespace json = boost::json;
+
+StatusOr<json::value> HandleRoot(const Call& call) {
+  return json::object{{"title", "vjvector - vector search engine"},
+                      {"version", call.options.version}};
+}
+
+StatusOr<json::value> HandleListCollections(const Call& call) {
+  json::array list;
+  for (const std::string& name : call.db.List()) list.push_back(json::object{{"name", name}});
+  return json::object{{"collections", std::move(list)}};
+}
+
+StatusOr<json::value> HandleGetCollection(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  CollectionInfo info = collection->Info();
+  json::object schema;
+  for (const auto& [key, type] : info.config.payload_schema) {
+    uint64_t points = 0;
+    if (auto it = info.payload_index_points.find(key); it != info.payload_index_points.end()) {
+      points = it->second;
+    }
+    schema[key] = json::object{{"data_type", std::string(PayloadSchemaTypeName(type))},
+                               {"params", nullptr},
+                               {"points", points}};
+  }
+  return json::object{{"status", info.status},
+                      {"optimizer_status", "ok"},
+                      {"vectors_count", info.indexed_vectors_count},
+                      {"indexed_vectors_count", info.indexed_vectors_count},
+                      {"points_count", info.points_count},
+                      {"segments_count", 1},
+                      {"config", CollectionInfoConfigJson(info.config)},
+                      {"payload_schema", std::move(schema)}};
+}
+
+StatusOr<json::value> HandleCreateCollection(const Call& call) {
+  VJ_RETURN_IF_ERROR(ValidateCollectionName(call.params[0]));
+  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
+  if (body.contains("payload_schema")) {
+    return absl::InvalidArgumentError("unknown field \"payload_schema\"");
+  }
+  VJ_ASSIGN_OR_RETURN(CollectionConfig config, ParseCollectionConfig(body));
+  VJ_RETURN_IF_ERROR(call.db.CreateCollection(call.params[0], config));
+  return json::value(true);
+}
+
+StatusOr<json::value> HandleDeleteCollection(const Call& call) {
+  VJ_RETURN_IF_ERROR(call.db.DeleteCollection(call.params[0]));
+  return json::value(true);
+}
+
+StatusOr<json::value> HandleCollectionExists(const Call& call) {
+  return json::object{{"exists", call.db.Exists(call.params[0])}};
+}
+
+StatusOr<json::value> HandleCreateIndex(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
+  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
+  VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"field_name", "field_schema"}, ""));
+  const json::value* name = FindField(body, "field_name");
+  if (name == nullptr) return absl::InvalidArgumentError("field_name: missing");
+  VJ_ASSIGN_OR_RETURN(std::string key, ReadString(*name, "field_name"));
+  const json::value* schema = FindField(body, "field_schema");
+  if (schema == nullptr) return absl::InvalidArgumentError("field_schema: missing");
+  std::string type_name;
+  if (const json::object* obj = schema->if_object()) {
+    const json::value* type = FindField(*obj, "type");
+    if (type == nullptr) return absl::InvalidArgumentError("field_schema.type: missing");
+    VJ_ASSIGN_OR_RETURN(type_name, ReadString(*type, "field_schema.type"));
+  } else {
+    VJ_ASSIGN_OR_RETURN(type_name, ReadString(*schema, "field_schema"));
+  }
+  auto type = ParsePayloadSchemaType(type_name);
+  if (!type.ok()) return WithContext(type.status(), "field_schema");
+  VJ_RETURN_IF_ERROR(WithContext(collection->CreatePayloadIndex(key, *type, wait), "field_name"));
+  return UpdateResult(*collection, wait);
+}
+
+StatusOr<json::value> HandleDeleteIndex(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
+  VJ_RETURN_IF_ERROR(collection->DeletePayloadIndex(call.params[1], wait));
+  return UpdateResult(*collection, wait);
+}
+
+}  // namespace vj

@@ -1,0 +1,201 @@
+// Point endpoints: upsert, retrieve, delete, payload updates, scroll, count.
+#include <charconv>
+
+#include "api/filter_codec.h"
+#include "api/handlers.h"
+#include "api/point_codec.h"
+#include "core/json_fields.h"
+
+namespace vj {
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxLimit = 100000;
+
+json::array ViewsToJson(const std::vector<PointView>& views) {
+  json::array out;
+  out.reserve(views.size());
+  for (const PointView& v : views) out.push_back(PointViewToJson(v));
+  return out;
+}
+
+StatusOr<std::optional<Filter>> ParseOptionalFilter(const json::object& body) {
+  const json::value* filter = FindField(body, "filter");
+  if (filter == nullptr) return std::optional<Filter>();
+  VJ_ASSIGN_OR_RETURN(Filter parsed, ParseFilter(*filter, "filter"));
+  return std::optional<Filter>(std::move(parsed));
+}
+
+// {"points": [ids]} or {"filter": {...}}: exactly one.
+StatusOr<PointSelector> ParseSelector(const json::object& body) {
+  PointSelector selector;
+  const json::value* points = FindField(body, "points");
+  VJ_ASSIGN_OR_RETURN(selector.filter, ParseOptionalFilter(body));
+  if ((points == nullptr) == !selector.filter.has_value()) {
+    return absl::InvalidArgumentError("expected exactly one of \"points\" (a list of ids) or \"filter\"");
+  }
+  if (points != nullptr) {
+    if (points->is_object()) {  // Qdrant also accepts {"points": {"filter": ...}}
+      return absl::InvalidArgumentError("points: expected a list of ids; use \"filter\" for a filter");
+    }
+    VJ_ASSIGN_OR_RETURN(selector.ids, ParsePointIds(*points, "points"));
+  }
+  return selector;
+}
+
+StatusOr<size_t> ParseLimit(const json::object& body, size_t fallback) {
+  const json::value* limit = FindField(body, "limit");
+  if (limit == nullptr) return fallback;
+  VJ_ASSIGN_OR_RETURN(uint64_t n, ReadUint(*limit, "limit"));
+  if (n > kMaxLimit) {
+    return absl::InvalidArgumentError("limit: must be at most " + std::to_string(kMaxLimit));
+  }
+  return static_cast<size_t>(n);
+}
+
+StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
+  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
+  Payload payload;
+  std::vector<std::string> keys;
+  std::optional<std::string> key;
+  if (op == PayloadUpdate::kSet || op == PayloadUpdate::kOverwrite) {
+    VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"payload", "points", "filter", "key", "shard_key"}, ""));
+    const json::value* p = FindField(body, "payload");
+    if (p == nullptr) return absl::InvalidArgumentError("payload: missing");
+    VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*p, "payload"));
+    payload = *obj;
+    if (const json::value* k = FindField(body, "key")) {
+      VJ_ASSIGN_OR_RETURN(key, ReadString(*k, "key"));
+    }
+  } else if (op == PayloadUpdate::kDeleteKeys) {
+    VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"keys", "points", "filter", "shard_key"}, ""));
+    const json::value* k = FindField(body, "keys");
+    if (k == nullptr) return absl::InvalidArgumentError("keys: missing");
+    VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(*k, "keys"));
+    for (size_t i = 0; i < arr->size(); ++i) {
+      VJ_ASSIGN_OR_RETURN(std::string s, ReadString((*arr)[i], "keys[" + std::to_string(i) + "]"));
+      keys.push_back(std::move(s));
+    }
+  } else {
+    VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
+  }
+  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body));
+  VJ_RETURN_IF_ERROR(
+      collection->UpdatePayload(op, selector, std::move(payload), std::move(keys), key, wait));
+  return UpdateResult(*collection, wait);
+}
+
+}  // namespace
+
+StatusOr<json::value> HandleUpsert(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
+  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
+  VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points, ParseUpsertBody(body));
+  VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), wait));
+  return UpdateResult(*collection, wait);
+}
+
+StatusOr<json::value> HandleRetrieve(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
+  VJ_RETURN_IF_ERROR(
+      CheckKnownFields(body, {"ids", "with_payload", "with_vector", "shard_key"}, ""));
+  const json::value* ids_json = FindField(body, "ids");
+  if (ids_json == nullptr) return absl::InvalidArgumentError("ids: missing");
+  VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, ParsePointIds(*ids_json, "ids"));
+  VJ_ASSIGN_OR_RETURN(PayloadSelector with_payload,
+                      ParsePayloadSelector(FindField(body, "with_payload"),
+                                           {PayloadSelector::Mode::kAll, {}}));
+  VJ_ASSIGN_OR_RETURN(VectorSelector with_vector, ParseVectorSelector(FindField(body, "with_vector")));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
+                      collection->Retrieve(ids, with_payload, with_vector));
+  return ViewsToJson(views);
+}
+
+StatusOr<json::value> HandleGetPoint(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  const std::string& text = call.params[1];
+  StatusOr<PointId> id = PointId::ParseUuid(text);
+  if (!id.ok()) {
+    uint64_t n = 0;
+    bool digits = !text.empty() && text.size() <= 20;
+    for (char c : text) digits = digits && c >= '0' && c <= '9';
+    if (!digits) {
+      return absl::InvalidArgumentError("point id must be an unsigned integer or a UUID, got \"" +
+                                        text + "\"");
+    }
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      return absl::InvalidArgumentError("point id out of range: \"" + text + "\"");
+    }
+    id = PointId::Num(n);
+  }
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
+                      collection->Retrieve({*id}, {PayloadSelector::Mode::kAll, {}}, {true, {}}));
+  if (views.empty()) return absl::NotFoundError("No point with id " + id->ToString() + " found");
+  return PointViewToJson(views[0]);
+}
+
+StatusOr<json::value> HandleDeletePoints(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
+  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
+  VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
+  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body));
+  VJ_RETURN_IF_ERROR(collection->Delete(selector, wait));
+  return UpdateResult(*collection, wait);
+}
+
+StatusOr<json::value> HandleSetPayload(const Call& call) { return PayloadWrite(call, PayloadUpdate::kSet); }
+StatusOr<json::value> HandleOverwritePayload(const Call& call) {
+  return PayloadWrite(call, PayloadUpdate::kOverwrite);
+}
+StatusOr<json::value> HandleDeletePayload(const Call& call) {
+  return PayloadWrite(call, PayloadUpdate::kDeleteKeys);
+}
+StatusOr<json::value> HandleClearPayload(const Call& call) {
+  return PayloadWrite(call, PayloadUpdate::kClear);
+}
+
+StatusOr<json::value> HandleScroll(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
+  VJ_RETURN_IF_ERROR(CheckKnownFields(
+      body, {"offset", "limit", "filter", "with_payload", "with_vector", "shard_key", "order_by"}, ""));
+  if (FindField(body, "order_by") != nullptr) {
+    return absl::InvalidArgumentError("order_by: not supported yet");
+  }
+  ScrollRequest request;
+  if (const json::value* offset = FindField(body, "offset")) {
+    VJ_ASSIGN_OR_RETURN(request.offset, ParsePointId(*offset, "offset"));
+  }
+  VJ_ASSIGN_OR_RETURN(request.limit, ParseLimit(body, 10));
+  VJ_ASSIGN_OR_RETURN(request.filter, ParseOptionalFilter(body));
+  VJ_ASSIGN_OR_RETURN(request.with_payload,
+                      ParsePayloadSelector(FindField(body, "with_payload"),
+                                           {PayloadSelector::Mode::kAll, {}}));
+  VJ_ASSIGN_OR_RETURN(request.with_vector, ParseVectorSelector(FindField(body, "with_vector")));
+  VJ_ASSIGN_OR_RETURN(ScrollResult result, collection->Scroll(request));
+  json::value next = nullptr;
+  if (result.next_page_offset) next = PointIdToJson(*result.next_page_offset);
+  return json::object{{"points", ViewsToJson(result.points)}, {"next_page_offset", std::move(next)}};
+}
+
+StatusOr<json::value> HandleCount(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
+  VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"filter", "exact", "shard_key"}, ""));
+  VJ_ASSIGN_OR_RETURN(std::optional<Filter> filter, ParseOptionalFilter(body));
+  bool exact = true;
+  if (const json::value* e = FindField(body, "exact")) {
+    VJ_ASSIGN_OR_RETURN(exact, ReadBool(*e, "exact"));
+  }
+  VJ_ASSIGN_OR_RETURN(uint64_t count, collection->Count(filter, exact));
+  return json::object{{"count", count}};
+}
+
+}  // namespace vj

@@ -1,0 +1,39 @@
+// Decoding of points, ids, vectors and selectors from Qdrant-shaped JSON, and encoding of points for
+// responses. Decoders are strict (see core/json_fields.h for the message convention).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "collection/collection.h"
+#include "core/point_id.h"
+#include "core/status.h"
+
+namespace vj {
+
+// An unsigned integer or a UUID string.
+StatusOr<PointId> ParsePointId(const boost::json::value& v, const std::string& where);
+StatusOr<std::vector<PointId>> ParsePointIds(const boost::json::value& v, const std::string& where);
+boost::json::value PointIdToJson(const PointId& id);
+
+// A JSON array of finite numbers as float32. Numbers outside float's range are rejected too.
+StatusOr<std::vector<float>> ParseFloatVector(const boost::json::value& v, const std::string& where);
+// `[...]` (the unnamed vector) or `{"name": [...], ...}`.
+StatusOr<NamedVectors> ParseNamedVectors(const boost::json::value& v, const std::string& where);
+
+// The body of PUT /collections/{c}/points: {"points": [...]} or {"batch": {ids, vectors, payloads}}.
+StatusOr<std::vector<PointInput>> ParseUpsertBody(const boost::json::object& body);
+
+// with_payload: bool | [keys] | {"include": [...]} | {"exclude": [...]}; absent -> `fallback`.
+StatusOr<PayloadSelector> ParsePayloadSelector(const boost::json::value* v, PayloadSelector fallback);
+// with_vector: bool | [names]; absent -> none.
+StatusOr<VectorSelector> ParseVectorSelector(const boost::json::value* v);
+
+// {"id", "payload"?, "vector"?} plus "score" and "version" for scored points. The unnamed vector is
+// encoded as an array, named ones as an object.
+boost::json::object PointViewToJson(const PointView& point);
+
+}  // namespace vj

@@ -1,0 +1,189 @@
+// The read side of Collection: retrieve, scroll, count and the query planner.
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "collection/collection.h"
+#include "collection/payload_edit.h"
+#include "collection/shard_state.h"
+
+namespace vj {
+
+CollectionInfo Collection::Info() const {
+  std::shared_lock lock(state_->mu);
+  CollectionInfo info;
+  info.points_count = state_->live.cardinality();
+  info.indexed_vectors_count = info.points_count * state_->config.vectors.size();
+  info.config = state_->config;
+  for (const auto& [key, index] : state_->payload_indexes) {
+    info.payload_index_points[key] = index->indexed_points();
+  }
+  info.last_sequence = state_->store->last_sequence();
+  return info;
+}
+
+PointView Collection::View(uint32_t internal, const PayloadSelector& with_payload,
+                           const VectorSelector& with_vector) const {
+  PointView view;
+  view.id = state_->external_of[internal];
+  view.payload = SelectPayload(state_->payloads[internal], with_payload);
+  if (with_vector.any()) {
+    for (const auto& [name, index] : state_->vector_indexes) {
+      if (!with_vector.all &&
+          std::find(with_vector.names.begin(), with_vector.names.end(), name) ==
+              with_vector.names.end()) {
+        continue;
+      }
+      std::vector<float> values(index->dim());
+      if (index->GetVector(internal, values.data())) view.vectors[name] = std::move(values);
+    }
+  }
+  return view;
+}
+
+StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>& ids,
+                                                      const PayloadSelector& with_payload,
+                                                      const VectorSelector& with_vector) const {
+  std::shared_lock lock(state_->mu);
+  std::vector<PointView> out;
+  for (const PointId& id : ids) {
+    auto it = state_->internal_of.find(id);
+    if (it == state_->internal_of.end()) continue;
+    out.push_back(View(it->second, with_payload, with_vector));
+  }
+  return out;
+}
+
+StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
+  std::shared_lock lock(state_->mu);
+  const ShardState& s = *state_;
+  std::optional<roaring::Roaring> matching;
+  if (request.filter && !request.filter->empty()) matching = s.MatchingIds(*request.filter);
+  ScrollResult result;
+  auto it = request.offset ? s.internal_of.lower_bound(*request.offset) : s.internal_of.begin();
+  for (; it != s.internal_of.end(); ++it) {
+    if (matching && !matching->contains(it->second)) continue;
+    if (result.points.size() == request.limit) {
+      result.next_page_offset = it->first;
+      break;
+    }
+    result.points.push_back(View(it->second, request.with_payload, request.with_vector));
+  }
+  return result;
+}
+
+StatusOr<uint64_t> Collection::Count(const std::optional<Filter>& filter, bool exact) const {
+  std::shared_lock lock(state_->mu);
+  if (!filter || filter->empty()) return state_->live.cardinality();
+  return state_->MatchingIds(*filter).cardinality();
+}
+
+StatusOr<const VectorIndex*> Collection::QueryIndex(const QueryRequest& request) const {
+  auto it = state_->vector_indexes.find(request.using_vector);
+  if (it == state_->vector_indexes.end()) {
+    if (request.using_vector.empty()) {
+      return absl::InvalidArgumentError(
+          "this collection has only named vectors: say which one with \"using\"");
+    }
+    return absl::InvalidArgumentError("vector \"" + request.using_vector +
+                                      "\" is not configured in this collection");
+  }
+  const VectorIndex* index = it->second.get();
+  if (request.vector.size() != index->dim()) {
+    return absl::InvalidArgumentError("wrong query vector dimension: expected " +
+                                      std::to_string(index->dim()) + ", got " +
+                                      std::to_string(request.vector.size()));
+  }
+  for (float v : request.vector) {
+    if (!std::isfinite(v)) {
+      return absl::InvalidArgumentError("query vector contains NaN or infinite values");
+    }
+  }
+  return index;
+}
+
+namespace {
+
+constexpr size_t kSelectivitySample = 256;
+
+// Estimated fraction of `candidates` that match, from a deterministic sample.
+double EstimateSelectivity(const ShardState& s, const Filter& filter,
+                           const roaring::Roaring& candidates) {
+  const uint64_t n = candidates.cardinality();
+  if (n == 0) return 0;
+  std::mt19937_64 rng(n);
+  size_t hits = 0;
+  const size_t samples = std::min<uint64_t>(kSelectivitySample, n);
+  for (size_t i = 0; i < samples; ++i) {
+    uint32_t internal = 0;
+    candidates.select(static_cast<uint32_t>(rng() % n), &internal);
+    if (s.Matches(filter, internal)) ++hits;
+  }
+  return static_cast<double>(hits) / static_cast<double>(samples);
+}
+
+}  // namespace
+
+StatusOr<std::vector<PointView>> Collection::Query(const QueryRequest& request) const {
+  std::shared_lock lock(state_->mu);
+  const ShardState& s = *state_;
+  VJ_ASSIGN_OR_RETURN(const VectorIndex* index, QueryIndex(request));
+  const size_t need = request.offset + request.limit;
+  std::vector<PointView> out;
+  if (need == 0) return out;
+
+  const HnswParams hnsw = s.config.EffectiveHnsw(request.using_vector);
+  const double kb_per_vector = static_cast<double>(index->dim()) * sizeof(float) / 1024.0;
+  auto small_enough_to_scan = [&](double points) {
+    return points * kb_per_vector < static_cast<double>(hnsw.full_scan_threshold_kb);
+  };
+  SearchParams params;
+  params.k = need;
+  params.ef = std::max(need, request.hnsw_ef != 0 ? request.hnsw_ef : hnsw.ef_search);
+
+  std::vector<Neighbor> found;
+  const bool filtered = request.filter && !request.filter->empty();
+  if (!filtered) {
+    auto live = [&s](uint32_t id) { return s.live.contains(id); };
+    params.exact = request.exact || small_enough_to_scan(static_cast<double>(s.live.cardinality()));
+    found = index->Search(request.vector.data(), params, live);
+    if (found.size() < need && found.size() < s.live.cardinality() && !params.exact) {
+      params.exact = true;  // a graph that could not reach enough points: fall back to exact
+      found = index->Search(request.vector.data(), params, live);
+    }
+  } else {
+    const Filter& filter = *request.filter;
+    roaring::Roaring candidates = s.CandidateIds(filter);
+    bool scan = request.exact || small_enough_to_scan(static_cast<double>(candidates.cardinality()));
+    if (!scan) {
+      const double matching = EstimateSelectivity(s, filter, candidates) * candidates.cardinality();
+      scan = small_enough_to_scan(matching);
+    }
+    if (!scan) {
+      auto allowed = [&](uint32_t id) { return candidates.contains(id) && s.Matches(filter, id); };
+      found = index->Search(request.vector.data(), params, allowed);
+      scan = found.size() < need;  // a restrictive filter the graph could not satisfy
+    }
+    if (scan) {
+      std::vector<uint32_t> matching;
+      for (uint32_t id : candidates) {
+        if (s.Matches(filter, id)) matching.push_back(id);
+      }
+      found = index->SearchAmong(request.vector.data(), need, matching);
+    }
+  }
+
+  const Metric metric = index->metric();
+  const float bound = request.score_threshold
+                          ? ScoreThresholdToDistance(metric, *request.score_threshold)
+                          : std::numeric_limits<float>::infinity();
+  for (size_t i = request.offset; i < found.size() && out.size() < request.limit; ++i) {
+    if (found[i].distance > bound) break;
+    PointView view = View(found[i].id, request.with_payload, request.with_vector);
+    view.score = DistanceToScore(metric, found[i].distance);
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+}  // namespace vj

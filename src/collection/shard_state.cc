@@ -1,0 +1,71 @@
+#include "collection/shard_state.h"
+
+namespace vj {
+
+void ShardState::CreateVectorIndexes() {
+  vector_indexes.clear();
+  for (const auto& [name, params] : config.vectors) {
+    vector_indexes[name] = NewHnswIndex(params.size, params.distance, config.EffectiveHnsw(name));
+  }
+}
+
+Status ShardState::BuildPayloadIndex(const std::string& key, PayloadSchemaType type) {
+  VJ_ASSIGN_OR_RETURN(std::unique_ptr<PayloadIndex> index, PayloadIndex::Create(key, type));
+  for (uint32_t internal : live) index->Add(internal, payloads[internal]);
+  payload_indexes[key] = std::move(index);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Narrows `ids` by one must-condition when an index (or the id map) can answer it exactly.
+// Returns true when the condition was fully answered.
+bool NarrowBy(const ShardState& state, const Condition& condition, roaring::Roaring* ids) {
+  if (const auto* field = std::get_if<FieldCondition>(&condition)) {
+    auto it = state.payload_indexes.find(field->key);
+    if (it == state.payload_indexes.end()) return false;
+    std::optional<roaring::Roaring> answer = it->second->Answer(*field);
+    if (!answer) return false;
+    *ids &= *answer;
+    return true;
+  }
+  if (const auto* has_id = std::get_if<HasIdCondition>(&condition)) {
+    roaring::Roaring matching;
+    for (const PointId& id : has_id->ids) {
+      auto it = state.internal_of.find(id);
+      if (it != state.internal_of.end()) matching.add(it->second);
+    }
+    *ids &= matching;
+    return true;
+  }
+  if (const auto* nested = std::get_if<std::shared_ptr<const Filter>>(&condition)) {
+    const Filter& f = **nested;
+    if (!f.should.empty() || !f.must_not.empty() || f.min_should) return false;
+    bool all = true;
+    for (const Condition& c : f.must) all = NarrowBy(state, c, ids) && all;
+    return all;
+  }
+  return false;
+}
+
+}  // namespace
+
+roaring::Roaring ShardState::CandidateIds(const Filter& filter) const {
+  roaring::Roaring ids = live;
+  for (const Condition& c : filter.must) NarrowBy(*this, c, &ids);
+  return ids;
+}
+
+roaring::Roaring ShardState::MatchingIds(const Filter& filter) const {
+  roaring::Roaring ids = live;
+  bool exact = filter.should.empty() && filter.must_not.empty() && !filter.min_should;
+  for (const Condition& c : filter.must) exact = NarrowBy(*this, c, &ids) && exact;
+  if (exact) return ids;
+  roaring::Roaring out;
+  for (uint32_t internal : ids) {
+    if (Matches(filter, internal)) out.add(internal);
+  }
+  return out;
+}
+
+}  // namespace vj

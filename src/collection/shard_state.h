@@ -1,0 +1,57 @@
+// ShardState: the in-memory side of one shard (internal to collection/): the id map, payloads, vector
+// indexes and payload indexes, kept in step with the shard's PointStore by the collection's writer.
+//
+// Internal ids are dense uint32 offsets. A point whose vectors change gets a fresh internal id and the
+// old one becomes a tombstone in the vector indexes, so a concurrent search never sees a half-updated
+// vector. Thread-safety: readers hold `mu` shared; the writer holds it exclusively while it changes the
+// maps, and inserts into the (internally synchronized) vector indexes before that, without it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <roaring/roaring.hh>
+
+#include "collection/collection_config.h"
+#include "core/payload.h"
+#include "core/point_id.h"
+#include "index/filter.h"
+#include "index/payload_index.h"
+#include "index/vector_index.h"
+#include "storage/point_store.h"
+
+namespace vj {
+
+struct ShardState {
+  mutable std::shared_mutex mu;
+  CollectionConfig config;
+  std::unique_ptr<PointStore> store;
+
+  std::map<PointId, uint32_t> internal_of;  // ordered for scroll
+  std::vector<PointId> external_of;          // by internal id
+  std::vector<Payload> payloads;             // by internal id; cleared when the id dies
+  roaring::Roaring live;                     // internal ids of current points
+  uint32_t next_internal = 0;
+  std::map<std::string, std::unique_ptr<VectorIndex>> vector_indexes;    // by vector name
+  std::map<std::string, std::unique_ptr<PayloadIndex>> payload_indexes;  // by key
+
+  // Creates an empty index for every configured vector.
+  void CreateVectorIndexes();
+  // Builds a payload index over every live point; InvalidArgument for a bad key.
+  Status BuildPayloadIndex(const std::string& key, PayloadSchemaType type);
+
+  // The ids of the points matching filter, exactly (payload indexes answer what they can; the rest is
+  // evaluated on payloads). Requires mu held (shared is enough).
+  roaring::Roaring MatchingIds(const Filter& filter) const;
+  // A superset of MatchingIds from payload indexes alone (all live ids when none applies).
+  roaring::Roaring CandidateIds(const Filter& filter) const;
+  bool Matches(const Filter& filter, uint32_t internal) const {
+    return vj::Matches(filter, external_of[internal], payloads[internal]);
+  }
+};
+
+}  // namespace vj

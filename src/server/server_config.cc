@@ -1,0 +1,148 @@
+#include "server/server_config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+namespace vj {
+namespace {
+
+// Every setting, by its env-variable suffix, with a setter that validates the text.
+using Setter = Status (*)(ServerConfig&, const std::string&);
+
+StatusOr<uint64_t> ParseNumber(const std::string& text, uint64_t min, uint64_t max) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < min || n > max) {
+    return absl::InvalidArgumentError("expected an integer from " + std::to_string(min) + " to " +
+                                      std::to_string(max) + ", got \"" + text + "\"");
+  }
+  return n;
+}
+
+Status SetPort(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(uint64_t n, ParseNumber(v, 0, 65535));
+  c.port = static_cast<uint16_t>(n);
+  return absl::OkStatus();
+}
+Status SetThreads(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.threads, ParseNumber(v, 0, 1024));
+  return absl::OkStatus();
+}
+Status SetMaxBody(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.max_body_bytes, ParseNumber(v, 1024, 1ull << 32));
+  return absl::OkStatus();
+}
+Status SetLogFormat(ServerConfig& c, const std::string& v) {
+  if (v != "text" && v != "json") return absl::InvalidArgumentError("expected text or json, got \"" + v + "\"");
+  c.log_format = v;
+  return absl::OkStatus();
+}
+Status SetLogLevel(ServerConfig& c, const std::string& v) {
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+    if (v == level) {
+      c.log_level = v;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("expected trace, debug, info, warn or error, got \"" + v + "\"");
+}
+
+struct Setting {
+  const char* env;        // suffix after VJVECTOR_
+  const char* yaml_path;  // dotted YAML key
+  Setter set;
+};
+
+constexpr Setting kSettings[] = {
+    {"DATA_DIR", "data_dir", [](ServerConfig& c, const std::string& v) {
+       if (v.empty()) return absl::InvalidArgumentError("must not be empty");
+       c.data_dir = v;
+       return absl::OkStatus();
+     }},
+    {"HTTP_HOST", "http.host", [](ServerConfig& c, const std::string& v) {
+       if (v.empty()) return absl::InvalidArgumentError("must not be empty");
+       c.host = v;
+       return absl::OkStatus();
+     }},
+    {"HTTP_PORT", "http.port", SetPort},
+    {"HTTP_THREADS", "http.threads", SetThreads},
+    {"HTTP_MAX_BODY_BYTES", "http.max_body_bytes", SetMaxBody},
+    {"LOG_FORMAT", "log.format", SetLogFormat},
+    {"LOG_LEVEL", "log.level", SetLogLevel},
+};
+
+Status ApplyYaml(const std::string& path, ServerConfig& config) {
+  if (!std::filesystem::exists(path)) return absl::NotFoundError("config file " + path + " not found");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError("config file " + path + ": " + e.what());
+  }
+  if (root.IsNull()) return absl::OkStatus();
+  if (!root.IsMap()) return absl::InvalidArgumentError("config file " + path + ": expected a mapping");
+  // Reject unknown keys: a typo must not silently leave a default in force.
+  for (const auto& top : root) {
+    const std::string key = top.first.as<std::string>();
+    if (key == "http" || key == "log") {
+      if (!top.second.IsMap()) {
+        return absl::InvalidArgumentError("config file " + path + ": " + key + ": expected a mapping");
+      }
+      for (const auto& inner : top.second) {
+        const std::string full = key + "." + inner.first.as<std::string>();
+        bool known = false;
+        for (const Setting& s : kSettings) known = known || full == s.yaml_path;
+        if (!known) return absl::InvalidArgumentError("config file " + path + ": unknown key " + full);
+      }
+    } else if (key != "data_dir") {
+      return absl::InvalidArgumentError("config file " + path + ": unknown key " + key);
+    }
+  }
+  for (const Setting& s : kSettings) {
+    std::string dotted = s.yaml_path;
+    size_t dot = dotted.find('.');
+    YAML::Node node = dot == std::string::npos ? root[dotted]
+                                               : root[dotted.substr(0, dot)][dotted.substr(dot + 1)];
+    if (!node.IsDefined() || node.IsNull()) continue;
+    if (!node.IsScalar()) {
+      return absl::InvalidArgumentError("config file " + path + ": " + dotted + ": expected a value");
+    }
+    Status st = s.set(config, node.Scalar());
+    if (!st.ok()) return WithContext(st, "config file " + path + ": " + dotted);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+StatusOr<ServerConfig> LoadServerConfig(const std::string& yaml_path, const EnvLookup& env,
+                                        const ConfigOverrides& flags) {
+  ServerConfig config;
+  if (!yaml_path.empty()) VJ_RETURN_IF_ERROR(ApplyYaml(yaml_path, config));
+  for (const Setting& s : kSettings) {
+    const std::string name = std::string("VJVECTOR_") + s.env;
+    if (std::optional<std::string> v = env(name)) {
+      VJ_RETURN_IF_ERROR(WithContext(s.set(config, *v), "environment " + name));
+    }
+  }
+  for (const auto& [key, value] : flags) {
+    const Setting* found = nullptr;
+    for (const Setting& s : kSettings) {
+      if (key == s.env) found = &s;
+    }
+    if (found == nullptr) return absl::InvalidArgumentError("unknown setting " + key);
+    VJ_RETURN_IF_ERROR(WithContext(found->set(config, value), "flag for " + std::string(found->yaml_path)));
+  }
+  return config;
+}
+
+}  // namespace vj

@@ -1,0 +1,46 @@
+// ServerConfig: the settings of `vjvector serve`, read from (lowest to highest precedence) defaults,
+// a YAML file, VJVECTOR_* environment variables, and command-line flags.
+//
+// YAML keys (all optional):
+//   data_dir: ./data
+//   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432}
+//   log: {format: text|json, level: trace|debug|info|warn|error}
+// Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
+// VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL.
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+
+namespace vj {
+
+struct ServerConfig {
+  std::string data_dir = "./data";
+  std::string host = "127.0.0.1";
+  uint16_t port = 6333;
+  size_t threads = 0;  // 0 = one per core, at least 2
+  size_t max_body_bytes = 32ull << 20;
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+// Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).
+using ConfigOverrides = std::map<std::string, std::string>;
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Builds the config: defaults <- YAML file (when `yaml_path` is non-empty) <- env <- flags.
+// InvalidArgument naming the source and key for a bad value or an unknown YAML key; NotFound when the
+// file does not exist.
+StatusOr<ServerConfig> LoadServerConfig(const std::string& yaml_path, const EnvLookup& env,
+                                        const ConfigOverrides& flags);
+
+// Reads the real process environment.
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+}  // namespace vj

@@ -1,0 +1,53 @@
+#include "server/server_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+namespace vj {
+namespace {
+
+std::string WriteYaml(const std::string& text) {
+  std::string path = (std::filesystem::temp_directory_path() / "vj_config_test.yaml").string();
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  return path;
+}
+
+EnvLookup Env(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(ServerConfigTest, PrecedenceIsFlagsThenEnvThenFileThenDefaults) {
+  std::string path = WriteYaml("data_dir: /from/file\nhttp:\n  port: 7000\n  host: 0.0.0.0\nlog:\n  format: json\n");
+  auto config = LoadServerConfig(path, Env({{"VJVECTOR_HTTP_PORT", "7001"}}), {{"DATA_DIR", "/from/flag"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->data_dir, "/from/flag");
+  EXPECT_EQ(config->port, 7001);
+  EXPECT_EQ(config->host, "0.0.0.0");
+  EXPECT_EQ(config->log_format, "json");
+  EXPECT_EQ(config->max_body_bytes, 32u << 20);
+}
+
+TEST(ServerConfigTest, BadValuesNameTheirSource) {
+  auto bad_env = LoadServerConfig("", Env({{"VJVECTOR_HTTP_PORT", "99999"}}), {});
+  ASSERT_FALSE(bad_env.ok());
+  EXPECT_NE(std::string(bad_env.status().message()).find("VJVECTOR_HTTP_PORT"), std::string::npos);
+  auto unknown = LoadServerConfig(WriteYaml("http:\n  prot: 1\n"), Env({}), {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string(unknown.status().message()).find("http.prot"), std::string::npos);
+  auto bad_yaml = LoadServerConfig(WriteYaml("http: [1, 2\n"), Env({}), {});
+  EXPECT_FALSE(bad_yaml.ok());
+  EXPECT_EQ(LoadServerConfig("/no/such/file.yaml", Env({}), {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(LoadServerConfig("", Env({{"VJVECTOR_LOG_FORMAT", "xml"}}), {}).ok());
+}
+
+}  // namespace
+}  // namespace vj
