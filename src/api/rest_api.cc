@@ -145,6 +145,8 @@ Response RestApi::Handle(const Request& request) {
   Response response;
   if (!result.ok()) {
     response = ErrorResponse(result.status(), elapsed());
+  } else if (matched->handler == HandleRoot) {
+    response.body = json::serialize(*result);  // Qdrant answers GET / without the envelope
   } else {
     json::object envelope{{"result", std::move(*result)}, {"status", "ok"}, {"time", elapsed()}};
     response.body = json::serialize(envelope);

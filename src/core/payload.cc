@@ -87,28 +87,6 @@ void Walk(const json::value& v, const PayloadPath& path, size_t step, bool expan
   }
 }
 
-// Boost.JSON turns out-of-range numbers such as 1e400 into infinity, and serializes that as "Infinity",
-// which is not JSON: a payload holding one could be stored but never read back. Recursion depth is
-// bounded by the parser's max_depth.
-bool AllNumbersFinite(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::double_:
-      return std::isfinite(v.get_double());
-    case json::kind::array:
-      for (const auto& e : v.get_array()) {
-        if (!AllNumbersFinite(e)) return false;
-      }
-      return true;
-    case json::kind::object:
-      for (const auto& kv : v.get_object()) {
-        if (!AllNumbersFinite(kv.value())) return false;
-      }
-      return true;
-    default:
-      return true;
-  }
-}
-
 }  // namespace
 
 void CollectValues(const Payload& payload, const PayloadPath& path, bool expand_arrays,
@@ -133,28 +111,6 @@ void CollectValues(const Payload& payload, const PayloadPath& path, bool expand_
       }
       break;
   }
-}
-
-StatusOr<json::value> ParseJson(std::string_view text, size_t max_depth) {
-  json::parse_options opts;
-  opts.max_depth = max_depth;
-  opts.allow_invalid_utf8 = false;
-  boost::system::error_code ec;
-  json::stream_parser parser(json::storage_ptr(), opts);
-  size_t n = parser.write_some(text.data(), text.size(), ec);
-  if (!ec && n < text.size()) ec = json::error::extra_data;
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    if (ec == json::error::too_deep) {
-      return absl::InvalidArgumentError("JSON nesting deeper than " + std::to_string(max_depth) +
-                                        " levels");
-    }
-    return absl::InvalidArgumentError("malformed JSON at byte " + std::to_string(n) + ": " +
-                                      ec.message());
-  }
-  json::value value = parser.release();
-  if (!AllNumbersFinite(value)) return absl::InvalidArgumentError("JSON number out of range");
-  return value;
 }
 
 }  // namespace vj

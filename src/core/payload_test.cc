@@ -1,5 +1,7 @@
 #include "core/payload.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -155,6 +157,26 @@ TEST(ParseJsonTest, LimitsNestingDepth) {
   // Far deeper than any stack could take recursively: rejected, not a crash.
   EXPECT_FALSE(ParseJson(nested(1'000'000)).ok());
   EXPECT_FALSE(ParseJson(std::string(100'000, '{')).ok());
+}
+
+}  // namespace
+}  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(ParseJsonTest, DoublesAreReadExactly) {
+  // Boost.JSON 1.81's own parser reads these one ulp off; ParseJson must give the nearest double.
+  for (const char* text : {"51.791000000000004", "951.7909999999999", "0.1", "2.2250738585072014e-308",
+                           "1e-400", "-0.0", "1.7976931348623157e308"}) {
+    auto v = ParseJson(text);
+    ASSERT_TRUE(v.ok()) << text << ": " << v.status();
+    double expected = std::strtod(text, nullptr);
+    ASSERT_TRUE(v->is_double()) << text;
+    EXPECT_EQ(std::memcmp(&expected, &v->get_double(), sizeof(double)), 0) << text;
+  }
+  EXPECT_FALSE(ParseJson("[1, 2e308]").ok());
+  EXPECT_FALSE(ParseJson("-1e309").ok());
 }
 
 }  // namespace

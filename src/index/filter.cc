@@ -84,8 +84,8 @@ bool FieldMatches(const FieldCondition& c, const Payload& payload) {
   for (const json::value* v : values) {
     if (ValueMatches(c, *v)) return true;
   }
-  // A key without values passes except: "not one of these" holds vacuously (Qdrant does the same).
-  return values.empty() && c.match && c.match->kind == MatchCondition::Kind::kExcept && !c.range;
+  // A key without values (absent, null, []) matches nothing, except included, as in Qdrant.
+  return false;
 }
 
 bool IsEmpty(const IsEmptyCondition& c, const Payload& payload) {
@@ -122,7 +122,7 @@ bool ValueMatches(const FieldCondition& condition, const json::value& value) {
       case MatchCondition::Kind::kAny:
         return AnyEquals(m.values, value);
       case MatchCondition::Kind::kExcept:
-        return !AnyEquals(m.values, value);
+        return !value.is_null() && !AnyEquals(m.values, value);
       case MatchCondition::Kind::kText: {
         const json::string* s = value.if_string();
         return s != nullptr && std::string_view(*s).find(m.text) != std::string_view::npos;

@@ -5,7 +5,8 @@
 // on a payload key (match value / any / except / text, range), is_empty, is_null, has_id, or a nested
 // Filter. Semantics follow Qdrant: a field condition holds when ANY value the key reaches (arrays are
 // expanded) satisfies it; match.except holds when some value is not in the list (so ["a", "b"] passes
-// except ["a"]), or when the key has no values (Qdrant treats a missing key as matching except);
+// except ["a"]) and is not null; a key without values (absent, null, []) matches no match condition,
+// except included (as in Qdrant);
 // values_count bounds the number of values the key holds; is_empty holds when the key is absent, null,
 // or an empty array; is_null when the key's value is null.
 // Parsing from JSON lives in api/filter_codec.h. Thread-safety: immutable after construction; Matches is

@@ -139,9 +139,10 @@ TEST(FilterTest, MatchExcept) {
   // Qdrant: an array passes when at least one element is outside the list.
   EXPECT_TRUE(M(c, R"({"color": ["black", "green"]})"));
   EXPECT_FALSE(M(c, R"({"color": ["black", "yellow"]})"));
-  // A missing key (or one without values) matches except, as in Qdrant.
-  EXPECT_TRUE(M(c, R"({})"));
-  EXPECT_TRUE(M(c, R"({"color": []})"));
+  // A key without values (absent, null, []) matches nothing, except included, as in Qdrant.
+  EXPECT_FALSE(M(c, R"({})"));
+  EXPECT_FALSE(M(c, R"({"color": []})"));
+  EXPECT_FALSE(M(c, R"({"color": null})"));
   EXPECT_TRUE(M(c, R"({"color": 5})"));
   EXPECT_FALSE(M(Except("n", {int64_t{1}}), R"({"n": 1.0})"));
 }

@@ -185,12 +185,19 @@ int main(int argc, char** argv) {
   serve->add_option("--config", config_file, "YAML config file");
   serve->add_option("--data-dir", data_dir, "Data directory (default ./data)");
   serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
-  serve->add_option("--http-port", port, "REST port (default 6333)");
-  serve->add_option("--threads", threads, "HTTP worker threads (default: one per core)");
-  serve->add_option("--max-body-bytes", max_body, "Largest accepted request body (default 32 MiB)");
+  serve->add_option("--http-port", port, "REST port (default 6333)")->check(CLI::Range(0, 65535));
+  serve->add_option("--threads", threads, "HTTP worker threads (default: one per core)")
+      ->check(CLI::Range(0, 1024));
+  serve->add_option("--max-body-bytes", max_body, "Largest accepted request body (default 32 MiB)")
+      ->check(CLI::PositiveNumber);
   serve->add_option("--log-format", log_format, "text or json");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn or error");
 
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
+      std::string(argv[1]) != "version") {
+    std::fprintf(stderr, "vjvector: unknown command \"%s\" (try vjvector --help)\n", argv[1]);
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
   if (!serve->parsed()) return 0;
 

@@ -67,10 +67,30 @@ class BadInputTest(vh.ServerTestCase):
             raw = raw.encode("utf-8")
         ctx = f"{method} {path} {vh.truncate(raw.decode('utf-8', 'replace') if raw else json.dumps(body), 200)}"
         try:
-            self.client.err(method, path, body, raw=raw, status=status, mentions=mentions)
-        except (ConnectionError, http.client.HTTPException, socket.timeout) as e:
-            raise AssertionError(f"{ctx}: no HTTP response ({e!r}); server alive={self.server.alive()}")
-        self.assertUnchanged(ctx)
+            try:
+                self.client.err(method, path, body, raw=raw, status=status, mentions=mentions)
+            except (ConnectionError, http.client.HTTPException, socket.timeout) as e:
+                raise AssertionError(f"{ctx}: no HTTP response ({e!r}); server alive={self.server.alive()}")
+            self.assertUnchanged(ctx)
+        except AssertionError:
+            self.restore()  # so that one failure does not cascade into the next cases
+            raise
+
+    def restore(self):
+        """Best effort: put the stored data back as setUp left it."""
+        c = self.client
+        try:
+            for name in sorted(x["name"] for x in c.ok("GET", "/collections")["collections"]):
+                if name not in self.collections_before:
+                    c.call("DELETE", f"/collections/{name}")
+            extra = [p["id"] for p in c.scroll_all(COLL) if p["id"] not in {q["id"] for q in POINTS}]
+            if extra:
+                c.call("POST", f"/collections/{COLL}/points/delete?wait=true", {"points": extra})
+            c.upsert(COLL, POINTS)
+            for field in c.ok("GET", f"/collections/{COLL}")["payload_schema"]:
+                c.call("DELETE", f"/collections/{COLL}/index/{field}?wait=true")
+        except Exception:  # noqa: BLE001 - the server may be down; the original failure is what matters
+            pass
 
     def bad_many(self, cases, **kw):
         for case in cases:
@@ -79,7 +99,7 @@ class BadInputTest(vh.ServerTestCase):
             opts = dict(kw)
             if len(case) > 3:
                 opts.update(case[3])
-            with self.subTest(method=method, path=path, body=vh.truncate(body if isinstance(body, str) else json.dumps(body), 150)):
+            with self.subTest(method=method, path=path, body=vh.truncate(body if isinstance(body, (str, bytes)) else json.dumps(body), 150)):
                 if isinstance(body, (str, bytes)):
                     self.bad(method, path, raw=body, **opts)
                 else:

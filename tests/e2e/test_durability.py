@@ -37,7 +37,7 @@ def rpayload(rnd, pid, gen):
 class Writer(threading.Thread):
     """Sends wait=true writes until the server goes away; keeps the acknowledged state in `model`."""
 
-    def __init__(self, port, model, rnd, next_id):
+    def __init__(self, port, model, rnd, next_id, max_id=None):
         super().__init__(daemon=True)
         self.client = vh.Client("127.0.0.1", port, timeout=30)
         self.model = model              # id -> (vector, payload) or DELETED
@@ -47,6 +47,7 @@ class Writer(threading.Thread):
         self.acked_ops = 0
         self.errors = []
         self.stop_flag = False
+        self.max_id = max_id if max_id is not None else next_id + MAX_NEW_POINTS - 1
 
     def present_ids(self):
         return [pid for pid, st in self.model.items() if st is not DELETED]
@@ -100,7 +101,7 @@ class Writer(threading.Thread):
                 p2.update(extra)
                 states[pid] = (v, p2)
             return self._send(f"/collections/{COLL}/points/payload?wait=true", {"payload": extra, "points": ids}, states)
-        if self.next_id > MAX_NEW_POINTS:
+        if self.next_id > self.max_id:
             time.sleep(0.01)
             return True
         ids = list(range(self.next_id, self.next_id + 50))
@@ -145,7 +146,7 @@ class DurabilityTest(vh.ServerTestCase):
                     ok = ok or (vh.vectors_equal_f32(got.get("vector"), a[0]) and got.get("payload") == a[1])
             if not ok:
                 exp = " or ".join("deleted" if a is DELETED else f"vector {a[0]} payload {a[1]}" for a in allowed)
-                problems.append(f"point {pid}: stored {'nothing' if got is None else got} expected {exp}")
+                problems.append(vh.truncate(f"point {pid}: stored {'nothing' if got is None else got} expected {exp}", 700))
         for pid in stored:
             if pid not in model and pid not in pending:
                 problems.append(f"point {pid} exists but was never written")
@@ -155,46 +156,60 @@ class DurabilityTest(vh.ServerTestCase):
                 if got is not None and not any(a is not DELETED and vh.vectors_equal_f32(got.get("vector"), a[0])
                                                and got.get("payload") == a[1] for a in allowed):
                     problems.append(f"in-flight point {pid} stored with wrong content {got}")
-        self.assertFalse(problems, f"{ctx}: {len(problems)} acknowledged writes lost or wrong:\n" + "\n".join(problems[:15]))
+        self.assertNoItems(problems, f"{ctx}: {len(problems)} acknowledged writes lost or wrong:\n" + "\n".join(problems[:15]))
         self.assertEqual(c.count(COLL), len(stored), f"{ctx}: count != number of scrolled points")
         self.assertEqual(info.get("points_count"), len(stored), f"{ctx}: points_count != number of scrolled points")
         # Filters and search work on the recovered data.
         exp_g = {pid for pid, p in stored.items() if (p.get("payload") or {}).get("g") == "grp1"}
         self.assertEqual({p["id"] for p in c.scroll_all(COLL, {"must": [{"key": "g", "match": {"value": "grp1"}}]})},
                          exp_g, f"{ctx}: indexed filter after restart")
-        for pid in list(stored)[:: max(1, len(stored) // 10)][:10]:
+        sample = list(stored)[:: max(1, len(stored) // 40)][:40]
+        found = 0
+        for pid in sample:
             v = stored[pid]["vector"]
             res = c.ok("POST", f"/collections/{COLL}/points/query", {"query": v, "limit": 1, "params": {"exact": True}})
             self.assertEqual(res["points"][0]["id"], pid, f"{ctx}: exact self-query of {pid} after restart")
             self.assertTrue(vh.score_close(res["points"][0]["score"], 0.0))
+            res = c.ok("POST", f"/collections/{COLL}/points/query", {"query": v, "limit": 1})
+            found += bool(res["points"]) and res["points"][0]["id"] == pid
+        if sample:
+            self.assertGreaterEqual(found / len(sample), 0.9, f"{ctx}: HNSW self-query recall after restart "
+                                                              f"{found}/{len(sample)}")
         return stored
-
-    def adopt(self, model, stored, pending):
-        """After verification, the in-flight write's outcome is whatever was stored."""
-        for pid in (pending or {}):
-            got = stored.get(pid)
-            model[pid] = DELETED if got is None else (got["vector"], got["payload"])
 
     def test_kill9_mid_stream(self):
         config0, schema0 = self.setup_collection()
         rnd = random.Random(777)
-        model = {}
-        next_id = 1
         total_acked = 0
+        # Two concurrent writers with disjoint id ranges, each keeping its own acknowledged state.
+        bases = [1, 1_000_000]
+        models = [{}, {}]
+        next_ids = list(bases)
+        model = {}
         for rnd_i in range(ROUNDS):
-            w = Writer(self.server.port, model, rnd, next_id)
-            w.start()
+            writers = [Writer(self.server.port, models[k], random.Random(rnd.random()), next_ids[k],
+                              max_id=bases[k] + MAX_NEW_POINTS // 2 - 1) for k in range(2)]
+            for w in writers:
+                w.start()
             time.sleep(WRITE_SECONDS)
             self.server.kill9()
-            w.join(timeout=60)
-            self.assertFalse(w.is_alive(), "writer thread did not stop after kill -9")
-            self.assertFalse(w.errors, "\n".join(w.errors[:5]))
-            self.assertGreater(w.acked_ops, 0, f"round {rnd_i}: no write was acknowledged in {WRITE_SECONDS}s")
-            total_acked += w.acked_ops
-            next_id = w.next_id
+            pending = {}
+            for k, w in enumerate(writers):
+                w.join(timeout=60)
+                self.assertFalse(w.is_alive(), "writer thread did not stop after kill -9")
+                self.assertNoItems(w.errors, "\n".join(w.errors[:5]))
+                self.assertGreater(w.acked_ops, 0, f"round {rnd_i}: writer {k} got no acknowledgement in {WRITE_SECONDS}s")
+                total_acked += w.acked_ops
+                next_ids[k] = w.next_id
+                pending.update(w.pending or {})
+            model = {**models[0], **models[1]}
             self.restart()
-            stored = self.verify(model, w.pending, config0, schema0, f"round {rnd_i} after kill -9")
-            self.adopt(model, stored, w.pending)
+            stored = self.verify(model, pending, config0, schema0, f"round {rnd_i} after kill -9")
+            # The in-flight writes' outcome is whatever was stored.
+            for pid in pending:
+                owner = models[0 if pid < bases[1] else 1]
+                owner[pid] = DELETED if pid not in stored else (stored[pid]["vector"], stored[pid]["payload"])
+            model = {**models[0], **models[1]}
         print(f"\nkill -9 rounds: {total_acked} acknowledged writes, {sum(1 for s in model.values() if s is not DELETED)} points")
         # A clean restart afterwards keeps everything too.
         self.assertEqual(self.server.stop(), 0, "SIGTERM exit code")
@@ -243,7 +258,7 @@ class DurabilityTest(vh.ServerTestCase):
         code = self.server.stop(grace=vh.STOP_GRACE_S)
         w.join(timeout=60)
         self.assertEqual(code, 0, f"exit code after SIGTERM (took {time.monotonic() - t0:.1f}s)")
-        self.assertFalse(w.errors, "\n".join(w.errors[:5]))
+        self.assertNoItems(w.errors, "\n".join(w.errors[:5]))
         self.assertGreater(w.acked_ops, 0)
         self.restart()
         self.verify(model, w.pending, config0, schema0, "after SIGTERM")

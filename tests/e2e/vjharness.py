@@ -457,12 +457,22 @@ class _StartupFailed(Exception):
 # Test case bases
 
 
+class TestCase(unittest.TestCase):
+    """unittest.TestCase with a list assertion whose message is not the list's repr."""
+
+    maxDiff = 4000
+
+    def assertNoItems(self, items, msg):
+        if items:
+            self.fail(msg)
+
+
 def _test_failed(tc):
     outcome = getattr(tc, "_outcome", None)
     return outcome is not None and not getattr(outcome, "success", True)
 
 
-class ServerTestCase(unittest.TestCase):
+class ServerTestCase(TestCase):
     """Starts a fresh server (own data dir, free port) for every test; stops it in tearDown."""
 
     server_args = ()
@@ -496,7 +506,7 @@ class ServerTestCase(unittest.TestCase):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class SharedServerTestCase(unittest.TestCase):
+class SharedServerTestCase(TestCase):
     """One server for the whole class (for tests that load a large data set once)."""
 
     server_args = ()
