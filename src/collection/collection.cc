@@ -1,248 +1,218 @@
 #include "collection/collection.h"
 
+#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <filesystem>
+#include <unordered_map>
 
-#include "collection/collection_writer.h"
-#include "collection/payload_edit.h"
-#include "collection/shard_state.h"
+#include "collection/hash_ring.h"
 
 namespace vj {
 
-Collection::Collection(std::string name, std::string dir, CollectionOptions options)
-    : name_(std::move(name)), dir_(std::move(dir)), options_(options),
-      state_(std::make_unique<ShardState>()) {}
+Collection::Collection(std::string name, std::string dir)
+    : name_(std::move(name)), dir_(std::move(dir)) {}
 
-Collection::~Collection() {
-  writer_.reset();  // drains queued writes
-  if (state_->store) (void)state_->store->Flush();
-}
+Collection::~Collection() = default;  // each shard drains its writer and flushes
 
 StatusOr<std::unique_ptr<Collection>> Collection::Open(std::string name, std::string dir,
                                                        CollectionConfig config,
                                                        const CollectionOptions& options) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::UnavailableError("cannot create " + dir + ": " + ec.message());
-  std::unique_ptr<Collection> collection(new Collection(std::move(name), dir, options));
-  collection->state_->config = std::move(config);
-  VJ_ASSIGN_OR_RETURN(collection->state_->store, PointStore::Open(dir + "/store", PointStoreOptions{}));
-  VJ_RETURN_IF_ERROR(collection->Load());
-  collection->writer_ = std::make_unique<CollectionWriter>(
-      *collection->state_, options.max_batch_mutations, options.build_threads);
-  return collection;
-}
-
-Status Collection::Load() {
   const auto start = std::chrono::steady_clock::now();
-  ShardState& s = *state_;
-  s.CreateVectorIndexes();
-  std::map<std::string, std::vector<std::vector<float>>> vectors;
-  VJ_RETURN_IF_ERROR(s.store->ForEach([&](PointRecord&& record) -> Status {
-    const uint32_t internal = s.next_internal++;
-    for (auto& [name, values] : record.vectors) {
-      auto it = s.config.vectors.find(name);
-      if (it == s.config.vectors.end() || it->second.size != values.size()) {
-        return absl::DataLossError("stored point " + record.id.ToString() +
-                                   " does not match the collection's vectors");
-      }
-      vectors[name].resize(internal + 1);
-      vectors[name][internal] = std::move(values);
-    }
-    s.external_of.push_back(record.id);
-    s.payloads.push_back(std::move(record.payload));
-    s.internal_of[record.id] = internal;
-    s.live.add(internal);
-    return absl::OkStatus();
-  }));
-  for (auto& [name, per_point] : vectors) {
-    std::vector<uint32_t> ids;
-    std::vector<const float*> data;
-    for (uint32_t i = 0; i < per_point.size(); ++i) {
-      if (per_point[i].empty()) continue;
-      ids.push_back(i);
-      data.push_back(per_point[i].data());
-    }
-    s.vector_indexes[name]->InsertBatch(ids, data, options_.build_threads);
+  std::unique_ptr<Collection> c(new Collection(name, dir));
+  const uint32_t shards = std::max<uint32_t>(1, config.shard_number);
+  c->ring_ = std::make_unique<HashRing>(shards);
+  for (uint32_t i = 0; i < shards; ++i) {
+    VJ_ASSIGN_OR_RETURN(std::unique_ptr<Shard> shard,
+                        Shard::Open(name + "/" + std::to_string(i), dir + "/shards/" + std::to_string(i),
+                                    config, options));
+    c->shards_.push_back(std::move(shard));
   }
-  for (const auto& [key, type] : s.config.payload_schema) {
-    VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
-  }
-  load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return absl::OkStatus();
+  c->config_ = std::move(config);
+  c->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return c;
 }
 
 CollectionConfig Collection::config() const {
-  std::shared_lock lock(state_->mu);
-  return state_->config;
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_;
 }
 
-Status Collection::Submit(std::unique_ptr<WriteRequest> request, bool wait) {
-  std::future<Status> done = writer_->Submit(std::move(request));
-  if (!wait) return absl::OkStatus();
-  return done.get();
-}
-
-void Collection::WaitForQueuedWrites() {
-  auto barrier = std::make_unique<WriteRequest>();
-  (void)Submit(std::move(barrier), /*wait=*/true);
-}
-
-Status Collection::Flush() { return state_->store->Flush(); }
-
-namespace {
-
-Status ValidateVectors(const CollectionConfig& config, const PointInput& point) {
-  const std::string who = "point " + point.id.ToString();
-  for (const auto& [name, values] : point.vectors) {
-    auto it = config.vectors.find(name);
-    if (it == config.vectors.end()) {
-      return absl::InvalidArgumentError(who + ": " + (name.empty() ? std::string("unnamed vector")
-                                                                   : "vector \"" + name + "\"") +
-                                        " is not configured in this collection");
-    }
-    if (values.size() != it->second.size) {
-      return absl::InvalidArgumentError(
-          who + ": wrong vector dimension" + (name.empty() ? "" : " for \"" + name + "\"") +
-          ": expected " + std::to_string(it->second.size) + ", got " +
-          std::to_string(values.size()));
-    }
-    for (float v : values) {
-      if (!std::isfinite(v)) {
-        return absl::InvalidArgumentError(who + ": vector contains NaN or infinite values");
-      }
-    }
+CollectionInfo Collection::Info() const {
+  CollectionInfo info;
+  for (const auto& shard : shards_) {
+    CollectionInfo part = shard->Info();
+    info.points_count += part.points_count;
+    info.indexed_vectors_count += part.indexed_vectors_count;
+    info.last_sequence += part.last_sequence;
+    for (const auto& [key, n] : part.payload_index_points) info.payload_index_points[key] += n;
   }
-  for (const auto& [name, params] : config.vectors) {
-    if (point.vectors.find(name) == point.vectors.end()) {
-      return absl::InvalidArgumentError(
-          who + ": missing " + (name.empty() ? std::string("vector") : "vector \"" + name + "\""));
-    }
+  info.config = config();
+  return info;
+}
+
+std::vector<std::vector<PointId>> Collection::SplitIds(const std::vector<PointId>& ids) const {
+  std::vector<std::vector<PointId>> parts(shards_.size());
+  for (const PointId& id : ids) parts[ring_->ShardOf(id)].push_back(id);
+  return parts;
+}
+
+Status Collection::Upsert(std::vector<PointInput> points, bool wait) {
+  if (shards_.size() == 1) return shards_[0]->Upsert(std::move(points), wait);
+  std::vector<std::vector<PointInput>> parts(shards_.size());
+  for (PointInput& p : points) parts[ring_->ShardOf(p.id)].push_back(std::move(p));
+  // Validation happens per shard before anything is queued; validate every part first so that a bad
+  // point in one part leaves the other shards unchanged too.
+  const CollectionConfig cfg = config();
+  for (const auto& part : parts) {
+    for (const PointInput& p : part) VJ_RETURN_IF_ERROR(ValidatePointVectors(cfg, p));
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!parts[i].empty()) VJ_RETURN_IF_ERROR(shards_[i]->Upsert(std::move(parts[i]), wait));
   }
   return absl::OkStatus();
 }
 
-}  // namespace
-
-Status Collection::Upsert(std::vector<PointInput> points, bool wait) {
-  const CollectionConfig cfg = config();
-  for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidateVectors(cfg, p));
-  auto request = std::make_unique<WriteRequest>();
-  request->mutations.reserve(points.size());
-  for (PointInput& p : points) {
-    Mutation m;
-    m.kind = Mutation::Kind::kUpsert;
-    m.record.id = p.id;
-    m.record.vectors = std::move(p.vectors);
-    m.record.payload = std::move(p.payload);
-    request->mutations.push_back(std::move(m));
-  }
-  return Submit(std::move(request), wait);
-}
-
-namespace {
-
-// The internal ids a selector addresses; NotFound for explicit ids that do not exist when
-// `require_existing`.
-StatusOr<std::vector<PointId>> SelectedIds(const ShardState& s, const PointSelector& selector,
-                                           bool require_existing) {
-  std::vector<PointId> out;
-  if (selector.filter) {
-    std::shared_lock lock(s.mu);
-    for (uint32_t internal : s.MatchingIds(*selector.filter)) out.push_back(s.external_of[internal]);
-    return out;
-  }
-  if (require_existing) {
-    std::shared_lock lock(s.mu);
-    for (const PointId& id : selector.ids) {
-      if (s.internal_of.find(id) == s.internal_of.end()) {
-        return absl::NotFoundError("No point with id " + id.ToString() + " found");
-      }
-    }
-  }
-  return selector.ids;
-}
-
-}  // namespace
-
 Status Collection::Delete(const PointSelector& selector, bool wait) {
-  auto request = std::make_unique<WriteRequest>();
-  if (!selector.filter) {
-    for (const PointId& id : selector.ids) {
-      Mutation m;
-      m.kind = Mutation::Kind::kDelete;
-      m.record.id = id;
-      request->mutations.push_back(std::move(m));
-    }
-    return Submit(std::move(request), wait);
+  if (selector.filter || shards_.size() == 1) {
+    for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->Delete(selector, wait));
+    return absl::OkStatus();
   }
-  request->build = [selector](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
-    VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, false));
-    std::vector<Mutation> mutations(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-      mutations[i].kind = Mutation::Kind::kDelete;
-      mutations[i].record.id = ids[i];
-    }
-    return mutations;
-  };
-  return Submit(std::move(request), wait);
+  auto parts = SplitIds(selector.ids);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    VJ_RETURN_IF_ERROR(shards_[i]->Delete(PointSelector{parts[i], std::nullopt}, wait));
+  }
+  return absl::OkStatus();
 }
 
 Status Collection::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                  std::vector<std::string> keys, std::optional<std::string> key,
                                  bool wait) {
-  auto request = std::make_unique<WriteRequest>();
-  request->vectors_changed = false;
-  request->build = [op, selector, payload = std::move(payload), keys = std::move(keys),
-                    key = std::move(key)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
-    VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, true));
-    std::vector<Mutation> mutations;
-    mutations.reserve(ids.size());
-    for (const PointId& id : ids) {
-      VJ_ASSIGN_OR_RETURN(std::optional<PointRecord> record, s.store->Get(id));
-      if (!record) continue;
-      switch (op) {
-        case PayloadUpdate::kSet: MergePayload(record->payload, payload, key); break;
-        case PayloadUpdate::kOverwrite: record->payload = payload; break;
-        case PayloadUpdate::kDeleteKeys: DeletePayloadKeys(record->payload, keys); break;
-        case PayloadUpdate::kClear: record->payload = Payload(); break;
-      }
-      Mutation m;
-      m.kind = Mutation::Kind::kUpsert;
-      m.record = std::move(*record);
-      mutations.push_back(std::move(m));
+  if (selector.filter || shards_.size() == 1) {
+    for (const auto& shard : shards_) {
+      VJ_RETURN_IF_ERROR(shard->UpdatePayload(op, selector, payload, keys, key, wait));
     }
-    return mutations;
-  };
-  return Submit(std::move(request), wait);
+    return absl::OkStatus();
+  }
+  auto parts = SplitIds(selector.ids);
+  // Every id must exist before any shard changes (a shard checks only its own ids).
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    VJ_ASSIGN_OR_RETURN(auto found, shards_[i]->Retrieve(parts[i], PayloadSelector{}, VectorSelector{}));
+    if (found.size() != parts[i].size()) {
+      for (const PointId& id : parts[i]) {
+        bool present = std::any_of(found.begin(), found.end(), [&](const PointView& v) { return v.id == id; });
+        if (!present) return absl::NotFoundError("No point with id " + id.ToString() + " found");
+      }
+    }
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    VJ_RETURN_IF_ERROR(
+        shards_[i]->UpdatePayload(op, PointSelector{parts[i], std::nullopt}, payload, keys, key, wait));
+  }
+  return absl::OkStatus();
 }
 
 Status Collection::CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) {
-  VJ_RETURN_IF_ERROR(PayloadIndex::Create(key, type).status());
-  auto request = std::make_unique<WriteRequest>();
-  request->reconfigure = [this, key, type](ShardState& s) -> Status {
-    VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
-    s.config.payload_schema[key] = type;
-    return SaveCollectionConfig(dir_, s.config);
-  };
-  return Submit(std::move(request), wait);
+  for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->CreatePayloadIndex(key, type, wait));
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.payload_schema[key] = type;
+  return SaveCollectionConfig(dir_, config_);
 }
 
 Status Collection::DeletePayloadIndex(const std::string& key, bool wait) {
-  {
-    std::shared_lock lock(state_->mu);
-    if (state_->payload_indexes.find(key) == state_->payload_indexes.end()) {
-      return absl::NotFoundError("no payload index on \"" + key + "\"");
-    }
+  for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->DeletePayloadIndex(key, wait));
+  std::lock_guard<std::mutex> lock(mu_);
+  config_.payload_schema.erase(key);
+  return SaveCollectionConfig(dir_, config_);
+}
+
+StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>& ids,
+                                                      const PayloadSelector& with_payload,
+                                                      const VectorSelector& with_vector) const {
+  if (shards_.size() == 1) return shards_[0]->Retrieve(ids, with_payload, with_vector);
+  auto parts = SplitIds(ids);
+  std::unordered_map<PointId, PointView, PointIdHash> found;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    VJ_ASSIGN_OR_RETURN(auto views, shards_[i]->Retrieve(parts[i], with_payload, with_vector));
+    for (PointView& v : views) found.emplace(v.id, std::move(v));
   }
-  auto request = std::make_unique<WriteRequest>();
-  request->reconfigure = [this, key](ShardState& s) -> Status {
-    s.payload_indexes.erase(key);
-    s.config.payload_schema.erase(key);
-    return SaveCollectionConfig(dir_, s.config);
+  std::vector<PointView> out;  // in the order asked, as one shard answers
+  for (const PointId& id : ids) {
+    auto it = found.find(id);
+    if (it == found.end()) continue;
+    out.push_back(std::move(it->second));
+    found.erase(it);
+  }
+  return out;
+}
+
+StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
+  if (shards_.size() == 1) return shards_[0]->Scroll(request);
+  ScrollResult merged;
+  std::optional<PointId> next;
+  auto consider_next = [&next](const PointId& id) {
+    if (!next || id < *next) next = id;
   };
-  return Submit(std::move(request), wait);
+  for (const auto& shard : shards_) {
+    VJ_ASSIGN_OR_RETURN(ScrollResult part, shard->Scroll(request));
+    if (part.next_page_offset) consider_next(*part.next_page_offset);
+    for (PointView& v : part.points) merged.points.push_back(std::move(v));
+  }
+  std::sort(merged.points.begin(), merged.points.end(),
+            [](const PointView& a, const PointView& b) { return a.id < b.id; });
+  if (merged.points.size() > request.limit) {
+    consider_next(merged.points[request.limit].id);
+    merged.points.resize(request.limit);
+  }
+  merged.next_page_offset = next;
+  return merged;
+}
+
+StatusOr<uint64_t> Collection::Count(const std::optional<Filter>& filter, bool exact) const {
+  uint64_t total = 0;
+  for (const auto& shard : shards_) {
+    VJ_ASSIGN_OR_RETURN(uint64_t n, shard->Count(filter, exact));
+    total += n;
+  }
+  return total;
+}
+
+StatusOr<std::vector<PointView>> Collection::Query(const QueryRequest& request) const {
+  if (shards_.size() == 1) return shards_[0]->Query(request);
+  // Each shard returns its best offset + limit; the global best are among them.
+  QueryRequest per_shard = request;
+  per_shard.offset = 0;
+  per_shard.limit = request.offset + request.limit;
+  std::vector<PointView> all;
+  for (const auto& shard : shards_) {
+    VJ_ASSIGN_OR_RETURN(auto part, shard->Query(per_shard));
+    for (PointView& v : part) all.push_back(std::move(v));
+  }
+  const CollectionConfig cfg = config();
+  auto it = cfg.vectors.find(request.using_vector);
+  const bool higher_is_closer =
+      it != cfg.vectors.end() && (it->second.distance == Metric::kCosine || it->second.distance == Metric::kDot);
+  std::stable_sort(all.begin(), all.end(), [higher_is_closer](const PointView& a, const PointView& b) {
+    if (*a.score != *b.score) return higher_is_closer ? *a.score > *b.score : *a.score < *b.score;
+    return a.id < b.id;
+  });
+  std::vector<PointView> out;
+  for (size_t i = request.offset; i < all.size() && out.size() < request.limit; ++i) {
+    out.push_back(std::move(all[i]));
+  }
+  return out;
+}
+
+void Collection::WaitForQueuedWrites() {
+  for (const auto& shard : shards_) shard->WaitForQueuedWrites();
+}
+
+Status Collection::Flush() {
+  for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->Flush());
+  return absl::OkStatus();
 }
 
 }  // namespace vj

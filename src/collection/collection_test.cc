@@ -2,234 +2,117 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <random>
-#include <set>
 
 #include "collection/test_dir.h"
 
 namespace vj {
 namespace {
 
-CollectionConfig Config(size_t dim, Metric metric) {
+CollectionConfig Config(uint32_t shards, Metric metric) {
   CollectionConfig config;
-  config.vectors[""] = VectorParams{dim, metric, std::nullopt, false};
-  config.hnsw.full_scan_threshold_kb = 0;  // always use the graph unless asked otherwise
+  config.vectors[""] = VectorParams{8, metric, std::nullopt, false};
+  config.shard_number = shards;
   return config;
 }
 
-std::vector<PointInput> RandomPoints(size_t n, size_t dim, uint64_t seed) {
+std::vector<PointInput> Points(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal;
   std::vector<PointInput> points(n);
   for (size_t i = 0; i < n; ++i) {
-    points[i].id = PointId::Num(i);
-    points[i].vectors[""].resize(dim);
+    points[i].id = PointId::Num(i * 7 + 1);
+    points[i].vectors[""].resize(8);
     for (float& v : points[i].vectors[""]) v = normal(rng);
-    points[i].payload["group"] = static_cast<int64_t>(i % 10);
-    points[i].payload["name"] = "p" + std::to_string(i);
+    points[i].payload["tag"] = static_cast<int64_t>(i % 3);
   }
   return points;
 }
 
-float L2(const std::vector<float>& a, const std::vector<float>& b) {
-  float s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return s;
-}
-
-// Exact top-k ids among points passing `keep`.
-std::vector<uint64_t> BruteForce(const std::vector<PointInput>& points, const std::vector<float>& q,
-                                 size_t k, const std::function<bool(const PointInput&)>& keep) {
-  std::vector<std::pair<float, uint64_t>> all;
-  for (const auto& p : points) {
-    if (keep(p)) all.push_back({L2(p.vectors.at(""), q), p.id.num()});
-  }
-  std::sort(all.begin(), all.end());
-  std::vector<uint64_t> ids;
-  for (size_t i = 0; i < std::min(k, all.size()); ++i) ids.push_back(all[i].second);
+std::vector<std::string> Ids(const std::vector<PointView>& views) {
+  std::vector<std::string> ids;
+  for (const auto& v : views) ids.push_back(v.id.ToString());
   return ids;
 }
 
-std::vector<uint64_t> Ids(const std::vector<PointView>& views) {
-  std::vector<uint64_t> ids;
-  for (const auto& v : views) ids.push_back(v.id.num());
-  return ids;
-}
-
-Filter GroupIs(int64_t group) {
-  Filter filter;
-  FieldCondition c;
-  c.key = "group";
-  c.path = *ParsePayloadPath("group");
-  c.match = MatchCondition{MatchCondition::Kind::kValue, {MatchValue(group)}, ""};
-  filter.must.push_back(c);
-  return filter;
-}
-
-class CollectionTest : public ::testing::Test {
+// A collection of 3 shards answers exactly like one of 1 shard.
+class ShardedCollectionTest : public ::testing::TestWithParam<Metric> {
  protected:
-  std::unique_ptr<Collection> Open(const CollectionConfig& config) {
-    auto c = Collection::Open("test", dir_.path(), config, CollectionOptions{});
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? std::move(*c) : nullptr;
+  void SetUp() override {
+    auto one = Collection::Open("one", one_dir_.path(), Config(1, GetParam()), CollectionOptions{});
+    auto three = Collection::Open("three", three_dir_.path(), Config(3, GetParam()), CollectionOptions{});
+    ASSERT_TRUE(one.ok() && three.ok());
+    one_ = std::move(*one);
+    three_ = std::move(*three);
+    auto points = Points(600, 11);
+    ASSERT_TRUE(one_->Upsert(points, true).ok());
+    ASSERT_TRUE(three_->Upsert(points, true).ok());
   }
-  TestDir dir_;
+  TestDir one_dir_, three_dir_;
+  std::unique_ptr<Collection> one_, three_;
 };
 
-TEST_F(CollectionTest, ExactSearchMatchesBruteForceAndHnswRecallIsHigh) {
-  const size_t dim = 16;
-  auto points = RandomPoints(2000, dim, 1);
-  auto c = Open(Config(dim, Metric::kEuclid));
-  ASSERT_TRUE(c->Upsert(points, true).ok());
-  auto queries = RandomPoints(30, dim, 2);
-  size_t hits = 0;
+TEST_P(ShardedCollectionTest, ReadsMatchASingleShard) {
+  EXPECT_EQ(three_->Info().points_count, 600u);
+  auto queries = Points(10, 12);
   for (const auto& q : queries) {
     QueryRequest request;
     request.vector = q.vectors.at("");
-    request.limit = 10;
+    request.limit = 7;
+    request.offset = 3;
     request.exact = true;
-    auto exact = c->Query(request);
-    ASSERT_TRUE(exact.ok());
-    auto expected = BruteForce(points, request.vector, 10, [](const PointInput&) { return true; });
-    EXPECT_EQ(Ids(*exact), expected);
-    request.exact = false;
-    auto approx = c->Query(request);
-    ASSERT_TRUE(approx.ok());
-    for (uint64_t id : Ids(*approx)) hits += std::count(expected.begin(), expected.end(), id);
+    auto a = one_->Query(request);
+    auto b = three_->Query(request);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(Ids(*a), Ids(*b));
   }
-  EXPECT_GE(static_cast<double>(hits) / (30 * 10), 0.95);
-}
-
-TEST_F(CollectionTest, FilteredSearchReturnsExactlyTheMatchingNearest) {
-  const size_t dim = 8;
-  auto points = RandomPoints(3000, dim, 3);
-  auto c = Open(Config(dim, Metric::kEuclid));
-  ASSERT_TRUE(c->Upsert(points, true).ok());
-  auto q = RandomPoints(1, dim, 4)[0].vectors.at("");
-  for (bool indexed : {false, true}) {
-    if (indexed) ASSERT_TRUE(c->CreatePayloadIndex("group", PayloadSchemaType::kInteger, true).ok());
-    QueryRequest request;
-    request.vector = q;
-    request.limit = 20;
-    request.filter = GroupIs(3);
-    request.exact = true;
-    auto exact = c->Query(request);
-    ASSERT_TRUE(exact.ok());
-    auto expected = BruteForce(points, q, 20, [](const PointInput& p) {
-      return p.payload.at("group").as_int64() == 3;
-    });
-    EXPECT_EQ(Ids(*exact), expected);
-    request.exact = false;
-    auto approx = c->Query(request);
-    ASSERT_TRUE(approx.ok());
-    ASSERT_EQ(approx->size(), 20u);
-    for (const auto& v : *approx) EXPECT_EQ(v.id.num() % 10, 3u);
-  }
-  auto count = c->Count(GroupIs(3), true);
-  ASSERT_TRUE(count.ok());
-  EXPECT_EQ(*count, 300u);
-}
-
-TEST_F(CollectionTest, UpdatesAndDeletesAreVisibleAtOnceAndSurviveReopen) {
-  const size_t dim = 4;
-  auto points = RandomPoints(100, dim, 5);
-  {
-    auto c = Open(Config(dim, Metric::kCosine));
-    ASSERT_TRUE(c->Upsert(points, true).ok());
-    PointSelector del;
-    del.ids = {PointId::Num(7), PointId::Num(8)};
-    ASSERT_TRUE(c->Delete(del, true).ok());
-    PointSelector one;
-    one.ids = {PointId::Num(9)};
-    Payload patch;
-    patch["color"] = "red";
-    ASSERT_TRUE(c->UpdatePayload(PayloadUpdate::kSet, one, patch, {}, std::nullopt, true).ok());
-    PointSelector by_filter;
-    by_filter.filter = GroupIs(5);
-    ASSERT_TRUE(c->Delete(by_filter, true).ok());
-    EXPECT_EQ(c->Info().points_count, 100u - 2 - 10);
-
-    // The point's own vector is its nearest neighbour under Cosine; a deleted point never shows.
-    QueryRequest request;
-    request.vector = points[7].vectors.at("");
-    request.limit = 100;
-    auto found = c->Query(request);
-    ASSERT_TRUE(found.ok());
-    for (const auto& v : *found) {
-      EXPECT_NE(v.id.num(), 7u);
-      EXPECT_NE(v.id.num() % 10, 5u);
-    }
-  }
-  auto c = Open(Config(dim, Metric::kCosine));
-  EXPECT_EQ(c->Info().points_count, 88u);
-  auto got = c->Retrieve({PointId::Num(9), PointId::Num(7)}, {PayloadSelector::Mode::kAll, {}},
-                         {true, {}});
-  ASSERT_TRUE(got.ok());
-  ASSERT_EQ(got->size(), 1u);
-  EXPECT_EQ((*got)[0].payload->at("color").as_string(), "red");
-  EXPECT_EQ((*got)[0].payload->at("name").as_string(), "p9");
-  ASSERT_EQ((*got)[0].vectors.at("").size(), dim);
-}
-
-TEST_F(CollectionTest, InvalidWritesChangeNothing) {
-  auto c = Open(Config(3, Metric::kDot));
-  auto points = RandomPoints(5, 3, 6);
-  ASSERT_TRUE(c->Upsert(points, true).ok());
-  auto bad = RandomPoints(2, 3, 7);
-  bad[1].vectors[""].push_back(1.0f);  // wrong dimension in the second point of the batch
-  Status st = c->Upsert(bad, true);
-  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(st.message()).find("dimension"), std::string::npos);
-  bad = RandomPoints(1, 3, 8);
-  bad[0].vectors[""][1] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_EQ(c->Upsert(bad, true).code(), absl::StatusCode::kInvalidArgument);
-  PointSelector missing;
-  missing.ids = {PointId::Num(999)};
-  EXPECT_EQ(c->UpdatePayload(PayloadUpdate::kClear, missing, {}, {}, std::nullopt, true).code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(c->Info().points_count, 5u);
-}
-
-TEST_F(CollectionTest, ScrollVisitsEveryPointOnceInIdOrder) {
-  auto c = Open(Config(2, Metric::kEuclid));
-  auto points = RandomPoints(57, 2, 9);
-  PointInput uuid_point = points[0];
-  uuid_point.id = *PointId::ParseUuid("550e8400-e29b-41d4-a716-446655440000");
-  points.push_back(uuid_point);
-  ASSERT_TRUE(c->Upsert(points, true).ok());
+  ScrollRequest scroll;
+  scroll.limit = 25;
   std::vector<std::string> seen;
-  ScrollRequest request;
-  request.limit = 10;
   while (true) {
-    auto page = c->Scroll(request);
+    auto page = three_->Scroll(scroll);
     ASSERT_TRUE(page.ok());
-    for (const auto& v : page->points) seen.push_back(v.id.ToString());
+    auto reference = one_->Scroll(scroll);
+    EXPECT_EQ(Ids(page->points), Ids(reference->points));
+    for (const auto& id : Ids(page->points)) seen.push_back(id);
     if (!page->next_page_offset) break;
-    request.offset = page->next_page_offset;
+    scroll.offset = page->next_page_offset;
   }
-  ASSERT_EQ(seen.size(), 58u);
-  EXPECT_EQ(seen.front(), "0");
-  EXPECT_EQ(seen[56], "56");
-  EXPECT_EQ(seen.back(), "550e8400-e29b-41d4-a716-446655440000");
+  EXPECT_EQ(seen.size(), 600u);
+  std::vector<PointId> ids = {PointId::Num(8), PointId::Num(1), PointId::Num(999), PointId::Num(15)};
+  auto got = three_->Retrieve(ids, {}, {});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(Ids(*got), (std::vector<std::string>{"8", "1", "15"}));
 }
 
-TEST_F(CollectionTest, ConcurrentWritersAreAllApplied) {
-  auto c = Open(Config(4, Metric::kEuclid));
-  std::vector<std::thread> writers;
-  for (int t = 0; t < 4; ++t) {
-    writers.emplace_back([&c, t] {
-      for (int batch = 0; batch < 10; ++batch) {
-        auto points = RandomPoints(20, 4, t * 100 + batch);
-        for (size_t i = 0; i < points.size(); ++i) points[i].id = PointId::Num(t * 1000 + batch * 20 + i);
-        EXPECT_TRUE(c->Upsert(points, batch % 2 == 0).ok());
-      }
-    });
-  }
-  for (auto& w : writers) w.join();
-  c->WaitForQueuedWrites();
-  EXPECT_EQ(c->Info().points_count, 800u);
+TEST_P(ShardedCollectionTest, WritesReachTheOwningShards) {
+  PointSelector some;
+  some.ids = {PointId::Num(1), PointId::Num(8), PointId::Num(15)};
+  Payload patch;
+  patch["x"] = 1;
+  ASSERT_TRUE(three_->UpdatePayload(PayloadUpdate::kSet, some, patch, {}, std::nullopt, true).ok());
+  Filter has_x;
+  FieldCondition c;
+  c.key = "x";
+  c.path = *ParsePayloadPath("x");
+  c.match = MatchCondition{MatchCondition::Kind::kValue, {MatchValue(int64_t{1})}, ""};
+  has_x.must.push_back(c);
+  EXPECT_EQ(*three_->Count(has_x, true), 3u);
+  PointSelector missing = some;
+  missing.ids.push_back(PointId::Num(2));  // not stored: nothing may change
+  EXPECT_EQ(three_->UpdatePayload(PayloadUpdate::kClear, missing, {}, {}, std::nullopt, true).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*three_->Count(has_x, true), 3u);
+  PointSelector by_filter;
+  by_filter.filter = has_x;
+  ASSERT_TRUE(three_->Delete(by_filter, true).ok());
+  EXPECT_EQ(three_->Info().points_count, 597u);
+  ASSERT_TRUE(three_->CreatePayloadIndex("tag", PayloadSchemaType::kInteger, true).ok());
+  EXPECT_EQ(three_->Info().payload_index_points.at("tag"), 597u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Metrics, ShardedCollectionTest,
+                         ::testing::Values(Metric::kEuclid, Metric::kCosine, Metric::kDot));
 
 }  // namespace
 }  // namespace vj

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "collection/collection.h"
+#include "collection/requests.h"
 #include "core/payload.h"
 
 namespace vj {

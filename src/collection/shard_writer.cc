@@ -1,15 +1,15 @@
-#include "collection/collection_writer.h"
+#include "collection/shard_writer.h"
 
 namespace vj {
 
-CollectionWriter::CollectionWriter(ShardState& state, size_t max_batch_mutations,
+ShardWriter::ShardWriter(ShardState& state, size_t max_batch_mutations,
                                    size_t insert_threads)
     : state_(state),
       max_batch_mutations_(max_batch_mutations),
       insert_threads_(insert_threads == 0 ? 1 : insert_threads),
       thread_([this] { Run(); }) {}
 
-CollectionWriter::~CollectionWriter() {
+ShardWriter::~ShardWriter() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -18,7 +18,7 @@ CollectionWriter::~CollectionWriter() {
   thread_.join();
 }
 
-std::future<Status> CollectionWriter::Submit(std::unique_ptr<WriteRequest> request) {
+std::future<Status> ShardWriter::Submit(std::unique_ptr<WriteRequest> request) {
   std::future<Status> future = request->done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -32,7 +32,7 @@ std::future<Status> CollectionWriter::Submit(std::unique_ptr<WriteRequest> reque
   return future;
 }
 
-void CollectionWriter::Run() {
+void ShardWriter::Run() {
   while (true) {
     std::vector<std::unique_ptr<WriteRequest>> requests;
     {
@@ -50,7 +50,7 @@ void CollectionWriter::Run() {
   }
 }
 
-void CollectionWriter::Process(std::vector<std::unique_ptr<WriteRequest>>& requests) {
+void ShardWriter::Process(std::vector<std::unique_ptr<WriteRequest>>& requests) {
   std::vector<std::unique_ptr<WriteRequest>> group;
   for (auto& request : requests) {
     if (!request->build && !request->reconfigure) {
@@ -75,7 +75,7 @@ void CollectionWriter::Process(std::vector<std::unique_ptr<WriteRequest>>& reque
   Commit(group);
 }
 
-void CollectionWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
+void ShardWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   if (group.empty()) return;
   std::vector<Mutation> batch;
   std::vector<const Mutation*> order;
@@ -97,7 +97,7 @@ void CollectionWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group)
   group.clear();
 }
 
-void CollectionWriter::Apply(const std::vector<const Mutation*>& mutations,
+void ShardWriter::Apply(const std::vector<const Mutation*>& mutations,
                              const std::vector<bool>& vectors_changed) {
   // Phase 1, without the state lock: new vectors go into the (internally synchronized) vector indexes
   // under fresh internal ids. Searches skip them until phase 2 marks them live.

@@ -1,15 +1,15 @@
-// The read side of Collection: retrieve, scroll, count and the query planner.
+// The read side of Shard: retrieve, scroll, count and the query planner.
 #include <algorithm>
 #include <cmath>
 #include <random>
 
-#include "collection/collection.h"
+#include "collection/shard.h"
 #include "collection/payload_edit.h"
 #include "collection/shard_state.h"
 
 namespace vj {
 
-CollectionInfo Collection::Info() const {
+CollectionInfo Shard::Info() const {
   std::shared_lock lock(state_->mu);
   CollectionInfo info;
   info.points_count = state_->live.cardinality();
@@ -22,7 +22,7 @@ CollectionInfo Collection::Info() const {
   return info;
 }
 
-PointView Collection::View(uint32_t internal, const PayloadSelector& with_payload,
+PointView Shard::View(uint32_t internal, const PayloadSelector& with_payload,
                            const VectorSelector& with_vector) const {
   PointView view;
   view.id = state_->external_of[internal];
@@ -41,7 +41,7 @@ PointView Collection::View(uint32_t internal, const PayloadSelector& with_payloa
   return view;
 }
 
-StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>& ids,
+StatusOr<std::vector<PointView>> Shard::Retrieve(const std::vector<PointId>& ids,
                                                       const PayloadSelector& with_payload,
                                                       const VectorSelector& with_vector) const {
   std::shared_lock lock(state_->mu);
@@ -54,7 +54,7 @@ StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>
   return out;
 }
 
-StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
+StatusOr<ScrollResult> Shard::Scroll(const ScrollRequest& request) const {
   std::shared_lock lock(state_->mu);
   const ShardState& s = *state_;
   std::optional<roaring::Roaring> matching;
@@ -72,13 +72,13 @@ StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
   return result;
 }
 
-StatusOr<uint64_t> Collection::Count(const std::optional<Filter>& filter, bool exact) const {
+StatusOr<uint64_t> Shard::Count(const std::optional<Filter>& filter, bool exact) const {
   std::shared_lock lock(state_->mu);
   if (!filter || filter->empty()) return state_->live.cardinality();
   return state_->MatchingIds(*filter).cardinality();
 }
 
-StatusOr<const VectorIndex*> Collection::QueryIndex(const QueryRequest& request) const {
+StatusOr<const VectorIndex*> Shard::QueryIndex(const QueryRequest& request) const {
   auto it = state_->vector_indexes.find(request.using_vector);
   if (it == state_->vector_indexes.end()) {
     if (request.using_vector.empty()) {
@@ -124,7 +124,7 @@ double EstimateSelectivity(const ShardState& s, const Filter& filter,
 
 }  // namespace
 
-StatusOr<std::vector<PointView>> Collection::Query(const QueryRequest& request) const {
+StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const {
   std::shared_lock lock(state_->mu);
   const ShardState& s = *state_;
   VJ_ASSIGN_OR_RETURN(const VectorIndex* index, QueryIndex(request));

@@ -1,4 +1,4 @@
-// CollectionWriter: the single writer of one shard (internal to collection/). Requests are queued; the
+// ShardWriter: the single writer of one shard (internal to collection/). Requests are queued; the
 // writer thread takes everything queued, writes it to the PointStore as one synced batch (group commit:
 // one fsync for many requests), then applies it to the in-memory ShardState in sequence order and
 // completes the requests. Requests that must read the current state (payload updates, deletes by filter,
@@ -33,10 +33,10 @@ struct WriteRequest {
   std::promise<Status> done;
 };
 
-class CollectionWriter {
+class ShardWriter {
  public:
-  CollectionWriter(ShardState& state, size_t max_batch_mutations, size_t insert_threads);
-  ~CollectionWriter();  // completes everything queued, then stops
+  ShardWriter(ShardState& state, size_t max_batch_mutations, size_t insert_threads);
+  ~ShardWriter();  // completes everything queued, then stops
 
   // Queues the request; the returned future completes when it is durable and applied (or failed).
   std::future<Status> Submit(std::unique_ptr<WriteRequest> request);

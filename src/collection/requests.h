@@ -1,0 +1,96 @@
+// The request and result types of collection and shard operations (plain values).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collection/collection_config.h"
+#include "core/payload.h"
+#include "core/point_id.h"
+#include "index/filter.h"
+#include "storage/point_record.h"
+
+namespace vj {
+
+struct PointInput {
+  PointId id;
+  NamedVectors vectors;  // must hold every configured vector name
+  Payload payload;
+};
+
+struct PayloadSelector {
+  enum class Mode { kNone, kAll, kInclude, kExclude };
+  Mode mode = Mode::kNone;
+  std::vector<std::string> keys;  // top-level or dotted keys for kInclude/kExclude
+};
+
+struct VectorSelector {
+  bool all = false;
+  std::vector<std::string> names;  // when !all; empty = no vectors
+  bool any() const { return all || !names.empty(); }
+};
+
+// A point as returned to users: selected payload and vectors, and a score for search results.
+struct PointView {
+  PointId id;
+  std::optional<Payload> payload;
+  NamedVectors vectors;  // vectors as stored (Cosine vectors normalized, as Qdrant returns them)
+  std::optional<float> score;
+};
+
+// Which points a write addresses: explicit ids, or every point matching a filter.
+struct PointSelector {
+  std::vector<PointId> ids;
+  std::optional<Filter> filter;
+};
+
+enum class PayloadUpdate { kSet, kOverwrite, kDeleteKeys, kClear };
+
+struct QueryRequest {
+  std::vector<float> vector;
+  std::string using_vector;  // vector name; "" = the unnamed vector
+  std::optional<Filter> filter;
+  size_t limit = 10;
+  size_t offset = 0;
+  std::optional<float> score_threshold;
+  size_t hnsw_ef = 0;  // 0 = default
+  bool exact = false;
+  PayloadSelector with_payload;
+  VectorSelector with_vector;
+};
+
+struct ScrollRequest {
+  std::optional<PointId> offset;  // first id to return (inclusive)
+  size_t limit = 10;
+  std::optional<Filter> filter;
+  PayloadSelector with_payload{PayloadSelector::Mode::kAll, {}};
+  VectorSelector with_vector;
+};
+
+struct ScrollResult {
+  std::vector<PointView> points;
+  std::optional<PointId> next_page_offset;
+};
+
+struct CollectionInfo {
+  uint64_t points_count = 0;
+  uint64_t indexed_vectors_count = 0;
+  std::string status = "green";  // "green" when loaded and indexed
+  CollectionConfig config;
+  std::map<std::string, uint64_t> payload_index_points;  // key -> indexed points
+  uint64_t last_sequence = 0;
+};
+
+struct CollectionOptions {
+  size_t max_batch_mutations = 4096;  // group commit: mutations per PointStore write
+  size_t build_threads = 2;           // threads for index (re)build at load
+};
+
+// InvalidArgument naming the point and vector unless `point` has exactly the configured vectors, each of
+// the configured dimension and finite.
+Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point);
+
+}  // namespace vj

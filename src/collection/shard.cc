@@ -1,0 +1,245 @@
+#include "collection/shard.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "collection/shard_writer.h"
+#include "collection/payload_edit.h"
+#include "collection/shard_state.h"
+
+namespace vj {
+
+Shard::Shard(std::string name, std::string dir, CollectionOptions options)
+    : name_(std::move(name)), dir_(std::move(dir)), options_(options),
+      state_(std::make_unique<ShardState>()) {}
+
+Shard::~Shard() {
+  writer_.reset();  // drains queued writes
+  if (state_->store) (void)state_->store->Flush();
+}
+
+StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
+                                                       CollectionConfig config,
+                                                       const CollectionOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError("cannot create " + dir + ": " + ec.message());
+  std::unique_ptr<Shard> collection(new Shard(std::move(name), dir, options));
+  collection->state_->config = std::move(config);
+  VJ_ASSIGN_OR_RETURN(collection->state_->store, PointStore::Open(dir + "/store", PointStoreOptions{}));
+  VJ_RETURN_IF_ERROR(collection->Load());
+  collection->writer_ = std::make_unique<ShardWriter>(
+      *collection->state_, options.max_batch_mutations, options.build_threads);
+  return collection;
+}
+
+Status Shard::Load() {
+  const auto start = std::chrono::steady_clock::now();
+  ShardState& s = *state_;
+  s.CreateVectorIndexes();
+  std::map<std::string, std::vector<std::vector<float>>> vectors;
+  VJ_RETURN_IF_ERROR(s.store->ForEach([&](PointRecord&& record) -> Status {
+    const uint32_t internal = s.next_internal++;
+    for (auto& [name, values] : record.vectors) {
+      auto it = s.config.vectors.find(name);
+      if (it == s.config.vectors.end() || it->second.size != values.size()) {
+        return absl::DataLossError("stored point " + record.id.ToString() +
+                                   " does not match the collection's vectors");
+      }
+      vectors[name].resize(internal + 1);
+      vectors[name][internal] = std::move(values);
+    }
+    s.external_of.push_back(record.id);
+    s.payloads.push_back(std::move(record.payload));
+    s.internal_of[record.id] = internal;
+    s.live.add(internal);
+    return absl::OkStatus();
+  }));
+  for (auto& [name, per_point] : vectors) {
+    std::vector<uint32_t> ids;
+    std::vector<const float*> data;
+    for (uint32_t i = 0; i < per_point.size(); ++i) {
+      if (per_point[i].empty()) continue;
+      ids.push_back(i);
+      data.push_back(per_point[i].data());
+    }
+    s.vector_indexes[name]->InsertBatch(ids, data, options_.build_threads);
+  }
+  for (const auto& [key, type] : s.config.payload_schema) {
+    VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
+  }
+  load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return absl::OkStatus();
+}
+
+CollectionConfig Shard::config() const {
+  std::shared_lock lock(state_->mu);
+  return state_->config;
+}
+
+Status Shard::Submit(std::unique_ptr<WriteRequest> request, bool wait) {
+  std::future<Status> done = writer_->Submit(std::move(request));
+  if (!wait) return absl::OkStatus();
+  return done.get();
+}
+
+void Shard::WaitForQueuedWrites() {
+  auto barrier = std::make_unique<WriteRequest>();
+  (void)Submit(std::move(barrier), /*wait=*/true);
+}
+
+Status Shard::Flush() { return state_->store->Flush(); }
+
+Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point) {
+  const std::string who = "point " + point.id.ToString();
+  for (const auto& [name, values] : point.vectors) {
+    auto it = config.vectors.find(name);
+    if (it == config.vectors.end()) {
+      return absl::InvalidArgumentError(who + ": " + (name.empty() ? std::string("unnamed vector")
+                                                                   : "vector \"" + name + "\"") +
+                                        " is not configured in this collection");
+    }
+    if (values.size() != it->second.size) {
+      return absl::InvalidArgumentError(
+          who + ": wrong vector dimension" + (name.empty() ? "" : " for \"" + name + "\"") +
+          ": expected " + std::to_string(it->second.size) + ", got " +
+          std::to_string(values.size()));
+    }
+    for (float v : values) {
+      if (!std::isfinite(v)) {
+        return absl::InvalidArgumentError(who + ": vector contains NaN or infinite values");
+      }
+    }
+  }
+  for (const auto& [name, params] : config.vectors) {
+    if (point.vectors.find(name) == point.vectors.end()) {
+      return absl::InvalidArgumentError(
+          who + ": missing " + (name.empty() ? std::string("vector") : "vector \"" + name + "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+
+Status Shard::Upsert(std::vector<PointInput> points, bool wait) {
+  const CollectionConfig cfg = config();
+  for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidatePointVectors(cfg, p));
+  auto request = std::make_unique<WriteRequest>();
+  request->mutations.reserve(points.size());
+  for (PointInput& p : points) {
+    Mutation m;
+    m.kind = Mutation::Kind::kUpsert;
+    m.record.id = p.id;
+    m.record.vectors = std::move(p.vectors);
+    m.record.payload = std::move(p.payload);
+    request->mutations.push_back(std::move(m));
+  }
+  return Submit(std::move(request), wait);
+}
+
+namespace {
+
+// The internal ids a selector addresses; NotFound for explicit ids that do not exist when
+// `require_existing`.
+StatusOr<std::vector<PointId>> SelectedIds(const ShardState& s, const PointSelector& selector,
+                                           bool require_existing) {
+  std::vector<PointId> out;
+  if (selector.filter) {
+    std::shared_lock lock(s.mu);
+    for (uint32_t internal : s.MatchingIds(*selector.filter)) out.push_back(s.external_of[internal]);
+    return out;
+  }
+  if (require_existing) {
+    std::shared_lock lock(s.mu);
+    for (const PointId& id : selector.ids) {
+      if (s.internal_of.find(id) == s.internal_of.end()) {
+        return absl::NotFoundError("No point with id " + id.ToString() + " found");
+      }
+    }
+  }
+  return selector.ids;
+}
+
+}  // namespace
+
+Status Shard::Delete(const PointSelector& selector, bool wait) {
+  auto request = std::make_unique<WriteRequest>();
+  if (!selector.filter) {
+    for (const PointId& id : selector.ids) {
+      Mutation m;
+      m.kind = Mutation::Kind::kDelete;
+      m.record.id = id;
+      request->mutations.push_back(std::move(m));
+    }
+    return Submit(std::move(request), wait);
+  }
+  request->build = [selector](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
+    VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, false));
+    std::vector<Mutation> mutations(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      mutations[i].kind = Mutation::Kind::kDelete;
+      mutations[i].record.id = ids[i];
+    }
+    return mutations;
+  };
+  return Submit(std::move(request), wait);
+}
+
+Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
+                                 std::vector<std::string> keys, std::optional<std::string> key,
+                                 bool wait) {
+  auto request = std::make_unique<WriteRequest>();
+  request->vectors_changed = false;
+  request->build = [op, selector, payload = std::move(payload), keys = std::move(keys),
+                    key = std::move(key)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
+    VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, true));
+    std::vector<Mutation> mutations;
+    mutations.reserve(ids.size());
+    for (const PointId& id : ids) {
+      VJ_ASSIGN_OR_RETURN(std::optional<PointRecord> record, s.store->Get(id));
+      if (!record) continue;
+      switch (op) {
+        case PayloadUpdate::kSet: MergePayload(record->payload, payload, key); break;
+        case PayloadUpdate::kOverwrite: record->payload = payload; break;
+        case PayloadUpdate::kDeleteKeys: DeletePayloadKeys(record->payload, keys); break;
+        case PayloadUpdate::kClear: record->payload = Payload(); break;
+      }
+      Mutation m;
+      m.kind = Mutation::Kind::kUpsert;
+      m.record = std::move(*record);
+      mutations.push_back(std::move(m));
+    }
+    return mutations;
+  };
+  return Submit(std::move(request), wait);
+}
+
+Status Shard::CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) {
+  VJ_RETURN_IF_ERROR(PayloadIndex::Create(key, type).status());
+  auto request = std::make_unique<WriteRequest>();
+  request->reconfigure = [key, type](ShardState& s) -> Status {
+    VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
+    s.config.payload_schema[key] = type;
+    return absl::OkStatus();
+  };
+  return Submit(std::move(request), wait);
+}
+
+Status Shard::DeletePayloadIndex(const std::string& key, bool wait) {
+  {
+    std::shared_lock lock(state_->mu);
+    if (state_->payload_indexes.find(key) == state_->payload_indexes.end()) {
+      return absl::NotFoundError("no payload index on \"" + key + "\"");
+    }
+  }
+  auto request = std::make_unique<WriteRequest>();
+  request->reconfigure = [key](ShardState& s) -> Status {
+    s.payload_indexes.erase(key);
+    s.config.payload_schema.erase(key);
+    return absl::OkStatus();
+  };
+  return Submit(std::move(request), wait);
+}
+
+}  // namespace vj

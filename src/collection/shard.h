@@ -1,0 +1,106 @@
+// Shard: one part of a collection's points with its vectors, payloads and indexes: a PointStore
+// (RocksDB), a VectorIndex per named vector, payload indexes and the query planner. A Collection routes
+// points to its shards by a hash of their ids.
+//
+// Writes are validated synchronously, then queued to the collection's single writer thread, which
+// groups queued requests into one durable PointStore batch (group commit), then applies them to the
+// in-memory indexes in sequence order. With wait=true a write returns after it is durable and visible;
+// with wait=false once it is validated and queued.
+//
+// Thread-safety: all public methods are safe to call concurrently. Reads see a consistent state under a
+// shared lock; the writer applies each batch under an exclusive lock.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "collection/collection_config.h"
+#include "collection/requests.h"
+#include "core/payload.h"
+#include "core/point_id.h"
+#include "core/status.h"
+#include "index/filter.h"
+#include "index/payload_index.h"
+#include "index/vector_index.h"
+#include "storage/point_store.h"
+
+namespace vj {
+
+struct ShardState;
+class ShardWriter;
+struct WriteRequest;
+
+class Shard {
+ public:
+  // Opens the shard stored in `dir` (creating storage if new) and loads its points into the indexes.
+  // `config` is the collection's config (the Collection persists it). Errors: IOError/DataLoss.
+  [[nodiscard]] static StatusOr<std::unique_ptr<Shard>> Open(std::string name, std::string dir,
+                                                                   CollectionConfig config,
+                                                                   const CollectionOptions& options);
+  ~Shard();  // stops the writer after draining queued writes
+
+  const std::string& name() const { return name_; }
+  CollectionConfig config() const;
+  CollectionInfo Info() const;
+
+  // Writes. InvalidArgument (naming the point and field) leaves nothing changed.
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait);
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait);
+  // kSet merges `payload` into each point's payload (at `key` path's object when key is set); kOverwrite
+  // replaces it; kDeleteKeys removes `keys`; kClear empties it.
+  [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
+                                     std::vector<std::string> keys, std::optional<std::string> key,
+                                     bool wait);
+
+  // Payload indexes. InvalidArgument for a malformed key; NotFound when deleting an absent index.
+  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait);
+  [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
+
+  // Reads.
+  [[nodiscard]] StatusOr<std::vector<PointView>> Retrieve(const std::vector<PointId>& ids,
+                                                          const PayloadSelector& with_payload,
+                                                          const VectorSelector& with_vector) const;
+  [[nodiscard]] StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const;
+  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact) const;
+  [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const;
+
+  // Blocks until every write queued so far is durable and applied.
+  void WaitForQueuedWrites();
+  // Flushes storage; the destructor calls it too.
+  [[nodiscard]] Status Flush();
+
+  // Time the last Open spent loading points and building indexes, in seconds.
+  double load_seconds() const { return load_seconds_; }
+
+ private:
+  Shard(std::string name, std::string dir, CollectionOptions options);
+  Status Load();
+  // Queues a write and, when `wait`, blocks until it is durable and applied.
+  Status Submit(std::unique_ptr<WriteRequest> request, bool wait);
+  // Dimension, finiteness and names of a query vector; the vector index it targets.
+  StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
+  PointView View(uint32_t internal, const PayloadSelector& with_payload,
+                 const VectorSelector& with_vector) const;
+
+  // Fields that never change after Open.
+  const std::string name_;
+  const std::string dir_;
+  const CollectionOptions options_;
+  double load_seconds_ = 0;
+
+  std::unique_ptr<ShardState> state_;
+  std::unique_ptr<ShardWriter> writer_;
+};
+
+}  // namespace vj
