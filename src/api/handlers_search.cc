@@ -26,6 +26,24 @@ Status ParseSearchParams(const json::object& body, QueryRequest* request) {
   if (const json::value* exact = FindField(*obj, "exact")) {
     VJ_ASSIGN_OR_RETURN(request->exact, ReadBool(*exact, "params.exact"));
   }
+  if (const json::value* q = FindField(*obj, "quantization")) {
+    VJ_ASSIGN_OR_RETURN(const json::object* qobj, ReadObject(*q, "params.quantization"));
+    VJ_RETURN_IF_ERROR(
+        CheckKnownFields(*qobj, {"ignore", "rescore", "oversampling"}, "params.quantization"));
+    if (const json::value* v = FindField(*qobj, "ignore")) {
+      VJ_ASSIGN_OR_RETURN(request->ignore_quantization, ReadBool(*v, "params.quantization.ignore"));
+    }
+    if (const json::value* v = FindField(*qobj, "rescore")) {
+      VJ_ASSIGN_OR_RETURN(request->rescore, ReadBool(*v, "params.quantization.rescore"));
+    }
+    if (const json::value* v = FindField(*qobj, "oversampling")) {
+      VJ_ASSIGN_OR_RETURN(double o, ReadNumber(*v, "params.quantization.oversampling"));
+      if (o < 1.0 || o > 100.0) {
+        return absl::InvalidArgumentError("params.quantization.oversampling: must be between 1 and 100");
+      }
+      request->oversampling = static_cast<float>(o);
+    }
+  }
   if (const json::value* indexed = FindField(*obj, "indexed_only")) {
     VJ_RETURN_IF_ERROR(ReadBool(*indexed, "params.indexed_only").status());
   }

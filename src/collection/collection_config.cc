@@ -57,6 +57,53 @@ StatusOr<HnswParams> ParseHnsw(const json::value& v, const std::string& where, H
   return params;
 }
 
+StatusOr<QuantizationConfig> ParseQuantization(const json::value& v, const std::string& where) {
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));
+  if (obj->size() != 1) {
+    return absl::InvalidArgumentError(where + ": expected exactly one of \"scalar\" or \"binary\"");
+  }
+  QuantizationConfig config;
+  const auto& [kind, body] = *obj->begin();
+  const std::string inner = where + "." + std::string(kind);
+  VJ_ASSIGN_OR_RETURN(const json::object* params, ReadObject(body, inner));
+  if (kind == "scalar") {
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*params, {"type", "quantile", "always_ram"}, inner));
+    const json::value* type = FindField(*params, "type");
+    if (type == nullptr) return absl::InvalidArgumentError(inner + ".type: missing");
+    VJ_ASSIGN_OR_RETURN(std::string type_name, ReadString(*type, inner + ".type"));
+    if (type_name != "int8") return absl::InvalidArgumentError(inner + ".type: only \"int8\" is supported");
+    if (const json::value* q = FindField(*params, "quantile")) {
+      VJ_ASSIGN_OR_RETURN(double quantile, ReadNumber(*q, inner + ".quantile"));
+      if (quantile < 0.5 || quantile > 1.0) {
+        return absl::InvalidArgumentError(inner + ".quantile: must be between 0.5 and 1");
+      }
+      config.quantile = static_cast<float>(quantile);
+    }
+  } else if (kind == "binary") {
+    config.kind = QuantizationConfig::Kind::kBinary;
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*params, {"always_ram"}, inner));
+  } else if (kind == "product") {
+    return absl::InvalidArgumentError(inner + ": product quantization is not supported");
+  } else {
+    return absl::InvalidArgumentError(where + ": expected \"scalar\" or \"binary\", got \"" +
+                                      std::string(kind) + "\"");
+  }
+  if (const json::value* ram = FindField(*params, "always_ram")) {
+    VJ_ASSIGN_OR_RETURN(config.always_ram, ReadBool(*ram, inner + ".always_ram"));
+  }
+  return config;
+}
+
+json::value QuantizationToJson(const std::optional<QuantizationConfig>& q) {
+  if (!q) return nullptr;
+  if (q->kind == QuantizationConfig::Kind::kBinary) {
+    return json::object{{"binary", json::object{{"always_ram", q->always_ram}}}};
+  }
+  return json::object{{"scalar", json::object{{"type", "int8"},
+                                              {"quantile", q->quantile},
+                                              {"always_ram", q->always_ram}}}};
+}
+
 StatusOr<VectorParams> ParseVectorParams(const json::value& v, const std::string& where,
                                          const HnswParams& base) {
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));
@@ -85,8 +132,8 @@ StatusOr<VectorParams> ParseVectorParams(const json::value& v, const std::string
   if (const json::value* d = FindField(*obj, "on_disk")) {
     VJ_ASSIGN_OR_RETURN(params.on_disk, ReadBool(*d, where + ".on_disk"));
   }
-  if (FindField(*obj, "quantization_config") != nullptr) {
-    return absl::InvalidArgumentError(where + ".quantization_config: quantization is not supported yet");
+  if (const json::value* q = FindField(*obj, "quantization_config")) {
+    VJ_ASSIGN_OR_RETURN(params.quantization, ParseQuantization(*q, where + ".quantization_config"));
   }
   if (const json::value* dt = FindField(*obj, "datatype")) {
     VJ_ASSIGN_OR_RETURN(std::string type, ReadString(*dt, where + ".datatype"));
@@ -126,6 +173,7 @@ json::object VectorParamsToJson(const VectorParams& p) {
   json::object o{{"size", p.size}, {"distance", std::string(MetricName(p.distance))}};
   if (p.hnsw) o["hnsw_config"] = HnswToJson(*p.hnsw);
   if (p.on_disk) o["on_disk"] = true;
+  if (p.quantization) o["quantization_config"] = QuantizationToJson(p.quantization);
   return o;
 }
 
@@ -137,6 +185,13 @@ json::value VectorsToJson(const CollectionConfig& config) {
 }
 
 }  // namespace
+
+std::optional<QuantizationConfig> CollectionConfig::EffectiveQuantization(
+    const std::string& vector_name) const {
+  auto it = vectors.find(vector_name);
+  if (it != vectors.end() && it->second.quantization) return it->second.quantization;
+  return quantization;
+}
 
 HnswParams CollectionConfig::EffectiveHnsw(const std::string& vector_name) const {
   auto it = vectors.find(vector_name);
@@ -176,8 +231,8 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
   VJ_ASSIGN_OR_RETURN(config.replication_factor, ReadCount(*obj, "replication_factor", 16));
   VJ_ASSIGN_OR_RETURN(config.write_consistency_factor,
                       ReadCount(*obj, "write_consistency_factor", 16));
-  if (FindField(*obj, "quantization_config") != nullptr) {
-    return absl::InvalidArgumentError("quantization_config: quantization is not supported yet");
+  if (const json::value* q = FindField(*obj, "quantization_config")) {
+    VJ_ASSIGN_OR_RETURN(config.quantization, ParseQuantization(*q, "quantization_config"));
   }
   if (const json::value* sparse = FindField(*obj, "sparse_vectors")) {
     VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*sparse, "sparse_vectors"));
@@ -208,6 +263,7 @@ json::object CollectionConfigToJson(const CollectionConfig& config) {
                    {"shard_number", config.shard_number},
                    {"replication_factor", config.replication_factor},
                    {"write_consistency_factor", config.write_consistency_factor}};
+  if (config.quantization) out["quantization_config"] = QuantizationToJson(config.quantization);
   json::object schema;
   for (const auto& [key, type] : config.payload_schema) {
     schema[key] = std::string(PayloadSchemaTypeName(type));
@@ -231,7 +287,7 @@ json::object CollectionInfoConfigJson(const CollectionConfig& config) {
       {"hnsw_config", std::move(hnsw)},
       {"optimizer_config", json::object{{"indexing_threshold", 0}, {"flush_interval_sec", 0}}},
       {"wal_config", json::object{{"wal_capacity_mb", 0}, {"wal_segments_ahead", 0}}},
-      {"quantization_config", nullptr}};
+      {"quantization_config", QuantizationToJson(config.quantization)}};
 }
 
 Status ValidateCollectionName(std::string_view name) {

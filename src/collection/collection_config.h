@@ -16,17 +16,28 @@
 
 namespace vj {
 
+// Qdrant's quantization_config: {"scalar": {"type": "int8", "quantile", "always_ram"}} or
+// {"binary": {"always_ram"}}.
+struct QuantizationConfig {
+  enum class Kind { kScalarInt8, kBinary };
+  Kind kind = Kind::kScalarInt8;
+  float quantile = 1.0f;  // 1.0 = the full value range (lossless for integer data in 0..255)
+  bool always_ram = false;
+};
+
 struct VectorParams {
   size_t size = 0;
   Metric distance = Metric::kCosine;
   std::optional<HnswParams> hnsw;  // per-vector override of the collection's hnsw_config
   bool on_disk = false;
+  std::optional<QuantizationConfig> quantization;  // per-vector override of the collection's
 };
 
 struct CollectionConfig {
   // Vector name -> params. The unnamed vector of `"vectors": {"size":..,"distance":..}` is "".
   std::map<std::string, VectorParams> vectors;
   HnswParams hnsw;
+  std::optional<QuantizationConfig> quantization;
   uint32_t shard_number = 1;
   uint32_t replication_factor = 1;
   uint32_t write_consistency_factor = 1;
@@ -35,6 +46,7 @@ struct CollectionConfig {
 
   bool has_unnamed_vector() const { return vectors.size() == 1 && vectors.begin()->first.empty(); }
   HnswParams EffectiveHnsw(const std::string& vector_name) const;
+  std::optional<QuantizationConfig> EffectiveQuantization(const std::string& vector_name) const;
 };
 
 // Validates and reads a create-collection body. InvalidArgument naming the offending field; unknown

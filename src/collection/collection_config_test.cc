@@ -47,6 +47,12 @@ TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
       {R"({"vectors": {"size": 4, "distance": "Dot"}, "hnsw_config": {"m": 1}})", "hnsw_config.m"},
       {R"({"vectors": {"size": -4, "distance": "Dot"}})", "vectors.size"},
       {R"([1, 2])", "body"},
+      {R"({"vectors": {"size": 4, "distance": "Dot"}, "quantization_config": {"scalar": {"type": "int4"}}})",
+       "quantization_config.scalar.type"},
+      {R"({"vectors": {"size": 4, "distance": "Dot"}, "quantization_config": {"product": {}}})",
+       "quantization_config.product"},
+      {R"({"vectors": {"size": 4, "distance": "Dot", "quantization_config": {"binary": {"x": 1}}}})",
+       "vectors.quantization_config.binary: unknown field \"x\""},
   };
   for (const Case& c : cases) {
     auto config = Parse(c.body);
@@ -55,6 +61,22 @@ TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
     EXPECT_NE(std::string(config.status().message()).find(c.message), std::string::npos)
         << c.body << " -> " << config.status();
   }
+}
+
+TEST(CollectionConfigTest, Quantization) {
+  auto config = Parse(R"({"vectors": {"a": {"size": 3, "distance": "Dot",
+                                            "quantization_config": {"binary": {"always_ram": true}}},
+                                      "b": {"size": 3, "distance": "Dot"}},
+                          "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99}}})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->EffectiveQuantization("a")->kind, QuantizationConfig::Kind::kBinary);
+  EXPECT_TRUE(config->EffectiveQuantization("a")->always_ram);
+  EXPECT_EQ(config->EffectiveQuantization("b")->kind, QuantizationConfig::Kind::kScalarInt8);
+  EXPECT_FLOAT_EQ(config->EffectiveQuantization("b")->quantile, 0.99f);
+  auto round_trip = ParseCollectionConfig(CollectionConfigToJson(*config));
+  ASSERT_TRUE(round_trip.ok()) << round_trip.status();
+  EXPECT_EQ(boost::json::serialize(CollectionConfigToJson(*round_trip)),
+            boost::json::serialize(CollectionConfigToJson(*config)));
 }
 
 TEST(CollectionConfigTest, SaveAndLoadRoundTrip) {

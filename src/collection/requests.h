@@ -58,6 +58,11 @@ struct QueryRequest {
   std::optional<float> score_threshold;
   size_t hnsw_ef = 0;  // 0 = default
   bool exact = false;
+  // params.quantization: search on quantized codes unless ignored, re-rank the best
+  // limit * oversampling candidates with float vectors when rescore.
+  bool ignore_quantization = false;
+  bool rescore = true;
+  float oversampling = 1.0f;
   PayloadSelector with_payload;
   VectorSelector with_vector;
 };
