@@ -1,5 +1,7 @@
 #include "server/http_server.h"
 
+#include "server/http_messages.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -38,101 +40,6 @@ constexpr char kRequestDuration[] = "vjvector_http_request_duration_seconds";
 // sends, so that closing with unread data (which makes the kernel send RST) cannot destroy the
 // error response before the client has read it.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding; a malformed escape is kept literally rather than rejected, as most servers do.
-std::string PercentDecode(std::string_view in, bool plus_is_space) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%' && i + 2 < in.size()) {
-      int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += (plus_is_space && c == '+') ? ' ' : c;
-  }
-  return out;
-}
-
-// Splits a request target into the decoded path and query parameters (a repeated key keeps the
-// last value).
-void DecodeTarget(std::string_view target, Request& req) {
-  if (size_t hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
-  size_t q = target.find('?');
-  req.path = PercentDecode(target.substr(0, q), /*plus_is_space=*/false);
-  if (q == std::string_view::npos) return;
-  std::string_view query = target.substr(q + 1);
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string key = PercentDecode(pair.substr(0, eq), true);
-    std::string value =
-        eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1), true);
-    req.query[std::move(key)] = std::move(value);
-  }
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
-
-// Qdrant's error shape, so clients parse transport errors like API errors.
-Response ErrorResponse(int status, std::string_view message, std::string route = "unmatched") {
-  Response r;
-  r.status = status;
-  r.body = "{\"status\":{\"error\":\"" + JsonEscape(message) + "\"},\"time\":0}";
-  r.route = std::move(route);
-  return r;
-}
-
-Response TextResponse(int status, std::string body, std::string route) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.content_type = "text/plain; charset=utf-8";
-  r.route = std::move(route);
-  return r;
-}
-
-// The method label: arbitrary method tokens from clients must not create unbounded series.
-std::string MethodLabel(std::string_view m) {
-  for (const char* known : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
-    if (m == known) return known;
-  }
-  return "other";
-}
 
 }  // namespace
 
@@ -269,12 +176,12 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void OnReadError(beast::error_code ec) {
     static const auto& http_category = make_error_code(http::error::body_limit).category();
     if (ec == http::error::body_limit) {
-      return Fail(ErrorResponse(413, "Payload too large: the request body exceeds the limit of " +
+      return Fail(TransportError(413, "Payload too large: the request body exceeds the limit of " +
                                          std::to_string(options().max_body_bytes) + " bytes"));
     }
     if (ec.category() == http_category && ec != http::error::end_of_stream &&
         ec != http::error::partial_message) {
-      return Fail(ErrorResponse(400, "Bad request: " + ec.message()));
+      return Fail(TransportError(400, "Bad request: " + ec.message()));
     }
     // The client went away, timed out while idle, or the server is closing: nothing to answer.
     beast::error_code ignored;
@@ -477,10 +384,10 @@ Response HttpServer::Impl::CallHandler(const Request& req) {
     return handler_(req);
   } catch (const std::exception& e) {
     spdlog::error("HTTP handler for {} {} threw: {}", req.method, req.path, e.what());
-    return ErrorResponse(500, std::string("Internal server error: ") + e.what());
+    return TransportError(500, std::string("Internal server error: ") + e.what());
   } catch (...) {
     spdlog::error("HTTP handler for {} {} threw a non-exception", req.method, req.path);
-    return ErrorResponse(500, "Internal server error");
+    return TransportError(500, "Internal server error");
   }
 }
 
