@@ -221,7 +221,7 @@ TEST_F(HttpServerTest, OversizedBodyGets413AndServerStaysUp) {
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, 413);
     EXPECT_THAT(r->body, StartsWith(R"({"status":{"error":"Payload too large: )"));
-    EXPECT_THAT(r->body, HasSubstr(R"("time":0})"));
+    EXPECT_THAT(r->body, HasSubstr(R"("time":)"));
     EXPECT_EQ(r->headers["content-type"], "application/json");
     EXPECT_TRUE(c.ClosedByPeer());
   }
