@@ -1,0 +1,39 @@
+// AnnEngine: one ANN index under benchmark (VJVector's HNSW or a peer library), behind one interface so
+// the harness runs every engine through the same protocol (../shared/BENCHMARKS.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/dataset.h"
+
+namespace vj::bench {
+
+struct EngineParams {
+  size_t m = 16;
+  size_t ef_construction = 200;
+  size_t threads = 2;
+  std::string quantization = "none";  // VJVector only: "none", "sq8", "binary"
+};
+
+class AnnEngine {
+ public:
+  virtual ~AnnEngine() = default;
+  virtual std::string name() const = 0;
+  // Extra fields of the JSON "config" object, e.g. ",\"quantization\":\"sq8\"" (may be empty).
+  virtual std::string config_json() const { return ""; }
+  // Builds the index over base (L2), using params.threads threads.
+  virtual void Build(const Matrix<float>& base) = 0;
+  virtual void SetEf(size_t ef) = 0;
+  // Writes the ids of the k nearest to query into out (resized to k); single-threaded.
+  virtual void Search(const float* query, size_t k, std::vector<int64_t>& out) = 0;
+  virtual double bytes_per_vector() const = 0;
+};
+
+std::unique_ptr<AnnEngine> NewVjvectorEngine(const EngineParams& params);
+std::unique_ptr<AnnEngine> NewHnswlibEngine(const EngineParams& params);
+std::unique_ptr<AnnEngine> NewFaissHnswEngine(const EngineParams& params);
+
+}  // namespace vj::bench

@@ -1,0 +1,51 @@
+// FAISS IndexHNSWFlat peer (Debian's generic build).
+#include <faiss/IndexHNSW.h>
+#include <omp.h>
+
+#include "bench/ann_engine.h"
+
+namespace vj::bench {
+namespace {
+
+class FaissHnswEngine : public AnnEngine {
+ public:
+  explicit FaissHnswEngine(const EngineParams& p) : params_(p) {}
+  std::string name() const override { return "faiss-hnsw"; }
+
+  void Build(const Matrix<float>& base) override {
+    omp_set_num_threads(static_cast<int>(params_.threads));
+    index_ = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(base.dim), static_cast<int>(params_.m));
+    index_->hnsw.efConstruction = static_cast<int>(params_.ef_construction);
+    index_->add(static_cast<faiss::Index::idx_t>(base.rows), base.data.data());
+    n_ = base.rows;
+    omp_set_num_threads(1);  // searches are single-threaded, one query per call
+  }
+  void SetEf(size_t ef) override { index_->hnsw.efSearch = static_cast<int>(ef); }
+  void Search(const float* query, size_t k, std::vector<int64_t>& out) override {
+    out.resize(k);
+    distances_.resize(k);
+    index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances_.data(), out.data());
+  }
+  // Flat vector storage plus the neighbour table (offsets, levels, neighbours).
+  double bytes_per_vector() const override {
+    const auto& h = index_->hnsw;
+    double bytes = static_cast<double>(n_) * index_->d * sizeof(float);
+    bytes += h.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t);
+    bytes += h.offsets.size() * sizeof(size_t) + h.levels.size() * sizeof(int);
+    return bytes / static_cast<double>(n_);
+  }
+
+ private:
+  EngineParams params_;
+  size_t n_ = 0;
+  std::unique_ptr<faiss::IndexHNSWFlat> index_;
+  std::vector<float> distances_;
+};
+
+}  // namespace
+
+std::unique_ptr<AnnEngine> NewFaissHnswEngine(const EngineParams& params) {
+  return std::make_unique<FaissHnswEngine>(params);
+}
+
+}  // namespace vj::bench

@@ -1,0 +1,63 @@
+// hnswlib peer. Debian's hnswlib 0.6.2 header defines non-inline functions: include it in this
+// translation unit only. Compiled with -O3 -march=native (see CMakeLists.txt), as BENCHMARKS.md asks:
+// beating a handicapped peer proves nothing.
+#include <hnswlib/hnswlib.h>
+
+#include <thread>
+
+#include "bench/ann_engine.h"
+
+namespace vj::bench {
+namespace {
+
+class HnswlibEngine : public AnnEngine {
+ public:
+  explicit HnswlibEngine(const EngineParams& p) : params_(p) {}
+  std::string name() const override { return "hnswlib"; }
+
+  void Build(const Matrix<float>& base) override {
+    space_ = std::make_unique<hnswlib::L2Space>(base.dim);
+    index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), base.rows, params_.m,
+                                                                params_.ef_construction, 100);
+    n_ = base.rows;
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < params_.threads; ++t) {
+      threads.emplace_back([&, t] {
+        for (size_t i = t; i < base.rows; i += params_.threads) index_->addPoint(base.row(i), i);
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
+  void SetEf(size_t ef) override { index_->setEf(ef); }
+  void Search(const float* query, size_t k, std::vector<int64_t>& out) override {
+    auto result = index_->searchKnn(query, k);
+    out.assign(result.size(), -1);
+    for (size_t i = result.size(); i-- > 0;) {
+      out[i] = static_cast<int64_t>(result.top().second);
+      result.pop();
+    }
+  }
+  // Level 0 (vector + links + label, per element) plus the upper-level link lists of the nodes that
+  // have them (size_links_per_element_ each level).
+  double bytes_per_vector() const override {
+    double bytes = static_cast<double>(index_->max_elements_) * index_->size_data_per_element_;
+    for (size_t i = 0; i < n_; ++i) {
+      bytes += static_cast<double>(index_->element_levels_[i]) * index_->size_links_per_element_;
+    }
+    return bytes / static_cast<double>(n_);
+  }
+
+ private:
+  EngineParams params_;
+  size_t n_ = 0;
+  std::unique_ptr<hnswlib::L2Space> space_;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
+};
+
+}  // namespace
+
+std::unique_ptr<AnnEngine> NewHnswlibEngine(const EngineParams& params) {
+  return std::make_unique<HnswlibEngine>(params);
+}
+
+}  // namespace vj::bench

@@ -1,0 +1,94 @@
+// vjvector-bench: benchmark harnesses. `ann` compares VJVector's index with hnswlib and FAISS on one
+// dataset in one run; `rest` measures the server over HTTP beside the same work in-process.
+#include <cstdio>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "bench/ann_bench.h"
+#include "bench/rest_bench.h"
+
+namespace {
+
+template <typename T>
+std::vector<T> ParseList(const std::string& text) {
+  std::vector<T> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty()) continue;
+    std::stringstream value(item);
+    T v{};
+    value >> v;
+    out.push_back(v);
+  }
+  return out;
+}
+
+int Finish(const vj::Status& status) {
+  if (status.ok()) return 0;
+  std::fprintf(stderr, "vjvector-bench: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vjvector-bench: VJVector benchmark harnesses (see docs/benchmarks.md)"};
+  app.require_subcommand(1);
+
+  vj::bench::AnnOptions ann;
+  std::string ef_list, engines, quantization = "none", selectivity;
+  CLI::App* ann_cmd = app.add_subcommand("ann", "ANN index vs hnswlib and FAISS (single-thread QPS, recall@k)");
+  ann_cmd->add_option("--base", ann.base, "base vectors (.fvecs)")->required();
+  ann_cmd->add_option("--queries", ann.queries, "query vectors (.fvecs)")->required();
+  ann_cmd->add_option("--groundtruth", ann.groundtruth, "exact neighbours (.ivecs)");
+  ann_cmd->add_option("--k", ann.k, "neighbours per query");
+  ann_cmd->add_option("--m", ann.m, "HNSW M");
+  ann_cmd->add_option("--ef-construction", ann.ef_construction, "HNSW efConstruction");
+  ann_cmd->add_option("--ef", ef_list, "search breadths, comma-separated (default 10,16,32,64,128,256,512)");
+  ann_cmd->add_option("--engines", engines, "vjvector,hnswlib,faiss-hnsw (default all)");
+  ann_cmd->add_option("--quantization", quantization, "VJVector variants: none (more once the engine has them)");
+  ann_cmd->add_option("--threads", ann.threads, "build threads");
+  ann_cmd->add_option("--max-queries", ann.max_queries, "use only the first N queries");
+  ann_cmd->add_option("--max-base", ann.max_base, "filtered mode: use only the first N base vectors");
+  ann_cmd->add_option("--filter-selectivity", selectivity, "filtered mode: fractions, e.g. 1,0.5,0.1,0.01,0.001");
+  ann_cmd->add_option("--labels", ann.labels, "filtered mode: IDX1 labels (.gz) of the base vectors");
+  ann_cmd->add_flag("--json", ann.json, "also print one JSON object per result line");
+
+  vj::bench::RestOptions rest;
+  std::string clients;
+  CLI::App* rest_cmd = app.add_subcommand("rest", "the server over HTTP vs the same queries in-process");
+  rest_cmd->add_option("--base", rest.base, "base vectors (.fvecs)")->required();
+  rest_cmd->add_option("--queries", rest.queries, "query vectors (.fvecs)")->required();
+  rest_cmd->add_option("--groundtruth", rest.groundtruth, "exact neighbours (.ivecs)");
+  rest_cmd->add_option("--binary", rest.binary, "the vjvector binary to start");
+  rest_cmd->add_option("--k", rest.k, "neighbours per query");
+  rest_cmd->add_option("--batch", rest.batch, "points per upsert request");
+  rest_cmd->add_option("--clients", clients, "client counts, comma-separated (default 1,8)");
+  rest_cmd->add_option("--max-queries", rest.max_queries, "use only the first N queries");
+  rest_cmd->add_option("--max-base", rest.max_base, "use only the first N base vectors (recall vs brute force)");
+  rest_cmd->add_flag("--json", rest.json, "also print JSON lines");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (ann_cmd->parsed()) {
+    if (!ef_list.empty()) ann.ef = ParseList<size_t>(ef_list);
+    if (!engines.empty()) ann.engines = ParseList<std::string>(engines);
+    ann.quantization = ParseList<std::string>(quantization);
+    for (const std::string& q : ann.quantization) {
+      if (q != "none") return Finish(absl::InvalidArgumentError("--quantization " + q + " is not available yet"));
+    }
+    if (!selectivity.empty()) {
+      ann.filter_selectivity = ParseList<double>(selectivity);
+      return Finish(vj::bench::RunFilteredAnn(ann));
+    }
+    if (ann.groundtruth.empty()) return Finish(absl::InvalidArgumentError("--groundtruth is required"));
+    return Finish(vj::bench::RunAnn(ann));
+  }
+  if (!clients.empty()) rest.clients = ParseList<size_t>(clients);
+  if (rest.groundtruth.empty() && rest.max_base == 0) {
+    return Finish(absl::InvalidArgumentError("--groundtruth is required unless --max-base is given"));
+  }
+  return Finish(vj::bench::RunRest(rest));
+}

@@ -1,0 +1,26 @@
+// The server-level benchmark of ../shared/BENCHMARKS.md: REST ingest rate (batches, wait=true),
+// restart-to-ready time, query latency (p50/p95/p99) and QPS at 1 client, throughput at N clients, each
+// beside the same queries run in-process through vj::Collection, so the REST overhead is a ratio.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace vj::bench {
+
+struct RestOptions {
+  std::string base, queries, groundtruth;
+  std::string binary = "build/vjvector";
+  size_t k = 10;
+  size_t batch = 256;
+  std::vector<size_t> clients = {1, 8};
+  size_t max_queries = 0;
+  size_t max_base = 0;  // with a subset, recall is computed against brute force over the subset
+  bool json = false;
+};
+
+[[nodiscard]] Status RunRest(const RestOptions& options);
+
+}  // namespace vj::bench

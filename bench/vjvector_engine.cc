@@ -1,0 +1,57 @@
+// VJVector's own HNSW index as a benchmark engine.
+#include "bench/ann_engine.h"
+#include "index/vector_index.h"
+
+namespace vj::bench {
+namespace {
+
+class VjvectorEngine : public AnnEngine {
+ public:
+  explicit VjvectorEngine(const EngineParams& p) : params_(p) {}
+  std::string name() const override { return "vjvector"; }
+  std::string config_json() const override {
+    return params_.quantization == "none" ? "" : ",\"quantization\":\"" + params_.quantization + "\"";
+  }
+
+  void Build(const Matrix<float>& base) override {
+    HnswParams h;
+    h.m = params_.m;
+    h.ef_construct = params_.ef_construction;
+    index_ = NewHnswIndex(base.dim, Metric::kEuclid, h);
+    std::vector<uint32_t> ids(base.rows);
+    std::vector<const float*> vectors(base.rows);
+    for (size_t i = 0; i < base.rows; ++i) {
+      ids[i] = static_cast<uint32_t>(i);
+      vectors[i] = base.row(i);
+    }
+    index_->InsertBatch(ids, vectors, params_.threads);
+    n_ = base.rows;
+  }
+  void SetEf(size_t ef) override { ef_ = ef; }
+  void Search(const float* query, size_t k, std::vector<int64_t>& out) override {
+    SearchParams p;
+    p.k = k;
+    p.ef = ef_;
+    std::vector<Neighbor> found = index_->Search(query, p, IdFilter());
+    out.resize(found.size());
+    for (size_t i = 0; i < found.size(); ++i) out[i] = found[i].id;
+  }
+  double bytes_per_vector() const override {
+    return static_cast<double>(index_->memory_bytes()) / static_cast<double>(n_);
+  }
+  VectorIndex& index() { return *index_; }
+
+ private:
+  EngineParams params_;
+  size_t n_ = 0;
+  size_t ef_ = 64;
+  std::unique_ptr<VectorIndex> index_;
+};
+
+}  // namespace
+
+std::unique_ptr<AnnEngine> NewVjvectorEngine(const EngineParams& params) {
+  return std::make_unique<VjvectorEngine>(params);
+}
+
+}  // namespace vj::bench
