@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   ann_cmd->add_option("--ef-construction", ann.ef_construction, "HNSW efConstruction");
   ann_cmd->add_option("--ef", ef_list, "search breadths, comma-separated (default 10,16,32,64,128,256,512)");
   ann_cmd->add_option("--engines", engines, "vjvector,hnswlib,faiss-hnsw (default all)");
-  ann_cmd->add_option("--quantization", quantization, "VJVector variants: none (more once the engine has them)");
+  ann_cmd->add_option("--quantization", quantization, "VJVector variants, comma-separated: none, sq8");
   ann_cmd->add_option("--threads", ann.threads, "build threads");
   ann_cmd->add_option("--max-queries", ann.max_queries, "use only the first N queries");
   ann_cmd->add_option("--max-base", ann.max_base, "filtered mode: use only the first N base vectors");
@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
     if (!engines.empty()) ann.engines = ParseList<std::string>(engines);
     ann.quantization = ParseList<std::string>(quantization);
     for (const std::string& q : ann.quantization) {
-      if (q != "none") return Finish(absl::InvalidArgumentError("--quantization " + q + " is not available yet"));
+      if (q != "none" && q != "sq8") {
+        return Finish(absl::InvalidArgumentError("--quantization " + q + ": expected none or sq8"));
+      }
     }
     if (!selectivity.empty()) {
       ann.filter_selectivity = ParseList<double>(selectivity);

@@ -17,6 +17,7 @@ class VjvectorEngine : public AnnEngine {
     HnswParams h;
     h.m = params_.m;
     h.ef_construct = params_.ef_construction;
+    if (params_.quantization == "sq8") h.quantization = Quantization::kScalarInt8;
     index_ = NewHnswIndex(base.dim, Metric::kEuclid, h);
     std::vector<uint32_t> ids(base.rows);
     std::vector<const float*> vectors(base.rows);

@@ -30,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "index/hnsw_scratch.h"
 #include "index/metric_distance.h"
+#include "index/scalar_quantizer.h"
 #include "index/top_k.h"
 #include "index/vector_index.h"
 
@@ -130,8 +131,12 @@ class HnswIndex final : public VectorIndex {
         ef_construct_(std::max(params.ef_construct, m_)),
         ef_search_(std::max<size_t>(params.ef_search, 1)),
         level_mult_(1.0 / std::log(double(m_))),
-        links_offset_(dim * sizeof(float)),
+        quantized_(params.quantization == Quantization::kScalarInt8),
+        quantile_(params.quantile),
+        code_sum_offset_((dim + 3) / 4 * 4),
+        links_offset_(quantized_ ? code_sum_offset_ + sizeof(uint32_t) : dim * sizeof(float)),
         record_bytes_((links_offset_ + (1 + m0_) * sizeof(uint32_t) + kLine - 1) / kLine * kLine),
+        vector_bytes_((dim * sizeof(float) + kLine - 1) / kLine * kLine),
         rng_(params.seed) {}
 
   void Insert(uint32_t id, const float* v) override;
@@ -152,12 +157,51 @@ class HnswIndex final : public VectorIndex {
 
  private:
   // --- Storage (callers hold resize_mu_ at least shared) ---
+  // Without quantization a node's record holds its float vector then its level-0 links. With SQ8 the
+  // record holds the code, the code's sum and the links (what a search reads), and the floats (read
+  // only to build and re-rank) live in vectors_.
   const float* Vector(uint32_t node) const {
-    return reinterpret_cast<const float*>(records_.get() + size_t{node} * record_bytes_);
+    const char* base = quantized_ ? vectors_.get() + size_t{node} * vector_bytes_
+                                  : records_.get() + size_t{node} * record_bytes_;
+    return reinterpret_cast<const float*>(base);
   }
-  float* MutableVector(uint32_t node) {
-    return reinterpret_cast<float*>(records_.get() + size_t{node} * record_bytes_);
+  float* MutableVector(uint32_t node) { return const_cast<float*>(Vector(node)); }
+  const uint8_t* Code(uint32_t node) const {
+    return reinterpret_cast<const uint8_t*>(records_.get() + size_t{node} * record_bytes_);
   }
+  uint32_t CodeSum(uint32_t node) const {
+    uint32_t sum;
+    std::memcpy(&sum, records_.get() + size_t{node} * record_bytes_ + code_sum_offset_, sizeof(sum));
+    return sum;
+  }
+  void EncodeNode(uint32_t node) {
+    uint8_t* code = reinterpret_cast<uint8_t*>(records_.get() + size_t{node} * record_bytes_);
+    quantizer_.Encode(Vector(node), code);
+    const uint32_t sum = ScalarQuantizer::CodeSum(code, dim());
+    std::memcpy(records_.get() + size_t{node} * record_bytes_ + code_sum_offset_, &sum, sizeof(sum));
+  }
+  bool Trained() const { return trained_.load(std::memory_order_acquire); }
+  // Fits the quantizer to the stored vectors (and `extra`, raw) and encodes every node; once.
+  void Train(const std::vector<const float*>& extra);
+
+  // Scores nodes against a prepared float query, or a quantized one.
+  struct FloatScore {
+    const HnswIndex& index;
+    const float* query;
+    float operator()(uint32_t node) const { return index.distance_(query, index.Vector(node)); }
+    const void* Data(uint32_t node) const { return index.Vector(node); }
+    size_t bytes() const { return index.dim() * sizeof(float); }
+  };
+  struct CodeScore {
+    const HnswIndex& index;
+    const uint8_t* code;
+    uint32_t sum;
+    float operator()(uint32_t node) const {
+      return index.quantizer_.Distance(code, sum, index.Code(node), index.CodeSum(node));
+    }
+    const void* Data(uint32_t node) const { return index.Code(node); }
+    size_t bytes() const { return index.links_offset_; }
+  };
   // Level 0: [count, m0 ids]; level l >= 1: [count, m ids] in the node's upper block.
   uint32_t* Links(uint32_t node, int level) const {
     if (level == 0) {
@@ -184,11 +228,16 @@ class HnswIndex final : public VectorIndex {
   // --- Graph ---
   int RandomLevel();
   void Link(uint32_t node, int level, InsertScratch& s);
-  uint32_t GreedyClosest(const float* q, uint32_t start, int from_level, int to_level) const;
+  template <typename Score>
+  uint32_t GreedyClosest(const Score& score, uint32_t start, int from_level, int to_level) const;
   // Best-first search of one level from `entry`; leaves up to ef results in s.top. With
   // `results_only_visible`, hidden or filtered-out nodes are traversed but not kept as results.
-  void SearchLevel(const float* q, uint32_t entry, size_t ef, int level, bool results_only_visible,
+  template <typename Score>
+  void SearchLevel(const Score& score, uint32_t entry, size_t ef, int level, bool results_only_visible,
                    const IdFilter* filter, SearchScratch& s) const;
+  // The graph walk of Search, on floats or codes; s.top holds the results.
+  template <typename Score>
+  void SearchGraph(const Score& score, size_t ef, const IdFilter& filter, SearchScratch& s) const;
   // The heuristic of the paper (hnswlib's getNeighborsByHeuristic2): from candidates sorted closest
   // first, keep one only if it is closer to the base than to every neighbour already kept.
   void SelectNeighbors(const std::vector<Candidate>& sorted, size_t max, std::vector<Candidate>& out,
@@ -201,13 +250,16 @@ class HnswIndex final : public VectorIndex {
   const MetricDistance distance_;
   const size_t m_, m0_, ef_construct_, ef_search_;
   const double level_mult_;
-  const size_t links_offset_, record_bytes_;
+  const bool quantized_;
+  const float quantile_;
+  const size_t code_sum_offset_, links_offset_, record_bytes_, vector_bytes_;
 
   // Growable storage: resized only with resize_mu_ held exclusively.
   mutable std::shared_mutex resize_mu_;
   std::atomic<int> grow_waiting_{0};         // growers waiting for resize_mu_ exclusively
   size_t capacity_ = 0;                      // nodes the arrays below can hold
-  AlignedBytes records_;                     // node * record_bytes_: vector, then level-0 links
+  AlignedBytes records_;                     // node * record_bytes_: vector or code, level-0 links
+  AlignedBytes vectors_;                     // node * vector_bytes_: float vectors, when quantized_
   std::vector<uint32_t> node_id_;            // node -> caller's id
   std::vector<uint8_t> levels_;              // node -> its top level
   std::vector<uint8_t> hidden_;              // 1: never returned (tombstoned or not yet published)
@@ -225,6 +277,10 @@ class HnswIndex final : public VectorIndex {
   std::mutex id_mu_;     // serializes changes of id_node_ and hidden_ for published nodes
   std::mutex rng_mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(rng_mu_);
+
+  // Set once by Train, under resize_mu_ held exclusively, then read-only.
+  ScalarQuantizer quantizer_;
+  std::atomic<bool> trained_{false};
 };
 
 
@@ -243,6 +299,11 @@ void HnswIndex::EnsureCapacity(size_t nodes, size_t ids) {
     if (capacity_ > 0) std::memcpy(records.get(), records_.get(), capacity_ * record_bytes_);
     std::memset(records.get() + capacity_ * record_bytes_, 0, (cap - capacity_) * record_bytes_);
     records_ = std::move(records);
+    if (quantized_) {
+      AlignedBytes vectors = AllocateAligned(cap * vector_bytes_);
+      if (capacity_ > 0) std::memcpy(vectors.get(), vectors_.get(), capacity_ * vector_bytes_);
+      vectors_ = std::move(vectors);
+    }
     node_id_.resize(cap, kNoNode);
     levels_.resize(cap, 0);
     hidden_.resize(cap, 1);
@@ -280,9 +341,11 @@ void HnswIndex::Insert(uint32_t id, const float* v) {
   const uint32_t node = next_node_.fetch_add(1, std::memory_order_acq_rel);
   VJ_CHECK(node != kNoNode);
   EnsureCapacity(size_t{node} + 1, size_t{id} + 1);
+  if (quantized_ && !Trained() && node + 1 >= kQuantizerTrainingPoints) Train({});
   auto lock = ReadLock();
   const int level = RandomLevel();
   std::memcpy(MutableVector(node), prepared.data(), dim() * sizeof(float));
+  if (Trained()) EncodeNode(node);
   node_id_[node] = id;
   levels_[node] = static_cast<uint8_t>(level);
   if (level > 0) {
@@ -310,6 +373,11 @@ void HnswIndex::InsertBatch(const std::vector<uint32_t>& ids, const std::vector<
   }
   std::sort(keep.begin(), keep.end());  // the caller's order, which is usually its locality order
   EnsureCapacity(next_node_.load() + keep.size(), size_t{ids[order.back()]} + 1);
+  if (quantized_ && !Trained() && next_node_.load() + keep.size() >= kQuantizerTrainingPoints) {
+    std::vector<const float*> batch;
+    for (size_t i : keep) batch.push_back(vectors[i]);
+    Train(batch);
+  }
 
   threads = std::clamp<size_t>(threads, 1, keep.size());
   std::atomic<size_t> next{0};
@@ -361,10 +429,10 @@ void HnswIndex::Link(uint32_t node, int level, InsertScratch& s) {
   // insert starts from a level the graph does not have yet (hnswlib does the same).
   if (level <= max_level) entry_lock.unlock();
 
-  const float* v = Vector(node);
-  uint32_t cur = GreedyClosest(v, static_cast<uint32_t>(entry), max_level, level + 1);
+  const FloatScore score{*this, Vector(node)};
+  uint32_t cur = GreedyClosest(score, static_cast<uint32_t>(entry), max_level, level + 1);
   for (int l = std::min(level, max_level); l >= 0; --l) {
-    SearchLevel(v, cur, ef_construct_, l, /*results_only_visible=*/false, nullptr, s.search);
+    SearchLevel(score, cur, ef_construct_, l, /*results_only_visible=*/false, nullptr, s.search);
     std::vector<Candidate>& found = s.found;
     found.assign(s.search.top.items().begin(), s.search.top.items().end());
     std::sort(found.begin(), found.end(), hnsw::FartherFirst());
@@ -432,11 +500,12 @@ void HnswIndex::SelectNeighbors(const std::vector<Candidate>& sorted, size_t max
   }
 }
 
-uint32_t HnswIndex::GreedyClosest(const float* q, uint32_t start, int from_level,
+template <typename Score>
+uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_level,
                                   int to_level) const {
   uint32_t cur = start;
   if (from_level < to_level) return cur;
-  float best = distance_(q, Vector(cur));
+  float best = score(cur);
   for (int l = from_level; l >= to_level; --l) {
     for (bool changed = true; changed;) {
       changed = false;
@@ -444,7 +513,7 @@ uint32_t HnswIndex::GreedyClosest(const float* q, uint32_t start, int from_level
       const uint32_t n = std::min<uint32_t>(LoadAcquire(links[0]), m_);
       for (uint32_t i = 1; i <= n; ++i) {
         const uint32_t next = LoadRelaxed(links[i]);
-        const float d = distance_(q, Vector(next));
+        const float d = score(next);
         if (d < best) {
           best = d;
           cur = next;
@@ -456,7 +525,8 @@ uint32_t HnswIndex::GreedyClosest(const float* q, uint32_t start, int from_level
   return cur;
 }
 
-void HnswIndex::SearchLevel(const float* q, uint32_t entry, size_t ef, int level,
+template <typename Score>
+void HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int level,
                             bool results_only_visible, const IdFilter* filter,
                             SearchScratch& s) const {
   const bool filtered = filter != nullptr && static_cast<bool>(*filter);
@@ -469,7 +539,7 @@ void HnswIndex::SearchLevel(const float* q, uint32_t entry, size_t ef, int level
   if (s.neighbors.size() < m0_) s.neighbors.resize(m0_);
   uint32_t* fresh = s.neighbors.data();
 
-  const float d0 = distance_(q, Vector(entry));
+  const float d0 = score(entry);
   float bound = std::numeric_limits<float>::infinity();
   if (!results_only_visible || visible(entry)) {
     s.top.Push({d0, entry});
@@ -479,7 +549,7 @@ void HnswIndex::SearchLevel(const float* q, uint32_t entry, size_t ef, int level
   s.visited.Mark(entry);
 
   const size_t max_links = MaxLinks(level);
-  const size_t lines = std::min(kPrefetchLines, (dim() * sizeof(float) + kLine - 1) / kLine);
+  const size_t lines = std::min(kPrefetchLines, (score.bytes() + kLine - 1) / kLine);
   while (!s.candidates.empty()) {
     const Candidate c = s.candidates.top();
     if (c.distance > bound && s.top.size() >= ef) break;
@@ -493,16 +563,16 @@ void HnswIndex::SearchLevel(const float* q, uint32_t entry, size_t ef, int level
     for (uint32_t i = 1; i <= n; ++i) {
       const uint32_t next = LoadRelaxed(links[i]);
       if (s.visited.TestAndMark(next)) continue;
-      Prefetch(Vector(next));
+      Prefetch(score.Data(next));
       fresh[count++] = next;
     }
     for (size_t j = 0; j < count; ++j) {
       if (j + 1 < count) {
-        const char* p = reinterpret_cast<const char*>(Vector(fresh[j + 1]));
+        const char* p = reinterpret_cast<const char*>(score.Data(fresh[j + 1]));
         for (size_t line = 1; line < lines; ++line) Prefetch(p + line * kLine);
       }
       const uint32_t next = fresh[j];
-      const float d = distance_(q, Vector(next));
+      const float d = score(next);
       if (s.top.size() < ef || d < bound) {
         s.candidates.Push({d, next});
         if (!results_only_visible || visible(next)) {
@@ -513,6 +583,42 @@ void HnswIndex::SearchLevel(const float* q, uint32_t entry, size_t ef, int level
       }
     }
   }
+}
+
+template <typename Score>
+void HnswIndex::SearchGraph(const Score& score, size_t ef, const IdFilter& filter,
+                            SearchScratch& s) const {
+  const uint64_t entry = entry_.load(std::memory_order_acquire);
+  const uint32_t start =
+      GreedyClosest(score, static_cast<uint32_t>(entry), static_cast<int>(entry >> 32), 1);
+  SearchLevel(score, start, ef, 0, /*results_only_visible=*/true, &filter, s);
+}
+
+void HnswIndex::Train(const std::vector<const float*>& extra) {
+  grow_waiting_.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_lock lock(resize_mu_);
+  grow_waiting_.fetch_sub(1, std::memory_order_acq_rel);
+  if (Trained()) return;
+  // A sample of at most kSample vectors, spread over the stored nodes and the incoming batch.
+  constexpr size_t kSample = 8192;
+  const size_t stored = NodeLimit();
+  const size_t total = stored + extra.size();
+  const size_t step = std::max<size_t>(1, total / kSample);
+  std::vector<const float*> sample;
+  std::vector<float> prepared;  // the batch's sampled vectors in stored form (normalized for Cosine)
+  prepared.reserve((extra.size() / step + 1) * dim());
+  for (size_t i = 0; i < total; i += step) {
+    if (i < stored) {
+      sample.push_back(Vector(static_cast<uint32_t>(i)));
+    } else {
+      prepared.resize(prepared.size() + dim());
+      distance_.Prepare(extra[i - stored], prepared.data() + prepared.size() - dim());
+    }
+  }
+  for (size_t off = 0; off < prepared.size(); off += dim()) sample.push_back(prepared.data() + off);
+  quantizer_ = ScalarQuantizer::Train(metric(), dim(), sample, quantile_);
+  for (uint32_t node = 0; node < stored; ++node) EncodeNode(node);
+  trained_.store(true, std::memory_order_release);
 }
 
 std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& params,
@@ -527,18 +633,29 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& 
     out = ExactSearch(s.query.data(), params.k, filter);
   } else {
     auto lock = ReadLock();
-    const uint64_t entry = entry_.load(std::memory_order_acquire);
-    if (entry == kNoEntry) return {};
+    if (entry_.load(std::memory_order_acquire) == kNoEntry) return {};
     const size_t ef = std::max(params.ef != 0 ? params.ef : ef_search_, params.k);
-    const uint32_t start = GreedyClosest(s.query.data(), static_cast<uint32_t>(entry),
-                                         static_cast<int>(entry >> 32), 1);
-    SearchLevel(s.query.data(), start, ef, 0, /*results_only_visible=*/true, &filter, s);
-    // Keep only the k best unless duplicates may have to be dropped below.
+    const bool on_codes = quantized_ && !params.ignore_quantization && Trained();
+    size_t keep = params.k;
+    if (on_codes) {
+      s.code.resize(dim());
+      quantizer_.Encode(s.query.data(), s.code.data());
+      SearchGraph(CodeScore{*this, s.code.data(), ScalarQuantizer::CodeSum(s.code.data(), dim())}, ef,
+                  filter, s);
+      keep = std::max(params.k, static_cast<size_t>(std::ceil(params.k * params.oversampling)));
+    } else {
+      SearchGraph(FloatScore{*this, s.query.data()}, ef, filter, s);
+    }
+    // Keep only the best unless duplicates may have to be dropped below.
     if (replaced_.load(std::memory_order_seq_cst) == replaced_before) {
-      while (s.top.size() > params.k) s.top.Pop();
+      while (s.top.size() > keep) s.top.Pop();
     }
     out.reserve(s.top.size());
-    for (const Candidate& c : s.top.items()) out.push_back({node_id_[c.node], c.distance});
+    for (const Candidate& c : s.top.items()) {
+      // Re-rank code candidates with their float vectors: exact distances, as float search has.
+      const float d = on_codes && params.rescore ? distance_(s.query.data(), Vector(c.node)) : c.distance;
+      out.push_back({node_id_[c.node], d});
+    }
   }
   std::sort(out.begin(), out.end());
   if (replaced_.load(std::memory_order_seq_cst) != replaced_before) {
@@ -614,8 +731,8 @@ size_t HnswIndex::memory_bytes() const {
   auto lock = ReadLock();
   const size_t per_node = record_bytes_ + sizeof(uint32_t) + 3 * sizeof(uint8_t) +
                           sizeof(std::unique_ptr<uint32_t[]>);
-  return capacity_ * per_node + id_node_.capacity() * sizeof(uint32_t) +
-         upper_bytes_.load(std::memory_order_relaxed);
+  return capacity_ * (per_node + (quantized_ ? vector_bytes_ : 0)) +
+         id_node_.capacity() * sizeof(uint32_t) + upper_bytes_.load(std::memory_order_relaxed);
 }
 
 }  // namespace

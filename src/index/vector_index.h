@@ -36,7 +36,15 @@ struct SearchParams {
   size_t k = 10;
   size_t ef = 0;       // HNSW search breadth; 0 = the index default (ef_search); always >= k
   bool exact = false;  // force brute force over all allowed ids
+  // With a quantized index: walk the graph on float vectors instead of codes.
+  bool ignore_quantization = false;
+  // With a quantized index: re-rank the best max(k, k * oversampling) code-distance candidates with
+  // exact float distances (without rescore, distances are the codes' approximations).
+  bool rescore = true;
+  float oversampling = 1.0f;
 };
+
+enum class Quantization { kNone, kScalarInt8 };
 
 struct HnswParams {
   size_t m = 16;                // Qdrant hnsw_config.m
@@ -46,7 +54,13 @@ struct HnswParams {
   // the caller (the shard's planner), not through the graph.
   size_t full_scan_threshold_kb = 10000;
   uint64_t seed = 42;
+  // kScalarInt8: the graph is searched on 8-bit codes (index/scalar_quantizer.h), trained once the
+  // index holds kQuantizerTrainingPoints points; floats are kept for building and re-ranking.
+  Quantization quantization = Quantization::kNone;
+  float quantile = 1.0f;
 };
+
+inline constexpr size_t kQuantizerTrainingPoints = 1024;
 
 class VectorIndex {
  public:

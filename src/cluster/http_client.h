@@ -1,0 +1,108 @@
+// HttpClient: a small synchronous HTTP/1.1 client (Boost.Beast) for talking to etcd's JSON gateway and to
+// peer nodes (forwarding, replication). Plain http only (no TLS yet).
+//
+// Connections are kept alive and reused per host:port (a bounded idle pool). A request that fails on a
+// reused connection before any response byte arrived (the peer closed an idle keep-alive connection) is
+// retried once on a fresh connection, as curl and Go's net/http do.
+//
+// Errors: never throws. Bad URL -> InvalidArgument; cannot resolve / connect (refused, connect timeout),
+// connection reset -> Unavailable; no complete response before the request's deadline -> DeadlineExceeded;
+// response over max_response_bytes -> ResourceExhausted. Any HTTP status is a successful result.
+//
+// Thread-safety: all methods may be called concurrently; each call uses its own connection.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace vj {
+
+struct HttpClientOptions {
+  std::chrono::milliseconds connect_timeout{2000};
+  // Total time for one request (connect + write + read) unless the call passes its own.
+  std::chrono::milliseconds request_timeout{10000};
+  size_t max_idle_per_host = 8;
+  size_t max_response_bytes = 64ull << 20;
+};
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResult {
+  int status = 0;
+  std::string body;
+  HttpHeaders headers;
+  // The first header named `name` (case-insensitive), or "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+// "http://host:port/target" split into parts; the port defaults to 80, the target to "/".
+struct HttpUrl {
+  std::string host;
+  uint16_t port = 80;
+  std::string target = "/";
+};
+[[nodiscard]] StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
+
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // One request/response. `timeout` overrides options.request_timeout. A JSON content type is sent with a
+  // non-empty body unless `headers` names one.
+  [[nodiscard]] StatusOr<HttpResult> Send(std::string_view method, const std::string& host, uint16_t port,
+                                          std::string_view target, std::string_view body = {},
+                                          const HttpHeaders& headers = {},
+                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  [[nodiscard]] StatusOr<HttpResult> Send(std::string_view method, std::string_view url,
+                                          std::string_view body = {}, const HttpHeaders& headers = {},
+                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+  // Streams a long-lived response (etcd watch): POSTs `body` on a dedicated connection and calls `on_line`
+  // for each newline-terminated line of the (chunked or not) response body as it arrives (a trailing
+  // unterminated line is delivered at the end). Returns OK when the server ends the response, when
+  // `on_line` returns false, or when `stop` becomes true (checked at least every 100 ms). A non-2xx status
+  // is returned as an error carrying the body: Unavailable for 5xx, FailedPrecondition otherwise.
+  // `idle_timeout` (0 = none) gives DeadlineExceeded when no byte arrives for that long.
+  [[nodiscard]] Status Stream(std::string_view url, std::string_view body,
+                              const std::function<bool(std::string_view line)>& on_line,
+                              const std::atomic<bool>& stop,
+                              std::chrono::milliseconds idle_timeout = std::chrono::milliseconds{0});
+
+  // Connections currently idle in the pool (all hosts). For tests and metrics.
+  size_t idle_connections() const;
+  // Connections opened since construction. For tests and metrics.
+  uint64_t connections_opened() const { return connections_opened_.load(); }
+
+ private:
+  struct Connection;
+  using Clock = std::chrono::steady_clock;
+
+  StatusOr<std::unique_ptr<Connection>> Connect(const std::string& host, uint16_t port,
+                                                Clock::time_point deadline);
+  std::unique_ptr<Connection> TakeIdle(const std::string& key);
+  void ReturnIdle(std::unique_ptr<Connection> conn);
+
+  // Fixed after construction.
+  const HttpClientOptions options_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;  // guarded by mu_
+  std::atomic<uint64_t> connections_opened_{0};
+};
+
+}  // namespace vj
