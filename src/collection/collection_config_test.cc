@@ -51,8 +51,10 @@ TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
        "quantization_config.scalar.type"},
       {R"({"vectors": {"size": 4, "distance": "Dot"}, "quantization_config": {"product": {}}})",
        "quantization_config.product"},
-      {R"({"vectors": {"size": 4, "distance": "Dot", "quantization_config": {"binary": {"x": 1}}}})",
-       "vectors.quantization_config.binary: unknown field \"x\""},
+      {R"({"vectors": {"size": 4, "distance": "Dot", "quantization_config": {"scalar": {"type": "int8", "x": 1}}}})",
+       "vectors.quantization_config.scalar: unknown field \"x\""},
+      {R"({"vectors": {"size": 4, "distance": "Dot", "quantization_config": {"binary": {}}}})",
+       "binary quantization is not supported yet"},
   };
   for (const Case& c : cases) {
     auto config = Parse(c.body);
@@ -65,11 +67,12 @@ TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
 
 TEST(CollectionConfigTest, Quantization) {
   auto config = Parse(R"({"vectors": {"a": {"size": 3, "distance": "Dot",
-                                            "quantization_config": {"binary": {"always_ram": true}}},
+                                            "quantization_config": {"scalar": {"type": "int8", "always_ram": true}}},
                                       "b": {"size": 3, "distance": "Dot"}},
                           "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99}}})");
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->EffectiveQuantization("a")->kind, QuantizationConfig::Kind::kBinary);
+  EXPECT_EQ(config->EffectiveQuantization("a")->kind, QuantizationConfig::Kind::kScalarInt8);
+  EXPECT_FLOAT_EQ(config->EffectiveQuantization("a")->quantile, 1.0f);
   EXPECT_TRUE(config->EffectiveQuantization("a")->always_ram);
   EXPECT_EQ(config->EffectiveQuantization("b")->kind, QuantizationConfig::Kind::kScalarInt8);
   EXPECT_FLOAT_EQ(config->EffectiveQuantization("b")->quantile, 0.99f);

@@ -140,6 +140,9 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   SearchParams params;
   params.k = need;
   params.ef = std::max(need, request.hnsw_ef != 0 ? request.hnsw_ef : hnsw.ef_search);
+  params.ignore_quantization = request.ignore_quantization;
+  params.rescore = request.rescore;
+  params.oversampling = request.oversampling;
 
   std::vector<Neighbor> found;
   const bool filtered = request.filter && !request.filter->empty();

@@ -5,7 +5,15 @@ namespace vj {
 void ShardState::CreateVectorIndexes() {
   vector_indexes.clear();
   for (const auto& [name, params] : config.vectors) {
-    vector_indexes[name] = NewHnswIndex(params.size, params.distance, config.EffectiveHnsw(name));
+    HnswParams hnsw = config.EffectiveHnsw(name);
+    if (std::optional<QuantizationConfig> q = config.EffectiveQuantization(name)) {
+      // Binary codes are not in the engine yet: such collections search on floats.
+      if (q->kind == QuantizationConfig::Kind::kScalarInt8) {
+        hnsw.quantization = Quantization::kScalarInt8;
+        hnsw.quantile = q->quantile;
+      }
+    }
+    vector_indexes[name] = NewHnswIndex(params.size, params.distance, hnsw);
   }
 }
 

@@ -1,0 +1,337 @@
+#include "cluster/http_client.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <exception>
+#include <limits>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace vj {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// A connection owns its io_context: every operation is started asynchronously (so tcp_stream's deadline
+// applies) and the context is run on the calling thread until the operation completes.
+struct HttpClient::Connection {
+  asio::io_context ioc{1};
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+  std::string key;  // "host:port"
+};
+
+namespace {
+
+constexpr std::chrono::milliseconds kStopPollInterval{100};
+
+std::string HostKey(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
+
+// Runs `conn`'s io_context until the operation started by `start(handler)` completes.
+template <class Start>
+error_code RunOp(asio::io_context& ioc, Start&& start) {
+  error_code result;
+  start([&result](error_code ec, auto&&...) { result = ec; });
+  ioc.restart();
+  ioc.run();
+  return result;
+}
+
+// True when `ec` means the peer closed or reset the connection.
+bool IsConnectionClosed(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
+}
+
+Status MapIoError(const error_code& ec, const std::string& what, const std::string& key) {
+  std::string message = what + " " + key + ": " + ec.message();
+  if (ec == beast::error::timeout) return absl::DeadlineExceededError(message);
+  if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    return absl::ResourceExhaustedError(message);
+  }
+  return absl::UnavailableError(message);
+}
+
+bool SocketLooksIdle(tcp::socket& socket) {
+  // An idle keep-alive connection has nothing to read; readable means the peer closed it (or sent junk).
+  pollfd pfd{socket.native_handle(), POLLIN, 0};
+  return ::poll(&pfd, 1, 0) == 0;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+template <class Body>
+void FillRequest(http::request<Body>& req, std::string_view method, const std::string& host, uint16_t port,
+                 std::string_view target, const HttpHeaders& headers, bool has_body) {
+  http::verb verb = http::string_to_verb(beast::string_view(method.data(), method.size()));
+  if (verb == http::verb::unknown) {
+    req.method_string(beast::string_view(method.data(), method.size()));
+  } else {
+    req.method(verb);
+  }
+  req.target(beast::string_view(target.data(), target.size()));
+  req.version(11);
+  req.set(http::field::host, HostKey(host, port));
+  req.set(http::field::user_agent, "vjvector");
+  bool has_content_type = false;
+  for (const auto& [name, value] : headers) {
+    if (IEquals(name, "content-type")) has_content_type = true;
+    req.set(name, value);
+  }
+  if (has_body && !has_content_type) req.set(http::field::content_type, "application/json");
+  req.keep_alive(true);
+}
+
+}  // namespace
+
+std::string HttpResult::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (IEquals(key, name)) return value;
+  }
+  return "";
+}
+
+StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return absl::InvalidArgumentError("url '" + std::string(url) + "': only http:// URLs are supported");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  HttpUrl parsed;
+  parsed.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  std::string_view host = authority;
+  size_t colon = authority.rfind(':');
+  if (!authority.empty() && authority.front() == '[') {  // [v6]:port
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError("url '" + std::string(url) + "': unterminated IPv6 address");
+    }
+    host = authority.substr(1, close - 1);
+    colon = close + 1 < authority.size() && authority[close + 1] == ':' ? close + 1 : std::string_view::npos;
+  } else if (colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+  }
+  if (colon != std::string_view::npos) {
+    std::string_view port = authority.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return absl::InvalidArgumentError("url '" + std::string(url) + "': bad port");
+    }
+    parsed.port = static_cast<uint16_t>(value);
+  }
+  if (host.empty()) return absl::InvalidArgumentError("url '" + std::string(url) + "': no host");
+  parsed.host = std::string(host);
+  return parsed;
+}
+
+HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {}
+
+HttpClient::~HttpClient() = default;
+
+size_t HttpClient::idle_connections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [key, conns] : idle_) n += conns.size();
+  return n;
+}
+
+std::unique_ptr<HttpClient::Connection> HttpClient::TakeIdle(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  while (!it->second.empty()) {
+    std::unique_ptr<Connection> conn = std::move(it->second.back());
+    it->second.pop_back();
+    if (SocketLooksIdle(conn->stream.socket())) return conn;
+  }
+  return nullptr;
+}
+
+void HttpClient::ReturnIdle(std::unique_ptr<Connection> conn) {
+  if (conn->buffer.size() != 0) return;  // unexpected bytes after the response: do not reuse
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& conns = idle_[conn->key];
+  if (conns.size() < options_.max_idle_per_host) conns.push_back(std::move(conn));
+}
+
+StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const std::string& host, uint16_t port,
+                                                                      Clock::time_point deadline) {
+  auto conn = std::make_unique<Connection>();
+  conn->key = HostKey(host, port);
+  error_code ec;
+  tcp::resolver resolver(conn->ioc);
+  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
+  if (ec) return absl::UnavailableError("resolve " + conn->key + ": " + ec.message());
+  conn->stream.expires_at(std::min(deadline, Clock::now() + options_.connect_timeout));
+  ec = RunOp(conn->ioc, [&](auto handler) { conn->stream.async_connect(endpoints, handler); });
+  if (ec == beast::error::timeout) {
+    return absl::UnavailableError("connect to " + conn->key + " timed out");
+  }
+  if (ec) return absl::UnavailableError("connect to " + conn->key + ": " + ec.message());
+  conn->stream.socket().set_option(tcp::no_delay(true), ec);
+  conn->stream.socket().set_option(asio::socket_base::keep_alive(true), ec);
+  connections_opened_.fetch_add(1);
+  return conn;
+}
+
+StatusOr<HttpResult> HttpClient::Send(std::string_view method, std::string_view url, std::string_view body,
+                                      const HttpHeaders& headers,
+                                      std::optional<std::chrono::milliseconds> timeout) {
+  VJ_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
+  return Send(method, parsed.host, parsed.port, parsed.target, body, headers, timeout);
+}
+
+StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string& host, uint16_t port,
+                                      std::string_view target, std::string_view body,
+                                      const HttpHeaders& headers,
+                                      std::optional<std::chrono::milliseconds> timeout) {
+  try {
+    const Clock::time_point deadline = Clock::now() + timeout.value_or(options_.request_timeout);
+    const std::string key = HostKey(host, port);
+    http::request<http::string_body> req;
+    FillRequest(req, method, host, port, target, headers, !body.empty());
+    req.body().assign(body.data(), body.size());
+    req.prepare_payload();
+
+    for (int attempt = 0;; ++attempt) {
+      std::unique_ptr<Connection> conn = attempt == 0 ? TakeIdle(key) : nullptr;
+      const bool reused = conn != nullptr;
+      if (!conn) {
+        VJ_ASSIGN_OR_RETURN(conn, Connect(host, port, deadline));
+      }
+      conn->stream.expires_at(deadline);
+      error_code ec = RunOp(conn->ioc, [&](auto handler) { http::async_write(conn->stream, req, handler); });
+      if (ec) {
+        if (reused && IsConnectionClosed(ec)) continue;
+        return MapIoError(ec, "send request to", key);
+      }
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(options_.max_response_bytes);
+      ec = RunOp(conn->ioc,
+                 [&](auto handler) { http::async_read(conn->stream, conn->buffer, parser, handler); });
+      if (ec) {
+        if (reused && !parser.got_some() && IsConnectionClosed(ec)) continue;
+        return MapIoError(ec, "read response from", key);
+      }
+      http::response<http::string_body> res = parser.release();
+      HttpResult result;
+      result.status = static_cast<int>(res.result_int());
+      for (const auto& field : res) {
+        result.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+      const bool keep_alive = res.keep_alive();
+      result.body = std::move(res.body());
+      if (keep_alive) ReturnIdle(std::move(conn));
+      return result;
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(std::string("http request to ") + host + ": " + e.what());
+  }
+}
+
+Status HttpClient::Stream(std::string_view url, std::string_view body,
+                          const std::function<bool(std::string_view line)>& on_line,
+                          const std::atomic<bool>& stop, std::chrono::milliseconds idle_timeout) {
+  try {
+    VJ_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
+    VJ_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
+                        Connect(parsed.host, parsed.port, Clock::now() + options_.connect_timeout));
+    const std::string& key = conn->key;
+    http::request<http::string_body> req;
+    FillRequest(req, "POST", parsed.host, parsed.port, parsed.target, {}, !body.empty());
+    req.body().assign(body.data(), body.size());
+    req.prepare_payload();
+    conn->stream.expires_after(options_.request_timeout);
+    error_code ec = RunOp(conn->ioc, [&](auto handler) { http::async_write(conn->stream, req, handler); });
+    if (ec) return MapIoError(ec, "send request to", key);
+
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
+
+    // Runs one read to completion, polling `stop`; returns false when stopped.
+    auto run_read = [&](auto start, error_code& result) -> bool {
+      bool done = false;
+      start([&](error_code e, size_t) {
+        result = e;
+        done = true;
+      });
+      conn->ioc.restart();
+      while (!done) {
+        conn->ioc.run_for(kStopPollInterval);
+        if (!done && stop.load()) {
+          error_code ignored;
+          conn->stream.socket().cancel(ignored);
+          conn->stream.close();
+          conn->ioc.restart();
+          conn->ioc.run();
+          return false;
+        }
+      }
+      return true;
+    };
+
+    conn->stream.expires_after(options_.request_timeout);
+    if (!run_read([&](auto h) { http::async_read_header(conn->stream, conn->buffer, parser, h); }, ec)) {
+      return absl::OkStatus();
+    }
+    if (ec) return MapIoError(ec, "read response header from", key);
+    const unsigned status = parser.get().result_int();
+
+    std::string pending;  // bytes of an incomplete line
+    char chunk[16384];
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk;
+      parser.get().body().size = sizeof(chunk);
+      if (idle_timeout.count() > 0) {
+        conn->stream.expires_after(idle_timeout);
+      } else {
+        conn->stream.expires_never();
+      }
+      if (!run_read([&](auto h) { http::async_read_some(conn->stream, conn->buffer, parser, h); }, ec)) {
+        return absl::OkStatus();
+      }
+      if (ec && ec != http::error::need_buffer) return MapIoError(ec, "read stream from", key);
+      pending.append(chunk, sizeof(chunk) - parser.get().body().size);
+      if (status < 200 || status >= 300) {
+        if (pending.size() > options_.max_response_bytes) break;
+        continue;  // collect the error body
+      }
+      size_t start = 0;
+      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+        std::string_view line(pending.data() + start, nl - start);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (!line.empty() && !on_line(line)) return absl::OkStatus();
+      }
+      pending.erase(0, start);
+    }
+    if (status < 200 || status >= 300) {
+      std::string message = "stream from " + key + " answered HTTP " + std::to_string(status) + ": " + pending;
+      if (status >= 500) return absl::UnavailableError(message);
+      return absl::FailedPreconditionError(message);
+    }
+    if (!pending.empty()) on_line(pending);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return absl::InternalError("http stream from " + std::string(url) + ": " + e.what());
+  }
+}
+
+}  // namespace vj

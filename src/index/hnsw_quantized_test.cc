@@ -1,0 +1,146 @@
+// HNSW searched on SQ8 codes (HnswParams::quantization): recall, re-ranking, training threshold.
+#include <cmath>
+#include <random>
+#include <unordered_set>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "index/scalar_quantizer.h"
+#include "index/vector_index.h"
+
+namespace vj {
+namespace {
+
+constexpr size_t kDim = 48;
+constexpr size_t kN = 4000;
+constexpr size_t kK = 10;
+
+// Integer values in 0..255 (as image pixels): SQ8 with the full range encodes them exactly.
+std::vector<float> PixelVectors(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> centers(20 * kDim);
+  for (float& x : centers) x = static_cast<float>(rng() % 256);
+  std::normal_distribution<float> noise(0.0f, 20.0f);
+  std::vector<float> out(n * kDim);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t c = rng() % 20;
+    for (size_t j = 0; j < kDim; ++j) {
+      out[i * kDim + j] = std::clamp(std::round(centers[c * kDim + j] + noise(rng)), 0.0f, 255.0f);
+    }
+  }
+  return out;
+}
+
+std::vector<float> GaussianVectors(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::vector<float> out(n * kDim);
+  for (float& x : out) x = g(rng);
+  return out;
+}
+
+std::unique_ptr<VectorIndex> Build(Metric metric, Quantization q, const std::vector<float>& base) {
+  HnswParams p;
+  p.m = 16;
+  p.ef_construct = 100;
+  p.quantization = q;
+  auto index = NewHnswIndex(kDim, metric, p);
+  std::vector<uint32_t> ids(base.size() / kDim);
+  std::vector<const float*> ptrs(ids.size());
+  for (uint32_t i = 0; i < ids.size(); ++i) ids[i] = i, ptrs[i] = &base[i * kDim];
+  index->InsertBatch(ids, ptrs, 2);
+  return index;
+}
+
+double Recall(const VectorIndex& index, const VectorIndex& exact, const std::vector<float>& queries,
+              SearchParams params) {
+  size_t hits = 0, total = 0;
+  for (size_t q = 0; q < queries.size() / kDim; ++q) {
+    SearchParams exact_params;
+    exact_params.k = params.k;
+    exact_params.exact = true;
+    auto want = exact.Search(&queries[q * kDim], exact_params, nullptr);
+    auto got = index.Search(&queries[q * kDim], params, nullptr);
+    const float kth = want.back().distance;
+    for (const Neighbor& n : got) hits += n.distance <= kth + 1e-3f * (1 + std::fabs(kth));
+    total += want.size();
+  }
+  return static_cast<double>(hits) / static_cast<double>(total);
+}
+
+TEST(HnswQuantizedTest, IntegerDataIsLosslessSoRecallMatchesFloatSearch) {
+  auto base = PixelVectors(kN, 1), queries = PixelVectors(100, 2);
+  auto plain = Build(Metric::kEuclid, Quantization::kNone, base);
+  auto sq8 = Build(Metric::kEuclid, Quantization::kScalarInt8, base);
+  SearchParams p;
+  p.k = kK;
+  p.ef = 256;
+  const double float_recall = Recall(*plain, *plain, queries, p);
+  const double code_recall = Recall(*sq8, *plain, queries, p);
+  std::printf("float recall %.4f, sq8 recall %.4f\n", float_recall, code_recall);
+  EXPECT_GE(code_recall, 0.95);
+  EXPECT_NEAR(code_recall, float_recall, 0.01);
+  // Re-ranked distances are the exact float ones.
+  auto got = sq8->Search(&queries[0], p, nullptr);
+  ASSERT_FALSE(got.empty());
+  EXPECT_FLOAT_EQ(got[0].distance, plain->DistanceTo(&queries[0], got[0].id));
+}
+
+TEST(HnswQuantizedTest, LossyCodesWithRescoreKeepRecallForEveryMetric) {
+  auto base = GaussianVectors(kN, 3), queries = GaussianVectors(100, 4);
+  for (Metric metric : {Metric::kEuclid, Metric::kCosine, Metric::kDot, Metric::kManhattan}) {
+    auto exact = Build(metric, Quantization::kNone, base);
+    auto sq8 = Build(metric, Quantization::kScalarInt8, base);
+    SearchParams p;
+    p.k = kK;
+    p.ef = 128;
+    p.oversampling = 2.0f;
+    const double recall = Recall(*sq8, *exact, queries, p);
+    EXPECT_GE(recall, metric == Metric::kDot ? 0.85 : 0.9) << MetricName(metric);
+    p.ignore_quantization = true;
+    EXPECT_GE(Recall(*sq8, *exact, queries, p), metric == Metric::kDot ? 0.85 : 0.9) << MetricName(metric);
+  }
+}
+
+TEST(HnswQuantizedTest, SmallIndexesSearchOnFloatsUntilTrained) {
+  auto base = PixelVectors(kQuantizerTrainingPoints + 10, 5);
+  HnswParams p;
+  p.quantization = Quantization::kScalarInt8;
+  auto index = NewHnswIndex(kDim, Metric::kEuclid, p);
+  // One by one: the quantizer trains when the index reaches kQuantizerTrainingPoints.
+  for (uint32_t i = 0; i < base.size() / kDim; ++i) {
+    index->Insert(i, &base[i * kDim]);
+    if (i == 10 || i + 1 == base.size() / kDim) {
+      SearchParams sp;
+      sp.k = 1;
+      sp.ef = 64;
+      auto got = index->Search(&base[5 * kDim], sp, nullptr);
+      ASSERT_EQ(got.size(), 1u);
+      EXPECT_EQ(got[0].id, 5u);
+      EXPECT_FLOAT_EQ(got[0].distance, 0.0f);
+    }
+  }
+}
+
+TEST(ScalarQuantizerTest, RangeAndDistances) {
+  std::vector<float> a = {0, 255, 10}, b = {3, 250, 10};
+  auto q = ScalarQuantizer::Train(Metric::kEuclid, 3, {a.data(), b.data()}, 1.0f);
+  EXPECT_FLOAT_EQ(q.low(), 0.0f);
+  EXPECT_FLOAT_EQ(q.scale(), 1.0f);
+  uint8_t ca[3], cb[3];
+  q.Encode(a.data(), ca);
+  q.Encode(b.data(), cb);
+  EXPECT_FLOAT_EQ(q.Distance(ca, 0, cb, 0), 9.0f + 25.0f);
+  auto dot = ScalarQuantizer::Train(Metric::kDot, 3, {a.data(), b.data()}, 1.0f);
+  EXPECT_FLOAT_EQ(dot.Distance(ca, ScalarQuantizer::CodeSum(ca, 3), cb, ScalarQuantizer::CodeSum(cb, 3)),
+                  -(0.0f * 3 + 255.0f * 250.0f + 100.0f));
+  // Values outside the trained range clamp.
+  std::vector<float> wide = {-100, 1000, 5};
+  uint8_t cw[3];
+  q.Encode(wide.data(), cw);
+  EXPECT_EQ(cw[0], 0);
+  EXPECT_EQ(cw[1], 255);
+}
+
+}  // namespace
+}  // namespace vj
