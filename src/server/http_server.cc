@@ -215,6 +215,9 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     if (std::optional<Response> inline_response = server_.ServeInline(request)) {
       return Send(std::move(*inline_response));
     }
+    if (options().run_inline && options().run_inline(request)) {
+      return Send(server_.CallHandler(request));
+    }
     asio::post(server_.workers_, [self = shared_from_this(), request = std::move(request)] {
       Response response = self->server_.CallHandler(request);
       asio::post(self->stream_.get_executor(),

@@ -26,6 +26,9 @@ struct HttpServerOptions {
   size_t max_body_bytes = 32ull << 20;
   std::chrono::milliseconds drain_timeout{10000};
   std::chrono::seconds idle_timeout{60};
+  // Requests for which the handler runs directly on the I/O thread that read them, saving two thread
+  // hand-offs: only for handlers that never block (searches, reads). Others run on the worker pool.
+  std::function<bool(const Request&)> run_inline;
 };
 
 class HttpServer {

@@ -361,3 +361,43 @@ TEST_F(HttpServerTest, StartFailsWhenPortIsTaken) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+// Inline requests run on the I/O thread; the rest still go through the worker pool, and both answer.
+TEST(HttpServerInlineTest, InlineAndPooledRequestsBothAnswer) {
+  Metrics metrics;
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  std::atomic<int> inline_calls{0};
+  options.run_inline = [&](const Request& r) {
+    const bool run = r.path == "/fast";
+    inline_calls += run;
+    return run;
+  };
+  HttpServer server(
+      options,
+      [](const Request& r) {
+        Response out;
+        out.body = r.path;
+        return out;
+      },
+      [] { return true; }, metrics);
+  ASSERT_TRUE(server.Start().ok());
+  Conn c(server.bound_port());
+  for (int i = 0; i < 3; ++i) {
+    auto fast = c.Do("POST", "/fast", "{}");
+    ASSERT_TRUE(fast.has_value());
+    EXPECT_EQ(fast->body, "/fast");
+    auto pooled = c.Do("POST", "/slow-path", "{}");
+    ASSERT_TRUE(pooled.has_value());
+    EXPECT_EQ(pooled->body, "/slow-path");
+  }
+  EXPECT_EQ(inline_calls.load(), 3);
+  server.Stop();
+}
+
+}  // namespace
+}  // namespace vj

@@ -122,6 +122,18 @@ int Serve(const vj::ServerConfig& config) {
   http.threads = config.threads != 0 ? config.threads
                                      : std::max<size_t>(2, std::thread::hardware_concurrency());
   http.max_body_bytes = config.max_body_bytes;
+  // Reads and searches never wait on a write: serve them on the I/O thread, without hand-offs.
+  http.run_inline = [](const vj::Request& r) {
+    if (r.method == "GET") return true;
+    if (r.method != "POST") return false;
+    for (std::string_view tail : {"/points/query", "/points/query/batch", "/points/search",
+                                  "/points/search/batch", "/points/scroll", "/points/count", "/points"}) {
+      if (r.path.size() >= tail.size() && r.path.compare(r.path.size() - tail.size(), tail.size(), tail) == 0) {
+        return true;
+      }
+    }
+    return false;
+  };
   vj::HttpServer server(
       http,
       [&live_api](const vj::Request& request) {
