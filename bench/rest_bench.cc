@@ -16,7 +16,8 @@
 
 #include "bench/dataset.h"
 #include "bench/loopback_client.h"
-#include "collection/collection.h"
+#include "api/rest_api.h"
+#include "collection/database.h"
 #include "core/payload.h"
 #include "index/vector_index.h"
 
@@ -245,42 +246,48 @@ Status RunRest(const RestOptions& o) {
   }
   server.Stop();
 
-  // The same data and queries in-process.
-  CollectionConfig config;
-  config.vectors[""] = VectorParams{base.dim, Metric::kEuclid, std::nullopt, false};
-  VJ_ASSIGN_OR_RETURN(auto collection, Collection::Open("bench", root + "/inproc", config, CollectionOptions{}));
-  for (size_t start = 0; start < base.rows; start += o.batch) {
-    std::vector<PointInput> points;
-    for (size_t i = start; i < std::min(base.rows, start + o.batch); ++i) {
-      PointInput p;
-      p.id = PointId::Num(i);
-      p.vectors[""].assign(base.row(i), base.row(i) + base.dim);
-      points.push_back(std::move(p));
-    }
-    VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), true));
-  }
+  // The same index and queries in-process: the server's data directory, opened here.
+  DatabaseOptions db_options;
+  db_options.data_dir = root + "/server";
+  VJ_ASSIGN_OR_RETURN(auto database, Database::Open(db_options));
+  VJ_ASSIGN_OR_RETURN(auto collection, database->Get("bench"));
   Latencies inproc;
-  for (size_t q = 0; q < std::min<size_t>(queries.rows, 200); ++q) {
-    QueryRequest r;
-    r.vector.assign(queries.row(q), queries.row(q) + queries.dim);
-    r.limit = o.k;
-    VJ_RETURN_IF_ERROR(collection->Query(r).status());
-  }
-  const auto inproc_start = Clock::now();
-  for (size_t q = 0; q < queries.rows; ++q) {
-    const auto t = Clock::now();
+  auto run_inproc = [&](size_t q) -> Status {
     QueryRequest r;  // built inside the timed region, as the server must build it too
     r.vector.assign(queries.row(q), queries.row(q) + queries.dim);
     r.limit = o.k;
     VJ_ASSIGN_OR_RETURN(auto views, collection->Query(r));
-    inproc.seconds.push_back(Since(t));
     found[q].clear();
     for (const auto& v : views) found[q].push_back(static_cast<uint32_t>(v.id.num()));
+    return absl::OkStatus();
+  };
+  for (size_t q = 0; q < std::min<size_t>(queries.rows, 200); ++q) VJ_RETURN_IF_ERROR(run_inproc(q));
+  const auto inproc_start = Clock::now();
+  for (size_t q = 0; q < queries.rows; ++q) {
+    const auto t = Clock::now();
+    VJ_RETURN_IF_ERROR(run_inproc(q));
+    inproc.seconds.push_back(Since(t));
   }
   const double inproc_qps = queries.rows / Since(inproc_start);
   const double inproc_recall = RecallOf(found, truth);
 
+  // The API layer alone (JSON decode, query, JSON encode), without HTTP: splits the REST overhead
+  // into codec and transport.
+  RestApi api(*database, RestApiOptions{});
+  Latencies api_lat;
+  const auto api_start = Clock::now();
+  for (size_t q = 0; q < queries.rows; ++q) {
+    const auto t = Clock::now();
+    Response response = api.Handle(Request{"POST", "/collections/bench/points/query", {}, bodies[q]});
+    api_lat.seconds.push_back(Since(t));
+    if (response.status != 200) return absl::InternalError("api query: " + response.body);
+    found[q] = IdsFromResponse(response.body);
+  }
+  const double api_qps = queries.rows / Since(api_start);
+  const double api_recall = RecallOf(found, truth);
+
   Report("REST, 1 client", rest, rest_qps, rest_recall, o.json);
+  Report("API without HTTP", api_lat, api_qps, api_recall, o.json);
   Report("in-process, 1 thread", inproc, inproc_qps, inproc_recall, o.json);
   for (const auto& [clients, qps] : throughput) {
     std::printf("REST, %zu clients:           %8.0f QPS\n", clients, qps);
@@ -288,6 +295,7 @@ Status RunRest(const RestOptions& o) {
   std::printf("REST overhead at 1 client:  p50 %+.1f%%, QPS ratio REST/in-process %.3f\n",
               (rest.Percentile(0.5) / inproc.Percentile(0.5) - 1) * 100, rest_qps / inproc_qps);
   collection.reset();
+  database.reset();
   std::filesystem::remove_all(root);
   return absl::OkStatus();
 }

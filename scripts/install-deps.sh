@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages VJVector needs to build, test and benchmark.
-# Idempotent: does nothing (and needs no network) when everything is present.
+# Installs what VJVector needs to build, test and benchmark on Debian 12: Debian packages, and the npm
+# packages of the deployment tests (tests/deploy). Idempotent: does nothing (and needs no network) when
+# everything is present.
 set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev libssl-dev
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libxxhash-dev libroaring-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  prometheus curl
+  prometheus curl etcd-server haproxy nodejs
   libhnswlib-dev libfaiss-dev libomp-dev libblas-dev liblapack-dev zlib1g-dev
 )
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -18,14 +25,24 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+updated=0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  updated=1
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# npm: some images ship Node.js with its own npm, which Debian's npm package conflicts with.
+if ! command -v npm >/dev/null; then
+  [ "$updated" -eq 1 ] || $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
+# The Kubernetes schema validator of tests/deploy, pinned by its package-lock.json.
+LOCK="$ROOT/tests/deploy/package-lock.json"
+INSTALLED="$ROOT/tests/deploy/node_modules/.package-lock.json"
+if [ -f "$LOCK" ] && { [ ! -f "$INSTALLED" ] || [ "$LOCK" -nt "$INSTALLED" ]; }; then
+  echo "install-deps: npm ci in tests/deploy" >&2
+  npm ci --prefix "$ROOT/tests/deploy" --no-audit --no-fund --loglevel=error >/dev/null
+fi

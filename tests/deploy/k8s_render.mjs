@@ -238,7 +238,7 @@ function resolveImport(fromFile, spec) {
 
 function readDts(file) {
   if (dtsCache.has(file)) return dtsCache.get(file);
-  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const text = (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "").replace(/\/\*[\s\S]*?\*\//g, "");
   const imports = new Map();
   for (const m of text.matchAll(/import \{ ([^}]+) \} from "([^"]+)";/g)) {
     for (const name of m[1].split(",").map((s) => s.trim())) imports.set(name, m[2]);
@@ -255,11 +255,11 @@ function readDts(file) {
       if (m) {
         current = m[1];
         fields.set(current, m[2]);
-      } else if (current !== null) {
+      } else if (current !== null && line.trim()) {
         fields.set(current, fields.get(current) + " " + line.trim());
       }
     }
-    for (const [name, type] of fields) fields.set(name, type.replace(/;$/, ""));
+    for (const [name, type] of fields) fields.set(name, type.trim().replace(/;$/, ""));
   }
   const info = { file, imports, fields };
   dtsCache.set(file, info);

@@ -1,0 +1,144 @@
+"""Shared helpers for the deployment tests in tests/deploy (Python 3 standard library only).
+
+Command line (stripped before unittest sees argv):
+  --binary PATH   the vjvector binary (default: $VJVECTOR_BINARY or <repo>/build/vjvector)
+  --node PATH     Node.js, for k8s_render.mjs (default: $NODE or node on PATH)
+  --haproxy PATH  HAProxy (default: $HAPROXY or haproxy on PATH, then /usr/sbin/haproxy)
+"""
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+DEPLOY = os.path.join(REPO_ROOT, "deploy")
+
+BINARY = os.environ.get("VJVECTOR_BINARY") or os.path.join(REPO_ROOT, "build", "vjvector")
+NODE = os.environ.get("NODE") or shutil.which("node") or shutil.which("nodejs")
+HAPROXY = os.environ.get("HAPROXY") or shutil.which("haproxy") or (
+    "/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
+
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0  # the server's drain timeout is 10 s
+
+
+def _parse_argv():
+    global BINARY, NODE, HAPROXY
+    rest, args, i = [sys.argv[0]], sys.argv[1:], 0
+    names = {"--binary": "BINARY", "--node": "NODE", "--haproxy": "HAPROXY"}
+    while i < len(args):
+        a = args[i]
+        key, _, value = a.partition("=")
+        if key in names and (value or i + 1 < len(args)):
+            if not value:
+                value = args[i + 1]
+                i += 1
+            globals()[names[key]] = value
+        else:
+            rest.append(a)
+        i += 1
+    sys.argv[:] = rest
+    BINARY = os.path.abspath(BINARY)
+
+
+_parse_argv()
+
+
+def require_binary():
+    if not (os.path.isfile(BINARY) and os.access(BINARY, os.X_OK)):
+        print(f"vjvector binary not found or not executable: {BINARY}", file=sys.stderr)
+        sys.exit(2)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, host="127.0.0.1", timeout=5.0, method="GET", body=None):
+    """(status, body text) of one request on a fresh connection; raises OSError when it cannot connect."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+class Node:
+    """One `vjvector serve` process on loopback with its own data dir; always stopped by stop()."""
+
+    def __init__(self, port=None, config=None, extra_args=(), env=None):
+        self.port = port or free_port()
+        self.tmp = tempfile.mkdtemp(prefix="vjdeploy-")
+        self.data_dir = os.path.join(self.tmp, "data")
+        self.log_path = os.path.join(self.tmp, "server.log")
+        args = [BINARY, "serve", "--data-dir", self.data_dir, "--host", "127.0.0.1",
+                "--http-port", str(self.port), "--threads", "2"]
+        if config:
+            args += ["--config", config]
+        args += list(extra_args)
+        self._log = open(self.log_path, "wb")
+        run_env = dict(os.environ)
+        for k in list(run_env):
+            if k.startswith("VJVECTOR_"):
+                del run_env[k]  # only what the test sets may influence the config
+        run_env.update(env or {})
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=run_env)
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def wait_ready(self, timeout=READY_TIMEOUT_S):
+        """True once /readyz answers 200; False if the process exits or the time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if http_get(self.port, "/readyz", timeout=2.0)[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def terminate(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after STOP_TIMEOUT_S. Returns the exit code of the SIGTERM stop
+        (None when it had to be killed)."""
+        code = self.proc.poll()
+        if code is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                code = None
+        self._log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return code
+
+
+def main():
+    require_binary()
+    unittest.main(verbosity=2)

@@ -1,0 +1,122 @@
+"""docs/operations.md's configuration reference against the code: every setting of the server's
+settings table (src/server/server_config.cc) and every `serve` flag (src/tools/main.cc) is documented
+with the right YAML key, environment variable, flag and default, and the doc names no setting the
+server does not have. Also runs the real binary's --help to catch a flag the doc names but the
+binary lacks.
+"""
+
+import os
+import re
+import subprocess
+import unittest
+
+import deployharness as h
+
+DOC = os.path.join(h.REPO_ROOT, "docs", "operations.md")
+SERVER_CONFIG_CC = os.path.join(h.REPO_ROOT, "src", "server", "server_config.cc")
+SERVER_CONFIG_H = os.path.join(h.REPO_ROOT, "src", "server", "server_config.h")
+MAIN_CC = os.path.join(h.REPO_ROOT, "src", "tools", "main.cc")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def settings():
+    """{env suffix: yaml key} from the kSettings table."""
+    table = read(SERVER_CONFIG_CC)
+    table = table[table.index("kSettings[]"):]
+    found = dict(re.findall(r'\{"([A-Z_]+)",\s*"([a-z_.]+)"', table))
+    if len(found) < 5:
+        raise AssertionError(f"could not read the settings table of {SERVER_CONFIG_CC}: {found}")
+    return found
+
+
+def flags():
+    """{env suffix or None: flag} from main.cc: `add_option("--flag", var` + `flags["ENV"] = ...var`."""
+    text = read(MAIN_CC)
+    var_of_flag = dict(re.findall(r'serve->add_option\("(--[a-z-]+)",\s*(\w+)', text))
+    env_of_var = {}
+    for var, env in re.findall(r'if \((?:!)?(\w+)(?:\.empty\(\)| >= 0)\) flags\["([A-Z_]+)"\]', text):
+        env_of_var[var] = env
+    return {flag: env_of_var.get(var) for flag, var in var_of_flag.items()}
+
+
+def defaults():
+    """{member name: default literal} from struct ServerConfig."""
+    text = read(SERVER_CONFIG_H)
+    body = text[text.index("struct ServerConfig"):]
+    body = re.sub(r"//[^\n]*", "", body[:body.index("};")])
+    out = {}
+    for name, value in re.findall(r"\s(\w+) = ([^;]+);", body):
+        value = value.strip().strip('"')
+        m = re.fullmatch(r"(\d+)ull << (\d+)", value)
+        out[name] = str(int(m.group(1)) << int(m.group(2))) if m else value
+    return out
+
+
+# ServerConfig member behind each setting (the setters in server_config.cc).
+MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTTP_THREADS": "threads",
+          "HTTP_MAX_BODY_BYTES": "max_body_bytes", "LOG_FORMAT": "log_format", "LOG_LEVEL": "log_level"}
+
+
+def reference_section():
+    doc = read(DOC)
+    start = doc.index("## Configuration reference")
+    end = doc.find("\n## ", start + 1)
+    return doc[start:end if end >= 0 else len(doc)]
+
+
+def table_rows(section):
+    """[(yaml, env, flag, default)] from the reference table."""
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 5 and cells[0].startswith("`"):
+            rows.append(tuple(c.strip("`") for c in cells[:4]))
+    return rows
+
+
+class ConfigurationReference(unittest.TestCase):
+    def test_every_setting_documented_with_its_names_and_default(self):
+        rows = {r[1]: r for r in table_rows(reference_section())}
+        flag_of_env = {env: flag for flag, env in flags().items() if env}
+        dflt = defaults()
+        for env, yaml_key in settings().items():
+            with self.subTest(setting=env):
+                name = "VJVECTOR_" + env
+                self.assertIn(name, rows, f"{name} missing from the configuration reference")
+                doc_yaml, _, doc_flag, doc_default = rows[name]
+                self.assertEqual(doc_yaml, yaml_key)
+                self.assertEqual(doc_flag, flag_of_env.get(env), f"flag for {name}")
+                if env in MEMBER and MEMBER[env] in dflt:
+                    self.assertEqual(doc_default, dflt[MEMBER[env]], f"default of {name}")
+
+    def test_doc_names_only_real_settings_and_flags(self):
+        known_env = {"VJVECTOR_" + e for e in settings()}
+        doc = read(DOC)
+        for name in set(re.findall(r"VJVECTOR_[A-Z_]+", doc)):
+            self.assertIn(name, known_env, f"{name} is not a server setting")
+        known_flags = set(flags())
+        section = reference_section()
+        for flag in set(re.findall(r"`(--[a-z-]+)", section)):
+            self.assertIn(flag, known_flags, f"{flag} is not a `vjvector serve` flag")
+        for flag in known_flags:
+            self.assertIn(f"`{flag}", section, f"{flag} is not documented")
+
+    def test_binary_has_the_documented_flags(self):
+        out = subprocess.run([h.BINARY, "serve", "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for flag in set(re.findall(r"`(--[a-z-]+)", reference_section())):
+            self.assertIn(flag, out.stdout, f"vjvector serve --help lacks {flag}")
+
+    def test_sizing_and_failure_sections_present(self):
+        doc = read(DOC)
+        for heading in ("## Single host", "## Docker", "## Kubernetes", "## Sizing",
+                        "## Upgrades and rolling restarts", "## Failure handling"):
+            self.assertIn(heading, doc)
+
+
+if __name__ == "__main__":
+    h.main()
