@@ -1,6 +1,9 @@
 #include "cluster/http_client.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -188,6 +191,12 @@ StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const std:
   if (ec) return absl::UnavailableError("connect to " + conn->key + ": " + ec.message());
   conn->stream.socket().set_option(tcp::no_delay(true), ec);
   conn->stream.socket().set_option(asio::socket_base::keep_alive(true), ec);
+  // Notice a peer that vanished (host down, partition) within ~20 s even on a silent watch stream.
+  const int fd = conn->stream.socket().native_handle();
+  const int idle = 10, interval = 3, count = 3;
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
   connections_opened_.fetch_add(1);
   return conn;
 }
@@ -225,6 +234,7 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string
       }
       http::response_parser<http::string_body> parser;
       parser.body_limit(options_.max_response_bytes);
+      if (req.method() == http::verb::head) parser.skip(true);  // a HEAD response has no body
       ec = RunOp(conn->ioc,
                  [&](auto handler) { http::async_read(conn->stream, conn->buffer, parser, handler); });
       if (ec) {

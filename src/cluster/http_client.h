@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "core/status.h"
 
 namespace vj {
@@ -101,7 +102,7 @@ class HttpClient {
   const HttpClientOptions options_;
 
   mutable std::mutex mu_;
-  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;  // guarded by mu_
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> connections_opened_{0};
 };
 

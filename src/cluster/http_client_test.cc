@@ -1,0 +1,340 @@
+#include "cluster/http_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cluster/etcd_test_server.h"
+
+namespace vj {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// A tiny HTTP/1.1 server over POSIX sockets, so the tests control the wire: one thread per connection,
+// keep-alive unless the handler says otherwise.
+class TestServer {
+ public:
+  struct Reply {
+    std::string raw;     // written as is when set (e.g. a chunked stream written in parts)
+    std::string body;
+    bool close_after = false;           // close the socket after replying, without saying so
+    std::chrono::milliseconds delay{0};
+    std::vector<std::pair<std::string, std::chrono::milliseconds>> parts;  // raw parts with pauses
+  };
+  using Handler = std::function<Reply(const std::string& target, const std::string& body)>;
+
+  explicit TestServer(Handler handler) : handler_(std::move(handler)) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(listen_fd_, 64);
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~TestServer() {
+    stop_ = true;
+    accept_thread_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& t : conn_threads_) t.join();
+    close(listen_fd_);
+  }
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  void AcceptLoop() {
+    while (!stop_) {
+      pollfd pfd{listen_fd_, POLLIN, 0};
+      if (poll(&pfd, 1, 20) <= 0) continue;
+      int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      accepted_++;
+      std::lock_guard<std::mutex> lock(mu_);
+      conn_threads_.emplace_back([this, fd] { Serve(fd); });
+    }
+  }
+
+  // Reads until `pred(buffer)` or the peer closes / the server stops; false when it did not get there.
+  bool ReadUntil(int fd, std::string& buffer, const std::function<bool()>& pred) {
+    char chunk[4096];
+    while (!pred()) {
+      pollfd pfd{fd, POLLIN, 0};
+      if (stop_) return false;
+      if (poll(&pfd, 1, 20) <= 0) continue;
+      ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+      if (n <= 0) return false;
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  void Serve(int fd) {
+    std::string buffer;
+    while (!stop_) {
+      size_t header_end = 0;
+      if (!ReadUntil(fd, buffer, [&] { return (header_end = buffer.find("\r\n\r\n")) != std::string::npos; })) {
+        break;
+      }
+      std::string head = buffer.substr(0, header_end);
+      size_t content_length = 0;
+      for (std::string name : {"Content-Length: ", "content-length: "}) {
+        size_t at = head.find(name);
+        if (at != std::string::npos) content_length = std::stoul(head.substr(at + name.size()));
+      }
+      const size_t total = header_end + 4 + content_length;
+      if (!ReadUntil(fd, buffer, [&] { return buffer.size() >= total; })) break;
+      std::string body = buffer.substr(header_end + 4, content_length);
+      size_t sp1 = head.find(' ');
+      std::string target = head.substr(sp1 + 1, head.find(' ', sp1 + 1) - sp1 - 1);
+      buffer.erase(0, total);
+
+      Reply reply = handler_(target, body);
+      std::this_thread::sleep_for(reply.delay);
+      std::vector<std::pair<std::string, std::chrono::milliseconds>> parts = reply.parts;
+      if (parts.empty()) {
+        std::string raw = reply.raw.empty() ? "HTTP/1.1 200 OK\r\nContent-Length: " +
+                                                  std::to_string(reply.body.size()) + "\r\n\r\n" + reply.body
+                                            : reply.raw;
+        parts.emplace_back(raw, 0ms);
+      }
+      bool ok = true;
+      for (const auto& [data, pause] : parts) {
+        for (auto slept = 0ms; slept < pause && !stop_; slept += 10ms) std::this_thread::sleep_for(10ms);
+        if (stop_ || send(fd, data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size())) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok || reply.close_after) break;
+    }
+    close(fd);
+  }
+
+  Handler handler_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread accept_thread_;
+  std::mutex mu_;
+  std::vector<std::thread> conn_threads_;
+};
+
+TestServer::Reply Echo(const std::string& target, const std::string& body) {
+  TestServer::Reply reply;
+  reply.body = target + "|" + body;
+  return reply;
+}
+
+std::string Chunk(const std::string& data) {
+  char size[32];
+  snprintf(size, sizeof(size), "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+TEST(ParseHttpUrlTest, SplitsHostPortTarget) {
+  auto url = ParseHttpUrl("http://127.0.0.1:2379/v3/kv/range");
+  ASSERT_TRUE(url.ok()) << url.status();
+  EXPECT_EQ(url->host, "127.0.0.1");
+  EXPECT_EQ(url->port, 2379);
+  EXPECT_EQ(url->target, "/v3/kv/range");
+  url = ParseHttpUrl("http://example.com");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->port, 80);
+  EXPECT_EQ(url->target, "/");
+  url = ParseHttpUrl("http://[::1]:8080/x");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->host, "::1");
+  EXPECT_EQ(url->port, 8080);
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("https://a:1/").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("http://a:99999/").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("http://:80/").status()));
+}
+
+TEST(HttpClientTest, ReusesKeepAliveConnection) {
+  TestServer server(Echo);
+  HttpClient client;
+  for (int i = 0; i < 5; ++i) {
+    auto res = client.Send("POST", "127.0.0.1", server.port(), "/echo", "n" + std::to_string(i));
+    ASSERT_TRUE(res.ok()) << res.status();
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "/echo|n" + std::to_string(i));
+  }
+  EXPECT_EQ(client.connections_opened(), 1u);
+  EXPECT_EQ(server.accepted(), 1);
+  EXPECT_EQ(client.idle_connections(), 1u);
+}
+
+TEST(HttpClientTest, RetriesWhenServerClosedIdleConnection) {
+  TestServer server([](const std::string& target, const std::string& body) {
+    TestServer::Reply reply = Echo(target, body);
+    reply.close_after = true;  // keep-alive promised, then closed: the pooled connection goes stale
+    return reply;
+  });
+  HttpClient client;
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.Send("GET", "http://127.0.0.1:" + std::to_string(server.port()) + "/a");
+    ASSERT_TRUE(res.ok()) << res.status();
+    EXPECT_EQ(res->body, "/a|");
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(server.accepted(), 3);
+}
+
+TEST(HttpClientTest, ConcurrentRequests) {
+  TestServer server(Echo);
+  HttpClient client(HttpClientOptions{.max_idle_per_host = 4});
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        std::string body = std::to_string(t) + "-" + std::to_string(i);
+        auto res = client.Send("POST", "127.0.0.1", server.port(), "/c", body);
+        if (res.ok() && res->body == "/c|" + body) ok++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_LE(client.connections_opened(), 4u);
+}
+
+TEST(HttpClientTest, TimeoutIsDeadlineExceeded) {
+  TestServer server([](const std::string& target, const std::string& body) {
+    TestServer::Reply reply = Echo(target, body);
+    reply.delay = 1500ms;
+    return reply;
+  });
+  HttpClient client;
+  auto start = std::chrono::steady_clock::now();
+  auto res = client.Send("GET", "127.0.0.1", server.port(), "/slow", "", {}, 200ms);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(absl::IsDeadlineExceeded(res.status())) << res.status();
+  EXPECT_LT(elapsed, 1000ms);
+}
+
+TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
+  HttpClient client;
+  uint16_t port = EtcdTestServer::PickFreePort();
+  auto res = client.Send("GET", "127.0.0.1", port, "/");
+  EXPECT_TRUE(absl::IsUnavailable(res.status())) << res.status();
+  EXPECT_THAT(std::string(res.status().message()), HasSubstr(std::to_string(port)));
+}
+
+TEST(HttpClientTest, ResponseOverLimitIsResourceExhausted) {
+  TestServer server([](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.body = std::string(4096, 'x');
+    return reply;
+  });
+  HttpClient client(HttpClientOptions{.max_response_bytes = 1024});
+  auto res = client.Send("GET", "127.0.0.1", server.port(), "/big");
+  EXPECT_TRUE(absl::IsResourceExhausted(res.status())) << res.status();
+}
+
+TEST(HttpClientTest, HeadersAndStatusPassThrough) {
+  TestServer server([](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.raw = "HTTP/1.1 404 Not Found\r\nX-Thing: yes\r\nContent-Length: 4\r\n\r\nnope";
+    return reply;
+  });
+  HttpClient client;
+  auto res = client.Send("GET", "127.0.0.1", server.port(), "/missing");
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(res->body, "nope");
+  EXPECT_EQ(res->Header("x-thing"), "yes");
+}
+
+TEST(HttpClientTest, StreamDeliversChunkedLines) {
+  TestServer server([](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.close_after = true;
+    reply.parts = {{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("{\"a\":1}\n"), 0ms},
+                   {Chunk("{\"b\":"), 50ms},
+                   {Chunk("2}\n{\"c\":3}\n{\"d\""), 50ms},
+                   {Chunk(":4}") + "0\r\n\r\n", 50ms}};
+    return reply;
+  });
+  HttpClient client;
+  std::atomic<bool> stop{false};
+  std::vector<std::string> lines;
+  Status s = client.Stream("http://127.0.0.1:" + std::to_string(server.port()) + "/watch", "{}",
+                           [&](std::string_view line) {
+                             lines.emplace_back(line);
+                             return true;
+                           },
+                           stop);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_THAT(lines, ElementsAre("{\"a\":1}", "{\"b\":2}", "{\"c\":3}", "{\"d\":4}"));
+}
+
+TEST(HttpClientTest, StreamStopsOnFlagAndOnCallback) {
+  TestServer server([](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.close_after = true;
+    reply.parts = {{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Chunk("one\ntwo\n"), 0ms},
+                   {Chunk("three\n"), 5000ms}};
+    return reply;
+  });
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/s";
+  HttpClient client;
+  std::atomic<bool> stop{false};
+  int seen = 0;
+  // The callback ends the stream.
+  Status s = client.Stream(url, "", [&](std::string_view) { return ++seen < 1; }, stop);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(seen, 1);
+  // The stop flag ends a stream that waits for data.
+  seen = 0;
+  auto start = std::chrono::steady_clock::now();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    stop = true;
+  });
+  s = client.Stream(url, "", [&](std::string_view) { return ++seen > 0; }, stop);
+  stopper.join();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(seen, 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2000ms);
+}
+
+TEST(HttpClientTest, StreamErrorStatusCarriesBody) {
+  TestServer server([](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.raw = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\n\r\nbusy!";
+    return reply;
+  });
+  HttpClient client;
+  std::atomic<bool> stop{false};
+  Status s = client.Stream("http://127.0.0.1:" + std::to_string(server.port()) + "/s", "",
+                           [](std::string_view) { return true; }, stop);
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("busy!"));
+}
+
+}  // namespace
+}  // namespace vj

@@ -109,7 +109,7 @@ void Membership::Stop() {
 }
 
 Status Membership::Register() {
-  const Clock::time_point sent = Clock::now();
+  Clock::time_point refreshed = Clock::now();  // when the lease's TTL last (re)started, at the latest
   VJ_ASSIGN_OR_RETURN(int64_t lease, etcd_.LeaseGrant(options_.lease_ttl.count()));
   json::object value;
   value["node_id"] = options_.node_id;
@@ -127,7 +127,7 @@ Status Membership::Register() {
     if (txn->succeeded) {
       std::lock_guard<std::mutex> lock(mu_);
       lease_id_ = lease;
-      lease_valid_until_ = sent + options_.lease_ttl;
+      lease_valid_until_ = refreshed + options_.lease_ttl;
       return absl::OkStatus();
     }
     const std::vector<KeyValue>& existing = txn->responses.at(0).kvs;
@@ -137,8 +137,21 @@ Status Membership::Register() {
       return absl::AlreadyExistsError("node id '" + options_.node_id + "' is already registered by a live node (" +
                                       existing[0].value + ")");
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_.load(); });
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_.load(); });
+    }
+    if (Clock::now() - refreshed >= keepalive_interval()) {  // keep our new lease while we wait
+      const Clock::time_point sent = Clock::now();
+      auto ttl = etcd_.LeaseKeepAliveOnce(lease);
+      if (ttl.ok()) {
+        refreshed = sent;
+      } else {
+        (void)etcd_.LeaseRevoke(lease);
+        refreshed = Clock::now();
+        VJ_ASSIGN_OR_RETURN(lease, etcd_.LeaseGrant(options_.lease_ttl.count()));
+      }
+    }
   }
 }
 

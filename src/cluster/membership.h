@@ -10,7 +10,7 @@
 // etcd watch on a second background thread, re-listed in full at start and after the watch was compacted.
 //
 // Thread-safety: Start/Stop from one controlling thread; every other method may be called concurrently.
-// OnChange callbacks run on the watch thread, must not block, and must not call Stop().
+// OnChange callbacks run on the watch thread (or in Start), must not block, and must not call Stop().
 #pragma once
 
 #include <atomic>
@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "cluster/etcd_client.h"
 #include "core/status.h"
 
@@ -93,11 +94,12 @@ class Membership {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  int64_t lease_id_ = 0;                   // guarded by mu_
-  Clock::time_point lease_valid_until_{};  // guarded by mu_
-  PeerMap peers_;                          // guarded by mu_
-  std::vector<ChangeCallback> callbacks_;  // guarded by mu_
-  bool paused_ = false;                    // guarded by mu_
+  int64_t lease_id_ ABSL_GUARDED_BY(mu_) = 0;  // 0 while unregistered
+  // Until when the lease is surely alive: the TTL counted from before the last successful refresh.
+  Clock::time_point lease_valid_until_ ABSL_GUARDED_BY(mu_){};
+  PeerMap peers_ ABSL_GUARDED_BY(mu_);
+  std::vector<ChangeCallback> callbacks_ ABSL_GUARDED_BY(mu_);
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
 
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> reregistrations_{0};
