@@ -40,6 +40,7 @@ StatusOr<boost::json::value> HandleDeleteCollection(const Call& call);
 StatusOr<boost::json::value> HandleCollectionExists(const Call& call);
 StatusOr<boost::json::value> HandleCreateIndex(const Call& call);
 StatusOr<boost::json::value> HandleDeleteIndex(const Call& call);
+StatusOr<boost::json::value> HandleClusterInfo(const Call& call);
 
 // Points (handlers_points.cc).
 StatusOr<boost::json::value> HandleUpsert(const Call& call);

@@ -11,6 +11,11 @@ StatusOr<json::value> HandleRoot(const Call& call) {
                       {"version", call.options.version}};
 }
 
+StatusOr<json::value> HandleClusterInfo(const Call& call) {
+  if (call.options.cluster_status) return call.options.cluster_status();
+  return json::object{{"status", "disabled"}};
+}
+
 StatusOr<json::value> HandleListCollections(const Call& call) {
   json::array list;
   for (const std::string& name : call.db.List()) list.push_back(json::object{{"name", name}});

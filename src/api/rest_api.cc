@@ -21,6 +21,7 @@ struct Route {
 
 constexpr Route kRoutes[] = {
     {"GET", "/", HandleRoot},
+    {"GET", "/cluster", HandleClusterInfo},
     {"GET", "/collections", HandleListCollections},
     {"GET", "/collections/{name}", HandleGetCollection},
     {"PUT", "/collections/{name}", HandleCreateCollection},

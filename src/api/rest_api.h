@@ -5,7 +5,10 @@
 // Thread-safety: Handle may be called concurrently.
 #pragma once
 
+#include <functional>
 #include <string>
+
+#include <boost/json.hpp>
 
 #include "api/request.h"
 #include "collection/database.h"
@@ -15,6 +18,9 @@ namespace vj {
 struct RestApiOptions {
   std::string version = "0.1.0";
   size_t max_json_depth = 64;
+  // The "result" of GET /cluster (Qdrant's shape: status, peer_id, peers); unset on a standalone node,
+  // which answers {"status": "disabled"}.
+  std::function<boost::json::value()> cluster_status;
 };
 
 class RestApi {

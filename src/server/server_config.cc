@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -50,6 +51,44 @@ Status SetLogLevel(ServerConfig& c, const std::string& v) {
   return absl::InvalidArgumentError("expected trace, debug, info, warn or error, got \"" + v + "\"");
 }
 
+Status SetEtcd(ServerConfig& c, const std::string& v) {
+  for (size_t start = 0; start <= v.size();) {
+    size_t comma = v.find(',', start);
+    const std::string endpoint = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (endpoint.rfind("http://", 0) != 0) {
+      return absl::InvalidArgumentError("expected http://HOST:PORT endpoints, got \"" + endpoint + "\"");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  c.etcd = v;
+  return absl::OkStatus();
+}
+Status SetNodeId(ServerConfig& c, const std::string& v) {
+  if (v.empty() || v.size() > 128) return absl::InvalidArgumentError("must have 1 to 128 characters");
+  for (char ch : v) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') {
+      return absl::InvalidArgumentError("may only contain letters, digits, '.', '_' and '-'");
+    }
+  }
+  c.node_id = v;
+  return absl::OkStatus();
+}
+Status SetAdvertiseUrl(ServerConfig& c, const std::string& v) {
+  if (v.rfind("http://", 0) != 0) return absl::InvalidArgumentError("expected http://HOST:PORT");
+  c.advertise_url = v;
+  return absl::OkStatus();
+}
+Status SetClusterPrefix(ServerConfig& c, const std::string& v) {
+  if (v.empty() || v[0] != '/') return absl::InvalidArgumentError("must start with '/'");
+  c.cluster_prefix = v;
+  return absl::OkStatus();
+}
+Status SetLeaseTtl(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.lease_ttl_s, ParseNumber(v, 1, 600));
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -72,6 +111,11 @@ constexpr Setting kSettings[] = {
     {"HTTP_MAX_BODY_BYTES", "http.max_body_bytes", SetMaxBody},
     {"LOG_FORMAT", "log.format", SetLogFormat},
     {"LOG_LEVEL", "log.level", SetLogLevel},
+    {"CLUSTER_ETCD", "cluster.etcd", SetEtcd},
+    {"CLUSTER_NODE_ID", "cluster.node_id", SetNodeId},
+    {"CLUSTER_ADVERTISE_URL", "cluster.advertise_url", SetAdvertiseUrl},
+    {"CLUSTER_PREFIX", "cluster.prefix", SetClusterPrefix},
+    {"CLUSTER_LEASE_TTL", "cluster.lease_ttl", SetLeaseTtl},
 };
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {
@@ -87,7 +131,7 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
   // Reject unknown keys: a typo must not silently leave a default in force.
   for (const auto& top : root) {
     const std::string key = top.first.as<std::string>();
-    if (key == "http" || key == "log") {
+    if (key == "http" || key == "log" || key == "cluster") {
       if (!top.second.IsMap()) {
         return absl::InvalidArgumentError("config file " + path + ": " + key + ": expected a mapping");
       }

@@ -5,8 +5,12 @@
 //   data_dir: ./data
 //   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432}
 //   log: {format: text|json, level: trace|debug|info|warn|error}
+//   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
+//             prefix: /vjvector, lease_ttl: 5}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
-// VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL.
+// VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
+// VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
+// VJVECTOR_CLUSTER_LEASE_TTL.
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -28,6 +32,11 @@ struct ServerConfig {
   size_t max_body_bytes = 32ull << 20;
   std::string log_format = "text";
   std::string log_level = "info";
+  std::string etcd;            // comma-separated etcd endpoints; empty = a standalone node
+  std::string node_id;         // required with etcd
+  std::string advertise_url;   // how peers reach this node; empty = http://host:port
+  std::string cluster_prefix = "/vjvector";
+  size_t lease_ttl_s = 5;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

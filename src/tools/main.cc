@@ -16,6 +16,8 @@
 
 #include "api/error_mapping.h"
 #include "api/rest_api.h"
+#include "cluster/etcd_client.h"
+#include "cluster/membership.h"
 #include "collection/database.h"
 #include "core/distance.h"
 #include "server/http_server.h"
@@ -150,6 +152,43 @@ int Serve(const vj::ServerConfig& config) {
   }
   spdlog::info("listening on http://{}:{}", config.host, server.bound_port());
 
+  // Cluster membership (when etcd is configured): this node's lease-backed registration and the peers.
+  std::unique_ptr<vj::EtcdClient> etcd;
+  std::unique_ptr<vj::Membership> membership;
+  std::vector<std::string> etcd_endpoints;
+  if (!config.etcd.empty()) {
+    if (config.node_id.empty()) {
+      spdlog::critical("cluster mode (--etcd) needs a node id (--node-id)");
+      server.Stop();
+      return 1;
+    }
+    for (size_t start = 0; start <= config.etcd.size();) {
+      const size_t comma = config.etcd.find(',', start);
+      etcd_endpoints.push_back(config.etcd.substr(start, comma == std::string::npos ? comma : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    vj::EtcdClientOptions etcd_options;
+    etcd_options.endpoints = etcd_endpoints;
+    etcd = std::make_unique<vj::EtcdClient>(etcd_options);
+    vj::MembershipOptions m;
+    m.prefix = config.cluster_prefix;
+    m.node_id = config.node_id;
+    m.url = !config.advertise_url.empty()
+                ? config.advertise_url
+                : "http://" + config.host + ":" + std::to_string(server.bound_port());
+    m.lease_ttl = std::chrono::seconds(config.lease_ttl_s);
+    // A node restarted after a crash finds its old key until the old lease expires: wait that out.
+    m.collision_wait = std::chrono::seconds(config.lease_ttl_s + 1);
+    membership = std::make_unique<vj::Membership>(*etcd, m);
+    if (vj::Status st = membership->Start(); !st.ok()) {
+      spdlog::critical("cannot join the cluster through etcd {}: {}", config.etcd, vj::StatusMessage(st));
+      server.Stop();
+      return 1;
+    }
+    spdlog::info("joined the cluster as {} ({}) through etcd {}", m.node_id, m.url, config.etcd);
+  }
+
   vj::DatabaseOptions db_options;
   db_options.data_dir = config.data_dir;
   db_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
@@ -160,7 +199,23 @@ int Serve(const vj::ServerConfig& config) {
     return 1;
   }
   database = std::move(*opened);
-  api = std::make_unique<vj::RestApi>(*database, vj::RestApiOptions{kVersion, 64});
+  vj::RestApiOptions api_options{kVersion, 64, nullptr};
+  if (membership) {
+    api_options.cluster_status = [&membership, &config, &etcd_endpoints]() -> boost::json::value {
+      boost::json::object peers;
+      for (const auto& [id, url] : membership->Peers()) peers[id] = boost::json::object{{"uri", url}};
+      boost::json::array endpoints;
+      for (const std::string& e : etcd_endpoints) endpoints.push_back(boost::json::value(e));
+      return boost::json::object{
+          {"status", "enabled"},
+          {"peer_id", config.node_id},
+          {"peers", std::move(peers)},
+          {"etcd", boost::json::object{{"endpoints", std::move(endpoints)},
+                                       {"prefix", config.cluster_prefix},
+                                       {"lease_held", membership->has_lease()}}}};
+    };
+  }
+  api = std::make_unique<vj::RestApi>(*database, api_options);
   live_api.store(api.get(), std::memory_order_release);
   ready.store(true);
   spdlog::info("ready: {} collections loaded in {:.3f} s", database->List().size(),
@@ -178,6 +233,7 @@ int Serve(const vj::ServerConfig& config) {
   }
   api.reset();
   database.reset();
+  if (membership) membership->Stop();  // revokes the lease: peers see this node leave at once
   spdlog::info("stopped cleanly");
   return 0;
 }
@@ -193,6 +249,8 @@ int main(int argc, char** argv) {
 
   CLI::App* serve = app.add_subcommand("serve", "Run a node");
   std::string config_file, data_dir, host, log_format, log_level;
+  std::string etcd, node_id, advertise_url, cluster_prefix;
+  int64_t lease_ttl = -1;
   int64_t port = -1, threads = -1, max_body = -1;
   serve->add_option("--config", config_file, "YAML config file");
   serve->add_option("--data-dir", data_dir, "Data directory (default ./data)");
@@ -204,6 +262,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   serve->add_option("--log-format", log_format, "text or json");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  serve->add_option("--etcd", etcd, "etcd endpoints (http://HOST:PORT, comma-separated): join a cluster");
+  serve->add_option("--node-id", node_id, "this node's id in the cluster");
+  serve->add_option("--advertise-url", advertise_url, "URL peers use to reach this node");
+  serve->add_option("--cluster-prefix", cluster_prefix, "etcd key prefix of the cluster (default /vjvector)");
+  serve->add_option("--lease-ttl", lease_ttl, "seconds before a silent node leaves the cluster (default 5)")
+      ->check(CLI::Range(1, 600));
 
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
       std::string(argv[1]) != "version") {
@@ -221,6 +285,11 @@ int main(int argc, char** argv) {
   if (max_body >= 0) flags["HTTP_MAX_BODY_BYTES"] = std::to_string(max_body);
   if (!log_format.empty()) flags["LOG_FORMAT"] = log_format;
   if (!log_level.empty()) flags["LOG_LEVEL"] = log_level;
+  if (!etcd.empty()) flags["CLUSTER_ETCD"] = etcd;
+  if (!node_id.empty()) flags["CLUSTER_NODE_ID"] = node_id;
+  if (!advertise_url.empty()) flags["CLUSTER_ADVERTISE_URL"] = advertise_url;
+  if (!cluster_prefix.empty()) flags["CLUSTER_PREFIX"] = cluster_prefix;
+  if (lease_ttl >= 0) flags["CLUSTER_LEASE_TTL"] = std::to_string(lease_ttl);
   auto config = vj::LoadServerConfig(config_file, vj::ProcessEnv, flags);
   if (!config.ok()) {
     std::fprintf(stderr, "vjvector: %s\n", std::string(config.status().message()).c_str());
