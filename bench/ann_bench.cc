@@ -1,5 +1,6 @@
 #include "bench/ann_bench.h"
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -24,6 +25,11 @@ struct Row {
   double recall, qps, build_s, bytes_per_vector;
 };
 
+struct Best {
+  std::array<double, 3> qps{};  // at recall 0.90, 0.95, 0.99; 0 = not reached
+  double build_s = 0, bytes_per_vector = 0;
+};
+
 double Recall(const std::vector<std::vector<int64_t>>& found, const Matrix<int32_t>& truth, size_t k) {
   size_t hits = 0;
   for (size_t q = 0; q < found.size(); ++q) {
@@ -34,32 +40,42 @@ double Recall(const std::vector<std::vector<int64_t>>& found, const Matrix<int32
 }
 
 void PrintSummary(const std::vector<Row>& rows) {
-  std::printf("\nbest QPS at recall >= target (and VJVector's ratio to hnswlib):\n");
-  std::printf("%-28s %12s %12s %12s\n", "engine", "@0.90", "@0.95", "@0.99");
-  std::map<std::string, std::array<double, 3>> best;
+  std::printf("\nbest QPS among sweep points reaching recall@k >= 0.90 / 0.95 / 0.99 (- = not reached):\n");
+  std::printf("%-28s %10s %10s %10s %9s %10s\n", "engine", "@0.90", "@0.95", "@0.99", "build_s", "B/vector");
+  std::map<std::string, Best> best;
+  std::vector<std::string> order;
   const double targets[3] = {0.90, 0.95, 0.99};
   for (const Row& r : rows) {
-    auto& b = best[r.engine + r.config];
+    if (!best.count(r.engine)) order.push_back(r.engine);
+    Best& b = best[r.engine];
+    b.build_s = r.build_s;
+    b.bytes_per_vector = r.bytes_per_vector;
     for (int t = 0; t < 3; ++t) {
-      if (r.recall >= targets[t] && r.qps > b[t]) b[t] = r.qps;
+      if (r.recall >= targets[t] && r.qps > b.qps[t]) b.qps[t] = r.qps;
     }
   }
-  for (const auto& [engine, b] : best) {
-    std::printf("%-28s %12.0f %12.0f %12.0f\n", engine.c_str(), b[0], b[1], b[2]);
+  auto cell = [](double v, const char* format) {
+    char buf[32];
+    if (v > 0) std::snprintf(buf, sizeof(buf), format, v);
+    else std::snprintf(buf, sizeof(buf), "-");
+    return std::string(buf);
+  };
+  for (const std::string& engine : order) {
+    const Best& b = best[engine];
+    std::printf("%-28s %10s %10s %10s %9.2f %10.0f\n", engine.c_str(), cell(b.qps[0], "%.0f").c_str(),
+                cell(b.qps[1], "%.0f").c_str(), cell(b.qps[2], "%.0f").c_str(), b.build_s, b.bytes_per_vector);
   }
   auto peer = best.find("hnswlib");
   if (peer == best.end()) return;
-  for (const auto& [engine, b] : best) {
+  const Best& h = peer->second;
+  for (const std::string& engine : order) {
     if (engine.rfind("vjvector", 0) != 0) continue;
+    const Best& b = best[engine];
     std::printf("%-28s", (engine + " / hnswlib").c_str());
     for (int t = 0; t < 3; ++t) {
-      if (peer->second[t] > 0 && b[t] > 0) {
-        std::printf(" %11.2fx", b[t] / peer->second[t]);
-      } else {
-        std::printf(" %12s", "-");
-      }
+      std::printf(" %10s", h.qps[t] > 0 && b.qps[t] > 0 ? cell(b.qps[t] / h.qps[t], "%.2fx").c_str() : "-");
     }
-    std::printf("\n");
+    std::printf(" %8.2fx %9.2fx\n", b.build_s / h.build_s, b.bytes_per_vector / h.bytes_per_vector);
   }
 }
 
@@ -73,10 +89,12 @@ Status RunAnn(const AnnOptions& o) {
   if (truth.rows < queries.rows || truth.dim < o.k) {
     return absl::InvalidArgumentError("ground truth has fewer rows than queries or fewer than k columns");
   }
-  std::printf("# ann: base %zu x %zu, %zu queries, k=%zu, M=%zu, efConstruction=%zu, build threads %zu; "
-              "VJVector kernels %s; peers compiled -O3 -march=native (hnswlib), Debian build (FAISS)\n",
-              base.rows, base.dim, queries.rows, o.k, o.m, o.ef_construction, o.threads,
-              BestKernels().isa);
+  std::printf("# ann: base %zu x %zu, %zu queries, k=%zu, M=%zu, efConstruction=%zu, build threads %zu, "
+              "search 1 thread, one query per call\n",
+              base.rows, base.dim, queries.rows, o.k, o.m, o.ef_construction, o.threads);
+  std::printf("# flags: VJVector libraries '%s' with runtime-dispatched %s kernels; hnswlib peer '%s'; "
+              "FAISS Debian's generic static build\n",
+              VJ_BENCH_VJ_FLAGS, BestKernels().isa, VJ_BENCH_HNSWLIB_FLAGS);
   std::printf("%-28s %6s %8s %10s %9s %10s\n", "engine", "ef", "recall", "QPS", "build_s", "B/vector");
   std::vector<Row> rows;
   for (const std::string& name : o.engines) {
@@ -87,13 +105,15 @@ Status RunAnn(const AnnOptions& o) {
       if (name == "vjvector") engine = NewVjvectorEngine(params);
       else if (name == "hnswlib") engine = NewHnswlibEngine(params);
       else if (name == "faiss-hnsw") engine = NewFaissHnswEngine(params);
+      else if (name == "faiss-flat") engine = NewFaissFlatEngine(params);
       else return absl::InvalidArgumentError("unknown engine " + name);
       const auto build_start = Clock::now();
       engine->Build(base);
       const double build_s = Seconds(build_start);
       const double bytes = engine->bytes_per_vector();
       std::vector<std::vector<int64_t>> found(queries.rows);
-      for (size_t ef : o.ef) {
+      const std::vector<size_t> sweep = engine->has_ef() ? o.ef : std::vector<size_t>{0};
+      for (size_t ef : sweep) {
         engine->SetEf(ef);
         for (size_t q = 0; q < queries.rows; ++q) engine->Search(queries.row(q), o.k, found[q]);  // warm-up
         const auto start = Clock::now();

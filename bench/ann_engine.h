@@ -26,6 +26,8 @@ class AnnEngine {
   virtual std::string config_json() const { return ""; }
   // Builds the index over base (L2), using params.threads threads.
   virtual void Build(const Matrix<float>& base) = 0;
+  // False for an exact engine: it has no search breadth, and the sweep measures it once (ef 0).
+  virtual bool has_ef() const { return true; }
   virtual void SetEf(size_t ef) = 0;
   // Writes the ids of the k nearest to query into out (resized to k); single-threaded.
   virtual void Search(const float* query, size_t k, std::vector<int64_t>& out) = 0;
@@ -35,5 +37,7 @@ class AnnEngine {
 std::unique_ptr<AnnEngine> NewVjvectorEngine(const EngineParams& params);
 std::unique_ptr<AnnEngine> NewHnswlibEngine(const EngineParams& params);
 std::unique_ptr<AnnEngine> NewFaissHnswEngine(const EngineParams& params);
+// FAISS IndexFlatL2: exact brute force, the baseline of ../shared/BENCHMARKS.md.
+std::unique_ptr<AnnEngine> NewFaissFlatEngine(const EngineParams& params);
 
 }  // namespace vj::bench

@@ -1,4 +1,5 @@
-// FAISS IndexHNSWFlat peer (Debian's generic build).
+// FAISS peers (Debian's generic build): IndexHNSWFlat, and IndexFlatL2 as the exact baseline.
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <omp.h>
 
@@ -42,7 +43,36 @@ class FaissHnswEngine : public AnnEngine {
   std::vector<float> distances_;
 };
 
+class FaissFlatEngine : public AnnEngine {
+ public:
+  explicit FaissFlatEngine(const EngineParams& p) : params_(p) {}
+  std::string name() const override { return "faiss-flat"; }
+
+  void Build(const Matrix<float>& base) override {
+    index_ = std::make_unique<faiss::IndexFlatL2>(static_cast<int>(base.dim));
+    index_->add(static_cast<faiss::Index::idx_t>(base.rows), base.data.data());
+    omp_set_num_threads(1);
+  }
+  bool has_ef() const override { return false; }
+  void SetEf(size_t) override {}
+  void Search(const float* query, size_t k, std::vector<int64_t>& out) override {
+    out.resize(k);
+    distances_.resize(k);
+    index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances_.data(), out.data());
+  }
+  double bytes_per_vector() const override { return static_cast<double>(index_->d) * sizeof(float); }
+
+ private:
+  EngineParams params_;
+  std::unique_ptr<faiss::IndexFlatL2> index_;
+  std::vector<float> distances_;
+};
+
 }  // namespace
+
+std::unique_ptr<AnnEngine> NewFaissFlatEngine(const EngineParams& params) {
+  return std::make_unique<FaissFlatEngine>(params);
+}
 
 std::unique_ptr<AnnEngine> NewFaissHnswEngine(const EngineParams& params) {
   return std::make_unique<FaissHnswEngine>(params);

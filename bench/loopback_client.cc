@@ -4,8 +4,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -22,10 +24,19 @@ Status LoopbackClient::Connect() {
   if (fd_ < 0) return absl::UnavailableError("socket failed");
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  timeval timeout{};
+  timeout.tv_sec = static_cast<time_t>(timeout_s_);
+  timeout.tv_usec = static_cast<suseconds_t>((timeout_s_ - static_cast<double>(timeout.tv_sec)) * 1e6);
+  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port_);
-  ::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr);
+  if (::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) != 1) {
+    ::close(fd_);
+    fd_ = -1;
+    return absl::InvalidArgumentError("not an IPv4 address: " + host_);
+  }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     ::close(fd_);
     fd_ = -1;
@@ -41,17 +52,25 @@ StatusOr<int> LoopbackClient::Call(const std::string& method, const std::string&
                         std::to_string(payload.size()) + "\r\n\r\n" + payload;
   if (fd_ < 0) VJ_RETURN_IF_ERROR(Connect());
   StatusOr<int> status = Exchange(request, body);
-  if (!status.ok()) {  // the server may have closed an idle keep-alive connection
+  if (!status.ok() && status.status().code() == absl::StatusCode::kUnavailable) {  // the server may have closed an idle keep-alive connection
     VJ_RETURN_IF_ERROR(Connect());
     status = Exchange(request, body);
   }
   return status;
 }
 
+Status LoopbackClient::Timeout() {
+  ::close(fd_);  // a late response must not be read as the next call's
+  fd_ = -1;
+  return absl::DeadlineExceededError("no response from " + host_ + ":" + std::to_string(port_) + " within " +
+                                     std::to_string(timeout_s_) + " s");
+}
+
 StatusOr<int> LoopbackClient::Exchange(const std::string& request, std::string* body) {
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Timeout();
     if (n <= 0) return absl::UnavailableError("send failed");
     sent += static_cast<size_t>(n);
   }
@@ -59,6 +78,7 @@ StatusOr<int> LoopbackClient::Exchange(const std::string& request, std::string* 
   size_t header_end;
   while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
     ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Timeout();
     if (n <= 0) return absl::UnavailableError("connection closed");
     buffer_.append(chunk, static_cast<size_t>(n));
   }
@@ -73,6 +93,7 @@ StatusOr<int> LoopbackClient::Exchange(const std::string& request, std::string* 
   const size_t total = header_end + 4 + length;
   while (buffer_.size() < total) {
     ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Timeout();
     if (n <= 0) return absl::UnavailableError("connection closed mid-body");
     buffer_.append(chunk, static_cast<size_t>(n));
   }

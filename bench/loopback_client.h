@@ -1,6 +1,7 @@
 // LoopbackClient: a minimal HTTP/1.1 keep-alive client over one TCP connection, for driving the server
 // from the benchmark without a client library in the measured path. Not a general HTTP client: it
-// expects Content-Length framed responses (what vjvector sends). One per thread.
+// expects Content-Length framed responses (what vjvector sends). Every send and receive is bounded by
+// `timeout_s` (an unanswered call fails with DeadlineExceeded instead of hanging). One per thread.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,8 @@ namespace vj::bench {
 
 class LoopbackClient {
  public:
-  LoopbackClient(std::string host, uint16_t port) : host_(std::move(host)), port_(port) {}
+  LoopbackClient(std::string host, uint16_t port, double timeout_s = 120)
+      : host_(std::move(host)), port_(port), timeout_s_(timeout_s) {}
   ~LoopbackClient();
   LoopbackClient(const LoopbackClient&) = delete;
   LoopbackClient& operator=(const LoopbackClient&) = delete;
@@ -25,9 +27,11 @@ class LoopbackClient {
  private:
   Status Connect();
   StatusOr<int> Exchange(const std::string& request, std::string* body);
+  Status Timeout();
 
   std::string host_;
   uint16_t port_;
+  double timeout_s_;
   int fd_ = -1;
   std::string buffer_;  // bytes read past the previous response
 };

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   ann_cmd->add_option("--m", ann.m, "HNSW M");
   ann_cmd->add_option("--ef-construction", ann.ef_construction, "HNSW efConstruction");
   ann_cmd->add_option("--ef", ef_list, "search breadths, comma-separated (default 10,16,32,64,128,256,512)");
-  ann_cmd->add_option("--engines", engines, "vjvector,hnswlib,faiss-hnsw (default all)");
+  ann_cmd->add_option("--engines", engines, "vjvector,hnswlib,faiss-hnsw,faiss-flat (default: the first three)");
   ann_cmd->add_option("--quantization", quantization, "VJVector variants, comma-separated: none, sq8");
   ann_cmd->add_option("--threads", ann.threads, "build threads");
   ann_cmd->add_option("--max-queries", ann.max_queries, "use only the first N queries");
@@ -62,7 +62,10 @@ int main(int argc, char** argv) {
   rest_cmd->add_option("--base", rest.base, "base vectors (.fvecs)")->required();
   rest_cmd->add_option("--queries", rest.queries, "query vectors (.fvecs)")->required();
   rest_cmd->add_option("--groundtruth", rest.groundtruth, "exact neighbours (.ivecs)");
-  rest_cmd->add_option("--binary", rest.binary, "the vjvector binary to start");
+  rest_cmd->add_option("--binary", rest.binary, "the vjvector binary to start (default build/vjvector)");
+  rest_cmd->add_option("--url", rest.url, "use a running server (http://127.0.0.1:PORT) instead of --binary");
+  rest_cmd->add_option("--call-timeout", rest.call_timeout_s, "seconds: limit on each HTTP call (default 120)");
+  rest_cmd->add_option("--time-limit", rest.time_limit_s, "seconds: limit on the whole run (default 3600)");
   rest_cmd->add_option("--k", rest.k, "neighbours per query");
   rest_cmd->add_option("--batch", rest.batch, "points per upsert request");
   rest_cmd->add_option("--clients", clients, "client counts, comma-separated (default 1,8)");

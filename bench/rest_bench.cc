@@ -2,21 +2,26 @@
 
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <thread>
 #include <unordered_set>
 
+#include "api/rest_api.h"
 #include "bench/dataset.h"
 #include "bench/loopback_client.h"
-#include "api/rest_api.h"
 #include "collection/database.h"
 #include "core/payload.h"
 #include "index/vector_index.h"
@@ -27,6 +32,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+constexpr const char* kCollection = "bench";
 
 uint16_t FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -40,47 +47,120 @@ uint16_t FreePort() {
   return ntohs(addr.sin_port);
 }
 
+// The server binary as a child process on loopback. It dies with the benchmark (PR_SET_PDEATHSIG).
 class ServerProcess {
  public:
-  ServerProcess(std::string binary, std::string data_dir, uint16_t port)
-      : binary_(std::move(binary)), data_dir_(std::move(data_dir)), port_(port) {}
+  ServerProcess(std::string binary, std::string data_dir, std::string log, uint16_t port)
+      : binary_(std::move(binary)), data_dir_(std::move(data_dir)), log_(std::move(log)), port_(port) {}
   ~ServerProcess() { Stop(); }
 
-  void Start() {
+  pid_t pid() const { return pid_; }
+
+  Status Start() {
+    if (::access(binary_.c_str(), X_OK) != 0) {
+      return absl::InvalidArgumentError("--binary " + binary_ + " is not an executable file");
+    }
     pid_ = ::fork();
+    if (pid_ < 0) return absl::InternalError("fork failed");
     if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       std::string port = std::to_string(port_);
-      std::FILE* log = std::freopen((data_dir_ + "/../server.log").c_str(), "a", stderr);
-      (void)log;
+      if (std::freopen(log_.c_str(), "a", stderr) == nullptr) std::_Exit(126);
+      ::dup2(::fileno(stderr), STDOUT_FILENO);
       ::execl(binary_.c_str(), binary_.c_str(), "serve", "--data-dir", data_dir_.c_str(), "--host",
               "127.0.0.1", "--http-port", port.c_str(), "--log-level", "warn", nullptr);
       std::_Exit(127);
     }
+    return absl::OkStatus();
   }
-  // Seconds until GET /readyz answers 200, or an error after 300 s.
-  StatusOr<double> WaitReady(Clock::time_point since) {
-    LoopbackClient client("127.0.0.1", port_);
+  // Seconds from `since` until GET /readyz answers 200; an error if the process exits or after limit_s.
+  StatusOr<double> WaitReady(Clock::time_point since, double limit_s) {
+    LoopbackClient client("127.0.0.1", port_, 5);
     std::string body;
-    while (Since(since) < 300) {
-      auto status = client.Call("GET", "/readyz", "", &body);
-      if (status.ok() && *status == 200) return Since(since);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (Since(since) < limit_s) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return absl::InternalError("the server exited during start-up (status " + std::to_string(status) +
+                                   "); see " + log_);
+      }
+      auto reply = client.Call("GET", "/readyz", "", &body);
+      if (reply.ok() && *reply == 200) return Since(since);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return absl::DeadlineExceededError("server not ready after 300 s");
+    return absl::DeadlineExceededError("server not ready after " + std::to_string(limit_s) + " s; see " + log_);
   }
+  // SIGTERM, then SIGKILL if it has not exited within 60 s.
   void Stop() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
+    const auto start = Clock::now();
     int status = 0;
-    ::waitpid(pid_, &status, 0);
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Since(start) > 60) {
+        std::fprintf(stderr, "vjvector-bench: server ignored SIGTERM for 60 s; killing it\n");
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     pid_ = -1;
   }
 
  private:
-  std::string binary_, data_dir_;
+  std::string binary_, data_dir_, log_;
   uint16_t port_;
   pid_t pid_ = -1;
 };
+
+// Fails the whole run (killing the server child) if it outlives its time limit.
+class Watchdog {
+ public:
+  Watchdog(double limit_s, std::function<void()> on_expiry) {
+    thread_ = std::thread([this, limit_s, on_expiry = std::move(on_expiry)] {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, std::chrono::duration<double>(limit_s), [this] { return done_; })) {
+        std::fprintf(stderr, "vjvector-bench: rest run exceeded --time-limit %.0f s\n", limit_s);
+        on_expiry();
+        std::_Exit(3);
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+StatusOr<std::pair<std::string, uint16_t>> ParseLoopbackUrl(const std::string& url) {
+  const std::string prefix = "http://";
+  const size_t colon = url.rfind(':');
+  if (url.rfind(prefix, 0) != 0 || colon == std::string::npos || colon < prefix.size()) {
+    return absl::InvalidArgumentError("--url " + url + ": expected http://127.0.0.1:PORT");
+  }
+  std::string host = url.substr(prefix.size(), colon - prefix.size());
+  std::string port_text = url.substr(colon + 1);
+  while (!port_text.empty() && port_text.back() == '/') port_text.pop_back();
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return absl::InvalidArgumentError("--url " + url + ": bad port");
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  if (host.rfind("127.", 0) != 0) return absl::InvalidArgumentError("--url " + url + ": loopback only");
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
 
 void AppendVector(std::string& out, const float* v, size_t dim) {
   char buf[32];
@@ -107,6 +187,9 @@ StatusOr<std::vector<std::vector<uint32_t>>> TrueNeighbours(const RestOptions& o
   std::vector<std::vector<uint32_t>> truth(queries.rows);
   if (o.max_base == 0) {
     VJ_ASSIGN_OR_RETURN(Matrix<int32_t> gt, ReadIvecs(o.groundtruth, queries.rows));
+    if (gt.rows < queries.rows || gt.dim < o.k) {
+      return absl::InvalidArgumentError(o.groundtruth + ": fewer rows than queries or fewer than k columns");
+    }
     for (size_t q = 0; q < queries.rows; ++q) truth[q].assign(gt.row(q), gt.row(q) + o.k);
     return truth;
   }
@@ -135,71 +218,148 @@ double RecallOf(const std::vector<std::vector<uint32_t>>& found,
 std::vector<uint32_t> IdsFromResponse(const std::string& body) {
   std::vector<uint32_t> ids;
   auto parsed = ParseJson(body);
-  if (!parsed.ok()) return ids;
+  if (!parsed.ok() || !parsed->is_object()) return ids;
   const auto* result = parsed->as_object().if_contains("result");
-  if (result == nullptr) return ids;
-  for (const auto& p : result->as_object().at("points").as_array()) {
-    ids.push_back(static_cast<uint32_t>(p.as_object().at("id").to_number<uint64_t>()));
+  if (result == nullptr || !result->is_object()) return ids;
+  const auto* points = result->as_object().if_contains("points");
+  if (points == nullptr || !points->is_array()) return ids;
+  for (const auto& p : points->as_array()) {
+    const auto* id = p.is_object() ? p.as_object().if_contains("id") : nullptr;
+    if (id != nullptr && id->is_number()) ids.push_back(static_cast<uint32_t>(id->to_number<uint64_t>()));
   }
   return ids;
 }
 
-void Report(const char* label, Latencies& lat, double qps, double recall, bool json) {
-  std::printf("%-26s p50 %7.3f ms  p95 %7.3f ms  p99 %7.3f ms  %8.0f QPS  recall@10 %.4f\n", label,
-              lat.Percentile(0.5) * 1e3, lat.Percentile(0.95) * 1e3, lat.Percentile(0.99) * 1e3, qps, recall);
+struct Measured {
+  explicit Measured(std::string l) : label(std::move(l)) {}
+  std::string label;
+  Latencies latency;
+  double qps = 0, recall = 0;
+};
+
+void Report(Measured& m, bool json) {
+  std::printf("%-24s p50 %7.3f ms  p95 %7.3f ms  p99 %7.3f ms  %8.0f QPS  recall %.4f\n", m.label.c_str(),
+              m.latency.Percentile(0.5) * 1e3, m.latency.Percentile(0.95) * 1e3,
+              m.latency.Percentile(0.99) * 1e3, m.qps, m.recall);
   if (json) {
     std::printf("{\"measure\": \"%s\", \"p50_ms\": %.4f, \"p95_ms\": %.4f, \"p99_ms\": %.4f, \"qps\": %.1f, "
                 "\"recall\": %.4f}\n",
-                label, lat.Percentile(0.5) * 1e3, lat.Percentile(0.95) * 1e3, lat.Percentile(0.99) * 1e3, qps,
-                recall);
+                m.label.c_str(), m.latency.Percentile(0.5) * 1e3, m.latency.Percentile(0.95) * 1e3,
+                m.latency.Percentile(0.99) * 1e3, m.qps, m.recall);
   }
+}
+
+// Runs query(c, q) for every q over `clients` threads (client c takes q = c, c + clients, ...).
+// Returns queries per second; the first failure fails the run.
+StatusOr<double> Throughput(size_t clients, size_t queries, const std::function<Status(size_t, size_t)>& query) {
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  Status first_error;
+  const auto start = Clock::now();
+  for (size_t c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      for (size_t q = c; q < queries; q += clients) {
+        Status st = query(c, q);
+        if (!st.ok()) {
+          std::lock_guard lock(mu);
+          if (first_error.ok()) first_error = st;
+          return;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double qps = static_cast<double>(queries) / Since(start);
+  VJ_RETURN_IF_ERROR(first_error);
+  return qps;
+}
+
+std::string UpsertBody(const Matrix<float>& base, size_t start, size_t end) {
+  std::string body = "{\"points\": [";
+  for (size_t i = start; i < end; ++i) {
+    if (i != start) body.push_back(',');
+    body += "{\"id\": " + std::to_string(i) + ", \"vector\": ";
+    AppendVector(body, base.row(i), base.dim);
+    body.push_back('}');
+  }
+  body += "]}";
+  return body;
 }
 
 }  // namespace
 
 Status RunRest(const RestOptions& o) {
+  if (o.batch == 0 || o.k == 0) return absl::InvalidArgumentError("--batch and --k must be positive");
   VJ_ASSIGN_OR_RETURN(Matrix<float> base, ReadFvecs(o.base, o.max_base));
   VJ_ASSIGN_OR_RETURN(Matrix<float> queries, ReadFvecs(o.queries, o.max_queries));
+  if (queries.dim != base.dim) return absl::InvalidArgumentError("queries and base differ in dimension");
   VJ_ASSIGN_OR_RETURN(auto truth, TrueNeighbours(o, base, queries));
   const std::string root = (std::filesystem::temp_directory_path() /
                             ("vjbench-rest-" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(root);
   std::filesystem::create_directories(root + "/server");
-  std::printf("# rest: base %zu x %zu, %zu queries, k=%zu, batches of %zu, binary %s\n", base.rows,
-              base.dim, queries.rows, o.k, o.batch, o.binary.c_str());
-
-  const uint16_t port = FreePort();
-  ServerProcess server(o.binary, root + "/server", port);
-  server.Start();
-  VJ_RETURN_IF_ERROR(server.WaitReady(Clock::now()).status());
-  LoopbackClient client("127.0.0.1", port);
-  std::string body;
-  const std::string create = "{\"vectors\": {\"size\": " + std::to_string(base.dim) + ", \"distance\": \"Euclid\"}}";
-  VJ_ASSIGN_OR_RETURN(int status, client.Call("PUT", "/collections/bench", create, &body));
-  if (status != 200) return absl::InternalError("create collection: " + body);
-
-  const auto ingest_start = Clock::now();
-  for (size_t start = 0; start < base.rows; start += o.batch) {
-    std::string payload = "{\"points\": [";
-    for (size_t i = start; i < std::min(base.rows, start + o.batch); ++i) {
-      if (i != start) payload.push_back(',');
-      payload += "{\"id\": " + std::to_string(i) + ", \"vector\": ";
-      AppendVector(payload, base.row(i), base.dim);
-      payload.push_back('}');
+  struct RemoveOnExit {
+    std::string dir;
+    ~RemoveOnExit() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
     }
-    payload += "]}";
-    VJ_ASSIGN_OR_RETURN(status, client.Call("PUT", "/collections/bench/points?wait=true", payload, &body));
-    if (status != 200) return absl::InternalError("upsert: " + body);
-  }
-  const double ingest_s = Since(ingest_start);
-  std::printf("REST ingest (wait=true):   %.0f points/s (%zu points in %.1f s)\n", base.rows / ingest_s,
-              base.rows, ingest_s);
+  } remove_on_exit{root};
 
-  server.Stop();
-  const auto restart = Clock::now();
-  server.Start();
-  VJ_ASSIGN_OR_RETURN(double ready_s, server.WaitReady(restart));
-  std::printf("restart to ready:          %.2f s for %zu points\n", ready_s, base.rows);
+  // The server: started here on a free loopback port, or a running one (--url).
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::unique_ptr<ServerProcess> server;
+  if (o.url.empty()) {
+    port = FreePort();
+    server = std::make_unique<ServerProcess>(o.binary, root + "/server", root + "/server.log", port);
+  } else {
+    VJ_ASSIGN_OR_RETURN(auto endpoint, ParseLoopbackUrl(o.url));
+    std::tie(host, port) = endpoint;
+  }
+  Watchdog watchdog(o.time_limit_s, [&server] {
+    if (server != nullptr && server->pid() > 0) ::kill(server->pid(), SIGKILL);
+  });
+  // With --url the collection gets a name of its own, deleted at the end.
+  const std::string name = o.url.empty() ? kCollection : "vjbench_" + std::to_string(::getpid());
+  const std::string points_path = "/collections/" + name + "/points";
+
+  std::printf("# rest: base %zu x %zu, %zu queries, k=%zu, batches of %zu, server %s, "
+              "in-process peer: vj::Collection in %s/inproc\n",
+              base.rows, base.dim, queries.rows, o.k, o.batch,
+              o.url.empty() ? o.binary.c_str() : o.url.c_str(), root.c_str());
+  if (server != nullptr) {
+    VJ_RETURN_IF_ERROR(server->Start());
+    VJ_RETURN_IF_ERROR(server->WaitReady(Clock::now(), 120).status());
+  }
+  LoopbackClient client(host, port, o.call_timeout_s);
+  std::string body;
+  const std::string create =
+      "{\"vectors\": {\"size\": " + std::to_string(base.dim) + ", \"distance\": \"Euclid\"}}";
+  VJ_ASSIGN_OR_RETURN(int status, client.Call("PUT", "/collections/" + name, create, &body));
+  if (status != 200) return absl::InternalError("create collection: HTTP " + std::to_string(status) + " " + body);
+
+  // Ingest over HTTP. Encoding the bodies is the client's work, done before the clock starts.
+  std::vector<std::string> upserts;
+  for (size_t start = 0; start < base.rows; start += o.batch) {
+    upserts.push_back(UpsertBody(base, start, std::min(base.rows, start + o.batch)));
+  }
+  const auto ingest_start = Clock::now();
+  for (const std::string& upsert : upserts) {
+    VJ_ASSIGN_OR_RETURN(status, client.Call("PUT", points_path + "?wait=true", upsert, &body));
+    if (status != 200) return absl::InternalError("upsert: HTTP " + std::to_string(status) + " " + body);
+  }
+  const double rest_ingest_s = Since(ingest_start);
+  upserts.clear();
+  upserts.shrink_to_fit();
+
+  double ready_s = -1;
+  if (server != nullptr) {
+    server->Stop();
+    const auto restart = Clock::now();
+    VJ_RETURN_IF_ERROR(server->Start());
+    VJ_ASSIGN_OR_RETURN(ready_s, server->WaitReady(restart, 600));
+  }
 
   std::vector<std::string> bodies(queries.rows);
   for (size_t q = 0; q < queries.rows; ++q) {
@@ -207,96 +367,159 @@ Status RunRest(const RestOptions& o) {
     AppendVector(bodies[q], queries.row(q), queries.dim);
     bodies[q] += ", \"limit\": " + std::to_string(o.k) + "}";
   }
+  const std::string query_path = "/collections/" + name + "/points/query";
   std::vector<std::vector<uint32_t>> found(queries.rows);
-  LoopbackClient query_client("127.0.0.1", port);
-  for (size_t q = 0; q < std::min<size_t>(queries.rows, 200); ++q) {  // warm-up
-    VJ_RETURN_IF_ERROR(query_client.Call("POST", "/collections/bench/points/query", bodies[q], &body).status());
+
+  // 1 client: a warm-up pass over all queries, then the timed pass.
+  Measured rest("REST, 1 client");
+  LoopbackClient query_client(host, port, o.call_timeout_s);
+  for (size_t q = 0; q < queries.rows; ++q) {
+    VJ_ASSIGN_OR_RETURN(status, query_client.Call("POST", query_path, bodies[q], &body));
+    if (status != 200) return absl::InternalError("query: HTTP " + std::to_string(status) + " " + body);
   }
-  Latencies rest;
   const auto rest_start = Clock::now();
   for (size_t q = 0; q < queries.rows; ++q) {
     const auto t = Clock::now();
-    VJ_ASSIGN_OR_RETURN(status, query_client.Call("POST", "/collections/bench/points/query", bodies[q], &body));
-    rest.seconds.push_back(Since(t));
-    if (status != 200) return absl::InternalError("query: " + body);
+    VJ_ASSIGN_OR_RETURN(status, query_client.Call("POST", query_path, bodies[q], &body));
+    rest.latency.seconds.push_back(Since(t));
+    if (status != 200) return absl::InternalError("query: HTTP " + std::to_string(status) + " " + body);
     found[q] = IdsFromResponse(body);
   }
-  const double rest_qps = queries.rows / Since(rest_start);
-  const double rest_recall = RecallOf(found, truth);
+  rest.qps = static_cast<double>(queries.rows) / Since(rest_start);
+  rest.recall = RecallOf(found, truth);
 
-  std::vector<std::pair<size_t, double>> throughput;
+  // N clients, each with its own keep-alive connection.
+  std::vector<std::pair<size_t, double>> rest_throughput;
   for (size_t clients : o.clients) {
     if (clients <= 1) continue;
-    std::vector<std::thread> threads;
-    std::atomic<size_t> failures{0};
-    const auto start = Clock::now();
+    std::vector<std::unique_ptr<LoopbackClient>> connections;
+    std::vector<std::string> replies(clients);
     for (size_t c = 0; c < clients; ++c) {
-      threads.emplace_back([&, c] {
-        LoopbackClient own("127.0.0.1", port);
-        std::string reply;
-        for (size_t q = c; q < queries.rows; q += clients) {
-          auto st = own.Call("POST", "/collections/bench/points/query", bodies[q], &reply);
-          if (!st.ok() || *st != 200) ++failures;
-        }
-      });
+      connections.push_back(std::make_unique<LoopbackClient>(host, port, o.call_timeout_s));
     }
-    for (auto& t : threads) t.join();
-    throughput.push_back({clients, queries.rows / Since(start)});
-    if (failures.load() != 0) return absl::InternalError("failed queries under load");
+    VJ_ASSIGN_OR_RETURN(double qps, Throughput(clients, queries.rows, [&](size_t c, size_t q) -> Status {
+      VJ_ASSIGN_OR_RETURN(int st, connections[c]->Call("POST", query_path, bodies[q], &replies[c]));
+      if (st != 200) return absl::InternalError("query under load: HTTP " + std::to_string(st));
+      return absl::OkStatus();
+    }));
+    rest_throughput.push_back({clients, qps});
   }
-  server.Stop();
+  if (server != nullptr) {
+    server->Stop();
+  } else {
+    (void)client.Call("DELETE", "/collections/" + name, "", &body);
+  }
 
-  // The same index and queries in-process: the server's data directory, opened here.
+  // The same config, data and queries in-process: a vj::Collection (through a Database, so the API layer
+  // can be measured too) in a directory of its own, written with the same batches and wait=true.
   DatabaseOptions db_options;
-  db_options.data_dir = root + "/server";
+  db_options.data_dir = root + "/inproc";
   VJ_ASSIGN_OR_RETURN(auto database, Database::Open(db_options));
-  VJ_ASSIGN_OR_RETURN(auto collection, database->Get("bench"));
-  Latencies inproc;
-  auto run_inproc = [&](size_t q) -> Status {
+  VJ_ASSIGN_OR_RETURN(boost::json::value create_json, ParseJson(create));
+  VJ_ASSIGN_OR_RETURN(CollectionConfig config, ParseCollectionConfig(create_json));
+  VJ_RETURN_IF_ERROR(database->CreateCollection(kCollection, config));
+  VJ_ASSIGN_OR_RETURN(auto collection, database->Get(kCollection));
+  const auto inproc_ingest_start = Clock::now();
+  for (size_t start = 0; start < base.rows; start += o.batch) {
+    std::vector<PointInput> points;
+    for (size_t i = start; i < std::min(base.rows, start + o.batch); ++i) {
+      PointInput p;
+      p.id = PointId::Num(i);
+      p.vectors[""].assign(base.row(i), base.row(i) + base.dim);
+      points.push_back(std::move(p));
+    }
+    VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), /*wait=*/true));
+  }
+  const double inproc_ingest_s = Since(inproc_ingest_start);
+  // Reopened, as the server was restarted: both sides then query a loaded collection with no write or
+  // index work left running in the background, and the reopen time is the peer of restart-to-ready.
+  collection.reset();
+  database.reset();
+  const auto reopen_start = Clock::now();
+  VJ_ASSIGN_OR_RETURN(database, Database::Open(db_options));
+  VJ_ASSIGN_OR_RETURN(collection, database->Get(kCollection));
+  const double reopen_s = Since(reopen_start);
+
+  auto run_inproc = [&](size_t q, std::vector<uint32_t>* ids) -> Status {
     QueryRequest r;  // built inside the timed region, as the server must build it too
     r.vector.assign(queries.row(q), queries.row(q) + queries.dim);
     r.limit = o.k;
     VJ_ASSIGN_OR_RETURN(auto views, collection->Query(r));
-    found[q].clear();
-    for (const auto& v : views) found[q].push_back(static_cast<uint32_t>(v.id.num()));
+    if (ids != nullptr) {
+      ids->clear();
+      for (const auto& v : views) ids->push_back(static_cast<uint32_t>(v.id.num()));
+    }
     return absl::OkStatus();
   };
-  for (size_t q = 0; q < std::min<size_t>(queries.rows, 200); ++q) VJ_RETURN_IF_ERROR(run_inproc(q));
+  Measured inproc("in-process, 1 thread");
+  for (size_t q = 0; q < queries.rows; ++q) VJ_RETURN_IF_ERROR(run_inproc(q, nullptr));  // warm-up
   const auto inproc_start = Clock::now();
   for (size_t q = 0; q < queries.rows; ++q) {
     const auto t = Clock::now();
-    VJ_RETURN_IF_ERROR(run_inproc(q));
-    inproc.seconds.push_back(Since(t));
+    VJ_RETURN_IF_ERROR(run_inproc(q, &found[q]));
+    inproc.latency.seconds.push_back(Since(t));
   }
-  const double inproc_qps = queries.rows / Since(inproc_start);
-  const double inproc_recall = RecallOf(found, truth);
+  inproc.qps = static_cast<double>(queries.rows) / Since(inproc_start);
+  inproc.recall = RecallOf(found, truth);
+  std::vector<std::pair<size_t, double>> inproc_throughput;
+  for (size_t clients : o.clients) {
+    if (clients <= 1) continue;
+    VJ_ASSIGN_OR_RETURN(double qps, Throughput(clients, queries.rows, [&](size_t, size_t q) {
+      return run_inproc(q, nullptr);
+    }));
+    inproc_throughput.push_back({clients, qps});
+  }
 
   // The API layer alone (JSON decode, query, JSON encode), without HTTP: splits the REST overhead
   // into codec and transport.
   RestApi api(*database, RestApiOptions{});
-  Latencies api_lat;
+  Measured codec("API layer, no HTTP");
+  const std::string inproc_query_path = std::string("/collections/") + kCollection + "/points/query";
   const auto api_start = Clock::now();
   for (size_t q = 0; q < queries.rows; ++q) {
     const auto t = Clock::now();
-    Response response = api.Handle(Request{"POST", "/collections/bench/points/query", {}, bodies[q]});
-    api_lat.seconds.push_back(Since(t));
+    Response response = api.Handle(Request{"POST", inproc_query_path, {}, bodies[q]});
+    codec.latency.seconds.push_back(Since(t));
     if (response.status != 200) return absl::InternalError("api query: " + response.body);
     found[q] = IdsFromResponse(response.body);
   }
-  const double api_qps = queries.rows / Since(api_start);
-  const double api_recall = RecallOf(found, truth);
+  codec.qps = static_cast<double>(queries.rows) / Since(api_start);
+  codec.recall = RecallOf(found, truth);
 
-  Report("REST, 1 client", rest, rest_qps, rest_recall, o.json);
-  Report("API without HTTP", api_lat, api_qps, api_recall, o.json);
-  Report("in-process, 1 thread", inproc, inproc_qps, inproc_recall, o.json);
-  for (const auto& [clients, qps] : throughput) {
-    std::printf("REST, %zu clients:           %8.0f QPS\n", clients, qps);
+  std::printf("ingest, batches of %zu, wait=true: REST %.0f points/s, in-process %.0f points/s "
+              "(ratio %.3f)\n",
+              o.batch, base.rows / rest_ingest_s, base.rows / inproc_ingest_s, inproc_ingest_s / rest_ingest_s);
+  if (ready_s >= 0) {
+    std::printf("restart to ready (/readyz 200): %.2f s for %zu points; in-process reopen %.2f s (ratio %.2f)\n",
+                ready_s, base.rows, reopen_s, ready_s / reopen_s);
+  } else {
+    std::printf("in-process reopen: %.2f s for %zu points\n", reopen_s, base.rows);
   }
-  std::printf("REST overhead at 1 client:  p50 %+.1f%%, QPS ratio REST/in-process %.3f\n",
-              (rest.Percentile(0.5) / inproc.Percentile(0.5) - 1) * 100, rest_qps / inproc_qps);
-  collection.reset();
-  database.reset();
-  std::filesystem::remove_all(root);
+  Report(rest, o.json);
+  Report(codec, o.json);
+  Report(inproc, o.json);
+  for (size_t i = 0; i < rest_throughput.size(); ++i) {
+    std::printf("%zu clients: REST %.0f QPS, in-process %zu threads %.0f QPS (ratio %.3f)\n",
+                rest_throughput[i].first, rest_throughput[i].second, inproc_throughput[i].first,
+                inproc_throughput[i].second, rest_throughput[i].second / inproc_throughput[i].second);
+  }
+  std::printf("REST overhead at 1 client: p50 %+.1f%% (API layer alone %+.1f%%), p99 %+.1f%%, "
+              "QPS ratio REST/in-process %.3f\n",
+              (rest.latency.Percentile(0.5) / inproc.latency.Percentile(0.5) - 1) * 100,
+              (codec.latency.Percentile(0.5) / inproc.latency.Percentile(0.5) - 1) * 100,
+              (rest.latency.Percentile(0.99) / inproc.latency.Percentile(0.99) - 1) * 100, rest.qps / inproc.qps);
+  if (o.json) {
+    std::printf("{\"measure\": \"summary\", \"points\": %zu, \"rest_ingest_pps\": %.1f, \"inproc_ingest_pps\": %.1f, "
+                "\"restart_to_ready_s\": %.3f, \"inproc_reopen_s\": %.3f, \"rest_overhead_p50\": %.4f, "
+                "\"rest_qps_ratio\": %.4f",
+                base.rows, base.rows / rest_ingest_s, base.rows / inproc_ingest_s, ready_s, reopen_s,
+                rest.latency.Percentile(0.5) / inproc.latency.Percentile(0.5) - 1, rest.qps / inproc.qps);
+    for (size_t i = 0; i < rest_throughput.size(); ++i) {
+      std::printf(", \"rest_qps_%zu_clients\": %.1f, \"inproc_qps_%zu_threads\": %.1f", rest_throughput[i].first,
+                  rest_throughput[i].second, inproc_throughput[i].first, inproc_throughput[i].second);
+    }
+    std::printf("}\n");
+  }
   return absl::OkStatus();
 }
 

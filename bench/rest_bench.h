@@ -13,11 +13,14 @@ namespace vj::bench {
 struct RestOptions {
   std::string base, queries, groundtruth;
   std::string binary = "build/vjvector";
+  std::string url;  // a running server (http://127.0.0.1:PORT) instead of starting `binary`
   size_t k = 10;
   size_t batch = 256;
   std::vector<size_t> clients = {1, 8};
   size_t max_queries = 0;
   size_t max_base = 0;  // with a subset, recall is computed against brute force over the subset
+  double call_timeout_s = 120;  // per HTTP call
+  double time_limit_s = 3600;   // the whole run; past it the server is killed and the run fails
   bool json = false;
 };
 

@@ -6,6 +6,7 @@
 
 #include "collection/shard_writer.h"
 #include "collection/payload_edit.h"
+#include "collection/shard_snapshot.h"
 #include "collection/shard_state.h"
 
 namespace vj {
@@ -16,7 +17,11 @@ Shard::Shard(std::string name, std::string dir, CollectionOptions options)
 
 Shard::~Shard() {
   writer_.reset();  // drains queued writes
-  if (state_->store) (void)state_->store->Flush();
+  if (state_->store) {
+    // Best effort: without a snapshot the next start rebuilds the indexes from the store.
+    (void)SaveShardSnapshot(*state_, dir_);
+    (void)state_->store->Flush();
+  }
 }
 
 StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
@@ -37,7 +42,16 @@ StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
 Status Shard::Load() {
   const auto start = std::chrono::steady_clock::now();
   ShardState& s = *state_;
-  s.CreateVectorIndexes();
+  if (LoadShardSnapshot(s, dir_).ok()) {
+    loaded_from_snapshot_ = true;
+    for (const auto& [key, type] : s.config.payload_schema) {
+      VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
+    }
+    load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return absl::OkStatus();
+  }
+  // No usable snapshot (none, stale, or corrupt): rebuild the indexes from the store.
+  s.Clear();
   std::map<std::string, std::vector<std::vector<float>>> vectors;
   VJ_RETURN_IF_ERROR(s.store->ForEach([&](PointRecord&& record) -> Status {
     const uint32_t internal = s.next_internal++;

@@ -82,6 +82,8 @@ class Shard {
 
   // Time the last Open spent loading points and building indexes, in seconds.
   double load_seconds() const { return load_seconds_; }
+  // Whether the last Open loaded the indexes from their snapshot rather than rebuilding them.
+  bool loaded_from_snapshot() const { return loaded_from_snapshot_; }
 
  private:
   Shard(std::string name, std::string dir, CollectionOptions options);
@@ -98,6 +100,7 @@ class Shard {
   const std::string dir_;
   const CollectionOptions options_;
   double load_seconds_ = 0;
+  bool loaded_from_snapshot_ = false;
 
   std::unique_ptr<ShardState> state_;
   std::unique_ptr<ShardWriter> writer_;

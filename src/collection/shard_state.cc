@@ -2,19 +2,32 @@
 
 namespace vj {
 
+HnswParams ShardState::IndexParamsFor(const std::string& vector_name) const {
+  HnswParams hnsw = config.EffectiveHnsw(vector_name);
+  if (std::optional<QuantizationConfig> q = config.EffectiveQuantization(vector_name)) {
+    if (q->kind == QuantizationConfig::Kind::kScalarInt8) {
+      hnsw.quantization = Quantization::kScalarInt8;
+      hnsw.quantile = q->quantile;
+    }
+  }
+  return hnsw;
+}
+
 void ShardState::CreateVectorIndexes() {
   vector_indexes.clear();
   for (const auto& [name, params] : config.vectors) {
-    HnswParams hnsw = config.EffectiveHnsw(name);
-    if (std::optional<QuantizationConfig> q = config.EffectiveQuantization(name)) {
-      // Binary codes are not in the engine yet: such collections search on floats.
-      if (q->kind == QuantizationConfig::Kind::kScalarInt8) {
-        hnsw.quantization = Quantization::kScalarInt8;
-        hnsw.quantile = q->quantile;
-      }
-    }
-    vector_indexes[name] = NewHnswIndex(params.size, params.distance, hnsw);
+    vector_indexes[name] = NewHnswIndex(params.size, params.distance, IndexParamsFor(name));
   }
+}
+
+void ShardState::Clear() {
+  internal_of.clear();
+  external_of.clear();
+  payloads.clear();
+  live = roaring::Roaring();
+  next_internal = 0;
+  payload_indexes.clear();
+  CreateVectorIndexes();
 }
 
 Status ShardState::BuildPayloadIndex(const std::string& key, PayloadSchemaType type) {

@@ -39,8 +39,12 @@ struct ShardState {
   std::map<std::string, std::unique_ptr<VectorIndex>> vector_indexes;    // by vector name
   std::map<std::string, std::unique_ptr<PayloadIndex>> payload_indexes;  // by key
 
+  // The index parameters of one vector: its HNSW config and quantization.
+  HnswParams IndexParamsFor(const std::string& vector_name) const;
   // Creates an empty index for every configured vector.
   void CreateVectorIndexes();
+  // Drops every point from the in-memory state (before a rebuild).
+  void Clear();
   // Builds a payload index over every live point; InvalidArgument for a bad key.
   Status BuildPayloadIndex(const std::string& key, PayloadSchemaType type);
 

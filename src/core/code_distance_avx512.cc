@@ -78,4 +78,34 @@ uint32_t CodeL1Avx512(const uint8_t* a, const uint8_t* b, size_t dim) {
   return static_cast<uint32_t>(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1));
 }
 
+// Population count of 64 bytes by nibble look-up (VPOPCNTDQ is not in the required set), masked tail.
+uint32_t HammingAvx512(const uint8_t* a, const uint8_t* b, size_t bytes) {
+  const __m512i table = _mm512_set4_epi32(0x04030302, 0x03020201, 0x03020201, 0x02010100);
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < bytes; i += 64) {
+    const __mmask64 m = TailMask64(bytes - i);
+    const __m512i x =
+        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, a + i), _mm512_maskz_loadu_epi8(m, b + i));
+    const __m512i counts =
+        _mm512_add_epi8(_mm512_shuffle_epi8(table, _mm512_and_si512(x, low4)),
+                        _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(x, 4), low4)));
+    acc = _mm512_add_epi64(acc, _mm512_sad_epu8(counts, _mm512_setzero_si512()));
+  }
+  __m256i half = _mm256_add_epi64(HalfOf<0>(acc), HalfOf<1>(acc));
+  __m128i t = _mm_add_epi64(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+  return static_cast<uint32_t>(_mm_cvtsi128_si64(t) + _mm_extract_epi64(t, 1));
+}
+
+int32_t DotSignedAvx512(const uint8_t* a, const int8_t* b, size_t dim) {
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < dim; i += 32) {
+    const __mmask32 m = TailMask32(dim - i);
+    const __m512i x = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(m, a + i));
+    const __m512i y = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, b + i));
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(x, y));
+  }
+  return static_cast<int32_t>(Sum32(acc));
+}
+
 }  // namespace vj::internal

@@ -1,5 +1,6 @@
 // Reference kernels on 8-bit codes, and the run-time choice among instruction sets.
 #include <cstdlib>
+#include <cstring>
 
 #include "core/code_distance.h"
 
@@ -27,6 +28,25 @@ uint32_t CodeL1Scalar(const uint8_t* a, const uint8_t* b, size_t dim) {
   return sum;
 }
 
+uint32_t HammingScalar(const uint8_t* a, const uint8_t* b, size_t bytes) {
+  uint32_t sum = 0;
+  size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    sum += static_cast<uint32_t>(__builtin_popcountll(x ^ y));
+  }
+  for (; i < bytes; ++i) sum += static_cast<uint32_t>(__builtin_popcount(unsigned{a[i]} ^ b[i]));
+  return sum;
+}
+
+int32_t DotSignedScalar(const uint8_t* a, const int8_t* b, size_t dim) {
+  int32_t sum = 0;
+  for (size_t i = 0; i < dim; ++i) sum += int32_t{a[i]} * int32_t{b[i]};
+  return sum;
+}
+
 }  // namespace internal
 
 namespace {
@@ -44,24 +64,36 @@ bool CpuHasAvx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_suppo
 
 const CodeKernels& ScalarCodeKernels() {
   static const CodeKernels k{internal::CodeL2SqrScalar, internal::CodeInnerProductScalar,
-                             internal::CodeL1Scalar, "scalar"};
+                             internal::CodeL1Scalar, internal::HammingScalar,
+                             internal::DotSignedScalar, "scalar"};
   return k;
 }
 
 const CodeKernels* Avx2CodeKernels() {
   static const CodeKernels k{internal::CodeL2SqrAvx2, internal::CodeInnerProductAvx2,
-                             internal::CodeL1Avx2, "avx2"};
+                             internal::CodeL1Avx2, internal::HammingAvx2, internal::DotSignedAvx2,
+                             "avx2"};
   return CpuHasAvx2() ? &k : nullptr;
 }
 
 const CodeKernels* Avx512CodeKernels() {
   static const CodeKernels k{internal::CodeL2SqrAvx512, internal::CodeInnerProductAvx512,
-                             internal::CodeL1Avx512, "avx512"};
+                             internal::CodeL1Avx512, internal::HammingAvx512, internal::DotSignedAvx512,
+                             "avx512"};
   return CpuHasAvx512Bw() ? &k : nullptr;
+}
+
+// AVX-512 with VNNI: the AVX-512 kernels, and vpdpbusd for the signed dot product.
+const CodeKernels* Avx512VnniCodeKernels() {
+  static const CodeKernels k{internal::CodeL2SqrAvx512, internal::CodeInnerProductAvx512,
+                             internal::CodeL1Avx512,   internal::HammingAvx512,
+                             internal::DotSignedAvx512Vnni, "avx512vnni"};
+  return CpuHasAvx512Bw() && __builtin_cpu_supports("avx512vnni") ? &k : nullptr;
 }
 
 const CodeKernels& BestCodeKernels() {
   static const CodeKernels& best = [] () -> const CodeKernels& {
+    if (const CodeKernels* k = Avx512VnniCodeKernels()) return *k;
     if (const CodeKernels* k = Avx512CodeKernels()) return *k;
     if (const CodeKernels* k = Avx2CodeKernels()) return *k;
     return ScalarCodeKernels();

@@ -12,6 +12,7 @@ std::vector<const CodeKernels*> AvailableKernels() {
   std::vector<const CodeKernels*> out = {&ScalarCodeKernels()};
   if (const CodeKernels* k = Avx2CodeKernels()) out.push_back(k);
   if (const CodeKernels* k = Avx512CodeKernels()) out.push_back(k);
+  if (const CodeKernels* k = Avx512VnniCodeKernels()) out.push_back(k);
   return out;
 }
 
@@ -32,6 +33,9 @@ TEST(CodeDistanceTest, EveryInstructionSetMatchesTheReference) {
         EXPECT_EQ(k->inner_product(a.data() + 1, b.data() + 1, dim),
                   ref.inner_product(a.data() + 1, b.data() + 1, dim));
         EXPECT_EQ(k->l1(a.data() + 1, b.data() + 1, dim), ref.l1(a.data() + 1, b.data() + 1, dim));
+        EXPECT_EQ(k->hamming(a.data() + 1, b.data() + 1, dim), ref.hamming(a.data() + 1, b.data() + 1, dim));
+        const auto* sb = reinterpret_cast<const int8_t*>(b.data() + 1);
+        EXPECT_EQ(k->dot_signed(a.data() + 1, sb, dim), ref.dot_signed(a.data() + 1, sb, dim));
       }
     }
   }
@@ -42,6 +46,12 @@ TEST(CodeDistanceTest, ReferenceValues) {
   EXPECT_EQ(ScalarCodeKernels().l2_sqr(a, b, 3), 9u + 0u + 25u);
   EXPECT_EQ(ScalarCodeKernels().inner_product(a, b, 3), 0u + 100u + 255u * 250u);
   EXPECT_EQ(ScalarCodeKernels().l1(a, b, 3), 3u + 0u + 5u);
+  // 0^3 = 0b11, 10^10 = 0, 255^250 = 0b101.
+  EXPECT_EQ(ScalarCodeKernels().hamming(a, b, 3), 2u + 0u + 2u);
+  const uint8_t ones[9] = {255, 255, 255, 255, 255, 255, 255, 255, 255}, zeros[9] = {};
+  EXPECT_EQ(ScalarCodeKernels().hamming(ones, zeros, 9), 72u);
+  const int8_t signed_b[3] = {-128, 127, -1};
+  EXPECT_EQ(ScalarCodeKernels().dot_signed(a, signed_b, 3), 0 + 1270 - 255);
   EXPECT_NE(BestCodeKernels().isa, nullptr);
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "index/binary_quantizer.h"
 #include "index/scalar_quantizer.h"
 #include "index/vector_index.h"
 
@@ -120,6 +121,81 @@ TEST(HnswQuantizedTest, SmallIndexesSearchOnFloatsUntilTrained) {
       EXPECT_FLOAT_EQ(got[0].distance, 0.0f);
     }
   }
+}
+
+TEST(HnswQuantizedTest, BinaryCodesWithOversampledRescoreRecoverRecall) {
+  // Embedding-like data: wide vectors with a low intrinsic dimension (a random 16-dimensional subspace
+  // plus noise); each bit says on which side of the mean a coordinate lies. Binary codes suit such wide
+  // vectors only (48 bits, this file's kDim, separate neighbours poorly).
+  constexpr size_t kWide = 256, kRank = 16;
+  std::mt19937 rng(6);
+  std::normal_distribution<float> g;
+  std::vector<float> basis(kRank * kWide);
+  for (float& x : basis) x = g(rng);
+  auto make = [&](size_t n) {
+    std::vector<float> out(n * kWide);
+    for (size_t i = 0; i < n; ++i) {
+      float z[kRank];
+      for (float& x : z) x = g(rng);
+      for (size_t j = 0; j < kWide; ++j) {
+        float v = 0.1f * g(rng);
+        for (size_t r = 0; r < kRank; ++r) v += z[r] * basis[r * kWide + j];
+        out[i * kWide + j] = v;
+      }
+    }
+    return out;
+  };
+  const std::vector<float> base = make(kN), queries = make(100);
+  std::vector<uint32_t> ids(kN);
+  std::vector<const float*> ptrs(kN);
+  for (uint32_t i = 0; i < kN; ++i) ids[i] = i, ptrs[i] = &base[i * kWide];
+  HnswParams hp;
+  hp.quantization = Quantization::kBinary;
+  auto binary = NewHnswIndex(kWide, Metric::kEuclid, hp);
+  binary->InsertBatch(ids, ptrs, 2);
+  auto recall = [&](const SearchParams& p) {
+    size_t hits = 0;
+    for (size_t q = 0; q < 100; ++q) {
+      auto want = binary->Search(&queries[q * kWide], {.k = kK, .exact = true}, nullptr);
+      auto got = binary->Search(&queries[q * kWide], p, nullptr);
+      for (const Neighbor& n : got) hits += n.distance <= want.back().distance;
+    }
+    return double(hits) / double(100 * kK);
+  };
+  SearchParams p{.k = kK, .ef = 64};
+  const double plain = recall(p);
+  p.oversampling = 4.0f;
+  const double x4 = recall(p);
+  p.oversampling = 10.0f;
+  const double x10 = recall(p);
+  p.ignore_quantization = true;
+  const double on_floats = recall(p);
+  std::printf("binary recall: rescore x1 %.4f, x4 %.4f, x10 %.4f; floats %.4f\n", plain, x4, x10,
+              on_floats);
+  EXPECT_GT(x4, plain);
+  EXPECT_GE(x10, x4);
+  EXPECT_GE(x10, 0.8);
+  // Without rescore the distances are Hamming distances between codes.
+  p.ignore_quantization = false;
+  p.rescore = false;
+  auto got = binary->Search(&queries[0], p, nullptr);
+  ASSERT_EQ(got.size(), kK);
+  EXPECT_EQ(got[0].distance, std::floor(got[0].distance));
+}
+
+TEST(BinaryQuantizerTest, ThresholdsAtTheMeanAndHamming) {
+  std::vector<float> a = {0, 10, 100}, b = {10, 30, 100};
+  auto q = BinaryQuantizer::Train(3, {a.data(), b.data()});
+  EXPECT_EQ(q.thresholds(), (std::vector<float>{5, 20, 100}));
+  uint8_t ca[8], cb[8];
+  q.Encode(a.data(), ca);
+  q.Encode(b.data(), cb);
+  EXPECT_EQ(ca[0], 0);     // nothing above the mean
+  EXPECT_EQ(cb[0], 0b11);  // the first two dimensions
+  EXPECT_FLOAT_EQ(q.Distance(ca, cb), 2.0f);
+  EXPECT_EQ(BinaryQuantizer::CodeBytes(1), 8u);
+  EXPECT_EQ(BinaryQuantizer::CodeBytes(64), 8u);
+  EXPECT_EQ(BinaryQuantizer::CodeBytes(65), 16u);
 }
 
 TEST(ScalarQuantizerTest, RangeAndDistances) {

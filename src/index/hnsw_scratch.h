@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "index/scalar_quantizer.h"
+
 namespace vj::hnsw {
 
 struct Candidate {
@@ -79,7 +81,8 @@ struct SearchScratch {
   Heap<CloserFirst> candidates;  // frontier of the best-first search
   Heap<FartherFirst> top;        // the ef best found, worst on top
   std::vector<float> query;      // the query as the index compares it (normalized for Cosine)
-  std::vector<uint8_t> code;     // the query's SQ8 code, for quantized indexes
+  std::vector<uint8_t> code;     // the query's binary code, for binary-quantized indexes
+  ScalarQuantizer::Query sq8;    // the query's SQ8 code, for SQ8 indexes
   std::vector<uint32_t> neighbors;       // unvisited neighbours of the node being expanded
   std::vector<Candidate> selection_in;   // neighbour selection (inserts only)
   std::vector<Candidate> selection_out;

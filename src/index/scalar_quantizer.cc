@@ -7,10 +7,6 @@ namespace vj {
 
 ScalarQuantizer ScalarQuantizer::Train(Metric metric, size_t dim, const std::vector<const float*>& sample,
                                        float quantile) {
-  ScalarQuantizer q;
-  q.metric_ = metric;
-  q.dim_ = dim;
-  q.kernels_ = &BestCodeKernels();
   std::vector<float> values;
   values.reserve(sample.size() * dim);
   for (const float* v : sample) values.insert(values.end(), v, v + dim);
@@ -24,8 +20,16 @@ ScalarQuantizer ScalarQuantizer::Train(Metric metric, size_t dim, const std::vec
     std::nth_element(values.begin(), values.begin() + hi_at, values.end());
     high = values[hi_at];
   }
+  return FromRange(metric, dim, low, high > low ? (high - low) / 255.0f : 1.0f);
+}
+
+ScalarQuantizer ScalarQuantizer::FromRange(Metric metric, size_t dim, float low, float scale) {
+  ScalarQuantizer q;
+  q.metric_ = metric;
+  q.dim_ = dim;
+  q.kernels_ = &BestCodeKernels();
   q.low_ = low;
-  q.scale_ = high > low ? (high - low) / 255.0f : 1.0f;
+  q.scale_ = scale;
   q.inverse_scale_ = 1.0f / q.scale_;
   q.scale_sq_ = q.scale_ * q.scale_;
   q.low_scale_ = q.low_ * q.scale_;
@@ -44,6 +48,21 @@ uint32_t ScalarQuantizer::CodeSum(const uint8_t* code, size_t dim) {
   uint32_t sum = 0;
   for (size_t i = 0; i < dim; ++i) sum += code[i];
   return sum;
+}
+
+uint32_t ScalarQuantizer::CodeSumSquares(const uint8_t* code, size_t dim) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < dim; ++i) sum += uint32_t{code[i]} * code[i];
+  return sum;
+}
+
+void ScalarQuantizer::Prepare(const float* v, Query& q) const {
+  q.code.resize(dim_);
+  q.shifted.resize(dim_);
+  Encode(v, q.code.data());
+  for (size_t i = 0; i < dim_; ++i) q.shifted[i] = static_cast<int8_t>(int{q.code[i]} - 128);
+  q.sum = CodeSum(q.code.data(), dim_);
+  q.sum_sq = CodeSumSquares(q.code.data(), dim_);
 }
 
 }  // namespace vj

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/distance.h"
@@ -39,12 +40,17 @@ struct SearchParams {
   // With a quantized index: walk the graph on float vectors instead of codes.
   bool ignore_quantization = false;
   // With a quantized index: re-rank the best max(k, k * oversampling) code-distance candidates with
-  // exact float distances (without rescore, distances are the codes' approximations).
+  // exact float distances (without rescore, distances are the codes' approximations). The walk's
+  // breadth is raised to that many if ef is smaller. Binary codes need oversampling (e.g. 4-10).
   bool rescore = true;
   float oversampling = 1.0f;
 };
 
-enum class Quantization { kNone, kScalarInt8 };
+// kScalarInt8: 8-bit codes over one global range (index/scalar_quantizer.h). kBinary: one bit per
+// dimension, set when the value exceeds that dimension's mean over the training sample
+// (index/binary_quantizer.h); compared by Hamming distance, so searches should re-rank (rescore) with
+// oversampling.
+enum class Quantization { kNone, kScalarInt8, kBinary };
 
 struct HnswParams {
   size_t m = 16;                // Qdrant hnsw_config.m
@@ -54,10 +60,20 @@ struct HnswParams {
   // the caller (the shard's planner), not through the graph.
   size_t full_scan_threshold_kb = 10000;
   uint64_t seed = 42;
-  // kScalarInt8: the graph is searched on 8-bit codes (index/scalar_quantizer.h), trained once the
-  // index holds kQuantizerTrainingPoints points; floats are kept for building and re-ranking.
+  // With quantization the graph is searched on codes, trained once the index holds
+  // kQuantizerTrainingPoints points; floats are kept for building and re-ranking.
   Quantization quantization = Quantization::kNone;
+  // SQ8 range: the [1 - quantile, quantile] quantiles of the training values (values beyond clamp).
+  // Qdrant's default is 0.99; 1.0 (the full range) keeps integer data in 0..255, such as pixels,
+  // lossless.
   float quantile = 1.0f;
+  // Keeps the float vectors in the file storage_path (memory-mapped, shared) instead of the heap: only
+  // re-ranking and building read them. Requires quantization (the codes stay in memory for the graph
+  // walk). The file is created (truncated) by CreateHnswIndex / LoadHnswIndex and removed with the
+  // index. Its disk blocks are allocated as it grows; a full disk then aborts the process (Insert
+  // cannot report an error, and going on would lose vectors).
+  bool vectors_on_disk = false;
+  std::string storage_path;
 };
 
 inline constexpr size_t kQuantizerTrainingPoints = 1024;
@@ -93,12 +109,35 @@ class VectorIndex {
   virtual size_t dim() const = 0;
   virtual Metric metric() const = 0;
   virtual size_t live_count() const = 0;
+  // Heap bytes held (memory-mapped vector files are not counted).
   virtual size_t memory_bytes() const = 0;
+
+  // Writes a self-contained snapshot (graph, vectors, codes; checksummed) to path, replacing it
+  // atomically. Blocks writers (not searches) while it runs. Unimplemented for indexes without a format.
+  [[nodiscard]] virtual Status Save(const std::string& path) const {
+    return absl::UnimplementedError("this index type has no on-disk format");
+  }
+  // Reclaims the space of removed and replaced points by rebuilding the graph over the live ones with
+  // `threads` threads. Searches keep running on the old graph meanwhile; writers wait.
+  [[nodiscard]] virtual Status Compact(size_t threads) { return absl::OkStatus(); }
+  // Nodes kept only as tombstones (removed or replaced points); Compact frees them. A caller compacts
+  // when this exceeds a share of live_count() (e.g. 20%).
+  virtual size_t tombstone_count() const { return 0; }
 };
 
 // Brute force over every live id; exact.
 std::unique_ptr<VectorIndex> NewFlatIndex(size_t dim, Metric metric);
-// HNSW graph (index/hnsw.h); SearchParams.exact falls back to a brute-force scan.
+// HNSW graph (index/hnsw_graph.h); SearchParams.exact falls back to a brute-force scan.
+// Precondition: !params.vectors_on_disk (use CreateHnswIndex, which can fail).
 std::unique_ptr<VectorIndex> NewHnswIndex(size_t dim, Metric metric, const HnswParams& params);
+// As NewHnswIndex, also with vectors on disk. InvalidArgument for vectors_on_disk without quantization
+// or storage_path; the file system's error if the vector file cannot be created.
+StatusOr<std::unique_ptr<VectorIndex>> CreateHnswIndex(size_t dim, Metric metric,
+                                                       const HnswParams& params);
+// Loads a snapshot written by Save. The graph's shape (dim, metric, m, quantization) must match the
+// arguments, else FailedPrecondition; ef_search, vectors_on_disk and storage_path are taken from params.
+// A corrupt, truncated or foreign file is DataLoss; a missing one NotFound. The caller rebuilds then.
+StatusOr<std::unique_ptr<VectorIndex>> LoadHnswIndex(const std::string& path, size_t dim, Metric metric,
+                                                     const HnswParams& params);
 
 }  // namespace vj
