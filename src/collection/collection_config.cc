@@ -80,7 +80,8 @@ StatusOr<QuantizationConfig> ParseQuantization(const json::value& v, const std::
       config.quantile = static_cast<float>(quantile);
     }
   } else if (kind == "binary") {
-    return absl::InvalidArgumentError(inner + ": binary quantization is not supported yet (use scalar)");
+    config.kind = QuantizationConfig::Kind::kBinary;
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*params, {"always_ram"}, inner));
   } else if (kind == "product") {
     return absl::InvalidArgumentError(inner + ": product quantization is not supported");
   } else {

@@ -53,8 +53,8 @@ TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
        "quantization_config.product"},
       {R"({"vectors": {"size": 4, "distance": "Dot", "quantization_config": {"scalar": {"type": "int8", "x": 1}}}})",
        "vectors.quantization_config.scalar: unknown field \"x\""},
-      {R"({"vectors": {"size": 4, "distance": "Dot", "quantization_config": {"binary": {}}}})",
-       "binary quantization is not supported yet"},
+      {R"({"vectors": {"size": 4, "distance": "Dot", "quantization_config": {"binary": {"x": 1}}}})",
+       "vectors.quantization_config.binary: unknown field \"x\""},
   };
   for (const Case& c : cases) {
     auto config = Parse(c.body);
@@ -68,7 +68,8 @@ TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
 TEST(CollectionConfigTest, Quantization) {
   auto config = Parse(R"({"vectors": {"a": {"size": 3, "distance": "Dot",
                                             "quantization_config": {"scalar": {"type": "int8", "always_ram": true}}},
-                                      "b": {"size": 3, "distance": "Dot"}},
+                                      "b": {"size": 3, "distance": "Dot"},
+                                      "c": {"size": 3, "distance": "Dot", "quantization_config": {"binary": {}}}},
                           "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99}}})");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->EffectiveQuantization("a")->kind, QuantizationConfig::Kind::kScalarInt8);
@@ -76,6 +77,7 @@ TEST(CollectionConfigTest, Quantization) {
   EXPECT_TRUE(config->EffectiveQuantization("a")->always_ram);
   EXPECT_EQ(config->EffectiveQuantization("b")->kind, QuantizationConfig::Kind::kScalarInt8);
   EXPECT_FLOAT_EQ(config->EffectiveQuantization("b")->quantile, 0.99f);
+  EXPECT_EQ(config->EffectiveQuantization("c")->kind, QuantizationConfig::Kind::kBinary);
   auto round_trip = ParseCollectionConfig(CollectionConfigToJson(*config));
   ASSERT_TRUE(round_trip.ok()) << round_trip.status();
   EXPECT_EQ(boost::json::serialize(CollectionConfigToJson(*round_trip)),

@@ -5,10 +5,9 @@ namespace vj {
 HnswParams ShardState::IndexParamsFor(const std::string& vector_name) const {
   HnswParams hnsw = config.EffectiveHnsw(vector_name);
   if (std::optional<QuantizationConfig> q = config.EffectiveQuantization(vector_name)) {
-    if (q->kind == QuantizationConfig::Kind::kScalarInt8) {
-      hnsw.quantization = Quantization::kScalarInt8;
-      hnsw.quantile = q->quantile;
-    }
+    hnsw.quantization = q->kind == QuantizationConfig::Kind::kBinary ? Quantization::kBinary
+                                                                       : Quantization::kScalarInt8;
+    hnsw.quantile = q->quantile;
   }
   return hnsw;
 }
