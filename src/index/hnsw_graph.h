@@ -18,9 +18,10 @@
 //
 // Concurrency. Searches and inserts hold resize_mu_ shared; growing the arrays takes it exclusively, so
 // no pointer into them moves under a reader. Neighbour lists are written under a per-node spin lock and
-// read without one: ids are written with relaxed atomics and the count is published with a release
-// store, so a reader sees a list of valid nodes (possibly mid-update, which only makes the search
-// slightly less exact). A node's vector and id are written before any list can point to it. Writers
+// read without one: ids and counts are written with release stores and read with acquire loads (plain
+// moves on x86), so a reader sees a list of valid nodes (possibly mid-update, which only makes the
+// search slightly less exact), and a node's vector, code and id, written before any list points to it,
+// are visible to whoever finds the node in a list. Writers
 // (Insert, Remove) hold writers_mu_ shared; Save and Compact hold it exclusively, so they see a graph
 // at rest while searches go on.
 #pragma once
@@ -57,9 +58,6 @@ inline uint32_t LoadRelaxed(const uint32_t& x) {
 }
 inline uint32_t LoadAcquire(const uint32_t& x) {
   return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(x)).load(std::memory_order_acquire);
-}
-inline void StoreRelaxed(uint32_t& x, uint32_t v) {
-  std::atomic_ref<uint32_t>(x).store(v, std::memory_order_relaxed);
 }
 inline void StoreRelease(uint32_t& x, uint32_t v) {
   std::atomic_ref<uint32_t>(x).store(v, std::memory_order_release);

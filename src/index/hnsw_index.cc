@@ -286,7 +286,7 @@ void HnswIndex::LinkWith(const Score& score, uint32_t node, int level, InsertScr
     {
       ByteLock lock(s_.meta[node].lock);
       uint32_t* links = Links(node, l);
-      for (size_t i = 0; i < s.selected.size(); ++i) StoreRelaxed(links[i], s.selected[i].node);
+      for (size_t i = 0; i < s.selected.size(); ++i) StoreRelease(links[i], s.selected[i].node);
       SetLinkCount(node, l, static_cast<uint32_t>(s.selected.size()));
     }
     for (const Candidate& c : s.selected) ConnectBack(score, c.node, node, l, s);
@@ -305,7 +305,7 @@ void HnswIndex::ConnectBack(const Score& score, uint32_t neighbor, uint32_t node
     if (LoadRelaxed(links[i]) == node) return;
   }
   if (n < max) {
-    StoreRelaxed(links[n], node);
+    StoreRelease(links[n], node);
     SetLinkCount(neighbor, level, n + 1);
     return;
   }
@@ -319,7 +319,7 @@ void HnswIndex::ConnectBack(const Score& score, uint32_t neighbor, uint32_t node
   }
   std::sort(s.prune_in.begin(), s.prune_in.end(), FartherFirst());
   SelectNeighbors(score, s.prune_in, max, s.prune_out, neighbor);
-  for (size_t i = 0; i < s.prune_out.size(); ++i) StoreRelaxed(links[i], s.prune_out[i].node);
+  for (size_t i = 0; i < s.prune_out.size(); ++i) StoreRelease(links[i], s.prune_out[i].node);
   SetLinkCount(neighbor, level, static_cast<uint32_t>(s.prune_out.size()));
 }
 

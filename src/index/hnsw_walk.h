@@ -25,7 +25,7 @@ uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_l
       const uint32_t* links = Links(cur, l);
       const uint32_t n = std::min<uint32_t>(LinkCount(cur, l), MaxLinks(l));
       for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t next = LoadRelaxed(links[i]);
+        const uint32_t next = LoadAcquire(links[i]);
         const float d = score(next);
         if (d < best) {
           best = d;
@@ -73,7 +73,7 @@ void HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
     const uint32_t n = std::min<uint32_t>(LinkCount(c.node, level), max_links);
     size_t count = 0;
     for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t next = LoadRelaxed(links[i]);
+      const uint32_t next = LoadAcquire(links[i]);
       if (s.visited.TestAndMark(next)) continue;
       Prefetch(score.Data(next));
       fresh[count++] = next;
