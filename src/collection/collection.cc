@@ -44,6 +44,7 @@ CollectionInfo Collection::Info() const {
     info.points_count += part.points_count;
     info.indexed_vectors_count += part.indexed_vectors_count;
     info.last_sequence += part.last_sequence;
+    info.tombstones += part.tombstones;
     for (const auto& [key, n] : part.payload_index_points) info.payload_index_points[key] += n;
   }
   info.config = config();

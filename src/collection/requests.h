@@ -89,6 +89,8 @@ struct CollectionInfo {
   CollectionConfig config;
   std::map<std::string, uint64_t> payload_index_points;  // key -> indexed points
   uint64_t last_sequence = 0;
+  // Graph nodes of replaced or deleted points not yet compacted away, over all vectors.
+  uint64_t tombstones = 0;
 };
 
 struct CollectionOptions {

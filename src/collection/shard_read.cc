@@ -19,6 +19,7 @@ CollectionInfo Shard::Info() const {
     info.payload_index_points[key] = index->indexed_points();
   }
   info.last_sequence = state_->store->last_sequence();
+  for (const auto& [name, index] : state_->vector_indexes) info.tombstones += index->tombstone_count();
   return info;
 }
 

@@ -215,6 +215,24 @@ TEST_F(ShardTest, ScrollVisitsEveryPointOnceInIdOrder) {
   EXPECT_EQ(seen.back(), "550e8400-e29b-41d4-a716-446655440000");
 }
 
+TEST_F(ShardTest, ReplacedVectorsAreCompactedAway) {
+  auto c = Open(Config(8, Metric::kEuclid));
+  auto points = RandomPoints(1000, 8, 41);
+  ASSERT_TRUE(c->Upsert(points, true).ok());
+  auto updated = RandomPoints(1000, 8, 42);  // same ids, new vectors: 1000 tombstones
+  ASSERT_TRUE(c->Upsert(updated, true).ok());
+  c->WaitForQueuedWrites();  // compaction runs on the writer after the write is acknowledged
+  EXPECT_EQ(c->Info().points_count, 1000u);
+  EXPECT_LT(c->Info().tombstones, 256u);
+  QueryRequest request;
+  request.vector = updated[17].vectors.at("");
+  request.limit = 1;
+  auto found = c->Query(request);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].id.num(), 17u);
+}
+
 TEST_F(ShardTest, ConcurrentWritersAreAllApplied) {
   auto c = Open(Config(4, Metric::kEuclid));
   std::vector<std::thread> writers;

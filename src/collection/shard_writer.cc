@@ -95,6 +95,19 @@ void ShardWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   }
   for (auto& request : group) request->done.set_value(status);
   group.clear();
+  if (status.ok()) CompactIfNeeded();
+}
+
+void ShardWriter::CompactIfNeeded() {
+  // Replaced and deleted points stay in the graphs as tombstones (they keep them connected); once they
+  // are a fifth of the live points, rebuild the graph without them. Searches go on meanwhile; the
+  // writer, and so new writes, wait.
+  for (auto& [name, index] : state_.vector_indexes) {
+    const size_t tombstones = index->tombstone_count();
+    if (tombstones >= kMinTombstonesToCompact && tombstones * 5 > index->live_count()) {
+      (void)index->Compact(insert_threads_);
+    }
+  }
 }
 
 void ShardWriter::Apply(const std::vector<const Mutation*>& mutations,

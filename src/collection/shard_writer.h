@@ -47,6 +47,10 @@ class ShardWriter {
   // Writes the group's mutations in one batch and applies them; completes the group's requests.
   void Commit(std::vector<std::unique_ptr<WriteRequest>>& group);
   void Apply(const std::vector<const Mutation*>& mutations, const std::vector<bool>& vectors_changed);
+  // Rebuilds a vector index without its tombstones when they exceed a fifth of its live points.
+  void CompactIfNeeded();
+
+  static constexpr size_t kMinTombstonesToCompact = 256;
 
   ShardState& state_;
   const size_t max_batch_mutations_;
