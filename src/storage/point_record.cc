@@ -1,5 +1,7 @@
 #include "storage/point_record.h"
 
+#include "core/crc32c.h"
+
 #include <array>
 #include <bit>
 #include <cmath>
@@ -20,25 +22,6 @@ constexpr uint8_t kFormatVersion = 1;
 constexpr uint8_t kIdNum = 0;
 constexpr uint8_t kIdUuid = 1;
 constexpr size_t kCrcBytes = 4;
-
-// CRC32C (Castagnoli), reflected polynomial 0x82F63B78, the checksum RocksDB and ext4 use. RocksDB's
-// SSE4.2 implementation is not in its public headers, and a table is fast enough for records this size.
-constexpr std::array<uint32_t, 256> MakeCrc32cTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-constexpr std::array<uint32_t, 256> kCrc32cTable = MakeCrc32cTable();
-
-uint32_t Crc32c(std::string_view data) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char c : data) crc = kCrc32cTable[(crc ^ c) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
-}
 
 void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
 
