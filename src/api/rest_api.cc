@@ -17,6 +17,7 @@ struct Route {
   std::string_view method;
   std::string_view pattern;  // segments; "{x}" captures one
   HandlerFn handler;
+  bool writes = false;  // may block until a write is durable (wait=true) or a collection is opened
 };
 
 constexpr Route kRoutes[] = {
@@ -24,18 +25,18 @@ constexpr Route kRoutes[] = {
     {"GET", "/cluster", HandleClusterInfo},
     {"GET", "/collections", HandleListCollections},
     {"GET", "/collections/{name}", HandleGetCollection},
-    {"PUT", "/collections/{name}", HandleCreateCollection},
-    {"DELETE", "/collections/{name}", HandleDeleteCollection},
+    {"PUT", "/collections/{name}", HandleCreateCollection, true},
+    {"DELETE", "/collections/{name}", HandleDeleteCollection, true},
     {"GET", "/collections/{name}/exists", HandleCollectionExists},
-    {"PUT", "/collections/{name}/index", HandleCreateIndex},
-    {"DELETE", "/collections/{name}/index/{field_name}", HandleDeleteIndex},
-    {"PUT", "/collections/{name}/points", HandleUpsert},
+    {"PUT", "/collections/{name}/index", HandleCreateIndex, true},
+    {"DELETE", "/collections/{name}/index/{field_name}", HandleDeleteIndex, true},
+    {"PUT", "/collections/{name}/points", HandleUpsert, true},
     {"POST", "/collections/{name}/points", HandleRetrieve},
-    {"POST", "/collections/{name}/points/delete", HandleDeletePoints},
-    {"POST", "/collections/{name}/points/payload", HandleSetPayload},
-    {"PUT", "/collections/{name}/points/payload", HandleOverwritePayload},
-    {"POST", "/collections/{name}/points/payload/delete", HandleDeletePayload},
-    {"POST", "/collections/{name}/points/payload/clear", HandleClearPayload},
+    {"POST", "/collections/{name}/points/delete", HandleDeletePoints, true},
+    {"POST", "/collections/{name}/points/payload", HandleSetPayload, true},
+    {"PUT", "/collections/{name}/points/payload", HandleOverwritePayload, true},
+    {"POST", "/collections/{name}/points/payload/delete", HandleDeletePayload, true},
+    {"POST", "/collections/{name}/points/payload/clear", HandleClearPayload, true},
     {"POST", "/collections/{name}/points/scroll", HandleScroll},
     {"POST", "/collections/{name}/points/count", HandleCount},
     {"POST", "/collections/{name}/points/query", HandleQuery},
@@ -75,7 +76,25 @@ bool MatchRoute(const std::vector<std::string_view>& path, std::string_view patt
   return true;
 }
 
+const Route* FindRoute(const std::vector<std::string_view>& path, std::string_view method,
+                       std::vector<std::string>* params, bool* path_known) {
+  *path_known = false;
+  for (const Route& route : kRoutes) {
+    if (!MatchRoute(path, route.pattern, params)) continue;
+    *path_known = true;
+    if (route.method == method) return &route;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+bool RestApi::NeverBlocks(const Request& request) {
+  std::vector<std::string> params;
+  bool path_known;
+  const Route* route = FindRoute(Split(request.path), request.method, &params, &path_known);
+  return route != nullptr && !route->writes;
+}
 
 StatusOr<json::object> Call::Body() const {
   if (request.body.empty()) return absl::InvalidArgumentError("request body is missing");
@@ -105,7 +124,7 @@ StatusOr<bool> Call::Wait() const {
 StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const { return db.Get(params.at(0)); }
 
 json::value UpdateResult(const Collection& collection, bool wait) {
-  return json::object{{"operation_id", collection.Info().last_sequence},
+  return json::object{{"operation_id", collection.last_sequence()},
                       {"status", wait ? "completed" : "acknowledged"}};
 }
 
@@ -115,17 +134,9 @@ Response RestApi::Handle(const Request& request) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   const std::vector<std::string_view> path = Split(request.path);
-  const Route* matched = nullptr;
-  bool path_known = false;
   std::vector<std::string> params;
-  for (const Route& route : kRoutes) {
-    if (!MatchRoute(path, route.pattern, &params)) continue;
-    path_known = true;
-    if (route.method == request.method) {
-      matched = &route;
-      break;
-    }
-  }
+  bool path_known = false;
+  const Route* matched = FindRoute(path, request.method, &params, &path_known);
   if (matched == nullptr) {
     Response response = ErrorResponse(
         path_known ? absl::Status(absl::StatusCode::kInvalidArgument,

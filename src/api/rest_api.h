@@ -27,6 +27,9 @@ class RestApi {
  public:
   RestApi(Database& database, RestApiOptions options) : db_(database), options_(std::move(options)) {}
   Response Handle(const Request& request);
+  // True for requests of routes that only read (queries, scroll, count, retrieve, listings): they never
+  // wait for a write, so a transport may run them on its I/O thread.
+  static bool NeverBlocks(const Request& request);
 
  private:
   Database& db_;

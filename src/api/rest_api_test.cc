@@ -86,6 +86,15 @@ TEST_F(RestApiTest, UpsertSearchScrollCount) {
   EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 2u);
 }
 
+TEST(RestApiRoutesTest, ReadsNeverBlockWritesMay) {
+  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/query", {}, ""}));
+  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points", {}, ""}));  // retrieve
+  EXPECT_TRUE(RestApi::NeverBlocks(Request{"GET", "/collections", {}, ""}));
+  EXPECT_FALSE(RestApi::NeverBlocks(Request{"PUT", "/collections/c/points", {}, ""}));  // upsert
+  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/delete", {}, ""}));
+  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/no/such/route", {}, ""}));
+}
+
 TEST_F(RestApiTest, BadInputIsA4xxNamingTheProblemAndChangesNothing) {
   Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Dot"}})");
   Send("PUT", "/collections/c/points", R"({"points": [{"id": 1, "vector": [1, 2]}]})", {{"wait", "true"}});

@@ -43,12 +43,18 @@ CollectionInfo Collection::Info() const {
     CollectionInfo part = shard->Info();
     info.points_count += part.points_count;
     info.indexed_vectors_count += part.indexed_vectors_count;
-    info.last_sequence += part.last_sequence;
+    info.last_sequence += part.last_sequence;  // == last_sequence()
     info.tombstones += part.tombstones;
     for (const auto& [key, n] : part.payload_index_points) info.payload_index_points[key] += n;
   }
   info.config = config();
   return info;
+}
+
+uint64_t Collection::last_sequence() const {
+  uint64_t sum = 0;
+  for (const auto& shard : shards_) sum += shard->last_sequence();
+  return sum;
 }
 
 std::vector<std::vector<PointId>> Collection::SplitIds(const std::vector<PointId>& ids) const {

@@ -33,6 +33,8 @@ class Collection {
   const std::string& name() const { return name_; }
   CollectionConfig config() const;
   CollectionInfo Info() const;
+  // Sum of the shards' last durable sequence numbers: grows with every write (Qdrant's operation_id).
+  uint64_t last_sequence() const;
   double load_seconds() const { return load_seconds_; }
 
   // Writes: see Shard. With several shards a write is durable on every shard it touches when it returns

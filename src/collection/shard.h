@@ -53,6 +53,8 @@ class Shard {
   const std::string& name() const { return name_; }
   CollectionConfig config() const;
   CollectionInfo Info() const;
+  // The sequence number of the last durable write.
+  uint64_t last_sequence() const;
 
   // Writes. InvalidArgument (naming the point and field) leaves nothing changed.
   [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait);

@@ -23,6 +23,8 @@ CollectionInfo Shard::Info() const {
   return info;
 }
 
+uint64_t Shard::last_sequence() const { return state_->store->last_sequence(); }
+
 PointView Shard::View(uint32_t internal, const PayloadSelector& with_payload,
                            const VectorSelector& with_vector) const {
   PointView view;
