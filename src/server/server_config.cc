@@ -52,14 +52,11 @@ Status SetLogLevel(ServerConfig& c, const std::string& v) {
 }
 
 Status SetEtcd(ServerConfig& c, const std::string& v) {
-  for (size_t start = 0; start <= v.size();) {
-    size_t comma = v.find(',', start);
-    const std::string endpoint = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+  if (v.empty()) return absl::InvalidArgumentError("expected http://HOST:PORT endpoints, got \"\"");
+  for (const std::string& endpoint : EtcdEndpoints(v)) {
     if (endpoint.rfind("http://", 0) != 0) {
       return absl::InvalidArgumentError("expected http://HOST:PORT endpoints, got \"" + endpoint + "\"");
     }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   c.etcd = v;
   return absl::OkStatus();
@@ -161,6 +158,17 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
 }
 
 }  // namespace
+
+std::vector<std::string> EtcdEndpoints(const std::string& etcd) {
+  std::vector<std::string> out;
+  if (etcd.empty()) return out;
+  for (size_t start = 0;;) {
+    const size_t comma = etcd.find(',', start);
+    out.push_back(etcd.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
 
 std::optional<std::string> ProcessEnv(const std::string& name) {
   const char* v = std::getenv(name.c_str());

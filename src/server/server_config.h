@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -48,6 +49,9 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 // file does not exist.
 StatusOr<ServerConfig> LoadServerConfig(const std::string& yaml_path, const EnvLookup& env,
                                         const ConfigOverrides& flags);
+
+// The endpoints of ServerConfig::etcd (comma-separated); empty for a standalone node.
+std::vector<std::string> EtcdEndpoints(const std::string& etcd);
 
 // Reads the real process environment.
 std::optional<std::string> ProcessEnv(const std::string& name);

@@ -125,17 +125,7 @@ int Serve(const vj::ServerConfig& config) {
                                      : std::max<size_t>(2, std::thread::hardware_concurrency());
   http.max_body_bytes = config.max_body_bytes;
   // Reads and searches never wait on a write: serve them on the I/O thread, without hand-offs.
-  http.run_inline = [](const vj::Request& r) {
-    if (r.method == "GET") return true;
-    if (r.method != "POST") return false;
-    for (std::string_view tail : {"/points/query", "/points/query/batch", "/points/search",
-                                  "/points/search/batch", "/points/scroll", "/points/count", "/points"}) {
-      if (r.path.size() >= tail.size() && r.path.compare(r.path.size() - tail.size(), tail.size(), tail) == 0) {
-        return true;
-      }
-    }
-    return false;
-  };
+  http.run_inline = vj::RestApi::NeverBlocks;
   vj::HttpServer server(
       http,
       [&live_api](const vj::Request& request) {
@@ -155,18 +145,12 @@ int Serve(const vj::ServerConfig& config) {
   // Cluster membership (when etcd is configured): this node's lease-backed registration and the peers.
   std::unique_ptr<vj::EtcdClient> etcd;
   std::unique_ptr<vj::Membership> membership;
-  std::vector<std::string> etcd_endpoints;
+  const std::vector<std::string> etcd_endpoints = vj::EtcdEndpoints(config.etcd);
   if (!config.etcd.empty()) {
     if (config.node_id.empty()) {
       spdlog::critical("cluster mode (--etcd) needs a node id (--node-id)");
       server.Stop();
       return 1;
-    }
-    for (size_t start = 0; start <= config.etcd.size();) {
-      const size_t comma = config.etcd.find(',', start);
-      etcd_endpoints.push_back(config.etcd.substr(start, comma == std::string::npos ? comma : comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
     }
     vj::EtcdClientOptions etcd_options;
     etcd_options.endpoints = etcd_endpoints;
