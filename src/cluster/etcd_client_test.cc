@@ -20,16 +20,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-// Polls `pred` every 20 ms until it holds or `timeout` passes.
-template <class Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 // One etcd shared by the tests of the suite that do not restart it; each test uses its own key prefix.
 class EtcdClientTest : public ::testing::Test {

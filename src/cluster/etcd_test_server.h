@@ -165,4 +165,15 @@ class EtcdTestServer {
   pid_t pid_ = -1;
 };
 
+// Polls `pred` every 20 ms until it holds or `timeout` passes; returns whether it held.
+template <class Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
 }  // namespace vj

@@ -19,15 +19,6 @@ using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 using namespace std::chrono_literals;
 
-template <class Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 constexpr auto kTtl = 2s;
 
