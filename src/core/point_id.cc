@@ -2,17 +2,9 @@
 
 #include <cstring>
 
+#include "core/hex_digit.h"
+
 namespace vj {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 PointId PointId::Num(uint64_t n) {
   PointId id;
@@ -40,7 +32,7 @@ StatusOr<PointId> PointId::ParseUuid(std::string_view text) {
       if (text[i] != '-') break;
       continue;
     }
-    int v = HexValue(text[i]);
+    int v = HexDigitValue(text[i]);
     if (v < 0) break;
     bytes[nibble / 2] = static_cast<uint8_t>(bytes[nibble / 2] | (nibble % 2 ? v : v << 4));
     ++nibble;

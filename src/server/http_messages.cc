@@ -1,17 +1,10 @@
 #include "server/http_messages.h"
 
 #include "api/error_mapping.h"
+#include "core/hex_digit.h"
 
 namespace vj {
-
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Percent-decoding; a malformed escape is kept literally rather than rejected, as most servers do.
 std::string PercentDecode(std::string_view in, bool plus_is_space) {
@@ -20,7 +13,7 @@ std::string PercentDecode(std::string_view in, bool plus_is_space) {
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '%' && i + 2 < in.size()) {
-      int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+      int hi = HexDigitValue(in[i + 1]), lo = HexDigitValue(in[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
