@@ -33,4 +33,30 @@ Response ErrorResponse(const Status& status, double seconds) {
   return response;
 }
 
+Status StatusFromHttp(int http_status, const std::string& body) {
+  std::string message = body;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    if (const auto* status = v.as_object().if_contains("status"); status && status->is_object()) {
+      if (const auto* error = status->as_object().if_contains("error"); error && error->is_string()) {
+        message = std::string(error->as_string());
+      }
+    }
+  }
+  switch (http_status) {
+    case 400: return absl::InvalidArgumentError(message);
+    case 401: return absl::UnauthenticatedError(message);
+    case 403: return absl::PermissionDeniedError(message);
+    case 404: return absl::NotFoundError(message);
+    case 409: return absl::AlreadyExistsError(message);
+    case 413:
+    case 429: return absl::ResourceExhaustedError(message);
+    case 501: return absl::UnimplementedError(message);
+    case 503: return absl::UnavailableError(message);
+    case 504: return absl::DeadlineExceededError(message);
+    default: return absl::InternalError("HTTP " + std::to_string(http_status) + ": " + message);
+  }
+}
+
 }  // namespace vj

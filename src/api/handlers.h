@@ -2,6 +2,7 @@
 // the value of the envelope's "result", or an error Status that RestApi renders.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,16 +10,20 @@
 
 #include "api/request.h"
 #include "api/rest_api.h"
-#include "collection/database.h"
+#include "collection/catalog.h"
 #include "core/status.h"
 
 namespace vj {
 
 struct Call {
-  Database& db;
+  Catalog& catalog;
   const RestApiOptions& options;
   const Request& request;
   std::vector<std::string> params;  // path parameters in route order ({name}, {id}, ...)
+  // Internal shard routes (/internal/shards/{name}/{shard}/...): the shard, taken out of params, and
+  // whether the route writes.
+  std::optional<uint32_t> shard;
+  bool writes = false;
 
   // The request body as a JSON object; InvalidArgument when missing, malformed or not an object.
   StatusOr<boost::json::object> Body() const;
@@ -41,6 +46,7 @@ StatusOr<boost::json::value> HandleCollectionExists(const Call& call);
 StatusOr<boost::json::value> HandleCreateIndex(const Call& call);
 StatusOr<boost::json::value> HandleDeleteIndex(const Call& call);
 StatusOr<boost::json::value> HandleClusterInfo(const Call& call);
+StatusOr<boost::json::value> HandleCollectionCluster(const Call& call);
 
 // Points (handlers_points.cc).
 StatusOr<boost::json::value> HandleUpsert(const Call& call);

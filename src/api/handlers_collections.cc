@@ -16,9 +16,23 @@ StatusOr<json::value> HandleClusterInfo(const Call& call) {
   return json::object{{"status", "disabled"}};
 }
 
+StatusOr<json::value> HandleCollectionCluster(const Call& call) {
+  if (call.options.collection_cluster) return call.options.collection_cluster(call.params[0]);
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  json::array local;
+  const uint32_t shards = collection->config().shard_number;
+  for (uint32_t i = 0; i < shards; ++i) {
+    local.push_back(json::object{{"shard_id", i}, {"points_count", nullptr}, {"state", "Active"}});
+  }
+  return json::object{{"peer_id", "local"},
+                      {"shard_count", shards},
+                      {"local_shards", std::move(local)},
+                      {"remote_shards", json::array()}};
+}
+
 StatusOr<json::value> HandleListCollections(const Call& call) {
   json::array list;
-  for (const std::string& name : call.db.List()) list.push_back(json::object{{"name", name}});
+  for (const std::string& name : call.catalog.List()) list.push_back(json::object{{"name", name}});
   return json::object{{"collections", std::move(list)}};
 }
 
@@ -52,17 +66,17 @@ StatusOr<json::value> HandleCreateCollection(const Call& call) {
     return absl::InvalidArgumentError("unknown field \"payload_schema\"");
   }
   VJ_ASSIGN_OR_RETURN(CollectionConfig config, ParseCollectionConfig(body));
-  VJ_RETURN_IF_ERROR(call.db.CreateCollection(call.params[0], config));
+  VJ_RETURN_IF_ERROR(call.catalog.CreateCollection(call.params[0], config));
   return json::value(true);
 }
 
 StatusOr<json::value> HandleDeleteCollection(const Call& call) {
-  VJ_RETURN_IF_ERROR(call.db.DeleteCollection(call.params[0]));
+  VJ_RETURN_IF_ERROR(call.catalog.DeleteCollection(call.params[0]));
   return json::value(true);
 }
 
 StatusOr<json::value> HandleCollectionExists(const Call& call) {
-  return json::object{{"exists", call.db.Exists(call.params[0])}};
+  return json::object{{"exists", call.catalog.Exists(call.params[0])}};
 }
 
 StatusOr<json::value> HandleCreateIndex(const Call& call) {

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string_view>
 
+#include <absl/strings/numbers.h>
+
 #include "api/error_mapping.h"
 #include "api/handlers.h"
 #include "core/json_fields.h"
@@ -18,6 +20,7 @@ struct Route {
   std::string_view pattern;  // segments; "{x}" captures one
   HandlerFn handler;
   bool writes = false;  // may block until a write is durable (wait=true) or a collection is opened
+  bool shard_scoped = false;  // an internal route of one shard: /internal/shards/{name}/{shard}/...
 };
 
 constexpr Route kRoutes[] = {
@@ -44,6 +47,20 @@ constexpr Route kRoutes[] = {
     {"POST", "/collections/{name}/points/search", HandleSearch},
     {"POST", "/collections/{name}/points/search/batch", HandleSearchBatch},
     {"GET", "/collections/{name}/points/{id}", HandleGetPoint},
+    {"GET", "/collections/{name}/cluster", HandleCollectionCluster},
+    // Cluster mode: one shard's operations, called by peers (see RestApiOptions::shard_collection).
+    {"PUT", "/internal/shards/{name}/{shard}/index", HandleCreateIndex, true, true},
+    {"DELETE", "/internal/shards/{name}/{shard}/index/{field_name}", HandleDeleteIndex, true, true},
+    {"PUT", "/internal/shards/{name}/{shard}/points", HandleUpsert, true, true},
+    {"POST", "/internal/shards/{name}/{shard}/points", HandleRetrieve, false, true},
+    {"POST", "/internal/shards/{name}/{shard}/points/delete", HandleDeletePoints, true, true},
+    {"POST", "/internal/shards/{name}/{shard}/points/payload", HandleSetPayload, true, true},
+    {"PUT", "/internal/shards/{name}/{shard}/points/payload", HandleOverwritePayload, true, true},
+    {"POST", "/internal/shards/{name}/{shard}/points/payload/delete", HandleDeletePayload, true, true},
+    {"POST", "/internal/shards/{name}/{shard}/points/payload/clear", HandleClearPayload, true, true},
+    {"POST", "/internal/shards/{name}/{shard}/points/scroll", HandleScroll, false, true},
+    {"POST", "/internal/shards/{name}/{shard}/points/count", HandleCount, false, true},
+    {"POST", "/internal/shards/{name}/{shard}/points/query", HandleQuery, false, true},
 };
 
 std::vector<std::string_view> Split(std::string_view path) {
@@ -121,7 +138,11 @@ StatusOr<bool> Call::Wait() const {
                                     it->second + "\"");
 }
 
-StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const { return db.Get(params.at(0)); }
+StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const {
+  if (!shard) return catalog.Get(params.at(0));
+  if (!options.shard_collection) return absl::NotFoundError("this node is not in a cluster");
+  return options.shard_collection(params.at(0), *shard, writes);
+}
 
 json::value UpdateResult(const Collection& collection, bool wait) {
   return json::object{{"operation_id", collection.last_sequence()},
@@ -146,7 +167,18 @@ Response RestApi::Handle(const Request& request) {
     if (path_known) response.status = 405;
     return response;
   }
-  Call call{db_, options_, request, std::move(params)};
+  Call call{catalog_, options_, request, std::move(params)};
+  if (matched->shard_scoped) {
+    uint64_t shard = 0;
+    if (!absl::SimpleAtoi(call.params.at(1), &shard) || shard > UINT32_MAX) {
+      return ErrorResponse(absl::InvalidArgumentError("shard: expected a shard number, got \"" +
+                                                      call.params[1] + "\""),
+                           elapsed());
+    }
+    call.shard = static_cast<uint32_t>(shard);
+    call.params.erase(call.params.begin() + 1);
+  }
+  call.writes = matched->writes;
   StatusOr<json::value> result;
   try {
     result = matched->handler(call);

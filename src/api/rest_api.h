@@ -1,4 +1,5 @@
-// RestApi: the Qdrant-compatible REST API over a Database. Handle() routes a Request to its endpoint,
+// RestApi: the Qdrant-compatible REST API over a Catalog (the node's Database, or the cluster's).
+// Handle() routes a Request to its endpoint,
 // decodes and validates the JSON body, calls the collection, and encodes the Qdrant envelope
 // {"result": ..., "status": "ok", "time": seconds} or the error body
 // {"status": {"error": "..."}, "time": seconds} with the HTTP status that api/error_mapping gives.
@@ -11,7 +12,7 @@
 #include <boost/json.hpp>
 
 #include "api/request.h"
-#include "collection/database.h"
+#include "collection/catalog.h"
 
 namespace vj {
 
@@ -21,18 +22,27 @@ struct RestApiOptions {
   // The "result" of GET /cluster (Qdrant's shape: status, peer_id, peers); unset on a standalone node,
   // which answers {"status": "disabled"}.
   std::function<boost::json::value()> cluster_status;
+  // The "result" of GET /collections/{name}/cluster (where each shard's replicas live); unset on a
+  // standalone node, which answers with its local shards.
+  std::function<StatusOr<boost::json::value>(const std::string& collection)> collection_cluster;
+  // Cluster mode: the collection that serves one shard of `collection` on this node, for the internal
+  // routes /internal/shards/{name}/{shard}/... that peers call. `write` asks for the shard's primary
+  // path (replicating, never forwarding again); reads get the local replica. Unset: those routes 404.
+  std::function<StatusOr<std::shared_ptr<Collection>>(const std::string& collection, uint32_t shard,
+                                                      bool write)>
+      shard_collection;
 };
 
 class RestApi {
  public:
-  RestApi(Database& database, RestApiOptions options) : db_(database), options_(std::move(options)) {}
+  RestApi(Catalog& catalog, RestApiOptions options) : catalog_(catalog), options_(std::move(options)) {}
   Response Handle(const Request& request);
   // True for requests of routes that only read (queries, scroll, count, retrieve, listings): they never
   // wait for a write, so a transport may run them on its I/O thread.
   static bool NeverBlocks(const Request& request);
 
  private:
-  Database& db_;
+  Catalog& catalog_;
   const RestApiOptions options_;
 };
 

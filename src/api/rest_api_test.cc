@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "collection/database.h"
 #include "collection/test_dir.h"
 #include "core/payload.h"
 

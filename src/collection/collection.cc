@@ -9,8 +9,8 @@
 
 namespace vj {
 
-Collection::Collection(std::string name, std::string dir)
-    : name_(std::move(name)), dir_(std::move(dir)) {}
+Collection::Collection(std::string name, ConfigSink save_config)
+    : name_(std::move(name)), save_config_(std::move(save_config)) {}
 
 Collection::~Collection() = default;  // each shard drains its writer and flushes
 
@@ -18,7 +18,8 @@ StatusOr<std::unique_ptr<Collection>> Collection::Open(std::string name, std::st
                                                        CollectionConfig config,
                                                        const CollectionOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<Collection> c(new Collection(name, dir));
+  std::unique_ptr<Collection> c(new Collection(
+      name, [dir](const CollectionConfig& config) { return SaveCollectionConfig(dir, config); }));
   const uint32_t shards = std::max<uint32_t>(1, config.shard_number);
   c->ring_ = std::make_unique<HashRing>(shards);
   for (uint32_t i = 0; i < shards; ++i) {
@@ -29,6 +30,16 @@ StatusOr<std::unique_ptr<Collection>> Collection::Open(std::string name, std::st
   }
   c->config_ = std::move(config);
   c->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return c;
+}
+
+std::unique_ptr<Collection> Collection::Assemble(std::string name, CollectionConfig config,
+                                             std::vector<std::shared_ptr<ShardAccess>> shards,
+                                             ConfigSink save_config) {
+  std::unique_ptr<Collection> c(new Collection(std::move(name), std::move(save_config)));
+  c->ring_ = std::make_unique<HashRing>(static_cast<uint32_t>(shards.size()));
+  c->shards_ = std::move(shards);
+  c->config_ = std::move(config);
   return c;
 }
 
@@ -125,14 +136,14 @@ Status Collection::CreatePayloadIndex(const std::string& key, PayloadSchemaType 
   for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->CreatePayloadIndex(key, type, wait));
   std::lock_guard<std::mutex> lock(mu_);
   config_.payload_schema[key] = type;
-  return SaveCollectionConfig(dir_, config_);
+  return save_config_(config_);
 }
 
 Status Collection::DeletePayloadIndex(const std::string& key, bool wait) {
   for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->DeletePayloadIndex(key, wait));
   std::lock_guard<std::mutex> lock(mu_);
   config_.payload_schema.erase(key);
-  return SaveCollectionConfig(dir_, config_);
+  return save_config_(config_);
 }
 
 StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>& ids,

@@ -7,6 +7,7 @@
 // config is guarded by mu_).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,7 @@
 #include "collection/collection_config.h"
 #include "collection/requests.h"
 #include "collection/shard.h"
+#include "collection/shard_access.h"
 #include "core/status.h"
 
 namespace vj {
@@ -28,6 +30,12 @@ class Collection {
   [[nodiscard]] static StatusOr<std::unique_ptr<Collection>> Open(std::string name, std::string dir,
                                                                    CollectionConfig config,
                                                                    const CollectionOptions& options);
+  // Builds a collection over shards that live elsewhere (cluster mode: routed shards). `save_config`
+  // persists the config whenever it changes (payload indexes).
+  using ConfigSink = std::function<Status(const CollectionConfig&)>;
+  [[nodiscard]] static std::unique_ptr<Collection> Assemble(
+      std::string name, CollectionConfig config, std::vector<std::shared_ptr<ShardAccess>> shards,
+      ConfigSink save_config);
   ~Collection();
 
   const std::string& name() const { return name_; }
@@ -59,14 +67,14 @@ class Collection {
   [[nodiscard]] Status Flush();
 
  private:
-  Collection(std::string name, std::string dir);
+  Collection(std::string name, ConfigSink save_config);
   // Groups ids by the shard that owns them.
   std::vector<std::vector<PointId>> SplitIds(const std::vector<PointId>& ids) const;
 
   // Fields that never change after Open.
   const std::string name_;
-  const std::string dir_;
-  std::vector<std::unique_ptr<Shard>> shards_;
+  const ConfigSink save_config_;
+  std::vector<std::shared_ptr<ShardAccess>> shards_;
   std::unique_ptr<HashRing> ring_;
   double load_seconds_ = 0;
 

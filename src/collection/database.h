@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "collection/catalog.h"
 #include "collection/collection.h"
 #include "core/status.h"
 
@@ -33,21 +34,21 @@ struct DatabaseStats {
   double recovery_seconds = 0;  // time Open spent loading every collection
 };
 
-class Database {
+class Database final : public Catalog {
  public:
   // Opens data_dir (creating it) and loads every stored collection. A collection whose files are
   // unreadable fails the open with its error (DataLoss/IOError) rather than being silently dropped.
   [[nodiscard]] static StatusOr<std::unique_ptr<Database>> Open(const DatabaseOptions& options);
-  ~Database();
+  ~Database() override;
 
   // AlreadyExists / InvalidArgument.
-  [[nodiscard]] Status CreateCollection(const std::string& name, const CollectionConfig& config);
+  [[nodiscard]] Status CreateCollection(const std::string& name, const CollectionConfig& config) override;
   // NotFound when absent.
-  [[nodiscard]] Status DeleteCollection(const std::string& name);
+  [[nodiscard]] Status DeleteCollection(const std::string& name) override;
   // NotFound ("Collection `x` doesn't exist!") when absent.
-  [[nodiscard]] StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const;
-  bool Exists(const std::string& name) const;
-  std::vector<std::string> List() const;
+  [[nodiscard]] StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const override;
+  bool Exists(const std::string& name) const override;
+  std::vector<std::string> List() const override;
 
   DatabaseStats Stats() const;
   // Flushes every collection's storage.

@@ -105,6 +105,69 @@ void Shard::WaitForQueuedWrites() {
 
 Status Shard::Flush() { return state_->store->Flush(); }
 
+Status Shard::ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const {
+  return state_->store->ReadLog(from, max_entries, out);
+}
+
+Status Shard::ApplyLogged(std::vector<LoggedMutation> entries) {
+  auto request = std::make_unique<WriteRequest>();
+  // Checked on the writer thread, where last_sequence cannot move under us.
+  request->build = [entries = std::move(entries)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
+    const uint64_t last = s.store->last_sequence();
+    std::vector<Mutation> out;
+    uint64_t expected = last + 1;
+    for (const LoggedMutation& e : entries) {
+      if (e.sequence < expected && out.empty()) continue;  // already applied
+      if (e.sequence != expected) {
+        return absl::FailedPreconditionError("replication gap: expected log entry " +
+                                             std::to_string(expected) + ", got " +
+                                             std::to_string(e.sequence));
+      }
+      out.push_back(e.mutation);
+      ++expected;
+    }
+    return out;
+  };
+  return Submit(std::move(request), /*wait=*/true);
+}
+
+Status Shard::ForEachPoint(const std::function<Status(PointRecord&&)>& fn) const {
+  return state_->store->ForEach(fn);
+}
+
+Status Shard::DeleteAllPoints() {
+  auto request = std::make_unique<WriteRequest>();
+  request->build = [](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
+    std::shared_lock lock(s.mu);
+    std::vector<Mutation> out(s.internal_of.size());
+    size_t i = 0;
+    for (const auto& [id, internal] : s.internal_of) {
+      out[i].kind = Mutation::Kind::kDelete;
+      out[i++].record.id = id;
+    }
+    return out;
+  };
+  return Submit(std::move(request), /*wait=*/true);
+}
+
+Status Shard::ApplyMutations(std::vector<Mutation> mutations) {
+  auto request = std::make_unique<WriteRequest>();
+  request->mutations = std::move(mutations);
+  return Submit(std::move(request), /*wait=*/true);
+}
+
+Status Shard::ResetSequence(uint64_t sequence) {
+  auto request = std::make_unique<WriteRequest>();
+  const std::string index_dir = dir_ + "/index";
+  request->reconfigure = [sequence, index_dir](ShardState& s) -> Status {
+    // An index snapshot stamped with a sequence the store may reach again with other contents.
+    std::error_code ec;
+    std::filesystem::remove_all(index_dir, ec);
+    return s.store->ResetSequence(sequence);
+  };
+  return Submit(std::move(request), /*wait=*/true);
+}
+
 Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point) {
   const std::string who = "point " + point.id.ToString();
   for (const auto& [name, values] : point.vectors) {

@@ -27,6 +27,7 @@
 
 #include "collection/collection_config.h"
 #include "collection/requests.h"
+#include "collection/shard_access.h"
 #include "core/payload.h"
 #include "core/point_id.h"
 #include "core/status.h"
@@ -41,46 +42,63 @@ struct ShardState;
 class ShardWriter;
 struct WriteRequest;
 
-class Shard {
+class Shard final : public ShardAccess {
  public:
   // Opens the shard stored in `dir` (creating storage if new) and loads its points into the indexes.
   // `config` is the collection's config (the Collection persists it). Errors: IOError/DataLoss.
   [[nodiscard]] static StatusOr<std::unique_ptr<Shard>> Open(std::string name, std::string dir,
                                                                    CollectionConfig config,
                                                                    const CollectionOptions& options);
-  ~Shard();  // stops the writer after draining queued writes
+  ~Shard() override;  // stops the writer after draining queued writes
 
   const std::string& name() const { return name_; }
   CollectionConfig config() const;
-  CollectionInfo Info() const;
+  CollectionInfo Info() const override;
   // The sequence number of the last durable write.
-  uint64_t last_sequence() const;
+  uint64_t last_sequence() const override;
 
   // Writes. InvalidArgument (naming the point and field) leaves nothing changed.
-  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait);
-  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait);
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait) override;
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait) override;
   // kSet merges `payload` into each point's payload (at `key` path's object when key is set); kOverwrite
   // replaces it; kDeleteKeys removes `keys`; kClear empties it.
   [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                      std::vector<std::string> keys, std::optional<std::string> key,
-                                     bool wait);
+                                     bool wait) override;
 
   // Payload indexes. InvalidArgument for a malformed key; NotFound when deleting an absent index.
-  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait);
-  [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
+  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
+  [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;
 
   // Reads.
   [[nodiscard]] StatusOr<std::vector<PointView>> Retrieve(const std::vector<PointId>& ids,
                                                           const PayloadSelector& with_payload,
-                                                          const VectorSelector& with_vector) const;
-  [[nodiscard]] StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const;
-  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact) const;
-  [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const;
+                                                          const VectorSelector& with_vector) const override;
+  [[nodiscard]] StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const override;
+  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact) const override;
+  [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const override;
+
+  // Replication (cluster mode). A primary streams its log to replicas; a replica applies it unchanged,
+  // so both assign the same sequence numbers to the same mutations.
+  // Appends the log entries with sequence >= from, at most max_entries; OutOfRange when trimmed.
+  [[nodiscard]] Status ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const;
+  // Applies a primary's log entries durably and visibly, in order: entries at or below last_sequence()
+  // are skipped (already applied: entries hold each point's resulting state, so this is idempotent);
+  // the rest must continue at last_sequence() + 1, else FailedPrecondition naming the gap.
+  [[nodiscard]] Status ApplyLogged(std::vector<LoggedMutation> entries);
+  // Calls fn for every stored point (reads a consistent RocksDB snapshot; concurrent writes go on).
+  [[nodiscard]] Status ForEachPoint(const std::function<Status(PointRecord&&)>& fn) const;
+  // Loading a primary's snapshot: delete every point, apply the snapshot's points (ApplyMutations), then
+  // ResetSequence to the sequence the snapshot was taken at, which empties the log. Each is durable
+  // when it returns.
+  [[nodiscard]] Status DeleteAllPoints();
+  [[nodiscard]] Status ApplyMutations(std::vector<Mutation> mutations);
+  [[nodiscard]] Status ResetSequence(uint64_t sequence);
 
   // Blocks until every write queued so far is durable and applied.
-  void WaitForQueuedWrites();
+  void WaitForQueuedWrites() override;
   // Flushes storage; the destructor calls it too.
-  [[nodiscard]] Status Flush();
+  [[nodiscard]] Status Flush() override;
 
   // Time the last Open spent loading points and building indexes, in seconds.
   double load_seconds() const { return load_seconds_; }

@@ -52,7 +52,7 @@ class HttpServer::Impl {
         metrics_(metrics),
         work_(asio::make_work_guard(ioc_)),
         acceptor_(asio::make_strand(ioc_)),
-        workers_(std::max<size_t>(1, options_.threads)) {
+        workers_(std::max<size_t>(1, options_.worker_threads != 0 ? options_.worker_threads : options_.threads)) {
     metrics_.DeclareCounter(kRequestsTotal, "HTTP requests answered, by route, method and status.");
     metrics_.DeclareHistogram(kRequestDuration,
                               "HTTP request latency from the request being read to the response "

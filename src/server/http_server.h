@@ -23,6 +23,9 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 6333;  // 0 = pick a free port (see bound_port())
   size_t threads = 4;
+  // Threads that run blocking handlers; 0 = `threads`. A cluster node needs more: a handler may wait on
+  // a peer whose handler waits on this node (forwarded writes waiting for replication).
+  size_t worker_threads = 0;
   size_t max_body_bytes = 32ull << 20;
   std::chrono::milliseconds drain_timeout{10000};
   std::chrono::seconds idle_timeout{60};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <string_view>
 #include <utility>
 
@@ -245,6 +246,21 @@ Status PointStore::ReadLog(uint64_t from, size_t max_entries,
   VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
   // Nothing found although `from` was assigned: the whole tail was trimmed concurrently.
   if (n == 0 && from <= last_sequence() && from < first_log_sequence()) return trimmed();
+  return absl::OkStatus();
+}
+
+Status PointStore::ResetSequence(uint64_t sequence) {
+  rocksdb::WriteBatch wb;
+  VJ_RETURN_IF_ERROR(FromRocks(
+      wb.DeleteRange(log_cf_, SequenceKey(0), SequenceKey(std::numeric_limits<uint64_t>::max())),
+      "batch"));
+  VJ_RETURN_IF_ERROR(
+      FromRocks(wb.Put(db_->DefaultColumnFamily(), kLastSequenceKey, SequenceKey(sequence)), "batch"));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  VJ_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "reset sequence"));
+  last_sequence_.store(sequence, std::memory_order_release);
+  first_log_sequence_.store(sequence + 1, std::memory_order_release);
   return absl::OkStatus();
 }
 

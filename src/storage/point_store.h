@@ -64,6 +64,11 @@ class PointStore {
   // Drops log entries with sequence < before.
   [[nodiscard]] Status TrimLog(uint64_t before);
 
+  // Empties the log and makes `sequence` the last sequence, durably: the next Write continues from
+  // sequence + 1. A replica calls it after loading a snapshot of its primary's points taken at `sequence`
+  // (sequence may be lower than last_sequence()). Must be serialized with Write, like Write itself.
+  [[nodiscard]] Status ResetSequence(uint64_t sequence);
+
   // Flushes memtables to SST files (used before shutdown and snapshots).
   [[nodiscard]] Status Flush();
 

@@ -16,6 +16,7 @@
 
 #include "api/error_mapping.h"
 #include "api/rest_api.h"
+#include "cluster/cluster_node.h"
 #include "cluster/etcd_client.h"
 #include "cluster/membership.h"
 #include "collection/database.h"
@@ -85,6 +86,34 @@ void DeclareMetrics(vj::Metrics& metrics) {
   metrics.DeclareGauge("vjvector_ready", "1 once every collection is loaded.");
 }
 
+// How long /readyz waits for a cluster node's replicas to catch up before reporting ready anyway.
+constexpr auto kCatchUpWait = std::chrono::seconds(30);
+
+void DeclareClusterMetrics(vj::Metrics& metrics) {
+  metrics.DeclareGauge("vjvector_cluster_peers", "Live nodes in the cluster, this one included.");
+  metrics.DeclareGauge("vjvector_cluster_shard_term", "Term of each shard's primary.");
+  metrics.DeclareGauge("vjvector_cluster_shard_primary", "1 for shards this node acts as primary of.");
+  metrics.DeclareGauge("vjvector_cluster_replication_lag_entries",
+                       "Log entries a replica has not confirmed yet, as its primary (this node) sees it.");
+  metrics.DeclareGauge("vjvector_cluster_elections_won", "Elections this node won since it started.");
+  metrics.DeclareGauge("vjvector_cluster_forwarded_writes", "Writes this node forwarded to a primary.");
+}
+
+void CollectClusterMetrics(const vj::ClusterNode& cluster, vj::Metrics& m) {
+  vj::ClusterNode::Stats stats = cluster.GetStats();
+  m.Set("vjvector_cluster_elections_won", {}, static_cast<double>(stats.elections_won));
+  m.Set("vjvector_cluster_forwarded_writes", {}, static_cast<double>(stats.forwarded_writes));
+  m.Set("vjvector_collections", {}, static_cast<double>(cluster.List().size()));
+  for (const auto& [shard, term] : stats.terms) {
+    m.Set("vjvector_cluster_shard_term", {{"shard", shard}}, static_cast<double>(term));
+    m.Set("vjvector_cluster_shard_primary", {{"shard", shard}}, stats.acting_primary[shard] ? 1 : 0);
+  }
+  for (const auto& [replica, lag] : stats.lag) {
+    m.Set("vjvector_cluster_replication_lag_entries", {{"replica", replica}}, static_cast<double>(lag));
+  }
+  m.Set("vjvector_cluster_peers", {}, static_cast<double>(stats.peers));
+}
+
 int Serve(const vj::ServerConfig& config) {
   SetUpLogging(config);
   // Signals are taken synchronously by this thread (sigwait); every thread started below inherits the
@@ -100,15 +129,23 @@ int Serve(const vj::ServerConfig& config) {
                vj::BestKernels().isa);
   vj::Metrics metrics;
   DeclareMetrics(metrics);
+  if (!config.etcd.empty()) DeclareClusterMetrics(metrics);
   std::atomic<bool> ready{false};
-  std::unique_ptr<vj::Database> database;
+  std::unique_ptr<vj::Database> database;            // a standalone node's collections
+  std::unique_ptr<vj::ClusterNode> cluster;          // a cluster node's (replaces database)
   std::unique_ptr<vj::RestApi> api;
   std::atomic<vj::RestApi*> live_api{nullptr};
+  std::atomic<vj::ClusterNode*> live_cluster{nullptr};
+  const auto started = std::chrono::steady_clock::now();
 
   metrics.AddCollector([&](vj::Metrics& m) {
     m.Set("vjvector_resident_memory_bytes", {}, ResidentBytes());
     m.Set("vjvector_ready", {}, ready.load() ? 1 : 0);
     if (!ready.load()) return;
+    if (cluster) {
+      CollectClusterMetrics(*cluster, m);
+      return;
+    }
     vj::DatabaseStats stats = database->Stats();
     m.Set("vjvector_recovery_seconds", {}, stats.recovery_seconds);
     m.Set("vjvector_collections", {}, static_cast<double>(stats.collections.size()));
@@ -118,24 +155,46 @@ int Serve(const vj::ServerConfig& config) {
     }
   });
 
+  const bool cluster_mode = !config.etcd.empty();
   vj::HttpServerOptions http;
   http.host = config.host;
   http.port = config.port;
   http.threads = config.threads != 0 ? config.threads
                                      : std::max<size_t>(2, std::thread::hardware_concurrency());
   http.max_body_bytes = config.max_body_bytes;
-  // Reads and searches never wait on a write: serve them on the I/O thread, without hand-offs.
-  http.run_inline = vj::RestApi::NeverBlocks;
+  if (cluster_mode) {
+    // Requests may wait on peers that wait on this node: only local shard reads run on I/O threads, and
+    // the worker pool is large enough that waiting handlers never starve the ones they wait for.
+    http.worker_threads = std::max<size_t>(64, http.threads);
+    http.run_inline = [](const vj::Request& request) {
+      return request.path.rfind("/internal/shards/", 0) == 0 && vj::RestApi::NeverBlocks(request);
+    };
+  } else {
+    // Reads and searches never wait on a write: serve them on the I/O thread, without hand-offs.
+    http.run_inline = vj::RestApi::NeverBlocks;
+  }
   vj::HttpServer server(
       http,
-      [&live_api](const vj::Request& request) {
+      [&live_api, &live_cluster](const vj::Request& request) {
         vj::RestApi* a = live_api.load(std::memory_order_acquire);
         if (a == nullptr) {
           return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
         }
+        if (request.path.rfind("/internal/replication/", 0) == 0) {
+          vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
+          if (c == nullptr) return vj::ErrorResponse(absl::NotFoundError("this node is not in a cluster"), 0);
+          return c->HandleReplication(request);
+        }
         return a->Handle(request);
       },
-      [&ready] { return ready.load(); }, metrics);
+      [&ready, &live_cluster, started] {
+        if (!ready.load()) return false;
+        // A cluster node is ready once its replicas caught up with their primaries, or after a bounded
+        // wait (a primary that is down must not keep the node out of rotation for ever).
+        vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
+        return c == nullptr || c->CaughtUp() || std::chrono::steady_clock::now() - started > kCatchUpWait;
+      },
+      metrics);
   if (vj::Status st = server.Start(); !st.ok()) {
     spdlog::critical("cannot start the HTTP server: {}", vj::StatusMessage(st));
     return 1;
@@ -146,7 +205,7 @@ int Serve(const vj::ServerConfig& config) {
   std::unique_ptr<vj::EtcdClient> etcd;
   std::unique_ptr<vj::Membership> membership;
   const std::vector<std::string> etcd_endpoints = vj::EtcdEndpoints(config.etcd);
-  if (!config.etcd.empty()) {
+  if (cluster_mode) {
     if (config.node_id.empty()) {
       spdlog::critical("cluster mode (--etcd) needs a node id (--node-id)");
       server.Stop();
@@ -171,20 +230,32 @@ int Serve(const vj::ServerConfig& config) {
       return 1;
     }
     spdlog::info("joined the cluster as {} ({}) through etcd {}", m.node_id, m.url, config.etcd);
+    vj::ClusterNodeOptions node_options;
+    node_options.data_dir = config.data_dir;
+    node_options.node_id = config.node_id;
+    node_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+    cluster = std::make_unique<vj::ClusterNode>(*etcd, *membership, vj::ClusterKeys{config.cluster_prefix},
+                                                node_options);
+    if (vj::Status st = cluster->Start(); !st.ok()) {
+      spdlog::critical("cannot read the cluster state from etcd {}: {}", config.etcd, vj::StatusMessage(st));
+      server.Stop();
+      return 1;
+    }
+  } else {
+    vj::DatabaseOptions db_options;
+    db_options.data_dir = config.data_dir;
+    db_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+    auto opened = vj::Database::Open(db_options);
+    if (!opened.ok()) {
+      spdlog::critical("cannot open the data directory {}: {}", config.data_dir,
+                       vj::StatusMessage(opened.status()));
+      server.Stop();
+      return 1;
+    }
+    database = std::move(*opened);
   }
-
-  vj::DatabaseOptions db_options;
-  db_options.data_dir = config.data_dir;
-  db_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
-  auto opened = vj::Database::Open(db_options);
-  if (!opened.ok()) {
-    spdlog::critical("cannot open the data directory {}: {}", config.data_dir, vj::StatusMessage(opened.status()));
-    server.Stop();
-    return 1;
-  }
-  database = std::move(*opened);
-  vj::RestApiOptions api_options{kVersion, 64, nullptr};
-  if (membership) {
+  vj::RestApiOptions api_options{kVersion, 64, nullptr, nullptr, nullptr};
+  if (cluster) {
     api_options.cluster_status = [&membership, &config, &etcd_endpoints]() -> boost::json::value {
       boost::json::object peers;
       for (const auto& [id, url] : membership->Peers()) peers[id] = boost::json::object{{"uri", url}};
@@ -198,12 +269,24 @@ int Serve(const vj::ServerConfig& config) {
                                        {"prefix", config.cluster_prefix},
                                        {"lease_held", membership->has_lease()}}}};
     };
+    vj::ClusterNode* node = cluster.get();
+    api_options.collection_cluster = [node](const std::string& name) { return node->CollectionClusterInfo(name); };
+    api_options.shard_collection = [node](const std::string& name, uint32_t shard, bool write) {
+      return node->ShardCollection(name, shard, write);
+    };
+    api = std::make_unique<vj::RestApi>(*cluster, api_options);
+    live_cluster.store(cluster.get(), std::memory_order_release);
+  } else {
+    api = std::make_unique<vj::RestApi>(*database, api_options);
   }
-  api = std::make_unique<vj::RestApi>(*database, api_options);
   live_api.store(api.get(), std::memory_order_release);
   ready.store(true);
-  spdlog::info("ready: {} collections loaded in {:.3f} s", database->List().size(),
-               database->Stats().recovery_seconds);
+  if (database) {
+    spdlog::info("ready: {} collections loaded in {:.3f} s", database->List().size(),
+                 database->Stats().recovery_seconds);
+  } else {
+    spdlog::info("ready: {} collections in the cluster", cluster->List().size());
+  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
@@ -211,11 +294,16 @@ int Serve(const vj::ServerConfig& config) {
   ready.store(false);
   server.Stop();
   live_api.store(nullptr);
-  if (vj::Status st = database->Flush(); !st.ok()) {
-    spdlog::error("flush at shutdown failed: {}", vj::StatusMessage(st));
-    return 1;
+  live_cluster.store(nullptr);
+  if (cluster) cluster->Stop();  // flushes every local replica
+  if (database) {
+    if (vj::Status st = database->Flush(); !st.ok()) {
+      spdlog::error("flush at shutdown failed: {}", vj::StatusMessage(st));
+      return 1;
+    }
   }
   api.reset();
+  cluster.reset();
   database.reset();
   if (membership) membership->Stop();  // revokes the lease: peers see this node leave at once
   spdlog::info("stopped cleanly");

@@ -5,105 +5,23 @@ back when resumed; the cluster survives an etcd restart; a node without --etcd r
 """
 
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
+import cluster_harness as ch
 import vjharness as vh
 
-ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+wait_for = ch.wait_for
 LEASE_TTL = 2
 
 
-class Etcd:
-    def __init__(self, workdir):
-        self.data_dir = os.path.join(workdir, "etcd")
-        self.client_port = vh.free_port()
-        self.peer_port = vh.free_port()
-        self.log = open(os.path.join(workdir, "etcd.log"), "ab")
-        self.proc = None
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.client_port}"
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [ETCD, "--name", "e2e", "--data-dir", self.data_dir,
-             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-             "--listen-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-             "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-             "--initial-cluster", f"e2e=http://127.0.0.1:{self.peer_port}"],
-            stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                c = vh.Client("127.0.0.1", self.client_port, timeout=2)
-                r = c.call("GET", "/health")
-                if r.status == 200:
-                    return
-            except Exception:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("etcd did not become healthy")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def peers_of(server):
-    res = server.client.ok("GET", "/cluster")
-    return res
+    return server.client.ok("GET", "/cluster")
 
 
-def wait_for(predicate, what, timeout=20.0):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = predicate()
-            if last is True:
-                return
-        except Exception as e:  # a node may be briefly unreachable while it restarts
-            last = e
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-class ClusterMembershipTest(vh.TestCase):
-
-    def setUp(self):
-        if not os.access(ETCD, os.X_OK):
-            self.skipTest("etcd is not installed (scripts/install-deps.sh installs etcd-server)")
-        self.tmp = tempfile.mkdtemp(prefix="vj-e2e-cluster-")
-        self.etcd = Etcd(self.tmp)
-        self.etcd.start()
-        self.nodes = {}
-        for name in ("n1", "n2", "n3"):
-            self.nodes[name] = self.start_node(name)
-
-    def start_node(self, name):
-        server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
-                           extra_args=["--etcd", self.etcd.url, "--node-id", name,
-                                       "--lease-ttl", str(LEASE_TTL)])
-        os.makedirs(server.log_dir, exist_ok=True)
-        server.start()
-        return server
-
-    def tearDown(self):
-        failed = vh._test_failed(self)
-        for s in self.nodes.values():
-            if failed:
-                print(s.dump_logs())
-            s.stop()
-        self.etcd.kill()
-        self.etcd.log.close()
-        if not failed:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+class ClusterMembershipTest(ch.ClusterTestCase):
+    lease_ttl = LEASE_TTL
 
     def views_equal(self, expected, among):
         for name in among:

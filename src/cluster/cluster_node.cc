@@ -1,0 +1,772 @@
+#include "cluster/cluster_node.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <absl/strings/numbers.h>
+#include <spdlog/spdlog.h>
+
+#include "api/error_mapping.h"
+#include "core/json_fields.h"
+#include "core/payload.h"
+
+namespace vj {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto kMaintenanceInterval = std::chrono::milliseconds(250);
+constexpr auto kProgressInterval = std::chrono::milliseconds(1000);
+// A shard whose primary died is left leaderless this long before an election, so that every replica's
+// last progress (published once a second) is in etcd when candidates are ranked.
+constexpr auto kElectionDelay = std::chrono::milliseconds(2000);
+// etcd refuses transactions of more than 128 operations by default.
+constexpr uint32_t kMaxClusterShards = 100;
+
+std::string ShardName(const std::string& collection, uint32_t shard) {
+  return collection + "/" + std::to_string(shard);
+}
+
+}  // namespace
+
+ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys keys, ClusterNodeOptions options)
+    : etcd_(etcd), membership_(membership), keys_(std::move(keys)), options_(std::move(options)),
+      view_(etcd, keys_), peers_(http_) {}
+
+ClusterNode::~ClusterNode() { Stop(); }
+
+Status ClusterNode::Start() {
+  VJ_RETURN_IF_ERROR(view_.Start());
+  view_.OnChange([this] {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    wake_ = true;
+    wake_cv_.notify_all();
+  });
+  Reconcile();
+  RemoveStrayReplicaDirs(*view_.Current());
+  PublishProgress();
+  maintenance_thread_ = std::thread([this] { MaintenanceLoop(); });
+  return absl::OkStatus();
+}
+
+void ClusterNode::Stop() {
+  if (!maintenance_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    stop_.store(true);
+    wake_cv_.notify_all();
+  }
+  maintenance_thread_.join();
+  view_.Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  replicators_.clear();
+  routed_.clear();
+  for (auto& [key, replica] : replicas_) (void)replica->shard->Flush();
+}
+
+void ClusterNode::MaintenanceLoop() {
+  auto last_progress = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    {
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      wake_cv_.wait_for(lock, kMaintenanceInterval, [this] { return stop_.load() || wake_; });
+      wake_ = false;
+    }
+    if (stop_.load()) return;
+    Reconcile();
+    if (std::chrono::steady_clock::now() - last_progress >= kProgressInterval) {
+      PublishProgress();
+      last_progress = std::chrono::steady_clock::now();
+    }
+  }
+}
+
+// ---- Local replicas -------------------------------------------------------------------------------
+
+std::string ClusterNode::ReplicaDir(const std::string& name, int64_t incarnation, uint32_t shard) const {
+  return options_.data_dir + "/replicas/" + name + "@" + std::to_string(incarnation) + "/" + std::to_string(shard);
+}
+
+Status ClusterNode::SaveMeta(const LocalReplicaState& replica) const {
+  const std::string path = replica.dir + "/replica.json";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << json::serialize(json::object{{"term", replica.meta.term}, {"complete", replica.meta.complete}});
+    out.flush();
+    if (!out) return absl::UnavailableError("cannot write " + tmp);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError("cannot replace " + path + ": " + ec.message());
+  return absl::OkStatus();
+}
+
+Status ClusterNode::OpenReplica(const std::string& name, uint32_t shard, int64_t incarnation,
+                                const CollectionConfig& config) {
+  auto replica = std::make_shared<LocalReplicaState>();
+  replica->dir = ReplicaDir(name, incarnation, shard);
+  replica->incarnation = incarnation;
+  std::error_code ec;
+  fs::create_directories(replica->dir, ec);
+  if (ec) return absl::UnavailableError("cannot create " + replica->dir + ": " + ec.message());
+  std::ifstream in(replica->dir + "/replica.json");
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    auto v = ParseJson(text.str(), 4);
+    if (v.ok() && v->is_object()) {
+      if (const json::value* t = FindField(v->as_object(), "term"); t && t->is_number()) {
+        replica->meta.term = t->to_number<uint64_t>();
+      }
+      if (const json::value* c = FindField(v->as_object(), "complete"); c && c->is_bool()) {
+        replica->meta.complete = c->as_bool();
+      }
+    }
+  }
+  VJ_ASSIGN_OR_RETURN(std::unique_ptr<Shard> opened,
+                      Shard::Open(ShardName(name, shard), replica->dir, config, options_.collection));
+  replica->shard = std::move(opened);
+  spdlog::info("cluster: opened replica of shard {} ({} points, sequence {}, term {}{})", ShardName(name, shard),
+               replica->shard->Info().points_count, replica->shard->last_sequence(), replica->meta.term,
+               replica->meta.complete ? "" : ", snapshot incomplete");
+  std::lock_guard<std::mutex> lock(mu_);
+  replicas_[{name, shard}] = std::move(replica);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<ClusterNode::LocalReplicaState> ClusterNode::Replica(const ShardKey& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = replicas_.find(key);
+  return it == replicas_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Shard> ClusterNode::LocalReplica(const std::string& collection, uint32_t shard) {
+  auto replica = Replica({collection, shard});
+  return replica != nullptr ? replica->shard : nullptr;
+}
+
+void ClusterNode::CloseRemovedReplicas(const ClusterSnapshot& snap) {
+  std::vector<std::shared_ptr<LocalReplicaState>> removed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = replicas_.begin(); it != replicas_.end();) {
+      const auto& [name, shard] = it->first;
+      const ShardEntry* entry = snap.Shard(name, shard);
+      auto inc = snap.incarnations.find(name);
+      const bool keep = entry != nullptr && entry->placement.Holds(options_.node_id) &&
+                        inc != snap.incarnations.end() && inc->second == it->second->incarnation;
+      if (keep) {
+        ++it;
+        continue;
+      }
+      replicators_.erase(it->first);
+      removed.push_back(std::move(it->second));
+      it = replicas_.erase(it);
+    }
+    for (auto it = routed_.begin(); it != routed_.end();) {
+      it = snap.collections.count(it->first) == 0 ? routed_.erase(it) : std::next(it);
+    }
+  }
+  for (auto& replica : removed) {
+    // Requests in flight may still hold the shard: let them finish before its files go.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (replica->shard.use_count() > 1 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const std::string dir = replica->dir;
+    spdlog::info("cluster: dropping replica {}", dir);
+    replica.reset();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+}
+
+void ClusterNode::RemoveStrayReplicaDirs(const ClusterSnapshot& snap) {
+  std::error_code ec;
+  const fs::path root = options_.data_dir + "/replicas";
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    const std::string dirname = entry.path().filename().string();
+    const size_t at = dirname.rfind('@');
+    const std::string name = at == std::string::npos ? dirname : dirname.substr(0, at);
+    auto inc = snap.incarnations.find(name);
+    if (inc != snap.incarnations.end() && at != std::string::npos &&
+        dirname.substr(at + 1) == std::to_string(inc->second)) {
+      continue;
+    }
+    spdlog::info("cluster: removing {} (its collection no longer exists)", entry.path().string());
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
+// ---- Reconciling with the shard map ---------------------------------------------------------------
+
+bool ClusterNode::Acting(const ShardEntry& entry) const {
+  return entry.leader.has_value() && entry.leader->node == options_.node_id &&
+         entry.placement.primary == options_.node_id && entry.leader->term == entry.placement.term &&
+         entry.leader->lease == membership_.lease_id() && membership_.has_lease();
+}
+
+void ClusterNode::Reconcile() {
+  std::lock_guard<std::mutex> reconcile(reconcile_mu_);
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  CloseRemovedReplicas(*snap);
+  for (const auto& [name, entries] : snap->shards) {
+    for (uint32_t s = 0; s < entries.size(); ++s) ReconcileShard(*snap, name, s, entries[s]);
+  }
+}
+
+void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string& name, uint32_t shard,
+                                 const ShardEntry& entry) {
+  const ShardKey key{name, shard};
+  if (!entry.placement.Holds(options_.node_id)) return;
+  if (Replica(key) == nullptr) {
+    Status s = OpenReplica(name, shard, snap.incarnations.at(name), snap.collections.at(name));
+    if (!s.ok()) {
+      spdlog::error("cluster: cannot open replica of shard {}: {}", ShardName(name, shard), StatusMessage(s));
+      return;
+    }
+  }
+  std::shared_ptr<LocalReplicaState> replica = Replica(key);
+
+  if (entry.placement.primary == options_.node_id && !entry.leader) ClaimLeadership(name, shard, entry);
+
+  if (Acting(entry)) {
+    std::vector<ReplicaTarget> targets;
+    for (const std::string& node : entry.placement.replicas) {
+      if (node == options_.node_id) continue;
+      auto url = snap.nodes.find(node);
+      if (url != snap.nodes.end()) targets.push_back({node, url->second});
+    }
+    std::shared_ptr<Replicator> replicator;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& slot = replicators_[key];
+      if (slot == nullptr || slot->term() != entry.placement.term) {
+        slot = std::make_shared<Replicator>(name, shard, replica->shard, entry.placement.term,
+                                            entry.placement.start_sequence, http_);
+        spdlog::info("cluster: acting as primary of shard {} in term {}", ShardName(name, shard),
+                     entry.placement.term);
+      }
+      replicator = slot;
+    }
+    if (replica->meta.term != entry.placement.term) {
+      std::lock_guard<std::mutex> apply(replica->apply_mu);
+      replica->meta.term = entry.placement.term;
+      if (Status s = SaveMeta(*replica); !s.ok()) spdlog::error("cluster: {}", StatusMessage(s));
+    }
+    replicator->SetTargets(std::move(targets));
+  } else {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = replicators_.find(key); it != replicators_.end()) {
+      spdlog::info("cluster: no longer primary of shard {}", ShardName(name, shard));
+      it->second->Supersede();
+      replicators_.erase(it);
+    }
+  }
+  MaybeElect(snap, name, shard, entry);
+}
+
+void ClusterNode::ClaimLeadership(const std::string& name, uint32_t shard, const ShardEntry& entry) {
+  const int64_t lease = membership_.lease_id();
+  std::shared_ptr<LocalReplicaState> replica = Replica({name, shard});
+  if (lease == 0 || !membership_.has_lease() || replica == nullptr || !replica->meta.complete) return;
+  const std::string leader_key = keys_.Leader(name, shard);
+  auto txn = etcd_.Txn(
+      {TxnCompare::ModRevisionEquals(keys_.Shard(name, shard), entry.mod_revision),
+       TxnCompare::CreateRevisionEquals(leader_key, 0)},
+      {TxnOp::Put(leader_key,
+                  json::serialize(json::object{{"node_id", options_.node_id}, {"term", entry.placement.term}}),
+                  lease)});
+  if (!txn.ok()) {
+    spdlog::warn("cluster: claiming shard {}: {}", ShardName(name, shard), StatusMessage(txn.status()));
+    return;
+  }
+  if (txn->succeeded) {
+    spdlog::info("cluster: claimed the leadership of shard {} (term {})", ShardName(name, shard),
+                 entry.placement.term);
+    (void)view_.Refresh();
+  }
+}
+
+void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& name, uint32_t shard,
+                             const ShardEntry& entry) {
+  const ShardKey key{name, shard};
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entry.leader || snap.nodes.count(entry.placement.primary) != 0) {
+      leaderless_since_.erase(key);
+      return;
+    }
+    auto [it, inserted] = leaderless_since_.emplace(key, now);
+    if (now - it->second < kElectionDelay) return;
+  }
+  // The primary is gone. Rank the live replicas by their published progress: complete data first, then
+  // the newest term, then the most entries; the node id breaks ties. Every node computes the same winner.
+  std::string best;
+  PublishedProgress best_progress;
+  for (const std::string& node : entry.placement.replicas) {
+    if (snap.nodes.count(node) == 0) continue;
+    auto p = entry.progress.find(node);
+    if (p == entry.progress.end() || !p->second.complete) continue;
+    const auto rank = std::make_tuple(p->second.term, p->second.sequence);
+    if (best.empty() || rank > std::make_tuple(best_progress.term, best_progress.sequence)) {
+      best = node;
+      best_progress = p->second;
+    }
+  }
+  if (best != options_.node_id) return;
+  std::shared_ptr<LocalReplicaState> replica = Replica(key);
+  const int64_t lease = membership_.lease_id();
+  if (replica == nullptr || !replica->meta.complete || lease == 0 || !membership_.has_lease()) return;
+
+  ShardPlacement next = entry.placement;
+  next.primary = options_.node_id;
+  next.term = entry.placement.term + 1;
+  next.start_sequence = replica->shard->last_sequence();
+  auto txn = etcd_.Txn(
+      {TxnCompare::ModRevisionEquals(keys_.Shard(name, shard), entry.mod_revision),
+       TxnCompare::CreateRevisionEquals(keys_.Leader(name, shard), 0)},
+      {TxnOp::Put(keys_.Shard(name, shard), ShardPlacementToJson(next)),
+       TxnOp::Put(keys_.Leader(name, shard),
+                  json::serialize(json::object{{"node_id", options_.node_id}, {"term", next.term}}), lease)});
+  if (!txn.ok() || !txn->succeeded) return;
+  elections_won_.fetch_add(1);
+  spdlog::warn("cluster: elected primary of shard {} in term {} at sequence {} (the previous primary {} is gone)",
+               ShardName(name, shard), next.term, next.start_sequence, entry.placement.primary);
+  (void)view_.Refresh();
+}
+
+void ClusterNode::PublishProgress() {
+  const int64_t lease = membership_.lease_id();
+  if (lease == 0) return;
+  std::vector<std::pair<std::string, std::string>> puts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (published_lease_ != lease) {
+      published_.clear();
+      published_lease_ = lease;
+    }
+    for (const auto& [key, replica] : replicas_) {
+      const std::string k = keys_.Progress(key.first, key.second) + options_.node_id;
+      const std::string v = json::serialize(json::object{{"term", replica->meta.term},
+                                                         {"sequence", replica->shard->last_sequence()},
+                                                         {"complete", replica->meta.complete}});
+      if (published_[k] != v) puts.emplace_back(k, v);
+    }
+  }
+  for (const auto& [k, v] : puts) {
+    if (etcd_.Put(k, v, lease).ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      published_[k] = v;
+    }
+  }
+}
+
+bool ClusterNode::CaughtUp() const {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  for (const auto& [name, entries] : snap->shards) {
+    for (uint32_t s = 0; s < entries.size(); ++s) {
+      const ShardEntry& entry = entries[s];
+      if (!entry.placement.Holds(options_.node_id)) continue;
+      auto replica = Replica({name, s});
+      if (replica == nullptr || !replica->meta.complete) return false;
+      if (entry.leader && entry.leader->node != options_.node_id) {
+        auto p = entry.progress.find(entry.leader->node);
+        if (p != entry.progress.end() &&
+            p->second.sequence > replica->shard->last_sequence() + options_.max_read_lag) {
+          return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// ---- Routing (ShardRouter) --------------------------------------------------------------------------
+
+StatusOr<std::optional<PeerShard>> ClusterNode::WriteTarget(const std::string& collection, uint32_t shard) {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  const ShardEntry* entry = snap->Shard(collection, shard);
+  if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
+  if (Acting(*entry)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = replicators_.find({collection, shard});
+    if (it != replicators_.end() && !it->second->superseded()) return std::optional<PeerShard>();
+  }
+  if (entry->leader && entry->leader->node != options_.node_id && entry->leader->term == entry->placement.term) {
+    auto url = snap->nodes.find(entry->leader->node);
+    if (url != snap->nodes.end()) {
+      forwarded_writes_.fetch_add(1);
+      return std::optional<PeerShard>(PeerShard{url->second, collection, shard});
+    }
+  }
+  return absl::UnavailableError("shard " + std::to_string(shard) + " of collection " + collection +
+                                " has no primary at the moment (election or restart in progress)");
+}
+
+Status ClusterNode::AfterLocalWrite(const std::string& collection, uint32_t shard, uint64_t sequence, bool wait) {
+  std::shared_ptr<Replicator> replicator;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = replicators_.find({collection, shard});
+    if (it != replicators_.end()) replicator = it->second;
+  }
+  if (replicator == nullptr) {
+    return absl::UnavailableError("this node stopped being the primary of shard " + std::to_string(shard) +
+                                  "; the write is not acknowledged");
+  }
+  replicator->Notify();
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  auto config = snap->collections.find(collection);
+  const size_t wcf = config == snap->collections.end() ? 1 : config->second.write_consistency_factor;
+  if (wait && wcf > 1) {
+    VJ_RETURN_IF_ERROR(replicator->WaitForAcks(sequence, wcf - 1,
+                                               std::chrono::steady_clock::now() + options_.ack_timeout));
+  }
+  // Fencing: acknowledge only while this node still holds its lease and its term.
+  if (!membership_.has_lease() || replicator->superseded()) {
+    return absl::UnavailableError("this node lost its primary role of shard " + std::to_string(shard) +
+                                  "; the write is not acknowledged");
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<std::optional<PeerShard>> ClusterNode::ReadTarget(const std::string& collection, uint32_t shard,
+                                                           size_t attempt) {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  const ShardEntry* entry = snap->Shard(collection, shard);
+  if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
+  // Healthy: live, complete, in the current term and not far behind the primary's published sequence.
+  uint64_t head = 0;
+  if (entry->leader) {
+    if (auto p = entry->progress.find(entry->leader->node); p != entry->progress.end()) head = p->second.sequence;
+  }
+  std::vector<std::string> healthy, live;
+  for (const std::string& node : entry->placement.replicas) {
+    if (snap->nodes.count(node) == 0) continue;
+    if (node == options_.node_id && Replica({collection, shard}) == nullptr) continue;
+    live.push_back(node);
+    const bool leader = entry->leader && entry->leader->node == node;
+    auto p = entry->progress.find(node);
+    if (leader || (p != entry->progress.end() && p->second.complete && p->second.term == entry->placement.term &&
+                   p->second.sequence + options_.max_read_lag >= head)) {
+      healthy.push_back(node);
+    }
+  }
+  const std::vector<std::string>& pool = healthy.empty() ? live : healthy;
+  if (pool.empty()) {
+    return absl::UnavailableError("no live replica of shard " + std::to_string(shard) + " of collection " +
+                                  collection);
+  }
+  const std::string& pick = pool[(round_robin_.fetch_add(1) + attempt) % pool.size()];
+  if (pick == options_.node_id) return std::optional<PeerShard>();
+  return std::optional<PeerShard>(PeerShard{snap->nodes.at(pick), collection, shard});
+}
+
+std::vector<std::optional<PeerShard>> ClusterNode::AllReplicas(const std::string& collection, uint32_t shard) {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  std::vector<std::optional<PeerShard>> out;
+  const ShardEntry* entry = snap->Shard(collection, shard);
+  if (entry == nullptr) return out;
+  for (const std::string& node : entry->placement.replicas) {
+    if (node == options_.node_id) {
+      out.emplace_back();
+    } else if (auto url = snap->nodes.find(node); url != snap->nodes.end()) {
+      out.emplace_back(PeerShard{url->second, collection, shard});
+    }
+  }
+  return out;
+}
+
+// ---- Catalog ----------------------------------------------------------------------------------------
+
+Status ClusterNode::SaveConfig(const std::string& name, const CollectionConfig& config) {
+  return etcd_.Put(keys_.Collection(name), json::serialize(CollectionConfigToJson(config))).status();
+}
+
+StatusOr<std::shared_ptr<Collection>> ClusterNode::Routed(const std::string& name, const CollectionConfig& config,
+                                                          bool forward) const {
+  const std::string fingerprint = json::serialize(CollectionConfigToJson(config));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = routed_.find(name);
+  if (forward && it != routed_.end() && it->second.first == fingerprint) return it->second.second;
+  auto* self = const_cast<ClusterNode*>(this);
+  std::vector<std::shared_ptr<ShardAccess>> shards;
+  for (uint32_t i = 0; i < std::max<uint32_t>(1, config.shard_number); ++i) {
+    shards.push_back(std::make_shared<RoutedShard>(*self, name, i, forward));
+  }
+  std::shared_ptr<Collection> c = Collection::Assemble(
+      name, config, std::move(shards),
+      [self, name](const CollectionConfig& updated) { return self->SaveConfig(name, updated); });
+  if (forward) routed_[name] = {fingerprint, c};
+  return c;
+}
+
+Status ClusterNode::CreateCollection(const std::string& name, const CollectionConfig& config) {
+  VJ_RETURN_IF_ERROR(ValidateCollectionName(name));
+  if (config.shard_number > kMaxClusterShards) {
+    return absl::InvalidArgumentError("shard_number: at most " + std::to_string(kMaxClusterShards) +
+                                      " in cluster mode");
+  }
+  const uint32_t rf = std::max<uint32_t>(1, config.replication_factor);
+  if (config.write_consistency_factor > rf) {
+    return absl::InvalidArgumentError("write_consistency_factor: must not exceed replication_factor (" +
+                                      std::to_string(rf) + ")");
+  }
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  if (snap->collections.count(name) != 0) return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
+  std::vector<std::string> nodes;
+  for (const auto& [node, url] : snap->nodes) nodes.push_back(node);
+  auto placements = PlaceShards(nodes, std::max<uint32_t>(1, config.shard_number), rf, name);
+  if (!placements.ok()) return WithContext(placements.status(), "replication_factor");
+  // Leftovers of an earlier collection of this name whose deletion was interrupted.
+  VJ_RETURN_IF_ERROR(etcd_.DeletePrefix(keys_.Shards(name)).status());
+  VJ_RETURN_IF_ERROR(etcd_.DeletePrefix(keys_.Leaders(name)).status());
+  VJ_RETURN_IF_ERROR(etcd_.DeletePrefix(keys_.Progress(name, 0).substr(0, keys_.Progress(name, 0).size() - 2)).status());
+  std::vector<TxnOp> ops{TxnOp::Put(keys_.Collection(name), json::serialize(CollectionConfigToJson(config)))};
+  for (uint32_t i = 0; i < placements->size(); ++i) {
+    ops.push_back(TxnOp::Put(keys_.Shard(name, i), ShardPlacementToJson((*placements)[i])));
+  }
+  VJ_ASSIGN_OR_RETURN(TxnResult txn, etcd_.Txn({TxnCompare::CreateRevisionEquals(keys_.Collection(name), 0)}, ops));
+  if (!txn.succeeded) return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
+  // Wait (bounded) until every shard has an acting primary, so the collection takes writes at once.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < give_up) {
+    (void)view_.Refresh();
+    snap = view_.Current();
+    auto it = snap->shards.find(name);
+    if (it != snap->shards.end() &&
+        std::all_of(it->second.begin(), it->second.end(), [](const ShardEntry& e) { return e.leader.has_value(); })) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::OkStatus();
+}
+
+Status ClusterNode::DeleteCollection(const std::string& name) {
+  VJ_ASSIGN_OR_RETURN(TxnResult txn,
+                      etcd_.Txn({}, {TxnOp::Delete(keys_.Collection(name)), TxnOp::DeletePrefix(keys_.Shards(name)),
+                                     TxnOp::DeletePrefix(keys_.Leaders(name)),
+                                     TxnOp::DeletePrefix(keys_.prefix + "/progress/" + name + "/")}));
+  if (txn.responses.empty() || txn.responses[0].deleted == 0) {
+    return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+  }
+  (void)view_.Refresh();
+  Reconcile();
+  return absl::OkStatus();
+}
+
+StatusOr<std::shared_ptr<Collection>> ClusterNode::Get(const std::string& name) const {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  auto it = snap->collections.find(name);
+  if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+  return Routed(name, it->second, /*forward=*/true);
+}
+
+bool ClusterNode::Exists(const std::string& name) const { return view_.Current()->collections.count(name) != 0; }
+
+std::vector<std::string> ClusterNode::List() const {
+  std::vector<std::string> names;
+  for (const auto& [name, config] : view_.Current()->collections) names.push_back(name);
+  return names;
+}
+
+StatusOr<std::shared_ptr<Collection>> ClusterNode::ShardCollection(const std::string& collection, uint32_t shard,
+                                                                   bool write) {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  auto it = snap->collections.find(collection);
+  if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
+  CollectionConfig one = it->second;
+  one.shard_number = 1;
+  if (write) {
+    auto routed = std::make_shared<RoutedShard>(*this, collection, shard, /*forward=*/false);
+    return std::shared_ptr<Collection>(Collection::Assemble(
+        collection, one, {routed}, [](const CollectionConfig&) { return absl::OkStatus(); }));
+  }
+  std::shared_ptr<Shard> local = LocalReplica(collection, shard);
+  if (local == nullptr) {
+    return absl::UnavailableError("no replica of shard " + std::to_string(shard) + " of " + collection + " here");
+  }
+  return std::shared_ptr<Collection>(
+      Collection::Assemble(collection, one, {local}, [](const CollectionConfig&) { return absl::OkStatus(); }));
+}
+
+// ---- Replication, replica side ------------------------------------------------------------------------
+
+Response ClusterNode::HandleReplication(const Request& request) {
+  auto fail = [](const Status& s) { return ErrorResponse(s, 0); };
+  // /internal/replication/{collection}/{shard}
+  const std::string base = "/internal/replication/";
+  const std::string rest = request.path.substr(std::min(request.path.size(), base.size()));
+  const size_t slash = rest.find('/');
+  uint32_t shard = 0;
+  if (request.path.rfind(base, 0) != 0 || slash == std::string::npos ||
+      !absl::SimpleAtoi(rest.substr(slash + 1), &shard)) {
+    return fail(absl::NotFoundError("no such endpoint: " + request.method + " " + request.path));
+  }
+  const std::string collection = rest.substr(0, slash);
+  auto number = [&](const char* name) -> uint64_t {
+    auto it = request.query.find(name);
+    uint64_t v = 0;
+    if (it != request.query.end()) (void)absl::SimpleAtoi(it->second, &v);
+    return v;
+  };
+  const uint64_t term = number("term");
+  const uint64_t start = number("start");
+  const std::string phase = request.query.count("snapshot") != 0 ? request.query.at("snapshot") : "";
+  auto entries = DecodeLogBatch(request.body);
+  if (!entries.ok()) return fail(entries.status());
+
+  std::shared_ptr<LocalReplicaState> replica = Replica({collection, shard});
+  if (replica == nullptr) {
+    return fail(absl::UnavailableError("no replica of shard " + ShardName(collection, shard) + " here"));
+  }
+  std::lock_guard<std::mutex> apply(replica->apply_mu);
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  const ShardEntry* entry = snap->Shard(collection, shard);
+  const uint64_t known = std::max(entry != nullptr ? entry->placement.term : 0, replica->meta.term);
+  if (term < known) {
+    return fail(absl::AbortedError("stale term " + std::to_string(term) + " for shard " +
+                                   ShardName(collection, shard) + "; the current term is " + std::to_string(known)));
+  }
+  {
+    // A newer primary exists: if this node still acted for an older term, it stops now.
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = replicators_.find({collection, shard});
+    if (it != replicators_.end() && it->second->term() < term) {
+      it->second->Supersede();
+      replicators_.erase(it);
+    }
+  }
+  Shard& local = *replica->shard;
+  auto answer = [&](bool needs_snapshot) {
+    Response r;
+    r.body = json::serialize(
+        json::object{{"last_sequence", local.last_sequence()}, {"needs_snapshot", needs_snapshot}});
+    return r;
+  };
+  Status st;
+  if (phase == "begin") {
+    replica->meta = ReplicaMeta{term, false};
+    st = SaveMeta(*replica);
+    if (st.ok()) st = local.DeleteAllPoints();
+    return st.ok() ? answer(false) : fail(st);
+  }
+  if (phase == "points" || phase == "end") {
+    if (replica->meta.complete || replica->meta.term != term) {
+      return fail(absl::FailedPreconditionError("no snapshot of term " + std::to_string(term) + " in progress"));
+    }
+    if (phase == "points") {
+      std::vector<Mutation> mutations;
+      for (LoggedMutation& e : *entries) mutations.push_back(std::move(e.mutation));
+      st = local.ApplyMutations(std::move(mutations));
+      return st.ok() ? answer(false) : fail(st);
+    }
+    st = local.ResetSequence(number("sequence"));
+    if (st.ok()) {
+      replica->meta.complete = true;
+      st = SaveMeta(*replica);
+    }
+    return st.ok() ? answer(false) : fail(st);
+  }
+  if (!replica->meta.complete) return answer(true);
+  if (term > replica->meta.term) {
+    // Entries up to `start` are the same on every replica (the new primary had them when elected);
+    // beyond it, this replica may hold writes of the old term the new primary never had.
+    const uint64_t last = local.last_sequence();
+    if (!(replica->meta.term == 0 && last == 0) && last > start) return answer(true);
+    replica->meta.term = term;
+    st = SaveMeta(*replica);
+    if (!st.ok()) return fail(st);
+  }
+  if (!entries->empty()) {
+    st = local.ApplyLogged(std::move(*entries));
+    // A gap: the answer's last_sequence tells the primary where to resume.
+    if (!st.ok() && !absl::IsFailedPrecondition(st)) return fail(st);
+  }
+  return answer(false);
+}
+
+// ---- Status -------------------------------------------------------------------------------------------
+
+StatusOr<json::value> ClusterNode::CollectionClusterInfo(const std::string& collection) const {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  auto shards = snap->shards.find(collection);
+  if (shards == snap->shards.end()) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
+  json::array detail, local, remote;
+  for (uint32_t s = 0; s < shards->second.size(); ++s) {
+    const ShardEntry& entry = shards->second[s];
+    uint64_t head = 0;
+    if (entry.leader) {
+      if (auto p = entry.progress.find(entry.leader->node); p != entry.progress.end()) head = p->second.sequence;
+    }
+    json::array replicas;
+    for (const std::string& node : entry.placement.replicas) {
+      const bool live = snap->nodes.count(node) != 0;
+      auto p = entry.progress.find(node);
+      std::string state = !live ? "Dead" : p == entry.progress.end() ? "Initializing"
+                                           : !p->second.complete    ? "Partial"
+                                                                    : "Active";
+      json::object r{{"peer_id", node},
+                     {"uri", live ? json::value(snap->nodes.at(node)) : json::value(nullptr)},
+                     {"is_primary", entry.leader && entry.leader->node == node},
+                     {"state", state}};
+      if (p != entry.progress.end()) {
+        r["sequence"] = p->second.sequence;
+        r["term"] = p->second.term;
+        r["lag"] = head > p->second.sequence ? head - p->second.sequence : 0;
+      }
+      replicas.push_back(std::move(r));
+      if (node == options_.node_id) {
+        auto replica = Replica({collection, s});
+        local.push_back(json::object{{"shard_id", s},
+                                     {"points_count", replica ? replica->shard->Info().points_count : 0},
+                                     {"state", state}});
+      } else {
+        remote.push_back(json::object{{"shard_id", s}, {"peer_id", node}, {"state", state}});
+      }
+    }
+    detail.push_back(json::object{{"shard_id", s},
+                                  {"term", entry.placement.term},
+                                  {"primary", entry.leader ? json::value(entry.leader->node) : json::value(nullptr)},
+                                  {"replicas", std::move(replicas)}});
+  }
+  return json::object{{"peer_id", options_.node_id},
+                      {"shard_count", shards->second.size()},
+                      {"local_shards", std::move(local)},
+                      {"remote_shards", std::move(remote)},
+                      {"shard_transfers", json::array()},
+                      {"shards", std::move(detail)}};
+}
+
+ClusterNode::Stats ClusterNode::GetStats() const {
+  Stats stats;
+  stats.elections_won = elections_won_.load();
+  stats.forwarded_writes = forwarded_writes_.load();
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  stats.peers = snap->nodes.size();
+  for (const auto& [name, entries] : snap->shards) {
+    for (uint32_t s = 0; s < entries.size(); ++s) {
+      const std::string id = ShardName(name, s);
+      stats.terms[id] = entries[s].placement.term;
+      stats.acting_primary[id] = Acting(entries[s]);
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, replicator] : replicators_) {
+    auto replica = replicas_.find(key);
+    const uint64_t head = replica != replicas_.end() ? replica->second->shard->last_sequence() : 0;
+    for (const auto& [node, p] : replicator->Progress()) {
+      stats.lag[ShardName(key.first, key.second) + "/" + node] = head > p.acked ? head - p.acked : 0;
+    }
+  }
+  return stats;
+}
+
+}  // namespace vj

@@ -1,0 +1,166 @@
+// ClusterNode: this node's part in a cluster coordinated by etcd (docs/design/cluster.md).
+//
+// It is the cluster's Catalog: creating a collection places its shards' replicas over the live nodes and
+// stores config and shard map in one etcd transaction; every node follows the map through its
+// ClusterView and opens the replicas it holds (<data_dir>/replicas/<collection>/<shard>). The collections
+// it hands out are made of RoutedShards (cluster/routed_shard.h), for which it is the router.
+//
+// Per shard, the node listed as primary claims the shard's leader key under its membership lease and
+// then acts as primary: it applies writes, streams them to the other replicas (cluster/replication.h)
+// and acknowledges after write_consistency_factor copies. When the primary's lease expires (its leader
+// key and node key vanish), the live replica with the most data wins an election: one etcd transaction
+// that checks the shard map is unchanged and writes it with term + 1. A node acts as primary only while
+// it holds its lease and its leader key carries that lease and the map's term (fencing); replicas refuse
+// log entries of older terms.
+//
+// Replicas publish their progress ({term, sequence, complete}) under <prefix>/progress/ once a second,
+// under their lease: reads avoid replicas that lag, and elections rank candidates by it.
+//
+// Thread-safety: all public methods may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "api/request.h"
+#include "cluster/cluster_view.h"
+#include "cluster/membership.h"
+#include "cluster/peer_client.h"
+#include "cluster/replication.h"
+#include "cluster/routed_shard.h"
+#include "collection/catalog.h"
+#include "collection/shard.h"
+
+namespace vj {
+
+struct ClusterNodeOptions {
+  std::string data_dir;
+  std::string node_id;
+  CollectionOptions collection;
+  // A replica more than this many log entries behind its primary is not read from.
+  uint64_t max_read_lag = 10000;
+  // How long a write waits for write_consistency_factor copies.
+  std::chrono::milliseconds ack_timeout{10000};
+};
+
+class ClusterNode final : public Catalog, public ShardRouter {
+ public:
+  ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys keys, ClusterNodeOptions options);
+  ~ClusterNode() override;
+
+  // Reads the cluster state, opens this node's replicas and starts following etcd.
+  [[nodiscard]] Status Start();
+  void Stop();
+  // True once every local replica is open and, for each shard it does not lead, caught up with the
+  // primary's published progress (for /readyz).
+  bool CaughtUp() const;
+
+  // Catalog.
+  [[nodiscard]] Status CreateCollection(const std::string& name, const CollectionConfig& config) override;
+  [[nodiscard]] Status DeleteCollection(const std::string& name) override;
+  [[nodiscard]] StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const override;
+  bool Exists(const std::string& name) const override;
+  std::vector<std::string> List() const override;
+
+  // For RestApiOptions: the collection serving one shard for peers' internal requests.
+  StatusOr<std::shared_ptr<Collection>> ShardCollection(const std::string& collection, uint32_t shard, bool write);
+  // GET /collections/{name}/cluster.
+  StatusOr<boost::json::value> CollectionClusterInfo(const std::string& collection) const;
+  // POST /internal/replication/{collection}/{shard}: a primary's log batch or snapshot step.
+  Response HandleReplication(const Request& request);
+
+  struct Stats {
+    uint64_t peers = 0;
+    uint64_t elections_won = 0;
+    uint64_t forwarded_writes = 0;
+    std::map<std::string, uint64_t> terms;         // "collection/shard" -> term
+    std::map<std::string, uint64_t> lag;           // "collection/shard/node" -> entries behind (primary's view)
+    std::map<std::string, bool> acting_primary;    // "collection/shard" -> this node leads it
+  };
+  Stats GetStats() const;
+
+  // ShardRouter.
+  std::shared_ptr<Shard> LocalReplica(const std::string& collection, uint32_t shard) override;
+  StatusOr<std::optional<PeerShard>> WriteTarget(const std::string& collection, uint32_t shard) override;
+  [[nodiscard]] Status AfterLocalWrite(const std::string& collection, uint32_t shard, uint64_t sequence,
+                                       bool wait) override;
+  StatusOr<std::optional<PeerShard>> ReadTarget(const std::string& collection, uint32_t shard,
+                                                size_t attempt) override;
+  std::vector<std::optional<PeerShard>> AllReplicas(const std::string& collection, uint32_t shard) override;
+  PeerClient& peers() override { return peers_; }
+
+ private:
+  using ShardKey = std::pair<std::string, uint32_t>;
+  // What a replica knows of its own data, persisted next to it (replica.json).
+  struct ReplicaMeta {
+    uint64_t term = 0;      // the term of the primary whose entries it last applied
+    bool complete = true;   // false while a snapshot is being loaded
+  };
+  struct LocalReplicaState {
+    std::shared_ptr<Shard> shard;
+    std::string dir;
+    int64_t incarnation = 0;  // the collection's etcd create revision
+    ReplicaMeta meta;
+    std::mutex apply_mu;  // serializes replication requests for this replica
+  };
+
+  void MaintenanceLoop();
+  void Reconcile();
+  // Reconcile steps for one shard.
+  void ReconcileShard(const ClusterSnapshot& snap, const std::string& name, uint32_t shard,
+                      const ShardEntry& entry);
+  Status OpenReplica(const std::string& name, uint32_t shard, int64_t incarnation, const CollectionConfig& config);
+  std::string ReplicaDir(const std::string& name, int64_t incarnation, uint32_t shard) const;
+  // Removes replica directories of collections this node no longer holds (deleted while it was down).
+  void RemoveStrayReplicaDirs(const ClusterSnapshot& snap);
+  void CloseRemovedReplicas(const ClusterSnapshot& snap);
+  void ClaimLeadership(const std::string& name, uint32_t shard, const ShardEntry& entry);
+  void MaybeElect(const ClusterSnapshot& snap, const std::string& name, uint32_t shard, const ShardEntry& entry);
+  void PublishProgress();
+  bool Acting(const ShardEntry& entry) const;
+  std::shared_ptr<LocalReplicaState> Replica(const ShardKey& key) const;
+  Status SaveMeta(const LocalReplicaState& replica) const;
+  StatusOr<std::shared_ptr<Collection>> Routed(const std::string& name, const CollectionConfig& config,
+                                               bool forward) const;
+  Status SaveConfig(const std::string& name, const CollectionConfig& config);
+
+  EtcdClient& etcd_;
+  Membership& membership_;
+  const ClusterKeys keys_;
+  const ClusterNodeOptions options_;
+  ClusterView view_;
+  HttpClient http_;
+  PeerClient peers_;
+
+  mutable std::mutex mu_;
+  std::map<ShardKey, std::shared_ptr<LocalReplicaState>> replicas_;  // guarded by mu_
+  std::map<ShardKey, std::shared_ptr<Replicator>> replicators_;       // guarded by mu_
+  // Collections handed out, by name, with the config they were built from.
+  mutable std::map<std::string, std::pair<std::string, std::shared_ptr<Collection>>> routed_;  // guarded by mu_
+  std::map<ShardKey, std::chrono::steady_clock::time_point> leaderless_since_;  // guarded by mu_
+  std::map<std::string, std::string> published_;  // progress key -> value last put; guarded by mu_
+  int64_t published_lease_ = 0;                   // the lease published_ was put under; guarded by mu_
+  std::atomic<uint64_t> round_robin_{0};
+  std::atomic<uint64_t> elections_won_{0};
+  std::atomic<uint64_t> forwarded_writes_{0};
+
+  std::mutex reconcile_mu_;  // one Reconcile at a time
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool wake_ = false;  // guarded by wake_mu_
+  std::atomic<bool> stop_{false};
+  std::thread maintenance_thread_;
+};
+
+}  // namespace vj

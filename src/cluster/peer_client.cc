@@ -1,0 +1,112 @@
+#include "cluster/peer_client.h"
+
+#include "api/error_mapping.h"
+#include "api/wire_codec.h"
+#include "core/json_fields.h"
+#include "core/payload.h"
+
+namespace vj {
+namespace json = boost::json;
+
+StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard& shard,
+                                       const std::string& path, const json::object* body) {
+  const std::string url = shard.url + "/internal/shards/" + shard.collection + "/" +
+                          std::to_string(shard.shard) + path;
+  const std::string payload = body != nullptr ? json::serialize(*body) : std::string();
+  auto result = http_.Send(method, url, payload);
+  if (!result.ok()) return WithContext(result.status(), "peer " + shard.url);
+  if (result->status != 200) return StatusFromHttp(result->status, result->body);
+  VJ_ASSIGN_OR_RETURN(json::value envelope, ParseJson(result->body, 128));
+  const json::object* obj = envelope.if_object();
+  const json::value* inner = obj != nullptr ? obj->if_contains("result") : nullptr;
+  if (inner == nullptr) return absl::InternalError("peer " + shard.url + ": answer without a result");
+  return *inner;
+}
+
+StatusOr<uint64_t> PeerClient::Write(std::string_view method, const PeerShard& shard, const std::string& path,
+                                     const json::object& body, bool wait) {
+  VJ_ASSIGN_OR_RETURN(json::value result,
+                      Call(method, shard, path + (wait ? "?wait=true" : "?wait=false"), &body));
+  const json::object* obj = result.if_object();
+  const json::value* id = obj != nullptr ? obj->if_contains("operation_id") : nullptr;
+  if (id == nullptr) return absl::InternalError("peer " + shard.url + ": write answer without operation_id");
+  return ReadUint(*id, "operation_id");
+}
+
+StatusOr<uint64_t> PeerClient::Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait) {
+  return Write("PUT", to, "/points", UpsertBody(points), wait);
+}
+
+StatusOr<uint64_t> PeerClient::Delete(const PeerShard& to, const PointSelector& selector, bool wait) {
+  return Write("POST", to, "/points/delete", SelectorBody(selector), wait);
+}
+
+StatusOr<uint64_t> PeerClient::UpdatePayload(const PeerShard& to, PayloadUpdate op, const PointSelector& selector,
+                                             const Payload& payload, const std::vector<std::string>& keys,
+                                             const std::optional<std::string>& key, bool wait) {
+  const json::object body = PayloadBody(op, selector, payload, keys, key);
+  switch (op) {
+    case PayloadUpdate::kSet: return Write("POST", to, "/points/payload", body, wait);
+    case PayloadUpdate::kOverwrite: return Write("PUT", to, "/points/payload", body, wait);
+    case PayloadUpdate::kDeleteKeys: return Write("POST", to, "/points/payload/delete", body, wait);
+    case PayloadUpdate::kClear: return Write("POST", to, "/points/payload/clear", body, wait);
+  }
+  return absl::InternalError("unknown payload update");
+}
+
+StatusOr<uint64_t> PeerClient::CreatePayloadIndex(const PeerShard& to, const std::string& key,
+                                                  PayloadSchemaType type, bool wait) {
+  json::object body{{"field_name", key}, {"field_schema", std::string(PayloadSchemaTypeName(type))}};
+  return Write("PUT", to, "/index", body, wait);
+}
+
+StatusOr<uint64_t> PeerClient::DeletePayloadIndex(const PeerShard& to, const std::string& key, bool wait) {
+  // Payload keys may hold characters that need escaping in a path.
+  std::string escaped;
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || c == '_' || c == '-' || c == '.') {
+      escaped += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      escaped += '%';
+      escaped += kHex[c >> 4];
+      escaped += kHex[c & 15];
+    }
+  }
+  json::object empty;
+  return Write("DELETE", to, "/index/" + escaped, empty, wait);
+}
+
+StatusOr<std::vector<PointView>> PeerClient::Retrieve(const PeerShard& from, const std::vector<PointId>& ids,
+                                                      const PayloadSelector& with_payload,
+                                                      const VectorSelector& with_vector) {
+  const json::object body = RetrieveBody(ids, with_payload, with_vector);
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points", &body));
+  return ParsePointViews(result);
+}
+
+StatusOr<ScrollResult> PeerClient::Scroll(const PeerShard& from, const ScrollRequest& request) {
+  const json::object body = ScrollBody(request);
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/scroll", &body));
+  return ParseScrollResult(result);
+}
+
+StatusOr<uint64_t> PeerClient::Count(const PeerShard& from, const std::optional<Filter>& filter, bool exact) {
+  const json::object body = CountBody(filter, exact);
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/count", &body));
+  const json::object* obj = result.if_object();
+  const json::value* count = obj != nullptr ? obj->if_contains("count") : nullptr;
+  if (count == nullptr) return absl::InternalError("peer " + from.url + ": count answer without count");
+  return ReadUint(*count, "count");
+}
+
+StatusOr<std::vector<PointView>> PeerClient::Query(const PeerShard& from, const QueryRequest& request) {
+  const json::object body = QueryBody(request);
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/query", &body));
+  const json::object* obj = result.if_object();
+  const json::value* points = obj != nullptr ? obj->if_contains("points") : nullptr;
+  if (points == nullptr) return absl::InternalError("peer " + from.url + ": query answer without points");
+  return ParsePointViews(*points);
+}
+
+}  // namespace vj

@@ -1,0 +1,60 @@
+// PeerClient: one shard's operations on another node, through that node's internal routes
+// /internal/shards/{collection}/{shard}/... (api/rest_api.cc). Requests and answers use the public
+// Qdrant JSON bodies (api/wire_codec.h), so the peer validates them with the same decoders as user
+// requests; errors come back as the Status the peer returned (api/error_mapping.h's StatusFromHttp),
+// Unavailable when the peer cannot be reached.
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "cluster/http_client.h"
+#include "collection/requests.h"
+#include "core/status.h"
+
+namespace vj {
+
+// Where one shard's replica lives: the peer's base URL and the shard.
+struct PeerShard {
+  std::string url;  // e.g. "http://127.0.0.1:6334"
+  std::string collection;
+  uint32_t shard = 0;
+};
+
+class PeerClient {
+ public:
+  explicit PeerClient(HttpClient& http) : http_(http) {}
+
+  // Writes return the peer's last sequence of the shard (its operation_id).
+  StatusOr<uint64_t> Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait);
+  StatusOr<uint64_t> Delete(const PeerShard& to, const PointSelector& selector, bool wait);
+  StatusOr<uint64_t> UpdatePayload(const PeerShard& to, PayloadUpdate op, const PointSelector& selector,
+                                   const Payload& payload, const std::vector<std::string>& keys,
+                                   const std::optional<std::string>& key, bool wait);
+  StatusOr<uint64_t> CreatePayloadIndex(const PeerShard& to, const std::string& key, PayloadSchemaType type,
+                                        bool wait);
+  StatusOr<uint64_t> DeletePayloadIndex(const PeerShard& to, const std::string& key, bool wait);
+
+  StatusOr<std::vector<PointView>> Retrieve(const PeerShard& from, const std::vector<PointId>& ids,
+                                            const PayloadSelector& with_payload,
+                                            const VectorSelector& with_vector);
+  StatusOr<ScrollResult> Scroll(const PeerShard& from, const ScrollRequest& request);
+  StatusOr<uint64_t> Count(const PeerShard& from, const std::optional<Filter>& filter, bool exact);
+  StatusOr<std::vector<PointView>> Query(const PeerShard& from, const QueryRequest& request);
+
+ private:
+  // Sends the request and returns the envelope's "result".
+  StatusOr<boost::json::value> Call(std::string_view method, const PeerShard& shard, const std::string& path,
+                                    const boost::json::object* body);
+  StatusOr<uint64_t> Write(std::string_view method, const PeerShard& shard, const std::string& path,
+                           const boost::json::object& body, bool wait);
+
+  HttpClient& http_;
+};
+
+}  // namespace vj

@@ -1,0 +1,278 @@
+#include "cluster/replication.h"
+
+#include <cstring>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/error_mapping.h"
+#include "core/json_fields.h"
+#include "core/payload.h"
+
+namespace vj {
+namespace json = boost::json;
+
+namespace {
+
+constexpr char kMagic[4] = {'V', 'J', 'L', '1'};
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t GetLE(std::string_view bytes, size_t at, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[at + i])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+std::string EncodeLogBatch(const std::vector<LoggedMutation>& entries) {
+  std::string out(kMagic, sizeof(kMagic));
+  PutU32(out, static_cast<uint32_t>(entries.size()));
+  for (const LoggedMutation& e : entries) {
+    const std::string m = EncodeMutation(e.mutation);
+    PutU64(out, e.sequence);
+    PutU32(out, static_cast<uint32_t>(m.size()));
+    out += m;
+  }
+  return out;
+}
+
+StatusOr<std::vector<LoggedMutation>> DecodeLogBatch(std::string_view bytes) {
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 4) != 0) {
+    return absl::InvalidArgumentError("replication batch: bad header");
+  }
+  const uint64_t n = GetLE(bytes, 4, 4);
+  size_t at = 8;
+  std::vector<LoggedMutation> out;
+  out.reserve(std::min<uint64_t>(n, 4096));
+  for (uint64_t i = 0; i < n; ++i) {
+    if (bytes.size() - at < 12) return absl::InvalidArgumentError("replication batch: truncated");
+    LoggedMutation e;
+    e.sequence = GetLE(bytes, at, 8);
+    const uint64_t len = GetLE(bytes, at + 8, 4);
+    at += 12;
+    if (bytes.size() - at < len) return absl::InvalidArgumentError("replication batch: truncated entry");
+    auto m = DecodeMutation(bytes.substr(at, len));
+    if (!m.ok()) return absl::InvalidArgumentError("replication batch: " + StatusMessage(m.status()));
+    e.mutation = std::move(*m);
+    at += len;
+    out.push_back(std::move(e));
+  }
+  if (at != bytes.size()) return absl::InvalidArgumentError("replication batch: trailing bytes");
+  return out;
+}
+
+Replicator::Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
+                       uint64_t start_sequence, HttpClient& http)
+    : collection_(std::move(collection)), shard_(shard), local_(std::move(local)), term_(term),
+      start_sequence_(start_sequence), http_(http) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Replicator::~Replicator() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  acked_cv_.notify_all();
+  thread_.join();
+}
+
+void Replicator::SetTargets(std::vector<ReplicaTarget> targets) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, ReplicaProgress> progress;
+  for (const ReplicaTarget& t : targets) {
+    auto it = progress_.find(t.node);
+    progress[t.node] = it != progress_.end() ? it->second : ReplicaProgress{};
+  }
+  progress_ = std::move(progress);
+  targets_ = std::move(targets);
+  pending_ = true;
+  cv_.notify_all();
+}
+
+void Replicator::Notify() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = true;
+  }
+  cv_.notify_all();
+}
+
+Status Replicator::WaitForAcks(uint64_t sequence, size_t copies, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto enough = [&] {
+    size_t n = 0;
+    for (const auto& [node, p] : progress_) n += p.acked >= sequence ? 1 : 0;
+    return n >= copies;
+  };
+  if (!acked_cv_.wait_until(lock, deadline, [&] { return enough() || stop_ || superseded_.load(); })) {
+    return absl::DeadlineExceededError("write_consistency_factor not reached: " + std::to_string(copies) +
+                                       " replica(s) did not confirm sequence " + std::to_string(sequence) +
+                                       " in time");
+  }
+  if (superseded_.load()) {
+    return absl::AbortedError("this node is no longer the primary of shard " + std::to_string(shard_) +
+                              "; the write is not acknowledged");
+  }
+  if (!enough()) return absl::UnavailableError("the node is shutting down");
+  return absl::OkStatus();
+}
+
+void Replicator::Supersede() {
+  std::lock_guard<std::mutex> lock(mu_);
+  superseded_.store(true);
+  acked_cv_.notify_all();
+}
+
+std::map<std::string, ReplicaProgress> Replicator::Progress() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return progress_;
+}
+
+void Replicator::Run() {
+  while (true) {
+    std::vector<ReplicaTarget> targets;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_ || pending_; });
+      if (stop_) return;
+      pending_ = false;
+      targets = targets_;
+    }
+    if (superseded_.load()) continue;
+    bool idle = true;
+    for (const ReplicaTarget& t : targets) {
+      if (Step(t)) idle = false;
+    }
+    if (!idle) Notify();  // more to send: go round again without waiting
+  }
+}
+
+StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const ReplicaTarget& target, const std::string& query,
+                                                     const std::string& body) {
+  const std::string url = target.url + "/internal/replication/" + collection_ + "/" + std::to_string(shard_) +
+                          "?term=" + std::to_string(term_) + "&start=" + std::to_string(start_sequence_) +
+                          query;
+  auto result = http_.Send("POST", url, body, {{"Content-Type", "application/octet-stream"}},
+                           std::chrono::milliseconds(30000));
+  if (!result.ok()) return result.status();
+  if (result->status != 200) return StatusFromHttp(result->status, result->body);
+  VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(result->body, 4));
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, "replication answer"));
+  const json::value* last = FindField(*obj, "last_sequence");
+  if (last == nullptr) return absl::InternalError("replication answer without last_sequence");
+  VJ_ASSIGN_OR_RETURN(uint64_t seq, ReadUint(*last, "last_sequence"));
+  bool needs_snapshot = false;
+  if (const json::value* ns = FindField(*obj, "needs_snapshot")) {
+    VJ_ASSIGN_OR_RETURN(needs_snapshot, ReadBool(*ns, "needs_snapshot"));
+  }
+  return std::make_pair(seq, needs_snapshot);
+}
+
+bool Replicator::Step(const ReplicaTarget& target) {
+  bool reachable;
+  uint64_t acked;
+  bool snapshot;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const ReplicaProgress& p = progress_[target.node];
+    reachable = p.reachable;
+    acked = p.acked;
+    snapshot = needs_snapshot_[target.node];
+  }
+  auto record = [&](const StatusOr<std::pair<uint64_t, bool>>& answer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = progress_.find(target.node);
+    if (it == progress_.end()) return;  // no longer a target
+    if (!answer.ok()) {
+      if (absl::IsAborted(answer.status())) {
+        superseded_.store(true);
+        spdlog::warn("cluster: shard {}/{}: replica {} knows a newer term than {}: stepping down", collection_,
+                     shard_, target.node, term_);
+      } else if (it->second.reachable) {
+        spdlog::warn("cluster: shard {}/{}: replica {} unreachable: {}", collection_, shard_, target.node,
+                     StatusMessage(answer.status()));
+      }
+      it->second.reachable = false;
+    } else {
+      it->second.reachable = true;
+      it->second.acked = answer->first;
+      needs_snapshot_[target.node] = answer->second;
+    }
+    acked_cv_.notify_all();
+  };
+
+  if (snapshot) {
+    Status s = SendSnapshot(target);
+    if (!s.ok()) {
+      record(s);
+      return false;
+    }
+    return true;
+  }
+  const uint64_t last = local_->last_sequence();
+  if (reachable && acked >= last) return false;
+  std::vector<LoggedMutation> entries;
+  if (reachable) {
+    Status read = local_->ReadLog(acked + 1, kBatchEntries, &entries);
+    if (absl::IsOutOfRange(read)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      needs_snapshot_[target.node] = true;
+      return true;
+    }
+    if (!read.ok()) {
+      spdlog::error("cluster: shard {}/{}: reading the log: {}", collection_, shard_, StatusMessage(read));
+      return false;
+    }
+  }
+  // An unreachable (or new) target first gets an empty batch: its answer tells where it stands.
+  auto answer = Post(target, "", EncodeLogBatch(entries));
+  record(answer);
+  if (!answer.ok()) return false;
+  return answer->second || answer->first < local_->last_sequence();
+}
+
+Status Replicator::SendSnapshot(const ReplicaTarget& target) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_[target.node].snapshotting = true;
+  }
+  spdlog::info("cluster: shard {}/{}: sending a snapshot to {}", collection_, shard_, target.node);
+  // Every point as of a moment after `from`; the log from `from` + 1 then brings the replica up to date
+  // (log entries hold resulting states, so replaying ones the snapshot already reflects is harmless).
+  const uint64_t from = local_->last_sequence();
+  VJ_RETURN_IF_ERROR(Post(target, "&snapshot=begin", EncodeLogBatch({})).status());
+  std::vector<LoggedMutation> page;
+  Status sent = local_->ForEachPoint([&](PointRecord&& record) -> Status {
+    LoggedMutation e;
+    e.mutation.kind = Mutation::Kind::kUpsert;
+    e.mutation.record = std::move(record);
+    page.push_back(std::move(e));
+    if (page.size() < kSnapshotPagePoints) return absl::OkStatus();
+    auto answer = Post(target, "&snapshot=points", EncodeLogBatch(page));
+    page.clear();
+    return answer.status();
+  });
+  VJ_RETURN_IF_ERROR(sent);
+  if (!page.empty()) VJ_RETURN_IF_ERROR(Post(target, "&snapshot=points", EncodeLogBatch(page)).status());
+  auto answer = Post(target, "&snapshot=end&sequence=" + std::to_string(from), EncodeLogBatch({}));
+  VJ_RETURN_IF_ERROR(answer.status());
+  std::lock_guard<std::mutex> lock(mu_);
+  ReplicaProgress& p = progress_[target.node];
+  p.snapshotting = false;
+  p.reachable = true;
+  p.acked = answer->first;
+  needs_snapshot_[target.node] = false;
+  acked_cv_.notify_all();
+  spdlog::info("cluster: shard {}/{}: snapshot to {} done at sequence {}", collection_, shard_, target.node, from);
+  return absl::OkStatus();
+}
+
+}  // namespace vj

@@ -1,0 +1,99 @@
+// Replication of one shard from its primary to its replicas (cluster mode).
+//
+// The primary's Replicator streams the shard's mutation log (PointStore sequence numbers) to every other
+// replica over POST /internal/replication/{collection}/{shard}?term=T&start=E with a binary LogBatch, and
+// records the sequence each replica reports durable. A replica that cannot continue from the log (the
+// entries it needs were trimmed, or it holds writes of an older term that this primary never had) gets a
+// snapshot first: every point of the shard, then the sequence the snapshot stands for, then the log.
+// Writes wait in WaitForAcks until write_consistency_factor copies hold them.
+//
+// Thread-safety: all public methods may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/http_client.h"
+#include "collection/shard.h"
+#include "core/status.h"
+#include "storage/point_record.h"
+
+namespace vj {
+
+// The body of replication requests: entries with their sequence numbers (0 in snapshot pages).
+std::string EncodeLogBatch(const std::vector<LoggedMutation>& entries);
+StatusOr<std::vector<LoggedMutation>> DecodeLogBatch(std::string_view bytes);
+
+struct ReplicaTarget {
+  std::string node;
+  std::string url;
+};
+
+struct ReplicaProgress {
+  uint64_t acked = 0;         // last sequence the replica reported durable
+  bool reachable = false;     // the last request got an answer
+  bool snapshotting = false;  // a snapshot transfer is under way
+};
+
+class Replicator {
+ public:
+  // `local` is the primary's shard; `term` and `start_sequence` come from its shard map entry.
+  Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
+             uint64_t start_sequence, HttpClient& http);
+  ~Replicator();  // stops the thread
+
+  uint64_t term() const { return term_; }
+  // Replaces the replicas to stream to (the primary excluded).
+  void SetTargets(std::vector<ReplicaTarget> targets);
+  // Wakes the streaming thread (after a local write).
+  void Notify();
+  // Blocks until `copies` replicas report `sequence` durable. DeadlineExceeded at `deadline`; Aborted
+  // when a replica answered with a newer term (this node is no longer primary).
+  [[nodiscard]] Status WaitForAcks(uint64_t sequence, size_t copies, std::chrono::steady_clock::time_point deadline);
+  std::map<std::string, ReplicaProgress> Progress() const;
+  // True once a replica rejected this term as stale, or Supersede() was called.
+  bool superseded() const { return superseded_.load(); }
+  // Stops acting for this term (a newer term was seen); pending WaitForAcks return Aborted.
+  void Supersede();
+
+ private:
+  void Run();
+  // One round of work for one target; returns false when it could not make progress.
+  bool Step(const ReplicaTarget& target);
+  Status SendSnapshot(const ReplicaTarget& target);
+  // POSTs a replication request; returns the replica's last durable sequence and whether it needs a
+  // snapshot.
+  StatusOr<std::pair<uint64_t, bool>> Post(const ReplicaTarget& target, const std::string& query,
+                                           const std::string& body);
+
+  static constexpr size_t kBatchEntries = 512;
+  static constexpr size_t kSnapshotPagePoints = 256;
+
+  const std::string collection_;
+  const uint32_t shard_;
+  const std::shared_ptr<Shard> local_;
+  const uint64_t term_;
+  const uint64_t start_sequence_;
+  HttpClient& http_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // wakes the thread
+  std::condition_variable acked_cv_;  // wakes WaitForAcks
+  std::vector<ReplicaTarget> targets_;                 // guarded by mu_
+  std::map<std::string, ReplicaProgress> progress_;    // guarded by mu_
+  std::map<std::string, bool> needs_snapshot_;         // guarded by mu_
+  bool pending_ = false;                               // guarded by mu_
+  bool stop_ = false;                                  // guarded by mu_
+  std::atomic<bool> superseded_{false};
+  std::thread thread_;
+};
+
+}  // namespace vj

@@ -1,0 +1,90 @@
+// RoutedShard: one shard of a cluster collection as the node that received a request sees it. Writes go
+// to the shard's primary: applied here when this node is the acting primary (then replicated and
+// acknowledged after write_consistency_factor copies, see ShardRouter::AfterLocalWrite), forwarded to
+// the primary otherwise. Reads go to one replica, chosen by the router (round-robin over healthy ones).
+// While a shard has no acting primary (an election, a node starting), writes are retried for a few
+// seconds before Unavailable is returned.
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster/peer_client.h"
+#include "collection/shard.h"
+#include "collection/shard_access.h"
+
+namespace vj {
+
+// What a RoutedShard asks of the cluster (implemented by ClusterNode).
+class ShardRouter {
+ public:
+  virtual ~ShardRouter() = default;
+  // This node's replica of the shard, or nullptr.
+  virtual std::shared_ptr<Shard> LocalReplica(const std::string& collection, uint32_t shard) = 0;
+  // nullopt when this node is the shard's acting primary; the primary otherwise. Unavailable while the
+  // shard has no acting primary.
+  virtual StatusOr<std::optional<PeerShard>> WriteTarget(const std::string& collection, uint32_t shard) = 0;
+  // After this node (the primary) wrote locally up to `sequence`: streams it to the replicas and, when
+  // `wait`, returns once write_consistency_factor copies hold it and this node is still primary.
+  [[nodiscard]] virtual Status AfterLocalWrite(const std::string& collection, uint32_t shard, uint64_t sequence,
+                                               bool wait) = 0;
+  // The replica to read from: nullopt = this node's. `attempt` > 0 asks for another one after a failure.
+  virtual StatusOr<std::optional<PeerShard>> ReadTarget(const std::string& collection, uint32_t shard,
+                                                        size_t attempt) = 0;
+  // Every replica of the shard (nullopt = this node's), for changes every replica applies (payload indexes).
+  virtual std::vector<std::optional<PeerShard>> AllReplicas(const std::string& collection, uint32_t shard) = 0;
+  virtual PeerClient& peers() = 0;
+};
+
+class RoutedShard final : public ShardAccess {
+ public:
+  // `forward` false: this shard serves a peer's forwarded write, which must not be forwarded again
+  // (Unavailable when this node is not the primary), and payload index changes apply to this node only.
+  RoutedShard(ShardRouter& router, std::string collection, uint32_t shard, bool forward)
+      : router_(router), collection_(std::move(collection)), shard_(shard), forward_(forward) {}
+
+  CollectionInfo Info() const override;
+  uint64_t last_sequence() const override;
+
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait) override;
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait) override;
+  [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
+                                     std::vector<std::string> keys, std::optional<std::string> key,
+                                     bool wait) override;
+  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
+  [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;
+
+  [[nodiscard]] StatusOr<std::vector<PointView>> Retrieve(const std::vector<PointId>& ids,
+                                                          const PayloadSelector& with_payload,
+                                                          const VectorSelector& with_vector) const override;
+  [[nodiscard]] StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const override;
+  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact) const override;
+  [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const override;
+
+  void WaitForQueuedWrites() override;
+  [[nodiscard]] Status Flush() override;
+
+ private:
+  using LocalWrite = std::function<Status(Shard&)>;
+  using RemoteWrite = std::function<StatusOr<uint64_t>(const PeerShard&)>;
+  Status Write(const LocalWrite& local, const RemoteWrite& remote, bool wait);
+  template <typename T>
+  StatusOr<T> Read(const std::function<StatusOr<T>(const Shard&)>& local,
+                   const std::function<StatusOr<T>(const PeerShard&)>& remote) const;
+  // Applies a payload index change to every replica (or to this node's only, when !forward_).
+  Status EveryReplica(const LocalWrite& local, const RemoteWrite& remote);
+
+  ShardRouter& router_;
+  const std::string collection_;
+  const uint32_t shard_;
+  const bool forward_;
+  // The shard's last sequence as the primary last reported it (operation_id), when it is remote.
+  std::atomic<uint64_t> remote_sequence_{0};
+};
+
+}  // namespace vj

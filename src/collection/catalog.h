@@ -1,0 +1,31 @@
+// Catalog: the collections a node serves, by name. A standalone node's Catalog is its Database
+// (collection/database.h); in cluster mode it is the cluster's (cluster/cluster_catalog.h), whose
+// collections are shared through etcd and whose shards may live on other nodes. The REST API works
+// against this interface only.
+// Thread-safety: implementations are safe to call concurrently.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collection/collection.h"
+#include "collection/collection_config.h"
+#include "core/status.h"
+
+namespace vj {
+
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+  // AlreadyExists / InvalidArgument.
+  [[nodiscard]] virtual Status CreateCollection(const std::string& name, const CollectionConfig& config) = 0;
+  // NotFound when absent.
+  [[nodiscard]] virtual Status DeleteCollection(const std::string& name) = 0;
+  // NotFound ("Collection `x` doesn't exist!") when absent.
+  [[nodiscard]] virtual StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const = 0;
+  virtual bool Exists(const std::string& name) const = 0;
+  virtual std::vector<std::string> List() const = 0;
+};
+
+}  // namespace vj

@@ -1,0 +1,46 @@
+// ShardAccess: the operations a Collection needs of one of its shards, wherever that shard lives. A
+// Shard (collection/shard.h) serves them from local storage; in cluster mode a routed shard
+// (cluster/routed_shard.h) sends writes to the shard's primary and reads to one of its replicas, which
+// may be on other nodes. Semantics of each method are Shard's.
+// Thread-safety: implementations are safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collection/requests.h"
+#include "core/status.h"
+
+namespace vj {
+
+class ShardAccess {
+ public:
+  virtual ~ShardAccess() = default;
+
+  virtual CollectionInfo Info() const = 0;
+  virtual uint64_t last_sequence() const = 0;
+
+  [[nodiscard]] virtual Status Upsert(std::vector<PointInput> points, bool wait) = 0;
+  [[nodiscard]] virtual Status Delete(const PointSelector& selector, bool wait) = 0;
+  [[nodiscard]] virtual Status UpdatePayload(PayloadUpdate op, const PointSelector& selector,
+                                             Payload payload, std::vector<std::string> keys,
+                                             std::optional<std::string> key, bool wait) = 0;
+  [[nodiscard]] virtual Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type,
+                                                  bool wait) = 0;
+  [[nodiscard]] virtual Status DeletePayloadIndex(const std::string& key, bool wait) = 0;
+
+  [[nodiscard]] virtual StatusOr<std::vector<PointView>> Retrieve(
+      const std::vector<PointId>& ids, const PayloadSelector& with_payload,
+      const VectorSelector& with_vector) const = 0;
+  [[nodiscard]] virtual StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const = 0;
+  [[nodiscard]] virtual StatusOr<uint64_t> Count(const std::optional<Filter>& filter,
+                                                 bool exact) const = 0;
+  [[nodiscard]] virtual StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const = 0;
+
+  virtual void WaitForQueuedWrites() = 0;
+  [[nodiscard]] virtual Status Flush() = 0;
+};
+
+}  // namespace vj

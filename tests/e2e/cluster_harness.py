@@ -1,0 +1,116 @@
+"""Cluster fixtures for end-to-end tests: a real etcd on loopback ports chosen at run time and vjvector
+nodes started with --etcd. Python 3 standard library only; see vjharness.py for the single-node parts."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import vjharness as vh
+
+ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+
+
+class Etcd:
+    """One etcd member with its own data dir; start() waits for /health."""
+
+    def __init__(self, workdir):
+        self.data_dir = os.path.join(workdir, "etcd")
+        self.client_port = vh.free_port()
+        self.peer_port = vh.free_port()
+        self.log = open(os.path.join(workdir, "etcd.log"), "ab")
+        self.proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.client_port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [ETCD, "--name", "e2e", "--data-dir", self.data_dir,
+             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+             "--listen-peer-urls", f"http://127.0.0.1:{self.peer_port}",
+             "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_port}",
+             "--initial-cluster", f"e2e=http://127.0.0.1:{self.peer_port}"],
+            stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                c = vh.Client("127.0.0.1", self.client_port, timeout=2)
+                if c.call("GET", "/health").status == 200:
+                    return
+            except Exception:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("etcd did not become healthy")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self):
+        self.kill()
+        self.log.close()
+
+
+def wait_for(predicate, what, timeout=20.0):
+    """Polls predicate() until it returns True; its last other return value (or exception) is reported."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = predicate()
+            if last is True:
+                return
+        except Exception as e:  # a node may be briefly unreachable while it restarts
+            last = e
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class ClusterTestCase(vh.TestCase):
+    """A fresh etcd and `node_names` nodes for every test; everything stopped in tearDown (logs printed
+    when the test failed; files kept when it failed or VJ_E2E_KEEP is set)."""
+
+    node_names = ("n1", "n2", "n3")
+    lease_ttl = 2
+
+    def setUp(self):
+        if not os.access(ETCD, os.X_OK):
+            self.skipTest("etcd is not installed (scripts/install-deps.sh installs etcd-server)")
+        self.tmp = tempfile.mkdtemp(prefix="vj-e2e-cluster-")
+        self.etcd = Etcd(self.tmp)
+        self.etcd.start()
+        self.nodes = {}
+        for name in self.node_names:
+            self.nodes[name] = self.start_node(name)
+
+    def start_node(self, name):
+        server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
+                           extra_args=["--etcd", self.etcd.url, "--node-id", name,
+                                       "--lease-ttl", str(self.lease_ttl)])
+        os.makedirs(server.log_dir, exist_ok=True)
+        server.start()
+        return server
+
+    def tearDown(self):
+        failed = vh._test_failed(self)
+        for name, s in self.nodes.items():
+            if failed:
+                print(f"\n===== {self.id()}: node {name} =====\n{s.dump_logs()}")
+            s.stop()
+        self.etcd.close()
+        if not failed and not os.environ.get("VJ_E2E_KEEP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def client(self, name):
+        return self.nodes[name].client
+
+    def shard_map(self, collection, via="n1"):
+        """GET /collections/{c}/cluster's per-shard detail."""
+        return self.client(via).ok("GET", f"/collections/{collection}/cluster")["shards"]
+
+    def primary_of(self, collection, shard, via="n1"):
+        return self.shard_map(collection, via)[shard]["primary"]

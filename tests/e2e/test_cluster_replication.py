@@ -1,0 +1,164 @@
+"""End-to-end: the cluster's data path through a real etcd and three real nodes. A collection created
+through one node is placed over the three (replicas of a shard on distinct nodes, one primary each);
+writes through any node reach the shard's primary and its replicas (write_consistency_factor copies
+before the acknowledgement); queries, scroll, count and retrieve through every node answer exactly as a
+single standalone node holding the same points; payload indexes and payload updates reach every replica;
+bad requests get the same 4xx as on one node; /metrics carries the cluster metrics and passes promtool.
+"""
+
+import os
+import random
+import subprocess
+
+import cluster_harness as ch
+import vjharness as vh
+
+DIM = 8
+N_POINTS = 600
+
+
+def make_points(seed, n, start=0):
+    rnd = random.Random(seed)
+    return [{"id": start + i,
+             "vector": [round(rnd.uniform(-1, 1), 4) for _ in range(DIM)],
+             "payload": {"group": (start + i) % 7, "tag": rnd.choice(["a", "b", "c"]), "n": start + i}}
+            for i in range(n)]
+
+
+def ids_scores(result):
+    return [(p["id"], round(p["score"], 4)) for p in result["points"]]
+
+
+class ClusterReplicationTest(ch.ClusterTestCase):
+
+    def test_placement_routing_and_results_equal_a_single_node(self):
+        body = {"vectors": {"size": DIM, "distance": "Euclid"}, "shard_number": 3,
+                "replication_factor": 2, "write_consistency_factor": 2}
+        self.client("n2").create_collection("c", body=body)
+
+        # Placement: every node sees the same map; each shard on two distinct nodes, one of them primary;
+        # every node holds something.
+        maps = [self.shard_map("c", via=n) for n in ("n1", "n2", "n3")]
+        self.assertEqual([[s["primary"] for s in m] for m in maps], [[s["primary"] for s in maps[0]]] * 3)
+        holders = set()
+        for shard in maps[0]:
+            replicas = [r["peer_id"] for r in shard["replicas"]]
+            self.assertEqual(len(replicas), 2, shard)
+            self.assertEqual(len(set(replicas)), 2, shard)
+            self.assertIn(shard["primary"], replicas)
+            holders.update(replicas)
+        self.assertEqual(holders, {"n1", "n2", "n3"})
+        self.assertTrue(self.client("n3").ok("GET", "/collections/c/exists")["exists"])
+        self.assertEqual(self.client("n1").ok("GET", "/collections")["collections"], [{"name": "c"}])
+
+        # The same points in a standalone node: the reference.
+        reference = vh.Server(data_dir=os.path.join(self.tmp, "reference"),
+                              log_dir=os.path.join(self.tmp, "log-reference"))
+        os.makedirs(reference.log_dir, exist_ok=True)
+        reference.start()
+        try:
+            ref = reference.client
+            ref.create_collection("c", body={"vectors": {"size": DIM, "distance": "Euclid"}})
+            points = make_points(1, N_POINTS)
+            names = ["n1", "n2", "n3"]
+            for i in range(0, N_POINTS, 50):
+                self.client(names[(i // 50) % 3]).upsert("c", points[i:i + 50])
+                ref.upsert("c", points[i:i + 50])
+
+            # Writes of every kind through different nodes, mirrored on the reference.
+            for c in (self.client("n3"), ref):
+                c.ok("PUT", "/collections/c/index?wait=true", {"field_name": "group", "field_schema": "integer"})
+            for c in (self.client("n1"), ref):
+                c.ok("POST", "/collections/c/points/payload?wait=true",
+                     {"payload": {"flag": True}, "filter": {"must": [{"key": "tag", "match": {"value": "a"}}]}})
+            for c in (self.client("n2"), ref):
+                c.ok("POST", "/collections/c/points/delete?wait=true", {"points": list(range(0, 60, 3))})
+            for c in (self.client("n3"), ref):
+                c.ok("POST", "/collections/c/points/delete?wait=true",
+                     {"filter": {"must": [{"key": "group", "match": {"value": 5}}]}})
+
+            expected_count = ref.count("c")
+            rnd = random.Random(7)
+            queries = [[round(rnd.uniform(-1, 1), 4) for _ in range(DIM)] for _ in range(10)]
+            filters = [None, {"must": [{"key": "tag", "match": {"value": "b"}}]},
+                       {"must": [{"key": "group", "range": {"gte": 2, "lt": 4}}]},
+                       {"must": [{"key": "flag", "match": {"value": True}}]}]
+            ref_scroll = [p["id"] for p in ref.scroll_all("c")]
+            for name in names:
+                c = self.client(name)
+                self.assertEqual(c.count("c"), expected_count, name)
+                self.assertEqual(c.ok("GET", "/collections/c")["points_count"], expected_count, name)
+                for flt in filters[1:]:
+                    self.assertEqual(c.count("c", flt), ref.count("c", flt), (name, flt))
+                # Several rounds, so that reads land on every replica (round-robin).
+                for _ in range(2):
+                    self.assertEqual([p["id"] for p in c.scroll_all("c", limit=37)], ref_scroll, name)
+                    for q in queries:
+                        for flt in filters:
+                            body = {"query": q, "limit": 7, "offset": 2, "params": {"exact": True}}
+                            if flt:
+                                body["filter"] = flt
+                            got = c.ok("POST", "/collections/c/points/query", body)
+                            want = ref.ok("POST", "/collections/c/points/query", body)
+                            self.assertEqual(ids_scores(got), ids_scores(want), (name, flt))
+                ids = list(range(0, 120)) + [10 ** 9]
+                self.assertEqual(c.retrieve("c", ids), ref.retrieve("c", ids), name)
+                got = c.ok("POST", "/collections/c/points/search",
+                           {"vector": queries[0], "limit": 5, "with_payload": True})
+                want = ref.ok("POST", "/collections/c/points/search",
+                              {"vector": queries[0], "limit": 5, "with_payload": True})
+                self.assertEqual([p["id"] for p in got], [p["id"] for p in want], name)
+        finally:
+            reference.stop()
+
+        # Each replica holds its shard's points: the replicas of a shard agree with each other.
+        for shard in maps[0]:
+            counts = {r["peer_id"]: self.nodes[r["peer_id"]].client.ok(
+                "POST", f"/internal/shards/c/{shard['shard_id']}/points/count", {"exact": True})["count"]
+                for r in shard["replicas"]}
+            self.assertEqual(len(set(counts.values())), 1, (shard["shard_id"], counts))
+
+        # The payload index reached every replica, and the config in etcd.
+        info = self.client("n1").ok("GET", "/collections/c")
+        self.assertIn("group", info["payload_schema"])
+
+    def test_bad_requests_are_refused_by_every_node(self):
+        c = self.client("n1")
+        c.err("PUT", "/collections/w", {"vectors": {"size": 4, "distance": "Dot"}, "replication_factor": 2,
+                                         "write_consistency_factor": 3}, status=400,
+              mentions="write_consistency_factor")
+        c.err("PUT", "/collections/w", {"vectors": {"size": 4, "distance": "Dot"}, "replication_factor": 4},
+              status=400, mentions="replication_factor")
+        c.create_collection("w", body={"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 2,
+                                       "replication_factor": 3, "write_consistency_factor": 2})
+        c.err("PUT", "/collections/w", {"vectors": {"size": 4, "distance": "Dot"}}, status=409)
+        for name in ("n1", "n2", "n3"):
+            nc = self.client(name)
+            nc.err("PUT", "/collections/w/points?wait=true", {"points": [{"id": 1, "vector": [1, 2, 3]}]},
+                   status=400, mentions="dimension")
+            nc.err("PUT", "/collections/w/points?wait=true", {"points": [{"id": "nope", "vector": [1, 2, 3, 4]}]},
+                   status=400)
+            nc.err("POST", "/collections/nope/points/query", {"query": [1, 2, 3, 4]}, status=404, mentions="nope")
+            nc.err("POST", "/collections/w/points/query", {"query": [1, 2]}, status=400, mentions="dimension")
+        self.assertEqual(c.count("w"), 0)
+        # Deleting removes it everywhere.
+        c.upsert("w", [{"id": 1, "vector": [1, 2, 3, 4]}])
+        self.client("n2").ok("DELETE", "/collections/w")
+        ch.wait_for(lambda: all(not self.client(n).ok("GET", "/collections/w/exists")["exists"]
+                                for n in ("n1", "n2", "n3")), "the delete to reach every node")
+        self.client("n3").err("GET", "/collections/w", status=404)
+
+    def test_metrics_carry_cluster_state(self):
+        self.client("n1").create_collection("m", body={"vectors": {"size": 4, "distance": "Dot"},
+                                                       "shard_number": 2, "replication_factor": 2})
+        self.client("n1").upsert("m", [{"id": i, "vector": [1, 0, 0, i]} for i in range(20)])
+        text = self.client("n2").call("GET", "/metrics").raw.decode()
+        self.assertIn("vjvector_cluster_peers 3", text)
+        self.assertIn('vjvector_cluster_shard_term{shard="m/0"} 1', text)
+        if vh.PROMTOOL:
+            out = subprocess.run([vh.PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
+
+if __name__ == "__main__":
+    vh.main()
