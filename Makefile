@@ -5,7 +5,7 @@ DATA_DIR ?= ./data
 HTTP_PORT ?= 6333
 CTEST_PARALLEL ?= 2
 
-.PHONY: all deps configure build run test unit e2e bench clean
+.PHONY: all deps configure build run cluster test unit e2e bench clean
 
 all: build
 
@@ -23,6 +23,10 @@ build: configure
 run: build
 	mkdir -p $(DATA_DIR)
 	./$(BUILD_DIR)/vjvector serve --data-dir $(DATA_DIR) --host 127.0.0.1 --http-port $(HTTP_PORT)
+
+# etcd and three nodes on loopback (ports 6333-6335, etcd on 2379), data in $(DATA_DIR)/cluster.
+cluster: build
+	BUILD_DIR=$(BUILD_DIR) CLUSTER_DIR=$(DATA_DIR)/cluster BASE_PORT=$(HTTP_PORT) ./scripts/cluster.sh
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_PARALLEL)

@@ -47,6 +47,7 @@ StatusOr<boost::json::value> HandleCreateIndex(const Call& call);
 StatusOr<boost::json::value> HandleDeleteIndex(const Call& call);
 StatusOr<boost::json::value> HandleClusterInfo(const Call& call);
 StatusOr<boost::json::value> HandleCollectionCluster(const Call& call);
+StatusOr<boost::json::value> HandleRebalance(const Call& call);
 
 // Points (handlers_points.cc).
 StatusOr<boost::json::value> HandleUpsert(const Call& call);

@@ -16,6 +16,11 @@ StatusOr<json::value> HandleClusterInfo(const Call& call) {
   return json::object{{"status", "disabled"}};
 }
 
+StatusOr<json::value> HandleRebalance(const Call& call) {
+  if (!call.options.rebalance) return absl::NotFoundError("this node is not in a cluster");
+  return call.options.rebalance();
+}
+
 StatusOr<json::value> HandleCollectionCluster(const Call& call) {
   if (call.options.collection_cluster) return call.options.collection_cluster(call.params[0]);
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());

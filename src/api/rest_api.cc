@@ -26,6 +26,7 @@ struct Route {
 constexpr Route kRoutes[] = {
     {"GET", "/", HandleRoot},
     {"GET", "/cluster", HandleClusterInfo},
+    {"POST", "/cluster/rebalance", HandleRebalance, true},
     {"GET", "/collections", HandleListCollections},
     {"GET", "/collections/{name}", HandleGetCollection},
     {"PUT", "/collections/{name}", HandleCreateCollection, true},
@@ -167,7 +168,7 @@ Response RestApi::Handle(const Request& request) {
     if (path_known) response.status = 405;
     return response;
   }
-  Call call{catalog_, options_, request, std::move(params)};
+  Call call{catalog_, options_, request, std::move(params), std::nullopt, false};
   if (matched->shard_scoped) {
     uint64_t shard = 0;
     if (!absl::SimpleAtoi(call.params.at(1), &shard) || shard > UINT32_MAX) {

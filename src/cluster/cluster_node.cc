@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <absl/strings/numbers.h>
@@ -595,6 +596,96 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::ShardCollection(const std::st
   }
   return std::shared_ptr<Collection>(
       Collection::Assemble(collection, one, {local}, [](const CollectionConfig&) { return absl::OkStatus(); }));
+}
+
+// ---- Rebalancing ----------------------------------------------------------------------------------------
+
+Status ClusterNode::MoveReplica(const std::string& collection, uint32_t shard, const std::string& from,
+                                const std::string& to) {
+  const std::string key = keys_.Shard(collection, shard);
+  auto update = [&](const std::function<bool(ShardPlacement&)>& change) -> Status {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      VJ_RETURN_IF_ERROR(view_.Refresh());
+      std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+      const ShardEntry* entry = snap->Shard(collection, shard);
+      if (entry == nullptr) return absl::NotFoundError("collection " + collection + " was deleted");
+      ShardPlacement next = entry->placement;
+      if (!change(next)) return absl::AbortedError("shard " + ShardName(collection, shard) + " changed meanwhile");
+      VJ_ASSIGN_OR_RETURN(TxnResult txn, etcd_.Txn({TxnCompare::ModRevisionEquals(key, entry->mod_revision)},
+                                                   {TxnOp::Put(key, ShardPlacementToJson(next))}));
+      if (txn.succeeded) return view_.Refresh();
+    }
+    return absl::AbortedError("shard " + ShardName(collection, shard) + " keeps changing");
+  };
+  // 1. The target joins the replicas; the primary streams to it (a snapshot first when it needs one).
+  VJ_RETURN_IF_ERROR(update([&](ShardPlacement& p) {
+    if (!p.Holds(from) || p.primary == from) return false;
+    if (!p.Holds(to)) p.replicas.push_back(to);
+    return true;
+  }));
+  // 2. Wait until it has caught up with the primary, as both publish their progress.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (true) {
+    std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+    const ShardEntry* entry = snap->Shard(collection, shard);
+    if (entry == nullptr) return absl::NotFoundError("collection " + collection + " was deleted");
+    auto target = entry->progress.find(to);
+    auto primary = entry->leader ? entry->progress.find(entry->leader->node) : entry->progress.end();
+    if (target != entry->progress.end() && primary != entry->progress.end() && target->second.complete &&
+        target->second.term == entry->placement.term && target->second.sequence >= primary->second.sequence) {
+      break;
+    }
+    if (std::chrono::steady_clock::now() > give_up) {
+      return absl::DeadlineExceededError("replica of shard " + ShardName(collection, shard) + " on " + to +
+                                         " did not catch up in time; it stays as an extra replica");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  // 3. The source leaves; it drops its copy when it sees the new map.
+  return update([&](ShardPlacement& p) {
+    if (p.primary == from) return false;
+    p.replicas.erase(std::remove(p.replicas.begin(), p.replicas.end(), from), p.replicas.end());
+    return true;
+  });
+}
+
+StatusOr<json::value> ClusterNode::Rebalance() {
+  std::lock_guard<std::mutex> one_at_a_time(rebalance_mu_);
+  json::array moves;
+  while (true) {
+    VJ_RETURN_IF_ERROR(view_.Refresh());
+    std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+    std::map<std::string, size_t> load;
+    for (const auto& [node, url] : snap->nodes) load[node] = 0;
+    for (const auto& [name, entries] : snap->shards) {
+      for (const ShardEntry& e : entries) {
+        for (const std::string& node : e.placement.replicas) {
+          if (load.count(node) != 0) ++load[node];
+        }
+      }
+    }
+    if (load.size() < 2) break;
+    auto [least, most] = std::minmax_element(load.begin(), load.end(), [](const auto& a, const auto& b) {
+      return a.second < b.second;
+    });
+    if (most->second <= least->second + 1) break;
+    // A non-primary replica on the busiest node of a shard the idlest node does not hold yet.
+    std::optional<std::pair<std::string, uint32_t>> pick;
+    for (const auto& [name, entries] : snap->shards) {
+      for (uint32_t s = 0; s < entries.size() && !pick; ++s) {
+        const ShardPlacement& p = entries[s].placement;
+        if (p.Holds(most->first) && p.primary != most->first && !p.Holds(least->first)) pick = {{name, s}};
+      }
+      if (pick) break;
+    }
+    if (!pick) break;
+    const std::string from = most->first, to = least->first;
+    spdlog::info("cluster: rebalance: moving the replica of shard {} from {} to {}",
+                 ShardName(pick->first, pick->second), from, to);
+    VJ_RETURN_IF_ERROR(MoveReplica(pick->first, pick->second, from, to));
+    moves.push_back(json::object{{"collection", pick->first}, {"shard_id", pick->second}, {"from", from}, {"to", to}});
+  }
+  return json::object{{"moves", std::move(moves)}};
 }
 
 // ---- Replication, replica side ------------------------------------------------------------------------

@@ -77,6 +77,11 @@ class ClusterNode final : public Catalog, public ShardRouter {
   StatusOr<std::shared_ptr<Collection>> ShardCollection(const std::string& collection, uint32_t shard, bool write);
   // GET /collections/{name}/cluster.
   StatusOr<boost::json::value> CollectionClusterInfo(const std::string& collection) const;
+  // POST /cluster/rebalance: moves replicas from the nodes holding the most to those holding the fewest
+  // (a node that just joined), one at a time: the target is added to the shard's replicas, catches up
+  // (snapshot + log from the primary) while reads and writes go on, then the source is removed. Primaries
+  // stay where they are. Returns the moves made.
+  StatusOr<boost::json::value> Rebalance();
   // POST /internal/replication/{collection}/{shard}: a primary's log batch or snapshot step.
   Response HandleReplication(const Request& request);
 
@@ -131,6 +136,8 @@ class ClusterNode final : public Catalog, public ShardRouter {
   bool Acting(const ShardEntry& entry) const;
   std::shared_ptr<LocalReplicaState> Replica(const ShardKey& key) const;
   Status SaveMeta(const LocalReplicaState& replica) const;
+  // Moves one replica of collection/shard from `from` to `to`; see Rebalance.
+  Status MoveReplica(const std::string& collection, uint32_t shard, const std::string& from, const std::string& to);
   StatusOr<std::shared_ptr<Collection>> Routed(const std::string& name, const CollectionConfig& config,
                                                bool forward) const;
   Status SaveConfig(const std::string& name, const CollectionConfig& config);
@@ -156,6 +163,7 @@ class ClusterNode final : public Catalog, public ShardRouter {
   std::atomic<uint64_t> forwarded_writes_{0};
 
   std::mutex reconcile_mu_;  // one Reconcile at a time
+  std::mutex rebalance_mu_;  // one Rebalance at a time
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool wake_ = false;  // guarded by wake_mu_

@@ -254,7 +254,7 @@ int Serve(const vj::ServerConfig& config) {
     }
     database = std::move(*opened);
   }
-  vj::RestApiOptions api_options{kVersion, 64, nullptr, nullptr, nullptr};
+  vj::RestApiOptions api_options{kVersion, 64, nullptr, nullptr, nullptr, nullptr};
   if (cluster) {
     api_options.cluster_status = [&membership, &config, &etcd_endpoints]() -> boost::json::value {
       boost::json::object peers;
@@ -271,6 +271,7 @@ int Serve(const vj::ServerConfig& config) {
     };
     vj::ClusterNode* node = cluster.get();
     api_options.collection_cluster = [node](const std::string& name) { return node->CollectionClusterInfo(name); };
+    api_options.rebalance = [node] { return node->Rebalance(); };
     api_options.shard_collection = [node](const std::string& name, uint32_t shard, bool write) {
       return node->ShardCollection(name, shard, write);
     };

@@ -2,9 +2,11 @@
 nodes started with --etcd. Python 3 standard library only; see vjharness.py for the single-node parts."""
 
 import os
+import random
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 import vjharness as vh
@@ -70,6 +72,63 @@ def wait_for(predicate, what, timeout=20.0):
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
+class Writers:
+    """Threads that upsert small batches with wait=true through the given nodes, recording what was
+    acknowledged and the longest time without any acknowledgement."""
+
+    def __init__(self, test, collection, names, threads=2, batch=4, dim=4):
+        self.test = test
+        self.collection = collection
+        self.dim = dim
+        self.names = list(names)
+        self.batch = batch
+        self.lock = threading.Lock()
+        self.next_id = 1
+        self.acked = set()
+        self.errors = []
+        self.last_ack = time.monotonic()
+        self.longest_gap = 0.0
+        self.stop_event = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True) for i in range(threads)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def run(self, index):
+        rnd = random.Random(index)
+        k = index
+        while not self.stop_event.is_set():
+            with self.lock:
+                ids = list(range(self.next_id, self.next_id + self.batch))
+                self.next_id += self.batch
+            name = self.names[k % len(self.names)]
+            k += 1
+            points = [{"id": i, "vector": [rnd.uniform(-1, 1) for _ in range(self.dim)], "payload": {"w": index}}
+                      for i in ids]
+            try:
+                r = self.test.nodes[name].client.call("PUT", f"/collections/{self.collection}/points?wait=true",
+                                                      {"points": points}, timeout=30)
+                ok = r.status == 200
+                if not ok:
+                    self.errors.append((name, r.status, r.error))
+            except OSError as e:
+                ok = False
+                self.errors.append((name, "connection", repr(e)))
+            now = time.monotonic()
+            with self.lock:
+                if ok:
+                    self.acked.update(ids)
+                    self.longest_gap = max(self.longest_gap, now - self.last_ack)
+                    self.last_ack = now
+
+    def stop(self):
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=60)
+
+
 class ClusterTestCase(vh.TestCase):
     """A fresh etcd and `node_names` nodes for every test; everything stopped in tearDown (logs printed
     when the test failed; files kept when it failed or VJ_E2E_KEEP is set)."""
@@ -114,3 +173,28 @@ class ClusterTestCase(vh.TestCase):
 
     def primary_of(self, collection, shard, via="n1"):
         return self.shard_map(collection, via)[shard]["primary"]
+
+    def alive(self):
+        return [n for n, s in self.nodes.items() if s.alive()]
+
+    def replicas_agree(self, collection):
+        """True when every shard's replicas hold the same number of points (asked of each replica
+        directly, through the internal shard routes); otherwise a description of the difference."""
+        for shard in self.shard_map(collection, via=self.alive()[0]):
+            counts = {}
+            for r in shard["replicas"]:
+                counts[r["peer_id"]] = self.client(r["peer_id"]).ok(
+                    "POST", f"/internal/shards/{collection}/{shard['shard_id']}/points/count",
+                    {"exact": True})["count"]
+            if len(set(counts.values())) != 1:
+                return f"shard {shard['shard_id']}: {counts}"
+        return True
+
+    def assert_readable_everywhere(self, collection, ids, names):
+        ids = sorted(ids)
+        for name in names:
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                got = self.client(name).retrieve(collection, part, with_payload=False, with_vector=False)
+                missing = [x for x in part if x not in got]
+                self.assertEqual(missing[:20], [], f"acknowledged points missing through {name}")

@@ -1,0 +1,54 @@
+"""End-to-end: rebalancing onto a node that joins, under load. Three nodes hold a collection of four
+shards with two replicas each; a fourth node joins; POST /cluster/rebalance moves replicas to it (each
+added, caught up by snapshot + log, then removed from its old node) while writers keep writing with
+wait=true. Afterwards the fourth node holds its share, the old copies are gone, every acknowledged
+point is readable through every node and every shard's replicas agree.
+"""
+
+import time
+
+import cluster_harness as ch
+import vjharness as vh
+
+
+class ClusterRebalanceTest(ch.ClusterTestCase):
+
+    def test_rebalance_onto_a_new_node_under_load(self):
+        self.client("n1").create_collection("r", body={"vectors": {"size": 4, "distance": "Dot"},
+                                                       "shard_number": 4, "replication_factor": 2,
+                                                       "write_consistency_factor": 2})
+        # Nothing to move while the three nodes are balanced (8 replicas: 3/3/2).
+        self.assertEqual(self.client("n1").ok("POST", "/cluster/rebalance")["moves"], [])
+
+        writers = ch.Writers(self, "r", ["n1", "n2", "n3"]).start()
+        time.sleep(2)
+        self.nodes["n4"] = self.start_node("n4")
+        result = self.client("n2").ok("POST", "/cluster/rebalance", timeout=300)
+        time.sleep(1)
+        writers.stop()
+
+        moves = result["moves"]
+        self.assertGreaterEqual(len(moves), 2, result)
+        self.assertTrue(all(m["to"] == "n4" for m in moves), result)
+        shards = self.shard_map("r", via="n4")
+        load = {n: 0 for n in self.nodes}
+        for shard in shards:
+            replicas = [r["peer_id"] for r in shard["replicas"]]
+            self.assertEqual(len(replicas), 2, shard)
+            self.assertEqual(len(set(replicas)), 2, shard)
+            for r in replicas:
+                load[r] += 1
+        self.assertEqual(sorted(load.values()), [2, 2, 2, 2], load)
+        self.assertGreater(len(writers.acked), 50, writers.errors[:5])
+        self.assertEqual(writers.errors[:5], [])
+        ch.wait_for(lambda: self.replicas_agree("r"), "the replicas to agree", timeout=40)
+        self.assert_readable_everywhere("r", writers.acked, self.nodes)
+        # The nodes that gave a replica away dropped their copy.
+        for m in moves:
+            r = self.client(m["from"]).call("POST", f"/internal/shards/r/{m['shard_id']}/points/count",
+                                            {"exact": True})
+            self.assertEqual(r.status, 503, r.describe())
+
+
+if __name__ == "__main__":
+    vh.main()
