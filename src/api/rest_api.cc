@@ -140,7 +140,20 @@ StatusOr<bool> Call::Wait() const {
 }
 
 StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const {
-  if (!shard) return catalog.Get(params.at(0));
+  if (!shard) {
+    auto it = request.query.find("read_consistency");
+    if (it == request.query.end() || writes) return catalog.Get(params.at(0));
+    // Qdrant's values (a number, majority, quorum, all) read one healthy replica per shard here, as
+    // every acknowledged write is on write_consistency_factor replicas; "primary" reads the primaries.
+    const std::string& v = it->second;
+    if (v == "primary") return catalog.GetForReads(params.at(0), ReadConsistency::kPrimary);
+    uint64_t n = 0;
+    if (v != "majority" && v != "quorum" && v != "all" && !(absl::SimpleAtoi(v, &n) && n > 0)) {
+      return absl::InvalidArgumentError("query parameter read_consistency: expected a positive number, "
+                                        "majority, quorum, all or primary, got \"" + v + "\"");
+    }
+    return catalog.Get(params.at(0));
+  }
   if (!options.shard_collection) return absl::NotFoundError("this node is not in a cluster");
   return options.shard_collection(params.at(0), *shard, writes);
 }

@@ -169,7 +169,7 @@ void ClusterNode::CloseRemovedReplicas(const ClusterSnapshot& snap) {
       it = replicas_.erase(it);
     }
     for (auto it = routed_.begin(); it != routed_.end();) {
-      it = snap.collections.count(it->first) == 0 ? routed_.erase(it) : std::next(it);
+      it = snap.collections.count(it->first.first) == 0 ? routed_.erase(it) : std::next(it);
     }
   }
   for (auto& replica : removed) {
@@ -390,7 +390,7 @@ bool ClusterNode::CaughtUp() const {
 
 // ---- Routing (ShardRouter) --------------------------------------------------------------------------
 
-StatusOr<std::optional<PeerShard>> ClusterNode::WriteTarget(const std::string& collection, uint32_t shard) {
+StatusOr<std::optional<PeerShard>> ClusterNode::PrimaryOf(const std::string& collection, uint32_t shard) {
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   const ShardEntry* entry = snap->Shard(collection, shard);
   if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
@@ -401,13 +401,16 @@ StatusOr<std::optional<PeerShard>> ClusterNode::WriteTarget(const std::string& c
   }
   if (entry->leader && entry->leader->node != options_.node_id && entry->leader->term == entry->placement.term) {
     auto url = snap->nodes.find(entry->leader->node);
-    if (url != snap->nodes.end()) {
-      forwarded_writes_.fetch_add(1);
-      return std::optional<PeerShard>(PeerShard{url->second, collection, shard});
-    }
+    if (url != snap->nodes.end()) return std::optional<PeerShard>(PeerShard{url->second, collection, shard});
   }
   return absl::UnavailableError("shard " + std::to_string(shard) + " of collection " + collection +
                                 " has no primary at the moment (election or restart in progress)");
+}
+
+StatusOr<std::optional<PeerShard>> ClusterNode::WriteTarget(const std::string& collection, uint32_t shard) {
+  auto target = PrimaryOf(collection, shard);
+  if (target.ok() && target->has_value()) forwarded_writes_.fetch_add(1);
+  return target;
 }
 
 Status ClusterNode::AfterLocalWrite(const std::string& collection, uint32_t shard, uint64_t sequence, bool wait) {
@@ -438,10 +441,11 @@ Status ClusterNode::AfterLocalWrite(const std::string& collection, uint32_t shar
 }
 
 StatusOr<std::optional<PeerShard>> ClusterNode::ReadTarget(const std::string& collection, uint32_t shard,
-                                                           size_t attempt) {
+                                                           size_t attempt, ReadConsistency consistency) {
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   const ShardEntry* entry = snap->Shard(collection, shard);
   if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
+  if (consistency == ReadConsistency::kPrimary) return PrimaryOf(collection, shard);
   // Healthy: live, complete, in the current term and not far behind the primary's published sequence.
   uint64_t head = 0;
   if (entry->leader) {
@@ -491,20 +495,20 @@ Status ClusterNode::SaveConfig(const std::string& name, const CollectionConfig& 
 }
 
 StatusOr<std::shared_ptr<Collection>> ClusterNode::Routed(const std::string& name, const CollectionConfig& config,
-                                                          bool forward) const {
+                                                          bool forward, ReadConsistency reads) const {
   const std::string fingerprint = json::serialize(CollectionConfigToJson(config));
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = routed_.find(name);
+  auto it = routed_.find({name, reads});
   if (forward && it != routed_.end() && it->second.first == fingerprint) return it->second.second;
   auto* self = const_cast<ClusterNode*>(this);
   std::vector<std::shared_ptr<ShardAccess>> shards;
   for (uint32_t i = 0; i < std::max<uint32_t>(1, config.shard_number); ++i) {
-    shards.push_back(std::make_shared<RoutedShard>(*self, name, i, forward));
+    shards.push_back(std::make_shared<RoutedShard>(*self, name, i, forward, reads));
   }
   std::shared_ptr<Collection> c = Collection::Assemble(
       name, config, std::move(shards),
       [self, name](const CollectionConfig& updated) { return self->SaveConfig(name, updated); });
-  if (forward) routed_[name] = {fingerprint, c};
+  if (forward) routed_[{name, reads}] = {fingerprint, c};
   return c;
 }
 
@@ -567,7 +571,15 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::Get(const std::string& name) 
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   auto it = snap->collections.find(name);
   if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
-  return Routed(name, it->second, /*forward=*/true);
+  return Routed(name, it->second, /*forward=*/true, ReadConsistency::kAny);
+}
+
+StatusOr<std::shared_ptr<Collection>> ClusterNode::GetForReads(const std::string& name,
+                                                               ReadConsistency consistency) const {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  auto it = snap->collections.find(name);
+  if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+  return Routed(name, it->second, /*forward=*/true, consistency);
 }
 
 bool ClusterNode::Exists(const std::string& name) const { return view_.Current()->collections.count(name) != 0; }

@@ -70,6 +70,8 @@ class ClusterNode final : public Catalog, public ShardRouter {
   [[nodiscard]] Status CreateCollection(const std::string& name, const CollectionConfig& config) override;
   [[nodiscard]] Status DeleteCollection(const std::string& name) override;
   [[nodiscard]] StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const override;
+  [[nodiscard]] StatusOr<std::shared_ptr<Collection>> GetForReads(const std::string& name,
+                                                                  ReadConsistency consistency) const override;
   bool Exists(const std::string& name) const override;
   std::vector<std::string> List() const override;
 
@@ -101,7 +103,7 @@ class ClusterNode final : public Catalog, public ShardRouter {
   [[nodiscard]] Status AfterLocalWrite(const std::string& collection, uint32_t shard, uint64_t sequence,
                                        bool wait) override;
   StatusOr<std::optional<PeerShard>> ReadTarget(const std::string& collection, uint32_t shard,
-                                                size_t attempt) override;
+                                                size_t attempt, ReadConsistency consistency) override;
   std::vector<std::optional<PeerShard>> AllReplicas(const std::string& collection, uint32_t shard) override;
   PeerClient& peers() override { return peers_; }
 
@@ -134,12 +136,14 @@ class ClusterNode final : public Catalog, public ShardRouter {
   void MaybeElect(const ClusterSnapshot& snap, const std::string& name, uint32_t shard, const ShardEntry& entry);
   void PublishProgress();
   bool Acting(const ShardEntry& entry) const;
+  // nullopt when this node is the shard's acting primary, else the primary; Unavailable when none acts.
+  StatusOr<std::optional<PeerShard>> PrimaryOf(const std::string& collection, uint32_t shard);
   std::shared_ptr<LocalReplicaState> Replica(const ShardKey& key) const;
   Status SaveMeta(const LocalReplicaState& replica) const;
   // Moves one replica of collection/shard from `from` to `to`; see Rebalance.
   Status MoveReplica(const std::string& collection, uint32_t shard, const std::string& from, const std::string& to);
   StatusOr<std::shared_ptr<Collection>> Routed(const std::string& name, const CollectionConfig& config,
-                                               bool forward) const;
+                                               bool forward, ReadConsistency reads) const;
   Status SaveConfig(const std::string& name, const CollectionConfig& config);
 
   EtcdClient& etcd_;
@@ -153,8 +157,9 @@ class ClusterNode final : public Catalog, public ShardRouter {
   mutable std::mutex mu_;
   std::map<ShardKey, std::shared_ptr<LocalReplicaState>> replicas_;  // guarded by mu_
   std::map<ShardKey, std::shared_ptr<Replicator>> replicators_;       // guarded by mu_
-  // Collections handed out, by name, with the config they were built from.
-  mutable std::map<std::string, std::pair<std::string, std::shared_ptr<Collection>>> routed_;  // guarded by mu_
+  // Collections handed out, by name and read consistency, with the config they were built from.
+  mutable std::map<std::pair<std::string, ReadConsistency>, std::pair<std::string, std::shared_ptr<Collection>>>
+      routed_;  // guarded by mu_
   std::map<ShardKey, std::chrono::steady_clock::time_point> leaderless_since_;  // guarded by mu_
   std::map<std::string, std::string> published_;  // progress key -> value last put; guarded by mu_
   int64_t published_lease_ = 0;                   // the lease published_ was put under; guarded by mu_

@@ -51,7 +51,7 @@ StatusOr<T> RoutedShard::Read(const std::function<StatusOr<T>(const Shard&)>& lo
                               const std::function<StatusOr<T>(const PeerShard&)>& remote) const {
   Status last;
   for (size_t attempt = 0; attempt < 4; ++attempt) {
-    auto target = router_.ReadTarget(collection_, shard_, attempt);
+    auto target = router_.ReadTarget(collection_, shard_, attempt, reads_);
     if (!target.ok()) return target.status();
     if (!target->has_value()) {
       std::shared_ptr<Shard> shard = router_.LocalReplica(collection_, shard_);

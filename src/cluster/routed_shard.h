@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cluster/peer_client.h"
+#include "collection/catalog.h"
 #include "collection/shard.h"
 #include "collection/shard_access.h"
 
@@ -33,9 +34,10 @@ class ShardRouter {
   // `wait`, returns once write_consistency_factor copies hold it and this node is still primary.
   [[nodiscard]] virtual Status AfterLocalWrite(const std::string& collection, uint32_t shard, uint64_t sequence,
                                                bool wait) = 0;
-  // The replica to read from: nullopt = this node's. `attempt` > 0 asks for another one after a failure.
+  // The replica to read from: nullopt = this node's. `attempt` > 0 asks for another one after a failure;
+  // kPrimary allows the acting primary only.
   virtual StatusOr<std::optional<PeerShard>> ReadTarget(const std::string& collection, uint32_t shard,
-                                                        size_t attempt) = 0;
+                                                        size_t attempt, ReadConsistency consistency) = 0;
   // Every replica of the shard (nullopt = this node's), for changes every replica applies (payload indexes).
   virtual std::vector<std::optional<PeerShard>> AllReplicas(const std::string& collection, uint32_t shard) = 0;
   virtual PeerClient& peers() = 0;
@@ -45,8 +47,9 @@ class RoutedShard final : public ShardAccess {
  public:
   // `forward` false: this shard serves a peer's forwarded write, which must not be forwarded again
   // (Unavailable when this node is not the primary), and payload index changes apply to this node only.
-  RoutedShard(ShardRouter& router, std::string collection, uint32_t shard, bool forward)
-      : router_(router), collection_(std::move(collection)), shard_(shard), forward_(forward) {}
+  RoutedShard(ShardRouter& router, std::string collection, uint32_t shard, bool forward,
+              ReadConsistency reads = ReadConsistency::kAny)
+      : router_(router), collection_(std::move(collection)), shard_(shard), forward_(forward), reads_(reads) {}
 
   CollectionInfo Info() const override;
   uint64_t last_sequence() const override;
@@ -83,6 +86,7 @@ class RoutedShard final : public ShardAccess {
   const std::string collection_;
   const uint32_t shard_;
   const bool forward_;
+  const ReadConsistency reads_;
   // The shard's last sequence as the primary last reported it (operation_id), when it is remote.
   std::atomic<uint64_t> remote_sequence_{0};
 };

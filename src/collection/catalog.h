@@ -15,6 +15,9 @@
 
 namespace vj {
 
+// Which replicas reads may use (Qdrant's read_consistency, plus "primary").
+enum class ReadConsistency { kAny, kPrimary };
+
 class Catalog {
  public:
   virtual ~Catalog() = default;
@@ -24,6 +27,11 @@ class Catalog {
   [[nodiscard]] virtual Status DeleteCollection(const std::string& name) = 0;
   // NotFound ("Collection `x` doesn't exist!") when absent.
   [[nodiscard]] virtual StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const = 0;
+  // The collection for reads with the given consistency; a node without replicas has only one kind.
+  [[nodiscard]] virtual StatusOr<std::shared_ptr<Collection>> GetForReads(const std::string& name,
+                                                                          ReadConsistency) const {
+    return Get(name);
+  }
   virtual bool Exists(const std::string& name) const = 0;
   virtual std::vector<std::string> List() const = 0;
 };

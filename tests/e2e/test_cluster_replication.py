@@ -148,6 +148,24 @@ class ClusterReplicationTest(ch.ClusterTestCase):
                                 for n in ("n1", "n2", "n3")), "the delete to reach every node")
         self.client("n3").err("GET", "/collections/w", status=404)
 
+    def test_read_consistency_primary_reads_own_writes(self):
+        # write_consistency_factor 1: replicas may lag, the primaries never do.
+        self.client("n1").create_collection("p", body={"vectors": {"size": 4, "distance": "Dot"},
+                                                       "shard_number": 2, "replication_factor": 3})
+        names = ["n1", "n2", "n3"]
+        for i in range(30):
+            self.client(names[i % 3]).upsert("p", [{"id": i, "vector": [1, 0, 0, i], "payload": {"i": i}}])
+            reader = self.client(names[(i + 1) % 3])
+            got = reader.ok("POST", "/collections/p/points/count?read_consistency=primary", {"exact": True})
+            self.assertEqual(got["count"], i + 1)
+            got = reader.ok("POST", "/collections/p/points?read_consistency=primary", {"ids": [i]})
+            self.assertEqual([p["id"] for p in got], [i])
+        for value in ("majority", "all", "2"):
+            self.client("n2").ok("POST", f"/collections/p/points/query?read_consistency={value}",
+                                 {"query": [1, 0, 0, 1], "limit": 3})
+        self.client("n2").err("POST", "/collections/p/points/query?read_consistency=most",
+                              {"query": [1, 0, 0, 1]}, status=400, mentions="read_consistency")
+
     def test_metrics_carry_cluster_state(self):
         self.client("n1").create_collection("m", body={"vectors": {"size": 4, "distance": "Dot"},
                                                        "shard_number": 2, "replication_factor": 2})
