@@ -334,8 +334,9 @@ Status RunRest(const RestOptions& o) {
   }
   LoopbackClient client(host, port, o.call_timeout_s);
   std::string body;
-  const std::string create =
-      "{\"vectors\": {\"size\": " + std::to_string(base.dim) + ", \"distance\": \"Euclid\"}}";
+  const std::string create = "{\"vectors\": {\"size\": " + std::to_string(base.dim) +
+                             ", \"distance\": \"Euclid\"}" +
+                             (o.collection_fields.empty() ? "" : ", " + o.collection_fields) + "}";
   VJ_ASSIGN_OR_RETURN(int status, client.Call("PUT", "/collections/" + name, create, &body));
   if (status != 200) return absl::InternalError("create collection: HTTP " + std::to_string(status) + " " + body);
 

@@ -22,6 +22,9 @@ struct RestOptions {
   double call_timeout_s = 120;  // per HTTP call
   double time_limit_s = 3600;   // the whole run; past it the server is killed and the run fails
   bool json = false;
+  // Extra fields of the create-collection body, e.g. "\"shard_number\": 3, \"replication_factor\": 3"
+  // (a cluster run).
+  std::string collection_fields;
 };
 
 [[nodiscard]] Status RunRest(const RestOptions& options);

@@ -22,8 +22,10 @@ namespace {
 constexpr auto kMaintenanceInterval = std::chrono::milliseconds(250);
 constexpr auto kProgressInterval = std::chrono::milliseconds(1000);
 // A shard whose primary died is left leaderless this long before an election, so that every replica's
-// last progress (published once a second) is in etcd when candidates are ranked.
-constexpr auto kElectionDelay = std::chrono::milliseconds(2000);
+// final progress is in etcd when candidates are ranked: replication stopped when the primary died, at
+// least 2/3 of a lease TTL (>= 2 s) before its leader key expired, and progress is published within
+// kProgressInterval of a change; this delay covers the rest with a margin.
+constexpr auto kElectionDelay = std::chrono::milliseconds(1000);
 // etcd refuses transactions of more than 128 operations by default.
 constexpr uint32_t kMaxClusterShards = 100;
 
