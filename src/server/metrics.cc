@@ -173,6 +173,13 @@ void Metrics::Set(const std::string& name, const Labels& labels, double value) {
   family->series[labels].value = value;
 }
 
+void Metrics::SetCounter(const std::string& name, const Labels& labels, double value) {
+  auto family = Find(mu_, families_, name, Kind::kCounter);
+  if (family == nullptr || !(value >= 0)) return;
+  std::lock_guard<std::mutex> lock(family->mu);
+  family->series[labels].value = value;
+}
+
 void Metrics::Observe(const std::string& name, const Labels& labels, double value) {
   auto family = Find(mu_, families_, name, Kind::kHistogram);
   if (family == nullptr || std::isnan(value)) return;

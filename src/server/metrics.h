@@ -26,6 +26,8 @@ class Metrics {
 
   void Increment(const std::string& name, const Labels& labels, double by = 1);
   void Set(const std::string& name, const Labels& labels, double value);
+  // For collectors that mirror a count kept elsewhere: sets a counter to that count (which only grows).
+  void SetCounter(const std::string& name, const Labels& labels, double value);
   void Observe(const std::string& name, const Labels& labels, double value);
 
   // Called at the start of every Render to refresh gauges that are read rather than pushed

@@ -34,6 +34,17 @@ TEST(MetricsTest, RendersCounterAndGauge) {
             "vjvector_things_total{kind=\"a\"} 3\n");
 }
 
+TEST(MetricsTest, SetCounterMirrorsACountAndRefusesGaugesAndNegatives) {
+  Metrics m;
+  m.DeclareCounter("vjvector_elections_total", "Elections.");
+  m.DeclareGauge("vjvector_level", "A level.");
+  m.SetCounter("vjvector_elections_total", {}, 4);
+  m.SetCounter("vjvector_elections_total", {}, -1);  // ignored
+  m.SetCounter("vjvector_level", {}, 7);            // not a counter: ignored
+  EXPECT_THAT(m.Render(), HasSubstr("vjvector_elections_total 4\n"));
+  EXPECT_THAT(m.Render(), Not(HasSubstr("vjvector_level 7")));
+}
+
 TEST(MetricsTest, DeclaredFamilyWithoutSamplesStillHasHelpAndType) {
   Metrics m;
   m.DeclareCounter("vjvector_empty_total", "Nothing yet.");

@@ -95,14 +95,15 @@ void DeclareClusterMetrics(vj::Metrics& metrics) {
   metrics.DeclareGauge("vjvector_cluster_shard_primary", "1 for shards this node acts as primary of.");
   metrics.DeclareGauge("vjvector_cluster_replication_lag_entries",
                        "Log entries a replica has not confirmed yet, as its primary (this node) sees it.");
-  metrics.DeclareGauge("vjvector_cluster_elections_won", "Elections this node won since it started.");
-  metrics.DeclareGauge("vjvector_cluster_forwarded_writes", "Writes this node forwarded to a primary.");
+  metrics.DeclareCounter("vjvector_cluster_elections_won_total", "Elections this node won since it started.");
+  metrics.DeclareCounter("vjvector_cluster_forwarded_writes_total",
+                         "Shard writes this node forwarded to a primary since it started.");
 }
 
 void CollectClusterMetrics(const vj::ClusterNode& cluster, vj::Metrics& m) {
   vj::ClusterNode::Stats stats = cluster.GetStats();
-  m.Set("vjvector_cluster_elections_won", {}, static_cast<double>(stats.elections_won));
-  m.Set("vjvector_cluster_forwarded_writes", {}, static_cast<double>(stats.forwarded_writes));
+  m.SetCounter("vjvector_cluster_elections_won_total", {}, static_cast<double>(stats.elections_won));
+  m.SetCounter("vjvector_cluster_forwarded_writes_total", {}, static_cast<double>(stats.forwarded_writes));
   m.Set("vjvector_collections", {}, static_cast<double>(cluster.List().size()));
   for (const auto& [shard, term] : stats.terms) {
     m.Set("vjvector_cluster_shard_term", {{"shard", shard}}, static_cast<double>(term));
