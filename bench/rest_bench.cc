@@ -479,7 +479,7 @@ Status RunRest(const RestOptions& o) {
   const auto api_start = Clock::now();
   for (size_t q = 0; q < queries.rows; ++q) {
     const auto t = Clock::now();
-    Response response = api.Handle(Request{"POST", inproc_query_path, {}, bodies[q]});
+    Response response = api.Handle(Request{"POST", inproc_query_path, {}, bodies[q], {}});
     codec.latency.seconds.push_back(Since(t));
     if (response.status != 200) return absl::InternalError("api query: " + response.body);
     found[q] = IdsFromResponse(response.body);

@@ -8,11 +8,16 @@
 
 namespace vj {
 
+// The header that carries the cluster's shared secret on /internal/... requests between nodes.
+inline constexpr char kInternalTokenHeader[] = "x-vjvector-internal-token";
+
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string path;    // decoded path without the query string, e.g. "/collections/a/points"
   std::map<std::string, std::string> query;  // decoded query parameters
   std::string body;
+  // Only the headers the server reads, by lower-case name (kInternalTokenHeader).
+  std::map<std::string, std::string> headers;
 };
 
 struct Response {

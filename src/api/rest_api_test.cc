@@ -22,7 +22,7 @@ class RestApiTest : public ::testing::Test {
   std::pair<int, boost::json::value> Send(const std::string& method, const std::string& path,
                                           const std::string& body = "",
                                           std::map<std::string, std::string> query = {}) {
-    Response r = api_->Handle(Request{method, path, std::move(query), body});
+    Response r = api_->Handle(Request{method, path, std::move(query), body, {}});
     auto parsed = ParseJson(r.body);
     EXPECT_TRUE(parsed.ok()) << r.body;
     return {r.status, parsed.ok() ? *parsed : boost::json::value()};
@@ -88,12 +88,12 @@ TEST_F(RestApiTest, UpsertSearchScrollCount) {
 }
 
 TEST(RestApiRoutesTest, ReadsNeverBlockWritesMay) {
-  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/query", {}, ""}));
-  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points", {}, ""}));  // retrieve
-  EXPECT_TRUE(RestApi::NeverBlocks(Request{"GET", "/collections", {}, ""}));
-  EXPECT_FALSE(RestApi::NeverBlocks(Request{"PUT", "/collections/c/points", {}, ""}));  // upsert
-  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/delete", {}, ""}));
-  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/no/such/route", {}, ""}));
+  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/query", {}, "", {}}));
+  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points", {}, "", {}}));  // retrieve
+  EXPECT_TRUE(RestApi::NeverBlocks(Request{"GET", "/collections", {}, "", {}}));
+  EXPECT_FALSE(RestApi::NeverBlocks(Request{"PUT", "/collections/c/points", {}, "", {}}));  // upsert
+  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/delete", {}, "", {}}));
+  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/no/such/route", {}, "", {}}));
 }
 
 TEST_F(RestApiTest, BadInputIsA4xxNamingTheProblemAndChangesNothing) {

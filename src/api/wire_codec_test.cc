@@ -401,7 +401,7 @@ class WireCodecApiTest : public ::testing::Test {
 
   // The "result" of a request that must succeed.
   json::value Call(const std::string& method, const std::string& path, const json::value& body) {
-    Response r = api_->Handle(Request{method, path, {{"wait", "true"}}, json::serialize(body)});
+    Response r = api_->Handle(Request{method, path, {{"wait", "true"}}, json::serialize(body), {}});
     StatusOr<json::value> parsed = ParseJson(r.body);
     EXPECT_TRUE(parsed.ok()) << r.body;
     EXPECT_EQ(r.status, 200) << method << " " << path << " " << json::serialize(body) << " -> " << r.body;

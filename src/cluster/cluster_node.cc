@@ -37,7 +37,11 @@ std::string ShardName(const std::string& collection, uint32_t shard) {
 
 ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys keys, ClusterNodeOptions options)
     : etcd_(etcd), membership_(membership), keys_(std::move(keys)), options_(std::move(options)),
-      view_(etcd, keys_), peers_(http_) {}
+      view_(etcd, keys_),
+      internal_headers_(options_.internal_token.empty()
+                            ? HttpHeaders{}
+                            : HttpHeaders{{kInternalTokenHeader, options_.internal_token}}),
+      peers_(http_, internal_headers_) {}
 
 ClusterNode::~ClusterNode() { Stop(); }
 
@@ -250,7 +254,7 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
       auto& slot = replicators_[key];
       if (slot == nullptr || slot->term() != entry.placement.term) {
         slot = std::make_shared<Replicator>(name, shard, replica->shard, entry.placement.term,
-                                            entry.placement.start_sequence, http_);
+                                            entry.placement.start_sequence, http_, internal_headers_);
         spdlog::info("cluster: acting as primary of shard {} in term {}", ShardName(name, shard),
                      entry.placement.term);
       }

@@ -52,6 +52,8 @@ struct ClusterNodeOptions {
   uint64_t max_read_lag = 10000;
   // How long a write waits for write_consistency_factor copies.
   std::chrono::milliseconds ack_timeout{10000};
+  // Sent to peers on every internal request (empty: none).
+  std::string internal_token;
 };
 
 class ClusterNode final : public Catalog, public ShardRouter {
@@ -152,6 +154,7 @@ class ClusterNode final : public Catalog, public ShardRouter {
   const ClusterNodeOptions options_;
   ClusterView view_;
   HttpClient http_;
+  const HttpHeaders internal_headers_;
   PeerClient peers_;
 
   mutable std::mutex mu_;

@@ -13,7 +13,7 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
   const std::string url = shard.url + "/internal/shards/" + shard.collection + "/" +
                           std::to_string(shard.shard) + path;
   const std::string payload = body != nullptr ? json::serialize(*body) : std::string();
-  auto result = http_.Send(method, url, payload);
+  auto result = http_.Send(method, url, payload, headers_);
   if (!result.ok()) return WithContext(result.status(), "peer " + shard.url);
   if (result->status != 200) return StatusFromHttp(result->status, result->body);
   VJ_ASSIGN_OR_RETURN(json::value envelope, ParseJson(result->body, 128));

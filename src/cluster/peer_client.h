@@ -28,7 +28,8 @@ struct PeerShard {
 
 class PeerClient {
  public:
-  explicit PeerClient(HttpClient& http) : http_(http) {}
+  // `headers` go with every request (the cluster's internal token).
+  PeerClient(HttpClient& http, HttpHeaders headers) : http_(http), headers_(std::move(headers)) {}
 
   // Writes return the peer's last sequence of the shard (its operation_id).
   StatusOr<uint64_t> Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait);
@@ -55,6 +56,7 @@ class PeerClient {
                            const boost::json::object& body, bool wait);
 
   HttpClient& http_;
+  const HttpHeaders headers_;
 };
 
 }  // namespace vj

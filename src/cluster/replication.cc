@@ -68,9 +68,9 @@ StatusOr<std::vector<LoggedMutation>> DecodeLogBatch(std::string_view bytes) {
 }
 
 Replicator::Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
-                       uint64_t start_sequence, HttpClient& http)
+                       uint64_t start_sequence, HttpClient& http, HttpHeaders headers)
     : collection_(std::move(collection)), shard_(shard), local_(std::move(local)), term_(term),
-      start_sequence_(start_sequence), http_(http) {
+      start_sequence_(start_sequence), http_(http), headers_(std::move(headers)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -160,8 +160,9 @@ StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const ReplicaTarget& target
   const std::string url = target.url + "/internal/replication/" + collection_ + "/" + std::to_string(shard_) +
                           "?term=" + std::to_string(term_) + "&start=" + std::to_string(start_sequence_) +
                           query;
-  auto result = http_.Send("POST", url, body, {{"Content-Type", "application/octet-stream"}},
-                           std::chrono::milliseconds(30000));
+  HttpHeaders headers = headers_;
+  headers.emplace_back("Content-Type", "application/octet-stream");
+  auto result = http_.Send("POST", url, body, headers, std::chrono::milliseconds(30000));
   if (!result.ok()) return result.status();
   if (result->status != 200) return StatusFromHttp(result->status, result->body);
   VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(result->body, 4));

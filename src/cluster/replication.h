@@ -46,8 +46,9 @@ struct ReplicaProgress {
 class Replicator {
  public:
   // `local` is the primary's shard; `term` and `start_sequence` come from its shard map entry.
+  // `headers` go with every request (the cluster's internal token).
   Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
-             uint64_t start_sequence, HttpClient& http);
+             uint64_t start_sequence, HttpClient& http, HttpHeaders headers);
   ~Replicator();  // stops the thread
 
   uint64_t term() const { return term_; }
@@ -83,6 +84,7 @@ class Replicator {
   const uint64_t term_;
   const uint64_t start_sequence_;
   HttpClient& http_;
+  const HttpHeaders headers_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;       // wakes the thread

@@ -214,6 +214,9 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     Request request;
     request.method = std::string(req.method_string());
     DecodeTarget(req.target(), request);
+    if (auto token = req.find(kInternalTokenHeader); token != req.end()) {
+      request.headers.emplace(kInternalTokenHeader, std::string(token->value()));
+    }
     request.body = std::move(req.body());
     if (std::optional<Response> inline_response = server_.ServeInline(request)) {
       return Send(std::move(*inline_response));

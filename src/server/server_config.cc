@@ -86,6 +86,15 @@ Status SetLeaseTtl(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetInternalToken(ServerConfig& c, const std::string& v) {
+  if (v.size() < 16) return absl::InvalidArgumentError("must have at least 16 characters");
+  for (char ch : v) {
+    if (ch < 0x21 || ch > 0x7e) return absl::InvalidArgumentError("must be printable ASCII without spaces");
+  }
+  c.internal_token = v;
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -113,6 +122,7 @@ constexpr Setting kSettings[] = {
     {"CLUSTER_ADVERTISE_URL", "cluster.advertise_url", SetAdvertiseUrl},
     {"CLUSTER_PREFIX", "cluster.prefix", SetClusterPrefix},
     {"CLUSTER_LEASE_TTL", "cluster.lease_ttl", SetLeaseTtl},
+    {"CLUSTER_INTERNAL_TOKEN", "cluster.internal_token", SetInternalToken},
 };
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {

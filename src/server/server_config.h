@@ -6,11 +6,11 @@
 //   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432}
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
-//             prefix: /vjvector, lease_ttl: 5}
+//             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
 // VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
-// VJVECTOR_CLUSTER_LEASE_TTL.
+// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -38,6 +38,9 @@ struct ServerConfig {
   std::string advertise_url;   // how peers reach this node; empty = http://host:port
   std::string cluster_prefix = "/vjvector";
   size_t lease_ttl_s = 5;
+  // Shared secret that nodes send on /internal/... requests and require from each other; empty = those
+  // routes are open (keep the nodes on a private network).
+  std::string internal_token;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

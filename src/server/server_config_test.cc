@@ -35,6 +35,21 @@ TEST(ServerConfigTest, PrecedenceIsFlagsThenEnvThenFileThenDefaults) {
   EXPECT_EQ(config->max_body_bytes, 32u << 20);
 }
 
+TEST(ServerConfigTest, InternalTokenComesFromEnvOrFileAndMustBeLongAndPrintable) {
+  auto from_env = LoadServerConfig("", Env({{"VJVECTOR_CLUSTER_INTERNAL_TOKEN", "s3cret-0123456789"}}), {});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->internal_token, "s3cret-0123456789");
+  auto from_file = LoadServerConfig(WriteYaml("cluster:\n  internal_token: file-token-0123456789\n"), Env({}), {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->internal_token, "file-token-0123456789");
+  for (const char* bad : {"short", "has a space 0123456789", "tab\t0123456789abcdef"}) {
+    auto config = LoadServerConfig("", Env({{"VJVECTOR_CLUSTER_INTERNAL_TOKEN", bad}}), {});
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(std::string(config.status().message()).find("VJVECTOR_CLUSTER_INTERNAL_TOKEN"), std::string::npos)
+        << config.status();
+  }
+}
+
 TEST(ServerConfigTest, BadValuesNameTheirSource) {
   auto bad_env = LoadServerConfig("", Env({{"VJVECTOR_HTTP_PORT", "99999"}}), {});
   ASSERT_FALSE(bad_env.ok());

@@ -86,6 +86,18 @@ void DeclareMetrics(vj::Metrics& metrics) {
   metrics.DeclareGauge("vjvector_ready", "1 once every collection is loaded.");
 }
 
+// Internal routes need the cluster's token when one is configured (compared in constant time).
+bool InternalTokenMatches(const vj::ServerConfig& config, const vj::Request& request) {
+  if (config.internal_token.empty()) return true;
+  auto it = request.headers.find(vj::kInternalTokenHeader);
+  if (it == request.headers.end() || it->second.size() != config.internal_token.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < it->second.size(); ++i) {
+    diff |= static_cast<unsigned char>(it->second[i] ^ config.internal_token[i]);
+  }
+  return diff == 0;
+}
+
 // How long /readyz waits for a cluster node's replicas to catch up before reporting ready anyway.
 constexpr auto kCatchUpWait = std::chrono::seconds(30);
 
@@ -176,10 +188,16 @@ int Serve(const vj::ServerConfig& config) {
   }
   vj::HttpServer server(
       http,
-      [&live_api, &live_cluster](const vj::Request& request) {
+      [&live_api, &live_cluster, &config](const vj::Request& request) {
         vj::RestApi* a = live_api.load(std::memory_order_acquire);
         if (a == nullptr) {
           return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
+        }
+        if (request.path.rfind("/internal/", 0) == 0 && !InternalTokenMatches(config, request)) {
+          return vj::ErrorResponse(
+              absl::PermissionDeniedError("internal route: missing or wrong " +
+                                          std::string(vj::kInternalTokenHeader) + " header"),
+              0);
         }
         if (request.path.rfind("/internal/replication/", 0) == 0) {
           vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
@@ -235,6 +253,11 @@ int Serve(const vj::ServerConfig& config) {
     node_options.data_dir = config.data_dir;
     node_options.node_id = config.node_id;
     node_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+    node_options.internal_token = config.internal_token;
+    if (config.internal_token.empty()) {
+      spdlog::warn("cluster.internal_token is not set: the internal routes between nodes (/internal/...) "
+                   "are open to anyone who can reach this port");
+    }
     cluster = std::make_unique<vj::ClusterNode>(*etcd, *membership, vj::ClusterKeys{config.cluster_prefix},
                                                 node_options);
     if (vj::Status st = cluster->Start(); !st.ok()) {

@@ -135,6 +135,10 @@ class ClusterTestCase(vh.TestCase):
 
     node_names = ("n1", "n2", "n3")
     lease_ttl = 2
+    internal_token = None  # cluster.internal_token of every node, when set
+
+    def internal_headers(self):
+        return {"x-vjvector-internal-token": self.internal_token} if self.internal_token else None
 
     def setUp(self):
         if not os.access(ETCD, os.X_OK):
@@ -147,9 +151,10 @@ class ClusterTestCase(vh.TestCase):
             self.nodes[name] = self.start_node(name)
 
     def start_node(self, name):
+        env = {"VJVECTOR_CLUSTER_INTERNAL_TOKEN": self.internal_token} if self.internal_token else None
         server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
-                                       "--lease-ttl", str(self.lease_ttl)])
+                                       "--lease-ttl", str(self.lease_ttl)], env=env)
         os.makedirs(server.log_dir, exist_ok=True)
         server.start()
         return server
@@ -185,7 +190,7 @@ class ClusterTestCase(vh.TestCase):
             for r in shard["replicas"]:
                 counts[r["peer_id"]] = self.client(r["peer_id"]).ok(
                     "POST", f"/internal/shards/{collection}/{shard['shard_id']}/points/count",
-                    {"exact": True})["count"]
+                    {"exact": True}, headers=self.internal_headers())["count"]
             if len(set(counts.values())) != 1:
                 return f"shard {shard['shard_id']}: {counts}"
         return True

@@ -12,6 +12,7 @@ import vjharness as vh
 
 
 class ClusterRebalanceTest(ch.ClusterTestCase):
+    internal_token = "e2e-internal-token-rebalance"
 
     def test_rebalance_onto_a_new_node_under_load(self):
         self.client("n1").create_collection("r", body={"vectors": {"size": 4, "distance": "Dot"},
@@ -46,7 +47,7 @@ class ClusterRebalanceTest(ch.ClusterTestCase):
         # The nodes that gave a replica away dropped their copy.
         for m in moves:
             r = self.client(m["from"]).call("POST", f"/internal/shards/r/{m['shard_id']}/points/count",
-                                            {"exact": True})
+                                            {"exact": True}, headers=self.internal_headers())
             self.assertEqual(r.status, 503, r.describe())
 
 

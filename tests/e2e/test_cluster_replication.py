@@ -30,6 +30,7 @@ def ids_scores(result):
 
 
 class ClusterReplicationTest(ch.ClusterTestCase):
+    internal_token = "e2e-internal-token-0123456789"
 
     def test_placement_routing_and_results_equal_a_single_node(self):
         body = {"vectors": {"size": DIM, "distance": "Euclid"}, "shard_number": 3,
@@ -114,7 +115,8 @@ class ClusterReplicationTest(ch.ClusterTestCase):
         # Each replica holds its shard's points: the replicas of a shard agree with each other.
         for shard in maps[0]:
             counts = {r["peer_id"]: self.nodes[r["peer_id"]].client.ok(
-                "POST", f"/internal/shards/c/{shard['shard_id']}/points/count", {"exact": True})["count"]
+                "POST", f"/internal/shards/c/{shard['shard_id']}/points/count", {"exact": True},
+                headers=self.internal_headers())["count"]
                 for r in shard["replicas"]}
             self.assertEqual(len(set(counts.values())), 1, (shard["shard_id"], counts))
 
@@ -141,6 +143,13 @@ class ClusterReplicationTest(ch.ClusterTestCase):
             nc.err("POST", "/collections/nope/points/query", {"query": [1, 2, 3, 4]}, status=404, mentions="nope")
             nc.err("POST", "/collections/w/points/query", {"query": [1, 2]}, status=400, mentions="dimension")
         self.assertEqual(c.count("w"), 0)
+        # The internal routes want the cluster's token.
+        for headers in (None, {"x-vjvector-internal-token": "wrong-token-0123456789abcd"}):
+            c.err("POST", "/internal/shards/w/0/points/count", {"exact": True}, status=403,
+                  mentions="x-vjvector-internal-token", headers=headers)
+            c.err("POST", "/internal/replication/w/0?term=9", raw=b"VJL1\0\0\0\0", status=403, headers=headers)
+        self.assertEqual(c.ok("POST", "/internal/shards/w/0/points/count", {"exact": True},
+                              headers=self.internal_headers())["count"], 0)
         # Deleting removes it everywhere.
         c.upsert("w", [{"id": 1, "vector": [1, 2, 3, 4]}])
         self.client("n2").ok("DELETE", "/collections/w")
