@@ -18,7 +18,8 @@ struct AnnOptions {
   size_t ef_construction = 200;
   std::vector<size_t> ef = {10, 16, 32, 64, 128, 256, 512};
   std::vector<std::string> engines = {"vjvector", "hnswlib", "faiss-hnsw"};
-  std::vector<std::string> quantization = {"none"};  // VJVector rows: none, sq8, binary
+  std::vector<std::string> quantization = {"none"};  // VJVector rows: none, sq8, sq8-disk, binary
+  std::string vector_dir = ".";  // where sq8-disk keeps its vector file (removed with the index)
   size_t threads = 2;
   size_t max_queries = 0;  // 0 = all
   size_t max_base = 0;     // 0 = all (ground truth must then be recomputed: see filtered mode)

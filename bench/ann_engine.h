@@ -15,8 +15,13 @@ struct EngineParams {
   size_t m = 16;
   size_t ef_construction = 200;
   size_t threads = 2;
-  std::string quantization = "none";  // VJVector only: "none", "sq8", "binary"
+  // VJVector only: "none", "sq8", "sq8-disk" (SQ8 codes in RAM, floats in a memory-mapped file in
+  // vector_dir), "binary" (searched with oversampling kBinaryOversampling).
+  std::string quantization = "none";
+  std::string vector_dir = ".";
 };
+
+inline constexpr float kBinaryOversampling = 10.0f;
 
 class AnnEngine {
  public:
@@ -31,6 +36,8 @@ class AnnEngine {
   virtual void SetEf(size_t ef) = 0;
   // Writes the ids of the k nearest to query into out (resized to k); single-threaded.
   virtual void Search(const float* query, size_t k, std::vector<int64_t>& out) = 0;
+  // Index bytes per vector by the engine's own accounting of its structures; the harness also
+  // measures the heap the build left allocated, which catches what such accounting misses.
   virtual double bytes_per_vector() const = 0;
 };
 

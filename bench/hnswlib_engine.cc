@@ -3,7 +3,9 @@
 // beating a handicapped peer proves nothing.
 #include <hnswlib/hnswlib.h>
 
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "bench/ann_engine.h"
 
@@ -37,12 +39,21 @@ class HnswlibEngine : public AnnEngine {
       result.pop();
     }
   }
-  // Level 0 (vector + links + label, per element) plus the upper-level link lists of the nodes that
-  // have them (size_links_per_element_ each level).
+  // Everything hnswlib allocates per element, by its own arrays: level 0 (links, vector, label), the
+  // link-list pointers, levels and per-element mutexes, the fixed pool of update mutexes, the label map
+  // (buckets and nodes; malloc headers not counted) and the upper-level link lists of the nodes that
+  // have them. Not counted: its visited-list pool (2 bytes per element per list) and malloc headers;
+  // the harness's heap measurement includes both.
   double bytes_per_vector() const override {
-    double bytes = static_cast<double>(index_->max_elements_) * index_->size_data_per_element_;
+    const auto& x = *index_;
+    const double elements = static_cast<double>(x.max_elements_);
+    double bytes = elements * (x.size_data_per_element_ + sizeof(char*) + sizeof(int) + sizeof(std::mutex));
+    bytes += static_cast<double>(x.link_list_update_locks_.size()) * sizeof(std::mutex);
+    using Node = std::pair<const hnswlib::labeltype, hnswlib::tableint>;
+    bytes += static_cast<double>(x.label_lookup_.bucket_count()) * sizeof(void*) +
+             static_cast<double>(x.label_lookup_.size()) * (sizeof(void*) + sizeof(Node));
     for (size_t i = 0; i < n_; ++i) {
-      bytes += static_cast<double>(index_->element_levels_[i]) * index_->size_links_per_element_;
+      bytes += static_cast<double>(x.element_levels_[i]) * x.size_links_per_element_;
     }
     return bytes / static_cast<double>(n_);
   }

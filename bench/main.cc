@@ -48,7 +48,9 @@ int main(int argc, char** argv) {
   ann_cmd->add_option("--ef-construction", ann.ef_construction, "HNSW efConstruction");
   ann_cmd->add_option("--ef", ef_list, "search breadths, comma-separated (default 10,16,32,64,128,256,512)");
   ann_cmd->add_option("--engines", engines, "vjvector,hnswlib,faiss-hnsw,faiss-flat (default: the first three)");
-  ann_cmd->add_option("--quantization", quantization, "VJVector variants, comma-separated: none, sq8");
+  ann_cmd->add_option("--quantization", quantization,
+                      "VJVector variants, comma-separated: none, sq8, sq8-disk, binary");
+  ann_cmd->add_option("--vector-dir", ann.vector_dir, "sq8-disk: directory of its vector file (default .)");
   ann_cmd->add_option("--threads", ann.threads, "build threads");
   ann_cmd->add_option("--max-queries", ann.max_queries, "use only the first N queries");
   ann_cmd->add_option("--max-base", ann.max_base, "filtered mode: use only the first N base vectors");
@@ -72,6 +74,8 @@ int main(int argc, char** argv) {
   rest_cmd->add_option("--max-queries", rest.max_queries, "use only the first N queries");
   rest_cmd->add_option("--max-base", rest.max_base, "use only the first N base vectors (recall vs brute force)");
   rest_cmd->add_flag("--json", rest.json, "also print JSON lines");
+  rest_cmd->add_option("--collection-fields", rest.collection_fields,
+                       "extra create-collection fields, e.g. '\"shard_number\": 3' (cluster runs)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -80,8 +84,9 @@ int main(int argc, char** argv) {
     if (!engines.empty()) ann.engines = ParseList<std::string>(engines);
     ann.quantization = ParseList<std::string>(quantization);
     for (const std::string& q : ann.quantization) {
-      if (q != "none" && q != "sq8") {
-        return Finish(absl::InvalidArgumentError("--quantization " + q + ": expected none or sq8"));
+      if (q != "none" && q != "sq8" && q != "sq8-disk" && q != "binary") {
+        return Finish(
+            absl::InvalidArgumentError("--quantization " + q + ": expected none, sq8, sq8-disk or binary"));
       }
     }
     if (!selectivity.empty()) {

@@ -1,4 +1,10 @@
 // VJVector's own HNSW index as a benchmark engine.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
 #include "bench/ann_engine.h"
 #include "index/vector_index.h"
 
@@ -10,15 +16,29 @@ class VjvectorEngine : public AnnEngine {
   explicit VjvectorEngine(const EngineParams& p) : params_(p) {}
   std::string name() const override { return "vjvector"; }
   std::string config_json() const override {
-    return params_.quantization == "none" ? "" : ",\"quantization\":\"" + params_.quantization + "\"";
+    const std::string& q = params_.quantization;
+    if (q == "sq8-disk") return ",\"quantization\":\"sq8\",\"vectors_on_disk\":true";
+    if (q == "binary") return ",\"quantization\":\"binary\",\"oversampling\":10";
+    return q == "none" ? "" : ",\"quantization\":\"" + q + "\"";
   }
 
   void Build(const Matrix<float>& base) override {
     HnswParams h;
     h.m = params_.m;
     h.ef_construct = params_.ef_construction;
-    if (params_.quantization == "sq8") h.quantization = Quantization::kScalarInt8;
-    index_ = NewHnswIndex(base.dim, Metric::kEuclid, h);
+    const std::string& q = params_.quantization;
+    if (q == "sq8" || q == "sq8-disk") h.quantization = Quantization::kScalarInt8;
+    if (q == "binary") h.quantization = Quantization::kBinary;
+    if (q == "sq8-disk") {
+      h.vectors_on_disk = true;
+      h.storage_path = params_.vector_dir + "/vjvector-bench-" + std::to_string(::getpid()) + ".vectors";
+    }
+    StatusOr<std::unique_ptr<VectorIndex>> index = CreateHnswIndex(base.dim, Metric::kEuclid, h);
+    if (!index.ok()) {
+      std::fprintf(stderr, "vjvector-bench: %s\n", std::string(index.status().message()).c_str());
+      std::exit(1);
+    }
+    index_ = std::move(*index);
     std::vector<uint32_t> ids(base.rows);
     std::vector<const float*> vectors(base.rows);
     for (size_t i = 0; i < base.rows; ++i) {
@@ -33,10 +53,12 @@ class VjvectorEngine : public AnnEngine {
     SearchParams p;
     p.k = k;
     p.ef = ef_;
+    if (params_.quantization == "binary") p.oversampling = kBinaryOversampling;
     std::vector<Neighbor> found = index_->Search(query, p, IdFilter());
     out.resize(found.size());
     for (size_t i = 0; i < found.size(); ++i) out[i] = found[i].id;
   }
+  // Heap only: with vectors_on_disk the floats' file pages are the kernel's cache, not the index's.
   double bytes_per_vector() const override {
     return static_cast<double>(index_->memory_bytes()) / static_cast<double>(n_);
   }

@@ -41,7 +41,6 @@ Status HnswIndex::Compact(size_t threads) {
     LocateFloats();
     next_node_.store(fresh->next_node_.load(), std::memory_order_release);
     live_count_.store(fresh->live_count_.load(), std::memory_order_relaxed);
-    upper_bytes_.store(fresh->upper_bytes_.load(), std::memory_order_relaxed);
     entry_.store(fresh->entry_.load(), std::memory_order_release);
     // Searches that began before the swap may see both graphs' nodes for one id: make them dedupe.
     replaced_.fetch_add(1, std::memory_order_seq_cst);

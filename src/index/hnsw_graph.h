@@ -8,8 +8,11 @@
 // the bytes, their sum and sum of squares; binary: the bits), and then the floats, which only building
 // and re-ranking read, live apart: in a heap array or in a memory-mapped file (vectors_on_disk). The
 // small per-node fields (caller's id, level, tombstone flag, lock, level-0 count) sit in one 8-byte
-// NodeMeta. Upper levels, which only ~1/M of nodes have, live in a per-node block of level * (1 + M)
-// ids.
+// NodeMeta. Upper levels, which only ~1/(M-1) of nodes have, live in UpperLinks (index/hnsw_upper.h):
+// a block of level * (1 + M) words per such node, found by a hash of the node, so the others pay
+// nothing for them. Per node that is the record, 8 bytes of NodeMeta and 4 of id map (hnswlib: the
+// record with a 4-byte count and an 8-byte label, then an 8-byte link-list pointer, a 4-byte level,
+// a 40-byte mutex and a hash-map entry for the label).
 //
 // Nodes and ids. Graph nodes are numbered by the index; a node maps to the caller's id and an id to its
 // current node. Insert over an existing id adds a new node and tombstones the old one, instead of
@@ -41,6 +44,7 @@
 #include "absl/base/thread_annotations.h"
 #include "index/binary_quantizer.h"
 #include "index/hnsw_scratch.h"
+#include "index/hnsw_upper.h"
 #include "index/mapped_vector_file.h"
 #include "index/metric_distance.h"
 #include "index/scalar_quantizer.h"
@@ -170,8 +174,8 @@ class HnswIndex final : public VectorIndex {
     AlignedBytes heap_floats;                // node * float_bytes_, when quantized and in memory
     std::unique_ptr<MappedVectorFile> file;  // node * float_bytes_, when quantized and on disk
     std::vector<NodeMeta> meta;
-    std::vector<std::unique_ptr<uint32_t[]>> upper;  // node -> [count, m ids] for levels 1..level
-    std::vector<uint32_t> id_node;                   // caller's id -> live node or kNoNode
+    UpperLinks upper;                        // node -> [count, m ids] per level; adds: upper_mu_
+    std::vector<uint32_t> id_node;           // caller's id -> live node or kNoNode
   };
 
   // --- Storage access (callers hold resize_mu_ at least shared) ---
@@ -201,19 +205,26 @@ class HnswIndex final : public VectorIndex {
   // (a full disk): Insert cannot report it, and going on would lose vectors.
   void EnsureCapacity(size_t nodes, size_t ids);
 
-  // Neighbour lists: ids of node at level, and the count that publishes them.
+  // Neighbour lists: ids of node at level, and the count that publishes them. Precondition: level <=
+  // the node's level (every node in a level's lists has a block there).
+  uint32_t* UpperList(uint32_t node, int level) const {
+    return s_.upper.Find(node) + size_t(level - 1) * (1 + m_);
+  }
   uint32_t* Links(uint32_t node, int level) const {
     if (level == 0) return reinterpret_cast<uint32_t*>(Record(node) + links_offset_);
-    return s_.upper[node].get() + size_t(level - 1) * (1 + m_) + 1;
+    return UpperList(node, level) + 1;
   }
   uint32_t LinkCount(uint32_t node, int level) const {
     if (level == 0) return LoadAcquire(s_.meta[node].count0);
-    return LoadAcquire(s_.upper[node][size_t(level - 1) * (1 + m_)]);
+    return LoadAcquire(*UpperList(node, level));
   }
   void SetLinkCount(uint32_t node, int level, uint32_t n) {
     if (level == 0) return StoreRelease(s_.meta[node].count0, static_cast<uint8_t>(n));
-    StoreRelease(s_.upper[node][size_t(level - 1) * (1 + m_)], n);
+    StoreRelease(*UpperList(node, level), n);
   }
+  // Gives a new node its (zeroed) upper-level block. Called before the insert takes resize_mu_ shared:
+  // growing the block store takes it exclusively.
+  void AddUpper(uint32_t node, int level);
   size_t MaxLinks(int level) const { return level == 0 ? m0_ : m_; }
   bool Hidden(uint32_t node) const { return LoadAcquire(s_.meta[node].hidden) != 0; }
   uint32_t NodeOf(uint32_t id) const {
@@ -341,12 +352,12 @@ class HnswIndex final : public VectorIndex {
 
   std::atomic<uint32_t> next_node_{0};  // nodes handed out
   std::atomic<size_t> live_count_{0};
-  std::atomic<size_t> upper_bytes_{0};
   std::atomic<uint64_t> replaced_{0};      // how many publishes replaced a live node
   std::atomic<uint64_t> entry_{kNoEntry};  // entry node | max level << 32
 
   std::mutex entry_mu_;  // serializes raising the max level (held through such an insert)
   std::mutex id_mu_;     // serializes changes of id_node and hidden for published nodes
+  std::mutex upper_mu_;  // serializes adding to s_.upper (taken before resize_mu_, never after)
   std::mutex rng_mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(rng_mu_);
 

@@ -94,7 +94,6 @@ void HnswIndex::EnsureCapacity(size_t nodes, size_t ids) {
       s_.heap_floats = std::move(floats);
     }
     s_.meta.resize(cap);
-    s_.upper.resize(cap);
     s_.capacity = cap;
     LocateFloats();
   }
@@ -175,19 +174,28 @@ void HnswIndex::InsertLocked(uint32_t id, const float* v) {
   VJ_CHECK(node != kNoNode);
   EnsureCapacity(size_t{node} + 1, size_t{id} + 1);
   if (quantized_ && !Trained() && node + 1 >= kQuantizerTrainingPoints) Train({});
-  auto lock = ReadLock();
   const int level = RandomLevel();
+  if (level > 0) AddUpper(node, level);
+  auto lock = ReadLock();
   std::memcpy(MutableVector(node), prepared.data(), dim() * sizeof(float));
   if (Trained()) EncodeNode(node);
   s_.meta[node].id = id;
   s_.meta[node].level = static_cast<uint8_t>(level);
-  if (level > 0) {
-    const size_t n = size_t(level) * (1 + m_);
-    s_.upper[node] = std::make_unique<uint32_t[]>(n);  // zeroed: every count starts at 0
-    upper_bytes_.fetch_add(n * sizeof(uint32_t), std::memory_order_relaxed);
-  }
   Link(node, level, s);
   Publish(id, node);
+}
+
+void HnswIndex::AddUpper(uint32_t node, int level) {
+  const size_t words = size_t(level) * (1 + m_);
+  std::lock_guard lock(upper_mu_);
+  if (s_.upper.NeedsReserve(words)) {
+    // Rare (a new 16 KiB chunk, or a table doubling): searches and inserts pause for a copy.
+    auto write = WriteLock();
+    s_.upper.Reserve(words);
+  }
+  // Readers may Find concurrently (the slot is published last); upper_mu_ excludes Reserve, and the
+  // writers' lock held by every caller excludes Compact's swap of s_.
+  s_.upper.Add(node, words);
 }
 
 void HnswIndex::InsertBatch(const std::vector<uint32_t>& ids, const std::vector<const float*>& vectors,
@@ -348,10 +356,10 @@ void HnswIndex::SelectNeighbors(const Score& score, const std::vector<Candidate>
 
 size_t HnswIndex::memory_bytes() const {
   auto lock = ReadLock();
-  const size_t per_node = record_bytes_ + sizeof(NodeMeta) + sizeof(std::unique_ptr<uint32_t[]>) +
-                          (s_.heap_floats != nullptr ? float_bytes_ : 0);
-  return s_.capacity * per_node + s_.id_node.capacity() * sizeof(uint32_t) +
-         upper_bytes_.load(std::memory_order_relaxed);
+  // What is allocated, not what is used: capacity beyond the node count is counted too.
+  const size_t per_node =
+      record_bytes_ + sizeof(NodeMeta) + (s_.heap_floats != nullptr ? float_bytes_ : 0);
+  return s_.capacity * per_node + s_.id_node.capacity() * sizeof(uint32_t) + s_.upper.memory_bytes();
 }
 
 }  // namespace hnsw

@@ -179,8 +179,8 @@ Status HnswIndex::Save(const std::string& path) const {
     }
     for (size_t node = 0; node < nodes; ++node) {
       if (s_.meta[node].level > 0) {
-        VJ_RETURN_IF_ERROR(
-            w.Write(s_.upper[node].get(), s_.meta[node].level * (1 + m_) * sizeof(uint32_t)));
+        VJ_RETURN_IF_ERROR(w.Write(s_.upper.Find(static_cast<uint32_t>(node)),
+                                   s_.meta[node].level * (1 + m_) * sizeof(uint32_t)));
       }
     }
     VJ_RETURN_IF_ERROR(w.Write(s_.id_node.data(), s_.id_node.size() * sizeof(uint32_t)));
@@ -287,13 +287,12 @@ Status HnswIndex::ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t exp
       VJ_RETURN_IF_ERROR(r.Read(MutableVector(static_cast<uint32_t>(node)), dim() * sizeof(float)));
     }
   }
-  size_t upper_bytes = 0;
   for (size_t node = 0; node < nodes; ++node) {
     const size_t words = size_t{s_.meta[node].level} * (1 + m_);
     if (words == 0) continue;
-    s_.upper[node] = std::make_unique<uint32_t[]>(words);
-    VJ_RETURN_IF_ERROR(r.Read(s_.upper[node].get(), words * sizeof(uint32_t)));
-    upper_bytes += words * sizeof(uint32_t);
+    // A fresh index under resize_mu_ exclusively: nothing else adds blocks or reads them.
+    uint32_t* block = s_.upper.AddReserving(static_cast<uint32_t>(node), words);
+    VJ_RETURN_IF_ERROR(r.Read(block, words * sizeof(uint32_t)));
   }
   s_.id_node.assign(id_slots, kNoNode);
   VJ_RETURN_IF_ERROR(r.Read(s_.id_node.data(), id_slots * sizeof(uint32_t)));
@@ -315,7 +314,7 @@ Status HnswIndex::ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t exp
       if (links[i] >= nodes) return Corrupt("neighbour id out of range");
     }
     for (int l = 1; l <= meta.level; ++l) {
-      const uint32_t n = s_.upper[node][size_t(l - 1) * (1 + m_)];
+      const uint32_t n = *UpperList(static_cast<uint32_t>(node), l);
       if (n > m_) return Corrupt("neighbour count out of range");
       const uint32_t* ids = Links(static_cast<uint32_t>(node), l);
       for (uint32_t i = 0; i < n; ++i) {
@@ -336,7 +335,6 @@ Status HnswIndex::ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t exp
   if (!thresholds.empty()) binary_ = BinaryQuantizer::FromThresholds(std::move(thresholds));
   next_node_.store(static_cast<uint32_t>(nodes), std::memory_order_release);
   live_count_.store(live, std::memory_order_relaxed);
-  upper_bytes_.store(upper_bytes, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
