@@ -11,8 +11,9 @@
 //
 // The renderer implements the subset of Kustomize that deploy/kubernetes uses, and fails loudly on
 // any other kustomization field so it can never silently ignore one: resources (files and
-// directories), namespace, images, replicas and patches given as JSON 6902 operation lists with a
-// target. When kubectl is installed the Python test also compares this renderer's output with
+// directories), components (kind Component with resources and patches, applied after the
+// resources as Kustomize does), namespace, images, replicas and patches given as JSON 6902 operation
+// lists with a target. When kubectl is installed the Python test also compares this renderer's output with
 // `kubectl kustomize`.
 
 import fs from "node:fs";
@@ -40,7 +41,9 @@ function parseYamlStream(text, where) {
 // ---------------------------------------------------------------------------------------------
 // Kustomize subset
 
-const SUPPORTED_FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "images", "replicas", "patches"]);
+const SUPPORTED_FIELDS = new Set(["apiVersion", "kind", "resources", "components", "namespace", "images", "replicas",
+  "patches"]);
+const COMPONENT_FIELDS = new Set(["apiVersion", "kind", "resources", "patches"]);
 
 // Kinds that are not namespaced (the ones a kustomization like ours could contain).
 const CLUSTER_SCOPED = new Set([
@@ -148,33 +151,41 @@ function applyImages(docs, images) {
   }
 }
 
-function render(dir, seen = new Set()) {
+// The kustomization file of a directory: {abs, kfile, k}, checked for kind and supported fields.
+function loadKustomization(dir, kind, fields) {
   const abs = path.resolve(dir);
-  if (seen.has(abs)) throw new Error(`kustomization cycle at ${abs}`);
-  seen.add(abs);
   const kfile = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
     .map((n) => path.join(abs, n)).find((p) => fs.existsSync(p));
   if (!kfile) throw new Error(`${abs}: no kustomization.yaml`);
   const [k] = parseYamlStream(fs.readFileSync(kfile, "utf8"), kfile);
   for (const field of Object.keys(k)) {
-    if (!SUPPORTED_FIELDS.has(field)) throw new Error(`${kfile}: field ${field} is not supported by this renderer`);
+    if (!fields.has(field)) throw new Error(`${kfile}: field ${field} is not supported by this renderer`);
   }
-  if (k.kind !== "Kustomization") throw new Error(`${kfile}: kind must be Kustomization`);
+  if (k.kind !== kind) throw new Error(`${kfile}: kind must be ${kind}`);
+  return { abs, kfile, k };
+}
 
-  let docs = [];
+function loadResources(abs, kfile, k, seen) {
+  const docs = [];
   for (const r of k.resources || []) {
     const p = path.resolve(abs, r);
     if (!fs.existsSync(p)) throw new Error(`${kfile}: resource ${r} does not exist`);
     if (fs.statSync(p).isDirectory()) docs.push(...render(p, seen));
     else docs.push(...parseYamlStream(fs.readFileSync(p, "utf8"), p));
   }
+  return docs;
+}
+
+function checkUnique(docs, kfile) {
   const ids = new Set();
   for (const d of docs) {
     const id = `${d.apiVersion}/${d.kind}/${d.metadata?.namespace || ""}/${d.metadata?.name}`;
     if (ids.has(id)) throw new Error(`${kfile}: resource ${id} appears twice`);
     ids.add(id);
   }
+}
 
+function applyPatches(docs, abs, kfile, k) {
   for (const p of k.patches || []) {
     if (!p.path || !p.target || p.patch !== undefined) {
       throw new Error(`${kfile}: only patches with path and target (JSON 6902) are supported`);
@@ -186,6 +197,24 @@ function render(dir, seen = new Set()) {
     if (targets.length === 0) throw new Error(`${kfile}: patch ${p.path} matches no resource`);
     for (const d of targets) applyJson6902(d, ops, pfile);
   }
+}
+
+function render(dir, seen = new Set()) {
+  const { abs, kfile, k } = loadKustomization(dir, "Kustomization", SUPPORTED_FIELDS);
+  if (seen.has(abs)) throw new Error(`kustomization cycle at ${abs}`);
+  seen.add(abs);
+
+  const docs = loadResources(abs, kfile, k, seen);
+  // Components add their resources to, and patch, what the resources produced; the kustomization's
+  // own transformers (patches, namespace, images, replicas) then apply to the whole.
+  for (const c of k.components || []) {
+    const comp = loadKustomization(path.resolve(abs, c), "Component", COMPONENT_FIELDS);
+    docs.push(...loadResources(comp.abs, comp.kfile, comp.k, seen));
+    checkUnique(docs, comp.kfile);
+    applyPatches(docs, comp.abs, comp.kfile, comp.k);
+  }
+  checkUnique(docs, kfile);
+  applyPatches(docs, abs, kfile, k);
 
   if (k.namespace) {
     for (const d of docs) {
