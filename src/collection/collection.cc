@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "collection/fan_out.h"
 #include "collection/hash_ring.h"
 
 namespace vj {
@@ -50,8 +51,9 @@ CollectionConfig Collection::config() const {
 
 CollectionInfo Collection::Info() const {
   CollectionInfo info;
-  for (const auto& shard : shards_) {
-    CollectionInfo part = shard->Info();
+  std::vector<CollectionInfo> parts(shards_.size());
+  RunOnShardPool(shards_.size(), [&](size_t i) { parts[i] = shards_[i]->Info(); });
+  for (const CollectionInfo& part : parts) {
     info.points_count += part.points_count;
     info.indexed_vectors_count += part.indexed_vectors_count;
     info.last_sequence += part.last_sequence;  // == last_sequence()
@@ -84,9 +86,11 @@ Status Collection::Upsert(std::vector<PointInput> points, bool wait) {
   for (const auto& part : parts) {
     for (const PointInput& p : part) VJ_RETURN_IF_ERROR(ValidatePointVectors(cfg, p));
   }
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (!parts[i].empty()) VJ_RETURN_IF_ERROR(shards_[i]->Upsert(std::move(parts[i]), wait));
-  }
+  std::vector<Status> done(parts.size());
+  RunOnShardPool(parts.size(), [&](size_t i) {
+    if (!parts[i].empty()) done[i] = shards_[i]->Upsert(std::move(parts[i]), wait);
+  });
+  for (const Status& s : done) VJ_RETURN_IF_ERROR(s);
   return absl::OkStatus();
 }
 
@@ -151,11 +155,14 @@ StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>
                                                       const VectorSelector& with_vector) const {
   if (shards_.size() == 1) return shards_[0]->Retrieve(ids, with_payload, with_vector);
   auto parts = SplitIds(ids);
+  auto answers = FanOut<std::vector<PointView>>(parts.size(), [&](size_t i) -> StatusOr<std::vector<PointView>> {
+    if (parts[i].empty()) return std::vector<PointView>();
+    return shards_[i]->Retrieve(parts[i], with_payload, with_vector);
+  });
   std::unordered_map<PointId, PointView, PointIdHash> found;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].empty()) continue;
-    VJ_ASSIGN_OR_RETURN(auto views, shards_[i]->Retrieve(parts[i], with_payload, with_vector));
-    for (PointView& v : views) found.emplace(v.id, std::move(v));
+  for (auto& answer : answers) {
+    VJ_RETURN_IF_ERROR(answer.status());
+    for (PointView& v : *answer) found.emplace(v.id, std::move(v));
   }
   std::vector<PointView> out;  // in the order asked, as one shard answers
   for (const PointId& id : ids) {
@@ -174,8 +181,9 @@ StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
   auto consider_next = [&next](const PointId& id) {
     if (!next || id < *next) next = id;
   };
-  for (const auto& shard : shards_) {
-    VJ_ASSIGN_OR_RETURN(ScrollResult part, shard->Scroll(request));
+  auto answers = FanOut<ScrollResult>(shards_.size(), [&](size_t i) { return shards_[i]->Scroll(request); });
+  for (auto& answer : answers) {
+    VJ_ASSIGN_OR_RETURN(ScrollResult part, std::move(answer));
     if (part.next_page_offset) consider_next(*part.next_page_offset);
     for (PointView& v : part.points) merged.points.push_back(std::move(v));
   }
@@ -191,8 +199,9 @@ StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
 
 StatusOr<uint64_t> Collection::Count(const std::optional<Filter>& filter, bool exact) const {
   uint64_t total = 0;
-  for (const auto& shard : shards_) {
-    VJ_ASSIGN_OR_RETURN(uint64_t n, shard->Count(filter, exact));
+  auto answers = FanOut<uint64_t>(shards_.size(), [&](size_t i) { return shards_[i]->Count(filter, exact); });
+  for (auto& answer : answers) {
+    VJ_ASSIGN_OR_RETURN(uint64_t n, std::move(answer));
     total += n;
   }
   return total;
@@ -205,8 +214,10 @@ StatusOr<std::vector<PointView>> Collection::Query(const QueryRequest& request) 
   per_shard.offset = 0;
   per_shard.limit = request.offset + request.limit;
   std::vector<PointView> all;
-  for (const auto& shard : shards_) {
-    VJ_ASSIGN_OR_RETURN(auto part, shard->Query(per_shard));
+  auto answers =
+      FanOut<std::vector<PointView>>(shards_.size(), [&](size_t i) { return shards_[i]->Query(per_shard); });
+  for (auto& answer : answers) {
+    VJ_ASSIGN_OR_RETURN(auto part, std::move(answer));
     for (PointView& v : part) all.push_back(std::move(v));
   }
   const CollectionConfig cfg = config();

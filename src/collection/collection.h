@@ -1,7 +1,7 @@
 // Collection: a named set of points, split into `shard_number` shards by a consistent hash of the point
 // id (collection/hash_ring.h). It routes writes to the shards that own the points, fans reads out to
-// every shard and merges the results (top-k by score for queries, id order for scroll, sums for counts),
-// and owns the collection's config file.
+// every shard at once (collection/fan_out.h) and merges the results (top-k by score for queries, id
+// order for scroll, sums for counts), and owns the collection's config file.
 //
 // Thread-safety: all public methods are safe to call concurrently (shards synchronize themselves; the
 // config is guarded by mu_).

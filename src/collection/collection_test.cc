@@ -11,7 +11,7 @@ namespace {
 
 CollectionConfig Config(uint32_t shards, Metric metric) {
   CollectionConfig config;
-  config.vectors[""] = VectorParams{8, metric, std::nullopt, false};
+  config.vectors[""] = VectorParams{8, metric, std::nullopt, false, std::nullopt};
   config.shard_number = shards;
   return config;
 }

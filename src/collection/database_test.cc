@@ -9,7 +9,7 @@ namespace {
 
 CollectionConfig SmallConfig() {
   CollectionConfig config;
-  config.vectors[""] = VectorParams{2, Metric::kEuclid, std::nullopt, false};
+  config.vectors[""] = VectorParams{2, Metric::kEuclid, std::nullopt, false, std::nullopt};
   return config;
 }
 

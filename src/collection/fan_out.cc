@@ -1,0 +1,36 @@
+#include "collection/fan_out.h"
+
+#include <algorithm>
+#include <latch>
+#include <thread>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+namespace vj {
+
+namespace {
+
+// Shard calls mostly wait (on a peer, or on a shard's lock), so the pool is larger than the core count.
+boost::asio::thread_pool& ShardPool() {
+  static boost::asio::thread_pool pool(std::max<size_t>(16, 4 * std::thread::hardware_concurrency()));
+  return pool;
+}
+
+}  // namespace
+
+void RunOnShardPool(size_t n, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  if (n == 1) return fn(0);
+  std::latch done(static_cast<std::ptrdiff_t>(n - 1));
+  for (size_t i = 1; i < n; ++i) {
+    boost::asio::post(ShardPool(), [&fn, &done, i] {
+      fn(i);
+      done.count_down();
+    });
+  }
+  fn(0);
+  done.wait();
+}
+
+}  // namespace vj
