@@ -18,7 +18,15 @@ StatusOr<json::value> HandleClusterInfo(const Call& call) {
 
 StatusOr<json::value> HandleRebalance(const Call& call) {
   if (!call.options.rebalance) return absl::NotFoundError("this node is not in a cluster");
-  return call.options.rebalance();
+  bool replace_dead = false;
+  if (auto it = call.request.query.find("replace_dead"); it != call.request.query.end()) {
+    if (it->second != "true" && it->second != "false") {
+      return absl::InvalidArgumentError("query parameter replace_dead: expected true or false, got \"" +
+                                        it->second + "\"");
+    }
+    replace_dead = it->second == "true";
+  }
+  return call.options.rebalance(replace_dead);
 }
 
 StatusOr<json::value> HandleCollectionCluster(const Call& call) {

@@ -25,8 +25,8 @@ struct RestApiOptions {
   // The "result" of GET /collections/{name}/cluster (where each shard's replicas live); unset on a
   // standalone node, which answers with its local shards.
   std::function<StatusOr<boost::json::value>(const std::string& collection)> collection_cluster;
-  // POST /cluster/rebalance (cluster mode; unset: 404 "not in a cluster").
-  std::function<StatusOr<boost::json::value>()> rebalance;
+  // POST /cluster/rebalance[?replace_dead=true] (cluster mode; unset: 404 "not in a cluster").
+  std::function<StatusOr<boost::json::value>(bool replace_dead)> rebalance;
   // Cluster mode: the collection that serves one shard of `collection` on this node, for the internal
   // routes /internal/shards/{name}/{shard}/... that peers call. `write` asks for the shard's primary
   // path (replicating, never forwarding again); reads get the local replica. Unset: those routes 404.

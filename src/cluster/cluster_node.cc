@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <tuple>
 
 #include <absl/strings/numbers.h>
 #include <spdlog/spdlog.h>
@@ -667,9 +668,47 @@ Status ClusterNode::MoveReplica(const std::string& collection, uint32_t shard, c
   });
 }
 
-StatusOr<json::value> ClusterNode::Rebalance() {
+StatusOr<json::value> ClusterNode::Rebalance(bool replace_dead) {
   std::lock_guard<std::mutex> one_at_a_time(rebalance_mu_);
   json::array moves;
+  // Replicas on nodes that are gone (no live lease) move to the live node holding the fewest replicas
+  // that lacks the shard. Shards still led by a dead node wait for their election (a later call).
+  while (replace_dead) {
+    VJ_RETURN_IF_ERROR(view_.Refresh());
+    std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+    std::map<std::string, size_t> load;
+    for (const auto& [node, url] : snap->nodes) load[node] = 0;
+    for (const auto& [name, entries] : snap->shards) {
+      for (const ShardEntry& e : entries) {
+        for (const std::string& node : e.placement.replicas) {
+          if (load.count(node) != 0) ++load[node];
+        }
+      }
+    }
+    std::optional<std::tuple<std::string, uint32_t, std::string, std::string>> pick;  // shard, from, to
+    for (const auto& [name, entries] : snap->shards) {
+      for (uint32_t s = 0; s < entries.size() && !pick; ++s) {
+        const ShardPlacement& p = entries[s].placement;
+        for (const std::string& node : p.replicas) {
+          if (load.count(node) != 0 || p.primary == node) continue;
+          std::optional<std::string> target;
+          for (const auto& [candidate, n] : load) {
+            if (!p.Holds(candidate) && (!target || n < load[*target])) target = candidate;
+          }
+          if (target) pick = {{name, s, node, *target}};
+          break;
+        }
+      }
+      if (pick) break;
+    }
+    if (!pick) break;
+    const auto& [name, shard, from, to] = *pick;
+    spdlog::info("cluster: rebalance: replacing the replica of shard {} on the dead node {} by one on {}",
+                 ShardName(name, shard), from, to);
+    VJ_RETURN_IF_ERROR(MoveReplica(name, shard, from, to));
+    moves.push_back(json::object{
+        {"collection", name}, {"shard_id", shard}, {"from", from}, {"to", to}, {"replaced_dead", true}});
+  }
   while (true) {
     VJ_RETURN_IF_ERROR(view_.Refresh());
     std::shared_ptr<const ClusterSnapshot> snap = view_.Current();

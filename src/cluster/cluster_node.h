@@ -84,8 +84,10 @@ class ClusterNode final : public Catalog, public ShardRouter {
   // POST /cluster/rebalance: moves replicas from the nodes holding the most to those holding the fewest
   // (a node that just joined), one at a time: the target is added to the shard's replicas, catches up
   // (snapshot + log from the primary) while reads and writes go on, then the source is removed. Primaries
-  // stay where they are. Returns the moves made.
-  StatusOr<boost::json::value> Rebalance();
+  // stay where they are. With `replace_dead`, replicas on nodes without a live lease are first replaced
+  // by copies on live nodes (the same move, from a node that no longer answers: the copy comes from the
+  // primary). Returns the moves made.
+  StatusOr<boost::json::value> Rebalance(bool replace_dead);
   // POST /internal/replication/{collection}/{shard}: a primary's log batch or snapshot step.
   Response HandleReplication(const Request& request);
 

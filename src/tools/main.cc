@@ -295,7 +295,7 @@ int Serve(const vj::ServerConfig& config) {
     };
     vj::ClusterNode* node = cluster.get();
     api_options.collection_cluster = [node](const std::string& name) { return node->CollectionClusterInfo(name); };
-    api_options.rebalance = [node] { return node->Rebalance(); };
+    api_options.rebalance = [node](bool replace_dead) { return node->Rebalance(replace_dead); };
     api_options.shard_collection = [node](const std::string& name, uint32_t shard, bool write) {
       return node->ShardCollection(name, shard, write);
     };

@@ -2,7 +2,8 @@
 shards with two replicas each; a fourth node joins; POST /cluster/rebalance moves replicas to it (each
 added, caught up by snapshot + log, then removed from its old node) while writers keep writing with
 wait=true. Afterwards the fourth node holds its share, the old copies are gone, every acknowledged
-point is readable through every node and every shard's replicas agree.
+point is readable through every node and every shard's replicas agree. And repair: after a node is
+lost for good, POST /cluster/rebalance?replace_dead=true puts its replicas back on live nodes.
 """
 
 import time
@@ -49,6 +50,28 @@ class ClusterRebalanceTest(ch.ClusterTestCase):
             r = self.client(m["from"]).call("POST", f"/internal/shards/r/{m['shard_id']}/points/count",
                                             {"exact": True}, headers=self.internal_headers())
             self.assertEqual(r.status, 503, r.describe())
+
+
+    def test_replace_dead_restores_the_replication_factor(self):
+        self.client("n1").create_collection("d", body={"vectors": {"size": 4, "distance": "Dot"},
+                                                       "shard_number": 3, "replication_factor": 2,
+                                                       "write_consistency_factor": 1})
+        self.client("n1").err("POST", "/cluster/rebalance?replace_dead=maybe", status=400, mentions="replace_dead")
+        self.client("n1").upsert("d", [{"id": i, "vector": [1, 0, 0, i]} for i in range(1, 201)])
+        self.nodes["n3"].kill9()
+        # Wait for the elections of the shards n3 led, then replace its replicas.
+        ch.wait_for(lambda: all(s["primary"] not in (None, "n3") for s in self.shard_map("d")),
+                    "new primaries for n3's shards", timeout=30)
+        writers = ch.Writers(self, "d", ["n1", "n2"]).start()
+        result = self.client("n2").ok("POST", "/cluster/rebalance?replace_dead=true", timeout=300)
+        writers.stop()
+        replaced = [m for m in result["moves"] if m.get("replaced_dead")]
+        self.assertTrue(replaced and all(m["from"] == "n3" for m in replaced), result)
+        for shard in self.shard_map("d"):
+            replicas = [r["peer_id"] for r in shard["replicas"]]
+            self.assertEqual(sorted(replicas), ["n1", "n2"], shard)
+        ch.wait_for(lambda: self.replicas_agree("d"), "the replicas to agree", timeout=40)
+        self.assert_readable_everywhere("d", set(range(1, 201)) | writers.acked, ["n1", "n2"])
 
 
 if __name__ == "__main__":
