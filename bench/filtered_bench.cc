@@ -156,6 +156,20 @@ Status RunFilteredAnn(const AnnOptions& o) {
       p.ef = ef;
       measure("graph", ef, [&](size_t q) { return index->Search(queries.row(q), p, allowed); });
     }
+    // What the planner runs at the default ef (128): the scan under the threshold; above it the walk,
+    // with a budget of scored nodes of a quarter of the matching count (4 x ef at least; shard_read.cc's
+    // kWalkBudgetPerMatch), and the scan when
+    // the walk gives up or returns fewer than k.
+    SearchParams planned;
+    planned.k = o.k;
+    planned.ef = 128;
+    planned.max_scored = std::max(matching.size() / 4, 4 * planned.ef);
+    measure("planner", planned.ef, [&](size_t q) {
+      if (std::string(planner) == "exact-scan") return index->SearchAmong(queries.row(q), o.k, matching);
+      std::vector<Neighbor> found = index->Search(queries.row(q), planned, allowed);
+      if (found.size() < o.k) found = index->SearchAmong(queries.row(q), o.k, matching);
+      return found;
+    });
   }
   return absl::OkStatus();
 }

@@ -77,7 +77,7 @@ StatusOr<std::shared_ptr<ClusterSnapshot>> ClusterView::Read() const {
     } else if (StartsWith(kv.key, shards_base) && SplitShardKey(kv.key, shards_base, &name, &shard)) {
       auto placement = ParseShardPlacement(kv.value);
       if (!placement.ok()) continue;
-      shards[name][shard] = ShardEntry{std::move(*placement), kv.mod_revision, std::nullopt};
+      shards[name][shard] = ShardEntry{std::move(*placement), kv.mod_revision, std::nullopt, {}};
     } else if (StartsWith(kv.key, progress_base)) {
       // <collection>/<shard>/<node>
       const size_t slash = kv.key.rfind('/');

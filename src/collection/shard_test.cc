@@ -14,7 +14,7 @@ namespace {
 
 CollectionConfig Config(size_t dim, Metric metric) {
   CollectionConfig config;
-  config.vectors[""] = VectorParams{dim, metric, std::nullopt, false};
+  config.vectors[""] = VectorParams{dim, metric, std::nullopt, false, std::nullopt};
   config.hnsw.full_scan_threshold_kb = 0;  // always use the graph unless asked otherwise
   return config;
 }
@@ -109,7 +109,9 @@ TEST_F(ShardTest, FilteredSearchReturnsExactlyTheMatchingNearest) {
   ASSERT_TRUE(c->Upsert(points, true).ok());
   auto q = RandomPoints(1, dim, 4)[0].vectors.at("");
   for (bool indexed : {false, true}) {
-    if (indexed) ASSERT_TRUE(c->CreatePayloadIndex("group", PayloadSchemaType::kInteger, true).ok());
+    if (indexed) {
+      ASSERT_TRUE(c->CreatePayloadIndex("group", PayloadSchemaType::kInteger, true).ok());
+    }
     QueryRequest request;
     request.vector = q;
     request.limit = 20;

@@ -311,13 +311,16 @@ class HnswIndex final : public VectorIndex {
   template <typename Score>
   uint32_t GreedyClosest(const Score& score, uint32_t start, int from_level, int to_level) const;
   // Best-first search of one level from `entry`; leaves up to ef results in s.top. With
-  // `results_only_visible`, hidden or filtered-out nodes are traversed but not kept as results.
+  // `results_only_visible`, hidden or filtered-out nodes are traversed but not kept as results. With
+  // max_scored > 0, stops after scoring that many nodes and returns false (s.top is then incomplete).
   template <typename Score>
-  void SearchLevel(const Score& score, uint32_t entry, size_t ef, int level, bool results_only_visible,
-                   const IdFilter* filter, SearchScratch& s) const;
-  // The graph walk of Search, on floats or codes; s.top holds the results.
+  bool SearchLevel(const Score& score, uint32_t entry, size_t ef, int level, bool results_only_visible,
+                   const IdFilter* filter, SearchScratch& s, size_t max_scored = 0) const;
+  // The graph walk of Search, on floats or codes; s.top holds the results. False when it gave up
+  // (SearchParams::max_scored).
   template <typename Score>
-  void SearchGraph(const Score& score, size_t ef, const IdFilter& filter, SearchScratch& s) const;
+  bool SearchGraph(const Score& score, size_t ef, const IdFilter& filter, size_t max_scored,
+                   SearchScratch& s) const;
 
   // --- Search (hnsw_search.cc) ---
   std::vector<Neighbor> ExactSearch(const float* q, size_t k, const IdFilter& filter) const;

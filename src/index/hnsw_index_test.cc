@@ -181,6 +181,18 @@ TEST(HnswIndexTest, FilterReturnsOnlyAllowedIds) {
   EXPECT_TRUE(index->Search(TestData().Query(0), {.k = kK}, [](uint32_t) { return false; }).empty());
 }
 
+TEST(HnswIndexTest, WalkOverItsBudgetGivesUp) {
+  auto index = BuildHnsw(Metric::kEuclid);
+  const IdFilter rare = [](uint32_t id) { return id % 97 == 0; };  // few matches: a long walk
+  SearchParams unlimited{.k = kK};
+  EXPECT_EQ(index->Search(TestData().Query(0), unlimited, rare).size(), kK);
+  SearchParams budget{.k = kK, .max_scored = 50};
+  EXPECT_TRUE(index->Search(TestData().Query(0), budget, rare).empty());
+  // A budget the walk does not reach changes nothing.
+  SearchParams ample{.k = kK, .max_scored = 10 * kN};
+  EXPECT_EQ(index->Search(TestData().Query(0), ample, rare).size(), kK);
+}
+
 TEST(HnswIndexTest, UpdateReplacesTheVector) {
   auto index = BuildHnsw(Metric::kEuclid);
   const Data& d = TestData();

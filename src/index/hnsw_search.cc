@@ -23,6 +23,7 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& 
     if (entry_.load(std::memory_order_acquire) == kNoEntry) return {};
     size_t ef = std::max(params.ef != 0 ? params.ef : ef_search_, params.k);
     const bool on_codes = quantized_ && !params.ignore_quantization && Trained();
+    bool completed = true;
     size_t keep = params.k;
     if (on_codes) {
       // Walk on codes; the best `keep` by code distance are re-ranked with floats below.
@@ -33,14 +34,15 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& 
       s.code.resize(std::max(dim(), links_offset_));
       if (quantization_ == Quantization::kBinary) {
         binary_.Encode(s.query.data(), s.code.data());
-        SearchGraph(BitScore{*this, s.code.data()}, ef, filter, s);
+        completed = SearchGraph(BitScore{*this, s.code.data()}, ef, filter, params.max_scored, s);
       } else {
         sq8_.Prepare(s.query.data(), s.sq8);
-        SearchGraph(Sq8Score{*this, s.sq8}, ef, filter, s);
+        completed = SearchGraph(Sq8Score{*this, s.sq8}, ef, filter, params.max_scored, s);
       }
     } else {
-      SearchGraph(FloatScore{*this, s.query.data()}, ef, filter, s);
+      completed = SearchGraph(FloatScore{*this, s.query.data()}, ef, filter, params.max_scored, s);
     }
+    if (!completed) return {};  // gave up (max_scored): the caller scans instead
     // Keep only the best unless duplicates may have to be dropped below.
     if (replaced_.load(std::memory_order_seq_cst) == replaced_before) {
       while (s.top.size() > keep) s.top.Pop();

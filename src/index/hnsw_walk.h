@@ -39,8 +39,9 @@ uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_l
 }
 
 template <typename Score>
-void HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int level,
-                            bool results_only_visible, const IdFilter* filter, SearchScratch& s) const {
+bool HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int level,
+                            bool results_only_visible, const IdFilter* filter, SearchScratch& s,
+                            size_t max_scored) const {
   const bool filtered = filter != nullptr && static_cast<bool>(*filter);
   auto visible = [&](uint32_t node) {
     return !Hidden(node) && (!filtered || (*filter)(s_.meta[node].id));
@@ -62,9 +63,11 @@ void HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
 
   const size_t max_links = MaxLinks(level);
   const size_t lines = std::min(kPrefetchLines, (score.bytes() + kLine - 1) / kLine);
+  size_t scored = 1;
   while (!s.candidates.empty()) {
     const Candidate c = s.candidates.top();
     if (c.distance > bound && s.top.size() >= ef) break;
+    if (max_scored != 0 && scored > max_scored) return false;
     s.candidates.Pop();
 
     // Pass 1 filters out visited neighbours and starts loading the rest, so the memory latency of all
@@ -78,6 +81,7 @@ void HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
       Prefetch(score.Data(next));
       fresh[count++] = next;
     }
+    scored += count;
     for (size_t j = 0; j < count; ++j) {
       if (j + 1 < count) {
         const char* p = reinterpret_cast<const char*>(score.Data(fresh[j + 1]));
@@ -95,15 +99,16 @@ void HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
       }
     }
   }
+  return true;
 }
 
 template <typename Score>
-void HnswIndex::SearchGraph(const Score& score, size_t ef, const IdFilter& filter,
+bool HnswIndex::SearchGraph(const Score& score, size_t ef, const IdFilter& filter, size_t max_scored,
                             SearchScratch& s) const {
   const uint64_t entry = entry_.load(std::memory_order_acquire);
   const uint32_t start =
       GreedyClosest(score, static_cast<uint32_t>(entry), static_cast<int>(entry >> 32), 1);
-  SearchLevel(score, start, ef, 0, /*results_only_visible=*/true, &filter, s);
+  return SearchLevel(score, start, ef, 0, /*results_only_visible=*/true, &filter, s, max_scored);
 }
 
 }  // namespace vj::hnsw

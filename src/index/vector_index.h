@@ -44,6 +44,10 @@ struct SearchParams {
   // breadth is raised to that many if ef is smaller. Binary codes need oversampling (e.g. 4-10).
   bool rescore = true;
   float oversampling = 1.0f;
+  // A graph walk that would score more than this many nodes gives up and returns no results, so that
+  // the caller can scan the filter's matches instead: a filter correlated with the vectors can make the
+  // walk cross most of the graph before it finds k matches. 0 = no limit. Exact searches ignore it.
+  size_t max_scored = 0;
 };
 
 // kScalarInt8: 8-bit codes over one global range (index/scalar_quantizer.h). kBinary: one bit per
