@@ -668,6 +668,24 @@ Status ClusterNode::MoveReplica(const std::string& collection, uint32_t shard, c
   });
 }
 
+namespace {
+
+// Replicas held by each live node.
+std::map<std::string, size_t> ReplicaLoad(const ClusterSnapshot& snap) {
+  std::map<std::string, size_t> load;
+  for (const auto& [node, url] : snap.nodes) load[node] = 0;
+  for (const auto& [name, entries] : snap.shards) {
+    for (const ShardEntry& e : entries) {
+      for (const std::string& node : e.placement.replicas) {
+        if (load.count(node) != 0) ++load[node];
+      }
+    }
+  }
+  return load;
+}
+
+}  // namespace
+
 StatusOr<json::value> ClusterNode::Rebalance(bool replace_dead) {
   std::lock_guard<std::mutex> one_at_a_time(rebalance_mu_);
   json::array moves;
@@ -676,15 +694,7 @@ StatusOr<json::value> ClusterNode::Rebalance(bool replace_dead) {
   while (replace_dead) {
     VJ_RETURN_IF_ERROR(view_.Refresh());
     std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-    std::map<std::string, size_t> load;
-    for (const auto& [node, url] : snap->nodes) load[node] = 0;
-    for (const auto& [name, entries] : snap->shards) {
-      for (const ShardEntry& e : entries) {
-        for (const std::string& node : e.placement.replicas) {
-          if (load.count(node) != 0) ++load[node];
-        }
-      }
-    }
+    std::map<std::string, size_t> load = ReplicaLoad(*snap);
     std::optional<std::tuple<std::string, uint32_t, std::string, std::string>> pick;  // shard, from, to
     for (const auto& [name, entries] : snap->shards) {
       for (uint32_t s = 0; s < entries.size() && !pick; ++s) {
@@ -712,15 +722,7 @@ StatusOr<json::value> ClusterNode::Rebalance(bool replace_dead) {
   while (true) {
     VJ_RETURN_IF_ERROR(view_.Refresh());
     std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-    std::map<std::string, size_t> load;
-    for (const auto& [node, url] : snap->nodes) load[node] = 0;
-    for (const auto& [name, entries] : snap->shards) {
-      for (const ShardEntry& e : entries) {
-        for (const std::string& node : e.placement.replicas) {
-          if (load.count(node) != 0) ++load[node];
-        }
-      }
-    }
+    std::map<std::string, size_t> load = ReplicaLoad(*snap);
     if (load.size() < 2) break;
     auto [least, most] = std::minmax_element(load.begin(), load.end(), [](const auto& a, const auto& b) {
       return a.second < b.second;
