@@ -30,10 +30,6 @@ constexpr auto kElectionDelay = std::chrono::milliseconds(1000);
 // etcd refuses transactions of more than 128 operations by default.
 constexpr uint32_t kMaxClusterShards = 100;
 
-std::string ShardName(const std::string& collection, uint32_t shard) {
-  return collection + "/" + std::to_string(shard);
-}
-
 }  // namespace
 
 ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys keys, ClusterNodeOptions options)
@@ -136,9 +132,9 @@ Status ClusterNode::OpenReplica(const std::string& name, uint32_t shard, int64_t
     }
   }
   VJ_ASSIGN_OR_RETURN(std::unique_ptr<Shard> opened,
-                      Shard::Open(ShardName(name, shard), replica->dir, config, options_.collection));
+                      Shard::Open(ShardLabel(name, shard), replica->dir, config, options_.collection));
   replica->shard = std::move(opened);
-  spdlog::info("cluster: opened replica of shard {} ({} points, sequence {}, term {}{})", ShardName(name, shard),
+  spdlog::info("cluster: opened replica of shard {} ({} points, sequence {}, term {}{})", ShardLabel(name, shard),
                replica->shard->Info().points_count, replica->shard->last_sequence(), replica->meta.term,
                replica->meta.complete ? "" : ", snapshot incomplete");
   std::lock_guard<std::mutex> lock(mu_);
@@ -234,7 +230,7 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
   if (Replica(key) == nullptr) {
     Status s = OpenReplica(name, shard, snap.incarnations.at(name), snap.collections.at(name));
     if (!s.ok()) {
-      spdlog::error("cluster: cannot open replica of shard {}: {}", ShardName(name, shard), StatusMessage(s));
+      spdlog::error("cluster: cannot open replica of shard {}: {}", ShardLabel(name, shard), StatusMessage(s));
       return;
     }
   }
@@ -256,7 +252,7 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
       if (slot == nullptr || slot->term() != entry.placement.term) {
         slot = std::make_shared<Replicator>(name, shard, replica->shard, entry.placement.term,
                                             entry.placement.start_sequence, http_, internal_headers_);
-        spdlog::info("cluster: acting as primary of shard {} in term {}", ShardName(name, shard),
+        spdlog::info("cluster: acting as primary of shard {} in term {}", ShardLabel(name, shard),
                      entry.placement.term);
       }
       replicator = slot;
@@ -270,7 +266,7 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
   } else {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = replicators_.find(key); it != replicators_.end()) {
-      spdlog::info("cluster: no longer primary of shard {}", ShardName(name, shard));
+      spdlog::info("cluster: no longer primary of shard {}", ShardLabel(name, shard));
       it->second->Supersede();
       replicators_.erase(it);
     }
@@ -290,11 +286,11 @@ void ClusterNode::ClaimLeadership(const std::string& name, uint32_t shard, const
                   json::serialize(json::object{{"node_id", options_.node_id}, {"term", entry.placement.term}}),
                   lease)});
   if (!txn.ok()) {
-    spdlog::warn("cluster: claiming shard {}: {}", ShardName(name, shard), StatusMessage(txn.status()));
+    spdlog::warn("cluster: claiming shard {}: {}", ShardLabel(name, shard), StatusMessage(txn.status()));
     return;
   }
   if (txn->succeeded) {
-    spdlog::info("cluster: claimed the leadership of shard {} (term {})", ShardName(name, shard),
+    spdlog::info("cluster: claimed the leadership of shard {} (term {})", ShardLabel(name, shard),
                  entry.placement.term);
     (void)view_.Refresh();
   }
@@ -345,7 +341,7 @@ void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& nam
   if (!txn.ok() || !txn->succeeded) return;
   elections_won_.fetch_add(1);
   spdlog::warn("cluster: elected primary of shard {} in term {} at sequence {} (the previous primary {} is gone)",
-               ShardName(name, shard), next.term, next.start_sequence, entry.placement.primary);
+               ShardLabel(name, shard), next.term, next.start_sequence, entry.placement.primary);
   (void)view_.Refresh();
 }
 
@@ -617,232 +613,6 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::ShardCollection(const std::st
       Collection::Assemble(collection, one, {local}, [](const CollectionConfig&) { return absl::OkStatus(); }));
 }
 
-// ---- Rebalancing ----------------------------------------------------------------------------------------
-
-Status ClusterNode::MoveReplica(const std::string& collection, uint32_t shard, const std::string& from,
-                                const std::string& to) {
-  const std::string key = keys_.Shard(collection, shard);
-  auto update = [&](const std::function<bool(ShardPlacement&)>& change) -> Status {
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      VJ_RETURN_IF_ERROR(view_.Refresh());
-      std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-      const ShardEntry* entry = snap->Shard(collection, shard);
-      if (entry == nullptr) return absl::NotFoundError("collection " + collection + " was deleted");
-      ShardPlacement next = entry->placement;
-      if (!change(next)) return absl::AbortedError("shard " + ShardName(collection, shard) + " changed meanwhile");
-      VJ_ASSIGN_OR_RETURN(TxnResult txn, etcd_.Txn({TxnCompare::ModRevisionEquals(key, entry->mod_revision)},
-                                                   {TxnOp::Put(key, ShardPlacementToJson(next))}));
-      if (txn.succeeded) return view_.Refresh();
-    }
-    return absl::AbortedError("shard " + ShardName(collection, shard) + " keeps changing");
-  };
-  // 1. The target joins the replicas; the primary streams to it (a snapshot first when it needs one).
-  VJ_RETURN_IF_ERROR(update([&](ShardPlacement& p) {
-    if (!p.Holds(from) || p.primary == from) return false;
-    if (!p.Holds(to)) p.replicas.push_back(to);
-    return true;
-  }));
-  // 2. Wait until it has caught up with the primary, as both publish their progress.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (true) {
-    std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-    const ShardEntry* entry = snap->Shard(collection, shard);
-    if (entry == nullptr) return absl::NotFoundError("collection " + collection + " was deleted");
-    auto target = entry->progress.find(to);
-    auto primary = entry->leader ? entry->progress.find(entry->leader->node) : entry->progress.end();
-    if (target != entry->progress.end() && primary != entry->progress.end() && target->second.complete &&
-        target->second.term == entry->placement.term && target->second.sequence >= primary->second.sequence) {
-      break;
-    }
-    if (std::chrono::steady_clock::now() > give_up) {
-      return absl::DeadlineExceededError("replica of shard " + ShardName(collection, shard) + " on " + to +
-                                         " did not catch up in time; it stays as an extra replica");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  // 3. The source leaves; it drops its copy when it sees the new map.
-  return update([&](ShardPlacement& p) {
-    if (p.primary == from) return false;
-    p.replicas.erase(std::remove(p.replicas.begin(), p.replicas.end(), from), p.replicas.end());
-    return true;
-  });
-}
-
-namespace {
-
-// Replicas held by each live node.
-std::map<std::string, size_t> ReplicaLoad(const ClusterSnapshot& snap) {
-  std::map<std::string, size_t> load;
-  for (const auto& [node, url] : snap.nodes) load[node] = 0;
-  for (const auto& [name, entries] : snap.shards) {
-    for (const ShardEntry& e : entries) {
-      for (const std::string& node : e.placement.replicas) {
-        if (load.count(node) != 0) ++load[node];
-      }
-    }
-  }
-  return load;
-}
-
-}  // namespace
-
-StatusOr<json::value> ClusterNode::Rebalance(bool replace_dead) {
-  std::lock_guard<std::mutex> one_at_a_time(rebalance_mu_);
-  json::array moves;
-  // Replicas on nodes that are gone (no live lease) move to the live node holding the fewest replicas
-  // that lacks the shard. Shards still led by a dead node wait for their election (a later call).
-  while (replace_dead) {
-    VJ_RETURN_IF_ERROR(view_.Refresh());
-    std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-    std::map<std::string, size_t> load = ReplicaLoad(*snap);
-    std::optional<std::tuple<std::string, uint32_t, std::string, std::string>> pick;  // shard, from, to
-    for (const auto& [name, entries] : snap->shards) {
-      for (uint32_t s = 0; s < entries.size() && !pick; ++s) {
-        const ShardPlacement& p = entries[s].placement;
-        for (const std::string& node : p.replicas) {
-          if (load.count(node) != 0 || p.primary == node) continue;
-          std::optional<std::string> target;
-          for (const auto& [candidate, n] : load) {
-            if (!p.Holds(candidate) && (!target || n < load[*target])) target = candidate;
-          }
-          if (target) pick = {{name, s, node, *target}};
-          break;
-        }
-      }
-      if (pick) break;
-    }
-    if (!pick) break;
-    const auto& [name, shard, from, to] = *pick;
-    spdlog::info("cluster: rebalance: replacing the replica of shard {} on the dead node {} by one on {}",
-                 ShardName(name, shard), from, to);
-    VJ_RETURN_IF_ERROR(MoveReplica(name, shard, from, to));
-    moves.push_back(json::object{
-        {"collection", name}, {"shard_id", shard}, {"from", from}, {"to", to}, {"replaced_dead", true}});
-  }
-  while (true) {
-    VJ_RETURN_IF_ERROR(view_.Refresh());
-    std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-    std::map<std::string, size_t> load = ReplicaLoad(*snap);
-    if (load.size() < 2) break;
-    auto [least, most] = std::minmax_element(load.begin(), load.end(), [](const auto& a, const auto& b) {
-      return a.second < b.second;
-    });
-    if (most->second <= least->second + 1) break;
-    // A non-primary replica on the busiest node of a shard the idlest node does not hold yet.
-    std::optional<std::pair<std::string, uint32_t>> pick;
-    for (const auto& [name, entries] : snap->shards) {
-      for (uint32_t s = 0; s < entries.size() && !pick; ++s) {
-        const ShardPlacement& p = entries[s].placement;
-        if (p.Holds(most->first) && p.primary != most->first && !p.Holds(least->first)) pick = {{name, s}};
-      }
-      if (pick) break;
-    }
-    if (!pick) break;
-    const std::string from = most->first, to = least->first;
-    spdlog::info("cluster: rebalance: moving the replica of shard {} from {} to {}",
-                 ShardName(pick->first, pick->second), from, to);
-    VJ_RETURN_IF_ERROR(MoveReplica(pick->first, pick->second, from, to));
-    moves.push_back(json::object{{"collection", pick->first}, {"shard_id", pick->second}, {"from", from}, {"to", to}});
-  }
-  return json::object{{"moves", std::move(moves)}};
-}
-
-// ---- Replication, replica side ------------------------------------------------------------------------
-
-Response ClusterNode::HandleReplication(const Request& request) {
-  auto fail = [](const Status& s) { return ErrorResponse(s, 0); };
-  // /internal/replication/{collection}/{shard}
-  const std::string base = "/internal/replication/";
-  const std::string rest = request.path.substr(std::min(request.path.size(), base.size()));
-  const size_t slash = rest.find('/');
-  uint32_t shard = 0;
-  if (request.path.rfind(base, 0) != 0 || slash == std::string::npos ||
-      !absl::SimpleAtoi(rest.substr(slash + 1), &shard)) {
-    return fail(absl::NotFoundError("no such endpoint: " + request.method + " " + request.path));
-  }
-  const std::string collection = rest.substr(0, slash);
-  auto number = [&](const char* name) -> uint64_t {
-    auto it = request.query.find(name);
-    uint64_t v = 0;
-    if (it != request.query.end()) (void)absl::SimpleAtoi(it->second, &v);
-    return v;
-  };
-  const uint64_t term = number("term");
-  const uint64_t start = number("start");
-  const std::string phase = request.query.count("snapshot") != 0 ? request.query.at("snapshot") : "";
-  auto entries = DecodeLogBatch(request.body);
-  if (!entries.ok()) return fail(entries.status());
-
-  std::shared_ptr<LocalReplicaState> replica = Replica({collection, shard});
-  if (replica == nullptr) {
-    return fail(absl::UnavailableError("no replica of shard " + ShardName(collection, shard) + " here"));
-  }
-  std::lock_guard<std::mutex> apply(replica->apply_mu);
-  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-  const ShardEntry* entry = snap->Shard(collection, shard);
-  const uint64_t known = std::max(entry != nullptr ? entry->placement.term : 0, replica->meta.term);
-  if (term < known) {
-    return fail(absl::AbortedError("stale term " + std::to_string(term) + " for shard " +
-                                   ShardName(collection, shard) + "; the current term is " + std::to_string(known)));
-  }
-  {
-    // A newer primary exists: if this node still acted for an older term, it stops now.
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = replicators_.find({collection, shard});
-    if (it != replicators_.end() && it->second->term() < term) {
-      it->second->Supersede();
-      replicators_.erase(it);
-    }
-  }
-  Shard& local = *replica->shard;
-  auto answer = [&](bool needs_snapshot) {
-    Response r;
-    r.body = json::serialize(
-        json::object{{"last_sequence", local.last_sequence()}, {"needs_snapshot", needs_snapshot}});
-    return r;
-  };
-  Status st;
-  if (phase == "begin") {
-    replica->meta = ReplicaMeta{term, false};
-    st = SaveMeta(*replica);
-    if (st.ok()) st = local.DeleteAllPoints();
-    return st.ok() ? answer(false) : fail(st);
-  }
-  if (phase == "points" || phase == "end") {
-    if (replica->meta.complete || replica->meta.term != term) {
-      return fail(absl::FailedPreconditionError("no snapshot of term " + std::to_string(term) + " in progress"));
-    }
-    if (phase == "points") {
-      std::vector<Mutation> mutations;
-      for (LoggedMutation& e : *entries) mutations.push_back(std::move(e.mutation));
-      st = local.ApplyMutations(std::move(mutations));
-      return st.ok() ? answer(false) : fail(st);
-    }
-    st = local.ResetSequence(number("sequence"));
-    if (st.ok()) {
-      replica->meta.complete = true;
-      st = SaveMeta(*replica);
-    }
-    return st.ok() ? answer(false) : fail(st);
-  }
-  if (!replica->meta.complete) return answer(true);
-  if (term > replica->meta.term) {
-    // Entries up to `start` are the same on every replica (the new primary had them when elected);
-    // beyond it, this replica may hold writes of the old term the new primary never had.
-    const uint64_t last = local.last_sequence();
-    if (!(replica->meta.term == 0 && last == 0) && last > start) return answer(true);
-    replica->meta.term = term;
-    st = SaveMeta(*replica);
-    if (!st.ok()) return fail(st);
-  }
-  if (!entries->empty()) {
-    st = local.ApplyLogged(std::move(*entries));
-    // A gap: the answer's last_sequence tells the primary where to resume.
-    if (!st.ok() && !absl::IsFailedPrecondition(st)) return fail(st);
-  }
-  return answer(false);
-}
-
 // ---- Status -------------------------------------------------------------------------------------------
 
 StatusOr<json::value> ClusterNode::CollectionClusterInfo(const std::string& collection) const {
@@ -903,7 +673,7 @@ ClusterNode::Stats ClusterNode::GetStats() const {
   stats.peers = snap->nodes.size();
   for (const auto& [name, entries] : snap->shards) {
     for (uint32_t s = 0; s < entries.size(); ++s) {
-      const std::string id = ShardName(name, s);
+      const std::string id = ShardLabel(name, s);
       stats.terms[id] = entries[s].placement.term;
       stats.acting_primary[id] = Acting(entries[s]);
     }
@@ -913,7 +683,7 @@ ClusterNode::Stats ClusterNode::GetStats() const {
     auto replica = replicas_.find(key);
     const uint64_t head = replica != replicas_.end() ? replica->second->shard->last_sequence() : 0;
     for (const auto& [node, p] : replicator->Progress()) {
-      stats.lag[ShardName(key.first, key.second) + "/" + node] = head > p.acked ? head - p.acked : 0;
+      stats.lag[ShardLabel(key.first, key.second) + "/" + node] = head > p.acked ? head - p.acked : 0;
     }
   }
   return stats;

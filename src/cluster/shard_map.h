@@ -25,6 +25,11 @@ struct ShardPlacement {
   bool Holds(const std::string& node) const;
 };
 
+// "collection/shard", for logs, metrics and messages.
+inline std::string ShardLabel(const std::string& collection, uint32_t shard) {
+  return collection + "/" + std::to_string(shard);
+}
+
 std::string ShardPlacementToJson(const ShardPlacement& placement);
 StatusOr<ShardPlacement> ParseShardPlacement(std::string_view json);
 
