@@ -535,7 +535,7 @@ Status ClusterNode::CreateCollection(const std::string& name, const CollectionCo
   // Leftovers of an earlier collection of this name whose deletion was interrupted.
   VJ_RETURN_IF_ERROR(etcd_.DeletePrefix(keys_.Shards(name)).status());
   VJ_RETURN_IF_ERROR(etcd_.DeletePrefix(keys_.Leaders(name)).status());
-  VJ_RETURN_IF_ERROR(etcd_.DeletePrefix(keys_.Progress(name, 0).substr(0, keys_.Progress(name, 0).size() - 2)).status());
+  VJ_RETURN_IF_ERROR(etcd_.DeletePrefix(keys_.ProgressOf(name)).status());
   std::vector<TxnOp> ops{TxnOp::Put(keys_.Collection(name), json::serialize(CollectionConfigToJson(config)))};
   for (uint32_t i = 0; i < placements->size(); ++i) {
     ops.push_back(TxnOp::Put(keys_.Shard(name, i), ShardPlacementToJson((*placements)[i])));
@@ -561,7 +561,7 @@ Status ClusterNode::DeleteCollection(const std::string& name) {
   VJ_ASSIGN_OR_RETURN(TxnResult txn,
                       etcd_.Txn({}, {TxnOp::Delete(keys_.Collection(name)), TxnOp::DeletePrefix(keys_.Shards(name)),
                                      TxnOp::DeletePrefix(keys_.Leaders(name)),
-                                     TxnOp::DeletePrefix(keys_.prefix + "/progress/" + name + "/")}));
+                                     TxnOp::DeletePrefix(keys_.ProgressOf(name))}));
   if (txn.responses.empty() || txn.responses[0].deleted == 0) {
     return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
   }

@@ -54,8 +54,9 @@ struct ClusterKeys {
   std::string Leader(const std::string& name, uint32_t shard) const {
     return Leaders(name) + std::to_string(shard);
   }
+  std::string ProgressOf(const std::string& name) const { return prefix + "/progress/" + name + "/"; }
   std::string Progress(const std::string& name, uint32_t shard) const {
-    return prefix + "/progress/" + name + "/" + std::to_string(shard) + "/";
+    return ProgressOf(name) + std::to_string(shard) + "/";
   }
 };
 

@@ -112,18 +112,19 @@ Status Shard::ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutat
 Status Shard::ApplyLogged(std::vector<LoggedMutation> entries) {
   auto request = std::make_unique<WriteRequest>();
   // Checked on the writer thread, where last_sequence cannot move under us.
-  request->build = [entries = std::move(entries)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
+  // Runs once, on the writer thread: the entries' records move into the batch instead of being copied.
+  request->build = [entries = std::move(entries)](const ShardState& s) mutable -> StatusOr<std::vector<Mutation>> {
     const uint64_t last = s.store->last_sequence();
     std::vector<Mutation> out;
     uint64_t expected = last + 1;
-    for (const LoggedMutation& e : entries) {
+    for (LoggedMutation& e : entries) {
       if (e.sequence < expected && out.empty()) continue;  // already applied
       if (e.sequence != expected) {
         return absl::FailedPreconditionError("replication gap: expected log entry " +
                                              std::to_string(expected) + ", got " +
                                              std::to_string(e.sequence));
       }
-      out.push_back(e.mutation);
+      out.push_back(std::move(e.mutation));
       ++expected;
     }
     return out;
