@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace vj::bench {
 
@@ -66,6 +68,16 @@ Status LoopbackClient::Timeout() {
                                      std::to_string(timeout_s_) + " s");
 }
 
+ssize_t LoopbackClient::Receive(char* data, size_t size) {
+  if (!spin_) return ::recv(fd_, data, size, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s_);
+  for (;;) {
+    ssize_t n = ::recv(fd_, data, size, MSG_DONTWAIT);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+    if (std::chrono::steady_clock::now() > deadline) return -1;  // errno is EAGAIN: a timeout
+  }
+}
+
 StatusOr<int> LoopbackClient::Exchange(const std::string& request, std::string* body) {
   size_t sent = 0;
   while (sent < request.size()) {
@@ -77,7 +89,7 @@ StatusOr<int> LoopbackClient::Exchange(const std::string& request, std::string* 
   char chunk[65536];
   size_t header_end;
   while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    ssize_t n = Receive(chunk, sizeof(chunk));
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Timeout();
     if (n <= 0) return absl::UnavailableError("connection closed");
     buffer_.append(chunk, static_cast<size_t>(n));
@@ -92,7 +104,7 @@ StatusOr<int> LoopbackClient::Exchange(const std::string& request, std::string* 
   }
   const size_t total = header_end + 4 + length;
   while (buffer_.size() < total) {
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+    ssize_t n = Receive(chunk, sizeof(chunk));
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Timeout();
     if (n <= 0) return absl::UnavailableError("connection closed mid-body");
     buffer_.append(chunk, static_cast<size_t>(n));
@@ -100,6 +112,75 @@ StatusOr<int> LoopbackClient::Exchange(const std::string& request, std::string* 
   body->assign(buffer_, header_end + 4, length);
   buffer_.erase(0, total);
   return status;
+}
+
+namespace {
+
+// Sends all of data, or reads exactly data.size() bytes; false on error or EOF.
+bool SendAll(int fd, const std::string& data) {
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+bool ReceiveAll(int fd, std::string& data) {
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::recv(fd, data.data() + done, data.size() - done, 0);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::vector<double>> LoopbackRoundTrips(size_t request_bytes, size_t reply_bytes, size_t count,
+                                                 std::chrono::nanoseconds work) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listener, 1) != 0 || ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (listener >= 0) ::close(listener);
+    return absl::UnavailableError("loopback round trips: cannot listen");
+  }
+  const int one = 1;
+  std::thread responder([&] {
+    const int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) return;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::string request(request_bytes, '\0'), reply(reply_bytes, 'r');
+    while (ReceiveAll(fd, request)) {
+      const auto received = std::chrono::steady_clock::now();
+      while (std::chrono::steady_clock::now() - received < work) {
+      }
+      if (!SendAll(fd, reply)) break;
+    }
+    ::close(fd);
+  });
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  std::vector<double> seconds;
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (connected) {
+    std::string request(request_bytes, 'q'), reply(reply_bytes, '\0');
+    for (size_t i = 0; i < count; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      if (!SendAll(fd, request) || !ReceiveAll(fd, reply)) break;
+      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start - work).count());
+    }
+  }
+  ::shutdown(fd, SHUT_RDWR);  // ends the responder's read loop
+  ::close(fd);
+  if (!connected) ::shutdown(listener, SHUT_RDWR);  // ends its accept
+  responder.join();
+  ::close(listener);
+  if (seconds.size() != count) return absl::UnavailableError("loopback round trips: the connection failed");
+  return seconds;
 }
 
 }  // namespace vj::bench

@@ -4,8 +4,12 @@
 // `timeout_s` (an unanswered call fails with DeadlineExceeded instead of hanging). One per thread.
 #pragma once
 
+#include <chrono>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -13,8 +17,10 @@ namespace vj::bench {
 
 class LoopbackClient {
  public:
-  LoopbackClient(std::string host, uint16_t port, double timeout_s = 120)
-      : host_(std::move(host)), port_(port), timeout_s_(timeout_s) {}
+  // spin: wait for responses by polling the socket instead of sleeping in recv (a diagnostic: it takes
+  // the client's own wake-up out of the measured latency, leaving what the server costs).
+  LoopbackClient(std::string host, uint16_t port, double timeout_s = 120, bool spin = false)
+      : host_(std::move(host)), port_(port), timeout_s_(timeout_s), spin_(spin) {}
   ~LoopbackClient();
   LoopbackClient(const LoopbackClient&) = delete;
   LoopbackClient& operator=(const LoopbackClient&) = delete;
@@ -28,12 +34,23 @@ class LoopbackClient {
   Status Connect();
   StatusOr<int> Exchange(const std::string& request, std::string* body);
   Status Timeout();
+  // recv() of up to `size` bytes; with spin_, polls until data, EOF, an error or the timeout (-1, EAGAIN).
+  ssize_t Receive(char* data, size_t size);
 
   std::string host_;
   uint16_t port_;
   double timeout_s_;
+  bool spin_;
   int fd_ = -1;
   std::string buffer_;  // bytes read past the previous response
 };
+
+// The floor under any blocking HTTP exchange on this machine: `count` round trips between two threads of
+// this process over a loopback TCP connection (TCP_NODELAY, blocking sockets), each sending
+// `request_bytes` one way and `reply_bytes` back, the responder computing (spinning) for `work` before it
+// replies, as a server computes an answer. The waiting side sleeps that long, and on a virtual machine
+// waking a vCPU that slept longer costs more. Returns each round trip's seconds less `work`.
+StatusOr<std::vector<double>> LoopbackRoundTrips(size_t request_bytes, size_t reply_bytes, size_t count,
+                                                 std::chrono::nanoseconds work);
 
 }  // namespace vj::bench

@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
   rest_cmd->add_option("--max-queries", rest.max_queries, "use only the first N queries");
   rest_cmd->add_option("--max-base", rest.max_base, "use only the first N base vectors (recall vs brute force)");
   rest_cmd->add_flag("--json", rest.json, "also print JSON lines");
+  rest_cmd->add_flag("--client-spin", rest.client_spin,
+                     "the 1-client pass polls for responses instead of sleeping (a diagnostic)");
+  std::string server_args;
+  rest_cmd->add_option("--server-args", server_args,
+                       "extra flags for the server it starts, space-separated, e.g. '--busy-poll-us 200'");
   rest_cmd->add_option("--collection-fields", rest.collection_fields,
                        "extra create-collection fields, e.g. '\"shard_number\": 3' (cluster runs)");
 
@@ -97,6 +102,11 @@ int main(int argc, char** argv) {
     return Finish(vj::bench::RunAnn(ann));
   }
   if (!clients.empty()) rest.clients = ParseList<size_t>(clients);
+  for (size_t at = 0; at < server_args.size();) {
+    const size_t end = std::min(server_args.find(' ', at), server_args.size());
+    if (end > at) rest.server_args.push_back(server_args.substr(at, end - at));
+    at = end + 1;
+  }
   if (rest.groundtruth.empty() && rest.max_base == 0) {
     return Finish(absl::InvalidArgumentError("--groundtruth is required unless --max-base is given"));
   }

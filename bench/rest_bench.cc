@@ -50,8 +50,13 @@ uint16_t FreePort() {
 // The server binary as a child process on loopback. It dies with the benchmark (PR_SET_PDEATHSIG).
 class ServerProcess {
  public:
-  ServerProcess(std::string binary, std::string data_dir, std::string log, uint16_t port)
-      : binary_(std::move(binary)), data_dir_(std::move(data_dir)), log_(std::move(log)), port_(port) {}
+  ServerProcess(std::string binary, std::string data_dir, std::string log, uint16_t port,
+                std::vector<std::string> extra_args)
+      : binary_(std::move(binary)),
+        data_dir_(std::move(data_dir)),
+        log_(std::move(log)),
+        port_(port),
+        extra_args_(std::move(extra_args)) {}
   ~ServerProcess() { Stop(); }
 
   pid_t pid() const { return pid_; }
@@ -60,15 +65,19 @@ class ServerProcess {
     if (::access(binary_.c_str(), X_OK) != 0) {
       return absl::InvalidArgumentError("--binary " + binary_ + " is not an executable file");
     }
+    std::vector<std::string> args = {binary_, "serve", "--data-dir", data_dir_, "--host", "127.0.0.1",
+                                     "--http-port", std::to_string(port_), "--log-level", "warn"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ < 0) return absl::InternalError("fork failed");
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      std::string port = std::to_string(port_);
       if (std::freopen(log_.c_str(), "a", stderr) == nullptr) std::_Exit(126);
       ::dup2(::fileno(stderr), STDOUT_FILENO);
-      ::execl(binary_.c_str(), binary_.c_str(), "serve", "--data-dir", data_dir_.c_str(), "--host",
-              "127.0.0.1", "--http-port", port.c_str(), "--log-level", "warn", nullptr);
+      ::execv(binary_.c_str(), argv.data());
       std::_Exit(127);
     }
     return absl::OkStatus();
@@ -111,6 +120,7 @@ class ServerProcess {
  private:
   std::string binary_, data_dir_, log_;
   uint16_t port_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
 };
 
@@ -215,10 +225,15 @@ double RecallOf(const std::vector<std::vector<uint32_t>>& found,
   return static_cast<double>(hits) / static_cast<double>(total);
 }
 
-std::vector<uint32_t> IdsFromResponse(const std::string& body) {
+// The ids of a query response; *handler_s (when given) gets its "time" field: the seconds the server's
+// handler took, from routing the request to encoding the answer.
+std::vector<uint32_t> IdsFromResponse(const std::string& body, double* handler_s = nullptr) {
   std::vector<uint32_t> ids;
   auto parsed = ParseJson(body);
   if (!parsed.ok() || !parsed->is_object()) return ids;
+  if (const auto* time = parsed->as_object().if_contains("time"); handler_s != nullptr && time != nullptr) {
+    *handler_s = time->is_number() ? time->to_number<double>() : 0;
+  }
   const auto* result = parsed->as_object().if_contains("result");
   if (result == nullptr || !result->is_object()) return ids;
   const auto* points = result->as_object().if_contains("points");
@@ -312,7 +327,7 @@ Status RunRest(const RestOptions& o) {
   std::unique_ptr<ServerProcess> server;
   if (o.url.empty()) {
     port = FreePort();
-    server = std::make_unique<ServerProcess>(o.binary, root + "/server", root + "/server.log", port);
+    server = std::make_unique<ServerProcess>(o.binary, root + "/server", root + "/server.log", port, o.server_args);
   } else {
     VJ_ASSIGN_OR_RETURN(auto endpoint, ParseLoopbackUrl(o.url));
     std::tie(host, port) = endpoint;
@@ -362,57 +377,9 @@ Status RunRest(const RestOptions& o) {
     VJ_ASSIGN_OR_RETURN(ready_s, server->WaitReady(restart, 600));
   }
 
-  std::vector<std::string> bodies(queries.rows);
-  for (size_t q = 0; q < queries.rows; ++q) {
-    bodies[q] = "{\"query\": ";
-    AppendVector(bodies[q], queries.row(q), queries.dim);
-    bodies[q] += ", \"limit\": " + std::to_string(o.k) + "}";
-  }
-  const std::string query_path = "/collections/" + name + "/points/query";
-  std::vector<std::vector<uint32_t>> found(queries.rows);
-
-  // 1 client: a warm-up pass over all queries, then the timed pass.
-  Measured rest("REST, 1 client");
-  LoopbackClient query_client(host, port, o.call_timeout_s);
-  for (size_t q = 0; q < queries.rows; ++q) {
-    VJ_ASSIGN_OR_RETURN(status, query_client.Call("POST", query_path, bodies[q], &body));
-    if (status != 200) return absl::InternalError("query: HTTP " + std::to_string(status) + " " + body);
-  }
-  const auto rest_start = Clock::now();
-  for (size_t q = 0; q < queries.rows; ++q) {
-    const auto t = Clock::now();
-    VJ_ASSIGN_OR_RETURN(status, query_client.Call("POST", query_path, bodies[q], &body));
-    rest.latency.seconds.push_back(Since(t));
-    if (status != 200) return absl::InternalError("query: HTTP " + std::to_string(status) + " " + body);
-    found[q] = IdsFromResponse(body);
-  }
-  rest.qps = static_cast<double>(queries.rows) / Since(rest_start);
-  rest.recall = RecallOf(found, truth);
-
-  // N clients, each with its own keep-alive connection.
-  std::vector<std::pair<size_t, double>> rest_throughput;
-  for (size_t clients : o.clients) {
-    if (clients <= 1) continue;
-    std::vector<std::unique_ptr<LoopbackClient>> connections;
-    std::vector<std::string> replies(clients);
-    for (size_t c = 0; c < clients; ++c) {
-      connections.push_back(std::make_unique<LoopbackClient>(host, port, o.call_timeout_s));
-    }
-    VJ_ASSIGN_OR_RETURN(double qps, Throughput(clients, queries.rows, [&](size_t c, size_t q) -> Status {
-      VJ_ASSIGN_OR_RETURN(int st, connections[c]->Call("POST", query_path, bodies[q], &replies[c]));
-      if (st != 200) return absl::InternalError("query under load: HTTP " + std::to_string(st));
-      return absl::OkStatus();
-    }));
-    rest_throughput.push_back({clients, qps});
-  }
-  if (server != nullptr) {
-    server->Stop();
-  } else {
-    (void)client.Call("DELETE", "/collections/" + name, "", &body);
-  }
-
   // The same config, data and queries in-process: a vj::Collection (through a Database, so the API layer
-  // can be measured too) in a directory of its own, written with the same batches and wait=true.
+  // can be measured too) in a directory of its own, written with the same batches and wait=true. The
+  // server stays up, idle, so that the query passes below can take turns.
   DatabaseOptions db_options;
   db_options.data_dir = root + "/inproc";
   VJ_ASSIGN_OR_RETURN(auto database, Database::Open(db_options));
@@ -440,52 +407,127 @@ Status RunRest(const RestOptions& o) {
   VJ_ASSIGN_OR_RETURN(database, Database::Open(db_options));
   VJ_ASSIGN_OR_RETURN(collection, database->Get(kCollection));
   const double reopen_s = Since(reopen_start);
+  RestApi api(*database, RestApiOptions{});
 
+  std::vector<std::string> bodies(queries.rows);
+  for (size_t q = 0; q < queries.rows; ++q) {
+    bodies[q] = "{\"query\": ";
+    AppendVector(bodies[q], queries.row(q), queries.dim);
+    bodies[q] += ", \"limit\": " + std::to_string(o.k) + "}";
+  }
+  const std::string query_path = "/collections/" + name + "/points/query";
+  const std::string inproc_query_path = std::string("/collections/") + kCollection + "/points/query";
+
+  // Three ways to run query q, each filling the ids it found:
+  LoopbackClient query_client(host, port, o.call_timeout_s, o.client_spin);
+  Measured handler("server handler (time)");  // the REST responses' own "time" field
+  auto run_rest = [&](size_t q, std::vector<uint32_t>* ids) -> Status {
+    VJ_ASSIGN_OR_RETURN(int st, query_client.Call("POST", query_path, bodies[q], &body));
+    if (st != 200) return absl::InternalError("query: HTTP " + std::to_string(st) + " " + body);
+    double handler_s = 0;
+    *ids = IdsFromResponse(body, &handler_s);
+    handler.latency.seconds.push_back(handler_s);
+    return absl::OkStatus();
+  };
+  auto run_api = [&](size_t q, std::vector<uint32_t>* ids) -> Status {
+    Response response = api.Handle(Request{"POST", inproc_query_path, {}, bodies[q], {}});
+    if (response.status != 200) return absl::InternalError("api query: " + response.body);
+    *ids = IdsFromResponse(response.body);
+    return absl::OkStatus();
+  };
   auto run_inproc = [&](size_t q, std::vector<uint32_t>* ids) -> Status {
     QueryRequest r;  // built inside the timed region, as the server must build it too
     r.vector.assign(queries.row(q), queries.row(q) + queries.dim);
     r.limit = o.k;
     VJ_ASSIGN_OR_RETURN(auto views, collection->Query(r));
-    if (ids != nullptr) {
-      ids->clear();
-      for (const auto& v : views) ids->push_back(static_cast<uint32_t>(v.id.num()));
-    }
+    ids->clear();
+    for (const auto& v : views) ids->push_back(static_cast<uint32_t>(v.id.num()));
     return absl::OkStatus();
   };
-  Measured inproc("in-process, 1 thread");
-  for (size_t q = 0; q < queries.rows; ++q) VJ_RETURN_IF_ERROR(run_inproc(q, nullptr));  // warm-up
-  const auto inproc_start = Clock::now();
-  for (size_t q = 0; q < queries.rows; ++q) {
-    const auto t = Clock::now();
-    VJ_RETURN_IF_ERROR(run_inproc(q, &found[q]));
-    inproc.latency.seconds.push_back(Since(t));
+  struct Way {
+    Measured measured;
+    std::function<Status(size_t, std::vector<uint32_t>*)> run;
+    std::vector<std::vector<uint32_t>> found;
+  };
+  std::vector<Way> ways;
+  ways.push_back({Measured(o.client_spin ? "REST, 1 polling client" : "REST, 1 client"), run_rest, {}});
+  ways.push_back({Measured("API layer, no HTTP"), run_api, {}});
+  ways.push_back({Measured("in-process, 1 thread"), run_inproc, {}});
+
+  // 1 client. A warm-up pass each, then the ways take turns in blocks of queries: this machine is shared
+  // and its speed drifts by more than the differences measured here, so each way must see the same
+  // drift. The order rotates from block to block, as the first way after a switch finds the caches
+  // filled by the other process's (or the other way's) data. The loopback floor is measured between
+  // the blocks.
+  std::vector<uint32_t> ids;
+  Latencies warm_inproc;
+  for (Way& way : ways) {
+    way.found.resize(queries.rows);
+    for (size_t q = 0; q < queries.rows; ++q) {
+      const auto t = Clock::now();
+      VJ_RETURN_IF_ERROR(way.run(q, &ids));
+      if (&way == &ways.back()) warm_inproc.seconds.push_back(Since(t));
+    }
   }
-  inproc.qps = static_cast<double>(queries.rows) / Since(inproc_start);
-  inproc.recall = RecallOf(found, truth);
-  std::vector<std::pair<size_t, double>> inproc_throughput;
+  // The floor's responder works as long as a typical in-process query takes.
+  const auto work = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(warm_inproc.Percentile(0.5)));
+  handler.latency.seconds.clear();
+  const size_t mean_body = [&] {
+    size_t total = 0;
+    for (const std::string& b : bodies) total += b.size();
+    return total / bodies.size();
+  }();
+  Latencies floor;
+  constexpr size_t kBlock = 500;
+  for (size_t block = 0; block < queries.rows; block += kBlock) {
+    for (size_t turn = 0; turn < ways.size(); ++turn) {
+      Way& way = ways[(block / kBlock + turn) % ways.size()];
+      for (size_t q = block; q < std::min(queries.rows, block + kBlock); ++q) {
+        const auto t = Clock::now();
+        VJ_RETURN_IF_ERROR(way.run(q, &way.found[q]));
+        way.measured.latency.seconds.push_back(Since(t));
+      }
+    }
+    VJ_ASSIGN_OR_RETURN(std::vector<double> round_trips, LoopbackRoundTrips(mean_body, 400, 50, work));
+    floor.seconds.insert(floor.seconds.end(), round_trips.begin(), round_trips.end());
+  }
+  for (Way& way : ways) {
+    double total = 0;
+    for (double s : way.measured.latency.seconds) total += s;
+    way.measured.qps = static_cast<double>(queries.rows) / total;
+    way.measured.recall = RecallOf(way.found, truth);
+  }
+  Measured& rest = ways[0].measured;
+  Measured& codec = ways[1].measured;
+  Measured& inproc = ways[2].measured;
+
+  // N clients, each with its own keep-alive connection; then as many in-process threads.
+  std::vector<std::pair<size_t, double>> rest_throughput, inproc_throughput;
   for (size_t clients : o.clients) {
     if (clients <= 1) continue;
-    VJ_ASSIGN_OR_RETURN(double qps, Throughput(clients, queries.rows, [&](size_t, size_t q) {
-      return run_inproc(q, nullptr);
+    std::vector<std::unique_ptr<LoopbackClient>> connections;
+    std::vector<std::string> replies(clients);
+    for (size_t c = 0; c < clients; ++c) {
+      connections.push_back(std::make_unique<LoopbackClient>(host, port, o.call_timeout_s));
+    }
+    VJ_ASSIGN_OR_RETURN(double qps, Throughput(clients, queries.rows, [&](size_t c, size_t q) -> Status {
+      VJ_ASSIGN_OR_RETURN(int st, connections[c]->Call("POST", query_path, bodies[q], &replies[c]));
+      if (st != 200) return absl::InternalError("query under load: HTTP " + std::to_string(st));
+      return absl::OkStatus();
+    }));
+    rest_throughput.push_back({clients, qps});
+    std::vector<std::vector<uint32_t>> scratch(clients);
+    VJ_ASSIGN_OR_RETURN(qps, Throughput(clients, queries.rows, [&](size_t c, size_t q) {
+      return run_inproc(q, &scratch[c]);
     }));
     inproc_throughput.push_back({clients, qps});
   }
-
-  // The API layer alone (JSON decode, query, JSON encode), without HTTP: splits the REST overhead
-  // into codec and transport.
-  RestApi api(*database, RestApiOptions{});
-  Measured codec("API layer, no HTTP");
-  const std::string inproc_query_path = std::string("/collections/") + kCollection + "/points/query";
-  const auto api_start = Clock::now();
-  for (size_t q = 0; q < queries.rows; ++q) {
-    const auto t = Clock::now();
-    Response response = api.Handle(Request{"POST", inproc_query_path, {}, bodies[q], {}});
-    codec.latency.seconds.push_back(Since(t));
-    if (response.status != 200) return absl::InternalError("api query: " + response.body);
-    found[q] = IdsFromResponse(response.body);
+  if (server != nullptr) {
+    server->Stop();
+  } else {
+    (void)client.Call("DELETE", "/collections/" + name, "", &body);
   }
-  codec.qps = static_cast<double>(queries.rows) / Since(api_start);
-  codec.recall = RecallOf(found, truth);
 
   std::printf("ingest, batches of %zu, wait=true: REST %.0f points/s, in-process %.0f points/s "
               "(ratio %.3f)\n",
@@ -499,22 +541,31 @@ Status RunRest(const RestOptions& o) {
   Report(rest, o.json);
   Report(codec, o.json);
   Report(inproc, o.json);
+  std::printf("%-24s p50 %7.3f ms  p99 %7.3f ms  (the \"time\" of the REST responses)\n", handler.label.c_str(),
+              handler.latency.Percentile(0.5) * 1e3, handler.latency.Percentile(0.99) * 1e3);
+  std::printf("%-24s p50 %7.3f ms  p99 %7.3f ms  (two threads, blocking sockets, %zu-byte request, "
+              "400-byte reply after %.3f ms of work, less the work: the least any blocking client and "
+              "server pay here)\n",
+              "loopback round trip", floor.Percentile(0.5) * 1e3, floor.Percentile(0.99) * 1e3, mean_body,
+              std::chrono::duration<double>(work).count() * 1e3);
   for (size_t i = 0; i < rest_throughput.size(); ++i) {
     std::printf("%zu clients: REST %.0f QPS, in-process %zu threads %.0f QPS (ratio %.3f)\n",
                 rest_throughput[i].first, rest_throughput[i].second, inproc_throughput[i].first,
                 inproc_throughput[i].second, rest_throughput[i].second / inproc_throughput[i].second);
   }
-  std::printf("REST overhead at 1 client: p50 %+.1f%% (API layer alone %+.1f%%), p99 %+.1f%%, "
-              "QPS ratio REST/in-process %.3f\n",
-              (rest.latency.Percentile(0.5) / inproc.latency.Percentile(0.5) - 1) * 100,
-              (codec.latency.Percentile(0.5) / inproc.latency.Percentile(0.5) - 1) * 100,
+  const double inproc_p50 = inproc.latency.Percentile(0.5);
+  std::printf("REST overhead at 1 client: p50 %+.1f%% (API layer alone %+.1f%%, loopback round trip %+.1f%%), "
+              "p99 %+.1f%%, QPS ratio REST/in-process %.3f\n",
+              (rest.latency.Percentile(0.5) / inproc_p50 - 1) * 100,
+              (codec.latency.Percentile(0.5) / inproc_p50 - 1) * 100, floor.Percentile(0.5) / inproc_p50 * 100,
               (rest.latency.Percentile(0.99) / inproc.latency.Percentile(0.99) - 1) * 100, rest.qps / inproc.qps);
   if (o.json) {
     std::printf("{\"measure\": \"summary\", \"points\": %zu, \"rest_ingest_pps\": %.1f, \"inproc_ingest_pps\": %.1f, "
                 "\"restart_to_ready_s\": %.3f, \"inproc_reopen_s\": %.3f, \"rest_overhead_p50\": %.4f, "
-                "\"rest_qps_ratio\": %.4f",
+                "\"rest_qps_ratio\": %.4f, \"server_handler_p50_ms\": %.4f, \"loopback_round_trip_p50_ms\": %.4f",
                 base.rows, base.rows / rest_ingest_s, base.rows / inproc_ingest_s, ready_s, reopen_s,
-                rest.latency.Percentile(0.5) / inproc.latency.Percentile(0.5) - 1, rest.qps / inproc.qps);
+                rest.latency.Percentile(0.5) / inproc_p50 - 1, rest.qps / inproc.qps,
+                handler.latency.Percentile(0.5) * 1e3, floor.Percentile(0.5) * 1e3);
     for (size_t i = 0; i < rest_throughput.size(); ++i) {
       std::printf(", \"rest_qps_%zu_clients\": %.1f, \"inproc_qps_%zu_threads\": %.1f", rest_throughput[i].first,
                   rest_throughput[i].second, inproc_throughput[i].first, inproc_throughput[i].second);

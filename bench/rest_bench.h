@@ -22,9 +22,13 @@ struct RestOptions {
   double call_timeout_s = 120;  // per HTTP call
   double time_limit_s = 3600;   // the whole run; past it the server is killed and the run fails
   bool json = false;
+  // The 1-client REST pass polls for responses instead of sleeping (see LoopbackClient): a diagnostic.
+  bool client_spin = false;
   // Extra fields of the create-collection body, e.g. "\"shard_number\": 3, \"replication_factor\": 3"
   // (a cluster run).
   std::string collection_fields;
+  // Extra `vjvector serve` flags for the server this benchmark starts, e.g. {"--busy-poll-us", "200"}.
+  std::vector<std::string> server_args;
 };
 
 [[nodiscard]] Status RunRest(const RestOptions& options);

@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include "server/http_messages.h"
+#include "server/io_threads.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -52,6 +53,7 @@ class HttpServer::Impl {
         metrics_(metrics),
         work_(asio::make_work_guard(ioc_)),
         acceptor_(asio::make_strand(ioc_)),
+        io_threads_(ioc_, options_.threads, options_.busy_poll),
         workers_(std::max<size_t>(1, options_.worker_threads != 0 ? options_.worker_threads : options_.threads)) {
     metrics_.DeclareCounter(kRequestsTotal, "HTTP requests answered, by route, method and status.");
     metrics_.DeclareHistogram(kRequestDuration,
@@ -113,7 +115,7 @@ class HttpServer::Impl {
   asio::io_context ioc_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   tcp::acceptor acceptor_;  // used only on its strand once serving
-  std::vector<std::thread> io_threads_;
+  IoThreads io_threads_;
   // Handlers block (durable writes, searches), so they run here, never on the I/O threads.
   asio::thread_pool workers_;
   asio::steady_timer accept_backoff_{acceptor_.get_executor()};
@@ -318,21 +320,7 @@ Status HttpServer::Impl::Start() {
   }
   started_ = true;
   DoAccept();
-  for (size_t i = 0; i < std::max<size_t>(1, options_.threads); ++i) {
-    io_threads_.emplace_back([this] {
-      // A throwing completion handler must not take the thread (and the server) down with it.
-      for (;;) {
-        try {
-          ioc_.run();
-          return;
-        } catch (const std::exception& e) {
-          spdlog::error("HTTP I/O thread: unexpected exception: {}", e.what());
-        } catch (...) {
-          spdlog::error("HTTP I/O thread: unexpected exception");
-        }
-      }
-    });
-  }
+  io_threads_.Start();
   spdlog::info("HTTP server listening on {}:{}", endpoint.address().to_string(), bound_port_.load());
   return absl::OkStatus();
 }
@@ -443,8 +431,7 @@ void HttpServer::Impl::Stop() {
     cv_.wait_for(lock, std::chrono::seconds(1), [this] { return sessions_.empty(); });
   }
   ioc_.stop();
-  for (auto& t : io_threads_) t.join();
-  io_threads_.clear();
+  io_threads_.Join();
   // Handlers reference this object; wait for any that outlived the drain.
   workers_.join();
   spdlog::info("HTTP server on port {} stopped", bound_port_.load());

@@ -22,7 +22,10 @@ namespace vj {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 6333;  // 0 = pick a free port (see bound_port())
-  size_t threads = 4;
+  size_t threads = 4;  // I/O threads
+  // How long the I/O threads keep polling after the last request before they sleep (0 = never poll):
+  // trades up to this much CPU time per burst of requests for a lower latency (see io_threads.h).
+  std::chrono::microseconds busy_poll{0};
   // Threads that run blocking handlers; 0 = `threads`. A cluster node needs more: a handler may wait on
   // a peer whose handler waits on this node (forwarded writes waiting for replication).
   size_t worker_threads = 0;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -398,6 +399,59 @@ TEST(HttpServerInlineTest, InlineAndPooledRequestsBothAnswer) {
   EXPECT_EQ(inline_calls.load(), 3);
   server.Stop();
 }
+
+// With busy polling on or off, many keep-alive connections get their answers (inline and from the
+// worker pool), Stop still returns promptly, and an idle server stops spinning.
+class HttpServerBusyPollTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(HttpServerBusyPollTest, ServesManyConnectionsAndSleepsWhenIdle) {
+  Metrics metrics;
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  options.busy_poll = std::chrono::microseconds(GetParam());
+  options.run_inline = [](const Request& r) { return r.path == "/inline"; };
+  HttpServer server(
+      options,
+      [](const Request& r) {
+        Response out;
+        out.body = r.body;
+        return out;
+      },
+      [] { return true; }, metrics);
+  ASSERT_TRUE(server.Start().ok());
+  std::vector<std::unique_ptr<Conn>> conns;
+  for (int c = 0; c < 4; ++c) conns.push_back(std::make_unique<Conn>(server.bound_port()));
+  for (int round = 0; round < 20; ++round) {
+    for (int c = 0; c < 4; ++c) {
+      const std::string tag = "conn" + std::to_string(c) + "-" + std::to_string(round);
+      auto inline_reply = conns[c]->Do("POST", "/inline", tag);
+      ASSERT_TRUE(inline_reply.has_value());
+      EXPECT_EQ(inline_reply->body, tag);
+      auto pooled = conns[c]->Do("POST", "/pooled", tag);  // answered from the worker pool
+      ASSERT_TRUE(pooled.has_value());
+      EXPECT_EQ(pooled->body, tag);
+    }
+  }
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // past any busy-poll window
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  getrusage(RUSAGE_SELF, &after);
+  auto cpu = [](const rusage& u) {
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  };
+  EXPECT_LT(cpu(after) - cpu(before), 0.1) << "an idle server kept its I/O threads busy";
+
+  const auto stop_start = std::chrono::steady_clock::now();
+  server.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_start, std::chrono::seconds(5));
+  EXPECT_TRUE(conns[0]->ClosedByPeer());
+}
+
+INSTANTIATE_TEST_SUITE_P(BusyPoll, HttpServerBusyPollTest, ::testing::Values(0, 300));
 
 }  // namespace
 }  // namespace vj

@@ -36,6 +36,10 @@ Status SetMaxBody(ServerConfig& c, const std::string& v) {
   VJ_ASSIGN_OR_RETURN(c.max_body_bytes, ParseNumber(v, 1024, 1ull << 32));
   return absl::OkStatus();
 }
+Status SetBusyPoll(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.busy_poll_us, ParseNumber(v, 0, 10000));
+  return absl::OkStatus();
+}
 Status SetLogFormat(ServerConfig& c, const std::string& v) {
   if (v != "text" && v != "json") return absl::InvalidArgumentError("expected text or json, got \"" + v + "\"");
   c.log_format = v;
@@ -115,6 +119,7 @@ constexpr Setting kSettings[] = {
     {"HTTP_PORT", "http.port", SetPort},
     {"HTTP_THREADS", "http.threads", SetThreads},
     {"HTTP_MAX_BODY_BYTES", "http.max_body_bytes", SetMaxBody},
+    {"HTTP_BUSY_POLL_US", "http.busy_poll_us", SetBusyPoll},
     {"LOG_FORMAT", "log.format", SetLogFormat},
     {"LOG_LEVEL", "log.level", SetLogLevel},
     {"CLUSTER_ETCD", "cluster.etcd", SetEtcd},

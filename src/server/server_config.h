@@ -3,12 +3,12 @@
 //
 // YAML keys (all optional):
 //   data_dir: ./data
-//   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432}
+//   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432, busy_poll_us: 0}
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
-// VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
+// VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
 // VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
 // Thread-safety: plain values and pure functions.
@@ -31,6 +31,9 @@ struct ServerConfig {
   uint16_t port = 6333;
   size_t threads = 0;  // 0 = one per core, at least 2
   size_t max_body_bytes = 32ull << 20;
+  // Microseconds the I/O threads keep polling after the last request before they sleep; 0 = off
+  // (io_threads.h).
+  size_t busy_poll_us = 0;
   std::string log_format = "text";
   std::string log_level = "info";
   std::string etcd;            // comma-separated etcd endpoints; empty = a standalone node

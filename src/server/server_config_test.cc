@@ -50,6 +50,24 @@ TEST(ServerConfigTest, InternalTokenComesFromEnvOrFileAndMustBeLongAndPrintable)
   }
 }
 
+TEST(ServerConfigTest, BusyPollIsOffByDefaultAndBounded) {
+  auto defaults = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->busy_poll_us, 0u);
+  auto from_file = LoadServerConfig(WriteYaml("http:\n  busy_poll_us: 200\n"), Env({}), {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->busy_poll_us, 200u);
+  auto from_flag = LoadServerConfig("", Env({{"VJVECTOR_HTTP_BUSY_POLL_US", "50"}}), {{"HTTP_BUSY_POLL_US", "75"}});
+  ASSERT_TRUE(from_flag.ok()) << from_flag.status();
+  EXPECT_EQ(from_flag->busy_poll_us, 75u);
+  for (const char* bad : {"-1", "10001", "fast"}) {
+    auto config = LoadServerConfig("", Env({{"VJVECTOR_HTTP_BUSY_POLL_US", bad}}), {});
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(std::string(config.status().message()).find("VJVECTOR_HTTP_BUSY_POLL_US"), std::string::npos)
+        << config.status();
+  }
+}
+
 TEST(ServerConfigTest, BadValuesNameTheirSource) {
   auto bad_env = LoadServerConfig("", Env({{"VJVECTOR_HTTP_PORT", "99999"}}), {});
   ASSERT_FALSE(bad_env.ok());

@@ -175,6 +175,7 @@ int Serve(const vj::ServerConfig& config) {
   http.threads = config.threads != 0 ? config.threads
                                      : std::max<size_t>(2, std::thread::hardware_concurrency());
   http.max_body_bytes = config.max_body_bytes;
+  http.busy_poll = std::chrono::microseconds(config.busy_poll_us);
   if (cluster_mode) {
     // Requests may wait on peers that wait on this node: only local shard reads run on I/O threads, and
     // the worker pool is large enough that waiting handlers never starve the ones they wait for.
@@ -348,13 +349,16 @@ int main(int argc, char** argv) {
   std::string config_file, data_dir, host, log_format, log_level;
   std::string etcd, node_id, advertise_url, cluster_prefix;
   int64_t lease_ttl = -1;
-  int64_t port = -1, threads = -1, max_body = -1;
+  int64_t port = -1, threads = -1, max_body = -1, busy_poll = -1;
   serve->add_option("--config", config_file, "YAML config file");
   serve->add_option("--data-dir", data_dir, "Data directory (default ./data)");
   serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
   serve->add_option("--http-port", port, "REST port (default 6333)")->check(CLI::Range(0, 65535));
-  serve->add_option("--threads", threads, "HTTP worker threads (default: one per core)")
+  serve->add_option("--threads", threads, "HTTP I/O threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
+  serve->add_option("--busy-poll-us", busy_poll,
+                    "microseconds the I/O threads keep polling after the last request before they sleep (default 0: off)")
+      ->check(CLI::Range(0, 10000));
   serve->add_option("--max-body-bytes", max_body, "Largest accepted request body (default 32 MiB)")
       ->check(CLI::PositiveNumber);
   serve->add_option("--log-format", log_format, "text or json");
@@ -380,6 +384,7 @@ int main(int argc, char** argv) {
   if (port >= 0) flags["HTTP_PORT"] = std::to_string(port);
   if (threads >= 0) flags["HTTP_THREADS"] = std::to_string(threads);
   if (max_body >= 0) flags["HTTP_MAX_BODY_BYTES"] = std::to_string(max_body);
+  if (busy_poll >= 0) flags["HTTP_BUSY_POLL_US"] = std::to_string(busy_poll);
   if (!log_format.empty()) flags["LOG_FORMAT"] = log_format;
   if (!log_level.empty()) flags["LOG_LEVEL"] = log_level;
   if (!etcd.empty()) flags["CLUSTER_ETCD"] = etcd;

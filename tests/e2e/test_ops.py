@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import vjharness as vh
@@ -240,6 +241,31 @@ class OpsTest(vh.TestCase):
         c.create_collection("p", size=4, distance="Dot")
         r = c.call("PUT", "/collections/p/points?wait=true", raw=self.body_of_size(1 << 20))
         self.assertEqual(r.status, 200, f"a 1 MiB body should fit the default limit: {r.describe()[:300]}")
+
+    def test_busy_poll_serves_and_sleeps_when_idle(self):
+        """--busy-poll-us: queries are answered as usual, and once idle the process stops spinning."""
+        port = vh.free_port()
+        d = self.mkdir("busypoll")
+        s = self.server(["serve", "--data-dir", d, "--host", "127.0.0.1", "--http-port", str(port),
+                         "--busy-poll-us", "2000"], port)
+        c = s.client
+        c.create_collection("bp", size=4, distance="Euclid")
+        c.upsert("bp", [{"id": i, "vector": [float(i), 0.0, 0.0, 1.0]} for i in range(50)])
+        for i in range(200):
+            r = c.call("POST", "/collections/bp/points/query", {"query": [float(i % 50), 0.0, 0.0, 1.0], "limit": 1})
+            self.assertEqual(r.status, 200, r.describe()[:300])
+            self.assertEqual(r.json["result"]["points"][0]["id"], i % 50)
+
+        def cpu_seconds():
+            with open(f"/proc/{s.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+        time.sleep(0.05)  # past the polling window
+        before = cpu_seconds()
+        time.sleep(1.0)
+        self.assertLess(cpu_seconds() - before, 0.2, "an idle server with --busy-poll-us kept spinning")
+        self.assertEqual(s.stop(), 0)
 
     # ------------------------------------------------------------------ probes, metrics, logs
 
