@@ -1,5 +1,6 @@
 #include "cluster/replication.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <boost/json.hpp>
@@ -70,9 +71,7 @@ StatusOr<std::vector<LoggedMutation>> DecodeLogBatch(std::string_view bytes) {
 Replicator::Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
                        uint64_t start_sequence, HttpClient& http, HttpHeaders headers)
     : collection_(std::move(collection)), shard_(shard), local_(std::move(local)), term_(term),
-      start_sequence_(start_sequence), http_(http), headers_(std::move(headers)) {
-  thread_ = std::thread([this] { Run(); });
-}
+      start_sequence_(start_sequence), http_(http), headers_(std::move(headers)) {}
 
 Replicator::~Replicator() {
   {
@@ -81,26 +80,64 @@ Replicator::~Replicator() {
   }
   cv_.notify_all();
   acked_cv_.notify_all();
-  thread_.join();
+  std::lock_guard<std::mutex> lock(streams_mu_);
+  for (auto& [node, stream] : streams_) stream->thread.join();
+  for (auto& stream : retired_) stream->thread.join();
 }
 
 void Replicator::SetTargets(std::vector<ReplicaTarget> targets) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::map<std::string, ReplicaProgress> progress;
-  for (const ReplicaTarget& t : targets) {
-    auto it = progress_.find(t.node);
-    progress[t.node] = it != progress_.end() ? it->second : ReplicaProgress{};
+  std::lock_guard<std::mutex> streams_lock(streams_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, ReplicaProgress> progress;
+    for (const ReplicaTarget& t : targets) {
+      auto it = progress_.find(t.node);
+      progress[t.node] = it != progress_.end() ? it->second : ReplicaProgress{};
+    }
+    progress_ = std::move(progress);
+    std::erase_if(needs_snapshot_, [&](const auto& entry) { return progress_.count(entry.first) == 0; });
+    ++generation_;
   }
-  progress_ = std::move(progress);
-  targets_ = std::move(targets);
-  pending_ = true;
+  // Streams of replicas no longer targeted (or whose address changed) stop; they may be stuck in a
+  // request to a hung replica, so they are joined later, not here.
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    const bool kept = std::any_of(targets.begin(), targets.end(), [&](const ReplicaTarget& t) {
+      return t.node == it->first && t.url == it->second->target.url;
+    });
+    if (kept) {
+      ++it;
+      continue;
+    }
+    it->second->stop = true;
+    retired_.push_back(std::move(it->second));
+    it = streams_.erase(it);
+  }
+  for (const ReplicaTarget& t : targets) {
+    if (streams_.count(t.node) != 0) continue;
+    auto stream = std::make_unique<Stream>();
+    stream->target = t;
+    Stream* raw = stream.get();
+    stream->thread = std::thread([this, raw] {
+      Run(*raw);
+      raw->done = true;
+    });
+    streams_[t.node] = std::move(stream);
+  }
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (!(*it)->done.load()) {
+      ++it;
+      continue;
+    }
+    (*it)->thread.join();
+    it = retired_.erase(it);
+  }
   cv_.notify_all();
 }
 
 void Replicator::Notify() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pending_ = true;
+    ++generation_;
   }
   cv_.notify_all();
 }
@@ -136,22 +173,20 @@ std::map<std::string, ReplicaProgress> Replicator::Progress() const {
   return progress_;
 }
 
-void Replicator::Run() {
+void Replicator::Run(Stream& stream) {
+  uint64_t seen = 0;
   while (true) {
-    std::vector<ReplicaTarget> targets;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_ || pending_; });
-      if (stop_) return;
-      pending_ = false;
-      targets = targets_;
+      // Also every 50 ms without a Notify: retries an unreachable replica, notices the last write.
+      cv_.wait_for(lock, std::chrono::milliseconds(50),
+                   [&] { return Stopping(stream) || generation_ != seen; });
+      if (Stopping(stream)) return;
+      seen = generation_;
     }
-    if (superseded_.load()) continue;
-    bool idle = true;
-    for (const ReplicaTarget& t : targets) {
-      if (Step(t)) idle = false;
+    // Keep going while there is more to send.
+    while (!Stopping(stream) && !superseded_.load() && Step(stream)) {
     }
-    if (!idle) Notify();  // more to send: go round again without waiting
   }
 }
 
@@ -177,15 +212,17 @@ StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const ReplicaTarget& target
   return std::make_pair(seq, needs_snapshot);
 }
 
-bool Replicator::Step(const ReplicaTarget& target) {
+bool Replicator::Step(const Stream& stream) {
+  const ReplicaTarget& target = stream.target;
   bool reachable;
   uint64_t acked;
   bool snapshot;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const ReplicaProgress& p = progress_[target.node];
-    reachable = p.reachable;
-    acked = p.acked;
+    auto it = progress_.find(target.node);
+    if (it == progress_.end()) return false;  // no longer a target
+    reachable = it->second.reachable;
+    acked = it->second.acked;
     snapshot = needs_snapshot_[target.node];
   }
   auto record = [&](const StatusOr<std::pair<uint64_t, bool>>& answer) {
@@ -211,7 +248,7 @@ bool Replicator::Step(const ReplicaTarget& target) {
   };
 
   if (snapshot) {
-    Status s = SendSnapshot(target);
+    Status s = SendSnapshot(stream);
     if (!s.ok()) {
       record(s);
       return false;
@@ -240,10 +277,13 @@ bool Replicator::Step(const ReplicaTarget& target) {
   return answer->second || answer->first < local_->last_sequence();
 }
 
-Status Replicator::SendSnapshot(const ReplicaTarget& target) {
+Status Replicator::SendSnapshot(const Stream& stream) {
+  const ReplicaTarget& target = stream.target;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    progress_[target.node].snapshotting = true;
+    auto it = progress_.find(target.node);
+    if (it == progress_.end()) return absl::CancelledError("no longer a target");
+    it->second.snapshotting = true;
   }
   spdlog::info("cluster: shard {}/{}: sending a snapshot to {}", collection_, shard_, target.node);
   // Every point as of a moment after `from`; the log from `from` + 1 then brings the replica up to date
@@ -257,6 +297,7 @@ Status Replicator::SendSnapshot(const ReplicaTarget& target) {
     e.mutation.record = std::move(record);
     page.push_back(std::move(e));
     if (page.size() < kSnapshotPagePoints) return absl::OkStatus();
+    if (Stopping(stream)) return absl::CancelledError("the stream to " + target.node + " was stopped");
     auto answer = Post(target, "&snapshot=points", EncodeLogBatch(page));
     page.clear();
     return answer.status();
@@ -266,10 +307,11 @@ Status Replicator::SendSnapshot(const ReplicaTarget& target) {
   auto answer = Post(target, "&snapshot=end&sequence=" + std::to_string(from), EncodeLogBatch({}));
   VJ_RETURN_IF_ERROR(answer.status());
   std::lock_guard<std::mutex> lock(mu_);
-  ReplicaProgress& p = progress_[target.node];
-  p.snapshotting = false;
-  p.reachable = true;
-  p.acked = answer->first;
+  auto it = progress_.find(target.node);
+  if (it == progress_.end()) return absl::CancelledError("no longer a target");
+  it->second.snapshotting = false;
+  it->second.reachable = true;
+  it->second.acked = answer->first;
   needs_snapshot_[target.node] = false;
   acked_cv_.notify_all();
   spdlog::info("cluster: shard {}/{}: snapshot to {} done at sequence {}", collection_, shard_, target.node, from);

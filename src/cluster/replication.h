@@ -7,6 +7,10 @@
 // snapshot first: every point of the shard, then the sequence the snapshot stands for, then the log.
 // Writes wait in WaitForAcks until write_consistency_factor copies hold them.
 //
+// Each replica is streamed to by a thread of its own, so a replica that hangs (a paused process keeps
+// its TCP connections open, and a request to it waits for its timeout) or that is receiving a long
+// snapshot delays nobody else: writes are acknowledged as soon as enough of the others confirm.
+//
 // Thread-safety: all public methods may be called concurrently.
 #pragma once
 
@@ -52,9 +56,9 @@ class Replicator {
   ~Replicator();  // stops the thread
 
   uint64_t term() const { return term_; }
-  // Replaces the replicas to stream to (the primary excluded).
+  // Replaces the replicas to stream to (the primary excluded). Does not wait for the streams it ends.
   void SetTargets(std::vector<ReplicaTarget> targets);
-  // Wakes the streaming thread (after a local write).
+  // Wakes the streaming threads (after a local write).
   void Notify();
   // Blocks until `copies` replicas report `sequence` durable. DeadlineExceeded at `deadline`; Aborted
   // when a replica answered with a newer term (this node is no longer primary).
@@ -66,10 +70,19 @@ class Replicator {
   void Supersede();
 
  private:
-  void Run();
+  // One replica's streaming thread; `stop` ends it (it finishes the request in flight first).
+  struct Stream {
+    ReplicaTarget target;
+    std::atomic<bool> stop{false};
+    std::atomic<bool> done{false};
+    std::thread thread;
+  };
+
+  void Run(Stream& stream);
+  bool Stopping(const Stream& stream) const { return stop_.load() || stream.stop.load(); }
   // One round of work for one target; returns false when it could not make progress.
-  bool Step(const ReplicaTarget& target);
-  Status SendSnapshot(const ReplicaTarget& target);
+  bool Step(const Stream& stream);
+  Status SendSnapshot(const Stream& stream);
   // POSTs a replication request; returns the replica's last durable sequence and whether it needs a
   // snapshot.
   StatusOr<std::pair<uint64_t, bool>> Post(const ReplicaTarget& target, const std::string& query,
@@ -87,15 +100,17 @@ class Replicator {
   const HttpHeaders headers_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;       // wakes the thread
+  std::condition_variable cv_;        // wakes the streams
   std::condition_variable acked_cv_;  // wakes WaitForAcks
-  std::vector<ReplicaTarget> targets_;                 // guarded by mu_
   std::map<std::string, ReplicaProgress> progress_;    // guarded by mu_
   std::map<std::string, bool> needs_snapshot_;         // guarded by mu_
-  bool pending_ = false;                               // guarded by mu_
-  bool stop_ = false;                                  // guarded by mu_
+  uint64_t generation_ = 0;                            // guarded by mu_; bumped by Notify
+  std::atomic<bool> stop_{false};
   std::atomic<bool> superseded_{false};
-  std::thread thread_;
+
+  std::mutex streams_mu_;  // taken before mu_ when both are needed
+  std::map<std::string, std::unique_ptr<Stream>> streams_;  // guarded by streams_mu_, by node
+  std::vector<std::unique_ptr<Stream>> retired_;          // guarded by streams_mu_: stopping, not joined
 };
 
 }  // namespace vj

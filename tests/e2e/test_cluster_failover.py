@@ -5,7 +5,9 @@
   (its replicas hold what the others hold);
 - a primary paused with SIGSTOP past its lease and resumed: it stops acting as primary at once (writes
   sent to it right after it resumes are forwarded or refused, never acknowledged and then lost);
-- etcd restarted under the cluster: writes resume and nothing acknowledged is lost.
+- etcd restarted under the cluster: writes resume and nothing acknowledged is lost;
+- a replica (not the primary) paused with SIGSTOP: the primary keeps streaming to the others, so
+  writes that need two copies go on being acknowledged at once; the replica catches up when resumed.
 """
 
 import signal
@@ -79,6 +81,30 @@ class ClusterFailoverTest(ch.ClusterTestCase):
         self.assertIn('vjvector_cluster_shard_primary{shard="f/0"} 0', metrics)
         ch.wait_for(lambda: self.replicas_agree("f"), "the replicas to converge", timeout=40)
         self.assert_readable_everywhere("f", writers.acked | acked_via_victim, self.nodes)
+
+    def test_paused_replica_does_not_hold_up_writes(self):
+        self.client("n1").create_collection("r", body=dict(BODY, shard_number=1))
+        primary = self.primary_of("r", 0)
+        victim = self.others(primary)[0]
+        self.client(primary).upsert("r", [{"id": i, "vector": [1, 0, 0, i]} for i in range(1, 11)])
+        self.nodes[victim].proc.send_signal(signal.SIGSTOP)
+        acked = set(range(1, 11))
+        try:
+            for k in range(20):
+                pid = 100 + k
+                started = time.monotonic()
+                r = self.client(primary).call("PUT", "/collections/r/points?wait=true",
+                                              {"points": [{"id": pid, "vector": [0, 1, 0, k]}]}, timeout=30)
+                took = time.monotonic() - started
+                self.assertEqual(r.status, 200, r.describe())
+                # Two copies (the primary and the running replica) suffice; the paused one must not be
+                # waited for.
+                self.assertLess(took, 2.0, f"write {k} waited {took:.2f} s with a replica paused")
+                acked.add(pid)
+        finally:
+            self.nodes[victim].proc.send_signal(signal.SIGCONT)
+        ch.wait_for(lambda: self.replicas_agree("r"), "the resumed replica to catch up", timeout=60)
+        self.assert_readable_everywhere("r", acked, self.nodes)
 
     def test_etcd_restart_under_the_cluster(self):
         self.create()
