@@ -6,8 +6,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "core/payload.h"
 
@@ -16,6 +18,51 @@ namespace json = boost::json;
 namespace {
 
 enum class NumberError { kNone, kOutOfRange };
+
+// Reads a JSON number (already checked against the grammar by the parser) exactly, without
+// from_chars, when its value is a decimal mantissa of at most 2^53 times a power of ten in
+// [1e-22, 1e22]: both are exact doubles, so one IEEE multiplication or division gives the correctly
+// rounded result (Clinger's fast path). That covers nearly every number a client writes for a vector
+// component ("0.0123", "-1.5e-3"); false sends the rest to from_chars.
+bool ReadShortDecimal(std::string_view text, double* out) {
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  constexpr uint64_t kMaxExactMantissa = uint64_t{1} << 53;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  uint64_t mantissa = 0;
+  int exponent = 0;
+  auto digit = [&](char c) { return static_cast<unsigned>(c - '0') <= 9; };
+  for (; p < end && digit(*p); ++p) {
+    mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+    if (mantissa > kMaxExactMantissa) return false;
+  }
+  if (p < end && *p == '.') {
+    for (++p; p < end && digit(*p); ++p) {
+      mantissa = mantissa * 10 + static_cast<unsigned>(*p - '0');
+      if (mantissa > kMaxExactMantissa) return false;
+      --exponent;
+    }
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    const bool negative_exponent = p < end && *p == '-';
+    if (p < end && (*p == '-' || *p == '+')) ++p;
+    int written = 0;
+    for (; p < end && digit(*p); ++p) {
+      written = written * 10 + (*p - '0');
+      if (written > 1000) return false;
+    }
+    exponent += negative_exponent ? -written : written;
+  }
+  if (p != end || exponent < -22 || exponent > 22) return false;
+  double value = static_cast<double>(mantissa);
+  value = exponent < 0 ? value / kPow10[-exponent] : value * kPow10[exponent];
+  *out = negative ? -value : value;
+  return true;
+}
 
 class PreciseHandler {
  public:
@@ -70,8 +117,12 @@ class PreciseHandler {
     return true;
   }
   bool on_double(double, json::string_view s, json::error_code& ec) {
-    number_.append(s.data(), s.size());
     double d = 0;
+    if (number_.empty() && ReadShortDecimal(std::string_view(s.data(), s.size()), &d)) {
+      st.push_double(d);
+      return true;
+    }
+    number_.append(s.data(), s.size());
     auto [end, err] = std::from_chars(number_.data(), number_.data() + number_.size(), d);
     if (err == std::errc::result_out_of_range) {
       // from_chars leaves d untouched here; strtod tells overflow (inf) from underflow (0, subnormal).

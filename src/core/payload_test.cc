@@ -1,6 +1,10 @@
 #include "core/payload.h"
 
+#include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -177,6 +181,35 @@ TEST(ParseJsonTest, DoublesAreReadExactly) {
   }
   EXPECT_FALSE(ParseJson("[1, 2e308]").ok());
   EXPECT_FALSE(ParseJson("-1e309").ok());
+}
+
+// Short decimals take a fast path of their own (a mantissa and a power of ten); whatever the path, every
+// number must come out as the double nearest to its text, as strtod reads it.
+TEST(ParseJsonTest, EveryWayOfWritingANumberReadsAsStrtodDoes) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> texts = {"0.0", "-0.0", "1.0", "0.5", "1e22", "1e23", "1e-22", "1e-23", "9007199254740993.0",
+                                    "9007199254740992.0", "0.30000000000000004", "123456789012345678901234567890.5",
+                                    "4.9e-324", "1E+2", "1e+0", "-2.5E-3", "0.000000000000000000000000001"};
+  char buf[64];
+  for (int i = 0; i < 20000; ++i) {
+    const double value = std::ldexp(static_cast<double>(rng() >> 11), static_cast<int>(rng() % 80) - 60) *
+                         ((rng() & 1) ? -1 : 1);
+    for (const char* format : {"%.17g", "%.6f", "%.9e", "%.3g", "%.1f"}) {
+      std::snprintf(buf, sizeof(buf), format, value);
+      texts.push_back(buf);
+    }
+    const float component = static_cast<float>(value);  // how clients print float32 vectors
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), component);
+    texts.emplace_back(buf, end);
+  }
+  for (const std::string& text : texts) {
+    auto v = ParseJson("[" + text + "]");
+    ASSERT_TRUE(v.ok()) << text << ": " << v.status();
+    const json::value& number = v->as_array()[0];
+    const double expected = std::strtod(text.c_str(), nullptr);
+    const double got = number.is_double() ? number.get_double() : number.to_number<double>();
+    ASSERT_EQ(std::memcmp(&expected, &got, sizeof(double)), 0) << text << " read as " << got;
+  }
 }
 
 }  // namespace
