@@ -125,9 +125,10 @@ bool SendAll(int fd, const std::string& data) {
   }
   return true;
 }
-bool ReceiveAll(int fd, std::string& data) {
+bool ReceiveAll(int fd, std::string& data, bool poll = false) {
   for (size_t done = 0; done < data.size();) {
-    ssize_t n = ::recv(fd, data.data() + done, data.size() - done, 0);
+    ssize_t n = ::recv(fd, data.data() + done, data.size() - done, poll ? MSG_DONTWAIT : 0);
+    if (n < 0 && poll && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n <= 0) return false;
     done += static_cast<size_t>(n);
   }
@@ -137,7 +138,7 @@ bool ReceiveAll(int fd, std::string& data) {
 }  // namespace
 
 StatusOr<std::vector<double>> LoopbackRoundTrips(size_t request_bytes, size_t reply_bytes, size_t count,
-                                                 std::chrono::nanoseconds work) {
+                                                 std::chrono::nanoseconds work, bool responder_polls) {
   const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -154,7 +155,7 @@ StatusOr<std::vector<double>> LoopbackRoundTrips(size_t request_bytes, size_t re
     if (fd < 0) return;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     std::string request(request_bytes, '\0'), reply(reply_bytes, 'r');
-    while (ReceiveAll(fd, request)) {
+    while (ReceiveAll(fd, request, responder_polls)) {
       const auto received = std::chrono::steady_clock::now();
       while (std::chrono::steady_clock::now() - received < work) {
       }

@@ -49,8 +49,10 @@ class LoopbackClient {
 // this process over a loopback TCP connection (TCP_NODELAY, blocking sockets), each sending
 // `request_bytes` one way and `reply_bytes` back, the responder computing (spinning) for `work` before it
 // replies, as a server computes an answer. The waiting side sleeps that long, and on a virtual machine
-// waking a vCPU that slept longer costs more. Returns each round trip's seconds less `work`.
+// waking a vCPU that slept longer costs more. With `responder_polls` the responder polls its socket
+// instead of sleeping in recv (as a server with busy polling does). Returns each round trip's seconds
+// less `work`.
 StatusOr<std::vector<double>> LoopbackRoundTrips(size_t request_bytes, size_t reply_bytes, size_t count,
-                                                 std::chrono::nanoseconds work);
+                                                 std::chrono::nanoseconds work, bool responder_polls);
 
 }  // namespace vj::bench

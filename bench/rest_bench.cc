@@ -478,7 +478,7 @@ Status RunRest(const RestOptions& o) {
     for (const std::string& b : bodies) total += b.size();
     return total / bodies.size();
   }();
-  Latencies floor;
+  Latencies floor, polling_floor;
   constexpr size_t kBlock = 500;
   for (size_t block = 0; block < queries.rows; block += kBlock) {
     for (size_t turn = 0; turn < ways.size(); ++turn) {
@@ -489,8 +489,11 @@ Status RunRest(const RestOptions& o) {
         way.measured.latency.seconds.push_back(Since(t));
       }
     }
-    VJ_ASSIGN_OR_RETURN(std::vector<double> round_trips, LoopbackRoundTrips(mean_body, 400, 50, work));
-    floor.seconds.insert(floor.seconds.end(), round_trips.begin(), round_trips.end());
+    for (bool polls : {false, true}) {
+      VJ_ASSIGN_OR_RETURN(std::vector<double> round_trips, LoopbackRoundTrips(mean_body, 400, 50, work, polls));
+      Latencies& into = polls ? polling_floor : floor;
+      into.seconds.insert(into.seconds.end(), round_trips.begin(), round_trips.end());
+    }
   }
   for (Way& way : ways) {
     double total = 0;
@@ -501,6 +504,26 @@ Status RunRest(const RestOptions& o) {
   Measured& rest = ways[0].measured;
   Measured& codec = ways[1].measured;
   Measured& inproc = ways[2].measured;
+
+  // What the server costs around a search: the same bodies, one client, against a collection of one
+  // point, where the search itself takes next to nothing.
+  Latencies tiny;
+  {
+    const std::string tiny_path = "/collections/" + name + "_tiny";
+    VJ_ASSIGN_OR_RETURN(int st, client.Call("PUT", tiny_path, create, &body));
+    if (st != 200) return absl::InternalError("create the 1-point collection: HTTP " + std::to_string(st) + " " + body);
+    VJ_ASSIGN_OR_RETURN(st, client.Call("PUT", tiny_path + "/points?wait=true", UpsertBody(base, 0, 1), &body));
+    if (st != 200) return absl::InternalError("upsert into the 1-point collection: HTTP " + std::to_string(st));
+    for (int pass = 0; pass < 2; ++pass) {  // a warm-up pass, then the timed one
+      for (size_t q = 0; q < queries.rows; ++q) {
+        const auto t = Clock::now();
+        VJ_ASSIGN_OR_RETURN(st, query_client.Call("POST", tiny_path + "/points/query", bodies[q], &body));
+        if (st != 200) return absl::InternalError("query the 1-point collection: HTTP " + std::to_string(st));
+        if (pass == 1) tiny.seconds.push_back(Since(t));
+      }
+    }
+    (void)client.Call("DELETE", tiny_path, "", &body);
+  }
 
   // N clients, each with its own keep-alive connection; then as many in-process threads.
   std::vector<std::pair<size_t, double>> rest_throughput, inproc_throughput;
@@ -548,6 +571,11 @@ Status RunRest(const RestOptions& o) {
               "server pay here)\n",
               "loopback round trip", floor.Percentile(0.5) * 1e3, floor.Percentile(0.99) * 1e3, mean_body,
               std::chrono::duration<double>(work).count() * 1e3);
+  std::printf("%-24s p50 %7.3f ms  p99 %7.3f ms  (the same, the responder polling instead of sleeping)\n",
+              "  polling responder", polling_floor.Percentile(0.5) * 1e3, polling_floor.Percentile(0.99) * 1e3);
+  std::printf("%-24s p50 %7.3f ms  p99 %7.3f ms  (REST, 1 client, the same bodies against a 1-point collection: "
+              "the server's cost around a search)\n",
+              "REST, 1-point collection", tiny.Percentile(0.5) * 1e3, tiny.Percentile(0.99) * 1e3);
   for (size_t i = 0; i < rest_throughput.size(); ++i) {
     std::printf("%zu clients: REST %.0f QPS, in-process %zu threads %.0f QPS (ratio %.3f)\n",
                 rest_throughput[i].first, rest_throughput[i].second, inproc_throughput[i].first,
@@ -562,10 +590,12 @@ Status RunRest(const RestOptions& o) {
   if (o.json) {
     std::printf("{\"measure\": \"summary\", \"points\": %zu, \"rest_ingest_pps\": %.1f, \"inproc_ingest_pps\": %.1f, "
                 "\"restart_to_ready_s\": %.3f, \"inproc_reopen_s\": %.3f, \"rest_overhead_p50\": %.4f, "
-                "\"rest_qps_ratio\": %.4f, \"server_handler_p50_ms\": %.4f, \"loopback_round_trip_p50_ms\": %.4f",
+                "\"rest_qps_ratio\": %.4f, \"server_handler_p50_ms\": %.4f, \"loopback_round_trip_p50_ms\": %.4f, "
+                "\"loopback_round_trip_polling_p50_ms\": %.4f, \"rest_one_point_p50_ms\": %.4f",
                 base.rows, base.rows / rest_ingest_s, base.rows / inproc_ingest_s, ready_s, reopen_s,
                 rest.latency.Percentile(0.5) / inproc_p50 - 1, rest.qps / inproc.qps,
-                handler.latency.Percentile(0.5) * 1e3, floor.Percentile(0.5) * 1e3);
+                handler.latency.Percentile(0.5) * 1e3, floor.Percentile(0.5) * 1e3,
+                polling_floor.Percentile(0.5) * 1e3, tiny.Percentile(0.5) * 1e3);
     for (size_t i = 0; i < rest_throughput.size(); ++i) {
       std::printf(", \"rest_qps_%zu_clients\": %.1f, \"inproc_qps_%zu_threads\": %.1f", rest_throughput[i].first,
                   rest_throughput[i].second, inproc_throughput[i].first, inproc_throughput[i].second);

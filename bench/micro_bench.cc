@@ -1,0 +1,78 @@
+// vjvector-microbench: Google Benchmark timings of the request path's CPU work outside the search: the
+// JSON decode of a query body and the API layer around a query that finds next to nothing. The bodies
+// are those of a 784-d query (fashion-mnist's size) written two ways: integers (the dataset's pixels)
+// and random floats as clients print float32. Run: build/vjvector-microbench
+#include <benchmark/benchmark.h>
+
+#include <charconv>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <unistd.h>
+
+#include "api/rest_api.h"
+#include "collection/database.h"
+#include "core/payload.h"
+
+namespace {
+
+constexpr size_t kDim = 784;
+
+std::string QueryBody(bool floats) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::string body = "{\"query\": [";
+  char buf[32];
+  for (size_t i = 0; i < kDim; ++i) {
+    if (i != 0) body.push_back(',');
+    const float v = floats ? uniform(rng) : static_cast<float>(rng() % 256);
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    body.append(buf, end);
+  }
+  return body + "], \"limit\": 10}";
+}
+
+void BM_ParseJson(benchmark::State& state) {
+  const std::string body = QueryBody(state.range(0) != 0);
+  for (auto _ : state) {
+    auto value = vj::ParseJson(body);
+    benchmark::DoNotOptimize(value);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * body.size()));
+  state.SetLabel(state.range(0) != 0 ? "random floats" : "integers");
+}
+BENCHMARK(BM_ParseJson)->Arg(0)->Arg(1);
+
+// RestApi::Handle for POST /points/query on a collection of one point: routing, body decode, the request,
+// a search of one vector, and the JSON answer.
+void BM_ApiQueryOnePoint(benchmark::State& state) {
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("vjvector-microbench-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  vj::DatabaseOptions options;
+  options.data_dir = dir;
+  auto database = vj::Database::Open(options).value();
+  auto config = vj::ParseCollectionConfig(
+                    vj::ParseJson("{\"vectors\": {\"size\": 784, \"distance\": \"Euclid\"}}").value())
+                    .value();
+  if (!database->CreateCollection("c", config).ok()) state.SkipWithError("create failed");
+  std::vector<vj::PointInput> points(1);
+  points[0].id = vj::PointId::Num(1);
+  points[0].vectors[""].assign(kDim, 0.5f);
+  if (!database->Get("c").value()->Upsert(std::move(points), true).ok()) state.SkipWithError("upsert failed");
+  vj::RestApi api(*database, vj::RestApiOptions{});
+  const std::string body = QueryBody(state.range(0) != 0);
+  for (auto _ : state) {
+    vj::Response response = api.Handle(vj::Request{"POST", "/collections/c/points/query", {}, body, {}});
+    if (response.status != 200) state.SkipWithError(response.body.c_str());
+    benchmark::DoNotOptimize(response);
+  }
+  state.SetLabel(state.range(0) != 0 ? "random floats" : "integers");
+  database.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_ApiQueryOnePoint)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
