@@ -497,22 +497,26 @@ Status ClusterNode::SaveConfig(const std::string& name, const CollectionConfig& 
   return etcd_.Put(keys_.Collection(name), json::serialize(CollectionConfigToJson(config))).status();
 }
 
-StatusOr<std::shared_ptr<Collection>> ClusterNode::Routed(const std::string& name, const CollectionConfig& config,
-                                                          bool forward, ReadConsistency reads) const {
-  const std::string fingerprint = json::serialize(CollectionConfigToJson(config));
+std::shared_ptr<Collection> ClusterNode::Routed(const ClusterSnapshot& snap, const std::string& name,
+                                                ReadConsistency reads) const {
+  const CollectionConfig& config = snap.collections.at(name);
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = routed_.find({name, reads});
-  if (forward && it != routed_.end() && it->second.first == fingerprint) return it->second.second;
+  RoutedEntry& entry = routed_[{name, reads}];
+  if (entry.collection != nullptr && entry.revision == snap.revision) return entry.collection;
+  // A newer snapshot (progress and leases change it every second): rebuild only if the config moved.
+  std::string serialized = json::serialize(CollectionConfigToJson(config));
+  entry.revision = snap.revision;
+  if (entry.collection != nullptr && entry.config == serialized) return entry.collection;
   auto* self = const_cast<ClusterNode*>(this);
   std::vector<std::shared_ptr<ShardAccess>> shards;
   for (uint32_t i = 0; i < std::max<uint32_t>(1, config.shard_number); ++i) {
-    shards.push_back(std::make_shared<RoutedShard>(*self, name, i, forward, reads));
+    shards.push_back(std::make_shared<RoutedShard>(*self, name, i, /*forward=*/true, reads));
   }
-  std::shared_ptr<Collection> c = Collection::Assemble(
+  entry.config = std::move(serialized);
+  entry.collection = Collection::Assemble(
       name, config, std::move(shards),
       [self, name](const CollectionConfig& updated) { return self->SaveConfig(name, updated); });
-  if (forward) routed_[{name, reads}] = {fingerprint, c};
-  return c;
+  return entry.collection;
 }
 
 Status ClusterNode::CreateCollection(const std::string& name, const CollectionConfig& config) {
@@ -574,7 +578,7 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::Get(const std::string& name) 
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   auto it = snap->collections.find(name);
   if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
-  return Routed(name, it->second, /*forward=*/true, ReadConsistency::kAny);
+  return Routed(*snap, name, ReadConsistency::kAny);
 }
 
 StatusOr<std::shared_ptr<Collection>> ClusterNode::GetForReads(const std::string& name,
@@ -582,7 +586,7 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::GetForReads(const std::string
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   auto it = snap->collections.find(name);
   if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
-  return Routed(name, it->second, /*forward=*/true, consistency);
+  return Routed(*snap, name, consistency);
 }
 
 bool ClusterNode::Exists(const std::string& name) const { return view_.Current()->collections.count(name) != 0; }

@@ -146,8 +146,9 @@ class ClusterNode final : public Catalog, public ShardRouter {
   Status SaveMeta(const LocalReplicaState& replica) const;
   // Moves one replica of collection/shard from `from` to `to`; see Rebalance.
   Status MoveReplica(const std::string& collection, uint32_t shard, const std::string& from, const std::string& to);
-  StatusOr<std::shared_ptr<Collection>> Routed(const std::string& name, const CollectionConfig& config,
-                                               bool forward, ReadConsistency reads) const;
+  // The collection `name` of `snap` (which must hold it) made of RoutedShards; cached per snapshot.
+  std::shared_ptr<Collection> Routed(const ClusterSnapshot& snap, const std::string& name,
+                                     ReadConsistency reads) const;
   Status SaveConfig(const std::string& name, const CollectionConfig& config);
 
   EtcdClient& etcd_;
@@ -162,9 +163,14 @@ class ClusterNode final : public Catalog, public ShardRouter {
   mutable std::mutex mu_;
   std::map<ShardKey, std::shared_ptr<LocalReplicaState>> replicas_;  // guarded by mu_
   std::map<ShardKey, std::shared_ptr<Replicator>> replicators_;       // guarded by mu_
-  // Collections handed out, by name and read consistency, with the config they were built from.
-  mutable std::map<std::pair<std::string, ReadConsistency>, std::pair<std::string, std::shared_ptr<Collection>>>
-      routed_;  // guarded by mu_
+  // Collections handed out, by name and read consistency, with the config they were built from and the
+  // snapshot revision that config was last seen in (the config is serialized again only when it moves).
+  struct RoutedEntry {
+    int64_t revision = 0;
+    std::string config;  // serialized
+    std::shared_ptr<Collection> collection;
+  };
+  mutable std::map<std::pair<std::string, ReadConsistency>, RoutedEntry> routed_;  // guarded by mu_
   std::map<ShardKey, std::chrono::steady_clock::time_point> leaderless_since_;  // guarded by mu_
   std::map<std::string, std::string> published_;  // progress key -> value last put; guarded by mu_
   int64_t published_lease_ = 0;                   // the lease published_ was put under; guarded by mu_

@@ -14,6 +14,7 @@ constexpr uint64_t kSeed = 0x766a766563746f72ULL;  // "vjvector"
 
 HashRing::HashRing(uint32_t shards, uint32_t virtual_nodes) : shards_(shards) {
   VJ_CHECK(shards >= 1 && virtual_nodes >= 1);
+  if (shards == 1) return;  // everything is shard 0: no tokens to build or search
   tokens_.reserve(static_cast<size_t>(shards) * virtual_nodes);
   for (uint32_t s = 0; s < shards; ++s) {
     for (uint32_t v = 0; v < virtual_nodes; ++v) {
@@ -30,6 +31,7 @@ uint64_t HashRing::HashPointId(const PointId& id) {
 }
 
 uint32_t HashRing::ShardOfHash(uint64_t hash) const {
+  if (shards_ == 1) return 0;
   auto it = std::lower_bound(tokens_.begin(), tokens_.end(), std::make_pair(hash, uint32_t{0}));
   if (it == tokens_.end()) it = tokens_.begin();
   return it->second;
