@@ -450,10 +450,7 @@ StatusOr<std::optional<PeerShard>> ClusterNode::ReadTarget(const std::string& co
   if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
   if (consistency == ReadConsistency::kPrimary) return PrimaryOf(collection, shard);
   // Healthy: live, complete, in the current term and not far behind the primary's published sequence.
-  uint64_t head = 0;
-  if (entry->leader) {
-    if (auto p = entry->progress.find(entry->leader->node); p != entry->progress.end()) head = p->second.sequence;
-  }
+  const uint64_t head = entry->PrimarySequence();
   std::vector<std::string> healthy, live;
   for (const std::string& node : entry->placement.replicas) {
     if (snap->nodes.count(node) == 0) continue;
@@ -626,10 +623,7 @@ StatusOr<json::value> ClusterNode::CollectionClusterInfo(const std::string& coll
   json::array detail, local, remote;
   for (uint32_t s = 0; s < shards->second.size(); ++s) {
     const ShardEntry& entry = shards->second[s];
-    uint64_t head = 0;
-    if (entry.leader) {
-      if (auto p = entry.progress.find(entry.leader->node); p != entry.progress.end()) head = p->second.sequence;
-    }
+    const uint64_t head = entry.PrimarySequence();
     json::array replicas;
     for (const std::string& node : entry.placement.replicas) {
       const bool live = snap->nodes.count(node) != 0;

@@ -44,6 +44,14 @@ struct ShardEntry {
   int64_t mod_revision = 0;           // of the shard map key, for compare-and-swap
   std::optional<ShardLeader> leader;  // the leader key, while its holder's lease lives
   std::map<std::string, PublishedProgress> progress;  // by node, while the node's lease lives
+
+  // The sequence the acting primary last published (the head replicas are measured against); 0 when
+  // there is no primary or it has published nothing yet.
+  uint64_t PrimarySequence() const {
+    if (!leader) return 0;
+    auto p = progress.find(leader->node);
+    return p != progress.end() ? p->second.sequence : 0;
+  }
 };
 
 struct ClusterSnapshot {
