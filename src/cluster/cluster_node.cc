@@ -65,8 +65,10 @@ void ClusterNode::Stop() {
   }
   maintenance_thread_.join();
   view_.Stop();
+  // Replicators are destroyed outside mu_: each joins its streaming threads.
+  std::map<ShardKey, std::shared_ptr<Replicator>> replicators;
   std::lock_guard<std::mutex> lock(mu_);
-  replicators_.clear();
+  replicators.swap(replicators_);
   routed_.clear();
   for (auto& [key, replica] : replicas_) (void)replica->shard->Flush();
 }
@@ -155,6 +157,7 @@ std::shared_ptr<Shard> ClusterNode::LocalReplica(const std::string& collection, 
 
 void ClusterNode::CloseRemovedReplicas(const ClusterSnapshot& snap) {
   std::vector<std::shared_ptr<LocalReplicaState>> removed;
+  std::vector<std::shared_ptr<Replicator>> ended;  // destroyed after the lock: each joins its threads
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = replicas_.begin(); it != replicas_.end();) {
@@ -167,7 +170,10 @@ void ClusterNode::CloseRemovedReplicas(const ClusterSnapshot& snap) {
         ++it;
         continue;
       }
-      replicators_.erase(it->first);
+      if (auto r = replicators_.find(it->first); r != replicators_.end()) {
+        ended.push_back(std::move(r->second));  // destroyed after the lock: it joins threads
+        replicators_.erase(r);
+      }
       removed.push_back(std::move(it->second));
       it = replicas_.erase(it);
     }
@@ -245,11 +251,12 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
       auto url = snap.nodes.find(node);
       if (url != snap.nodes.end()) targets.push_back({node, url->second});
     }
-    std::shared_ptr<Replicator> replicator;
+    std::shared_ptr<Replicator> replicator, ended;  // `ended` is destroyed after the lock: it joins threads
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto& slot = replicators_[key];
       if (slot == nullptr || slot->term() != entry.placement.term) {
+        ended = std::move(slot);
         slot = std::make_shared<Replicator>(name, shard, replica->shard, entry.placement.term,
                                             entry.placement.start_sequence, http_, internal_headers_);
         spdlog::info("cluster: acting as primary of shard {} in term {}", ShardLabel(name, shard),
@@ -264,10 +271,12 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
     }
     replicator->SetTargets(std::move(targets));
   } else {
+    std::shared_ptr<Replicator> ended;  // destroyed after the lock: it joins threads
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = replicators_.find(key); it != replicators_.end()) {
       spdlog::info("cluster: no longer primary of shard {}", ShardLabel(name, shard));
       it->second->Supersede();
+      ended = std::move(it->second);
       replicators_.erase(it);
     }
   }

@@ -53,10 +53,12 @@ Response ClusterNode::HandleReplication(const Request& request) {
   }
   {
     // A newer primary exists: if this node still acted for an older term, it stops now.
+    std::shared_ptr<Replicator> ended;  // destroyed after the lock: it joins threads
     std::lock_guard<std::mutex> lock(mu_);
     auto it = replicators_.find({collection, shard});
     if (it != replicators_.end() && it->second->term() < term) {
       it->second->Supersede();
+      ended = std::move(it->second);
       replicators_.erase(it);
     }
   }

@@ -99,7 +99,8 @@ void Replicator::SetTargets(std::vector<ReplicaTarget> targets) {
     ++generation_;
   }
   // Streams of replicas no longer targeted (or whose address changed) stop; they may be stuck in a
-  // request to a hung replica, so they are joined later, not here.
+  // request to a hung replica, so they are joined later, not here. Their stop flag is set under mu_:
+  // what they learn from a request still in flight is then never recorded.
   for (auto it = streams_.begin(); it != streams_.end();) {
     const bool kept = std::any_of(targets.begin(), targets.end(), [&](const ReplicaTarget& t) {
       return t.node == it->first && t.url == it->second->target.url;
@@ -108,20 +109,12 @@ void Replicator::SetTargets(std::vector<ReplicaTarget> targets) {
       ++it;
       continue;
     }
-    it->second->stop = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      it->second->stop = true;
+    }
     retired_.push_back(std::move(it->second));
     it = streams_.erase(it);
-  }
-  for (const ReplicaTarget& t : targets) {
-    if (streams_.count(t.node) != 0) continue;
-    auto stream = std::make_unique<Stream>();
-    stream->target = t;
-    Stream* raw = stream.get();
-    stream->thread = std::thread([this, raw] {
-      Run(*raw);
-      raw->done = true;
-    });
-    streams_[t.node] = std::move(stream);
   }
   for (auto it = retired_.begin(); it != retired_.end();) {
     if (!(*it)->done.load()) {
@@ -130,6 +123,22 @@ void Replicator::SetTargets(std::vector<ReplicaTarget> targets) {
     }
     (*it)->thread.join();
     it = retired_.erase(it);
+  }
+  for (const ReplicaTarget& t : targets) {
+    if (streams_.count(t.node) != 0) continue;
+    // Never two streams to one replica: one still finishing a request (a snapshot page, say) would
+    // interleave with the new one. A later SetTargets (the node reconciles every few hundred ms) starts it.
+    const bool finishing = std::any_of(retired_.begin(), retired_.end(),
+                                       [&](const std::unique_ptr<Stream>& r) { return r->target.node == t.node; });
+    if (finishing) continue;
+    auto stream = std::make_unique<Stream>();
+    stream->target = t;
+    Stream* raw = stream.get();
+    stream->thread = std::thread([this, raw] {
+      Run(*raw);
+      raw->done = true;
+    });
+    streams_[t.node] = std::move(stream);
   }
   cv_.notify_all();
 }
@@ -228,7 +237,7 @@ bool Replicator::Step(const Stream& stream) {
   auto record = [&](const StatusOr<std::pair<uint64_t, bool>>& answer) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = progress_.find(target.node);
-    if (it == progress_.end()) return;  // no longer a target
+    if (it == progress_.end() || stream.stop.load()) return;  // no longer this stream's target
     if (!answer.ok()) {
       if (absl::IsAborted(answer.status())) {
         superseded_.store(true);
@@ -262,6 +271,7 @@ bool Replicator::Step(const Stream& stream) {
     Status read = local_->ReadLog(acked + 1, kBatchEntries, &entries);
     if (absl::IsOutOfRange(read)) {
       std::lock_guard<std::mutex> lock(mu_);
+      if (progress_.count(target.node) == 0 || stream.stop.load()) return false;
       needs_snapshot_[target.node] = true;
       return true;
     }
@@ -282,14 +292,22 @@ Status Replicator::SendSnapshot(const Stream& stream) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = progress_.find(target.node);
-    if (it == progress_.end()) return absl::CancelledError("no longer a target");
+    if (it == progress_.end() || stream.stop.load()) return absl::CancelledError("no longer a target");
     it->second.snapshotting = true;
   }
+  // Every request of the transfer first checks that this stream still owns the replica.
+  auto post = [&](const std::string& query, const std::vector<LoggedMutation>& entries) {
+    if (Stopping(stream)) {
+      return StatusOr<std::pair<uint64_t, bool>>(
+          absl::CancelledError("the stream to " + target.node + " was stopped"));
+    }
+    return Post(target, query, EncodeLogBatch(entries));
+  };
   spdlog::info("cluster: shard {}/{}: sending a snapshot to {}", collection_, shard_, target.node);
   // Every point as of a moment after `from`; the log from `from` + 1 then brings the replica up to date
   // (log entries hold resulting states, so replaying ones the snapshot already reflects is harmless).
   const uint64_t from = local_->last_sequence();
-  VJ_RETURN_IF_ERROR(Post(target, "&snapshot=begin", EncodeLogBatch({})).status());
+  VJ_RETURN_IF_ERROR(post("&snapshot=begin", {}).status());
   std::vector<LoggedMutation> page;
   Status sent = local_->ForEachPoint([&](PointRecord&& record) -> Status {
     LoggedMutation e;
@@ -297,18 +315,17 @@ Status Replicator::SendSnapshot(const Stream& stream) {
     e.mutation.record = std::move(record);
     page.push_back(std::move(e));
     if (page.size() < kSnapshotPagePoints) return absl::OkStatus();
-    if (Stopping(stream)) return absl::CancelledError("the stream to " + target.node + " was stopped");
-    auto answer = Post(target, "&snapshot=points", EncodeLogBatch(page));
+    auto answer = post("&snapshot=points", page);
     page.clear();
     return answer.status();
   });
   VJ_RETURN_IF_ERROR(sent);
-  if (!page.empty()) VJ_RETURN_IF_ERROR(Post(target, "&snapshot=points", EncodeLogBatch(page)).status());
-  auto answer = Post(target, "&snapshot=end&sequence=" + std::to_string(from), EncodeLogBatch({}));
+  if (!page.empty()) VJ_RETURN_IF_ERROR(post("&snapshot=points", page).status());
+  auto answer = post("&snapshot=end&sequence=" + std::to_string(from), {});
   VJ_RETURN_IF_ERROR(answer.status());
   std::lock_guard<std::mutex> lock(mu_);
   auto it = progress_.find(target.node);
-  if (it == progress_.end()) return absl::CancelledError("no longer a target");
+  if (it == progress_.end() || stream.stop.load()) return absl::CancelledError("no longer a target");
   it->second.snapshotting = false;
   it->second.reachable = true;
   it->second.acked = answer->first;
