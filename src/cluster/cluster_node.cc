@@ -511,18 +511,20 @@ std::shared_ptr<Collection> ClusterNode::Routed(const ClusterSnapshot& snap, con
   if (entry.collection != nullptr && entry.revision == snap.revision) return entry.collection;
   // A newer snapshot (progress and leases change it every second): rebuild only if the config moved.
   std::string serialized = json::serialize(CollectionConfigToJson(config));
-  entry.revision = snap.revision;
-  if (entry.collection != nullptr && entry.config == serialized) return entry.collection;
+  if (entry.collection != nullptr && entry.config == serialized) {
+    entry.revision = snap.revision;
+    return entry.collection;
+  }
   auto* self = const_cast<ClusterNode*>(this);
   std::vector<std::shared_ptr<ShardAccess>> shards;
   for (uint32_t i = 0; i < std::max<uint32_t>(1, config.shard_number); ++i) {
     shards.push_back(std::make_shared<RoutedShard>(*self, name, i, /*forward=*/true, reads));
   }
-  entry.config = std::move(serialized);
-  entry.collection = Collection::Assemble(
+  std::shared_ptr<Collection> built = Collection::Assemble(
       name, config, std::move(shards),
       [self, name](const CollectionConfig& updated) { return self->SaveConfig(name, updated); });
-  return entry.collection;
+  entry = RoutedEntry{snap.revision, std::move(serialized), built};  // all or nothing
+  return built;
 }
 
 Status ClusterNode::CreateCollection(const std::string& name, const CollectionConfig& config) {

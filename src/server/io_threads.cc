@@ -49,16 +49,38 @@ void IoThreads::Run() {
 
 void IoThreads::RunPolling() {
   // poll() runs whatever is ready, and the reactor (epoll with a zero timeout) when no other thread
-  // holds it; run_one() sleeps until something happens.
+  // holds it.
   while (!ioc_.stopped()) {
     if (ioc_.poll() > 0) {
       NoteWork();
     } else if (NowNs() - last_work_ns_.load(std::memory_order_relaxed) < busy_poll_.count()) {
       std::this_thread::yield();
-    } else if (ioc_.run_one() > 0) {
-      NoteWork();
+    } else {
+      Idle();
     }
   }
+}
+
+void IoThreads::Idle() {
+  std::unique_lock<std::mutex> lock(idle_mu_);
+  if (sleeper_) {
+    const uint64_t seen = wakeups_;
+    idle_cv_.wait(lock, [&] { return wakeups_ != seen; });
+    return;
+  }
+  sleeper_ = true;
+  lock.unlock();
+  // Whatever happens in run_one (a handler may throw), the parked threads must be woken after it.
+  struct WakeParked {
+    IoThreads& self;
+    ~WakeParked() {
+      std::lock_guard<std::mutex> lock(self.idle_mu_);
+      self.sleeper_ = false;
+      ++self.wakeups_;
+      self.idle_cv_.notify_all();
+    }
+  } wake{*this};
+  if (ioc_.run_one() > 0) NoteWork();  // returns 0 once the io_context is stopped
 }
 
 }  // namespace vj
