@@ -37,8 +37,14 @@ class ClusterReplicationTest(ch.ClusterTestCase):
                 "replication_factor": 2, "write_consistency_factor": 2}
         self.client("n2").create_collection("c", body=body)
 
-        # Placement: every node sees the same map; each shard on two distinct nodes, one of them primary;
-        # every node holds something.
+        # Placement: every node sees the same map (each follows etcd with a watch, so within about a
+        # second of the create); each shard on two distinct nodes, one of them primary; every node holds
+        # something.
+        def same_primaries_everywhere():
+            seen = [[s["primary"] for s in self.shard_map("c", via=n)] for n in ("n1", "n2", "n3")]
+            return True if seen == [seen[0]] * 3 and None not in seen[0] else f"primaries per node: {seen}"
+
+        ch.wait_for(same_primaries_everywhere, "every node to see the same acting primaries", timeout=10)
         maps = [self.shard_map("c", via=n) for n in ("n1", "n2", "n3")]
         self.assertEqual([[s["primary"] for s in m] for m in maps], [[s["primary"] for s in maps[0]]] * 3)
         holders = set()
