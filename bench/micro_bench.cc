@@ -4,13 +4,13 @@
 // and random floats as clients print float32. Run: build/vjvector-microbench
 #include <benchmark/benchmark.h>
 
-#include <charconv>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <unistd.h>
 
 #include "api/rest_api.h"
+#include "bench/json_body.h"
 #include "collection/database.h"
 #include "core/payload.h"
 
@@ -21,15 +21,9 @@ constexpr size_t kDim = 784;
 std::string QueryBody(bool floats) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> uniform(-1, 1);
-  std::string body = "{\"query\": [";
-  char buf[32];
-  for (size_t i = 0; i < kDim; ++i) {
-    if (i != 0) body.push_back(',');
-    const float v = floats ? uniform(rng) : static_cast<float>(rng() % 256);
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    body.append(buf, end);
-  }
-  return body + "], \"limit\": 10}";
+  std::vector<float> v(kDim);
+  for (float& x : v) x = floats ? uniform(rng) : static_cast<float>(rng() % 256);
+  return vj::bench::QueryBody(v.data(), v.size(), 10);
 }
 
 void BM_ParseJson(benchmark::State& state) {

@@ -21,6 +21,7 @@
 
 #include "api/rest_api.h"
 #include "bench/dataset.h"
+#include "bench/json_body.h"
 #include "bench/loopback_client.h"
 #include "collection/database.h"
 #include "core/payload.h"
@@ -172,15 +173,12 @@ StatusOr<std::pair<std::string, uint16_t>> ParseLoopbackUrl(const std::string& u
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
-void AppendVector(std::string& out, const float* v, size_t dim) {
-  char buf[32];
-  out.push_back('[');
-  for (size_t i = 0; i < dim; ++i) {
-    if (i) out.push_back(',');
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v[i]);
-    out.append(buf, end);
-  }
-  out.push_back(']');
+// One HTTP call that must answer 200; otherwise an error naming `what`, the status and the body.
+Status CallOk(LoopbackClient& client, const std::string& method, const std::string& target,
+              const std::string& payload, std::string* reply, const std::string& what) {
+  VJ_ASSIGN_OR_RETURN(int status, client.Call(method, target, payload, reply));
+  if (status != 200) return absl::InternalError(what + ": HTTP " + std::to_string(status) + " " + *reply);
+  return absl::OkStatus();
 }
 
 struct Latencies {
@@ -352,8 +350,7 @@ Status RunRest(const RestOptions& o) {
   const std::string create = "{\"vectors\": {\"size\": " + std::to_string(base.dim) +
                              ", \"distance\": \"Euclid\"}" +
                              (o.collection_fields.empty() ? "" : ", " + o.collection_fields) + "}";
-  VJ_ASSIGN_OR_RETURN(int status, client.Call("PUT", "/collections/" + name, create, &body));
-  if (status != 200) return absl::InternalError("create collection: HTTP " + std::to_string(status) + " " + body);
+  VJ_RETURN_IF_ERROR(CallOk(client, "PUT", "/collections/" + name, create, &body, "create collection"));
 
   // Ingest over HTTP. Encoding the bodies is the client's work, done before the clock starts.
   std::vector<std::string> upserts;
@@ -362,8 +359,7 @@ Status RunRest(const RestOptions& o) {
   }
   const auto ingest_start = Clock::now();
   for (const std::string& upsert : upserts) {
-    VJ_ASSIGN_OR_RETURN(status, client.Call("PUT", points_path + "?wait=true", upsert, &body));
-    if (status != 200) return absl::InternalError("upsert: HTTP " + std::to_string(status) + " " + body);
+    VJ_RETURN_IF_ERROR(CallOk(client, "PUT", points_path + "?wait=true", upsert, &body, "upsert"));
   }
   const double rest_ingest_s = Since(ingest_start);
   upserts.clear();
@@ -409,24 +405,19 @@ Status RunRest(const RestOptions& o) {
   const double reopen_s = Since(reopen_start);
   RestApi api(*database, RestApiOptions{});
 
-  std::vector<std::string> bodies(queries.rows);
-  for (size_t q = 0; q < queries.rows; ++q) {
-    bodies[q] = "{\"query\": ";
-    AppendVector(bodies[q], queries.row(q), queries.dim);
-    bodies[q] += ", \"limit\": " + std::to_string(o.k) + "}";
-  }
+  std::vector<std::string> bodies;
+  for (size_t q = 0; q < queries.rows; ++q) bodies.push_back(QueryBody(queries.row(q), queries.dim, o.k));
   const std::string query_path = "/collections/" + name + "/points/query";
   const std::string inproc_query_path = std::string("/collections/") + kCollection + "/points/query";
 
   // Three ways to run query q, each filling the ids it found:
   LoopbackClient query_client(host, port, o.call_timeout_s, o.client_spin);
-  Measured handler("server handler (time)");  // the REST responses' own "time" field
+  Latencies handler;  // the REST responses' own "time" field: the handler inside the server
   auto run_rest = [&](size_t q, std::vector<uint32_t>* ids) -> Status {
-    VJ_ASSIGN_OR_RETURN(int st, query_client.Call("POST", query_path, bodies[q], &body));
-    if (st != 200) return absl::InternalError("query: HTTP " + std::to_string(st) + " " + body);
+    VJ_RETURN_IF_ERROR(CallOk(query_client, "POST", query_path, bodies[q], &body, "query"));
     double handler_s = 0;
     *ids = IdsFromResponse(body, &handler_s);
-    handler.latency.seconds.push_back(handler_s);
+    handler.seconds.push_back(handler_s);
     return absl::OkStatus();
   };
   auto run_api = [&](size_t q, std::vector<uint32_t>* ids) -> Status {
@@ -472,7 +463,7 @@ Status RunRest(const RestOptions& o) {
   // The floor's responder works as long as a typical in-process query takes.
   const auto work = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(warm_inproc.Percentile(0.5)));
-  handler.latency.seconds.clear();
+  handler.seconds.clear();
   const size_t mean_body = [&] {
     size_t total = 0;
     for (const std::string& b : bodies) total += b.size();
@@ -510,15 +501,14 @@ Status RunRest(const RestOptions& o) {
   Latencies tiny;
   {
     const std::string tiny_path = "/collections/" + name + "_tiny";
-    VJ_ASSIGN_OR_RETURN(int st, client.Call("PUT", tiny_path, create, &body));
-    if (st != 200) return absl::InternalError("create the 1-point collection: HTTP " + std::to_string(st) + " " + body);
-    VJ_ASSIGN_OR_RETURN(st, client.Call("PUT", tiny_path + "/points?wait=true", UpsertBody(base, 0, 1), &body));
-    if (st != 200) return absl::InternalError("upsert into the 1-point collection: HTTP " + std::to_string(st));
+    VJ_RETURN_IF_ERROR(CallOk(client, "PUT", tiny_path, create, &body, "create the 1-point collection"));
+    VJ_RETURN_IF_ERROR(CallOk(client, "PUT", tiny_path + "/points?wait=true", UpsertBody(base, 0, 1), &body,
+                              "upsert into the 1-point collection"));
     for (int pass = 0; pass < 2; ++pass) {  // a warm-up pass, then the timed one
       for (size_t q = 0; q < queries.rows; ++q) {
         const auto t = Clock::now();
-        VJ_ASSIGN_OR_RETURN(st, query_client.Call("POST", tiny_path + "/points/query", bodies[q], &body));
-        if (st != 200) return absl::InternalError("query the 1-point collection: HTTP " + std::to_string(st));
+        VJ_RETURN_IF_ERROR(
+            CallOk(query_client, "POST", tiny_path + "/points/query", bodies[q], &body, "query the 1-point collection"));
         if (pass == 1) tiny.seconds.push_back(Since(t));
       }
     }
@@ -535,9 +525,7 @@ Status RunRest(const RestOptions& o) {
       connections.push_back(std::make_unique<LoopbackClient>(host, port, o.call_timeout_s));
     }
     VJ_ASSIGN_OR_RETURN(double qps, Throughput(clients, queries.rows, [&](size_t c, size_t q) -> Status {
-      VJ_ASSIGN_OR_RETURN(int st, connections[c]->Call("POST", query_path, bodies[q], &replies[c]));
-      if (st != 200) return absl::InternalError("query under load: HTTP " + std::to_string(st));
-      return absl::OkStatus();
+      return CallOk(*connections[c], "POST", query_path, bodies[q], &replies[c], "query under load");
     }));
     rest_throughput.push_back({clients, qps});
     std::vector<std::vector<uint32_t>> scratch(clients);
@@ -564,8 +552,8 @@ Status RunRest(const RestOptions& o) {
   Report(rest, o.json);
   Report(codec, o.json);
   Report(inproc, o.json);
-  std::printf("%-24s p50 %7.3f ms  p99 %7.3f ms  (the \"time\" of the REST responses)\n", handler.label.c_str(),
-              handler.latency.Percentile(0.5) * 1e3, handler.latency.Percentile(0.99) * 1e3);
+  std::printf("%-24s p50 %7.3f ms  p99 %7.3f ms  (the \"time\" of the REST responses)\n", "server handler (time)",
+              handler.Percentile(0.5) * 1e3, handler.Percentile(0.99) * 1e3);
   std::printf("%-24s p50 %7.3f ms  p99 %7.3f ms  (two threads, blocking sockets, %zu-byte request, "
               "400-byte reply after %.3f ms of work, less the work: the least any blocking client and "
               "server pay here)\n",
@@ -594,7 +582,7 @@ Status RunRest(const RestOptions& o) {
                 "\"loopback_round_trip_polling_p50_ms\": %.4f, \"rest_one_point_p50_ms\": %.4f",
                 base.rows, base.rows / rest_ingest_s, base.rows / inproc_ingest_s, ready_s, reopen_s,
                 rest.latency.Percentile(0.5) / inproc_p50 - 1, rest.qps / inproc.qps,
-                handler.latency.Percentile(0.5) * 1e3, floor.Percentile(0.5) * 1e3,
+                handler.Percentile(0.5) * 1e3, floor.Percentile(0.5) * 1e3,
                 polling_floor.Percentile(0.5) * 1e3, tiny.Percentile(0.5) * 1e3);
     for (size_t i = 0; i < rest_throughput.size(); ++i) {
       std::printf(", \"rest_qps_%zu_clients\": %.1f, \"inproc_qps_%zu_threads\": %.1f", rest_throughput[i].first,

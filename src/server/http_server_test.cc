@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -19,6 +18,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "server/idle_cpu.h"
 
 namespace vj {
 namespace {
@@ -434,16 +435,7 @@ TEST_P(HttpServerBusyPollTest, ServesManyConnectionsAndSleepsWhenIdle) {
     }
   }
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // past any busy-poll window
-  rusage before{}, after{};
-  getrusage(RUSAGE_SELF, &before);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  getrusage(RUSAGE_SELF, &after);
-  auto cpu = [](const rusage& u) {
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  };
-  EXPECT_LT(cpu(after) - cpu(before), 0.1) << "an idle server kept its I/O threads busy";
+  EXPECT_LT(IdleCpuSeconds(), 0.1) << "an idle server kept its I/O threads busy";
 
   const auto stop_start = std::chrono::steady_clock::now();
   server.Stop();

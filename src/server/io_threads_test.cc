@@ -1,7 +1,5 @@
 #include "server/io_threads.h"
 
-#include <sys/resource.h>
-
 #include <atomic>
 #include <future>
 #include <set>
@@ -12,17 +10,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 
+#include "server/idle_cpu.h"
+
 namespace vj {
 namespace {
 
 using namespace std::chrono_literals;
-
-double ProcessCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 class IoThreadsTest : public ::testing::TestWithParam<int> {
  protected:
@@ -58,11 +51,8 @@ TEST_P(IoThreadsTest, IdleThreadsDoNotSpin) {
   std::promise<void> done;
   boost::asio::post(ioc, [&] { done.set_value(); });
   done.get_future().wait();
-  std::this_thread::sleep_for(30ms);  // past any busy-poll window
-  const double before = ProcessCpuSeconds();
-  std::this_thread::sleep_for(300ms);
-  // Two spinning threads would burn ~0.6 s of CPU here; sleeping ones next to nothing.
-  EXPECT_LT(ProcessCpuSeconds() - before, 0.1);
+  // Two spinning threads would burn ~0.6 s of CPU in these 300 ms; sleeping ones next to nothing.
+  EXPECT_LT(IdleCpuSeconds(30ms, 300ms), 0.1);
   ioc.stop();
   threads.Join();
 }

@@ -24,6 +24,15 @@ EnvLookup Env(std::map<std::string, std::string> values) {
   };
 }
 
+// Every value is refused, and the error names the environment variable it came from.
+void ExpectRefusedNamingEnv(const std::string& env, std::initializer_list<const char*> values) {
+  for (const char* bad : values) {
+    auto config = LoadServerConfig("", Env({{env, bad}}), {});
+    ASSERT_FALSE(config.ok()) << env << "=" << bad;
+    EXPECT_NE(std::string(config.status().message()).find(env), std::string::npos) << config.status();
+  }
+}
+
 TEST(ServerConfigTest, PrecedenceIsFlagsThenEnvThenFileThenDefaults) {
   std::string path = WriteYaml("data_dir: /from/file\nhttp:\n  port: 7000\n  host: 0.0.0.0\nlog:\n  format: json\n");
   auto config = LoadServerConfig(path, Env({{"VJVECTOR_HTTP_PORT", "7001"}}), {{"DATA_DIR", "/from/flag"}});
@@ -42,12 +51,7 @@ TEST(ServerConfigTest, InternalTokenComesFromEnvOrFileAndMustBeLongAndPrintable)
   auto from_file = LoadServerConfig(WriteYaml("cluster:\n  internal_token: file-token-0123456789\n"), Env({}), {});
   ASSERT_TRUE(from_file.ok()) << from_file.status();
   EXPECT_EQ(from_file->internal_token, "file-token-0123456789");
-  for (const char* bad : {"short", "has a space 0123456789", "tab\t0123456789abcdef"}) {
-    auto config = LoadServerConfig("", Env({{"VJVECTOR_CLUSTER_INTERNAL_TOKEN", bad}}), {});
-    ASSERT_FALSE(config.ok()) << bad;
-    EXPECT_NE(std::string(config.status().message()).find("VJVECTOR_CLUSTER_INTERNAL_TOKEN"), std::string::npos)
-        << config.status();
-  }
+  ExpectRefusedNamingEnv("VJVECTOR_CLUSTER_INTERNAL_TOKEN", {"short", "has a space 0123456789", "tab\t0123456789abcdef"});
 }
 
 TEST(ServerConfigTest, BusyPollIsOffByDefaultAndBounded) {
@@ -60,18 +64,11 @@ TEST(ServerConfigTest, BusyPollIsOffByDefaultAndBounded) {
   auto from_flag = LoadServerConfig("", Env({{"VJVECTOR_HTTP_BUSY_POLL_US", "50"}}), {{"HTTP_BUSY_POLL_US", "75"}});
   ASSERT_TRUE(from_flag.ok()) << from_flag.status();
   EXPECT_EQ(from_flag->busy_poll_us, 75u);
-  for (const char* bad : {"-1", "10001", "fast"}) {
-    auto config = LoadServerConfig("", Env({{"VJVECTOR_HTTP_BUSY_POLL_US", bad}}), {});
-    ASSERT_FALSE(config.ok()) << bad;
-    EXPECT_NE(std::string(config.status().message()).find("VJVECTOR_HTTP_BUSY_POLL_US"), std::string::npos)
-        << config.status();
-  }
+  ExpectRefusedNamingEnv("VJVECTOR_HTTP_BUSY_POLL_US", {"-1", "10001", "fast"});
 }
 
 TEST(ServerConfigTest, BadValuesNameTheirSource) {
-  auto bad_env = LoadServerConfig("", Env({{"VJVECTOR_HTTP_PORT", "99999"}}), {});
-  ASSERT_FALSE(bad_env.ok());
-  EXPECT_NE(std::string(bad_env.status().message()).find("VJVECTOR_HTTP_PORT"), std::string::npos);
+  ExpectRefusedNamingEnv("VJVECTOR_HTTP_PORT", {"99999"});
   auto unknown = LoadServerConfig(WriteYaml("http:\n  prot: 1\n"), Env({}), {});
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(std::string(unknown.status().message()).find("http.prot"), std::string::npos);
