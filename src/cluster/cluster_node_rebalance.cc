@@ -5,10 +5,8 @@
 #include <functional>
 #include <tuple>
 
-#include <absl/strings/numbers.h>
 #include <spdlog/spdlog.h>
 
-#include "api/error_mapping.h"
 
 namespace vj {
 namespace json = boost::json;

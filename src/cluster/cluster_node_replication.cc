@@ -2,8 +2,6 @@
 #include "cluster/cluster_node.h"
 
 #include <algorithm>
-#include <functional>
-#include <tuple>
 
 #include <absl/strings/numbers.h>
 #include <spdlog/spdlog.h>

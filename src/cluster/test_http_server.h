@@ -103,7 +103,7 @@ class TestServer {
       buffer.erase(0, total);
 
       Reply reply = handler_(target, body);
-      std::this_thread::sleep_for(reply.delay);  // not cut short by the destructor; `parts` pauses are
+      std::this_thread::sleep_for(reply.delay);  // not cut short by the destructor (`parts` pauses are)
       std::vector<std::pair<std::string, std::chrono::milliseconds>> parts = reply.parts;
       if (parts.empty()) {
         std::string raw = reply.raw.empty() ? "HTTP/1.1 200 OK\r\nContent-Length: " +

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <functional>
-#include <future>
 #include <vector>
 
 #include "core/status.h"

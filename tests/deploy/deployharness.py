@@ -8,6 +8,7 @@ Command line (stripped before unittest sees argv):
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -50,6 +51,20 @@ def _parse_argv():
 
 
 _parse_argv()
+
+
+SERVER_CONFIG_CC = os.path.join(REPO_ROOT, "src", "server", "server_config.cc")
+
+
+def server_settings():
+    """{env suffix: yaml key} of every setting the server reads: src/server/server_config.cc's kSettings."""
+    with open(SERVER_CONFIG_CC) as f:
+        table = f.read()
+    table = table[table.index("kSettings[]"):]
+    found = dict(re.findall(r'\{"([A-Z_]+)",\s*"([a-z_.]+)"', table))
+    if "CLUSTER_ETCD" not in found or "DATA_DIR" not in found:
+        raise AssertionError(f"could not read the settings table of {SERVER_CONFIG_CC}: {found}")
+    return found
 
 
 def require_binary():

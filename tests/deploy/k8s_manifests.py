@@ -15,7 +15,6 @@ import tempfile
 import deployharness as h
 
 K8S = os.path.join(h.DEPLOY, "kubernetes")
-SERVER_CONFIG_CC = os.path.join(h.REPO_ROOT, "src", "server", "server_config.cc")
 RENDERER = os.path.join(h.HERE, "k8s_render.mjs")
 
 # The production overlay with ../../etcd replaced by components/external-etcd, as the docs say to do.
@@ -193,15 +192,7 @@ def flag_values(args):
     return out
 
 
-def server_settings():
-    """{env suffix: yaml key} from src/server/server_config.cc's kSettings table."""
-    with open(SERVER_CONFIG_CC) as f:
-        table = f.read()
-    table = table[table.index("kSettings[]"):]
-    found = dict(re.findall(r'\{"([A-Z_]+)",\s*"([a-z_.]+)"', table))
-    if "CLUSTER_ETCD" not in found or "DATA_DIR" not in found:
-        raise AssertionError(f"could not read the settings table of {SERVER_CONFIG_CC}: {found}")
-    return found
+server_settings = h.server_settings
 
 
 def dotted_keys(config, prefix=""):
@@ -239,8 +230,9 @@ def policy_allows(policy, direction, peer_labels, port, dest_container):
     """Whether a NetworkPolicy rule lets pods of this namespace with peer_labels in (ingress) or out
     (egress) on `port`; named ports resolve on dest_container, the receiving pod's container."""
     for rule in policy["spec"].get(direction, []):
-        peers = rule.get("from" if direction == "ingress" else "to", [])
-        if not any("podSelector" in p and "namespaceSelector" not in p and "ipBlock" not in p
+        peers = rule.get("from" if direction == "ingress" else "to")
+        # A rule that names no peers admits every peer (Kubernetes' semantics).
+        if peers and not any("podSelector" in p and "namespaceSelector" not in p and "ipBlock" not in p
                    and selects(p["podSelector"], peer_labels) for p in peers):
             continue
         ports = rule.get("ports")

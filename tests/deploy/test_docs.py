@@ -13,7 +13,6 @@ import unittest
 import deployharness as h
 
 DOC = os.path.join(h.REPO_ROOT, "docs", "operations.md")
-SERVER_CONFIG_CC = os.path.join(h.REPO_ROOT, "src", "server", "server_config.cc")
 SERVER_CONFIG_H = os.path.join(h.REPO_ROOT, "src", "server", "server_config.h")
 MAIN_CC = os.path.join(h.REPO_ROOT, "src", "tools", "main.cc")
 
@@ -23,14 +22,7 @@ def read(path):
         return f.read()
 
 
-def settings():
-    """{env suffix: yaml key} from the kSettings table."""
-    table = read(SERVER_CONFIG_CC)
-    table = table[table.index("kSettings[]"):]
-    found = dict(re.findall(r'\{"([A-Z_]+)",\s*"([a-z_.]+)"', table))
-    if len(found) < 5:
-        raise AssertionError(f"could not read the settings table of {SERVER_CONFIG_CC}: {found}")
-    return found
+settings = h.server_settings
 
 
 def flags():

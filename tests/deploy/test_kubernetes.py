@@ -535,7 +535,7 @@ class ClusterFromManifests(unittest.TestCase):
         with open(config, "w") as f:
             f.write(config_of(docs))
         etcd = LocalEtcd(tmp)
-        nodes, codes, pods = [], [], [f"{name_of(sts)}-{i}" for i in range(2)]
+        nodes, pods = [], [f"{name_of(sts)}-{i}" for i in range(2)]
         try:
             for pod in pods:
                 env = {k: v for k, v in pod_env(c, pod, namespace_of(docs)).items() if k.startswith("VJVECTOR_")}
