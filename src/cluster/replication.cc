@@ -71,7 +71,10 @@ StatusOr<std::vector<LoggedMutation>> DecodeLogBatch(std::string_view bytes) {
 Replicator::Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
                        uint64_t start_sequence, HttpClient& http, HttpHeaders headers)
     : collection_(std::move(collection)), shard_(shard), local_(std::move(local)), term_(term),
-      start_sequence_(start_sequence), http_(http), headers_(std::move(headers)) {}
+      start_sequence_(start_sequence), http_(http), headers_([&] {
+        headers.emplace_back("Content-Type", "application/octet-stream");
+        return std::move(headers);
+      }()) {}
 
 Replicator::~Replicator() {
   {
@@ -95,7 +98,6 @@ void Replicator::SetTargets(std::vector<ReplicaTarget> targets) {
       progress[t.node] = it != progress_.end() ? it->second : ReplicaProgress{};
     }
     progress_ = std::move(progress);
-    std::erase_if(needs_snapshot_, [&](const auto& entry) { return progress_.count(entry.first) == 0; });
     ++generation_;
   }
   // Streams of replicas no longer targeted (or whose address changed) stop; they may be stuck in a
@@ -204,9 +206,7 @@ StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const ReplicaTarget& target
   const std::string url = target.url + "/internal/replication/" + collection_ + "/" + std::to_string(shard_) +
                           "?term=" + std::to_string(term_) + "&start=" + std::to_string(start_sequence_) +
                           query;
-  HttpHeaders headers = headers_;
-  headers.emplace_back("Content-Type", "application/octet-stream");
-  auto result = http_.Send("POST", url, body, headers, std::chrono::milliseconds(30000));
+  auto result = http_.Send("POST", url, body, headers_, std::chrono::milliseconds(30000));
   if (!result.ok()) return result.status();
   if (result->status != 200) return StatusFromHttp(result->status, result->body);
   VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(result->body, 4));
@@ -228,30 +228,30 @@ bool Replicator::Step(const Stream& stream) {
   bool snapshot;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = progress_.find(target.node);
-    if (it == progress_.end()) return false;  // no longer a target
-    reachable = it->second.reachable;
-    acked = it->second.acked;
-    snapshot = needs_snapshot_[target.node];
+    const ReplicaProgress* p = Owned(stream);
+    if (p == nullptr) return false;
+    reachable = p->reachable;
+    acked = p->acked;
+    snapshot = p->needs_snapshot;
   }
   auto record = [&](const StatusOr<std::pair<uint64_t, bool>>& answer) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = progress_.find(target.node);
-    if (it == progress_.end() || stream.stop.load()) return;  // no longer this stream's target
+    ReplicaProgress* p = Owned(stream);
+    if (p == nullptr) return;
     if (!answer.ok()) {
       if (absl::IsAborted(answer.status())) {
         superseded_.store(true);
         spdlog::warn("cluster: shard {}/{}: replica {} knows a newer term than {}: stepping down", collection_,
                      shard_, target.node, term_);
-      } else if (it->second.reachable) {
+      } else if (p->reachable) {
         spdlog::warn("cluster: shard {}/{}: replica {} unreachable: {}", collection_, shard_, target.node,
                      StatusMessage(answer.status()));
       }
-      it->second.reachable = false;
+      p->reachable = false;
     } else {
-      it->second.reachable = true;
-      it->second.acked = answer->first;
-      needs_snapshot_[target.node] = answer->second;
+      p->reachable = true;
+      p->acked = answer->first;
+      p->needs_snapshot = answer->second;
     }
     acked_cv_.notify_all();
   };
@@ -271,8 +271,9 @@ bool Replicator::Step(const Stream& stream) {
     Status read = local_->ReadLog(acked + 1, kBatchEntries, &entries);
     if (absl::IsOutOfRange(read)) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (progress_.count(target.node) == 0 || stream.stop.load()) return false;
-      needs_snapshot_[target.node] = true;
+      ReplicaProgress* p = Owned(stream);
+      if (p == nullptr) return false;
+      p->needs_snapshot = true;
       return true;
     }
     if (!read.ok()) {
@@ -287,13 +288,18 @@ bool Replicator::Step(const Stream& stream) {
   return answer->second || answer->first < local_->last_sequence();
 }
 
+ReplicaProgress* Replicator::Owned(const Stream& stream) {
+  auto it = progress_.find(stream.target.node);
+  return it == progress_.end() || stream.stop.load() ? nullptr : &it->second;
+}
+
 Status Replicator::SendSnapshot(const Stream& stream) {
   const ReplicaTarget& target = stream.target;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = progress_.find(target.node);
-    if (it == progress_.end() || stream.stop.load()) return absl::CancelledError("no longer a target");
-    it->second.snapshotting = true;
+    ReplicaProgress* p = Owned(stream);
+    if (p == nullptr) return absl::CancelledError("no longer a target");
+    p->snapshotting = true;
   }
   // Every request of the transfer first checks that this stream still owns the replica.
   auto post = [&](const std::string& query, const std::vector<LoggedMutation>& entries) {
@@ -324,12 +330,12 @@ Status Replicator::SendSnapshot(const Stream& stream) {
   auto answer = post("&snapshot=end&sequence=" + std::to_string(from), {});
   VJ_RETURN_IF_ERROR(answer.status());
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = progress_.find(target.node);
-  if (it == progress_.end() || stream.stop.load()) return absl::CancelledError("no longer a target");
-  it->second.snapshotting = false;
-  it->second.reachable = true;
-  it->second.acked = answer->first;
-  needs_snapshot_[target.node] = false;
+  ReplicaProgress* p = Owned(stream);
+  if (p == nullptr) return absl::CancelledError("no longer a target");
+  p->snapshotting = false;
+  p->reachable = true;
+  p->acked = answer->first;
+  p->needs_snapshot = false;
   acked_cv_.notify_all();
   spdlog::info("cluster: shard {}/{}: snapshot to {} done at sequence {}", collection_, shard_, target.node, from);
   return absl::OkStatus();

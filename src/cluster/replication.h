@@ -45,6 +45,7 @@ struct ReplicaProgress {
   uint64_t acked = 0;         // last sequence the replica reported durable
   bool reachable = false;     // the last request got an answer
   bool snapshotting = false;  // a snapshot transfer is under way
+  bool needs_snapshot = false;  // the replica cannot continue from the log (its answer, or the log was trimmed)
 };
 
 class Replicator {
@@ -80,6 +81,9 @@ class Replicator {
 
   void Run(Stream& stream);
   bool Stopping(const Stream& stream) const { return stop_.load() || stream.stop.load(); }
+  // The progress entry `stream` may read and write (mu_ held): null once its replica is no longer a
+  // target or the stream was stopped, so nothing a stale stream learns is recorded.
+  ReplicaProgress* Owned(const Stream& stream);
   // One round of work for one target; returns false when it could not make progress.
   bool Step(const Stream& stream);
   Status SendSnapshot(const Stream& stream);
@@ -97,13 +101,12 @@ class Replicator {
   const uint64_t term_;
   const uint64_t start_sequence_;
   HttpClient& http_;
-  const HttpHeaders headers_;
+  const HttpHeaders headers_;  // with every request: the caller's, and the body's Content-Type
 
   mutable std::mutex mu_;
   std::condition_variable cv_;        // wakes the streams
   std::condition_variable acked_cv_;  // wakes WaitForAcks
   std::map<std::string, ReplicaProgress> progress_;    // guarded by mu_
-  std::map<std::string, bool> needs_snapshot_;         // guarded by mu_
   uint64_t generation_ = 0;                            // guarded by mu_; bumped by Notify
   std::atomic<bool> stop_{false};
   std::atomic<bool> superseded_{false};
