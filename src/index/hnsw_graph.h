@@ -206,21 +206,21 @@ class HnswIndex final : public VectorIndex {
   void EnsureCapacity(size_t nodes, size_t ids);
 
   // Neighbour lists: ids of node at level, and the count that publishes them. Precondition: level <=
-  // the node's level (every node in a level's lists has a block there). The count functions take the
-  // list Links() returned: above level 0 the count is the word before it, so the block is looked up
-  // in the upper-level store once per list, not once per access.
+  // the node's level (every node in a level's lists has a block there).
+  uint32_t* UpperList(uint32_t node, int level) const {
+    return s_.upper.Find(node) + size_t(level - 1) * (1 + m_);
+  }
   uint32_t* Links(uint32_t node, int level) const {
     if (level == 0) return reinterpret_cast<uint32_t*>(Record(node) + links_offset_);
-    // The node's upper block holds, per level from 1, a count word and then m_ ids.
-    return s_.upper.Find(node) + size_t(level - 1) * (1 + m_) + 1;
+    return UpperList(node, level) + 1;
   }
-  uint32_t LinkCount(uint32_t node, int level, const uint32_t* links) const {
+  uint32_t LinkCount(uint32_t node, int level) const {
     if (level == 0) return LoadAcquire(s_.meta[node].count0);
-    return LoadAcquire(links[-1]);
+    return LoadAcquire(*UpperList(node, level));
   }
-  void SetLinkCount(uint32_t node, int level, uint32_t* links, uint32_t n) {
+  void SetLinkCount(uint32_t node, int level, uint32_t n) {
     if (level == 0) return StoreRelease(s_.meta[node].count0, static_cast<uint8_t>(n));
-    StoreRelease(links[-1], n);
+    StoreRelease(*UpperList(node, level), n);
   }
   // Gives a new node its (zeroed) upper-level block. Called before the insert takes resize_mu_ shared:
   // growing the block store takes it exclusively.

@@ -295,7 +295,7 @@ void HnswIndex::LinkWith(const Score& score, uint32_t node, int level, InsertScr
       ByteLock lock(s_.meta[node].lock);
       uint32_t* links = Links(node, l);
       for (size_t i = 0; i < s.selected.size(); ++i) StoreRelease(links[i], s.selected[i].node);
-      SetLinkCount(node, l, links, static_cast<uint32_t>(s.selected.size()));
+      SetLinkCount(node, l, static_cast<uint32_t>(s.selected.size()));
     }
     for (const Candidate& c : s.selected) ConnectBack(score, c.node, node, l, s);
   }
@@ -308,13 +308,13 @@ void HnswIndex::ConnectBack(const Score& score, uint32_t neighbor, uint32_t node
   const size_t max = MaxLinks(level);
   ByteLock lock(s_.meta[neighbor].lock);
   uint32_t* links = Links(neighbor, level);
-  const uint32_t n = std::min<uint32_t>(LinkCount(neighbor, level, links), max);
+  const uint32_t n = std::min<uint32_t>(LinkCount(neighbor, level), max);
   for (uint32_t i = 0; i < n; ++i) {
     if (LoadRelaxed(links[i]) == node) return;
   }
   if (n < max) {
     StoreRelease(links[n], node);
-    SetLinkCount(neighbor, level, links, n + 1);
+    SetLinkCount(neighbor, level, n + 1);
     return;
   }
   // The list is full: re-select among the old neighbours and the new node with the same heuristic,
@@ -328,7 +328,7 @@ void HnswIndex::ConnectBack(const Score& score, uint32_t neighbor, uint32_t node
   std::sort(s.prune_in.begin(), s.prune_in.end(), FartherFirst());
   SelectNeighbors(score, s.prune_in, max, s.prune_out, neighbor);
   for (size_t i = 0; i < s.prune_out.size(); ++i) StoreRelease(links[i], s.prune_out[i].node);
-  SetLinkCount(neighbor, level, links, static_cast<uint32_t>(s.prune_out.size()));
+  SetLinkCount(neighbor, level, static_cast<uint32_t>(s.prune_out.size()));
 }
 
 template <typename Score>

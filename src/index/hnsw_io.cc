@@ -314,9 +314,9 @@ Status HnswIndex::ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t exp
       if (links[i] >= nodes) return Corrupt("neighbour id out of range");
     }
     for (int l = 1; l <= meta.level; ++l) {
-      const uint32_t* ids = Links(static_cast<uint32_t>(node), l);
-      const uint32_t n = LinkCount(static_cast<uint32_t>(node), l, ids);
+      const uint32_t n = *UpperList(static_cast<uint32_t>(node), l);
       if (n > m_) return Corrupt("neighbour count out of range");
+      const uint32_t* ids = Links(static_cast<uint32_t>(node), l);
       for (uint32_t i = 0; i < n; ++i) {
         if (ids[i] >= nodes || s_.meta[ids[i]].level < l) return Corrupt("upper neighbour out of range");
       }

@@ -23,7 +23,7 @@ uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_l
     for (bool changed = true; changed;) {
       changed = false;
       const uint32_t* links = Links(cur, l);
-      const uint32_t n = std::min<uint32_t>(LinkCount(cur, l, links), MaxLinks(l));
+      const uint32_t n = std::min<uint32_t>(LinkCount(cur, l), MaxLinks(l));
       for (uint32_t i = 0; i < n; ++i) {
         const uint32_t next = LoadAcquire(links[i]);
         const float d = score(next);
@@ -73,7 +73,7 @@ bool HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
     // Pass 1 filters out visited neighbours and starts loading the rest, so the memory latency of all
     // of them overlaps; pass 2 scores them.
     const uint32_t* links = Links(c.node, level);
-    const uint32_t n = std::min<uint32_t>(LinkCount(c.node, level, links), max_links);
+    const uint32_t n = std::min<uint32_t>(LinkCount(c.node, level), max_links);
     size_t count = 0;
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t next = LoadAcquire(links[i]);
