@@ -122,7 +122,8 @@ Status RunFilteredAnn(const AnnOptions& o) {
     // The shard's planner (collection/shard_read.cc) scans exactly when the matching vectors are under
     // full_scan_threshold_kb, else walks the graph (and scans if the walk returns fewer than k).
     const double matching_kb = static_cast<double>(matching.size()) * base.dim * sizeof(float) / 1024.0;
-    const char* planner = matching_kb < static_cast<double>(h.full_scan_threshold_kb) ? "exact-scan" : "graph";
+    const bool planner_scans = matching_kb < static_cast<double>(h.full_scan_threshold_kb);
+    const char* planner = planner_scans ? "exact-scan" : "graph";
     auto measure = [&](const std::string& plan, size_t ef, auto&& search) {
       size_t hits = 0, expected = 0;
       for (size_t q = 0; q < queries.rows; ++q) search(q);  // warm-up
@@ -157,15 +158,14 @@ Status RunFilteredAnn(const AnnOptions& o) {
       measure("graph", ef, [&](size_t q) { return index->Search(queries.row(q), p, allowed); });
     }
     // What the planner runs at the default ef (128): the scan under the threshold; above it the walk,
-    // with a budget of scored nodes of a quarter of the matching count (4 x ef at least; shard_read.cc's
-    // kWalkBudgetPerMatch), and the scan when
-    // the walk gives up or returns fewer than k.
+    // with the planner's budget of scored nodes (FilteredWalkBudget), and the scan when the walk gives
+    // up or returns fewer than k.
     SearchParams planned;
     planned.k = o.k;
     planned.ef = 128;
-    planned.max_scored = std::max(matching.size() / 4, 4 * planned.ef);
+    planned.max_scored = FilteredWalkBudget(static_cast<double>(matching.size()), planned.ef);
     measure("planner", planned.ef, [&](size_t q) {
-      if (std::string(planner) == "exact-scan") return index->SearchAmong(queries.row(q), o.k, matching);
+      if (planner_scans) return index->SearchAmong(queries.row(q), o.k, matching);
       std::vector<Neighbor> found = index->Search(queries.row(q), planned, allowed);
       if (found.size() < o.k) found = index->SearchAmong(queries.row(q), o.k, matching);
       return found;

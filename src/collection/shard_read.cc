@@ -108,12 +108,6 @@ StatusOr<const VectorIndex*> Shard::QueryIndex(const QueryRequest& request) cons
 namespace {
 
 constexpr size_t kSelectivitySample = 256;
-// A filtered graph walk may score this many nodes per estimated matching point before it gives up for
-// the exact scan of the matches (which scores each of them once). A filter correlated with the vectors
-// (the query's neighbourhood holds few matches) makes the walk cross much of the graph: past the
-// budget, scanning is cheaper.
-constexpr double kWalkBudgetPerMatch = 0.25;
-
 // Estimated fraction of `candidates` that match, from a deterministic sample.
 double EstimateSelectivity(const ShardState& s, const Filter& filter,
                            const roaring::Roaring& candidates) {
@@ -173,7 +167,9 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
     }
     if (!scan) {
       auto allowed = [&](uint32_t id) { return candidates.contains(id) && s.Matches(filter, id); };
-      params.max_scored = static_cast<size_t>(std::max(matching * kWalkBudgetPerMatch, 4.0 * params.ef));
+      // A filter correlated with the vectors (the query's neighbourhood holds few matches) makes the
+      // walk cross much of the graph; past its budget the exact scan of the matches is cheaper.
+      params.max_scored = FilteredWalkBudget(matching, params.ef);
       found = index->Search(request.vector.data(), params, allowed);
       // Fewer than asked: a restrictive filter the graph could not satisfy, or a walk over its budget.
       scan = found.size() < need;

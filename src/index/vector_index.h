@@ -10,6 +10,7 @@
 // starts after Insert/Remove returned sees its effect.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,6 +50,14 @@ struct SearchParams {
   // walk cross most of the graph before it finds k matches. 0 = no limit. Exact searches ignore it.
   size_t max_scored = 0;
 };
+
+// The max_scored a planner gives a filtered walk when about `matching` points pass the filter: a
+// quarter of them (scanning them exactly scores each once; past that the scan is cheaper), and at least
+// 4 x ef so that a walk that would finish soon is not cut short. Measured in docs/benchmarks.md.
+inline size_t FilteredWalkBudget(double matching, size_t ef) {
+  constexpr double kWalkBudgetPerMatch = 0.25;
+  return static_cast<size_t>(std::max(matching * kWalkBudgetPerMatch, 4.0 * static_cast<double>(ef)));
+}
 
 // kScalarInt8: 8-bit codes over one global range (index/scalar_quantizer.h). kBinary: one bit per
 // dimension, set when the value exceeds that dimension's mean over the training sample
