@@ -55,6 +55,10 @@ namespace vj::hnsw {
 inline constexpr uint32_t kNoNode = std::numeric_limits<uint32_t>::max();
 inline constexpr uint64_t kNoEntry = std::numeric_limits<uint64_t>::max();
 inline constexpr int kMaxLevel = 30;
+// The largest m (neighbours per upper-level list): 2 * m must fit NodeMeta::count0.
+inline constexpr size_t kMaxM = 127;
+// A node's upper block (a count word and m ids per level) must fit one chunk of the block store.
+static_assert(kMaxLevel * (1 + kMaxM) <= UpperLinks::kChunkWords);
 inline constexpr size_t kLine = 64;
 
 inline uint32_t LoadRelaxed(const uint32_t& x) {

@@ -32,7 +32,7 @@ size_t PayloadBytes(Quantization q, size_t dim) {
 HnswIndex::HnswIndex(size_t dim, Metric metric, const HnswParams& params)
     : distance_(metric, dim),
       params_(params),
-      m_(std::clamp<size_t>(params.m, 2, 127)),  // 2 * m must fit NodeMeta::count0
+      m_(std::clamp<size_t>(params.m, 2, kMaxM)),
       m0_(2 * m_),
       ef_construct_(std::max(params.ef_construct, m_)),
       ef_search_(std::max<size_t>(params.ef_search, 1)),

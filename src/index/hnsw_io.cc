@@ -219,7 +219,7 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, si
     return Corrupt("header checksum mismatch");
   if (h.version != kVersion) return Corrupt("unsupported version " + std::to_string(h.version));
   if (h.dim != dim || h.metric != static_cast<uint32_t>(metric) ||
-      h.m != std::clamp<size_t>(params.m, 2, 127) ||
+      h.m != std::clamp<size_t>(params.m, 2, kMaxM) ||
       h.quantization != static_cast<uint32_t>(params.quantization)) {
     return absl::FailedPreconditionError("HNSW snapshot: built with other parameters (dim " +
                                          std::to_string(h.dim) + ", m " + std::to_string(h.m) + ")");

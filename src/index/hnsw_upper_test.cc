@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "index/hnsw_graph.h"
 
 namespace vj::hnsw {
 namespace {
@@ -43,8 +44,8 @@ TEST(UpperLinksTest, BlocksAreFoundZeroedAndDisjoint) {
 
 TEST(UpperLinksTest, LargestBlockFitsAChunk) {
   UpperLinks upper;
-  const size_t largest = 30 * (1 + 127);  // kMaxLevel levels at the largest m
-  ASSERT_LE(largest, UpperLinks::kChunkWords);
+  const size_t largest = kMaxLevel * (1 + kMaxM);  // the largest block a node can need
+  ASSERT_LE(largest, UpperLinks::kChunkWords);  // also a static_assert in hnsw_graph.h
   upper.AddReserving(1, 10);
   uint32_t* block = upper.AddReserving(2, largest);
   EXPECT_EQ(upper.Find(2), block);
