@@ -1,7 +1,11 @@
 #include "server/http_server.h"
 
+#include <poll.h>
+
+#include "server/byte_budget.h"
 #include "server/http_messages.h"
 #include "server/io_threads.h"
+#include "server/worker_pool.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -21,7 +25,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -37,10 +40,22 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kRequestsTotal[] = "vjvector_http_requests_total";
 constexpr char kRequestDuration[] = "vjvector_http_request_duration_seconds";
+constexpr char kRefused[] = "vjvector_http_refused_total";
+constexpr char kConnections[] = "vjvector_http_connections";
+constexpr char kQueued[] = "vjvector_http_queued_requests";
+constexpr char kBodyBytes[] = "vjvector_http_buffered_body_bytes";
+constexpr char kResponseBytes[] = "vjvector_http_pending_response_bytes";
+// Responses smaller than this are not counted against the response budget: their bytes are bounded by
+// the connection limit, and counting them would cost an atomic per request for nothing.
+constexpr size_t kSmallResponseBytes = 64 * 1024;
+// How long a client that was refused for load is asked to wait before it retries.
+constexpr char kRetryAfterSeconds[] = "1";
 // How long a connection that is being closed after an error keeps discarding what the client still
 // sends, so that closing with unread data (which makes the kernel send RST) cannot destroy the
 // error response before the client has read it.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
+// How long a connection over the limit may take to send its (health check) request.
+constexpr auto kRefusedReadTimeout = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -54,8 +69,25 @@ class HttpServer::Impl {
         work_(asio::make_work_guard(ioc_)),
         acceptor_(asio::make_strand(ioc_)),
         io_threads_(ioc_, options_.threads, options_.busy_poll),
-        workers_(std::max<size_t>(1, options_.worker_threads != 0 ? options_.worker_threads : options_.threads)) {
+        max_inline_(options_.threads > 1 ? options_.threads - 1 : 0),
+        body_budget_(options_.max_buffered_body_bytes),
+        response_budget_(options_.max_pending_response_bytes),
+        workers_(options_.worker_threads != 0 ? options_.worker_threads : options_.threads,
+                 options_.max_queued_requests) {
     metrics_.DeclareCounter(kRequestsTotal, "HTTP requests answered, by route, method and status.");
+    metrics_.DeclareCounter(kRefused,
+                            "Requests and connections refused for load (503 with Retry-After) or "
+                            "dropped because the client had gone, by reason.");
+    metrics_.DeclareGauge(kConnections, "Open client connections.");
+    metrics_.DeclareGauge(kQueued, "Requests waiting for a worker thread.");
+    metrics_.DeclareGauge(kBodyBytes, "Bytes reserved for request bodies being read.");
+    metrics_.DeclareGauge(kResponseBytes, "Bytes of large responses being written.");
+    metrics_.AddCollector([this](Metrics& m) {
+      m.Set(kConnections, {}, static_cast<double>(connections_.load()));
+      m.Set(kQueued, {}, static_cast<double>(workers_.queued()));
+      m.Set(kBodyBytes, {}, static_cast<double>(body_budget_.used()));
+      m.Set(kResponseBytes, {}, static_cast<double>(response_budget_.used()));
+    });
     metrics_.DeclareHistogram(kRequestDuration,
                               "HTTP request latency from the request being read to the response "
                               "being written, by route and method.",
@@ -79,6 +111,16 @@ class HttpServer::Impl {
   std::optional<Response> ServeInline(const Request& req);
   Response CallHandler(const Request& req);
   void Record(const std::string& route, const std::string& method, int status, Clock::time_point t0);
+  void CountRefusal(const char* reason) { metrics_.Increment(kRefused, {{"reason", reason}}); }
+  // A slot for running a handler on an I/O thread; false when that would take the last free one.
+  bool TryEnterInline() {
+    size_t n = inline_running_.load(std::memory_order_relaxed);
+    do {
+      if (n >= max_inline_) return false;
+    } while (!inline_running_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+    return true;
+  }
+  void LeaveInline() { inline_running_.fetch_sub(1, std::memory_order_relaxed); }
 
   void Unregister(uint64_t id) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -116,8 +158,14 @@ class HttpServer::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   tcp::acceptor acceptor_;  // used only on its strand once serving
   IoThreads io_threads_;
-  // Handlers block (durable writes, searches), so they run here, never on the I/O threads.
-  asio::thread_pool workers_;
+  const size_t max_inline_;                 // I/O threads that may run handlers at once
+  std::atomic<size_t> inline_running_{0};  // I/O threads running a handler now
+  std::atomic<size_t> connections_{0};     // sessions serving requests (not those being refused)
+  ByteBudget body_budget_;
+  ByteBudget response_budget_;
+  // Handlers block (durable writes, searches), so they run here, not on the I/O threads. Declared
+  // last: destroyed (joined) first, while everything its tasks use is still alive.
+  WorkerPool workers_;
   asio::steady_timer accept_backoff_{acceptor_.get_executor()};
 };
 
@@ -125,9 +173,16 @@ class HttpServer::Impl {
 // that runs the handler touches nothing of it but posts the response back to the strand.
 class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Impl& server, tcp::socket socket, uint64_t id)
-      : server_(server), id_(id), stream_(std::move(socket)) {}
-  ~Session() { server_.Unregister(id_); }
+  // A session created over max_connections (`refuse`) answers the health endpoints and 503 to anything
+  // else, then closes.
+  Session(Impl& server, tcp::socket socket, uint64_t id, bool refuse)
+      : server_(server), id_(id), refuse_(refuse), stream_(std::move(socket)) {
+    if (!refuse_) server_.connections_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() {
+    if (!refuse_) server_.connections_.fetch_sub(1, std::memory_order_relaxed);
+    server_.Unregister(id_);
+  }
 
   void Start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoReadHeader(); });
@@ -146,11 +201,12 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void DoReadHeader() {
     // A flat_buffer that starts empty reads 512 bytes at a time: a query of a few KB would cost a
     // dozen reads and completion handlers. Room for a typical request makes it one read.
-    if (buffer_.capacity() < kReadBufferBytes) buffer_.reserve(kReadBufferBytes);
+    if (!refuse_ && buffer_.capacity() < kReadBufferBytes) buffer_.reserve(kReadBufferBytes);
     parser_.emplace();
     parser_->body_limit(options().max_body_bytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(options().idle_timeout);
+    stream_.expires_after(refuse_ ? std::chrono::duration_cast<std::chrono::seconds>(kRefusedReadTimeout)
+                                  : options().idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -158,6 +214,19 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, size_t) {
     t0_ = Clock::now();
     if (ec) return OnReadError(ec);
+    if (refuse_ && (parser_->chunked() || parser_->content_length().value_or(0) > 0)) {
+      return Fail(TooManyConnections());  // not a health check: do not read the body
+    }
+    // Beast reserves a body's whole Content-Length before reading it: take the bytes from the
+    // process-wide budget first (a chunked body may grow to the body limit).
+    const size_t body_bytes = parser_->chunked() ? options().max_body_bytes
+                                                 : static_cast<size_t>(parser_->content_length().value_or(0));
+    if (body_bytes > 0 && body_bytes <= options().max_body_bytes &&
+        !server_.body_budget_.TryReserve(body_bytes, &body_reservation_)) {
+      server_.CountRefusal("body_memory");
+      return Fail(Busy("request bodies being read use the server's buffer limit of " +
+                       std::to_string(options().max_buffered_body_bytes) + " bytes"));
+    }
     auto& req = parser_->get();
     // curl and others wait for "100 Continue" before sending a large body.
     if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
@@ -179,6 +248,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(beast::error_code ec) {
+    body_reservation_.Release();
     static const auto& http_category = make_error_code(http::error::body_limit).category();
     if (ec == http::error::body_limit) {
       return Fail(TransportError(413, "Payload too large: the request body exceeds the limit of " +
@@ -192,6 +262,18 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
+  }
+
+  static Response Busy(const std::string& why) {
+    Response r = TransportError(503, "Service unavailable: " + why + "; retry later");
+    r.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+    return r;
+  }
+
+  Response TooManyConnections() {
+    server_.CountRefusal("connections");
+    return Busy("the server has " + std::to_string(options().max_connections) +
+                " open connections, its limit");
   }
 
   // Answers a request that could not be parsed, then closes: the rest of the stream is not framed.
@@ -221,19 +303,75 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(req.body());
     if (std::optional<Response> inline_response = server_.ServeInline(request)) {
+      body_reservation_.Release();
+      if (refuse_) keep_alive_ = false;
       return Send(std::move(*inline_response));
     }
-    if (options().run_inline && options().run_inline(request)) {
-      return Send(server_.CallHandler(request));
+    if (refuse_) {
+      keep_alive_ = false;
+      return Send(TooManyConnections());
     }
-    asio::post(server_.workers_, [self = shared_from_this(), request = std::move(request)] {
+    if (options().run_inline && options().run_inline(request) && server_.TryEnterInline()) {
+      Response response = server_.CallHandler(request);
+      server_.LeaveInline();
+      request = Request();  // frees the body before its reservation
+      body_reservation_.Release();
+      return Send(std::move(response));
+    }
+    // The worker owns the body (and its reservation) until the handler returns. The socket is read
+    // there only to see whether the client is still connected; the session does nothing else with it
+    // until the response is posted back.
+    const int fd = stream_.socket().native_handle();
+    auto reservation = std::make_shared<ByteBudget::Reservation>(std::move(body_reservation_));
+    auto task = [self = shared_from_this(), request = std::move(request), reservation, fd]() mutable {
+      if (ClientGone(fd)) {
+        // Nobody would read the answer: skip the work (a client that timed out, or a flood of
+        // requests from clients that disconnected while they waited in the queue).
+        request = Request();
+        reservation->Release();
+        self->server_.CountRefusal("client_gone");
+        return asio::post(self->stream_.get_executor(), [self] { self->Abandon(); });
+      }
       Response response = self->server_.CallHandler(request);
+      request = Request();
+      reservation->Release();
       asio::post(self->stream_.get_executor(),
                  [self, response = std::move(response)]() mutable { self->Send(std::move(response)); });
-    });
+    };
+    if (!server_.workers_.TrySubmit(std::move(task))) {
+      // TrySubmit dropped the task and with it the body and its reservation.
+      server_.CountRefusal("queue_full");
+      keep_alive_ = false;  // shed the connection too: a client under backpressure reconnects later
+      return Send(Busy(std::to_string(options().max_queued_requests) +
+                       " requests are already waiting for a worker"));
+    }
+  }
+
+  // Whether the peer closed or reset the connection: poll for a hang-up without reading, so bytes of a
+  // pipelined request stay in the socket. A client that half-closes before its answer counts as gone,
+  // as it does for nginx (499).
+  static bool ClientGone(int fd) {
+    pollfd p{fd, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+
+  void Abandon() {
+    server_.Record("unmatched", method_, 499, t0_);
+    server_.EndRequest();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
   }
 
   void Send(Response response) {
+    if (response.body.size() > kSmallResponseBytes &&
+        !server_.response_budget_.TryReserve(response.body.size(), &response_reservation_)) {
+      // Clients that read slowly (or never) hold the responses already queued for them; this one
+      // would take the total over the limit.
+      server_.CountRefusal("response_memory");
+      response = Busy("responses being written use the server's limit of " +
+                      std::to_string(options().max_pending_response_bytes) + " bytes");
+    }
     route_ = std::move(response.route);
     status_ = response.status >= 100 && response.status <= 999 ? response.status : 500;
     res_.emplace();
@@ -241,6 +379,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     res_->version(version_);
     res_->set(http::field::server, "vjvector");
     res_->set(http::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) res_->set(name, value);
     // A draining server asks clients to reconnect (to another replica) rather than reuse this one.
     res_->keep_alive(keep_alive_ && !server_.stopping_.load());
     res_->body() = std::move(response.body);
@@ -254,8 +393,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   void OnWrite(beast::error_code ec, size_t) {
     server_.Record(route_, method_, status_, t0_);
     server_.EndRequest();
+    const bool keep_alive = res_->keep_alive();
+    res_.reset();
+    response_reservation_.Release();
     if (ec) return stream_.close();
-    if (res_->keep_alive()) return DoReadHeader();
+    if (keep_alive) return DoReadHeader();
     Linger();
   }
 
@@ -279,6 +421,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   static constexpr size_t kScratchBytes = 16 * 1024;
   Impl& server_;
   const uint64_t id_;
+  const bool refuse_;
   beast::tcp_stream stream_;
   static constexpr size_t kReadBufferBytes = 64 * 1024;
   beast::flat_buffer buffer_;  // kept across requests: it may hold the next pipelined one
@@ -286,6 +429,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   http::response<http::empty_body> continue_;
   std::optional<http::response<http::string_body>> res_;
   std::unique_ptr<char[]> scratch_;
+  ByteBudget::Reservation body_reservation_;      // the body being read
+  ByteBudget::Reservation response_reservation_;  // a large response being written
   // The request being answered.
   Clock::time_point t0_;
   std::string method_;
@@ -348,7 +493,8 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_.load()) return;  // the socket closes as it goes out of scope
     const uint64_t id = next_session_id_++;
-    session = std::make_shared<Session>(*this, std::move(socket), id);
+    const bool refuse = connections_.load(std::memory_order_relaxed) >= options_.max_connections;
+    session = std::make_shared<Session>(*this, std::move(socket), id, refuse);
     sessions_[id] = session;
   }
   session->Start();
@@ -433,7 +579,7 @@ void HttpServer::Impl::Stop() {
   ioc_.stop();
   io_threads_.Join();
   // Handlers reference this object; wait for any that outlived the drain.
-  workers_.join();
+  workers_.Join();
   spdlog::info("HTTP server on port {} stopped", bound_port_.load());
 }
 

@@ -3,6 +3,14 @@
 // the handler (RestApi::Handle). Bodies over max_body_bytes get 413 without reaching the handler.
 // Every request is counted and timed in the Metrics registry by route and status.
 //
+// Bounded by design, so that no client or burst can starve or exhaust the node:
+// - The I/O threads only read, write and answer the health endpoints. Handlers run on a worker pool
+//   behind a bounded queue (503 + Retry-After when it is full); a handler marked run_inline may run on
+//   the I/O thread that read it, but never on the last free one, so /livez always finds a thread.
+// - Request bodies being read and responses being written draw on process-wide byte budgets (503 +
+//   Retry-After when a body or response does not fit); connections over max_connections are answered
+//   503 and closed; a queued request whose client has gone is dropped before it runs.
+//
 // Shutdown: Stop() stops accepting, lets in-flight requests finish (up to drain_timeout), then returns.
 // Thread-safety: Start/Stop from one controlling thread; the handler is called concurrently.
 #pragma once
@@ -30,10 +38,16 @@ struct HttpServerOptions {
   // a peer whose handler waits on this node (forwarded writes waiting for replication).
   size_t worker_threads = 0;
   size_t max_body_bytes = 32ull << 20;
+  // Admission control (see the header comment). Each limit refuses with 503 and Retry-After.
+  size_t max_connections = 1024;                       // open client connections
+  size_t max_queued_requests = 256;                    // requests waiting for a worker thread
+  size_t max_buffered_body_bytes = 256ull << 20;       // request bodies being read, all connections
+  size_t max_pending_response_bytes = 512ull << 20;    // responses being written, all connections
   std::chrono::milliseconds drain_timeout{10000};
   std::chrono::seconds idle_timeout{60};
-  // Requests for which the handler runs directly on the I/O thread that read them, saving two thread
-  // hand-offs: only for handlers that never block (searches, reads). Others run on the worker pool.
+  // Requests for which the handler may run directly on the I/O thread that read them, saving two
+  // thread hand-offs: only for handlers that never block (searches, reads), and only while another I/O
+  // thread stays free (so never with threads = 1). Others run on the worker pool.
   std::function<bool(const Request&)> run_inline;
 };
 

@@ -40,6 +40,22 @@ Status SetBusyPoll(ServerConfig& c, const std::string& v) {
   VJ_ASSIGN_OR_RETURN(c.busy_poll_us, ParseNumber(v, 0, 10000));
   return absl::OkStatus();
 }
+Status SetMaxConnections(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.max_connections, ParseNumber(v, 1, 1000000));
+  return absl::OkStatus();
+}
+Status SetMaxQueuedRequests(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.max_queued_requests, ParseNumber(v, 1, 1000000));
+  return absl::OkStatus();
+}
+Status SetMaxBufferedBodyBytes(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.max_buffered_body_bytes, ParseNumber(v, 1024, 1ull << 40));
+  return absl::OkStatus();
+}
+Status SetMaxPendingResponseBytes(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.max_pending_response_bytes, ParseNumber(v, 1024, 1ull << 40));
+  return absl::OkStatus();
+}
 Status SetLogFormat(ServerConfig& c, const std::string& v) {
   if (v != "text" && v != "json") return absl::InvalidArgumentError("expected text or json, got \"" + v + "\"");
   c.log_format = v;
@@ -120,6 +136,10 @@ constexpr Setting kSettings[] = {
     {"HTTP_THREADS", "http.threads", SetThreads},
     {"HTTP_MAX_BODY_BYTES", "http.max_body_bytes", SetMaxBody},
     {"HTTP_BUSY_POLL_US", "http.busy_poll_us", SetBusyPoll},
+    {"HTTP_MAX_CONNECTIONS", "http.max_connections", SetMaxConnections},
+    {"HTTP_MAX_QUEUED_REQUESTS", "http.max_queued_requests", SetMaxQueuedRequests},
+    {"HTTP_MAX_BUFFERED_BODY_BYTES", "http.max_buffered_body_bytes", SetMaxBufferedBodyBytes},
+    {"HTTP_MAX_PENDING_RESPONSE_BYTES", "http.max_pending_response_bytes", SetMaxPendingResponseBytes},
     {"LOG_FORMAT", "log.format", SetLogFormat},
     {"LOG_LEVEL", "log.level", SetLogLevel},
     {"CLUSTER_ETCD", "cluster.etcd", SetEtcd},
@@ -208,6 +228,12 @@ StatusOr<ServerConfig> LoadServerConfig(const std::string& yaml_path, const EnvL
     }
     if (found == nullptr) return absl::InvalidArgumentError("unknown setting " + key);
     VJ_RETURN_IF_ERROR(WithContext(found->set(config, value), "flag for " + std::string(found->yaml_path)));
+  }
+  if (config.max_buffered_body_bytes < config.max_body_bytes) {
+    // Every body of the largest allowed size would be refused for load.
+    return absl::InvalidArgumentError(
+        "http.max_buffered_body_bytes (" + std::to_string(config.max_buffered_body_bytes) +
+        ") must be at least http.max_body_bytes (" + std::to_string(config.max_body_bytes) + ")");
   }
   return config;
 }

@@ -3,12 +3,16 @@
 //
 // YAML keys (all optional):
 //   data_dir: ./data
-//   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432, busy_poll_us: 0}
+//   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432, busy_poll_us: 0,
+//          max_connections: 1024, max_queued_requests: 256, max_buffered_body_bytes: 268435456,
+//          max_pending_response_bytes: 536870912}
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
-// VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
+// VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
+// VJVECTOR_HTTP_MAX_QUEUED_REQUESTS, VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES,
+// VJVECTOR_HTTP_MAX_PENDING_RESPONSE_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
 // VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
 // Thread-safety: plain values and pure functions.
@@ -34,6 +38,11 @@ struct ServerConfig {
   // Microseconds the I/O threads keep polling after the last request before they sleep; 0 = off
   // (io_threads.h).
   size_t busy_poll_us = 0;
+  // Admission control of the HTTP server (http_server.h); each refuses with 503 and Retry-After.
+  size_t max_connections = 1024;
+  size_t max_queued_requests = 256;
+  size_t max_buffered_body_bytes = 256ull << 20;
+  size_t max_pending_response_bytes = 512ull << 20;
   std::string log_format = "text";
   std::string log_level = "info";
   std::string etcd;            // comma-separated etcd endpoints; empty = a standalone node

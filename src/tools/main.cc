@@ -1,6 +1,7 @@
 // vjvector: the server binary. `vjvector serve` runs a node; `vjvector version` prints the version.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdio>
@@ -98,6 +99,22 @@ bool InternalTokenMatches(const vj::ServerConfig& config, const vj::Request& req
   return diff == 0;
 }
 
+// Raises the soft limit on open files to the hard one: every connection, shard and RocksDB table file
+// holds a descriptor, and the usual soft limit (1024) is below what http.max_connections allows.
+void RaiseFileLimit(size_t max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < 2 * max_connections + 1024) {
+    spdlog::warn("the open-file limit ({}) is low for http.max_connections {}: accepts may fail with "
+                 "'too many open files' before the connection limit refuses clients politely",
+                 static_cast<uint64_t>(limit.rlim_cur), max_connections);
+  }
+}
+
 // How long /readyz waits for a cluster node's replicas to catch up before reporting ready anyway.
 constexpr auto kCatchUpWait = std::chrono::seconds(30);
 
@@ -140,6 +157,7 @@ int Serve(const vj::ServerConfig& config) {
 
   spdlog::info("vjvector {} starting: data dir {}, distance kernels {}", kVersion, config.data_dir,
                vj::BestKernels().isa);
+  RaiseFileLimit(config.max_connections);
   vj::Metrics metrics;
   DeclareMetrics(metrics);
   if (!config.etcd.empty()) DeclareClusterMetrics(metrics);
@@ -175,6 +193,10 @@ int Serve(const vj::ServerConfig& config) {
   http.threads = config.threads != 0 ? config.threads
                                      : std::max<size_t>(2, std::thread::hardware_concurrency());
   http.max_body_bytes = config.max_body_bytes;
+  http.max_connections = config.max_connections;
+  http.max_queued_requests = config.max_queued_requests;
+  http.max_buffered_body_bytes = config.max_buffered_body_bytes;
+  http.max_pending_response_bytes = config.max_pending_response_bytes;
   http.busy_poll = std::chrono::microseconds(config.busy_poll_us);
   if (cluster_mode) {
     // Requests may wait on peers that wait on this node: only local shard reads run on I/O threads, and
