@@ -51,6 +51,9 @@ def defaults():
 # ServerConfig member behind each setting (the setters in server_config.cc).
 MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTTP_THREADS": "threads",
           "HTTP_MAX_BODY_BYTES": "max_body_bytes", "HTTP_BUSY_POLL_US": "busy_poll_us",
+          "HTTP_MAX_CONNECTIONS": "max_connections", "HTTP_MAX_QUEUED_REQUESTS": "max_queued_requests",
+          "HTTP_MAX_BUFFERED_BODY_BYTES": "max_buffered_body_bytes",
+          "HTTP_MAX_PENDING_RESPONSE_BYTES": "max_pending_response_bytes",
           "LOG_FORMAT": "log_format", "LOG_LEVEL": "log_level",
           "CLUSTER_ETCD": "etcd", "CLUSTER_NODE_ID": "node_id", "CLUSTER_ADVERTISE_URL": "advertise_url",
           "CLUSTER_PREFIX": "cluster_prefix", "CLUSTER_LEASE_TTL": "lease_ttl_s",
