@@ -15,6 +15,7 @@
 
 #include "api/request.h"
 #include "core/status.h"
+#include "server/browser_policy.h"
 #include "server/metrics.h"
 
 namespace vj {
@@ -35,6 +36,8 @@ struct HttpServerOptions {
   // Requests for which the handler runs directly on the I/O thread that read them, saving two thread
   // hand-offs: only for handlers that never block (searches, reads). Others run on the worker pool.
   std::function<bool(const Request&)> run_inline;
+  // CORS, Origin, Host and Content-Type rules applied before a request is dispatched (browser_policy.h).
+  BrowserPolicyOptions browser;
 };
 
 class HttpServer {

@@ -176,6 +176,8 @@ int Serve(const vj::ServerConfig& config) {
                                      : std::max<size_t>(2, std::thread::hardware_concurrency());
   http.max_body_bytes = config.max_body_bytes;
   http.busy_poll = std::chrono::microseconds(config.busy_poll_us);
+  http.browser.cors_origins = config.cors_origins;
+  http.browser.allowed_hosts = config.allowed_hosts;
   if (cluster_mode) {
     // Requests may wait on peers that wait on this node: only local shard reads run on I/O threads, and
     // the worker pool is large enough that waiting handlers never starve the ones they wait for.
@@ -348,6 +350,7 @@ int main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand("serve", "Run a node");
   std::string config_file, data_dir, host, log_format, log_level;
   std::string etcd, node_id, advertise_url, cluster_prefix;
+  std::string cors_origins, allowed_hosts;
   int64_t lease_ttl = -1;
   int64_t port = -1, threads = -1, max_body = -1, busy_poll = -1;
   serve->add_option("--config", config_file, "YAML config file");
@@ -369,6 +372,11 @@ int main(int argc, char** argv) {
   serve->add_option("--cluster-prefix", cluster_prefix, "etcd key prefix of the cluster (default /vjvector)");
   serve->add_option("--lease-ttl", lease_ttl, "seconds before a silent node leaves the cluster (default 5)")
       ->check(CLI::Range(1, 600));
+  serve->add_option("--cors-origins", cors_origins,
+                    "origins whose web pages may call this node (comma-separated; default none: CORS off)");
+  serve->add_option("--allowed-hosts", allowed_hosts,
+                    "Host names accepted besides localhost and IP addresses (comma-separated; default: "
+                    "none on a loopback address, any elsewhere)");
 
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
       std::string(argv[1]) != "version") {
@@ -392,6 +400,8 @@ int main(int argc, char** argv) {
   if (!advertise_url.empty()) flags["CLUSTER_ADVERTISE_URL"] = advertise_url;
   if (!cluster_prefix.empty()) flags["CLUSTER_PREFIX"] = cluster_prefix;
   if (lease_ttl >= 0) flags["CLUSTER_LEASE_TTL"] = std::to_string(lease_ttl);
+  if (!cors_origins.empty()) flags["HTTP_CORS_ORIGINS"] = cors_origins;
+  if (!allowed_hosts.empty()) flags["HTTP_ALLOWED_HOSTS"] = allowed_hosts;
   auto config = vj::LoadServerConfig(config_file, vj::ProcessEnv, flags);
   if (!config.ok()) {
     std::fprintf(stderr, "vjvector: %s\n", std::string(config.status().message()).c_str());
