@@ -2,6 +2,9 @@
 rebinding), CORS works for configured origins only, and the edges: a 255-character collection can be
 deleted for good, error bodies carry no server file paths, data files are readable by the server only."""
 
+import os
+
+import cluster_harness as ch
 import vjharness as vh
 
 COLL = "c"
@@ -125,6 +128,47 @@ class CorsConfiguredTest(vh.ServerTestCase):
         # allowed_hosts adds names to the loopback ones.
         self.client.ok("GET", "/collections", headers={"Host": f"db.example.com:{self.server.port}"})
         self.client.err("GET", "/collections", status=403, headers={"Host": "other.example.com"})
+
+
+class EdgesTest(vh.ServerTestCase):
+
+    def test_longest_name_is_created_deleted_and_stays_deleted(self):
+        name = "n" * 255
+        self.client.create_collection(name, size=4)
+        self.client.upsert(name, POINTS)
+        self.assertTrue(self.client.ok("DELETE", f"/collections/{name}"))
+        self.client.err("GET", f"/collections/{name}", status=404)
+        self.server.stop()
+        self.server.start()
+        self.client = self.server.client
+        names = [c["name"] for c in self.client.ok("GET", "/collections")["collections"]]
+        self.assertNotIn(name, names, "a deleted collection came back after a restart")
+        self.client.err("GET", f"/collections/{name}", status=404)
+        leftovers = os.listdir(os.path.join(self.data_dir, "collections"))
+        self.assertEqual(leftovers, [], f"files left after the delete: {leftovers}")
+        # The name can be used again; one character more is refused at create, naming the limit.
+        self.client.create_collection(name, size=4)
+        self.assertEqual(self.client.count(name), 0)
+        self.client.err("PUT", f"/collections/{name}x", {"vectors": {"size": 4, "distance": "Dot"}}, status=400,
+                        mentions=["255"])
+
+
+class ClusterNamesTest(ch.ClusterTestCase):
+    node_names = ("n1",)
+
+    def test_cluster_names_fit_the_replica_directories(self):
+        # A replica's directory is <name>@<incarnation>: 235 characters is the longest name that fits.
+        c = self.client("n1")
+        name = "r" * 235
+        c.create_collection(name, size=4)
+        c.upsert(name, POINTS)
+        self.assertEqual(c.count(name), len(POINTS))
+        self.assertTrue(c.ok("DELETE", f"/collections/{name}"))
+        # Longer names were created, then every write was 503 (no replica could open its directory).
+        for longer in (236, 255):
+            c.err("PUT", f"/collections/{'r' * longer}", {"vectors": {"size": 4, "distance": "Dot"}}, status=400,
+                  mentions=["235"])
+        self.assertEqual(c.ok("GET", "/collections")["collections"], [])
 
 
 if __name__ == "__main__":
