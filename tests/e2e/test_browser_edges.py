@@ -152,6 +152,27 @@ class EdgesTest(vh.ServerTestCase):
         self.client.err("PUT", f"/collections/{name}x", {"vectors": {"size": 4, "distance": "Dot"}}, status=400,
                         mentions=["255"])
 
+    def test_error_bodies_carry_no_server_paths(self):
+        self.client.create_collection(COLL, size=4)
+        # The collections directory is replaced by a file: creating a collection fails in storage.
+        root = os.path.join(self.data_dir, "collections")
+        os.rename(root, root + ".moved")
+        try:
+            with open(root, "w") as f:
+                f.write("not a directory")
+            r = self.client.call("PUT", "/collections/other", {"vectors": {"size": 4, "distance": "Dot"}})
+        finally:
+            os.remove(root)
+            os.rename(root + ".moved", root)
+        self.assertGreaterEqual(r.status, 500, r.describe())
+        self.assertIsNotNone(r.error, r.describe())
+        text = r.raw.decode("utf-8", "replace")
+        for leak in (self.tmp, os.path.realpath(self.tmp), "/tmp/"):
+            self.assertNotIn(leak, text, f"error body names a server path: {r.describe()}")
+        self.assertIn(os.path.join(root, "other"), self.server.stderr_text(),
+                      "the full error is not in the server's log")
+        self.client.ok("GET", f"/collections/{COLL}")
+
 
 class ClusterNamesTest(ch.ClusterTestCase):
     node_names = ("n1",)
