@@ -26,6 +26,7 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& option
   std::error_code ec;
   const std::string root = options.data_dir + "/collections";
   fs::create_directories(root, ec);
+  if (!ec) fs::permissions(root, fs::perms::owner_all, ec);  // only the server reads its data
   if (ec) return absl::UnavailableError("cannot create data directory " + root + ": " + ec.message());
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     if (!entry.is_directory()) continue;
@@ -62,6 +63,7 @@ Status Database::CreateCollection(const std::string& name, const CollectionConfi
   std::error_code ec;
   fs::remove_all(dir, ec);  // a half-created leftover
   fs::create_directories(dir, ec);
+  if (!ec) fs::permissions(dir, fs::perms::owner_all, ec);
   if (ec) return absl::UnavailableError("cannot create " + dir + ": " + ec.message());
   // Storage first, config last: the config file is the commit point of a create.
   VJ_ASSIGN_OR_RETURN(std::unique_ptr<Collection> collection,

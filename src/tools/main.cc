@@ -1,6 +1,7 @@
 // vjvector: the server binary. `vjvector serve` runs a node; `vjvector version` prints the version.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdio>
@@ -129,6 +130,9 @@ void CollectClusterMetrics(const vj::ClusterNode& cluster, vj::Metrics& m) {
 
 int Serve(const vj::ServerConfig& config) {
   SetUpLogging(config);
+  // Points and payloads are the users' data: every file and directory this process creates, RocksDB's
+  // included, is readable by its owner only (0600 files, 0700 directories).
+  ::umask(077);
   // Signals are taken synchronously by this thread (sigwait); every thread started below inherits the
   // blocked mask.
   sigset_t signals;

@@ -3,6 +3,7 @@ rebinding), CORS works for configured origins only, and the edges: a 255-charact
 deleted for good, error bodies carry no server file paths, data files are readable by the server only."""
 
 import os
+import stat
 
 import cluster_harness as ch
 import vjharness as vh
@@ -172,6 +173,38 @@ class EdgesTest(vh.ServerTestCase):
         self.assertIn(os.path.join(root, "other"), self.server.stderr_text(),
                       "the full error is not in the server's log")
         self.client.ok("GET", f"/collections/{COLL}")
+
+    def test_data_files_are_private_to_the_server(self):
+        self.client.create_collection(COLL, size=4)
+        self.client.upsert(COLL, POINTS)
+        self.client.ok("PUT", f"/collections/{COLL}/index", {"field_name": "n", "field_schema": "integer"})
+        self.client.create_collection("gone", size=4)
+        self.client.ok("DELETE", "/collections/gone")
+
+        def check(when):
+            seen = 0
+            bad = []
+            for dirpath, dirnames, filenames in os.walk(self.data_dir):
+                for d in dirnames:
+                    mode = stat.S_IMODE(os.lstat(os.path.join(dirpath, d)).st_mode)
+                    seen += 1
+                    if mode != 0o700:
+                        bad.append(f"dir {os.path.join(dirpath, d)} {oct(mode)}")
+                for f in filenames:
+                    mode = stat.S_IMODE(os.lstat(os.path.join(dirpath, f)).st_mode)
+                    seen += 1
+                    if mode != 0o600:
+                        bad.append(f"file {os.path.join(dirpath, f)} {oct(mode)}")
+            self.assertGreater(seen, 5, f"{when}: expected the collection's files under {self.data_dir}")
+            self.assertNoItems(bad, f"{when}: not 0600/0700:\n" + "\n".join(bad[:30]))
+
+        check("while serving")
+        self.server.stop()  # the shutdown flush writes the index snapshots
+        check("after shutdown")
+        self.server.start()
+        self.client = self.server.client
+        self.client.upsert(COLL, [{"id": 100, "vector": [1, 2, 3, 4]}])
+        check("after a restart and a write")
 
 
 class ClusterNamesTest(ch.ClusterTestCase):
