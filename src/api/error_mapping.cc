@@ -1,8 +1,65 @@
 #include "api/error_mapping.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace vj {
+namespace {
+
+// Characters of a path word; a path ends at anything else (space, quote, ':' before a reason, ...).
+bool PathChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+         c == '.' || c == '_' || c == '-' || c == '@' || c == '+' || c == '~' || c == '%' || c == '=' ||
+         c == ',';
+}
+
+bool StartsWord(std::string_view text, size_t i) {
+  if (i == 0) return true;
+  const char c = text[i - 1];
+  return c == ' ' || c == '\t' || c == '\n' || c == '"' || c == '\'' || c == '`' || c == '(' || c == '[' ||
+         c == '=' || c == ':' || c == ',';
+}
+
+// Whether `word` (a run of PathChar) names a file of this machine.
+bool IsFilePath(std::string_view word) {
+  if (word.substr(0, 2) == "./" || word.substr(0, 3) == "../") return word.size() > 2;
+  if (word.size() < 2 || word[0] != '/' || word[1] == '/') return false;
+  const std::string_view first = word.substr(1, word.find('/', 1) - 1);
+  if (first.empty() || first == "." || first == "..") return false;
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::path("/") / std::string(first), ec);
+}
+
+}  // namespace
+
+std::string RedactFilePaths(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  size_t i = 0;
+  while (i < message.size()) {
+    if ((message[i] == '/' || message[i] == '.') && StartsWord(message, i)) {
+      size_t end = i;
+      while (end < message.size() && PathChar(message[end])) ++end;
+      std::string_view word = message.substr(i, end - i);
+      // A trailing '.' or ',' ends the sentence, not the path.
+      while (!word.empty() && (word.back() == '.' || word.back() == ',')) word.remove_suffix(1);
+      if (IsFilePath(word)) {
+        std::string_view last = word;
+        while (!last.empty() && last.back() == '/') last.remove_suffix(1);
+        last = last.substr(last.rfind('/') + 1);
+        out += ".../";
+        out += last;
+        i += word.size();
+        continue;
+      }
+    }
+    out += message[i++];
+  }
+  return out;
+}
 
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
@@ -27,7 +84,10 @@ int HttpStatusFor(const Status& status) {
 Response ErrorResponse(const Status& status, double seconds) {
   Response response;
   response.status = HttpStatusFor(status);
-  boost::json::object body{{"status", boost::json::object{{"error", std::string(status.message())}}},
+  const std::string full = StatusMessage(status);
+  std::string message = RedactFilePaths(full);
+  if (message != full) spdlog::warn("answering HTTP {} for: {}", response.status, full);
+  boost::json::object body{{"status", boost::json::object{{"error", std::move(message)}}},
                            {"time", seconds}};
   response.body = boost::json::serialize(body);
   return response;

@@ -92,6 +92,10 @@ void ClusterNode::MaintenanceLoop() {
 
 // ---- Local replicas -------------------------------------------------------------------------------
 
+// A replica's directory is <name>@<incarnation> (an etcd revision: at most 19 digits), and a directory's
+// name has at most 255 bytes: ValidateCollectionName's 255 less 20.
+constexpr size_t kMaxClusterCollectionNameLength = 255 - 20;
+
 std::string ClusterNode::ReplicaDir(const std::string& name, int64_t incarnation, uint32_t shard) const {
   return options_.data_dir + "/replicas/" + name + "@" + std::to_string(incarnation) + "/" + std::to_string(shard);
 }
@@ -529,6 +533,13 @@ std::shared_ptr<Collection> ClusterNode::Routed(const ClusterSnapshot& snap, con
 
 Status ClusterNode::CreateCollection(const std::string& name, const CollectionConfig& config) {
   VJ_RETURN_IF_ERROR(ValidateCollectionName(name));
+  // A replica's directory is named <name>@<incarnation>; that name must fit the file system's limit too,
+  // or no node could open the collection's shards.
+  if (name.size() > kMaxClusterCollectionNameLength) {
+    return absl::InvalidArgumentError("collection name must have 1 to " +
+                                      std::to_string(kMaxClusterCollectionNameLength) +
+                                      " characters in cluster mode");
+  }
   if (config.shard_number > kMaxClusterShards) {
     return absl::InvalidArgumentError("shard_number: at most " + std::to_string(kMaxClusterShards) +
                                       " in cluster mode");

@@ -311,7 +311,7 @@ Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& conf
   const std::string text = json::serialize(CollectionConfigToJson(config));
   const std::string tmp = dir + "/config.json.tmp";
   const std::string final_path = dir + "/config.json";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return absl::UnavailableError("cannot write " + tmp);
   size_t written = 0;
   while (written < text.size()) {

@@ -1,5 +1,8 @@
 #include "collection/database.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 
@@ -23,6 +26,7 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& option
   std::error_code ec;
   const std::string root = options.data_dir + "/collections";
   fs::create_directories(root, ec);
+  if (!ec) fs::permissions(root, fs::perms::owner_all, ec);  // only the server reads its data
   if (ec) return absl::UnavailableError("cannot create data directory " + root + ": " + ec.message());
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     if (!entry.is_directory()) continue;
@@ -59,6 +63,7 @@ Status Database::CreateCollection(const std::string& name, const CollectionConfi
   std::error_code ec;
   fs::remove_all(dir, ec);  // a half-created leftover
   fs::create_directories(dir, ec);
+  if (!ec) fs::permissions(dir, fs::perms::owner_all, ec);
   if (ec) return absl::UnavailableError("cannot create " + dir + ": " + ec.message());
   // Storage first, config last: the config file is the commit point of a create.
   VJ_ASSIGN_OR_RETURN(std::unique_ptr<Collection> collection,
@@ -85,12 +90,24 @@ Status Database::DeleteCollection(const std::string& name) {
     collections_.erase(it);
   }
   // Rename first (atomic), so a crash mid-removal never leaves a half-deleted collection that loads.
+  // The trash name does not contain the collection's: a 255-character name plus a prefix would exceed
+  // the file system's limit on a name (NAME_MAX), and the rename would fail.
   const std::string dir = CollectionDir(name);
-  const std::string trash = options_.data_dir + "/collections/.trash-" + name;
+  const std::string trash = options_.data_dir + "/collections/.trash-" + std::to_string(next_trash_.fetch_add(1));
   std::error_code ec;
   fs::remove_all(trash, ec);
   fs::rename(dir, trash, ec);
-  if (ec) return absl::UnavailableError("cannot remove " + dir + ": " + ec.message());
+  if (ec) {
+    std::lock_guard<std::mutex> lock(mu_);
+    collections_.emplace(name, std::move(victim));  // still stored: keep serving it
+    return absl::UnavailableError("cannot remove " + dir + ": " + ec.message());
+  }
+  // The rename is the commit point of a delete: make it durable before acknowledging.
+  if (int dfd = ::open((options_.data_dir + "/collections").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
   victim.reset();  // in-flight requests holding it finish first; the last owner closes it
   fs::remove_all(trash, ec);
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 // shared_ptr so a delete never frees one under a running request.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,7 @@ class Database final : public Catalog {
   double recovery_seconds_ = 0;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Collection>> collections_;  // guarded by mu_
+  std::atomic<uint64_t> next_trash_{0};  // names deletions' temporary directories (.trash-<n>)
 };
 
 }  // namespace vj

@@ -40,6 +40,27 @@ TEST(DatabaseTest, CreateListDeleteAndReopen) {
   EXPECT_EQ((*(*db)->Get("a"))->Info().points_count, 1u);
 }
 
+TEST(DatabaseTest, LongestNameIsDeletedForGood) {
+  TestDir dir;
+  DatabaseOptions options;
+  options.data_dir = dir.path();
+  const std::string longest(255, 'n');
+  {
+    auto db = Database::Open(options);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->CreateCollection(longest, SmallConfig()).ok());
+    EXPECT_EQ((*db)->CreateCollection(longest + "n", SmallConfig()).code(), absl::StatusCode::kInvalidArgument);
+    Status deleted = (*db)->DeleteCollection(longest);
+    ASSERT_TRUE(deleted.ok()) << deleted;
+    ASSERT_TRUE((*db)->CreateCollection(longest, SmallConfig()).ok());  // and again, over no leftover
+    ASSERT_TRUE((*db)->DeleteCollection(longest).ok());
+  }
+  auto db = Database::Open(options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_TRUE((*db)->List().empty());
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() + "/collections"));
+}
+
 TEST(DatabaseTest, CollectionWithoutConfigIsAnUnfinishedCreateAndIsDiscarded) {
   TestDir dir;
   DatabaseOptions options;

@@ -158,7 +158,7 @@ Status HnswIndex::Save(const std::string& path) const {
   h.header_crc = Crc(&h, offsetof(FileHeader, header_crc));
 
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("cannot create " + tmp);
   FileCloser closer(fd);
   auto write_all = [&]() -> Status {

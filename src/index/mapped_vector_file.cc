@@ -22,7 +22,7 @@ StatusOr<std::unique_ptr<MappedVectorFile>> MappedVectorFile::Create(const std::
                                                                      size_t record_bytes) {
   if (path.empty())
     return absl::InvalidArgumentError("storage_path: empty (needed for vectors on disk)");
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError(errno, "cannot create vector file " + path);
   return std::unique_ptr<MappedVectorFile>(new MappedVectorFile(path, fd, record_bytes));
 }

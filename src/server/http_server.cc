@@ -167,6 +167,7 @@ class HttpServer::Impl {
   // last: destroyed (joined) first, while everything its tasks use is still alive.
   WorkerPool workers_;
   asio::steady_timer accept_backoff_{acceptor_.get_executor()};
+  std::optional<BrowserPolicy> browser_policy_;  // set by Start, before the first accept
 };
 
 // One connection. All its members are used only on its strand (the stream's executor); the worker
@@ -301,7 +302,13 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     if (auto token = req.find(kInternalTokenHeader); token != req.end()) {
       request.headers.emplace(kInternalTokenHeader, std::string(token->value()));
     }
+    for (const char* name : kBrowserPolicyHeaders) {
+      if (auto h = req.find(name); h != req.end()) request.headers.emplace(name, std::string(h->value()));
+    }
     request.body = std::move(req.body());
+    BrowserDecision browser = server_.browser_policy_->Check(request);
+    extra_headers_ = std::move(browser.response_headers);
+    if (browser.answer) return Send(std::move(*browser.answer));
     if (std::optional<Response> inline_response = server_.ServeInline(request)) {
       body_reservation_.Release();
       if (refuse_) keep_alive_ = false;
@@ -380,6 +387,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     res_->set(http::field::server, "vjvector");
     res_->set(http::field::content_type, response.content_type);
     for (auto& [name, value] : response.headers) res_->set(name, value);
+    for (const auto& [name, value] : extra_headers_) res_->set(name, value);
+    extra_headers_.clear();
     // A draining server asks clients to reconnect (to another replica) rather than reuse this one.
     res_->keep_alive(keep_alive_ && !server_.stopping_.load());
     res_->body() = std::move(response.body);
@@ -439,6 +448,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool head_ = false;
   unsigned version_ = 11;
+  std::vector<std::pair<std::string, std::string>> extra_headers_;  // the browser policy's (CORS)
 };
 
 Status HttpServer::Impl::Start() {
@@ -463,6 +473,7 @@ Status HttpServer::Impl::Start() {
     acceptor_.close(ignored);
     return absl::UnavailableError("cannot listen on " + address + ": " + ec.message());
   }
+  browser_policy_.emplace(options_.browser, endpoint.address().is_loopback());
   started_ = true;
   DoAccept();
   io_threads_.Start();

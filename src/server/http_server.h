@@ -23,6 +23,7 @@
 
 #include "api/request.h"
 #include "core/status.h"
+#include "server/browser_policy.h"
 #include "server/metrics.h"
 
 namespace vj {
@@ -49,6 +50,8 @@ struct HttpServerOptions {
   // thread hand-offs: only for handlers that never block (searches, reads), and only while another I/O
   // thread stays free (so never with threads = 1). Others run on the worker pool.
   std::function<bool(const Request&)> run_inline;
+  // CORS, Origin, Host and Content-Type rules applied before a request is dispatched (browser_policy.h).
+  BrowserPolicyOptions browser;
 };
 
 class HttpServer {

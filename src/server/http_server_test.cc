@@ -101,7 +101,7 @@ TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
     EXPECT_NE(r->headers["connection"], "close");
   }
   // Pipelined: two requests in one write, two answers in order.
-  ASSERT_TRUE(c.Send("GET /p1 HTTP/1.1\r\nHost: x\r\n\r\nGET /p2 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /p1 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /p2 HTTP/1.1\r\nHost: localhost\r\n\r\n"));
   auto a = c.Read();
   auto b = c.Read();
   ASSERT_TRUE(a.has_value() && b.has_value());
@@ -134,7 +134,7 @@ TEST_F(HttpServerTest, OversizedBodyGets413AndServerStaysUp) {
     std::string chunk(800, 'y');
     char size[16];
     std::snprintf(size, sizeof(size), "%zx", chunk.size());
-    std::string req = "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string req = "POST /p HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 3; ++i) req += std::string(size) + "\r\n" + chunk + "\r\n";
     req += "0\r\n\r\n";
     ASSERT_TRUE(c.Send(req));
@@ -218,7 +218,7 @@ TEST_F(HttpServerTest, ThrowingHandlerGets500AndServerStaysUp) {
 
 TEST_F(HttpServerTest, ExpectContinue) {
   Conn c(port_);
-  ASSERT_TRUE(c.Send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+  ASSERT_TRUE(c.Send("POST /e HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Type: application/json\r\n"
                      "Content-Length: 2\r\n\r\n"));
   auto cont = c.Read();
   ASSERT_TRUE(cont.has_value());

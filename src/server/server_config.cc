@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "server/browser_policy.h"
+
 namespace vj {
 namespace {
 
@@ -115,10 +117,34 @@ Status SetInternalToken(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+// The items of a comma-separated list, each trimmed of spaces; empty items are dropped.
+std::vector<std::string> ListItems(const std::string& text) {
+  std::vector<std::string> items;
+  for (std::string item : EtcdEndpoints(text)) {
+    const size_t first = item.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    items.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+  }
+  return items;
+}
+Status SetCorsOrigins(ServerConfig& c, const std::string& v) {
+  std::vector<std::string> origins = ListItems(v);
+  for (const std::string& origin : origins) VJ_RETURN_IF_ERROR(ValidateCorsOrigin(origin));
+  c.cors_origins = std::move(origins);
+  return absl::OkStatus();
+}
+Status SetAllowedHosts(ServerConfig& c, const std::string& v) {
+  std::vector<std::string> hosts = ListItems(v);
+  for (const std::string& host : hosts) VJ_RETURN_IF_ERROR(ValidateAllowedHost(host));
+  c.allowed_hosts = std::move(hosts);
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
   Setter set;
+  bool list = false;      // a YAML list is accepted and passed to `set` comma-separated
 };
 
 constexpr Setting kSettings[] = {
@@ -148,6 +174,8 @@ constexpr Setting kSettings[] = {
     {"CLUSTER_PREFIX", "cluster.prefix", SetClusterPrefix},
     {"CLUSTER_LEASE_TTL", "cluster.lease_ttl", SetLeaseTtl},
     {"CLUSTER_INTERNAL_TOKEN", "cluster.internal_token", SetInternalToken},
+    {"HTTP_CORS_ORIGINS", "http.cors_origins", SetCorsOrigins, true},
+    {"HTTP_ALLOWED_HOSTS", "http.allowed_hosts", SetAllowedHosts, true},
 };
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {
@@ -183,6 +211,18 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
     YAML::Node node = dot == std::string::npos ? root[dotted]
                                                : root[dotted.substr(0, dot)][dotted.substr(dot + 1)];
     if (!node.IsDefined() || node.IsNull()) continue;
+    if (s.list && node.IsSequence()) {
+      std::string joined;
+      for (const auto& item : node) {
+        if (!item.IsScalar()) {
+          return absl::InvalidArgumentError("config file " + path + ": " + dotted + ": expected a list of values");
+        }
+        joined += (joined.empty() ? "" : ",") + item.Scalar();
+      }
+      Status st = s.set(config, joined);
+      if (!st.ok()) return WithContext(st, "config file " + path + ": " + dotted);
+      continue;
+    }
     if (!node.IsScalar()) {
       return absl::InvalidArgumentError("config file " + path + ": " + dotted + ": expected a value");
     }

@@ -5,7 +5,8 @@
 //   data_dir: ./data
 //   http: {host: 127.0.0.1, port: 6333, threads: 0, max_body_bytes: 33554432, busy_poll_us: 0,
 //          max_connections: 1024, max_queued_requests: 256, max_buffered_body_bytes: 268435456,
-//          max_pending_response_bytes: 536870912}
+//          max_pending_response_bytes: 536870912,
+//          cors_origins: [https://app.example.com], allowed_hosts: [vjvector.example.com]}  (lists)
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
@@ -15,6 +16,8 @@
 // VJVECTOR_HTTP_MAX_PENDING_RESPONSE_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
 // VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
+// List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
+// VJVECTOR_HTTP_ALLOWED_HOSTS.
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -53,6 +56,10 @@ struct ServerConfig {
   // Shared secret that nodes send on /internal/... requests and require from each other; empty = those
   // routes are open (keep the nodes on a private network).
   std::string internal_token;
+  // Browser policy (server/browser_policy.h): origins whose pages may call the node (CORS; empty = off)
+  // and Host names accepted besides loopback names and addresses.
+  std::vector<std::string> cors_origins;
+  std::vector<std::string> allowed_hosts;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

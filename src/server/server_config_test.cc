@@ -79,5 +79,27 @@ TEST(ServerConfigTest, BadValuesNameTheirSource) {
   EXPECT_FALSE(LoadServerConfig("", Env({{"VJVECTOR_LOG_FORMAT", "xml"}}), {}).ok());
 }
 
+TEST(ServerConfigTest, BrowserListsComeFromYamlListsOrCommaSeparatedText) {
+  auto defaults = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->cors_origins.empty());
+  EXPECT_TRUE(defaults->allowed_hosts.empty());
+  auto from_file = LoadServerConfig(
+      WriteYaml("http:\n  cors_origins: [https://a.example, 'http://localhost:3000']\n  allowed_hosts:\n"
+                "    - db.example.com\n"),
+      Env({}), {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->cors_origins, (std::vector<std::string>{"https://a.example", "http://localhost:3000"}));
+  EXPECT_EQ(from_file->allowed_hosts, std::vector<std::string>{"db.example.com"});
+  auto from_env = LoadServerConfig("", Env({{"VJVECTOR_HTTP_CORS_ORIGINS", "https://a.example, https://b.example"}}),
+                                   {{"HTTP_ALLOWED_HOSTS", "x.example"}});
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->cors_origins, (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(from_env->allowed_hosts, std::vector<std::string>{"x.example"});
+  ExpectRefusedNamingEnv("VJVECTOR_HTTP_CORS_ORIGINS", {"a.example", "https://a.example/path", "null"});
+  ExpectRefusedNamingEnv("VJVECTOR_HTTP_ALLOWED_HOSTS", {"a.example:80", "a/b"});
+  EXPECT_FALSE(LoadServerConfig(WriteYaml("http:\n  cors_origins: [[x]]\n"), Env({}), {}).ok());
+}
+
 }  // namespace
 }  // namespace vj

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdio>
@@ -146,6 +147,9 @@ void CollectClusterMetrics(const vj::ClusterNode& cluster, vj::Metrics& m) {
 
 int Serve(const vj::ServerConfig& config) {
   SetUpLogging(config);
+  // Points and payloads are the users' data: every file and directory this process creates, RocksDB's
+  // included, is readable by its owner only (0600 files, 0700 directories).
+  ::umask(077);
   // Signals are taken synchronously by this thread (sigwait); every thread started below inherits the
   // blocked mask.
   sigset_t signals;
@@ -198,6 +202,8 @@ int Serve(const vj::ServerConfig& config) {
   http.max_buffered_body_bytes = config.max_buffered_body_bytes;
   http.max_pending_response_bytes = config.max_pending_response_bytes;
   http.busy_poll = std::chrono::microseconds(config.busy_poll_us);
+  http.browser.cors_origins = config.cors_origins;
+  http.browser.allowed_hosts = config.allowed_hosts;
   if (cluster_mode) {
     // Requests may wait on peers that wait on this node: only local shard reads run on I/O threads, and
     // the worker pool is large enough that waiting handlers never starve the ones they wait for.
@@ -370,6 +376,7 @@ int main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand("serve", "Run a node");
   std::string config_file, data_dir, host, log_format, log_level;
   std::string etcd, node_id, advertise_url, cluster_prefix;
+  std::string cors_origins, allowed_hosts;
   int64_t lease_ttl = -1;
   int64_t port = -1, threads = -1, max_body = -1, busy_poll = -1;
   serve->add_option("--config", config_file, "YAML config file");
@@ -391,6 +398,11 @@ int main(int argc, char** argv) {
   serve->add_option("--cluster-prefix", cluster_prefix, "etcd key prefix of the cluster (default /vjvector)");
   serve->add_option("--lease-ttl", lease_ttl, "seconds before a silent node leaves the cluster (default 5)")
       ->check(CLI::Range(1, 600));
+  serve->add_option("--cors-origins", cors_origins,
+                    "origins whose web pages may call this node (comma-separated; default none: CORS off)");
+  serve->add_option("--allowed-hosts", allowed_hosts,
+                    "Host names accepted besides localhost and IP addresses (comma-separated; default: "
+                    "none on a loopback address, any elsewhere)");
 
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
       std::string(argv[1]) != "version") {
@@ -414,6 +426,8 @@ int main(int argc, char** argv) {
   if (!advertise_url.empty()) flags["CLUSTER_ADVERTISE_URL"] = advertise_url;
   if (!cluster_prefix.empty()) flags["CLUSTER_PREFIX"] = cluster_prefix;
   if (lease_ttl >= 0) flags["CLUSTER_LEASE_TTL"] = std::to_string(lease_ttl);
+  if (!cors_origins.empty()) flags["HTTP_CORS_ORIGINS"] = cors_origins;
+  if (!allowed_hosts.empty()) flags["HTTP_ALLOWED_HOSTS"] = allowed_hosts;
   auto config = vj::LoadServerConfig(config_file, vj::ProcessEnv, flags);
   if (!config.ok()) {
     std::fprintf(stderr, "vjvector: %s\n", std::string(config.status().message()).c_str());

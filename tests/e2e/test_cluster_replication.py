@@ -153,7 +153,8 @@ class ClusterReplicationTest(ch.ClusterTestCase):
         for headers in (None, {"x-vjvector-internal-token": "wrong-token-0123456789abcd"}):
             c.err("POST", "/internal/shards/w/0/points/count", {"exact": True}, status=403,
                   mentions="x-vjvector-internal-token", headers=headers)
-            c.err("POST", "/internal/replication/w/0?term=9", raw=b"VJL1\0\0\0\0", status=403, headers=headers)
+            c.err("POST", "/internal/replication/w/0?term=9", raw=b"VJL1\0\0\0\0", status=403,
+                  headers={**(headers or {}), "Content-Type": "application/octet-stream"})
         self.assertEqual(c.ok("POST", "/internal/shards/w/0/points/count", {"exact": True},
                               headers=self.internal_headers())["count"], 0)
         # Deleting removes it everywhere.
