@@ -8,6 +8,7 @@
 #include "collection/payload_edit.h"
 #include "collection/shard_snapshot.h"
 #include "collection/shard_state.h"
+#include "core/payload_limits.h"
 
 namespace vj {
 
@@ -267,10 +268,25 @@ Status Shard::Delete(const PointSelector& selector, bool wait) {
 Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                  std::vector<std::string> keys, std::optional<std::string> key,
                                  bool wait) {
+  // Keys are parsed here too, not only by the API: peers and tests call this directly.
+  std::optional<PayloadPath> path;
+  if (op == PayloadUpdate::kSet && key && !key->empty()) {
+    StatusOr<PayloadPath> parsed = ParsePayloadPath(*key);
+    if (!parsed.ok()) return WithContext(parsed.status(), "key");
+    path = std::move(*parsed);
+  }
+  std::vector<PayloadPath> paths;
+  if (op == PayloadUpdate::kDeleteKeys) {
+    VJ_ASSIGN_OR_RETURN(paths, ParsePayloadPaths(keys, "keys"));
+  }
+  if (op == PayloadUpdate::kSet || op == PayloadUpdate::kOverwrite) {
+    VJ_RETURN_IF_ERROR(CheckPayloadLimits(payload, "payload"));
+  }
+  const size_t patch_bytes = op == PayloadUpdate::kSet ? SerializedPayloadBytes(payload) : 0;
   auto request = std::make_unique<WriteRequest>();
   request->vectors_changed = false;
-  request->build = [op, selector, payload = std::move(payload), keys = std::move(keys),
-                    key = std::move(key)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
+  request->build = [op, selector, payload = std::move(payload), patch_bytes, paths = std::move(paths),
+                    path = std::move(path)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
     VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, true));
     std::vector<Mutation> mutations;
     mutations.reserve(ids.size());
@@ -278,9 +294,13 @@ Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Pay
       VJ_ASSIGN_OR_RETURN(std::optional<PointRecord> record, s.store->Get(id));
       if (!record) continue;
       switch (op) {
-        case PayloadUpdate::kSet: MergePayload(record->payload, payload, key); break;
+        case PayloadUpdate::kSet:
+          VJ_RETURN_IF_ERROR(MergePayload(record->payload, payload, patch_bytes, path ? &*path : nullptr));
+          // The merged result is what gets stored: it must be readable back (storage/point_record.h).
+          VJ_RETURN_IF_ERROR(CheckPayloadLimits(record->payload, "payload of point " + id.ToString()));
+          break;
         case PayloadUpdate::kOverwrite: record->payload = payload; break;
-        case PayloadUpdate::kDeleteKeys: DeletePayloadKeys(record->payload, keys); break;
+        case PayloadUpdate::kDeleteKeys: DeletePayloadPaths(record->payload, paths); break;
         case PayloadUpdate::kClear: record->payload = Payload(); break;
       }
       Mutation m;
