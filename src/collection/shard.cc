@@ -4,6 +4,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "collection/shard_writer.h"
 #include "collection/payload_edit.h"
 #include "collection/shard_snapshot.h"
@@ -43,7 +45,9 @@ StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
 Status Shard::Load() {
   const auto start = std::chrono::steady_clock::now();
   ShardState& s = *state_;
-  if (LoadShardSnapshot(s, dir_).ok()) {
+  std::vector<QuarantinedRecord> quarantined;
+  if (LoadShardSnapshot(s, dir_, &quarantined).ok()) {
+    ReportQuarantined(quarantined);
     loaded_from_snapshot_ = true;
     for (const auto& [key, type] : s.config.payload_schema) {
       VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
@@ -54,7 +58,7 @@ Status Shard::Load() {
   // No usable snapshot (none, stale, or corrupt): rebuild the indexes from the store.
   s.Clear();
   std::map<std::string, std::vector<std::vector<float>>> vectors;
-  VJ_RETURN_IF_ERROR(s.store->ForEach([&](PointRecord&& record) -> Status {
+  VJ_RETURN_IF_ERROR(s.store->RecoverEach([&](PointRecord&& record) -> Status {
     const uint32_t internal = s.next_internal++;
     for (auto& [name, values] : record.vectors) {
       auto it = s.config.vectors.find(name);
@@ -70,7 +74,8 @@ Status Shard::Load() {
     s.internal_of[record.id] = internal;
     s.live.add(internal);
     return absl::OkStatus();
-  }));
+  }, &quarantined));
+  ReportQuarantined(quarantined);
   for (auto& [name, per_point] : vectors) {
     std::vector<uint32_t> ids;
     std::vector<const float*> data;
@@ -87,6 +92,17 @@ Status Shard::Load() {
   load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return absl::OkStatus();
 }
+
+void Shard::ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined) const {
+  for (const QuarantinedRecord& q : quarantined) {
+    StatusOr<PointId> id = PointId::FromKey(q.key);
+    spdlog::error("shard {}: point record {} does not decode and was moved to the quarantine: {}", name_,
+                  id.ok() ? id->ToString() : "with key of " + std::to_string(q.key.size()) + " bytes",
+                  q.reason);
+  }
+}
+
+uint64_t Shard::quarantined_records() const { return state_->store->quarantined_count(); }
 
 CollectionConfig Shard::config() const {
   std::shared_lock lock(state_->mu);
