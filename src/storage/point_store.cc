@@ -243,7 +243,8 @@ Status PointStore::Scan(const std::function<Status(PointRecord&&)>& fn,
 Status PointStore::RecoverEach(const std::function<Status(PointRecord&&)>& fn,
                                std::vector<QuarantinedRecord>* quarantined) {
   std::vector<std::pair<std::string, std::string>> bad;
-  VJ_RETURN_IF_ERROR(Scan(fn, &bad, quarantined));
+  std::vector<QuarantinedRecord> reasons;  // reported only once moved: fn may end the scan early
+  VJ_RETURN_IF_ERROR(Scan(fn, &bad, &reasons));
   if (bad.empty()) return absl::OkStatus();
   // The sequence suffix keeps an earlier quarantined copy of the same point when it goes bad again.
   const std::string suffix = SequenceKey(last_sequence());
@@ -256,6 +257,7 @@ Status PointStore::RecoverEach(const std::function<Status(PointRecord&&)>& fn,
   wo.sync = true;
   VJ_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "quarantine point records"));
   quarantined_count_.fetch_add(bad.size(), std::memory_order_acq_rel);
+  quarantined->insert(quarantined->end(), reasons.begin(), reasons.end());
   return absl::OkStatus();
 }
 

@@ -4,9 +4,9 @@
 // sequence number -> EncodeMutation) and "quarantine" (point records that did not decode when the store
 // was opened, moved there byte for byte by RecoverEach under their points key followed by the 8-byte
 // big-endian last sequence at the time, so that one bad record never keeps a shard from opening and is
-// still there for an operator to inspect: docs/operations.md). Write() applies a batch of mutations to both in one RocksDB write
-// batch, so the log and the points never disagree; it assigns consecutive sequence numbers starting at
-// last_sequence() + 1. With sync=true the batch is on disk (WAL fsynced) when Write returns OK.
+// still there for an operator to inspect: docs/operations.md).
+// Write() applies a batch of mutations to points and log in one RocksDB write batch, so the log and the
+// points never disagree; it assigns consecutive sequence numbers starting at last_sequence() + 1. With sync=true the batch is on disk (WAL fsynced) when Write returns OK.
 // The log is what replication and incremental backups read: ReadLog(from) streams it in order.
 //
 // Thread-safety: Get/ForEach/ReadLog are safe concurrently with each other and with Write. Write calls
@@ -68,8 +68,10 @@ class PointStore {
 
   // ForEach for recovery, when a shard opens: a record that does not decode (or sits under another
   // point's key) is moved to the quarantine family and appended to *quarantined, instead of failing the
-  // scan; the move is durable when this returns. Precondition: no Write runs concurrently (the caller
-  // has not started its writer yet), as a concurrent write of the same point could be moved away.
+  // scan; the move is durable when this returns. When fn fails, the scan stops with its error and
+  // nothing is moved (a later call finds the same records). Precondition: no Write runs concurrently
+  // (the caller has not started its writer yet), as a concurrent write of the same point could be
+  // moved away.
   [[nodiscard]] Status RecoverEach(const std::function<Status(PointRecord&&)>& fn,
                                    std::vector<QuarantinedRecord>* quarantined);
 

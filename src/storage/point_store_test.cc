@@ -485,6 +485,13 @@ TEST(PointStoreQuarantineTest, RecoveryMovesUndecodableRecordsAside) {
   {
     std::unique_ptr<PointStore> store = OpenOrDie(dir.path());
     EXPECT_FALSE(store->ForEach([](PointRecord&&) { return absl::OkStatus(); }).ok());
+    // A scan that fn ends early moves and reports nothing.
+    Status stopped = store->RecoverEach(
+        [](PointRecord&& r) { return r.id.num() == 3 ? absl::AbortedError("stop") : absl::OkStatus(); },
+        &quarantined);
+    EXPECT_EQ(stopped.code(), absl::StatusCode::kAborted);
+    EXPECT_TRUE(quarantined.empty());
+    EXPECT_EQ(store->quarantined_count(), 0u);
     std::vector<uint64_t> seen;
     ASSERT_TRUE(store->RecoverEach([&](PointRecord&& r) {
                         seen.push_back(r.id.num());
