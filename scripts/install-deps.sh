@@ -12,6 +12,7 @@ PACKAGES=(
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libxxhash-dev libroaring-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   prometheus curl etcd-server haproxy nodejs
+  rocksdb-tools
   libhnswlib-dev libfaiss-dev libomp-dev libblas-dev liblapack-dev zlib1g-dev
 )
 

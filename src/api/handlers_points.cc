@@ -4,7 +4,9 @@
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
+#include "collection/payload_edit.h"
 #include "core/json_fields.h"
+#include "core/payload_limits.h"
 
 namespace vj {
 namespace json = boost::json;
@@ -54,6 +56,24 @@ StatusOr<size_t> ParseLimit(const json::object& body, size_t fallback) {
   return static_cast<size_t>(n);
 }
 
+// set_payload's "key" must parse, and the patch placed under it must fit the payload depth limit
+// whatever the stored payload holds (each key and each index on the way adds a level). The shard checks
+// the merged result as well; this refuses the request before any shard sees it.
+Status CheckPatchUnderKey(const std::string& key, const Payload& patch) {
+  StatusOr<PayloadPath> path = ParsePayloadPath(key);
+  if (!path.ok()) return WithContext(path.status(), "key");
+  size_t levels = 0;
+  for (const PathStep& step : *path) levels += step.index == PathStep::Index::kNone ? 1 : 2;
+  size_t patch_depth = 1;
+  for (const auto& kv : patch) patch_depth = std::max(patch_depth, 1 + JsonDepth(kv.value()));
+  if (levels + patch_depth > kMaxPayloadDepth) {
+    return absl::InvalidArgumentError("payload: under key \"" + key.substr(0, 64) + "\" it would nest " +
+                                      std::to_string(levels + patch_depth) + " levels deep, the limit is " +
+                                      std::to_string(kMaxPayloadDepth));
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
@@ -66,9 +86,11 @@ StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
     const json::value* p = FindField(body, "payload");
     if (p == nullptr) return absl::InvalidArgumentError("payload: missing");
     VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*p, "payload"));
+    VJ_RETURN_IF_ERROR(CheckPayloadLimits(*obj, "payload"));
     payload = *obj;
     if (const json::value* k = FindField(body, "key")) {
       VJ_ASSIGN_OR_RETURN(key, ReadString(*k, "key"));
+      VJ_RETURN_IF_ERROR(CheckPatchUnderKey(*key, payload));
     }
   } else if (op == PayloadUpdate::kDeleteKeys) {
     VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"keys", "points", "filter", "shard_key"}, ""));
@@ -79,6 +101,7 @@ StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
       VJ_ASSIGN_OR_RETURN(std::string s, ReadString((*arr)[i], "keys[" + std::to_string(i) + "]"));
       keys.push_back(std::move(s));
     }
+    VJ_RETURN_IF_ERROR(ParsePayloadPaths(keys, "keys").status());
   } else {
     VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
   }

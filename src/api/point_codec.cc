@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/json_fields.h"
+#include "core/payload_limits.h"
 
 namespace vj {
 namespace json = boost::json;
@@ -94,6 +95,7 @@ namespace {
 StatusOr<Payload> ParsePayloadObject(const json::value* v, const std::string& where) {
   if (v == nullptr) return Payload();
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*v, where));
+  VJ_RETURN_IF_ERROR(CheckPayloadLimits(*obj, where));
   return *obj;
 }
 
@@ -179,6 +181,16 @@ StatusOr<std::vector<std::string>> ParseStringList(const json::value& v, const s
   return out;
 }
 
+// A with_payload list: strings that parse as payload paths.
+StatusOr<std::vector<std::string>> ParsePathList(const json::value& v, const std::string& where) {
+  VJ_ASSIGN_OR_RETURN(std::vector<std::string> keys, ParseStringList(v, where));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Status parsed = ParsePayloadPath(keys[i]).status();
+    if (!parsed.ok()) return WithContext(parsed, where + "[" + std::to_string(i) + "]");
+  }
+  return keys;
+}
+
 }  // namespace
 
 StatusOr<std::vector<PointInput>> ParseUpsertBody(const json::object& body) {
@@ -201,19 +213,19 @@ StatusOr<PayloadSelector> ParsePayloadSelector(const json::value* v, PayloadSele
   }
   if (v->is_array()) {
     selector.mode = PayloadSelector::Mode::kInclude;
-    VJ_ASSIGN_OR_RETURN(selector.keys, ParseStringList(*v, "with_payload"));
+    VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*v, "with_payload"));
     return selector;
   }
   if (const json::object* obj = v->if_object()) {
     VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"include", "exclude"}, "with_payload"));
     if (const json::value* inc = FindField(*obj, "include")) {
       selector.mode = PayloadSelector::Mode::kInclude;
-      VJ_ASSIGN_OR_RETURN(selector.keys, ParseStringList(*inc, "with_payload.include"));
+      VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*inc, "with_payload.include"));
       return selector;
     }
     if (const json::value* exc = FindField(*obj, "exclude")) {
       selector.mode = PayloadSelector::Mode::kExclude;
-      VJ_ASSIGN_OR_RETURN(selector.keys, ParseStringList(*exc, "with_payload.exclude"));
+      VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*exc, "with_payload.exclude"));
       return selector;
     }
   }

@@ -46,16 +46,7 @@ json::array StringsToJson(const std::vector<std::string>& strings) {
   return out;
 }
 
-std::string PathToString(const PayloadPath& path) {
-  std::string out;
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (i > 0) out += '.';
-    out += path[i].key;
-    if (path[i].index == PathStep::Index::kAll) out += "[]";
-    if (path[i].index == PathStep::Index::kOne) out += "[" + std::to_string(path[i].position) + "]";
-  }
-  return out;
-}
+std::string PathToString(const PayloadPath& path) { return FormatPayloadPath(path); }
 
 std::string KeyOf(const std::string& key, const PayloadPath& path) {
   return key.empty() ? PathToString(path) : key;

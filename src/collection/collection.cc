@@ -27,6 +27,7 @@ StatusOr<std::unique_ptr<Collection>> Collection::Open(std::string name, std::st
     VJ_ASSIGN_OR_RETURN(std::unique_ptr<Shard> shard,
                         Shard::Open(name + "/" + std::to_string(i), dir + "/shards/" + std::to_string(i),
                                     config, options));
+    c->quarantined_records_ += shard->quarantined_records();
     c->shards_.push_back(std::move(shard));
   }
   c->config_ = std::move(config);

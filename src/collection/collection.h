@@ -44,6 +44,9 @@ class Collection {
   // Sum of the shards' last durable sequence numbers: grows with every write (Qdrant's operation_id).
   uint64_t last_sequence() const;
   double load_seconds() const { return load_seconds_; }
+  // Point records its shards quarantined because they did not decode (storage/point_store.h); set at
+  // Open, 0 for an assembled (cluster) collection.
+  uint64_t quarantined_records() const { return quarantined_records_; }
 
   // Writes: see Shard. With several shards a write is durable on every shard it touches when it returns
   // with wait=true; InvalidArgument leaves nothing changed.
@@ -77,6 +80,7 @@ class Collection {
   std::vector<std::shared_ptr<ShardAccess>> shards_;
   std::unique_ptr<HashRing> ring_;
   double load_seconds_ = 0;
+  uint64_t quarantined_records_ = 0;
 
   mutable std::mutex mu_;
   CollectionConfig config_;  // guarded by mu_

@@ -143,7 +143,8 @@ DatabaseStats Database::Stats() const {
   DatabaseStats stats;
   stats.recovery_seconds = recovery_seconds_;
   for (const auto& c : all) {
-    stats.collections.push_back({c->name(), c->Info().points_count, c->load_seconds()});
+    stats.collections.push_back(
+        {c->name(), c->Info().points_count, c->load_seconds(), c->quarantined_records()});
   }
   return stats;
 }

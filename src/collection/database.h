@@ -30,6 +30,7 @@ struct DatabaseStats {
     std::string name;
     uint64_t points = 0;
     double load_seconds = 0;
+    uint64_t quarantined_records = 0;  // see Collection::quarantined_records
   };
   std::vector<PerCollection> collections;
   double recovery_seconds = 0;  // time Open spent loading every collection

@@ -4,10 +4,13 @@
 #include <cmath>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "collection/shard_writer.h"
 #include "collection/payload_edit.h"
 #include "collection/shard_snapshot.h"
 #include "collection/shard_state.h"
+#include "core/payload_limits.h"
 
 namespace vj {
 
@@ -42,7 +45,9 @@ StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
 Status Shard::Load() {
   const auto start = std::chrono::steady_clock::now();
   ShardState& s = *state_;
-  if (LoadShardSnapshot(s, dir_).ok()) {
+  std::vector<QuarantinedRecord> quarantined;
+  if (LoadShardSnapshot(s, dir_, &quarantined).ok()) {
+    ReportQuarantined(quarantined);
     loaded_from_snapshot_ = true;
     for (const auto& [key, type] : s.config.payload_schema) {
       VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
@@ -53,7 +58,7 @@ Status Shard::Load() {
   // No usable snapshot (none, stale, or corrupt): rebuild the indexes from the store.
   s.Clear();
   std::map<std::string, std::vector<std::vector<float>>> vectors;
-  VJ_RETURN_IF_ERROR(s.store->ForEach([&](PointRecord&& record) -> Status {
+  VJ_RETURN_IF_ERROR(s.store->RecoverEach([&](PointRecord&& record) -> Status {
     const uint32_t internal = s.next_internal++;
     for (auto& [name, values] : record.vectors) {
       auto it = s.config.vectors.find(name);
@@ -69,7 +74,8 @@ Status Shard::Load() {
     s.internal_of[record.id] = internal;
     s.live.add(internal);
     return absl::OkStatus();
-  }));
+  }, &quarantined));
+  ReportQuarantined(quarantined);
   for (auto& [name, per_point] : vectors) {
     std::vector<uint32_t> ids;
     std::vector<const float*> data;
@@ -86,6 +92,17 @@ Status Shard::Load() {
   load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return absl::OkStatus();
 }
+
+void Shard::ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined) const {
+  for (const QuarantinedRecord& q : quarantined) {
+    StatusOr<PointId> id = PointId::FromKey(q.key);
+    spdlog::error("shard {}: point record {} does not decode and was moved to the quarantine: {}", name_,
+                  id.ok() ? id->ToString() : "with key of " + std::to_string(q.key.size()) + " bytes",
+                  q.reason);
+  }
+}
+
+uint64_t Shard::quarantined_records() const { return state_->store->quarantined_count(); }
 
 CollectionConfig Shard::config() const {
   std::shared_lock lock(state_->mu);
@@ -267,10 +284,25 @@ Status Shard::Delete(const PointSelector& selector, bool wait) {
 Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                  std::vector<std::string> keys, std::optional<std::string> key,
                                  bool wait) {
+  // Keys are parsed here too, not only by the API: peers and tests call this directly.
+  std::optional<PayloadPath> path;
+  if (op == PayloadUpdate::kSet && key && !key->empty()) {
+    StatusOr<PayloadPath> parsed = ParsePayloadPath(*key);
+    if (!parsed.ok()) return WithContext(parsed.status(), "key");
+    path = std::move(*parsed);
+  }
+  std::vector<PayloadPath> paths;
+  if (op == PayloadUpdate::kDeleteKeys) {
+    VJ_ASSIGN_OR_RETURN(paths, ParsePayloadPaths(keys, "keys"));
+  }
+  if (op == PayloadUpdate::kSet || op == PayloadUpdate::kOverwrite) {
+    VJ_RETURN_IF_ERROR(CheckPayloadLimits(payload, "payload"));
+  }
+  const size_t patch_bytes = op == PayloadUpdate::kSet ? SerializedPayloadBytes(payload) : 0;
   auto request = std::make_unique<WriteRequest>();
   request->vectors_changed = false;
-  request->build = [op, selector, payload = std::move(payload), keys = std::move(keys),
-                    key = std::move(key)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
+  request->build = [op, selector, payload = std::move(payload), patch_bytes, paths = std::move(paths),
+                    path = std::move(path)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
     VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, true));
     std::vector<Mutation> mutations;
     mutations.reserve(ids.size());
@@ -278,9 +310,13 @@ Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Pay
       VJ_ASSIGN_OR_RETURN(std::optional<PointRecord> record, s.store->Get(id));
       if (!record) continue;
       switch (op) {
-        case PayloadUpdate::kSet: MergePayload(record->payload, payload, key); break;
+        case PayloadUpdate::kSet:
+          VJ_RETURN_IF_ERROR(MergePayload(record->payload, payload, patch_bytes, path ? &*path : nullptr));
+          // The merged result is what gets stored: it must be readable back (storage/point_record.h).
+          VJ_RETURN_IF_ERROR(CheckPayloadLimits(record->payload, "payload of point " + id.ToString()));
+          break;
         case PayloadUpdate::kOverwrite: record->payload = payload; break;
-        case PayloadUpdate::kDeleteKeys: DeletePayloadKeys(record->payload, keys); break;
+        case PayloadUpdate::kDeleteKeys: DeletePayloadPaths(record->payload, paths); break;
         case PayloadUpdate::kClear: record->payload = Payload(); break;
       }
       Mutation m;

@@ -104,10 +104,14 @@ class Shard final : public ShardAccess {
   double load_seconds() const { return load_seconds_; }
   // Whether the last Open loaded the indexes from their snapshot rather than rebuilding them.
   bool loaded_from_snapshot() const { return loaded_from_snapshot_; }
+  // Point records held in the shard's quarantine (storage/point_store.h), this Open's included.
+  uint64_t quarantined_records() const;
 
  private:
   Shard(std::string name, std::string dir, CollectionOptions options);
   Status Load();
+  // Logs each record Load quarantined (collection/shard, point id, reason).
+  void ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined) const;
   // Queues a write and, when `wait`, blocks until it is durable and applied.
   Status Submit(std::unique_ptr<WriteRequest> request, bool wait);
   // Dimension, finiteness and names of a query vector; the vector index it targets.

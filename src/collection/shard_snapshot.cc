@@ -82,7 +82,8 @@ Status SaveShardSnapshot(const ShardState& s, const std::string& dir) {
   return WriteFileAtomically(IndexDir(dir) + "/ids.bin", bytes);
 }
 
-Status LoadShardSnapshot(ShardState& s, const std::string& dir) {
+Status LoadShardSnapshot(ShardState& s, const std::string& dir,
+                         std::vector<QuarantinedRecord>* quarantined) {
   std::ifstream in(IndexDir(dir) + "/ids.bin", std::ios::binary);
   if (!in) return absl::NotFoundError("no index snapshot in " + dir);
   std::stringstream buffer;
@@ -125,7 +126,7 @@ Status LoadShardSnapshot(ShardState& s, const std::string& dir) {
   s.external_of.assign(count, PointId());
   s.payloads.assign(count, Payload());
   size_t matched = 0;
-  VJ_RETURN_IF_ERROR(s.store->ForEach([&](PointRecord&& record) -> Status {
+  VJ_RETURN_IF_ERROR(s.store->RecoverEach([&](PointRecord&& record) -> Status {
     auto it = internal_by_key.find(record.id.Key());
     if (it == internal_by_key.end()) {
       return absl::DataLossError("point " + record.id.ToString() + " is stored but not in the index snapshot");
@@ -137,7 +138,7 @@ Status LoadShardSnapshot(ShardState& s, const std::string& dir) {
     s.live.add(internal);
     ++matched;
     return absl::OkStatus();
-  }));
+  }, quarantined));
   if (matched != internal_by_key.size()) return corrupt("names points the store does not hold");
   s.next_internal = static_cast<uint32_t>(count);
   return absl::OkStatus();

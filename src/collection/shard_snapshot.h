@@ -11,6 +11,7 @@
 
 #include "collection/shard_state.h"
 #include "core/status.h"
+#include "storage/point_store.h"
 
 namespace vj {
 
@@ -20,7 +21,9 @@ namespace vj {
 // Loads the snapshot into `state`, whose store is open and whose maps are empty: vector indexes, id
 // maps, payloads (read from the store), live set. NotFound without a snapshot; FailedPrecondition when
 // it is stale; DataLoss when it is corrupt or disagrees with the store. On error `state` must be reset
-// by the caller before rebuilding.
-[[nodiscard]] Status LoadShardSnapshot(ShardState& state, const std::string& dir);
+// by the caller before rebuilding. Point records that do not decode are quarantined
+// (PointStore::RecoverEach) and appended to *quarantined; the snapshot then disagrees with the store.
+[[nodiscard]] Status LoadShardSnapshot(ShardState& state, const std::string& dir,
+                                       std::vector<QuarantinedRecord>* quarantined);
 
 }  // namespace vj

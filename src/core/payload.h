@@ -1,5 +1,6 @@
-// Payload: a point's JSON object, and path look-ups into it as Qdrant's filters address them:
-// "a.b" walks objects, "a[].b" walks every element of array "a", "a[0]" one element. A path that meets an
+// Payload: a point's JSON object, and path look-ups into it as Qdrant's JSON paths address them:
+// "a.b" walks objects, "a[].b" walks every element of array "a", "a[0]" one element, and a quoted
+// segment names a key with special characters: a."b.c" is key "b.c" inside "a". A path that meets an
 // array where a value is expected yields every element (Qdrant matches any array element).
 // Thread-safety: functions are pure; a Payload is a plain value.
 #pragma once
@@ -24,8 +25,15 @@ struct PathStep {
 };
 using PayloadPath = std::vector<PathStep>;
 
-// Parses "a.b[].c" / "a[2]". InvalidArgument naming the path when malformed or empty.
+// The one grammar for payload key paths (filters, payload indexes, set/delete payload, with_payload):
+//   path    := segment ("." segment)*      segment := key ("[]" | "[" digits "]")?
+//   key     := unquoted | '"' any bytes but '"' and '\\' '"'
+// where an unquoted key is one or more bytes other than . [ ] and ". Paths are limited to
+// kMaxPayloadPathBytes, kMaxPayloadPathSegments segments and indexes up to kMaxPayloadPathIndex
+// (core/payload_limits.h). InvalidArgument naming the path when malformed, empty or over a limit.
 StatusOr<PayloadPath> ParsePayloadPath(std::string_view path);
+// The text of a path that ParsePayloadPath reads back as the same path (keys quoted where needed).
+std::string FormatPayloadPath(const PayloadPath& path);
 
 // Appends to `out` every value the path reaches; array values are expanded into their elements when
 // `expand_arrays` (what match/range conditions want). Values are borrowed from `payload`.

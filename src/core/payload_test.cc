@@ -1,4 +1,5 @@
 #include "core/payload.h"
+#include "core/payload_limits.h"
 
 #include <charconv>
 #include <cmath>
@@ -51,6 +52,58 @@ TEST(PayloadPathTest, RejectsMalformedPaths) {
       EXPECT_NE(p.status().message().find(path), std::string_view::npos) << p.status();
     }
   }
+}
+
+TEST(PayloadPathTest, QuotedSegmentsNameKeysWithSpecialCharacters) {
+  StatusOr<PayloadPath> p = ParsePayloadPath(R"(a."b.c[0]".d[]."")");
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->size(), 4u);
+  EXPECT_EQ((*p)[0].key, "a");
+  EXPECT_EQ((*p)[1].key, "b.c[0]");
+  EXPECT_EQ((*p)[1].index, PathStep::Index::kNone);
+  EXPECT_EQ((*p)[2].key, "d");
+  EXPECT_EQ((*p)[2].index, PathStep::Index::kAll);
+  EXPECT_EQ((*p)[3].key, "");
+  p = ParsePayloadPath(R"("x y"[3])");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ((*p)[0].key, "x y");
+  EXPECT_EQ((*p)[0].position, 3u);
+  for (const char* path : {R"(a."b)", R"(a."b\c")", R"(a"b")", R"(a."b"c)", "a]", "a.b]"}) {
+    EXPECT_EQ(ParsePayloadPath(path).status().code(), absl::StatusCode::kInvalidArgument) << path;
+  }
+}
+
+TEST(PayloadPathTest, FormatReadsBackAsTheSamePath) {
+  for (const char* text : {"a", "a.b[].c[7]", R"(a."b.c"."[x]")", R"("".a)", "tag-1_x"}) {
+    StatusOr<PayloadPath> p = ParsePayloadPath(text);
+    ASSERT_TRUE(p.ok()) << text << ": " << p.status();
+    EXPECT_EQ(FormatPayloadPath(*p), text);
+    StatusOr<PayloadPath> again = ParsePayloadPath(FormatPayloadPath(*p));
+    ASSERT_TRUE(again.ok());
+    ASSERT_EQ(again->size(), p->size());
+    for (size_t i = 0; i < p->size(); ++i) EXPECT_EQ((*again)[i].key, (*p)[i].key);
+  }
+}
+
+TEST(PayloadPathTest, LimitsLengthSegmentsAndIndexes) {
+  std::string path = "a";
+  for (size_t i = 1; i < kMaxPayloadPathSegments; ++i) path += ".a";
+  EXPECT_TRUE(ParsePayloadPath(path).ok());
+  path += ".a";
+  Status too_many = ParsePayloadPath(path).status();
+  EXPECT_EQ(too_many.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(too_many.message().find("segments"), std::string_view::npos) << too_many;
+  // The attacker's key: 1,030 and 50,000 segments.
+  for (size_t segments : {size_t{1030}, size_t{50000}}) {
+    std::string key = "k";
+    for (size_t i = 1; i < segments; ++i) key += ".k";
+    EXPECT_EQ(ParsePayloadPath(key).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(ParsePayloadPath(std::string(kMaxPayloadPathBytes, 'x')).ok());
+  Status too_long = ParsePayloadPath(std::string(kMaxPayloadPathBytes + 1, 'x')).status();
+  EXPECT_NE(too_long.message().find("longer than"), std::string_view::npos) << too_long;
+  EXPECT_TRUE(ParsePayloadPath("a[" + std::to_string(kMaxPayloadPathIndex) + "]").ok());
+  EXPECT_FALSE(ParsePayloadPath("a[" + std::to_string(kMaxPayloadPathIndex + 1) + "]").ok());
 }
 
 class CollectValuesTest : public ::testing::Test {

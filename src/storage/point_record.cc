@@ -1,6 +1,7 @@
 #include "storage/point_record.h"
 
 #include "core/crc32c.h"
+#include "core/payload_limits.h"
 
 #include <array>
 #include <bit>
@@ -212,9 +213,14 @@ Status ReadRecordBody(Reader& in, PointRecord* record) {
   std::string_view payload_text;
   VJ_RETURN_IF_ERROR(in.Bytes(&payload_text));
   record->payload.clear();
+  if (payload_text.size() > kMaxPayloadBytes) {
+    return absl::DataLossError("point record: payload of " + std::to_string(payload_text.size()) +
+                               " bytes is over the " + std::to_string(kMaxPayloadBytes) + "-byte limit");
+  }
   if (!payload_text.empty()) {
-    // Generous depth: the API layer enforces its own limit, and stored data must stay readable.
-    StatusOr<boost::json::value> parsed = ParseJson(payload_text, /*max_depth=*/1024);
+    // The writers refuse payloads over the same limits (core/payload_limits.h), so this refuses only
+    // records that no current writer produced.
+    StatusOr<boost::json::value> parsed = ParseJson(payload_text, kMaxPayloadDepth);
     if (!parsed.ok()) {
       return absl::DataLossError("point record: bad payload: " + std::string(parsed.status().message()));
     }

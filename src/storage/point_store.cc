@@ -18,6 +18,7 @@ namespace {
 
 constexpr char kPointsCf[] = "points";
 constexpr char kLogCf[] = "log";
+constexpr char kQuarantineCf[] = "quarantine";
 // Default CF key holding the last assigned sequence number, so sequences never go backwards even when
 // the whole log has been trimmed. Written in every Write batch.
 constexpr char kLastSequenceKey[] = "meta/last_sequence";
@@ -93,7 +94,7 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
   // are listed, so open whatever exists plus ours.
   std::vector<std::string> names;
   if (!rocksdb::DB::ListColumnFamilies(db_options, dir, &names).ok()) names.clear();
-  for (const char* want : {rocksdb::kDefaultColumnFamilyName.c_str(), kPointsCf, kLogCf}) {
+  for (const char* want : {rocksdb::kDefaultColumnFamilyName.c_str(), kPointsCf, kLogCf, kQuarantineCf}) {
     if (std::find(names.begin(), names.end(), want) == names.end()) names.emplace_back(want);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -110,6 +111,15 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == kPointsCf) store->points_cf_ = store->handles_[i];
     if (names[i] == kLogCf) store->log_cf_ = store->handles_[i];
+    if (names[i] == kQuarantineCf) store->quarantine_cf_ = store->handles_[i];
+  }
+  {
+    // Normally empty; an operator empties it after dealing with what it holds.
+    uint64_t quarantined = 0;
+    std::unique_ptr<rocksdb::Iterator> q(store->db_->NewIterator(rocksdb::ReadOptions(), store->quarantine_cf_));
+    for (q->SeekToFirst(); q->Valid(); q->Next()) ++quarantined;
+    VJ_RETURN_IF_ERROR(FromRocks(q->status(), "scan quarantine"));
+    store->quarantined_count_.store(quarantined, std::memory_order_release);
   }
 
   // Recover the sequence counters: the log's last key, or the meta key when the log was trimmed empty.
@@ -201,19 +211,54 @@ StatusOr<std::optional<PointRecord>> PointStore::Get(const PointId& id) const {
 }
 
 Status PointStore::ForEach(const std::function<Status(PointRecord&&)>& fn) const {
+  return Scan(fn, nullptr, nullptr);
+}
+
+Status PointStore::Scan(const std::function<Status(PointRecord&&)>& fn,
+                        std::vector<std::pair<std::string, std::string>>* bad,
+                        std::vector<QuarantinedRecord>* reasons) const {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // a full scan would evict the hot working set
   // An iterator reads from an implicit snapshot, so concurrent writes do not tear the scan.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, points_cf_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    VJ_ASSIGN_OR_RETURN(PointRecord record, DecodePointRecord(std::string_view(it->value().data(),
-                                                                               it->value().size())));
-    if (record.id.Key() != std::string_view(it->key().data(), it->key().size())) {
-      return absl::DataLossError("point " + record.id.ToString() + " stored under a different key");
+    const std::string_view key(it->key().data(), it->key().size());
+    StatusOr<PointRecord> record = DecodePointRecord(std::string_view(it->value().data(),
+                                                                      it->value().size()));
+    Status status = record.status();
+    if (status.ok() && record->id.Key() != key) {
+      status = absl::DataLossError("point " + record->id.ToString() + " stored under a different key");
     }
-    VJ_RETURN_IF_ERROR(fn(std::move(record)));
+    if (!status.ok()) {
+      if (bad == nullptr) return status;
+      bad->emplace_back(std::string(key), it->value().ToString());
+      reasons->push_back({std::string(key), StatusMessage(status)});
+      continue;
+    }
+    VJ_RETURN_IF_ERROR(fn(std::move(*record)));
   }
   return FromRocks(it->status(), "scan points");
+}
+
+Status PointStore::RecoverEach(const std::function<Status(PointRecord&&)>& fn,
+                               std::vector<QuarantinedRecord>* quarantined) {
+  std::vector<std::pair<std::string, std::string>> bad;
+  std::vector<QuarantinedRecord> reasons;  // reported only once moved: fn may end the scan early
+  VJ_RETURN_IF_ERROR(Scan(fn, &bad, &reasons));
+  if (bad.empty()) return absl::OkStatus();
+  // The sequence suffix keeps an earlier quarantined copy of the same point when it goes bad again.
+  const std::string suffix = SequenceKey(last_sequence());
+  rocksdb::WriteBatch wb;
+  for (const auto& [key, value] : bad) {
+    VJ_RETURN_IF_ERROR(FromRocks(wb.Put(quarantine_cf_, key + suffix, value), "batch"));
+    VJ_RETURN_IF_ERROR(FromRocks(wb.Delete(points_cf_, key), "batch"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  VJ_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "quarantine point records"));
+  quarantined_count_.fetch_add(bad.size(), std::memory_order_acq_rel);
+  quarantined->insert(quarantined->end(), reasons.begin(), reasons.end());
+  return absl::OkStatus();
 }
 
 Status PointStore::ReadLog(uint64_t from, size_t max_entries,

@@ -1,9 +1,12 @@
 // PointStore: the durable home of one shard's points, on RocksDB.
 //
-// Two column families: "points" (PointId::Key() -> EncodePointRecord) and "log" (8-byte big-endian
-// sequence number -> EncodeMutation). Write() applies a batch of mutations to both in one RocksDB write
-// batch, so the log and the points never disagree; it assigns consecutive sequence numbers starting at
-// last_sequence() + 1. With sync=true the batch is on disk (WAL fsynced) when Write returns OK.
+// Three column families: "points" (PointId::Key() -> EncodePointRecord), "log" (8-byte big-endian
+// sequence number -> EncodeMutation) and "quarantine" (point records that did not decode when the store
+// was opened, moved there byte for byte by RecoverEach under their points key followed by the 8-byte
+// big-endian last sequence at the time, so that one bad record never keeps a shard from opening and is
+// still there for an operator to inspect: docs/operations.md).
+// Write() applies a batch of mutations to points and log in one RocksDB write batch, so the log and the
+// points never disagree; it assigns consecutive sequence numbers starting at last_sequence() + 1. With sync=true the batch is on disk (WAL fsynced) when Write returns OK.
 // The log is what replication and incremental backups read: ReadLog(from) streams it in order.
 //
 // Thread-safety: Get/ForEach/ReadLog are safe concurrently with each other and with Write. Write calls
@@ -27,6 +30,12 @@ class ColumnFamilyHandle;
 }  // namespace rocksdb
 
 namespace vj {
+
+// A point record that RecoverEach moved to the quarantine family.
+struct QuarantinedRecord {
+  std::string key;     // its key in the points family
+  std::string reason;  // why it did not decode
+};
 
 struct PointStoreOptions {
   bool create_if_missing = true;
@@ -57,6 +66,18 @@ class PointStore {
   // error if fn returns one.
   [[nodiscard]] Status ForEach(const std::function<Status(PointRecord&&)>& fn) const;
 
+  // ForEach for recovery, when a shard opens: a record that does not decode (or sits under another
+  // point's key) is moved to the quarantine family and appended to *quarantined, instead of failing the
+  // scan; the move is durable when this returns. When fn fails, the scan stops with its error and
+  // nothing is moved (a later call finds the same records). Precondition: no Write runs concurrently
+  // (the caller has not started its writer yet), as a concurrent write of the same point could be
+  // moved away.
+  [[nodiscard]] Status RecoverEach(const std::function<Status(PointRecord&&)>& fn,
+                                   std::vector<QuarantinedRecord>* quarantined);
+
+  // Records in the quarantine family: counted at Open, plus those RecoverEach moved since.
+  uint64_t quarantined_count() const { return quarantined_count_.load(std::memory_order_acquire); }
+
   // Appends to *out the log entries with sequence >= from, in order, at most max_entries.
   // OutOfRange when `from` is older than the oldest entry still kept (the reader needs a snapshot).
   [[nodiscard]] Status ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const;
@@ -78,14 +99,21 @@ class PointStore {
 
  private:
   PointStore() = default;
+  // ForEach's scan; with `bad` set, records that do not decode are appended there (key, value) and to
+  // *reasons instead of ending the scan.
+  Status Scan(const std::function<Status(PointRecord&&)>& fn,
+              std::vector<std::pair<std::string, std::string>>* bad,
+              std::vector<QuarantinedRecord>* reasons) const;
 
   PointStoreOptions options_;  // never changes after Open
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* points_cf_ = nullptr;  // owned by db_'s handles below
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* quarantine_cf_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<uint64_t> last_sequence_{0};
   std::atomic<uint64_t> first_log_sequence_{1};
+  std::atomic<uint64_t> quarantined_count_{0};
 };
 
 }  // namespace vj

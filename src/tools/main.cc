@@ -86,6 +86,8 @@ void DeclareMetrics(vj::Metrics& metrics) {
   metrics.DeclareGauge("vjvector_collections", "Number of collections.");
   metrics.DeclareGauge("vjvector_resident_memory_bytes", "Resident set size of the process.");
   metrics.DeclareGauge("vjvector_ready", "1 once every collection is loaded.");
+  metrics.DeclareGauge("vjvector_quarantined_records",
+                       "Point records held in quarantine because they did not decode at start-up.");
 }
 
 // Internal routes need the cluster's token when one is configured (compared in constant time).
@@ -187,6 +189,8 @@ int Serve(const vj::ServerConfig& config) {
     for (const auto& c : stats.collections) {
       m.Set("vjvector_collection_points", {{"collection", c.name}}, static_cast<double>(c.points));
       m.Set("vjvector_collection_load_seconds", {{"collection", c.name}}, c.load_seconds);
+      m.Set("vjvector_quarantined_records", {{"collection", c.name}},
+            static_cast<double>(c.quarantined_records));
     }
   });
 
