@@ -7,10 +7,15 @@
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
+//   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
+//            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
+//            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
+//            collections: 1000, default_timeout_s: 30, max_timeout_s: 300}  (api/request_limits.h)
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
 // VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
-// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
+// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, and VJVECTOR_LIMITS_<KEY> for each
+// limits key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...).
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -21,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "api/request_limits.h"
 #include "core/status.h"
 
 namespace vj {
@@ -44,6 +50,8 @@ struct ServerConfig {
   // Shared secret that nodes send on /internal/... requests and require from each other; empty = those
   // routes are open (keep the nodes on a private network).
   std::string internal_token;
+  // What one request may ask of the node (limits: in YAML, VJVECTOR_LIMITS_*).
+  RequestLimits limits;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).
