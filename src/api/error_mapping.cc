@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/deadline.h"
+
 namespace vj {
 namespace {
 
@@ -76,7 +78,8 @@ int HttpStatusFor(const Status& status) {
     case absl::StatusCode::kCancelled: return 499;
     case absl::StatusCode::kUnimplemented: return 501;
     case absl::StatusCode::kUnavailable: return 503;
-    case absl::StatusCode::kDeadlineExceeded: return 504;
+    // A request's own timeout is Qdrant's 408; a peer or replica that did not answer in time is 504.
+    case absl::StatusCode::kDeadlineExceeded: return IsRequestTimeout(status) ? 408 : 504;
     default: return 500;
   }
 }
@@ -109,6 +112,7 @@ Status StatusFromHttp(int http_status, const std::string& body) {
     case 401: return absl::UnauthenticatedError(message);
     case 403: return absl::PermissionDeniedError(message);
     case 404: return absl::NotFoundError(message);
+    case 408: return RequestTimeoutError(message);
     case 409: return absl::AlreadyExistsError(message);
     case 413:
     case 429: return absl::ResourceExhaustedError(message);

@@ -13,9 +13,11 @@ namespace json = boost::json;
 
 namespace {
 
-// Filters nest through conditions; the bound keeps evaluation's recursion shallow whatever the client
-// sends (the JSON parser's own depth limit is looser).
-constexpr int kMaxFilterDepth = 32;
+// The limits of one filter and how many conditions it has so far.
+struct FilterBudget {
+  const FilterLimits& limits;
+  size_t conditions = 0;
+};
 
 Status Bad(const std::string& where, std::string_view what) {
   return absl::InvalidArgumentError(where + ": " + std::string(what));
@@ -75,9 +77,13 @@ StatusOr<MatchValue> ParseMatchValue(const json::value& v, const std::string& wh
 }
 
 // any/except lists are all strings or all integers, as Qdrant's AnyVariants.
-StatusOr<std::vector<MatchValue>> ParseMatchList(const json::value& v, const std::string& where) {
+StatusOr<std::vector<MatchValue>> ParseMatchList(const json::value& v, const std::string& where,
+                                                 const FilterLimits& limits) {
   const json::array* arr = v.if_array();
   if (arr == nullptr) return Bad(where, "expected an array of strings or an array of integers");
+  if (arr->size() > limits.max_match_values) {
+    return OverLimit(where, arr->size(), "values", limits.max_match_values, "filter_match_values");
+  }
   std::vector<MatchValue> out;
   out.reserve(arr->size());
   const bool strings = !arr->empty() && (*arr)[0].is_string();
@@ -102,7 +108,8 @@ StatusOr<std::vector<MatchValue>> ParseMatchList(const json::value& v, const std
   return out;
 }
 
-StatusOr<MatchCondition> ParseMatch(const json::value& v, const std::string& where) {
+StatusOr<MatchCondition> ParseMatch(const json::value& v, const std::string& where,
+                                    const FilterLimits& limits) {
   const json::object* obj = v.if_object();
   constexpr std::string_view kExpected = "expected one of value, any, except, text";
   if (obj == nullptr) return Bad(where, "expected an object");
@@ -122,7 +129,7 @@ StatusOr<MatchCondition> ParseMatch(const json::value& v, const std::string& whe
     m.values.push_back(std::move(value));
   } else if (kv.key() == "any" || kv.key() == "except") {
     m.kind = kv.key() == "any" ? MatchCondition::Kind::kAny : MatchCondition::Kind::kExcept;
-    VJ_ASSIGN_OR_RETURN(m.values, ParseMatchList(kv.value(), at));
+    VJ_ASSIGN_OR_RETURN(m.values, ParseMatchList(kv.value(), at, limits));
   } else if (kv.key() == "text") {
     m.kind = MatchCondition::Kind::kText;
     const json::string* s = kv.value().if_string();
@@ -174,7 +181,8 @@ StatusOr<ValuesCountCondition> ParseValuesCount(const json::value& v, const std:
   return c;
 }
 
-StatusOr<Condition> ParseFieldCondition(const json::object& obj, const std::string& where) {
+StatusOr<Condition> ParseFieldCondition(const json::object& obj, const std::string& where,
+                                        const FilterLimits& limits) {
   for (std::string_view geo : {"geo_bounding_box", "geo_radius", "geo_polygon"}) {
     if (Field(obj, geo) != nullptr) {
       return Bad(where + "." + std::string(geo), std::string(geo) + " conditions are not supported");
@@ -193,7 +201,7 @@ StatusOr<Condition> ParseFieldCondition(const json::object& obj, const std::stri
   FieldCondition c;
   VJ_ASSIGN_OR_RETURN(c.path, ParseKey(obj, where, &c.key));
   if (const json::value* m = Field(obj, "match")) {
-    VJ_ASSIGN_OR_RETURN(c.match, ParseMatch(*m, where + ".match"));
+    VJ_ASSIGN_OR_RETURN(c.match, ParseMatch(*m, where + ".match", limits));
   }
   if (const json::value* r = Field(obj, "range")) {
     VJ_ASSIGN_OR_RETURN(c.range, ParseRange(*r, where + ".range"));
@@ -201,6 +209,7 @@ StatusOr<Condition> ParseFieldCondition(const json::object& obj, const std::stri
   if (const json::value* n = Field(obj, "values_count")) {
     VJ_ASSIGN_OR_RETURN(c.values_count, ParseValuesCount(*n, where + ".values_count"));
   }
+  IndexMatchValues(&c);
   if (!c.match && !c.range && !c.values_count) {
     return Bad(where, "expected one of match, range, values_count next to key");
   }
@@ -222,12 +231,16 @@ StatusOr<Condition> ParseKeyOnlyCondition(const json::object& obj, const std::st
   return Condition(std::move(c));
 }
 
-StatusOr<Condition> ParseHasId(const json::object& obj, const std::string& where) {
+StatusOr<Condition> ParseHasId(const json::object& obj, const std::string& where,
+                               const FilterLimits& limits) {
   VJ_RETURN_IF_ERROR(RejectUnknownFields(obj, where, {"has_id"}));
   const std::string at = where + ".has_id";
   const json::value* v = Field(obj, "has_id");
   const json::array* arr = v == nullptr ? nullptr : v->if_array();
   if (arr == nullptr) return Bad(at, "expected an array of point ids");
+  if (arr->size() > limits.max_has_id) {
+    return OverLimit(at, arr->size(), "ids", limits.max_has_id, "filter_has_id");
+  }
   HasIdCondition c;
   c.ids.reserve(arr->size());
   for (size_t i = 0; i < arr->size(); ++i) {
@@ -248,19 +261,25 @@ StatusOr<Condition> ParseHasId(const json::object& obj, const std::string& where
   return Condition(std::move(c));
 }
 
-StatusOr<Filter> ParseFilterAt(const json::value& v, const std::string& where, int depth);
+StatusOr<Filter> ParseFilterAt(const json::value& v, const std::string& where, size_t depth,
+                               FilterBudget& budget);
 
 bool IsFilterField(std::string_view k) {
   return k == "must" || k == "should" || k == "must_not" || k == "min_should";
 }
 
-StatusOr<Condition> ParseCondition(const json::value& v, const std::string& where, int depth) {
+StatusOr<Condition> ParseCondition(const json::value& v, const std::string& where, size_t depth,
+                                   FilterBudget& budget) {
+  if (++budget.conditions > budget.limits.max_conditions) {
+    return OverLimit(where, budget.conditions, "conditions in the filter", budget.limits.max_conditions,
+                     "filter_conditions");
+  }
   const json::object* obj = v.if_object();
   if (obj == nullptr) return Bad(where, "expected a condition object");
-  if (obj->contains("key")) return ParseFieldCondition(*obj, where);
+  if (obj->contains("key")) return ParseFieldCondition(*obj, where, budget.limits);
   if (obj->contains("is_empty")) return ParseKeyOnlyCondition<IsEmptyCondition>(*obj, where, "is_empty");
   if (obj->contains("is_null")) return ParseKeyOnlyCondition<IsNullCondition>(*obj, where, "is_null");
-  if (obj->contains("has_id")) return ParseHasId(*obj, where);
+  if (obj->contains("has_id")) return ParseHasId(*obj, where, budget.limits);
   for (std::string_view unsupported : {"nested", "has_vector"}) {
     if (obj->contains(unsupported)) {
       return Bad(where + "." + std::string(unsupported),
@@ -274,24 +293,28 @@ StatusOr<Condition> ParseCondition(const json::value& v, const std::string& wher
                             "must_not, min_should)");
     }
   }
-  VJ_ASSIGN_OR_RETURN(Filter nested, ParseFilterAt(v, where, depth + 1));
+  VJ_ASSIGN_OR_RETURN(Filter nested, ParseFilterAt(v, where, depth + 1, budget));
   return Condition(std::make_shared<const Filter>(std::move(nested)));
 }
 
 // must/should/must_not and min_should.conditions: one condition object or an array of them.
-Status ParseConditions(const json::value& v, const std::string& where, int depth, bool allow_single,
-                       std::vector<Condition>* out) {
+Status ParseConditions(const json::value& v, const std::string& where, size_t depth, bool allow_single,
+                       FilterBudget& budget, std::vector<Condition>* out) {
   if (const json::array* arr = v.if_array()) {
+    if (arr->size() > budget.limits.max_clause_conditions) {
+      return OverLimit(where, arr->size(), "conditions", budget.limits.max_clause_conditions,
+                       "filter_clause_conditions");
+    }
     out->reserve(arr->size());
     for (size_t i = 0; i < arr->size(); ++i) {
       VJ_ASSIGN_OR_RETURN(Condition c,
-                          ParseCondition((*arr)[i], where + "[" + std::to_string(i) + "]", depth));
+                          ParseCondition((*arr)[i], where + "[" + std::to_string(i) + "]", depth, budget));
       out->push_back(std::move(c));
     }
     return absl::OkStatus();
   }
   if (allow_single && v.is_object()) {
-    VJ_ASSIGN_OR_RETURN(Condition c, ParseCondition(v, where, depth));
+    VJ_ASSIGN_OR_RETURN(Condition c, ParseCondition(v, where, depth, budget));
     out->push_back(std::move(c));
     return absl::OkStatus();
   }
@@ -299,22 +322,24 @@ Status ParseConditions(const json::value& v, const std::string& where, int depth
                                  : "expected an array of conditions");
 }
 
-StatusOr<Filter> ParseFilterAt(const json::value& v, const std::string& where, int depth) {
-  if (depth > kMaxFilterDepth) {
-    return Bad(where, "filters nested deeper than " + std::to_string(kMaxFilterDepth) + " levels");
+StatusOr<Filter> ParseFilterAt(const json::value& v, const std::string& where, size_t depth,
+                               FilterBudget& budget) {
+  if (depth > budget.limits.max_depth) {
+    return Bad(where, "filters nested deeper than " + std::to_string(budget.limits.max_depth) +
+                          " levels (setting limits.filter_depth)");
   }
   const json::object* obj = v.if_object();
   if (obj == nullptr) return Bad(where, "expected a filter object");
   VJ_RETURN_IF_ERROR(RejectUnknownFields(*obj, where, {"must", "should", "must_not", "min_should"}));
   Filter f;
   if (const json::value* c = Field(*obj, "must")) {
-    VJ_RETURN_IF_ERROR(ParseConditions(*c, where + ".must", depth, true, &f.must));
+    VJ_RETURN_IF_ERROR(ParseConditions(*c, where + ".must", depth, true, budget, &f.must));
   }
   if (const json::value* c = Field(*obj, "should")) {
-    VJ_RETURN_IF_ERROR(ParseConditions(*c, where + ".should", depth, true, &f.should));
+    VJ_RETURN_IF_ERROR(ParseConditions(*c, where + ".should", depth, true, budget, &f.should));
   }
   if (const json::value* c = Field(*obj, "must_not")) {
-    VJ_RETURN_IF_ERROR(ParseConditions(*c, where + ".must_not", depth, true, &f.must_not));
+    VJ_RETURN_IF_ERROR(ParseConditions(*c, where + ".must_not", depth, true, budget, &f.must_not));
   }
   if (const json::value* ms = Field(*obj, "min_should")) {
     const std::string at = where + ".min_should";
@@ -324,7 +349,8 @@ StatusOr<Filter> ParseFilterAt(const json::value& v, const std::string& where, i
     MinShould min_should;
     const json::value* conds = Field(*mo, "conditions");
     if (conds == nullptr) return Bad(at + ".conditions", "required");
-    VJ_RETURN_IF_ERROR(ParseConditions(*conds, at + ".conditions", depth, false, &min_should.conditions));
+    VJ_RETURN_IF_ERROR(ParseConditions(*conds, at + ".conditions", depth, false, budget,
+                                       &min_should.conditions));
     const json::value* count = Field(*mo, "min_count");
     if (count == nullptr) return Bad(at + ".min_count", "required");
     std::optional<uint64_t> n = AsUint64(*count);
@@ -337,10 +363,11 @@ StatusOr<Filter> ParseFilterAt(const json::value& v, const std::string& where, i
 
 }  // namespace
 
-StatusOr<Filter> ParseFilter(const json::value& json, const std::string& where) {
+StatusOr<Filter> ParseFilter(const json::value& json, const std::string& where, const FilterLimits& limits) {
   // "filter": null means no filter, as in Qdrant.
   if (json.is_null()) return Filter{};
-  return ParseFilterAt(json, where, 1);
+  FilterBudget budget{limits};
+  return ParseFilterAt(json, where, 1, budget);
 }
 
 }  // namespace vj

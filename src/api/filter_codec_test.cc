@@ -235,5 +235,73 @@ TEST(FilterCodecTest, WherePrefixesMessages) {
   EXPECT_EQ(f.status().message().rfind("body.query.filter.must: ", 0), 0u) << f.status();
 }
 
+StatusOr<Filter> ParseWith(const std::string& text, const FilterLimits& limits) {
+  StatusOr<boost::json::value> v = ParseJson(text);
+  if (!v.ok()) return v.status();
+  return ParseFilter(*v, "filter", limits);
+}
+
+std::string Conditions(size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += (i ? "," : "") + std::string(R"({"key": "k", "match": {"value": 1}})");
+  return s;
+}
+
+std::string IntList(size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += (i ? "," : "") + std::to_string(i);
+  return s;
+}
+
+void ExpectOverLimit(const StatusOr<Filter>& f, const std::string& prefix, const std::string& setting) {
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(f.status().message());
+  EXPECT_EQ(message.rfind(prefix, 0), 0u) << message;
+  EXPECT_NE(message.find("(setting limits." + setting + ")"), std::string::npos) << message;
+}
+
+TEST(FilterCodecTest, LimitsAreEnforcedAtTheirBoundary) {
+  FilterLimits limits;
+  limits.max_match_values = 5;
+  limits.max_has_id = 3;
+  limits.max_clause_conditions = 4;
+  limits.max_conditions = 6;
+  limits.max_depth = 3;
+  EXPECT_TRUE(ParseWith(R"({"must": [{"key": "k", "match": {"any": [)" + IntList(5) + "]}}]}", limits).ok());
+  ExpectOverLimit(ParseWith(R"({"must": [{"key": "k", "match": {"any": [)" + IntList(6) + "]}}]}", limits),
+                  "filter.must[0].match.any: 6 values is over the limit of 5", "filter_match_values");
+  ExpectOverLimit(ParseWith(R"({"must_not": [{"key": "k", "match": {"except": [)" + IntList(6) + "]}}]}", limits),
+                  "filter.must_not[0].match.except: 6 values", "filter_match_values");
+  EXPECT_TRUE(ParseWith(R"({"must": [{"has_id": [1, 2, 3]}]})", limits).ok());
+  ExpectOverLimit(ParseWith(R"({"must": [{"has_id": [1, 2, 3, 4]}]})", limits),
+                  "filter.must[0].has_id: 4 ids is over the limit of 3", "filter_has_id");
+  EXPECT_TRUE(ParseWith(R"({"should": [)" + Conditions(4) + "]}", limits).ok());
+  ExpectOverLimit(ParseWith(R"({"should": [)" + Conditions(5) + "]}", limits),
+                  "filter.should: 5 conditions is over the limit of 4", "filter_clause_conditions");
+  ExpectOverLimit(ParseWith(R"({"min_should": {"conditions": [)" + Conditions(5) + R"(], "min_count": 1}})",
+                            limits),
+                  "filter.min_should.conditions: 5 conditions", "filter_clause_conditions");
+  // 3 + 3 in two clauses is at the total; a nested filter counts as a condition of its own.
+  EXPECT_TRUE(ParseWith(R"({"must": [)" + Conditions(3) + R"(], "should": [)" + Conditions(3) + "]}", limits).ok());
+  ExpectOverLimit(ParseWith(R"({"must": [)" + Conditions(3) + R"(], "should": [{"must": [)" + Conditions(3) +
+                                "]}]}",
+                            limits),
+                  "filter.should[0].must[2]: 7 conditions in the filter is over the limit of 6",
+                  "filter_conditions");
+  EXPECT_TRUE(ParseWith(R"({"must": {"must": {}}})", limits).ok());
+  StatusOr<Filter> deep = ParseWith(R"({"must": {"must": {"must": {}}}})", limits);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("nested deeper than 3 levels (setting limits.filter_depth)"),
+            std::string::npos)
+      << deep.status();
+}
+
+TEST(FilterCodecTest, LongMatchListsAreHashed) {
+  Filter f = Good(R"({"must": [{"key": "k", "match": {"any": [)" + IntList(100) + "]}}]}");
+  ASSERT_EQ(f.must.size(), 1u);
+  EXPECT_NE(AsField(f.must[0]).match_set, nullptr);
+}
+
 }  // namespace
 }  // namespace vj

@@ -11,6 +11,7 @@
 #include "api/request.h"
 #include "api/rest_api.h"
 #include "collection/catalog.h"
+#include "core/deadline.h"
 #include "core/status.h"
 
 namespace vj {
@@ -32,7 +33,16 @@ struct Call {
   // ?wait=true|false (default false, as Qdrant).
   StatusOr<bool> Wait() const;
   StatusOr<std::shared_ptr<Collection>> GetCollection() const;
+  // The request's deadline from Qdrant's ?timeout=<seconds> (a positive number; larger than
+  // limits.max_timeout_s is lowered to it), else limits.default_timeout_s from now; none when that is 0.
+  StatusOr<Deadline> RequestDeadline() const;
+  const RequestLimits& limits() const { return options.limits; }
 };
+
+// InvalidArgument when a with_payload include/exclude list has more keys than limits.max_payload_keys.
+Status CheckPayloadKeys(const PayloadSelector& selector, const RequestLimits& limits);
+// InvalidArgument when `count` points (or ids) at `where` exceed limits.max_points_per_request.
+Status CheckPointCount(const std::string& where, size_t count, const RequestLimits& limits);
 
 using HandlerFn = StatusOr<boost::json::value> (*)(const Call& call);
 

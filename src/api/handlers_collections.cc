@@ -79,6 +79,22 @@ StatusOr<json::value> HandleCreateCollection(const Call& call) {
     return absl::InvalidArgumentError("unknown field \"payload_schema\"");
   }
   VJ_ASSIGN_OR_RETURN(CollectionConfig config, ParseCollectionConfig(body));
+  // Limits apply to new collections only: a stored config with more shards still loads.
+  const RequestLimits& limits = call.limits();
+  if (config.shard_number > limits.max_shard_number) {
+    return OverLimit("shard_number", config.shard_number, "shards", limits.max_shard_number, "shard_number");
+  }
+  if (config.replication_factor > limits.max_replication_factor) {
+    return OverLimit("replication_factor", config.replication_factor, "replicas",
+                     limits.max_replication_factor, "replication_factor");
+  }
+  // The catalog checks again atomically (a standalone Database); this answers early, and bounds a
+  // cluster's catalog, which counts the cluster's collections.
+  if (limits.max_collections != 0 && !call.catalog.Exists(call.params[0]) &&
+      call.catalog.List().size() >= limits.max_collections) {
+    return OverLimit("collections", call.catalog.List().size() + 1, "collections", limits.max_collections,
+                     "collections");
+  }
   VJ_RETURN_IF_ERROR(call.catalog.CreateCollection(call.params[0], config));
   return json::value(true);
 }

@@ -13,8 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr size_t kMaxLimit = 100000;
-
 json::array ViewsToJson(const std::vector<PointView>& views) {
   json::array out;
   out.reserve(views.size());
@@ -22,18 +20,18 @@ json::array ViewsToJson(const std::vector<PointView>& views) {
   return out;
 }
 
-StatusOr<std::optional<Filter>> ParseOptionalFilter(const json::object& body) {
+StatusOr<std::optional<Filter>> ParseOptionalFilter(const json::object& body, const RequestLimits& limits) {
   const json::value* filter = FindField(body, "filter");
   if (filter == nullptr) return std::optional<Filter>();
-  VJ_ASSIGN_OR_RETURN(Filter parsed, ParseFilter(*filter, "filter"));
+  VJ_ASSIGN_OR_RETURN(Filter parsed, ParseFilter(*filter, "filter", limits.filter));
   return std::optional<Filter>(std::move(parsed));
 }
 
 // {"points": [ids]} or {"filter": {...}}: exactly one.
-StatusOr<PointSelector> ParseSelector(const json::object& body) {
+StatusOr<PointSelector> ParseSelector(const json::object& body, const RequestLimits& limits) {
   PointSelector selector;
   const json::value* points = FindField(body, "points");
-  VJ_ASSIGN_OR_RETURN(selector.filter, ParseOptionalFilter(body));
+  VJ_ASSIGN_OR_RETURN(selector.filter, ParseOptionalFilter(body, limits));
   if ((points == nullptr) == !selector.filter.has_value()) {
     return absl::InvalidArgumentError("expected exactly one of \"points\" (a list of ids) or \"filter\"");
   }
@@ -42,17 +40,16 @@ StatusOr<PointSelector> ParseSelector(const json::object& body) {
       return absl::InvalidArgumentError("points: expected a list of ids; use \"filter\" for a filter");
     }
     VJ_ASSIGN_OR_RETURN(selector.ids, ParsePointIds(*points, "points"));
+    VJ_RETURN_IF_ERROR(CheckPointCount("points", selector.ids.size(), limits));
   }
   return selector;
 }
 
-StatusOr<size_t> ParseLimit(const json::object& body, size_t fallback) {
+StatusOr<size_t> ParseLimit(const json::object& body, size_t fallback, const RequestLimits& limits) {
   const json::value* limit = FindField(body, "limit");
   if (limit == nullptr) return fallback;
   VJ_ASSIGN_OR_RETURN(uint64_t n, ReadUint(*limit, "limit"));
-  if (n > kMaxLimit) {
-    return absl::InvalidArgumentError("limit: must be at most " + std::to_string(kMaxLimit));
-  }
+  if (n > limits.max_limit) return OverLimit("limit", n, "points", limits.max_limit, "limit");
   return static_cast<size_t>(n);
 }
 
@@ -97,6 +94,9 @@ StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
     const json::value* k = FindField(body, "keys");
     if (k == nullptr) return absl::InvalidArgumentError("keys: missing");
     VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(*k, "keys"));
+    if (arr->size() > call.limits().max_payload_keys) {
+      return OverLimit("keys", arr->size(), "keys", call.limits().max_payload_keys, "payload_keys");
+    }
     for (size_t i = 0; i < arr->size(); ++i) {
       VJ_ASSIGN_OR_RETURN(std::string s, ReadString((*arr)[i], "keys[" + std::to_string(i) + "]"));
       keys.push_back(std::move(s));
@@ -105,7 +105,7 @@ StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
   } else {
     VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
   }
-  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body));
+  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body, call.limits()));
   VJ_RETURN_IF_ERROR(
       collection->UpdatePayload(op, selector, std::move(payload), std::move(keys), key, wait));
   return UpdateResult(*collection, wait);
@@ -118,6 +118,8 @@ StatusOr<json::value> HandleUpsert(const Call& call) {
   VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points, ParseUpsertBody(body));
+  VJ_RETURN_IF_ERROR(CheckPointCount(FindField(body, "batch") != nullptr ? "batch" : "points", points.size(),
+                                     call.limits()));
   VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), wait));
   return UpdateResult(*collection, wait);
 }
@@ -130,9 +132,11 @@ StatusOr<json::value> HandleRetrieve(const Call& call) {
   const json::value* ids_json = FindField(body, "ids");
   if (ids_json == nullptr) return absl::InvalidArgumentError("ids: missing");
   VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, ParsePointIds(*ids_json, "ids"));
+  VJ_RETURN_IF_ERROR(CheckPointCount("ids", ids.size(), call.limits()));
   VJ_ASSIGN_OR_RETURN(PayloadSelector with_payload,
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}));
+  VJ_RETURN_IF_ERROR(CheckPayloadKeys(with_payload, call.limits()));
   VJ_ASSIGN_OR_RETURN(VectorSelector with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
                       collection->Retrieve(ids, with_payload, with_vector));
@@ -168,7 +172,7 @@ StatusOr<json::value> HandleDeletePoints(const Call& call) {
   VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
-  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body));
+  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body, call.limits()));
   VJ_RETURN_IF_ERROR(collection->Delete(selector, wait));
   return UpdateResult(*collection, wait);
 }
@@ -185,6 +189,7 @@ StatusOr<json::value> HandleClearPayload(const Call& call) {
 }
 
 StatusOr<json::value> HandleScroll(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
   VJ_RETURN_IF_ERROR(CheckKnownFields(
@@ -193,14 +198,16 @@ StatusOr<json::value> HandleScroll(const Call& call) {
     return absl::InvalidArgumentError("order_by: not supported yet");
   }
   ScrollRequest request;
+  request.deadline = deadline;
   if (const json::value* offset = FindField(body, "offset")) {
     VJ_ASSIGN_OR_RETURN(request.offset, ParsePointId(*offset, "offset"));
   }
-  VJ_ASSIGN_OR_RETURN(request.limit, ParseLimit(body, 10));
-  VJ_ASSIGN_OR_RETURN(request.filter, ParseOptionalFilter(body));
+  VJ_ASSIGN_OR_RETURN(request.limit, ParseLimit(body, 10, call.limits()));
+  VJ_ASSIGN_OR_RETURN(request.filter, ParseOptionalFilter(body, call.limits()));
   VJ_ASSIGN_OR_RETURN(request.with_payload,
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}));
+  VJ_RETURN_IF_ERROR(CheckPayloadKeys(request.with_payload, call.limits()));
   VJ_ASSIGN_OR_RETURN(request.with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   VJ_ASSIGN_OR_RETURN(ScrollResult result, collection->Scroll(request));
   json::value next = nullptr;
@@ -209,15 +216,16 @@ StatusOr<json::value> HandleScroll(const Call& call) {
 }
 
 StatusOr<json::value> HandleCount(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"filter", "exact", "shard_key"}, ""));
-  VJ_ASSIGN_OR_RETURN(std::optional<Filter> filter, ParseOptionalFilter(body));
+  VJ_ASSIGN_OR_RETURN(std::optional<Filter> filter, ParseOptionalFilter(body, call.limits()));
   bool exact = true;
   if (const json::value* e = FindField(body, "exact")) {
     VJ_ASSIGN_OR_RETURN(exact, ReadBool(*e, "exact"));
   }
-  VJ_ASSIGN_OR_RETURN(uint64_t count, collection->Count(filter, exact));
+  VJ_ASSIGN_OR_RETURN(uint64_t count, collection->Count(filter, exact, deadline));
   return json::object{{"count", count}};
 }
 

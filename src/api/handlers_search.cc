@@ -9,9 +9,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr size_t kMaxLimit = 100000;
-constexpr size_t kMaxBatch = 1000;
-
 Status ParseSearchParams(const json::object& body, QueryRequest* request) {
   const json::value* params = FindField(body, "params");
   if (params == nullptr) return absl::OkStatus();
@@ -51,20 +48,20 @@ Status ParseSearchParams(const json::object& body, QueryRequest* request) {
 }
 
 // The fields /points/query and /points/search share.
-Status ParseCommon(const json::object& body, QueryRequest* request) {
+Status ParseCommon(const json::object& body, const RequestLimits& limits, QueryRequest* request) {
   if (const json::value* filter = FindField(body, "filter")) {
-    VJ_ASSIGN_OR_RETURN(request->filter, ParseFilter(*filter, "filter"));
+    VJ_ASSIGN_OR_RETURN(request->filter, ParseFilter(*filter, "filter", limits.filter));
   }
   if (const json::value* limit = FindField(body, "limit")) {
     VJ_ASSIGN_OR_RETURN(request->limit, ReadUint(*limit, "limit"));
-    if (request->limit > kMaxLimit) {
-      return absl::InvalidArgumentError("limit: must be at most " + std::to_string(kMaxLimit));
+    if (request->limit > limits.max_limit) {
+      return OverLimit("limit", request->limit, "points", limits.max_limit, "limit");
     }
   }
   if (const json::value* offset = FindField(body, "offset")) {
     VJ_ASSIGN_OR_RETURN(request->offset, ReadUint(*offset, "offset"));
-    if (request->offset > kMaxLimit) {
-      return absl::InvalidArgumentError("offset: must be at most " + std::to_string(kMaxLimit));
+    if (request->offset > limits.max_offset) {
+      return OverLimit("offset", request->offset, "points", limits.max_offset, "offset");
     }
   }
   if (const json::value* t = FindField(body, "score_threshold")) {
@@ -73,6 +70,7 @@ Status ParseCommon(const json::object& body, QueryRequest* request) {
   }
   VJ_ASSIGN_OR_RETURN(request->with_payload,
                       ParsePayloadSelector(FindField(body, "with_payload"), PayloadSelector{}));
+  VJ_RETURN_IF_ERROR(CheckPayloadKeys(request->with_payload, limits));
   VJ_ASSIGN_OR_RETURN(request->with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   return ParseSearchParams(body, request);
 }
@@ -86,7 +84,8 @@ json::array ScoredToJson(const std::vector<PointView>& views) {
 
 // One /points/query body. Without "query" it lists points in id order, as Qdrant does.
 StatusOr<json::value> RunQuery(const Collection& collection, const json::value& body_value,
-                               const std::string& where) {
+                               const std::string& where, const RequestLimits& limits,
+                               const Deadline& deadline) {
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
   VJ_RETURN_IF_ERROR(CheckKnownFields(
@@ -98,7 +97,8 @@ StatusOr<json::value> RunQuery(const Collection& collection, const json::value& 
                                       "prefetch and lookup_from are not supported yet");
   }
   QueryRequest request;
-  VJ_RETURN_IF_ERROR(ParseCommon(body, &request));
+  VJ_RETURN_IF_ERROR(ParseCommon(body, limits, &request));
+  request.deadline = deadline;
   if (const json::value* u = FindField(body, "using")) {
     VJ_ASSIGN_OR_RETURN(request.using_vector, ReadString(*u, "using"));
   }
@@ -109,6 +109,7 @@ StatusOr<json::value> RunQuery(const Collection& collection, const json::value& 
     scroll.filter = request.filter;
     scroll.with_payload = request.with_payload;
     scroll.with_vector = request.with_vector;
+    scroll.deadline = deadline;
     VJ_ASSIGN_OR_RETURN(ScrollResult result, collection.Scroll(scroll));
     return json::object{{"points", ScoredToJson(result.points)}};
   }
@@ -139,14 +140,16 @@ StatusOr<json::value> RunQuery(const Collection& collection, const json::value& 
 }
 
 StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const json::value& body_value,
-                                           const std::string& where) {
+                                           const std::string& where, const RequestLimits& limits,
+                                           const Deadline& deadline) {
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"vector", "filter", "limit", "offset", "score_threshold",
                                              "with_payload", "with_vector", "params", "shard_key"},
                                       where));
   QueryRequest request;
-  VJ_RETURN_IF_ERROR(ParseCommon(body, &request));
+  VJ_RETURN_IF_ERROR(ParseCommon(body, limits, &request));
+  request.deadline = deadline;
   const json::value* vector = FindField(body, "vector");
   if (vector == nullptr) return absl::InvalidArgumentError("vector: missing");
   if (const json::object* named = vector->if_object()) {
@@ -164,13 +167,13 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
   return collection.Query(request);
 }
 
-StatusOr<const json::array*> ReadSearches(const json::object& body) {
+StatusOr<const json::array*> ReadSearches(const json::object& body, const RequestLimits& limits) {
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"searches", "shard_key"}, ""));
   const json::value* searches = FindField(body, "searches");
   if (searches == nullptr) return absl::InvalidArgumentError("searches: missing");
   VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(*searches, "searches"));
-  if (arr->size() > kMaxBatch) {
-    return absl::InvalidArgumentError("searches: at most " + std::to_string(kMaxBatch) + " per batch");
+  if (arr->size() > limits.max_batch_queries) {
+    return OverLimit("searches", arr->size(), "queries", limits.max_batch_queries, "batch_queries");
   }
   return arr;
 }
@@ -178,39 +181,48 @@ StatusOr<const json::array*> ReadSearches(const json::object& body) {
 }  // namespace
 
 StatusOr<json::value> HandleQuery(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
-  return RunQuery(*collection, json::value(std::move(body)), "");
+  return RunQuery(*collection, json::value(std::move(body)), "", call.limits(), deadline);
 }
 
+// Batches check the deadline before each query, so a batch that runs out of time stops there.
 StatusOr<json::value> HandleQueryBatch(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body));
+  VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
   json::array results;
   for (size_t i = 0; i < searches->size(); ++i) {
-    VJ_ASSIGN_OR_RETURN(json::value r,
-                        RunQuery(*collection, (*searches)[i], "searches[" + std::to_string(i) + "]"));
+    VJ_RETURN_IF_ERROR(deadline.Check("Query"));
+    VJ_ASSIGN_OR_RETURN(json::value r, RunQuery(*collection, (*searches)[i],
+                                                "searches[" + std::to_string(i) + "]", call.limits(), deadline));
     results.push_back(std::move(r));
   }
   return results;
 }
 
 StatusOr<json::value> HandleSearch(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunSearch(*collection, json::value(std::move(body)), ""));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
+                      RunSearch(*collection, json::value(std::move(body)), "", call.limits(), deadline));
   return ScoredToJson(views);
 }
 
 StatusOr<json::value> HandleSearchBatch(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body));
+  VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
   json::array results;
   for (size_t i = 0; i < searches->size(); ++i) {
+    VJ_RETURN_IF_ERROR(deadline.Check("Search"));
     VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                        RunSearch(*collection, (*searches)[i], "searches[" + std::to_string(i) + "]"));
+                        RunSearch(*collection, (*searches)[i], "searches[" + std::to_string(i) + "]",
+                                  call.limits(), deadline));
     results.push_back(ScoredToJson(views));
   }
   return results;

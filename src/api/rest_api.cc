@@ -1,6 +1,8 @@
 #include "api/rest_api.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <string_view>
 
 #include <absl/strings/numbers.h>
@@ -156,6 +158,31 @@ StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const {
   }
   if (!options.shard_collection) return absl::NotFoundError("this node is not in a cluster");
   return options.shard_collection(params.at(0), *shard, writes);
+}
+
+StatusOr<Deadline> Call::RequestDeadline() const {
+  const RequestLimits& l = options.limits;
+  double seconds = l.default_timeout_s;
+  if (auto it = request.query.find("timeout"); it != request.query.end()) {
+    double asked = 0;
+    if (!absl::SimpleAtod(it->second, &asked) || !std::isfinite(asked) || asked <= 0) {
+      return absl::InvalidArgumentError("query parameter timeout: expected a positive number of seconds, got \"" +
+                                        it->second + "\"");
+    }
+    seconds = l.max_timeout_s > 0 ? std::min(asked, l.max_timeout_s) : asked;
+  }
+  if (seconds <= 0) return Deadline();
+  return Deadline::After(std::chrono::duration<double>(seconds));
+}
+
+Status CheckPayloadKeys(const PayloadSelector& selector, const RequestLimits& limits) {
+  if (selector.keys.size() <= limits.max_payload_keys) return absl::OkStatus();
+  return OverLimit("with_payload", selector.keys.size(), "keys", limits.max_payload_keys, "payload_keys");
+}
+
+Status CheckPointCount(const std::string& where, size_t count, const RequestLimits& limits) {
+  if (count <= limits.max_points_per_request) return absl::OkStatus();
+  return OverLimit(where, count, "points", limits.max_points_per_request, "points_per_request");
 }
 
 json::value UpdateResult(const Collection& collection, bool wait) {

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "api/request.h"
+#include "api/request_limits.h"
 #include "collection/catalog.h"
 
 namespace vj {
@@ -33,6 +34,8 @@ struct RestApiOptions {
   std::function<StatusOr<std::shared_ptr<Collection>>(const std::string& collection, uint32_t shard,
                                                       bool write)>
       shard_collection;
+  // The most work one request may ask for, and its default and largest timeout.
+  RequestLimits limits;
 };
 
 class RestApi {

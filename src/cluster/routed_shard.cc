@@ -145,8 +145,9 @@ StatusOr<ScrollResult> RoutedShard::Scroll(const ScrollRequest& request) const {
                             [&](const PeerShard& p) { return router_.peers().Scroll(p, request); });
 }
 
-StatusOr<uint64_t> RoutedShard::Count(const std::optional<Filter>& filter, bool exact) const {
-  return Read<uint64_t>([&](const Shard& s) { return s.Count(filter, exact); },
+StatusOr<uint64_t> RoutedShard::Count(const std::optional<Filter>& filter, bool exact,
+                                      const Deadline& deadline) const {
+  return Read<uint64_t>([&](const Shard& s) { return s.Count(filter, exact, deadline); },
                         [&](const PeerShard& p) { return router_.peers().Count(p, filter, exact); });
 }
 

@@ -66,7 +66,8 @@ class RoutedShard final : public ShardAccess {
                                                           const PayloadSelector& with_payload,
                                                           const VectorSelector& with_vector) const override;
   [[nodiscard]] StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const override;
-  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact) const override;
+  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact,
+                                         const Deadline& deadline) const override;
   [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const override;
 
   void WaitForQueuedWrites() override;

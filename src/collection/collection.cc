@@ -198,9 +198,11 @@ StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
   return merged;
 }
 
-StatusOr<uint64_t> Collection::Count(const std::optional<Filter>& filter, bool exact) const {
+StatusOr<uint64_t> Collection::Count(const std::optional<Filter>& filter, bool exact,
+                                     const Deadline& deadline) const {
   uint64_t total = 0;
-  auto answers = FanOut<uint64_t>(shards_.size(), [&](size_t i) { return shards_[i]->Count(filter, exact); });
+  auto answers = FanOut<uint64_t>(shards_.size(),
+                                  [&](size_t i) { return shards_[i]->Count(filter, exact, deadline); });
   for (auto& answer : answers) {
     VJ_ASSIGN_OR_RETURN(uint64_t n, std::move(answer));
     total += n;

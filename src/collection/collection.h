@@ -58,12 +58,14 @@ class Collection {
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait);
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
 
-  // Reads, merged over the shards.
+  // Reads, merged over the shards. Each shard checks the request's deadline before it starts and as
+  // it scans; the first timeout is the answer.
   [[nodiscard]] StatusOr<std::vector<PointView>> Retrieve(const std::vector<PointId>& ids,
                                                           const PayloadSelector& with_payload,
                                                           const VectorSelector& with_vector) const;
   [[nodiscard]] StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const;
-  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact) const;
+  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact,
+                                         const Deadline& deadline = Deadline()) const;
   [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const;
 
   void WaitForQueuedWrites();

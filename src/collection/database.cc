@@ -59,6 +59,13 @@ Status Database::CreateCollection(const std::string& name, const CollectionConfi
   if (collections_.count(name) != 0) {
     return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
   }
+  // Checked under mu_ so that concurrent creates cannot overshoot the limit.
+  if (options_.max_collections != 0 && collections_.size() >= options_.max_collections) {
+    return absl::InvalidArgumentError("collections: " + std::to_string(collections_.size() + 1) +
+                                      " collections is over the limit of " +
+                                      std::to_string(options_.max_collections) +
+                                      " (setting limits.collections)");
+  }
   const std::string dir = CollectionDir(name);
   std::error_code ec;
   fs::remove_all(dir, ec);  // a half-created leftover

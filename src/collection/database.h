@@ -23,6 +23,9 @@ namespace vj {
 struct DatabaseOptions {
   std::string data_dir = "./data";
   CollectionOptions collection;
+  // CreateCollection refuses (InvalidArgument) a collection beyond this many; 0 = no limit. Collections
+  // already on disk all open at start, whatever their number.
+  size_t max_collections = 0;
 };
 
 struct DatabaseStats {

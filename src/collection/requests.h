@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collection/collection_config.h"
+#include "core/deadline.h"
 #include "core/payload.h"
 #include "core/point_id.h"
 #include "index/filter.h"
@@ -67,6 +68,9 @@ struct QueryRequest {
   float oversampling = 2.0f;
   PayloadSelector with_payload;
   VectorSelector with_vector;
+  // The work stops with Qdrant's timeout error once this passes (checked per shard, and every few
+  // hundred points inside filtered scans and walks). Not sent to peers: they apply their own default.
+  Deadline deadline;
 };
 
 struct ScrollRequest {
@@ -75,6 +79,7 @@ struct ScrollRequest {
   std::optional<Filter> filter;
   PayloadSelector with_payload{PayloadSelector::Mode::kAll, {}};
   VectorSelector with_vector;
+  Deadline deadline;  // as QueryRequest::deadline
 };
 
 struct ScrollResult {

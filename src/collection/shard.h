@@ -75,7 +75,8 @@ class Shard final : public ShardAccess {
                                                           const PayloadSelector& with_payload,
                                                           const VectorSelector& with_vector) const override;
   [[nodiscard]] StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const override;
-  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact) const override;
+  [[nodiscard]] StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact,
+                                         const Deadline& deadline = Deadline()) const override;
   [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const override;
 
   // Replication (cluster mode). A primary streams its log to replicas; a replica applies it unchanged,

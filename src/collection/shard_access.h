@@ -35,8 +35,8 @@ class ShardAccess {
       const std::vector<PointId>& ids, const PayloadSelector& with_payload,
       const VectorSelector& with_vector) const = 0;
   [[nodiscard]] virtual StatusOr<ScrollResult> Scroll(const ScrollRequest& request) const = 0;
-  [[nodiscard]] virtual StatusOr<uint64_t> Count(const std::optional<Filter>& filter,
-                                                 bool exact) const = 0;
+  [[nodiscard]] virtual StatusOr<uint64_t> Count(const std::optional<Filter>& filter, bool exact,
+                                                 const Deadline& deadline) const = 0;
   [[nodiscard]] virtual StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const = 0;
 
   virtual void WaitForQueuedWrites() = 0;

@@ -58,10 +58,15 @@ StatusOr<std::vector<PointView>> Shard::Retrieve(const std::vector<PointId>& ids
 }
 
 StatusOr<ScrollResult> Shard::Scroll(const ScrollRequest& request) const {
+  VJ_RETURN_IF_ERROR(request.deadline.Check("Scroll"));
   std::shared_lock lock(state_->mu);
   const ShardState& s = *state_;
   std::optional<roaring::Roaring> matching;
-  if (request.filter && !request.filter->empty()) matching = s.MatchingIds(*request.filter);
+  if (request.filter && !request.filter->empty()) {
+    DeadlineTicker ticker(request.deadline);
+    matching = s.MatchingIds(*request.filter, &ticker);
+    if (ticker.expired()) return request.deadline.TimeoutError("Scroll");
+  }
   ScrollResult result;
   auto it = request.offset ? s.internal_of.lower_bound(*request.offset) : s.internal_of.begin();
   for (; it != s.internal_of.end(); ++it) {
@@ -75,10 +80,15 @@ StatusOr<ScrollResult> Shard::Scroll(const ScrollRequest& request) const {
   return result;
 }
 
-StatusOr<uint64_t> Shard::Count(const std::optional<Filter>& filter, bool exact) const {
+StatusOr<uint64_t> Shard::Count(const std::optional<Filter>& filter, bool exact,
+                                const Deadline& deadline) const {
+  VJ_RETURN_IF_ERROR(deadline.Check("Count"));
   std::shared_lock lock(state_->mu);
   if (!filter || filter->empty()) return state_->live.cardinality();
-  return state_->MatchingIds(*filter).cardinality();
+  DeadlineTicker ticker(deadline);
+  const uint64_t n = state_->MatchingIds(*filter, &ticker).cardinality();
+  if (ticker.expired()) return deadline.TimeoutError("Count");
+  return n;
 }
 
 StatusOr<const VectorIndex*> Shard::QueryIndex(const QueryRequest& request) const {
@@ -127,6 +137,8 @@ double EstimateSelectivity(const ShardState& s, const Filter& filter,
 }  // namespace
 
 StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const {
+  const Deadline& deadline = request.deadline;
+  VJ_RETURN_IF_ERROR(deadline.Check("Search"));
   std::shared_lock lock(state_->mu);
   const ShardState& s = *state_;
   VJ_ASSIGN_OR_RETURN(const VectorIndex* index, QueryIndex(request));
@@ -146,10 +158,14 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   params.rescore = request.rescore;
   params.oversampling = request.oversampling;
 
+  // The index calls the id filters once per point it considers, so they are where the deadline is
+  // checked inside an exact scan or a graph walk: once it passes they refuse every id, the search ends
+  // with what it has (or nothing), and the timeout is returned below instead of its results.
+  DeadlineTicker ticker(deadline);
   std::vector<Neighbor> found;
   const bool filtered = request.filter && !request.filter->empty();
   if (!filtered) {
-    auto live = [&s](uint32_t id) { return s.live.contains(id); };
+    auto live = [&s, &ticker](uint32_t id) { return !ticker.Expired() && s.live.contains(id); };
     params.exact = request.exact || small_enough_to_scan(static_cast<double>(s.live.cardinality()));
     found = index->Search(request.vector.data(), params, live);
     if (found.size() < need && found.size() < s.live.cardinality() && !params.exact) {
@@ -166,7 +182,9 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
       scan = small_enough_to_scan(matching);
     }
     if (!scan) {
-      auto allowed = [&](uint32_t id) { return candidates.contains(id) && s.Matches(filter, id); };
+      auto allowed = [&](uint32_t id) {
+        return !ticker.Expired() && candidates.contains(id) && s.Matches(filter, id);
+      };
       // A filter correlated with the vectors (the query's neighbourhood holds few matches) makes the
       // walk cross much of the graph; past its budget the exact scan of the matches is cheaper.
       params.max_scored = FilteredWalkBudget(matching, params.ef);
@@ -174,14 +192,17 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
       // Fewer than asked: a restrictive filter the graph could not satisfy, or a walk over its budget.
       scan = found.size() < need;
     }
-    if (scan) {
+    if (scan && !ticker.expired()) {
       std::vector<uint32_t> matching;
       for (uint32_t id : candidates) {
+        if (ticker.Expired()) break;
         if (s.Matches(filter, id)) matching.push_back(id);
       }
-      found = index->SearchAmong(request.vector.data(), need, matching);
+      if (!ticker.expired()) found = index->SearchAmong(request.vector.data(), need, matching);
     }
   }
+  // A search cut short may have returned fewer or worse results: never answer with them.
+  if (ticker.expired()) return deadline.TimeoutError("Search");
 
   const Metric metric = index->metric();
   const float bound = request.score_threshold

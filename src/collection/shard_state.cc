@@ -76,13 +76,14 @@ roaring::Roaring ShardState::CandidateIds(const Filter& filter) const {
   return ids;
 }
 
-roaring::Roaring ShardState::MatchingIds(const Filter& filter) const {
+roaring::Roaring ShardState::MatchingIds(const Filter& filter, DeadlineTicker* ticker) const {
   roaring::Roaring ids = live;
   bool exact = filter.should.empty() && filter.must_not.empty() && !filter.min_should;
   for (const Condition& c : filter.must) exact = NarrowBy(*this, c, &ids) && exact;
   if (exact) return ids;
   roaring::Roaring out;
   for (uint32_t internal : ids) {
+    if (ticker != nullptr && ticker->Expired()) break;
     if (Matches(filter, internal)) out.add(internal);
   }
   return out;

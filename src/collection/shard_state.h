@@ -17,6 +17,7 @@
 #include <roaring/roaring.hh>
 
 #include "collection/collection_config.h"
+#include "core/deadline.h"
 #include "core/payload.h"
 #include "core/point_id.h"
 #include "index/filter.h"
@@ -49,8 +50,9 @@ struct ShardState {
   Status BuildPayloadIndex(const std::string& key, PayloadSchemaType type);
 
   // The ids of the points matching filter, exactly (payload indexes answer what they can; the rest is
-  // evaluated on payloads). Requires mu held (shared is enough).
-  roaring::Roaring MatchingIds(const Filter& filter) const;
+  // evaluated on payloads). Requires mu held (shared is enough). With a ticker, stops early once it
+  // expires (the caller checks ticker->expired() and discards the partial answer).
+  roaring::Roaring MatchingIds(const Filter& filter, DeadlineTicker* ticker = nullptr) const;
   // A superset of MatchingIds from payload indexes alone (all live ids when none applies).
   roaring::Roaring CandidateIds(const Filter& filter) const;
   bool Matches(const Filter& filter, uint32_t internal) const {

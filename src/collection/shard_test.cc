@@ -134,6 +134,52 @@ TEST_F(ShardTest, FilteredSearchReturnsExactlyTheMatchingNearest) {
   EXPECT_EQ(*count, 300u);
 }
 
+// A deadline that has passed stops every read with the request-timeout error; without one (or with
+// time left) the same reads answer exactly as before, and a filtered search still returns `limit`
+// results when enough points match.
+TEST_F(ShardTest, DeadlineStopsReadsAndLeavesAnswersUnchangedWhenItDoesNotFire) {
+  const size_t dim = 8;
+  auto points = RandomPoints(3000, dim, 3);
+  auto c = Open(Config(dim, Metric::kEuclid));
+  ASSERT_TRUE(c->Upsert(points, true).ok());
+  const Deadline expired = Deadline::After(std::chrono::duration<double>(0));
+  const Deadline roomy = Deadline::After(std::chrono::hours(1));
+  auto q = RandomPoints(1, dim, 4)[0].vectors.at("");
+  for (bool exact : {true, false}) {
+    for (bool filtered : {true, false}) {
+      QueryRequest request;
+      request.vector = q;
+      request.limit = 20;
+      request.exact = exact;
+      if (filtered) request.filter = GroupIs(3);
+      request.deadline = expired;
+      auto timed_out = c->Query(request);
+      ASSERT_FALSE(timed_out.ok());
+      EXPECT_TRUE(IsRequestTimeout(timed_out.status())) << timed_out.status();
+      request.deadline = roomy;
+      auto answered = c->Query(request);
+      ASSERT_TRUE(answered.ok()) << answered.status();
+      ASSERT_EQ(answered->size(), 20u);
+      if (exact) {
+        auto expected = BruteForce(points, q, 20, [filtered](const PointInput& p) {
+          return !filtered || p.payload.at("group").as_int64() == 3;
+        });
+        EXPECT_EQ(Ids(*answered), expected);
+      }
+    }
+  }
+  ScrollRequest scroll;
+  scroll.filter = GroupIs(3);
+  scroll.deadline = expired;
+  EXPECT_TRUE(IsRequestTimeout(c->Scroll(scroll).status()));
+  scroll.deadline = roomy;
+  ASSERT_TRUE(c->Scroll(scroll).ok());
+  EXPECT_TRUE(IsRequestTimeout(c->Count(GroupIs(3), true, expired).status()));
+  auto count = c->Count(GroupIs(3), true, roomy);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 300u);
+}
+
 TEST_F(ShardTest, UpdatesAndDeletesAreVisibleAtOnceAndSurviveReopen) {
   const size_t dim = 4;
   auto points = RandomPoints(100, dim, 5);

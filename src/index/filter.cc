@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <string_view>
 
 namespace vj {
 namespace json = boost::json;
@@ -32,8 +34,25 @@ bool ValueEquals(const MatchValue& want, const json::value& got) {
   return false;
 }
 
-bool AnyEquals(const std::vector<MatchValue>& list, const json::value& got) {
-  for (const MatchValue& want : list) {
+// ValueEquals(want, got) for some want in the set: the same equality, looked up by the stored value.
+bool SetContains(const MatchValueSet& set, const json::value& got) {
+  if (const json::string* gs = got.if_string()) return set.strings.find(std::string_view(*gs)) != set.strings.end();
+  if (const bool* gb = got.if_bool()) return *gb ? set.has_true : set.has_false;
+  if (const int64_t* gi = got.if_int64()) return set.integers.count(*gi) != 0;
+  if (const uint64_t* gu = got.if_uint64()) {
+    return *gu <= static_cast<uint64_t>(INT64_MAX) && set.integers.count(static_cast<int64_t>(*gu)) != 0;
+  }
+  if (const double* gd = got.if_double()) {
+    if (!std::isfinite(*gd) || std::trunc(*gd) != *gd) return false;
+    if (*gd < -9223372036854775808.0 || *gd >= 9223372036854775808.0) return false;
+    return set.integers.count(static_cast<int64_t>(*gd)) != 0;
+  }
+  return false;
+}
+
+bool AnyEquals(const FieldCondition& c, const json::value& got) {
+  if (c.match_set != nullptr) return SetContains(*c.match_set, got);
+  for (const MatchValue& want : c.match->values) {
     if (ValueEquals(want, got)) return true;
   }
   return false;
@@ -110,6 +129,22 @@ bool IsNull(const IsNullCondition& c, const Payload& payload) {
 
 }  // namespace
 
+void IndexMatchValues(FieldCondition* condition) {
+  condition->match_set = nullptr;
+  if (!condition->match || condition->match->values.size() <= kLinearMatchValues) return;
+  auto set = std::make_shared<MatchValueSet>();
+  for (const MatchValue& v : condition->match->values) {
+    if (const auto* s = std::get_if<std::string>(&v)) {
+      set->strings.insert(*s);
+    } else if (const auto* b = std::get_if<bool>(&v)) {
+      (*b ? set->has_true : set->has_false) = true;
+    } else {
+      set->integers.insert(std::get<int64_t>(v));
+    }
+  }
+  condition->match_set = std::move(set);
+}
+
 bool ValueMatches(const FieldCondition& condition, const json::value& value) {
   if (condition.range) {
     std::optional<double> x = AsNumber(value);
@@ -120,9 +155,9 @@ bool ValueMatches(const FieldCondition& condition, const json::value& value) {
     switch (m.kind) {
       case MatchCondition::Kind::kValue:
       case MatchCondition::Kind::kAny:
-        return AnyEquals(m.values, value);
+        return AnyEquals(condition, value);
       case MatchCondition::Kind::kExcept:
-        return !value.is_null() && !AnyEquals(m.values, value);
+        return !value.is_null() && !AnyEquals(condition, value);
       case MatchCondition::Kind::kText: {
         const json::string* s = value.if_string();
         return s != nullptr && std::string_view(*s).find(m.text) != std::string_view::npos;

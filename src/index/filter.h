@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -32,6 +33,19 @@ struct Filter;
 // A scalar value that match conditions compare with: a string, an integer or a bool (Qdrant's
 // ValueVariants). Integers match JSON integers and floats with an integral value.
 using MatchValue = std::variant<std::string, int64_t, bool>;
+
+// A match list as hash sets, so that a point's value is looked up in O(1) instead of compared with each
+// of thousands of values (an unindexed any of 1M values cost 34 s of CPU per query, scanned linearly).
+struct MatchValueSet {
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_set<std::string, StringHash, std::equal_to<>> strings;
+  std::unordered_set<int64_t> integers;
+  bool has_true = false;
+  bool has_false = false;
+};
 
 struct MatchCondition {
   enum class Kind { kValue, kAny, kExcept, kText };
@@ -56,7 +70,17 @@ struct FieldCondition {
   std::optional<MatchCondition> match;
   std::optional<RangeCondition> range;
   std::optional<ValuesCountCondition> values_count;
+  // match's any/except list as sets, built by IndexMatchValues for lists longer than
+  // kLinearMatchValues; without it, matching compares with each value (the same answers, slower for
+  // long lists). Rebuild it after changing `match`.
+  std::shared_ptr<const MatchValueSet> match_set;
 };
+
+// Lists up to this long are compared value by value: faster than hashing for a handful of values.
+inline constexpr size_t kLinearMatchValues = 16;
+// Builds condition->match_set when its any/except list is longer than kLinearMatchValues. Call once,
+// before the condition is shared (decoders do).
+void IndexMatchValues(FieldCondition* condition);
 
 struct IsEmptyCondition {
   std::string key;

@@ -267,5 +267,51 @@ TEST(FilterTest, NestedFilters) {
   EXPECT_TRUE(M(Nested(Filter{}), "{}"));
 }
 
+// A long any/except list is looked up in a hash set; it must give exactly the answers of the
+// value-by-value comparison, for every kind of stored value (ints, integral and fractional doubles,
+// uint64 beyond int64, strings, bools, null, arrays, absent keys).
+TEST(FilterTest, LongMatchListsGiveTheSameAnswersAsLinearComparison) {
+  std::vector<MatchValue> ints, strings;
+  for (int64_t i = -500; i < 500; i += 3) ints.emplace_back(i);
+  ints.emplace_back(INT64_MAX);
+  ints.emplace_back(INT64_MIN);
+  for (int i = 0; i < 300; i += 2) strings.emplace_back("s" + std::to_string(i));
+  const std::vector<std::string> payloads = {
+      R"({"k": 3})", R"({"k": 4})", R"({"k": -500})", R"({"k": 499})", R"({"k": 3.0})", R"({"k": 3.5})",
+      R"({"k": 9223372036854775807})", R"({"k": 18446744073709551615})", R"({"k": -9223372036854775808})",
+      R"({"k": 1e300})", R"({"k": "s4"})", R"({"k": "s5"})", R"({"k": "s"})", R"({"k": true})",
+      R"({"k": false})", R"({"k": null})", R"({"k": []})", R"({"k": [1, 2, 4]})", R"({"k": [5, "s8"]})",
+      R"({"k": ["s1", "s3"]})", R"({"k": {"a": 1}})", R"({})", R"({"k": -1})", R"({"k": -2.0})"};
+  for (auto kind : {MatchCondition::Kind::kAny, MatchCondition::Kind::kExcept}) {
+    for (const auto* list : {&ints, &strings}) {
+      FieldCondition linear = Field("k");
+      linear.match = MatchCondition{kind, *list, ""};
+      FieldCondition hashed = linear;
+      IndexMatchValues(&hashed);
+      ASSERT_NE(hashed.match_set, nullptr);
+      ASSERT_EQ(linear.match_set, nullptr);
+      for (const std::string& payload : payloads) {
+        EXPECT_EQ(M(hashed, payload), M(linear, payload)) << payload;
+      }
+    }
+  }
+  // Sanity: the answers are the expected ones, not just equal.
+  FieldCondition any_ints = Field("k");
+  any_ints.match = MatchCondition{MatchCondition::Kind::kAny, ints, ""};
+  IndexMatchValues(&any_ints);
+  EXPECT_TRUE(M(any_ints, R"({"k": 4})"));        // -500 + 3 * 168
+  EXPECT_TRUE(M(any_ints, R"({"k": 4.0})"));
+  EXPECT_FALSE(M(any_ints, R"({"k": 3})"));
+  EXPECT_TRUE(M(any_ints, R"({"k": 9223372036854775807})"));
+  EXPECT_FALSE(M(any_ints, R"({"k": "4"})"));
+}
+
+TEST(FilterTest, ShortMatchListsStayLinear) {
+  FieldCondition c = Field("k");
+  c.match = MatchCondition{MatchCondition::Kind::kAny, {int64_t{1}, int64_t{2}}, ""};
+  IndexMatchValues(&c);
+  EXPECT_EQ(c.match_set, nullptr);
+}
+
 }  // namespace
 }  // namespace vj

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <type_traits>
 
 #include <yaml-cpp/yaml.h>
 
@@ -140,6 +141,30 @@ Status SetAllowedHosts(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+// limits.*: counts are at least 1; timeouts are seconds (0: no default timeout / no maximum).
+template <auto Field, uint64_t kMax>
+Status SetLimit(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(uint64_t n, ParseNumber(v, 1, kMax));
+  c.limits.*Field = static_cast<std::remove_reference_t<decltype(c.limits.*Field)>>(n);
+  return absl::OkStatus();
+}
+template <auto Field, uint64_t kMax>
+Status SetFilterLimit(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(uint64_t n, ParseNumber(v, 1, kMax));
+  c.limits.filter.*Field = static_cast<size_t>(n);
+  return absl::OkStatus();
+}
+template <auto Field>
+Status SetTimeoutLimit(ServerConfig& c, const std::string& v) {
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || end != v.data() + v.size() || !(seconds >= 0) || seconds > 86400) {
+    return absl::InvalidArgumentError("expected seconds from 0 to 86400, got \"" + v + "\"");
+  }
+  c.limits.*Field = seconds;
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -176,6 +201,28 @@ constexpr Setting kSettings[] = {
     {"CLUSTER_INTERNAL_TOKEN", "cluster.internal_token", SetInternalToken},
     {"HTTP_CORS_ORIGINS", "http.cors_origins", SetCorsOrigins, true},
     {"HTTP_ALLOWED_HOSTS", "http.allowed_hosts", SetAllowedHosts, true},
+    {"LIMITS_FILTER_MATCH_VALUES", "limits.filter_match_values",
+     SetFilterLimit<&FilterLimits::max_match_values, 10000000>},
+    {"LIMITS_FILTER_HAS_ID", "limits.filter_has_id", SetFilterLimit<&FilterLimits::max_has_id, 10000000>},
+    {"LIMITS_FILTER_CLAUSE_CONDITIONS", "limits.filter_clause_conditions",
+     SetFilterLimit<&FilterLimits::max_clause_conditions, 1000000>},
+    {"LIMITS_FILTER_CONDITIONS", "limits.filter_conditions",
+     SetFilterLimit<&FilterLimits::max_conditions, 1000000>},
+    // The JSON parser nests at most 64 levels deep; a filter level is at least two of them.
+    {"LIMITS_FILTER_DEPTH", "limits.filter_depth", SetFilterLimit<&FilterLimits::max_depth, 32>},
+    {"LIMITS_BATCH_QUERIES", "limits.batch_queries", SetLimit<&RequestLimits::max_batch_queries, 100000>},
+    {"LIMITS_POINTS_PER_REQUEST", "limits.points_per_request",
+     SetLimit<&RequestLimits::max_points_per_request, 10000000>},
+    {"LIMITS_LIMIT", "limits.limit", SetLimit<&RequestLimits::max_limit, 10000000>},
+    {"LIMITS_OFFSET", "limits.offset", SetLimit<&RequestLimits::max_offset, 10000000>},
+    {"LIMITS_PAYLOAD_KEYS", "limits.payload_keys", SetLimit<&RequestLimits::max_payload_keys, 100000>},
+    // The collection config format's own bounds (collection/collection_config.cc).
+    {"LIMITS_SHARD_NUMBER", "limits.shard_number", SetLimit<&RequestLimits::max_shard_number, 1024>},
+    {"LIMITS_REPLICATION_FACTOR", "limits.replication_factor",
+     SetLimit<&RequestLimits::max_replication_factor, 16>},
+    {"LIMITS_COLLECTIONS", "limits.collections", SetLimit<&RequestLimits::max_collections, 1000000>},
+    {"LIMITS_DEFAULT_TIMEOUT_S", "limits.default_timeout_s", SetTimeoutLimit<&RequestLimits::default_timeout_s>},
+    {"LIMITS_MAX_TIMEOUT_S", "limits.max_timeout_s", SetTimeoutLimit<&RequestLimits::max_timeout_s>},
 };
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {
@@ -191,7 +238,7 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
   // Reject unknown keys: a typo must not silently leave a default in force.
   for (const auto& top : root) {
     const std::string key = top.first.as<std::string>();
-    if (key == "http" || key == "log" || key == "cluster") {
+    if (key == "http" || key == "log" || key == "cluster" || key == "limits") {
       if (!top.second.IsMap()) {
         return absl::InvalidArgumentError("config file " + path + ": " + key + ": expected a mapping");
       }

@@ -10,6 +10,10 @@
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
+//   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
+//            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
+//            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
+//            collections: 1000, default_timeout_s: 30, max_timeout_s: 300}  (api/request_limits.h)
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
 // VJVECTOR_HTTP_MAX_QUEUED_REQUESTS, VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES,
@@ -18,6 +22,8 @@
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
 // VJVECTOR_HTTP_ALLOWED_HOSTS.
+// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, and VJVECTOR_LIMITS_<KEY> for each
+// limits key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...).
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -28,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "api/request_limits.h"
 #include "core/status.h"
 
 namespace vj {
@@ -60,6 +67,8 @@ struct ServerConfig {
   // and Host names accepted besides loopback names and addresses.
   std::vector<std::string> cors_origins;
   std::vector<std::string> allowed_hosts;
+  // What one request may ask of the node (limits: in YAML, VJVECTOR_LIMITS_*).
+  RequestLimits limits;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

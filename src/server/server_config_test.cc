@@ -101,5 +101,30 @@ TEST(ServerConfigTest, BrowserListsComeFromYamlListsOrCommaSeparatedText) {
   EXPECT_FALSE(LoadServerConfig(WriteYaml("http:\n  cors_origins: [[x]]\n"), Env({}), {}).ok());
 }
 
+TEST(ServerConfigTest, LimitsComeFromFileAndEnvAndAreBounded) {
+  auto defaults = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->limits.max_batch_queries, RequestLimits().max_batch_queries);
+  EXPECT_EQ(defaults->limits.filter.max_match_values, FilterLimits().max_match_values);
+  auto from_file = LoadServerConfig(
+      WriteYaml("limits:\n  batch_queries: 17\n  filter_match_values: 99\n  shard_number: 4\n"
+                "  default_timeout_s: 2.5\n  max_timeout_s: 0\n"),
+      Env({{"VJVECTOR_LIMITS_COLLECTIONS", "3"}, {"VJVECTOR_LIMITS_BATCH_QUERIES", "18"}}), {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->limits.max_batch_queries, 18u);  // env over file
+  EXPECT_EQ(from_file->limits.filter.max_match_values, 99u);
+  EXPECT_EQ(from_file->limits.max_shard_number, 4u);
+  EXPECT_EQ(from_file->limits.max_collections, 3u);
+  EXPECT_DOUBLE_EQ(from_file->limits.default_timeout_s, 2.5);
+  EXPECT_DOUBLE_EQ(from_file->limits.max_timeout_s, 0);
+  ExpectRefusedNamingEnv("VJVECTOR_LIMITS_BATCH_QUERIES", {"0", "-1", "x", "100001"});
+  ExpectRefusedNamingEnv("VJVECTOR_LIMITS_SHARD_NUMBER", {"0", "1025"});
+  ExpectRefusedNamingEnv("VJVECTOR_LIMITS_FILTER_DEPTH", {"33"});
+  ExpectRefusedNamingEnv("VJVECTOR_LIMITS_DEFAULT_TIMEOUT_S", {"-1", "nan", "1s", "86401"});
+  auto unknown = LoadServerConfig(WriteYaml("limits:\n  batch_querys: 1\n"), Env({}), {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string(unknown.status().message()).find("limits.batch_querys"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vj

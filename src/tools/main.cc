@@ -302,6 +302,7 @@ int Serve(const vj::ServerConfig& config) {
     vj::DatabaseOptions db_options;
     db_options.data_dir = config.data_dir;
     db_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+    db_options.max_collections = config.limits.max_collections;
     auto opened = vj::Database::Open(db_options);
     if (!opened.ok()) {
       spdlog::critical("cannot open the data directory {}: {}", config.data_dir,
@@ -311,7 +312,7 @@ int Serve(const vj::ServerConfig& config) {
     }
     database = std::move(*opened);
   }
-  vj::RestApiOptions api_options{kVersion, 64, nullptr, nullptr, nullptr, nullptr};
+  vj::RestApiOptions api_options{kVersion, 64, nullptr, nullptr, nullptr, nullptr, config.limits};
   if (cluster) {
     api_options.cluster_status = [&membership, &config, &etcd_endpoints]() -> boost::json::value {
       boost::json::object peers;
