@@ -5,6 +5,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vj {
 
@@ -27,6 +29,8 @@ struct Response {
   // The matched route's template, e.g. "/collections/{name}/points/query", or "unmatched"; a metrics
   // label with bounded cardinality.
   std::string route = "unmatched";
+  // Extra response headers, e.g. {"Retry-After", "1"} on a refusal for load.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 }  // namespace vj

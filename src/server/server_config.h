@@ -7,10 +7,14 @@
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
+//   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
+//            timeout_ms: 30000, compaction_threads: 1}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
 // VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
-// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
+// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS,
+// VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
+// VJVECTOR_WRITES_COMPACTION_THREADS.
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -44,6 +48,13 @@ struct ServerConfig {
   // Shared secret that nodes send on /internal/... requests and require from each other; empty = those
   // routes are open (keep the nodes on a private network).
   std::string internal_token;
+  // Each shard's bounded write queue, the wait=true deadline and background index rebuilds
+  // (CollectionOptions in collection/requests.h; docs/operations.md).
+  size_t write_queue_max_mutations = 16384;
+  size_t write_queue_max_bytes = size_t{64} << 20;
+  size_t write_queue_full_wait_ms = 500;
+  size_t write_timeout_ms = 30000;  // 0 = none
+  size_t compaction_threads = 1;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).
