@@ -129,3 +129,26 @@ TEST(IndexCompactorTest, FullWriteQueueRefusesAsyncWritesOnly) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(IndexCompactorTest, WaitTrueWritePastItsDeadlineSaysItMayStillBeApplied) {
+  TestDir dir;
+  CollectionOptions options;
+  options.write_timeout_ms = 1;  // far shorter than indexing 20,000 points
+  auto opened = Shard::Open("s", dir.path(), Config(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Shard& shard = **opened;
+  std::mt19937_64 rng(5);
+  std::vector<PointInput> big;
+  for (uint64_t id = 0; id < 20000; ++id) big.push_back(Point(id, rng));
+  Status late = shard.Upsert(big, true);
+  ASSERT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
+  EXPECT_NE(late.message().find("may still be applied"), std::string_view::npos) << late;
+  shard.WaitForQueuedWrites();  // internal waits have no deadline
+  EXPECT_EQ(shard.Info().points_count, big.size());  // it was applied after all
+}
+
+}  // namespace
+}  // namespace vj
