@@ -75,6 +75,7 @@ def main():
 
         rebuilding = [False]
         yellow_seen = [0]
+        transitions = []  # (time, rebuilding) whenever the polled status changes
         stop = threading.Event()
 
         def poll():
@@ -82,14 +83,17 @@ def main():
             while not stop.is_set():
                 r = pc.call("GET", "/collections/b")
                 if r.status == 200:
-                    rebuilding[0] = r.json["result"]["status"] == "yellow"
-                    yellow_seen[0] += rebuilding[0]
+                    now = r.json["result"]["status"] == "yellow"
+                    if now != rebuilding[0]:
+                        transitions.append((time.monotonic() - t0, now))
+                    rebuilding[0] = now
+                    yellow_seen[0] += now
                 time.sleep(0.05)
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
-        all_writes, during = [], []
-        t0 = time.monotonic()
+        all_writes, during, starts = [], [], []
+        t0 = time.monotonic()  # the poller reads it too
         for start in range(0, replace, args.batch):
             ids = [rnd.randrange(args.points) for _ in range(min(args.batch, replace - start))]
             body = {"points": [{"id": i, "vector": vec()} for i in ids]}
@@ -101,6 +105,7 @@ def main():
             if r.status != 200:
                 raise SystemExit(f"write failed: {r.describe()}")
             all_writes.append(took)
+            starts.append(w0 - t0)
             if was or rebuilding[0]:
                 during.append(took)
         write_s = time.monotonic() - t0
@@ -110,6 +115,11 @@ def main():
               f"{replace} points replaced in batches of {args.batch} in {write_s:.1f} s; "
               f"status polls that saw a rebuild: {yellow_seen[0]}")
         print(summary("all replacement writes", all_writes))
+        slowest = sorted(range(len(all_writes)), key=lambda i: -all_writes[i])[:3]
+        print("slowest writes (start s, ms): " + ", ".join(f"{starts[i]:.2f} s {all_writes[i] * 1000:.0f}"
+                                                            for i in slowest))
+        print("rebuild status changes (s): " + ", ".join(f"{t:.2f} {'start' if y else 'end'}"
+                                                         for t, y in transitions))
         print(summary("writes overlapping a rebuild", during))
         if args.json:
             s = sorted(all_writes)

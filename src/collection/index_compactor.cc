@@ -1,5 +1,8 @@
 #include "collection/index_compactor.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace vj {
 
 IndexCompactor::IndexCompactor(ShardState& state, size_t threads)
@@ -46,6 +49,9 @@ void IndexCompactor::Stop() {
 }
 
 void IndexCompactor::Run() {
+  // A rebuild is background work: on a busy node the writer's inserts and the searches get the CPU
+  // first (Linux: the nice value is per thread, and threads the rebuild starts inherit it). Best effort.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kRebuildNice);
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stopping_ || poked_; });

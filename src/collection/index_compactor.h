@@ -39,6 +39,8 @@ class IndexCompactor {
   uint64_t compactions() const { return compactions_.load(std::memory_order_relaxed); }
 
   static constexpr size_t kMinTombstones = 256;
+  // The nice value of the rebuild's threads.
+  static constexpr int kRebuildNice = 10;
 
  private:
   bool Due() const;
