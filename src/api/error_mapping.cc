@@ -93,6 +93,9 @@ Response ErrorResponse(const Status& status, double seconds) {
   boost::json::object body{{"status", boost::json::object{{"error", std::move(message)}}},
                            {"time", seconds}};
   response.body = boost::json::serialize(body);
+  // Unavailable is transient by definition (a full write queue, a closing collection, a peer down):
+  // tell clients when to try again instead of letting them retry at once.
+  if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
   return response;
 }
 

@@ -1,5 +1,7 @@
 #include "api/rest_api.h"
 
+#include "api/error_mapping.h"
+
 #include <gtest/gtest.h>
 
 #include "collection/database.h"
@@ -130,6 +132,24 @@ TEST_F(RestApiTest, BadInputIsA4xxNamingTheProblemAndChangesNothing) {
   EXPECT_EQ(body.at("result").as_array()[0].at("vector").as_array()[1].as_double(), 2.0);
   std::tie(status, body) = Send("POST", "/collections/c/points/count", "{}");
   EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 1u);
+}
+
+}  // namespace
+}  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(ErrorResponseTest, UnavailableTellsClientsWhenToRetry) {
+  Response full = ErrorResponse(absl::UnavailableError("write queue full"), 0.0);
+  EXPECT_EQ(full.status, 503);
+  ASSERT_EQ(full.headers.size(), 1u);
+  EXPECT_EQ(full.headers[0].first, "Retry-After");
+  EXPECT_EQ(full.headers[0].second, "1");
+  Response bad = ErrorResponse(absl::InvalidArgumentError("bad"), 0.0);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(bad.headers.empty());
+  EXPECT_EQ(HttpStatusFor(absl::DeadlineExceededError("late")), 504);
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ CollectionInfo Collection::Info() const {
     info.indexed_vectors_count += part.indexed_vectors_count;
     info.last_sequence += part.last_sequence;  // == last_sequence()
     info.tombstones += part.tombstones;
+    if (part.status != "green") info.status = part.status;  // a shard rebuilding or unreachable
     for (const auto& [key, n] : part.payload_index_points) info.payload_index_points[key] += n;
   }
   info.config = config();

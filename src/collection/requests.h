@@ -101,6 +101,13 @@ struct CollectionInfo {
 struct CollectionOptions {
   size_t max_batch_mutations = 4096;  // group commit: mutations per PointStore write
   size_t build_threads = 2;           // threads for index (re)build at load
+  // The write queue of each shard (collection/write_queue.h) and write deadlines; docs/operations.md
+  // "Write queue, write deadline and index compaction" says what a client sees at each limit.
+  size_t write_queue_max_mutations = 16384;
+  size_t write_queue_max_bytes = size_t{64} << 20;
+  uint64_t write_queue_full_wait_ms = 500;  // a wait=false write waits this long for room, then 503
+  uint64_t write_timeout_ms = 30000;        // a wait=true write answers 504 after this; 0 = no deadline
+  size_t compaction_threads = 1;            // threads of a shard's background index rebuild
 };
 
 // InvalidArgument naming the point and vector unless `point` has exactly the configured vectors, each of

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "collection/index_compactor.h"
 #include "collection/shard_writer.h"
 #include "collection/payload_edit.h"
 #include "collection/shard_snapshot.h"
@@ -19,7 +20,9 @@ Shard::Shard(std::string name, std::string dir, CollectionOptions options)
       state_(std::make_unique<ShardState>()) {}
 
 Shard::~Shard() {
-  writer_.reset();  // drains queued writes
+  // A rebuild in progress is cancelled (the index stays as it was); then queued writes drain.
+  if (compactor_) compactor_->Stop();
+  writer_.reset();
   if (state_->store) {
     // Best effort: without a snapshot the next start rebuilds the indexes from the store.
     (void)SaveShardSnapshot(*state_, dir_);
@@ -37,8 +40,15 @@ StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
   collection->state_->config = std::move(config);
   VJ_ASSIGN_OR_RETURN(collection->state_->store, PointStore::Open(dir + "/store", PointStoreOptions{}));
   VJ_RETURN_IF_ERROR(collection->Load());
-  collection->writer_ = std::make_unique<ShardWriter>(
-      *collection->state_, options.max_batch_mutations, options.build_threads);
+  collection->compactor_ =
+      std::make_unique<IndexCompactor>(*collection->state_, options.compaction_threads);
+  WriteQueueLimits limits;
+  limits.max_mutations = options.write_queue_max_mutations;
+  limits.max_bytes = options.write_queue_max_bytes;
+  limits.full_wait = std::chrono::milliseconds(options.write_queue_full_wait_ms);
+  collection->writer_ = std::make_unique<ShardWriter>(*collection->state_, options.max_batch_mutations,
+                                                      options.build_threads, limits,
+                                                      *collection->compactor_);
   return collection;
 }
 
@@ -109,16 +119,35 @@ CollectionConfig Shard::config() const {
   return state_->config;
 }
 
-Status Shard::Submit(std::unique_ptr<WriteRequest> request, bool wait) {
-  std::future<Status> done = writer_->Submit(std::move(request));
-  if (!wait) return absl::OkStatus();
+Status Shard::Submit(std::unique_ptr<WriteRequest> request, WriteWait wait) {
+  Clock::time_point deadline = Clock::time_point::max();
+  if (wait == WriteWait::kClient && options_.write_timeout_ms > 0) {
+    deadline = Clock::now() + std::chrono::milliseconds(options_.write_timeout_ms);
+  }
+  VJ_ASSIGN_OR_RETURN(std::future<Status> done,
+                      writer_->Submit(std::move(request), wait != WriteWait::kNone, deadline));
+  if (wait == WriteWait::kNone) return absl::OkStatus();
+  if (deadline != Clock::time_point::max() &&
+      done.wait_until(deadline) == std::future_status::timeout) {
+    return absl::DeadlineExceededError(
+        "the write was not confirmed within " + std::to_string(options_.write_timeout_ms) +
+        " ms (write_timeout_ms): it is queued and may still be applied; read the points back before "
+        "retrying it");
+  }
   return done.get();
 }
 
 void Shard::WaitForQueuedWrites() {
   auto barrier = std::make_unique<WriteRequest>();
-  (void)Submit(std::move(barrier), /*wait=*/true);
+  (void)Submit(std::move(barrier), WriteWait::kInternal);
 }
+
+void Shard::WaitForIndexMaintenance() {
+  WaitForQueuedWrites();
+  compactor_->WaitIdle();
+}
+
+uint64_t Shard::compactions() const { return compactor_->compactions(); }
 
 Status Shard::Flush() { return state_->store->Flush(); }
 
@@ -146,7 +175,7 @@ Status Shard::ApplyLogged(std::vector<LoggedMutation> entries) {
     }
     return out;
   };
-  return Submit(std::move(request), /*wait=*/true);
+  return Submit(std::move(request), WriteWait::kInternal);
 }
 
 Status Shard::ForEachPoint(const std::function<Status(PointRecord&&)>& fn) const {
@@ -165,13 +194,13 @@ Status Shard::DeleteAllPoints() {
     }
     return out;
   };
-  return Submit(std::move(request), /*wait=*/true);
+  return Submit(std::move(request), WriteWait::kInternal);
 }
 
 Status Shard::ApplyMutations(std::vector<Mutation> mutations) {
   auto request = std::make_unique<WriteRequest>();
   request->mutations = std::move(mutations);
-  return Submit(std::move(request), /*wait=*/true);
+  return Submit(std::move(request), WriteWait::kInternal);
 }
 
 Status Shard::ResetSequence(uint64_t sequence) {
@@ -183,7 +212,7 @@ Status Shard::ResetSequence(uint64_t sequence) {
     std::filesystem::remove_all(index_dir, ec);
     return s.store->ResetSequence(sequence);
   };
-  return Submit(std::move(request), /*wait=*/true);
+  return Submit(std::move(request), WriteWait::kInternal);
 }
 
 Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point) {
@@ -230,7 +259,7 @@ Status Shard::Upsert(std::vector<PointInput> points, bool wait) {
     m.record.payload = std::move(p.payload);
     request->mutations.push_back(std::move(m));
   }
-  return Submit(std::move(request), wait);
+  return Submit(std::move(request), ClientWait(wait));
 }
 
 namespace {
@@ -267,7 +296,7 @@ Status Shard::Delete(const PointSelector& selector, bool wait) {
       m.record.id = id;
       request->mutations.push_back(std::move(m));
     }
-    return Submit(std::move(request), wait);
+    return Submit(std::move(request), ClientWait(wait));
   }
   request->build = [selector](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
     VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, false));
@@ -278,7 +307,7 @@ Status Shard::Delete(const PointSelector& selector, bool wait) {
     }
     return mutations;
   };
-  return Submit(std::move(request), wait);
+  return Submit(std::move(request), ClientWait(wait));
 }
 
 Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
@@ -326,7 +355,7 @@ Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Pay
     }
     return mutations;
   };
-  return Submit(std::move(request), wait);
+  return Submit(std::move(request), ClientWait(wait));
 }
 
 Status Shard::CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) {
@@ -337,7 +366,7 @@ Status Shard::CreatePayloadIndex(const std::string& key, PayloadSchemaType type,
     s.config.payload_schema[key] = type;
     return absl::OkStatus();
   };
-  return Submit(std::move(request), wait);
+  return Submit(std::move(request), ClientWait(wait));
 }
 
 Status Shard::DeletePayloadIndex(const std::string& key, bool wait) {
@@ -353,7 +382,7 @@ Status Shard::DeletePayloadIndex(const std::string& key, bool wait) {
     s.config.payload_schema.erase(key);
     return absl::OkStatus();
   };
-  return Submit(std::move(request), wait);
+  return Submit(std::move(request), ClientWait(wait));
 }
 
 }  // namespace vj

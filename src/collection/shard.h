@@ -2,10 +2,12 @@
 // (RocksDB), a VectorIndex per named vector, payload indexes and the query planner. A Collection routes
 // points to its shards by a hash of their ids.
 //
-// Writes are validated synchronously, then queued to the collection's single writer thread, which
+// Writes are validated synchronously, then queued to the shard's single writer thread, which
 // groups queued requests into one durable PointStore batch (group commit), then applies them to the
-// in-memory indexes in sequence order. With wait=true a write returns after it is durable and visible;
-// with wait=false once it is validated and queued.
+// in-memory indexes in sequence order. With wait=true a write returns after it is durable and visible
+// (or DeadlineExceeded after options.write_timeout_ms, when it may still be applied); with wait=false
+// once it is validated and queued (or Unavailable when the shard's bounded write queue stays full:
+// nothing is written). Vector indexes are rebuilt without their tombstones on a background thread.
 //
 // Thread-safety: all public methods are safe to call concurrently. Reads see a consistent state under a
 // shared lock; the writer applies each batch under an exclusive lock.
@@ -39,6 +41,7 @@
 namespace vj {
 
 struct ShardState;
+class IndexCompactor;
 class ShardWriter;
 struct WriteRequest;
 
@@ -98,6 +101,10 @@ class Shard final : public ShardAccess {
 
   // Blocks until every write queued so far is durable and applied.
   void WaitForQueuedWrites() override;
+  // Blocks until no background index rebuild runs or is due (tests and benchmarks).
+  void WaitForIndexMaintenance();
+  // Background index rebuilds completed since Open.
+  uint64_t compactions() const;
   // Flushes storage; the destructor calls it too.
   [[nodiscard]] Status Flush() override;
 
@@ -113,8 +120,12 @@ class Shard final : public ShardAccess {
   Status Load();
   // Logs each record Load quarantined (collection/shard, point id, reason).
   void ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined) const;
-  // Queues a write and, when `wait`, blocks until it is durable and applied.
-  Status Submit(std::unique_ptr<WriteRequest> request, bool wait);
+  // How a caller waits for its write: not at all (a client's wait=false), up to the write deadline (a
+  // client's wait=true), or as long as it takes (internal writes: replication, snapshots, barriers).
+  enum class WriteWait { kNone, kClient, kInternal };
+  static WriteWait ClientWait(bool wait) { return wait ? WriteWait::kClient : WriteWait::kNone; }
+  // Queues a write and, unless kNone, blocks until it is durable and applied.
+  Status Submit(std::unique_ptr<WriteRequest> request, WriteWait wait);
   // Dimension, finiteness and names of a query vector; the vector index it targets.
   StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
   PointView View(uint32_t internal, const PayloadSelector& with_payload,
@@ -128,6 +139,7 @@ class Shard final : public ShardAccess {
   bool loaded_from_snapshot_ = false;
 
   std::unique_ptr<ShardState> state_;
+  std::unique_ptr<IndexCompactor> compactor_;  // outlives writer_, which pokes it
   std::unique_ptr<ShardWriter> writer_;
 };
 

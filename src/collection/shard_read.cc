@@ -4,6 +4,8 @@
 #include <random>
 
 #include "collection/shard.h"
+
+#include "collection/index_compactor.h"
 #include "collection/payload_edit.h"
 #include "collection/shard_state.h"
 
@@ -20,6 +22,7 @@ CollectionInfo Shard::Info() const {
   }
   info.last_sequence = state_->store->last_sequence();
   for (const auto& [name, index] : state_->vector_indexes) info.tombstones += index->tombstone_count();
+  if (compactor_->busy()) info.status = "yellow";  // rebuilding an index in the background
   return info;
 }
 

@@ -2,50 +2,29 @@
 
 namespace vj {
 
-ShardWriter::ShardWriter(ShardState& state, size_t max_batch_mutations,
-                                   size_t insert_threads)
+ShardWriter::ShardWriter(ShardState& state, size_t max_batch_mutations, size_t insert_threads,
+                         WriteQueueLimits limits, IndexCompactor& compactor)
     : state_(state),
       max_batch_mutations_(max_batch_mutations),
       insert_threads_(insert_threads == 0 ? 1 : insert_threads),
+      compactor_(compactor),
+      queue_(limits),
       thread_([this] { Run(); }) {}
 
 ShardWriter::~ShardWriter() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
+  queue_.Close();
   thread_.join();
 }
 
-std::future<Status> ShardWriter::Submit(std::unique_ptr<WriteRequest> request) {
-  std::future<Status> future = request->done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) {
-      request->done.set_value(absl::UnavailableError("collection is closing"));
-      return future;
-    }
-    queue_.push_back(std::move(request));
-  }
-  cv_.notify_one();
-  return future;
+StatusOr<std::future<Status>> ShardWriter::Submit(std::unique_ptr<WriteRequest> request, bool sync,
+                                                  Clock::time_point deadline) {
+  return queue_.Push(std::move(request), sync, deadline);
 }
 
 void ShardWriter::Run() {
   while (true) {
-    std::vector<std::unique_ptr<WriteRequest>> requests;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      size_t mutations = 0;
-      while (!queue_.empty() && (requests.empty() || mutations < max_batch_mutations_)) {
-        mutations += queue_.front()->mutations.size();
-        requests.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
+    std::vector<std::unique_ptr<WriteRequest>> requests = queue_.Pop(max_batch_mutations_);
+    if (requests.empty()) return;  // closed and drained
     Process(requests);
   }
 }
@@ -95,19 +74,7 @@ void ShardWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   }
   for (auto& request : group) request->done.set_value(status);
   group.clear();
-  if (status.ok()) CompactIfNeeded();
-}
-
-void ShardWriter::CompactIfNeeded() {
-  // Replaced and deleted points stay in the graphs as tombstones (they keep them connected); once they
-  // are a fifth of the live points, rebuild the graph without them. Searches go on meanwhile; the
-  // writer, and so new writes, wait.
-  for (auto& [name, index] : state_.vector_indexes) {
-    const size_t tombstones = index->tombstone_count();
-    if (tombstones >= kMinTombstonesToCompact && tombstones * 5 > index->live_count()) {
-      (void)index->Compact(insert_threads_);
-    }
-  }
+  if (status.ok()) compactor_.Poke();
 }
 
 void ShardWriter::Apply(const std::vector<const Mutation*>& mutations,

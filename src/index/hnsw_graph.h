@@ -25,8 +25,9 @@
 // moves on x86), so a reader sees a list of valid nodes (possibly mid-update, which only makes the
 // search slightly less exact), and a node's vector, code and id, written before any list points to it,
 // are visible to whoever finds the node in a list. Writers
-// (Insert, Remove) hold writers_mu_ shared; Save and Compact hold it exclusively, so they see a graph
-// at rest while searches go on.
+// (Insert, Remove) hold writers_mu_ shared; Save holds it exclusively, so it sees a graph at rest while
+// searches go on. Compact (hnsw_compact.cc) rebuilds while writers go on, replaying what they changed
+// meanwhile from a journal of ids, and holds writers_mu_ exclusively only for its last replay and swap.
 #pragma once
 
 #include <atomic>
@@ -164,7 +165,7 @@ class HnswIndex final : public VectorIndex {
   size_t live_count() const override { return live_count_.load(std::memory_order_relaxed); }
   size_t memory_bytes() const override;
   Status Save(const std::string& path) const override;
-  Status Compact(size_t threads) override;
+  Status Compact(size_t threads, const std::atomic<bool>* cancel = nullptr) override;
   size_t tombstone_count() const override {
     return next_node_.load(std::memory_order_relaxed) - live_count();
   }
@@ -329,6 +330,17 @@ class HnswIndex final : public VectorIndex {
   // --- Search (hnsw_search.cc) ---
   std::vector<Neighbor> ExactSearch(const float* q, size_t k, const IdFilter& filter) const;
 
+  // --- Compaction (hnsw_compact.cc) ---
+  // Splits `ids` into those live now, with copies of their stored vectors, and those absent.
+  void CopyLive(const std::vector<uint32_t>& ids, std::vector<uint32_t>& live_ids,
+                std::vector<float>& vectors, std::vector<uint32_t>& dead_ids) const;
+  // Brings `fresh` in step with this index for `ids`: live ones get their current vector, others go.
+  void Replay(HnswIndex& fresh, std::vector<uint32_t> ids, size_t threads) const;
+  // The ids journalled since the last call; with `stop`, ends journalling.
+  std::vector<uint32_t> TakeJournal(bool stop);
+  // Takes another index's trained quantizer and encodes every node with it.
+  void AdoptQuantizer(const ScalarQuantizer& sq8, const BinaryQuantizer& binary);
+
   // --- Snapshots (hnsw_io.cc) ---
   // Reads the sections after the header (sizes from the checked header) and validates them.
   Status ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t expected_upper_words,
@@ -354,7 +366,7 @@ class HnswIndex final : public VectorIndex {
 
   mutable std::shared_mutex resize_mu_;
   mutable std::atomic<int> grow_waiting_{0};  // growers waiting for resize_mu_ exclusively
-  mutable std::shared_mutex writers_mu_;      // shared: Insert, Remove; exclusive: Save, Compact
+  mutable std::shared_mutex writers_mu_;      // shared: Insert, Remove; exclusive: Save, Compact's swap
   mutable std::atomic<int> exclusive_waiting_{0};  // Save or Compact waiting for writers_mu_
 
   std::atomic<uint32_t> next_node_{0};  // nodes handed out
@@ -364,11 +376,16 @@ class HnswIndex final : public VectorIndex {
 
   std::mutex entry_mu_;  // serializes raising the max level (held through such an insert)
   std::mutex id_mu_;     // serializes changes of id_node and hidden for published nodes
+  std::mutex compact_mu_;  // one Compact at a time
+  // While Compact rebuilds: the ids whose node changed since it began (Publish, Remove).
+  bool journaling_ ABSL_GUARDED_BY(id_mu_) = false;
+  std::vector<uint32_t> journal_ ABSL_GUARDED_BY(id_mu_);
   std::mutex upper_mu_;  // serializes adding to s_.upper (taken before resize_mu_, never after)
   std::mutex rng_mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(rng_mu_);
 
-  // Set once by Train (or Load), under resize_mu_ held exclusively, then read-only.
+  // Set once by Train (or Load), under resize_mu_ held exclusively, then read-only (Compact's swap
+  // replaces them, with writers excluded and resize_mu_ held exclusively, by the codes of the new arrays).
   ScalarQuantizer sq8_;
   BinaryQuantizer binary_;
   std::atomic<bool> trained_{false};

@@ -247,6 +247,7 @@ void HnswIndex::Publish(uint32_t id, uint32_t node) {
   }
   StoreRelease(s_.id_node[id], node);
   StoreRelease(s_.meta[node].hidden, uint8_t{0});
+  if (journaling_) journal_.push_back(id);
 }
 
 void HnswIndex::Remove(uint32_t id) {
@@ -258,6 +259,7 @@ void HnswIndex::Remove(uint32_t id) {
   StoreRelease(s_.meta[node].hidden, uint8_t{1});
   StoreRelease(s_.id_node[id], kNoNode);
   live_count_.fetch_sub(1, std::memory_order_relaxed);
+  if (journaling_) journal_.push_back(id);
 }
 
 void HnswIndex::Link(uint32_t node, int level, InsertScratch& s) {

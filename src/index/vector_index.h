@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -131,8 +132,12 @@ class VectorIndex {
     return absl::UnimplementedError("this index type has no on-disk format");
   }
   // Reclaims the space of removed and replaced points by rebuilding the graph over the live ones with
-  // `threads` threads. Searches keep running on the old graph meanwhile; writers wait.
-  [[nodiscard]] virtual Status Compact(size_t threads) { return absl::OkStatus(); }
+  // `threads` threads. Searches and writes go on meanwhile (writes made during the rebuild are carried
+  // over to the new graph); writers pause only for the final swap. Cancelled, with the index unchanged,
+  // once *cancel becomes true.
+  [[nodiscard]] virtual Status Compact(size_t threads, const std::atomic<bool>* cancel = nullptr) {
+    return absl::OkStatus();
+  }
   // Nodes kept only as tombstones (removed or replaced points); Compact frees them. A caller compacts
   // when this exceeds a share of live_count() (e.g. 20%).
   virtual size_t tombstone_count() const { return 0; }

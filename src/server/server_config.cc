@@ -165,6 +165,27 @@ Status SetTimeoutLimit(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetWriteQueueMaxMutations(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.write_queue_max_mutations, ParseNumber(v, 1, 1ull << 30));
+  return absl::OkStatus();
+}
+Status SetWriteQueueMaxBytes(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.write_queue_max_bytes, ParseNumber(v, 1ull << 16, 1ull << 40));
+  return absl::OkStatus();
+}
+Status SetWriteQueueFullWait(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.write_queue_full_wait_ms, ParseNumber(v, 0, 60000));
+  return absl::OkStatus();
+}
+Status SetWriteTimeout(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.write_timeout_ms, ParseNumber(v, 0, 3600000));
+  return absl::OkStatus();
+}
+Status SetCompactionThreads(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.compaction_threads, ParseNumber(v, 1, 256));
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -223,6 +244,11 @@ constexpr Setting kSettings[] = {
     {"LIMITS_COLLECTIONS", "limits.collections", SetLimit<&RequestLimits::max_collections, 1000000>},
     {"LIMITS_DEFAULT_TIMEOUT_S", "limits.default_timeout_s", SetTimeoutLimit<&RequestLimits::default_timeout_s>},
     {"LIMITS_MAX_TIMEOUT_S", "limits.max_timeout_s", SetTimeoutLimit<&RequestLimits::max_timeout_s>},
+    {"WRITES_QUEUE_MAX_MUTATIONS", "writes.queue_max_mutations", SetWriteQueueMaxMutations},
+    {"WRITES_QUEUE_MAX_BYTES", "writes.queue_max_bytes", SetWriteQueueMaxBytes},
+    {"WRITES_QUEUE_FULL_WAIT_MS", "writes.queue_full_wait_ms", SetWriteQueueFullWait},
+    {"WRITES_TIMEOUT_MS", "writes.timeout_ms", SetWriteTimeout},
+    {"WRITES_COMPACTION_THREADS", "writes.compaction_threads", SetCompactionThreads},
 };
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {
@@ -238,7 +264,7 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
   // Reject unknown keys: a typo must not silently leave a default in force.
   for (const auto& top : root) {
     const std::string key = top.first.as<std::string>();
-    if (key == "http" || key == "log" || key == "cluster" || key == "limits") {
+    if (key == "http" || key == "log" || key == "cluster" || key == "limits" || key == "writes") {
       if (!top.second.IsMap()) {
         return absl::InvalidArgumentError("config file " + path + ": " + key + ": expected a mapping");
       }

@@ -14,16 +14,19 @@
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
 //            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
 //            collections: 1000, default_timeout_s: 30, max_timeout_s: 300}  (api/request_limits.h)
+//   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
+//            timeout_ms: 30000, compaction_threads: 1}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
 // VJVECTOR_HTTP_MAX_QUEUED_REQUESTS, VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES,
 // VJVECTOR_HTTP_MAX_PENDING_RESPONSE_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
 // VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
-// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN.
+// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, VJVECTOR_LIMITS_<KEY> for each limits
+// key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...), VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS,
+// VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
+// VJVECTOR_WRITES_COMPACTION_THREADS.
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
 // VJVECTOR_HTTP_ALLOWED_HOSTS.
-// VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, and VJVECTOR_LIMITS_<KEY> for each
-// limits key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...).
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -69,6 +72,13 @@ struct ServerConfig {
   std::vector<std::string> allowed_hosts;
   // What one request may ask of the node (limits: in YAML, VJVECTOR_LIMITS_*).
   RequestLimits limits;
+  // Each shard's bounded write queue, the wait=true deadline and background index rebuilds
+  // (CollectionOptions in collection/requests.h; docs/operations.md).
+  size_t write_queue_max_mutations = 16384;
+  size_t write_queue_max_bytes = 64ull << 20;
+  size_t write_queue_full_wait_ms = 500;
+  size_t write_timeout_ms = 30000;  // 0 = none
+  size_t compaction_threads = 1;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

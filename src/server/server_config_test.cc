@@ -128,3 +128,29 @@ TEST(ServerConfigTest, LimitsComeFromFileAndEnvAndAreBounded) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(ServerConfigTest, WriteQueueSettingsComeFromFileOrEnvAndAreBounded) {
+  auto defaults = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->write_queue_max_mutations, 16384u);
+  EXPECT_EQ(defaults->write_queue_max_bytes, size_t{64} << 20);
+  EXPECT_EQ(defaults->write_timeout_ms, 30000u);
+  auto from_file = LoadServerConfig(
+      WriteYaml("writes:\n  queue_max_mutations: 100\n  queue_full_wait_ms: 0\n  timeout_ms: 2000\n"),
+      Env({{"VJVECTOR_WRITES_QUEUE_MAX_BYTES", "1048576"}}), {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->write_queue_max_mutations, 100u);
+  EXPECT_EQ(from_file->write_queue_max_bytes, 1048576u);
+  EXPECT_EQ(from_file->write_queue_full_wait_ms, 0u);
+  EXPECT_EQ(from_file->write_timeout_ms, 2000u);
+  EXPECT_FALSE(LoadServerConfig(WriteYaml("writes:\n  queue_max_mutation: 5\n"), Env({}), {}).ok());
+  ExpectRefusedNamingEnv("VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS", {"0", "-1", "many"});
+  ExpectRefusedNamingEnv("VJVECTOR_WRITES_QUEUE_MAX_BYTES", {"100"});
+  ExpectRefusedNamingEnv("VJVECTOR_WRITES_COMPACTION_THREADS", {"0"});
+}
+
+}  // namespace
+}  // namespace vj

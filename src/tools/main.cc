@@ -147,6 +147,15 @@ void CollectClusterMetrics(const vj::ClusterNode& cluster, vj::Metrics& m) {
   m.Set("vjvector_cluster_peers", {}, static_cast<double>(stats.peers));
 }
 
+// The write-path settings (server_config.h) as the shards take them.
+void ApplyWriteSettings(const vj::ServerConfig& config, vj::CollectionOptions& options) {
+  options.write_queue_max_mutations = config.write_queue_max_mutations;
+  options.write_queue_max_bytes = config.write_queue_max_bytes;
+  options.write_queue_full_wait_ms = config.write_queue_full_wait_ms;
+  options.write_timeout_ms = config.write_timeout_ms;
+  options.compaction_threads = config.compaction_threads;
+}
+
 int Serve(const vj::ServerConfig& config) {
   SetUpLogging(config);
   // Points and payloads are the users' data: every file and directory this process creates, RocksDB's
@@ -286,6 +295,7 @@ int Serve(const vj::ServerConfig& config) {
     node_options.data_dir = config.data_dir;
     node_options.node_id = config.node_id;
     node_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+    ApplyWriteSettings(config, node_options.collection);
     node_options.internal_token = config.internal_token;
     if (config.internal_token.empty()) {
       spdlog::warn("cluster.internal_token is not set: the internal routes between nodes (/internal/...) "
@@ -303,6 +313,7 @@ int Serve(const vj::ServerConfig& config) {
     db_options.data_dir = config.data_dir;
     db_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
     db_options.max_collections = config.limits.max_collections;
+    ApplyWriteSettings(config, db_options.collection);
     auto opened = vj::Database::Open(db_options);
     if (!opened.ok()) {
       spdlog::critical("cannot open the data directory {}: {}", config.data_dir,

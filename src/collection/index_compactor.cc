@@ -1,0 +1,82 @@
+#include "collection/index_compactor.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace vj {
+
+IndexCompactor::IndexCompactor(ShardState& state, size_t threads)
+    : state_(state), threads_(threads == 0 ? 1 : threads), thread_([this] { Run(); }) {}
+
+IndexCompactor::~IndexCompactor() { Stop(); }
+
+bool IndexCompactor::Due() const {
+  for (const auto& [name, index] : state_.vector_indexes) {
+    const size_t tombstones = index->tombstone_count();
+    if (tombstones >= kMinTombstones && tombstones * 5 > index->live_count()) return true;
+  }
+  return false;
+}
+
+void IndexCompactor::Poke() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || running_ || poked_ || !Due()) return;
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool IndexCompactor::busy() {
+  std::lock_guard lock(mu_);
+  return running_ || poked_;
+}
+
+void IndexCompactor::WaitIdle() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return stopping_ || (!running_ && !poked_); });
+}
+
+void IndexCompactor::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cancel_.store(true);
+  cv_.notify_all();
+  thread_.join();
+}
+
+void IndexCompactor::Run() {
+  // A rebuild is background work: on a busy node the writer's inserts and the searches get the CPU
+  // first (Linux: the nice value is per thread, and threads the rebuild starts inherit it). Best effort.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kRebuildNice);
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || poked_; });
+    if (stopping_) return;
+    poked_ = false;
+    running_ = true;
+    lock.unlock();
+    bool progressed = false;
+    for (auto& [name, index] : state_.vector_indexes) {
+      const size_t tombstones = index->tombstone_count();
+      if (tombstones < kMinTombstones || tombstones * 5 <= index->live_count()) continue;
+      // A failure (the scratch vector file cannot be created) leaves the index as it was; the next
+      // write tries again.
+      if (index->Compact(threads_, &cancel_).ok()) {
+        compactions_.fetch_add(1, std::memory_order_relaxed);
+        progressed = true;
+      }
+      if (cancel_.load()) break;
+    }
+    lock.lock();
+    running_ = false;
+    // Writes made during the rebuild may have made another one due.
+    if (!stopping_ && progressed && Due()) poked_ = true;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace vj

@@ -1,0 +1,154 @@
+// The shard's write path under index maintenance and backpressure: writes and searches during a
+// background rebuild keep every point; a full write queue refuses wait=false writes and nothing else.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "collection/shard.h"
+#include "collection/test_dir.h"
+
+namespace vj {
+namespace {
+
+constexpr size_t kDim = 16;
+
+CollectionConfig Config() {
+  CollectionConfig config;
+  config.vectors[""] = VectorParams{kDim, Metric::kEuclid, std::nullopt, false, std::nullopt};
+  config.hnsw.full_scan_threshold_kb = 0;  // searches walk the graph
+  return config;
+}
+
+PointInput Point(uint64_t id, std::mt19937_64& rng) {
+  std::normal_distribution<float> normal;
+  PointInput p;
+  p.id = PointId::Num(id);
+  p.vectors[""].resize(kDim);
+  for (float& v : p.vectors[""]) v = normal(rng);
+  p.payload["n"] = static_cast<int64_t>(id);
+  return p;
+}
+
+std::optional<uint64_t> Nearest(const Shard& shard, const std::vector<float>& vector) {
+  QueryRequest request;
+  request.vector = vector;
+  request.limit = 1;
+  auto found = shard.Query(request);
+  if (!found.ok() || found->empty()) return std::nullopt;
+  return (*found)[0].id.num();
+}
+
+TEST(IndexCompactorTest, WritesAndSearchesDuringARebuildKeepEveryPoint) {
+  TestDir dir;
+  auto opened = Shard::Open("s", dir.path(), Config(), CollectionOptions{});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Shard& shard = **opened;
+  std::mt19937_64 rng(3);
+  std::map<uint64_t, std::vector<float>> expected;
+  std::vector<PointInput> points;
+  for (uint64_t id = 0; id < 6000; ++id) points.push_back(Point(id, rng));
+  for (const PointInput& p : points) expected[p.id.num()] = p.vectors.at("");
+  ASSERT_TRUE(shard.Upsert(points, true).ok());
+  // New vectors for a third of the points: 2000 tombstones start a rebuild in the background.
+  points.clear();
+  for (uint64_t id = 0; id < 6000; id += 3) points.push_back(Point(id, rng));
+  for (const PointInput& p : points) expected[p.id.num()] = p.vectors.at("");
+  ASSERT_TRUE(shard.Upsert(points, true).ok());
+
+  // Write, delete and search while it runs (and a little after).
+  size_t searches = 0, misses = 0;
+  uint64_t next = 100000;
+  for (int round = 0; round < 400 && (shard.compactions() == 0 || round < 50); ++round) {
+    std::vector<PointInput> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(Point(next++, rng));
+    for (const PointInput& p : batch) expected[p.id.num()] = p.vectors.at("");
+    ASSERT_TRUE(shard.Upsert(batch, true).ok());
+    PointSelector gone;
+    gone.ids = {PointId::Num(1 + 3 * round), PointId::Num(next - 4)};
+    for (const PointId& id : gone.ids) expected.erase(id.num());
+    ASSERT_TRUE(shard.Delete(gone, true).ok());
+    // A point written just now, and an old one, are found by their own vectors.
+    for (uint64_t id : {next - 1, uint64_t(2 + 3 * round)}) {
+      ++searches;
+      misses += Nearest(shard, expected.at(id)) != id;
+    }
+  }
+  shard.WaitForIndexMaintenance();
+  EXPECT_GE(shard.compactions(), 1u);
+  EXPECT_LE(misses * 100, searches) << misses << " of " << searches << " searches missed";
+
+  EXPECT_EQ(shard.Info().points_count, expected.size());
+  std::vector<PointId> ids;
+  for (const auto& [id, vector] : expected) ids.push_back(PointId::Num(id));
+  PayloadSelector no_payload;
+  VectorSelector with_vector;
+  with_vector.all = true;
+  auto got = shard.Retrieve(ids, no_payload, with_vector);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), expected.size());
+  for (const PointView& view : *got) {
+    EXPECT_EQ(view.vectors.at(""), expected.at(view.id.num())) << view.id.ToString();
+  }
+  size_t found = 0;
+  for (const auto& [id, vector] : expected) found += Nearest(shard, vector) == id;
+  EXPECT_GE(found * 100, expected.size() * 99) << found << " of " << expected.size();
+}
+
+TEST(IndexCompactorTest, FullWriteQueueRefusesAsyncWritesOnly) {
+  TestDir dir;
+  CollectionOptions options;
+  options.write_queue_max_mutations = 100;
+  options.write_queue_full_wait_ms = 0;
+  auto opened = Shard::Open("s", dir.path(), Config(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Shard& shard = **opened;
+  std::mt19937_64 rng(4);
+  // A large write keeps the writer busy (admitted alone into the empty queue)...
+  std::vector<PointInput> big;
+  for (uint64_t id = 0; id < 20000; ++id) big.push_back(Point(id, rng));
+  ASSERT_TRUE(shard.Upsert(big, false).ok());
+  // ...while small ones fill the queue behind it, until one is refused.
+  uint64_t next = 100000, accepted = big.size();
+  Status refused;
+  for (int i = 0; i < 1000 && refused.ok(); ++i) {
+    std::vector<PointInput> batch;
+    for (int j = 0; j < 50; ++j) batch.push_back(Point(next++, rng));
+    refused = shard.Upsert(batch, false);
+    if (refused.ok()) accepted += batch.size();
+  }
+  ASSERT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+  EXPECT_NE(refused.message().find("write queue full"), std::string_view::npos) << refused;
+  // A wait=true write still goes through, behind what is queued.
+  std::vector<PointInput> last{Point(next++, rng)};
+  ASSERT_TRUE(shard.Upsert(last, true).ok());
+  ++accepted;
+  shard.WaitForQueuedWrites();
+  EXPECT_EQ(shard.Info().points_count, accepted);  // nothing refused was written
+}
+
+}  // namespace
+}  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(IndexCompactorTest, WaitTrueWritePastItsDeadlineSaysItMayStillBeApplied) {
+  TestDir dir;
+  CollectionOptions options;
+  options.write_timeout_ms = 1;  // far shorter than indexing 20,000 points
+  auto opened = Shard::Open("s", dir.path(), Config(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Shard& shard = **opened;
+  std::mt19937_64 rng(5);
+  std::vector<PointInput> big;
+  for (uint64_t id = 0; id < 20000; ++id) big.push_back(Point(id, rng));
+  Status late = shard.Upsert(big, true);
+  ASSERT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
+  EXPECT_NE(late.message().find("may still be applied"), std::string_view::npos) << late;
+  shard.WaitForQueuedWrites();  // internal waits have no deadline
+  EXPECT_EQ(shard.Info().points_count, big.size());  // it was applied after all
+}
+
+}  // namespace
+}  // namespace vj

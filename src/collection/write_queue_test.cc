@@ -1,0 +1,115 @@
+#include "collection/write_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace vj {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::unique_ptr<WriteRequest> Upserts(size_t n, uint64_t first_id = 0) {
+  auto request = std::make_unique<WriteRequest>();
+  for (size_t i = 0; i < n; ++i) {
+    Mutation m;
+    m.record.id = PointId::Num(first_id + i);
+    m.record.vectors[""] = std::vector<float>(128, 1.0f);
+    m.record.payload["name"] = "point";
+    request->mutations.push_back(std::move(m));
+  }
+  return request;
+}
+
+WriteQueueLimits Limits(size_t mutations, milliseconds full_wait) {
+  WriteQueueLimits limits;
+  limits.max_mutations = mutations;
+  limits.full_wait = full_wait;
+  return limits;
+}
+
+const Clock::time_point kNoDeadline = Clock::time_point::max();
+
+TEST(WriteQueueTest, AsyncWriteIsRefusedWhenFullAndNothingIsQueued) {
+  WriteQueue queue(Limits(10, milliseconds(20)));
+  ASSERT_TRUE(queue.Push(Upserts(6), false, kNoDeadline).ok());
+  ASSERT_TRUE(queue.Push(Upserts(4), false, kNoDeadline).ok());
+  auto refused = queue.Push(Upserts(1), false, kNoDeadline);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("write queue full"), std::string_view::npos);
+  EXPECT_NE(refused.status().message().find("10 mutations"), std::string_view::npos);
+  EXPECT_EQ(queue.queued_mutations(), 10u);
+  // Room freed by the writer is given to the next one.
+  EXPECT_EQ(queue.Pop(1).size(), 1u);
+  EXPECT_EQ(queue.queued_mutations(), 4u);
+  EXPECT_TRUE(queue.Push(Upserts(6), false, kNoDeadline).ok());
+}
+
+TEST(WriteQueueTest, BytesAreBoundedToo) {
+  WriteQueueLimits limits = Limits(1000000, milliseconds(0));
+  limits.max_bytes = 3 * QueuedBytes(*Upserts(10));
+  WriteQueue queue(limits);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(queue.Push(Upserts(10), false, kNoDeadline).ok());
+  EXPECT_EQ(queue.Push(Upserts(10), false, kNoDeadline).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LE(queue.queued_bytes(), limits.max_bytes);
+  // Each point holds at least its 128 floats.
+  EXPECT_GE(QueuedBytes(*Upserts(10)), 10 * 128 * sizeof(float));
+}
+
+TEST(WriteQueueTest, RequestLargerThanTheLimitIsAdmittedAloneIntoAnEmptyQueue) {
+  WriteQueue queue(Limits(10, milliseconds(0)));
+  ASSERT_TRUE(queue.Push(Upserts(50), false, kNoDeadline).ok());
+  EXPECT_EQ(queue.Push(Upserts(1), false, kNoDeadline).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(WriteQueueTest, AsyncWriteWaitsForRoomUpToItsBound) {
+  WriteQueue queue(Limits(1, milliseconds(10000)));
+  ASSERT_TRUE(queue.Push(Upserts(1), false, kNoDeadline).ok());
+  std::thread consumer([&] {
+    std::this_thread::sleep_for(milliseconds(50));
+    (void)queue.Pop(1);
+  });
+  EXPECT_TRUE(queue.Push(Upserts(1), false, kNoDeadline).ok());  // admitted once room is freed
+  consumer.join();
+}
+
+TEST(WriteQueueTest, SyncWriteGoesBeforeAsyncOnes) {
+  WriteQueue queue(Limits(2, milliseconds(0)));
+  ASSERT_TRUE(queue.Push(Upserts(1, 1), false, kNoDeadline).ok());
+  ASSERT_TRUE(queue.Push(Upserts(1, 2), false, kNoDeadline).ok());
+  Status sync_status = absl::UnknownError("not run");
+  std::thread sync([&] { sync_status = queue.Push(Upserts(1, 3), true, kNoDeadline).status(); });
+  while (queue.sync_waiting() == 0) std::this_thread::yield();
+  // While the sync write waits, room is not given to async ones, even when there is some.
+  auto popped = queue.Pop(1);
+  ASSERT_EQ(popped.size(), 1u);
+  EXPECT_EQ(queue.Push(Upserts(1, 4), false, kNoDeadline).status().code(),
+            absl::StatusCode::kUnavailable);
+  sync.join();
+  EXPECT_TRUE(sync_status.ok()) << sync_status;
+  auto rest = queue.Pop(10);
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0]->mutations[0].record.id, PointId::Num(2));
+  EXPECT_EQ(rest[1]->mutations[0].record.id, PointId::Num(3));
+}
+
+TEST(WriteQueueTest, SyncWriteGivesUpAtItsDeadlineWithNothingQueued) {
+  WriteQueue queue(Limits(1, milliseconds(0)));
+  ASSERT_TRUE(queue.Push(Upserts(1), false, kNoDeadline).ok());
+  auto late = queue.Push(Upserts(1), true, Clock::now() + milliseconds(20));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(late.status().message().find("nothing was written"), std::string_view::npos);
+  EXPECT_EQ(queue.queued_mutations(), 1u);
+}
+
+TEST(WriteQueueTest, CloseRefusesNewWritesAndDrains) {
+  WriteQueue queue(Limits(10, milliseconds(0)));
+  ASSERT_TRUE(queue.Push(Upserts(2), false, kNoDeadline).ok());
+  queue.Close();
+  EXPECT_EQ(queue.Push(Upserts(1), true, kNoDeadline).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(queue.Pop(100).size(), 1u);
+  EXPECT_TRUE(queue.Pop(100).empty());
+}
+
+}  // namespace
+}  // namespace vj
