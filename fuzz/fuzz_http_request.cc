@@ -43,25 +43,41 @@ void Serve(http::request<http::string_body>& req) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vj;
   namespace net = boost::asio;
-  size_t at = 0;
-  for (int i = 0; i < kMaxPipelined && at < size; ++i) {
+  if (size == 0) return 0;
+  // The bytes arrive as Beast's read loop sees them: in reads of `step` bytes (the first byte picks
+  // it) appended to one buffer that carries over from request to request, as Session's buffer_ does.
+  // Beast's contract: after need_more, put() is called again only once more bytes were appended.
+  const size_t step = 1 + data[0] % 128;
+  std::string buffer;
+  size_t fed = 0;
+  for (int i = 0; i < kMaxPipelined && (fed < size || !buffer.empty()); ++i) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(kBodyLimit);
     parser.header_limit(kHeaderLimit);
     parser.eager(true);
     boost::beast::error_code ec;
-    while (!parser.is_done() && at < size) {
-      const size_t used = parser.put(net::buffer(data + at, size - at), ec);
-      at += used;
+    bool need_more = buffer.empty();
+    while (!parser.is_done()) {
+      if (need_more) {
+        if (fed == size) {
+          parser.put_eof(ec);  // the client closed the connection
+          break;
+        }
+        const size_t take = std::min(step, size - fed);
+        buffer.append(reinterpret_cast<const char*>(data) + fed, take);
+        fed += take;
+        need_more = false;
+      }
+      const size_t used = parser.put(net::buffer(buffer), ec);
+      buffer.erase(0, used);
       if (ec == http::error::need_more) {
         ec = {};
-        if (used == 0) break;  // the rest is an incomplete message: the server would wait for more
-        continue;
+        need_more = true;
+      } else if (ec) {
+        break;
+      } else if (buffer.empty()) {
+        need_more = true;
       }
-      if (ec) break;
-    }
-    if (!ec && !parser.is_done() && at >= size) {
-      parser.put_eof(ec);  // the client closed the connection
     }
     if (ec || !parser.is_done()) return 0;  // the server answers 400/413 and closes
     http::request<http::string_body> req = parser.release();
