@@ -4,8 +4,11 @@ BUILD_TYPE ?= Release
 DATA_DIR ?= ./data
 HTTP_PORT ?= 6333
 CTEST_PARALLEL ?= 2
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= fuzz_http_request fuzz_point_codec fuzz_filter_codec fuzz_query fuzz_collection_config \
+  fuzz_point_record fuzz_log_batch fuzz_hnsw_snapshot
 
-.PHONY: all deps configure build run cluster test unit e2e bench clean
+.PHONY: all deps configure build run cluster test unit e2e bench clean fuzz-build fuzz
 
 all: build
 
@@ -28,8 +31,17 @@ run: build
 cluster: build
 	BUILD_DIR=$(BUILD_DIR) CLUSTER_DIR=$(DATA_DIR)/cluster BASE_PORT=$(HTTP_PORT) ./scripts/cluster.sh
 
-test: build
+# The fuzz targets (clang, ASan/UBSan, in $(BUILD_DIR)/fuzz) are built first: ctest's label fuzz runs each
+# for a few seconds on its seed corpus.
+test: build fuzz-build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_PARALLEL)
+
+fuzz-build: configure
+	BUILD_DIR=$(BUILD_DIR) ./scripts/fuzz.sh build
+
+# Long fuzzing runs, one target at a time: FUZZ_SECONDS each (new inputs in $(BUILD_DIR)/fuzz/corpus).
+fuzz: fuzz-build
+	for t in $(FUZZ_TARGETS); do BUILD_DIR=$(BUILD_DIR) ./scripts/fuzz.sh long $$t $(FUZZ_SECONDS) || exit 1; done
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_PARALLEL) -L unit

@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config clang-14 libclang-rt-14-dev
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev libssl-dev
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libxxhash-dev libroaring-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -63,6 +63,56 @@ std::string RedactFilePaths(std::string_view message) {
   return out;
 }
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or 0 when it is not one.
+size_t Utf8SequenceLength(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// Error messages quote what the client sent (a path segment is any bytes once percent-decoded); bytes
+// that are not UTF-8 would make the body invalid JSON, so each becomes U+FFFD.
+std::string ValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const size_t n = Utf8SequenceLength(s);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      s.remove_prefix(1);
+    } else {
+      out.append(s.substr(0, n));
+      s.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk: return 200;
@@ -90,7 +140,7 @@ Response ErrorResponse(const Status& status, double seconds) {
   const std::string full = StatusMessage(status);
   std::string message = RedactFilePaths(full);
   if (message != full) spdlog::warn("answering HTTP {} for: {}", response.status, full);
-  boost::json::object body{{"status", boost::json::object{{"error", std::move(message)}}},
+  boost::json::object body{{"status", boost::json::object{{"error", ValidUtf8(message)}}},
                            {"time", seconds}};
   response.body = boost::json::serialize(body);
   // Unavailable is transient by definition (a full write queue, a closing collection, a peer down):

@@ -134,6 +134,20 @@ TEST_F(RestApiTest, BadInputIsA4xxNamingTheProblemAndChangesNothing) {
   EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 1u);
 }
 
+// Found by fuzz/fuzz_query: a path segment is any bytes once percent-decoded, and the error message that
+// quoted it made the body invalid JSON. Invalid UTF-8 is replaced by U+FFFD; valid UTF-8 is kept.
+TEST_F(RestApiTest, ErrorBodiesAreValidJsonWhateverTheRequestQuotes) {
+  Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Euclid"}})");
+  for (const std::string id : {"12\xff\xfe", "\xe2\x82", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf"}) {
+    auto [status, body] = Send("GET", "/collections/c/points/" + id);
+    EXPECT_EQ(status, 400);
+    EXPECT_NE(std::string(body.at("status").at("error").as_string()).find("\xEF\xBF\xBD"), std::string::npos);
+  }
+  auto [status, body] = Send("GET", "/collections/caf\xc3\xa9\xe2\x82\xac");
+  EXPECT_EQ(status, 404);
+  EXPECT_NE(std::string(body.at("status").at("error").as_string()).find("caf\xc3\xa9\xe2\x82\xac"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vj
 

@@ -26,15 +26,12 @@
 #include <vector>
 
 #include "cluster/http_client.h"
+#include "cluster/log_batch.h"
 #include "collection/shard.h"
 #include "core/status.h"
 #include "storage/point_record.h"
 
 namespace vj {
-
-// The body of replication requests: entries with their sequence numbers (0 in snapshot pages).
-std::string EncodeLogBatch(const std::vector<LoggedMutation>& entries);
-StatusOr<std::vector<LoggedMutation>> DecodeLogBatch(std::string_view bytes);
 
 struct ReplicaTarget {
   std::string node;
