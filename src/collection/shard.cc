@@ -157,6 +157,7 @@ Status Shard::ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutat
 
 Status Shard::ApplyLogged(std::vector<LoggedMutation> entries) {
   auto request = std::make_unique<WriteRequest>();
+  for (const LoggedMutation& e : entries) request->held_bytes += QueuedBytes(e.mutation);
   // Checked on the writer thread, where last_sequence cannot move under us.
   // Runs once, on the writer thread: the entries' records move into the batch instead of being copied.
   request->build = [entries = std::move(entries)](const ShardState& s) mutable -> StatusOr<std::vector<Mutation>> {
@@ -330,6 +331,10 @@ Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Pay
   const size_t patch_bytes = op == PayloadUpdate::kSet ? SerializedPayloadBytes(payload) : 0;
   auto request = std::make_unique<WriteRequest>();
   request->vectors_changed = false;
+  // The patch waits in the queue inside `build`; a wait=false flood of large patches must count.
+  request->held_bytes = op == PayloadUpdate::kDeleteKeys ? keys.size() * sizeof(PayloadPath)
+                                                          : (patch_bytes != 0 ? patch_bytes
+                                                                              : SerializedPayloadBytes(payload));
   request->build = [op, selector, payload = std::move(payload), patch_bytes, paths = std::move(paths),
                     path = std::move(path)](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
     VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, true));

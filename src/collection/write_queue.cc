@@ -34,15 +34,17 @@ size_t JsonBytes(const boost::json::object& root) {
 
 }  // namespace
 
-size_t QueuedBytes(const WriteRequest& request) {
-  size_t bytes = sizeof(WriteRequest);
-  for (const Mutation& m : request.mutations) {
-    bytes += sizeof(Mutation) + m.record.id.ToString().size();
-    for (const auto& [name, values] : m.record.vectors) {
-      bytes += name.size() + values.size() * sizeof(float) + 64;  // map node
-    }
-    bytes += JsonBytes(m.record.payload);
+size_t QueuedBytes(const Mutation& m) {
+  size_t bytes = sizeof(Mutation) + m.record.id.ToString().size();
+  for (const auto& [name, values] : m.record.vectors) {
+    bytes += name.size() + values.size() * sizeof(float) + 64;  // map node
   }
+  return bytes + JsonBytes(m.record.payload);
+}
+
+size_t QueuedBytes(const WriteRequest& request) {
+  size_t bytes = sizeof(WriteRequest) + request.held_bytes;
+  for (const Mutation& m : request.mutations) bytes += QueuedBytes(m);
   return bytes;
 }
 
@@ -66,6 +68,8 @@ StatusOr<std::future<Status>> WriteQueue::Push(std::unique_ptr<WriteRequest> req
       admitted = room_.wait_until(lock, deadline, ready);
     }
     --sync_waiting_;
+    // Async requests held back while a sync one waited may go on (and so may this one's refusal).
+    if (sync_waiting_ == 0) room_.notify_all();
     if (!admitted) {
       room_.notify_all();  // async requests held back for this one may go on
       return absl::DeadlineExceededError(
@@ -88,9 +92,9 @@ StatusOr<std::future<Status>> WriteQueue::Push(std::unique_ptr<WriteRequest> req
   }
   if (closed_) return absl::UnavailableError("collection is closing");
   std::future<Status> done = request->done.get_future();
+  queue_.push_back({std::move(request), mutations, bytes});  // counted only once it is queued
   mutations_ += mutations;
   bytes_ += bytes;
-  queue_.push_back({std::move(request), mutations, bytes});
   lock.unlock();
   ready_.notify_one();
   return done;

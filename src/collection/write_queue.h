@@ -41,10 +41,15 @@ struct WriteRequest {
   std::function<StatusOr<std::vector<Mutation>>(const ShardState&)> build;
   // Set for requests that change the shard's configuration rather than its points.
   std::function<Status(ShardState&)> reconfigure;
+  // Bytes held by `build`'s captures (a payload patch, replicated log entries), which the queue cannot
+  // see in `mutations`: counted against the queue's byte limit all the same.
+  size_t held_bytes = 0;
   std::promise<Status> done;
 };
 
-// Bytes a request holds while queued: its vectors, ids and payloads (estimated from the JSON values).
+// Bytes one mutation holds: its id, vectors and payload (estimated from the JSON values).
+size_t QueuedBytes(const Mutation& mutation);
+// Bytes a request holds while queued: its mutations and held_bytes.
 size_t QueuedBytes(const WriteRequest& request);
 
 struct WriteQueueLimits {

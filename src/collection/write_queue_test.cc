@@ -56,6 +56,22 @@ TEST(WriteQueueTest, BytesAreBoundedToo) {
   EXPECT_GE(QueuedBytes(*Upserts(10)), 10 * 128 * sizeof(float));
 }
 
+// A payload update carries its patch inside `build`, not in `mutations`: its held bytes count.
+TEST(WriteQueueTest, BytesHeldByBuildCount) {
+  WriteQueueLimits limits = Limits(1000000, milliseconds(0));
+  limits.max_bytes = 1 << 20;
+  WriteQueue queue(limits);
+  auto patch = [] {
+    auto request = std::make_unique<WriteRequest>();
+    request->build = [](const ShardState&) -> StatusOr<std::vector<Mutation>> { return std::vector<Mutation>(); };
+    request->held_bytes = 600 << 10;
+    return request;
+  };
+  ASSERT_TRUE(queue.Push(patch(), false, kNoDeadline).ok());
+  EXPECT_GE(queue.queued_bytes(), size_t{600} << 10);
+  EXPECT_EQ(queue.Push(patch(), false, kNoDeadline).status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST(WriteQueueTest, RequestLargerThanTheLimitIsAdmittedAloneIntoAnEmptyQueue) {
   WriteQueue queue(Limits(10, milliseconds(0)));
   ASSERT_TRUE(queue.Push(Upserts(50), false, kNoDeadline).ok());

@@ -167,7 +167,10 @@ class HnswIndex final : public VectorIndex {
   Status Save(const std::string& path) const override;
   Status Compact(size_t threads, const std::atomic<bool>* cancel = nullptr) override;
   size_t tombstone_count() const override {
-    return next_node_.load(std::memory_order_relaxed) - live_count();
+    // A reader without the index lock may see a swap's new node count with the old live count.
+    const size_t nodes = next_node_.load(std::memory_order_relaxed);
+    const size_t live = live_count();
+    return nodes > live ? nodes - live : 0;
   }
 
  private:
