@@ -7,21 +7,23 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config clang-14 libclang-rt-14-dev
+  build-essential cmake ninja-build ccache pkg-config
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev libssl-dev
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libxxhash-dev libroaring-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   prometheus curl etcd-server haproxy nodejs
-  rocksdb-tools
   libhnswlib-dev libfaiss-dev libomp-dev libblas-dev liblapack-dev zlib1g-dev
 )
+# Only `make test` needs these (the server's image does not): clang and its sanitizer and libFuzzer
+# runtimes for the fuzz targets, RocksDB's ldb for the quarantine test.
+TEST_ONLY_PACKAGES=(clang-14 libclang-rt-14-dev rocksdb-tools)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 
 missing=()
-for p in "${PACKAGES[@]}"; do
+for p in "${PACKAGES[@]}" "${TEST_ONLY_PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi

@@ -11,6 +11,9 @@
 namespace vj {
 namespace {
 
+// The longest error message sent (and logged) for one request.
+constexpr size_t kMaxErrorMessageBytes = 2048;
+
 // Characters of a path word; a path ends at anything else (space, quote, ':' before a reason, ...).
 bool PathChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
@@ -137,7 +140,13 @@ int HttpStatusFor(const Status& status) {
 Response ErrorResponse(const Status& status, double seconds) {
   Response response;
   response.status = HttpStatusFor(status);
-  const std::string full = StatusMessage(status);
+  // A message may quote what the client sent (an unknown key, a value): cap it before the work that
+  // is per word (redaction) and before it reaches the log. ValidUtf8 mends a cut character.
+  std::string full = StatusMessage(status);
+  if (full.size() > kMaxErrorMessageBytes) {
+    full.resize(kMaxErrorMessageBytes);
+    full += "... (cut)";
+  }
   std::string message = RedactFilePaths(full);
   if (message != full) spdlog::warn("answering HTTP {} for: {}", response.status, full);
   boost::json::object body{{"status", boost::json::object{{"error", ValidUtf8(message)}}},

@@ -134,6 +134,10 @@ StatusOr<MatchCondition> ParseMatch(const json::value& v, const std::string& whe
     m.kind = MatchCondition::Kind::kText;
     const json::string* s = kv.value().if_string();
     if (s == nullptr) return Bad(at, "expected a string");
+    if (s->size() > kMaxMatchTextBytes) {
+      return Bad(at, std::to_string(s->size()) + " bytes of text is over the limit of " +
+                         std::to_string(kMaxMatchTextBytes) + " bytes");
+    }
     m.text = std::string(*s);
   } else {
     return Bad(where, std::string(kExpected) + ", got " + Quoted(kv.key()));

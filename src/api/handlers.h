@@ -36,7 +36,14 @@ struct Call {
   // The request's deadline from Qdrant's ?timeout=<seconds> (a positive number; larger than
   // limits.max_timeout_s is lowered to it), else limits.default_timeout_s from now; none when that is 0.
   StatusOr<Deadline> RequestDeadline() const;
-  const RequestLimits& limits() const { return options.limits; }
+  // The request's limits. A peer's shard request (`shard` set) was checked by the node that took the
+  // client's request; it asks each shard for offset + limit points (collection.cc), so its `limit` may
+  // be up to max_offset + max_limit.
+  RequestLimits limits() const {
+    RequestLimits l = options.limits;
+    if (shard) l.max_limit += l.max_offset;
+    return l;
+  }
 };
 
 // InvalidArgument when a with_payload include/exclude list has more keys than limits.max_payload_keys.

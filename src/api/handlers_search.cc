@@ -69,7 +69,8 @@ Status ParseCommon(const json::object& body, const RequestLimits& limits, QueryR
     request->score_threshold = static_cast<float>(threshold);
   }
   VJ_ASSIGN_OR_RETURN(request->with_payload,
-                      ParsePayloadSelector(FindField(body, "with_payload"), PayloadSelector{}));
+                      ParsePayloadSelector(FindField(body, "with_payload"), PayloadSelector{},
+                                           limits.max_payload_keys));
   VJ_RETURN_IF_ERROR(CheckPayloadKeys(request->with_payload, limits));
   VJ_ASSIGN_OR_RETURN(request->with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   return ParseSearchParams(body, request);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "api/request_limits.h"
 #include "core/json_fields.h"
 #include "core/payload_limits.h"
 
@@ -25,8 +26,10 @@ StatusOr<PointId> ParsePointId(const json::value& v, const std::string& where) {
                                     std::string(JsonTypeName(v)));
 }
 
-StatusOr<std::vector<PointId>> ParsePointIds(const json::value& v, const std::string& where) {
+StatusOr<std::vector<PointId>> ParsePointIds(const json::value& v, const std::string& where,
+                                             size_t max_count) {
   VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(v, where));
+  if (arr->size() > max_count) return OverLimit(where, arr->size(), "points", max_count, "points_per_request");
   std::vector<PointId> ids;
   ids.reserve(arr->size());
   for (size_t i = 0; i < arr->size(); ++i) {
@@ -99,8 +102,11 @@ StatusOr<Payload> ParsePayloadObject(const json::value* v, const std::string& wh
   return *obj;
 }
 
-StatusOr<std::vector<PointInput>> ParsePointList(const json::value& v) {
+StatusOr<std::vector<PointInput>> ParsePointList(const json::value& v, size_t max_points) {
   VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(v, "points"));
+  if (arr->size() > max_points) {
+    return OverLimit("points", arr->size(), "points", max_points, "points_per_request");
+  }
   std::vector<PointInput> points;
   points.reserve(arr->size());
   for (size_t i = 0; i < arr->size(); ++i) {
@@ -120,12 +126,12 @@ StatusOr<std::vector<PointInput>> ParsePointList(const json::value& v) {
   return points;
 }
 
-StatusOr<std::vector<PointInput>> ParseBatch(const json::value& v) {
+StatusOr<std::vector<PointInput>> ParseBatch(const json::value& v, size_t max_points) {
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, "batch"));
   VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"ids", "vectors", "payloads"}, "batch"));
   const json::value* ids_json = FindField(*obj, "ids");
   if (ids_json == nullptr) return absl::InvalidArgumentError("batch.ids: missing");
-  VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, ParsePointIds(*ids_json, "batch.ids"));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, ParsePointIds(*ids_json, "batch.ids", max_points));
   std::vector<PointInput> points(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) points[i].id = ids[i];
   const json::value* vectors = FindField(*obj, "vectors");
@@ -182,7 +188,11 @@ StatusOr<std::vector<std::string>> ParseStringList(const json::value& v, const s
 }
 
 // A with_payload list: strings that parse as payload paths.
-StatusOr<std::vector<std::string>> ParsePathList(const json::value& v, const std::string& where) {
+StatusOr<std::vector<std::string>> ParsePathList(const json::value& v, const std::string& where,
+                                               size_t max_keys) {
+  if (const json::array* arr = v.if_array(); arr != nullptr && arr->size() > max_keys) {
+    return OverLimit(where, arr->size(), "keys", max_keys, "payload_keys");
+  }
   VJ_ASSIGN_OR_RETURN(std::vector<std::string> keys, ParseStringList(v, where));
   for (size_t i = 0; i < keys.size(); ++i) {
     Status parsed = ParsePayloadPath(keys[i]).status();
@@ -193,18 +203,19 @@ StatusOr<std::vector<std::string>> ParsePathList(const json::value& v, const std
 
 }  // namespace
 
-StatusOr<std::vector<PointInput>> ParseUpsertBody(const json::object& body) {
+StatusOr<std::vector<PointInput>> ParseUpsertBody(const json::object& body, size_t max_points) {
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "batch", "shard_key"}, ""));
   const json::value* points = FindField(body, "points");
   const json::value* batch = FindField(body, "batch");
   if ((points == nullptr) == (batch == nullptr)) {
     return absl::InvalidArgumentError("expected exactly one of \"points\" or \"batch\"");
   }
-  if (points != nullptr) return ParsePointList(*points);
-  return ParseBatch(*batch);
+  if (points != nullptr) return ParsePointList(*points, max_points);
+  return ParseBatch(*batch, max_points);
 }
 
-StatusOr<PayloadSelector> ParsePayloadSelector(const json::value* v, PayloadSelector fallback) {
+StatusOr<PayloadSelector> ParsePayloadSelector(const json::value* v, PayloadSelector fallback,
+                                               size_t max_keys) {
   if (v == nullptr) return fallback;
   PayloadSelector selector;
   if (const bool* b = v->if_bool()) {
@@ -213,19 +224,19 @@ StatusOr<PayloadSelector> ParsePayloadSelector(const json::value* v, PayloadSele
   }
   if (v->is_array()) {
     selector.mode = PayloadSelector::Mode::kInclude;
-    VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*v, "with_payload"));
+    VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*v, "with_payload", max_keys));
     return selector;
   }
   if (const json::object* obj = v->if_object()) {
     VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"include", "exclude"}, "with_payload"));
     if (const json::value* inc = FindField(*obj, "include")) {
       selector.mode = PayloadSelector::Mode::kInclude;
-      VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*inc, "with_payload.include"));
+      VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*inc, "with_payload.include", max_keys));
       return selector;
     }
     if (const json::value* exc = FindField(*obj, "exclude")) {
       selector.mode = PayloadSelector::Mode::kExclude;
-      VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*exc, "with_payload.exclude"));
+      VJ_ASSIGN_OR_RETURN(selector.keys, ParsePathList(*exc, "with_payload.exclude", max_keys));
       return selector;
     }
   }

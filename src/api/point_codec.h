@@ -16,7 +16,9 @@ namespace vj {
 
 // An unsigned integer or a UUID string.
 StatusOr<PointId> ParsePointId(const boost::json::value& v, const std::string& where);
-StatusOr<std::vector<PointId>> ParsePointIds(const boost::json::value& v, const std::string& where);
+// `max_count`: a longer list is refused (limits.points_per_request) before any element is decoded.
+StatusOr<std::vector<PointId>> ParsePointIds(const boost::json::value& v, const std::string& where,
+                                             size_t max_count = SIZE_MAX);
 boost::json::value PointIdToJson(const PointId& id);
 
 // A JSON array of finite numbers as float32. Numbers outside float's range are rejected too.
@@ -25,10 +27,14 @@ StatusOr<std::vector<float>> ParseFloatVector(const boost::json::value& v, const
 StatusOr<NamedVectors> ParseNamedVectors(const boost::json::value& v, const std::string& where);
 
 // The body of PUT /collections/{c}/points: {"points": [...]} or {"batch": {ids, vectors, payloads}}.
-StatusOr<std::vector<PointInput>> ParseUpsertBody(const boost::json::object& body);
+// More than `max_points` points are refused (limits.points_per_request) before any is decoded.
+StatusOr<std::vector<PointInput>> ParseUpsertBody(const boost::json::object& body,
+                                                  size_t max_points = SIZE_MAX);
 
 // with_payload: bool | [keys] | {"include": [...]} | {"exclude": [...]}; absent -> `fallback`.
-StatusOr<PayloadSelector> ParsePayloadSelector(const boost::json::value* v, PayloadSelector fallback);
+// More than `max_keys` keys are refused (limits.payload_keys) before any is decoded.
+StatusOr<PayloadSelector> ParsePayloadSelector(const boost::json::value* v, PayloadSelector fallback,
+                                               size_t max_keys = SIZE_MAX);
 // with_vector: bool | [names]; absent -> none.
 StatusOr<VectorSelector> ParseVectorSelector(const boost::json::value* v);
 

@@ -29,6 +29,12 @@ TEST(PointCodecTest, NamedVectorsAndErrors) {
   EXPECT_FALSE(ParseUpsertBody(Obj(R"({"points": [{"id": 1, "vector": ["x"]}]})")).ok());
   EXPECT_FALSE(ParseUpsertBody(Obj(R"({"points": [{"id": 1, "vector": [1e40]}]})")).ok());
   EXPECT_FALSE(ParseUpsertBody(Obj(R"({"points": [{"id": {}, "vector": [1]}]})")).ok());
+  // Counted before any element is decoded: the fourth id is malformed, the count is what is refused.
+  auto over = ParseUpsertBody(Obj(R"({"batch": {"ids": [1, 2, 3, {}], "vectors": []}})"), 3);
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find("points_per_request"), std::string_view::npos) << over.status();
+  auto listed = ParseUpsertBody(Obj(R"({"points": [{}, {}, {}, {}]})"), 3);
+  EXPECT_NE(listed.status().message().find("points_per_request"), std::string_view::npos) << listed.status();
 }
 
 TEST(PointCodecTest, Selectors) {

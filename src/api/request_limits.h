@@ -20,6 +20,10 @@
 
 namespace vj {
 
+// Bytes of a `match.text` string. Fixed, not a setting: a substring is searched in linear time
+// (memmem), so the bound is on the request, and no real query needs more.
+inline constexpr size_t kMaxMatchTextBytes = 4096;
+
 struct FilterLimits {
   // Values in one match.any / match.except list. Evaluated with a hash set, so the bound is on the
   // request's memory and parse time, not on per-point cost.

@@ -171,7 +171,7 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
     auto live = [&s, &ticker](uint32_t id) { return !ticker.Expired() && s.live.contains(id); };
     params.exact = request.exact || small_enough_to_scan(static_cast<double>(s.live.cardinality()));
     found = index->Search(request.vector.data(), params, live);
-    if (found.size() < need && found.size() < s.live.cardinality() && !params.exact) {
+    if (found.size() < need && found.size() < s.live.cardinality() && !params.exact && !ticker.Expired()) {
       params.exact = true;  // a graph that could not reach enough points: fall back to exact
       found = index->Search(request.vector.data(), params, live);
     }

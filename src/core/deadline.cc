@@ -11,7 +11,9 @@ namespace {
 
 // Whole seconds print as Qdrant prints them ("1"); fractions keep up to three decimals ("0.05").
 std::string FormatSeconds(double seconds) {
-  if (seconds == std::floor(seconds)) return std::to_string(static_cast<long long>(seconds));
+  if (seconds == std::floor(seconds) && std::fabs(seconds) < 1e15) {
+    return std::to_string(static_cast<long long>(seconds));
+  }
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.3g", seconds);
   return buf;

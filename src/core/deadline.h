@@ -27,11 +27,14 @@ inline constexpr char kRequestTimeoutPayload[] = "vjvector/request-timeout";
 class Deadline {
  public:
   using Clock = std::chrono::steady_clock;
+  static constexpr double kMaxTimeoutSeconds = 365.0 * 24 * 3600;
 
   // Never expires.
   Deadline() = default;
-  // Expires `timeout` after now; `timeout` is also what the error message reports.
+  // Expires `timeout` after now; `timeout` is also what the error message reports. A timeout over a
+  // year (or not a finite number) never expires: converting it to clock ticks would overflow.
   static Deadline After(std::chrono::duration<double> timeout) {
+    if (!(timeout.count() <= kMaxTimeoutSeconds)) return Deadline();
     Deadline d;
     d.set_ = true;
     d.at_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(timeout);

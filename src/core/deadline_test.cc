@@ -1,5 +1,6 @@
 #include "core/deadline.h"
 
+#include <limits>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,15 @@ TEST(DeadlineTest, DefaultNeverExpires) {
   EXPECT_TRUE(d.Check("Search").ok());
   DeadlineTicker ticker(d);
   for (int i = 0; i < 10000; ++i) ASSERT_FALSE(ticker.Expired());
+}
+
+TEST(DeadlineTest, HugeOrNonFiniteTimeoutsNeverExpireInsteadOfOverflowing) {
+  for (double seconds : {1e19, 1e300, std::numeric_limits<double>::infinity(),
+                         std::numeric_limits<double>::quiet_NaN()}) {
+    Deadline d = Deadline::After(std::chrono::duration<double>(seconds));
+    EXPECT_FALSE(d.is_set()) << seconds;
+    EXPECT_FALSE(d.Expired()) << seconds;
+  }
 }
 
 TEST(DeadlineTest, ExpiredDeadlineGivesQdrantsTimeoutError) {
