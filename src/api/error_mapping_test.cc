@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "core/payload.h"
+
 namespace vj {
 namespace {
 
@@ -27,6 +29,18 @@ TEST(ErrorMappingTest, ErrorBodyCarriesTheRedactedMessage) {
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.body.find("/tmp"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("cannot create .../z: Not a directory"), std::string::npos) << r.body;
+}
+
+// A message that quotes a huge client input is cut before redaction (per word) and logging, and the
+// cut leaves valid JSON even inside a multi-byte character.
+TEST(ErrorMappingTest, LongMessagesAreCut) {
+  const std::string huge = "unknown field \"" + std::string(3000, 'x') + "\u00e9" + std::string(3000, 'y');
+  Response r = ErrorResponse(absl::InvalidArgumentError(huge), 0);
+  EXPECT_LT(r.body.size(), 2300u);
+  EXPECT_NE(r.body.find("(cut)"), std::string::npos);
+  const std::string split = std::string(2047, 'a') + "\xC3\xA9";  // the cut falls inside the é
+  Response s = ErrorResponse(absl::InvalidArgumentError(split), 0);
+  EXPECT_TRUE(ParseJson(s.body).ok()) << s.body.substr(s.body.size() - 40);
 }
 
 }  // namespace

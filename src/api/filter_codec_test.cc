@@ -1,5 +1,7 @@
 #include "api/filter_codec.h"
 
+#include "api/request_limits.h"
+
 #include <gtest/gtest.h>
 
 namespace vj {
@@ -49,6 +51,14 @@ TEST(FilterCodecTest, MatchForms) {
   EXPECT_EQ(AsField(f.must[4]).match->values, (std::vector<MatchValue>{int64_t{1}, int64_t{2}}));
   EXPECT_EQ(AsField(f.must[5]).match->kind, MatchCondition::Kind::kText);
   EXPECT_EQ(AsField(f.must[5]).match->text, "fox");
+}
+
+TEST(FilterCodecTest, MatchTextHasALengthLimit) {
+  const std::string at_limit(kMaxMatchTextBytes, 'a');
+  EXPECT_TRUE(Parse(R"({"must": [{"key": "t", "match": {"text": ")" + at_limit + R"("}}]})").ok());
+  StatusOr<Filter> over = Parse(R"({"must": [{"key": "t", "match": {"text": ")" + at_limit + R"(b"}}]})");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find("over the limit"), std::string_view::npos) << over.status();
 }
 
 TEST(FilterCodecTest, RangeAndValuesCount) {

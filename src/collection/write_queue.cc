@@ -59,26 +59,28 @@ StatusOr<std::future<Status>> WriteQueue::Push(std::unique_ptr<WriteRequest> req
   const size_t bytes = QueuedBytes(*request);
   std::unique_lock lock(mu_);
   if (sync) {
-    ++sync_waiting_;
-    const auto ready = [&] { return closed_ || HasRoom(mutations, bytes); };
+    const uint64_t ticket = next_ticket_++;
+    const auto mine = sync_waiters_.insert(sync_waiters_.end(), ticket);
+    const auto ready = [&] {
+      return closed_ || (sync_waiters_.front() == ticket && HasRoom(mutations, bytes));
+    };
     bool admitted = true;
     if (deadline == Clock::time_point::max()) {
       room_.wait(lock, ready);
     } else {
       admitted = room_.wait_until(lock, deadline, ready);
     }
-    --sync_waiting_;
-    // Async requests held back while a sync one waited may go on (and so may this one's refusal).
-    if (sync_waiting_ == 0) room_.notify_all();
+    sync_waiters_.erase(mine);
+    // The next sync waiter is now the oldest; with none left, async requests held back may go on.
+    room_.notify_all();
     if (!admitted) {
-      room_.notify_all();  // async requests held back for this one may go on
       return absl::DeadlineExceededError(
           "the shard's write queue stayed full (" + std::to_string(mutations_) + " mutations, " +
           std::to_string(bytes_) + " bytes queued) until the write deadline; nothing was written");
     }
   } else {
     const bool admitted = room_.wait_for(lock, limits_.full_wait, [&] {
-      return closed_ || (sync_waiting_ == 0 && HasRoom(mutations, bytes));
+      return closed_ || (sync_waiters_.empty() && HasRoom(mutations, bytes));
     });
     if (!admitted) {
       return absl::UnavailableError(
@@ -140,7 +142,7 @@ size_t WriteQueue::queued_bytes() const {
 
 size_t WriteQueue::sync_waiting() const {
   std::lock_guard lock(mu_);
-  return sync_waiting_;
+  return sync_waiters_.size();
 }
 
 }  // namespace vj

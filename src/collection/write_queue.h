@@ -7,9 +7,10 @@
 // Two kinds of submitters:
 //  * async (wait=false: the client does not wait for the result) waits up to `full_wait` for room and is
 //    then refused (Unavailable, with a retry hint), never queued past the limits;
-//  * sync (wait=true, and internal writes) waits for room until its deadline, and while any sync one
-//    waits no async one is admitted: a flood of wait=false writes cannot starve a wait=true one, which
-//    waits at most for the queue ahead of it to drain.
+//  * sync (wait=true, and internal writes) waits for room until its deadline, in arrival order (only
+//    the oldest waiting sync request may take room, so small ones cannot starve a large one), and while
+//    any sync one waits no async one is admitted: a flood of wait=false writes cannot starve a
+//    wait=true one, which waits at most for the queue ahead of it to drain.
 // Room is freed when the writer takes requests off the queue (its batch is bounded separately, by the
 // writer's max_batch_mutations).
 // Thread-safety: all methods may be called from any thread; Pop from one consumer at a time.
@@ -21,6 +22,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -101,7 +103,9 @@ class WriteQueue {
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   size_t mutations_ ABSL_GUARDED_BY(mu_) = 0;
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  size_t sync_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  // Sync submitters waiting for room, oldest first (each by its ticket).
+  std::list<uint64_t> sync_waiters_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -72,6 +72,26 @@ TEST(WriteQueueTest, BytesHeldByBuildCount) {
   EXPECT_EQ(queue.Push(patch(), false, kNoDeadline).status().code(), absl::StatusCode::kUnavailable);
 }
 
+// Room freed for a small sync write is not taken ahead of a larger one that came first.
+TEST(WriteQueueTest, SyncWritersTakeRoomInArrivalOrder) {
+  WriteQueue queue(Limits(10, milliseconds(0)));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(queue.Push(Upserts(2, 10 * i), false, kNoDeadline).ok());
+  std::thread large([&] { ASSERT_TRUE(queue.Push(Upserts(8, 100), true, kNoDeadline).ok()); });
+  while (queue.sync_waiting() < 1) std::this_thread::yield();
+  std::thread small([&] { ASSERT_TRUE(queue.Push(Upserts(2, 200), true, kNoDeadline).ok()); });
+  while (queue.sync_waiting() < 2) std::this_thread::yield();
+  ASSERT_EQ(queue.Pop(1).size(), 1u);  // room for 2 mutations: enough for the small one only
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(queue.sync_waiting(), 2u) << "the small write took room ahead of the large one";
+  EXPECT_EQ(queue.queued_mutations(), 8u);
+  ASSERT_EQ(queue.Pop(100).size(), 4u);  // the queue drains: the large one goes in, then the small one
+  large.join();
+  small.join();
+  auto after = queue.Pop(1);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0]->mutations.front().record.id.num(), 100u);
+}
+
 TEST(WriteQueueTest, RequestLargerThanTheLimitIsAdmittedAloneIntoAnEmptyQueue) {
   WriteQueue queue(Limits(10, milliseconds(0)));
   ASSERT_TRUE(queue.Push(Upserts(50), false, kNoDeadline).ok());
