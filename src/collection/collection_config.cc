@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -248,7 +250,13 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
       VJ_ASSIGN_OR_RETURN(std::string type, ReadString(kv.value(), where));
       auto parsed = ParsePayloadSchemaType(type);
       if (!parsed.ok()) return absl::InvalidArgumentError(where + ": " + StatusMessage(parsed.status()));
-      VJ_RETURN_IF_ERROR(ParsePayloadPath(kv.key()).status());
+      // Only stored configs carry payload_schema (a create request may not). A key that the path
+      // grammar refuses was written by an older version: its index is dropped with a warning rather
+      // than making the collection, and so the node, fail to load.
+      if (Status key = ParsePayloadPath(kv.key()).status(); !key.ok()) {
+        spdlog::warn("payload index on key \"{}\" dropped: {}", std::string(kv.key()), StatusMessage(key));
+        continue;
+      }
       config.payload_schema[std::string(kv.key())] = *parsed;
     }
   }

@@ -32,6 +32,16 @@ TEST(CollectionConfigTest, NamedVectorsWithOverride) {
   EXPECT_EQ(config->EffectiveHnsw("txt").m, 16u);
 }
 
+// An index on a key an older version accepted but the path grammar now refuses is dropped on load,
+// not fatal: the collection (and the node) still opens.
+TEST(CollectionConfigTest, StoredIndexOnAKeyTheGrammarRefusesIsDropped) {
+  auto config = Parse(R"({"vectors": {"size": 4, "distance": "Dot"},
+                          "payload_schema": {"a]b": "keyword", "city": "keyword"}})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->payload_schema.size(), 1u);
+  EXPECT_EQ(config->payload_schema.count("city"), 1u);
+}
+
 TEST(CollectionConfigTest, RejectsBadInputNamingTheField) {
   struct Case {
     const char* body;
