@@ -99,11 +99,15 @@ void ShardWriter::Apply(const std::vector<const Mutation*>& mutations,
     it->second->InsertBatch(ids, data_by_vector[name], insert_threads_);
   }
 
-  // Phase 2, exclusive: switch the maps over in sequence order.
+  // Phase 2, exclusive: switch the maps over in sequence order. Replaced and deleted points leave
+  // `live` here, which every search checks; their vector-index entries are removed in phase 3, after
+  // the lock: VectorIndex::Remove may wait for a background rebuild's final swap, and waiting for it
+  // here would hold every search of the shard for as long.
+  std::vector<uint32_t> removed;
   std::unique_lock lock(state_.mu);
-  auto kill = [this](uint32_t internal) {
+  auto kill = [this, &removed](uint32_t internal) {
     state_.live.remove(internal);
-    for (auto& [name, index] : state_.vector_indexes) index->Remove(internal);
+    removed.push_back(internal);
     for (auto& [key, index] : state_.payload_indexes) index->Remove(internal, state_.payloads[internal]);
     state_.payloads[internal] = Payload();
   };
@@ -137,6 +141,12 @@ void ShardWriter::Apply(const std::vector<const Mutation*>& mutations,
       state_.payloads[internal] = m.record.payload;
       for (auto& [key, index] : state_.payload_indexes) index->Add(internal, m.record.payload);
     }
+  }
+  lock.unlock();
+
+  // Phase 3, without the state lock: drop the dead points from the vector indexes.
+  for (uint32_t internal : removed) {
+    for (auto& [name, index] : state_.vector_indexes) index->Remove(internal);
   }
 }
 
