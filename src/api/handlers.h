@@ -46,11 +46,6 @@ struct Call {
   }
 };
 
-// InvalidArgument when a with_payload include/exclude list has more keys than limits.max_payload_keys.
-Status CheckPayloadKeys(const PayloadSelector& selector, const RequestLimits& limits);
-// InvalidArgument when `count` points (or ids) at `where` exceed limits.max_points_per_request.
-Status CheckPointCount(const std::string& where, size_t count, const RequestLimits& limits);
-
 using HandlerFn = StatusOr<boost::json::value> (*)(const Call& call);
 
 // Collections (handlers_collections.cc).

@@ -40,7 +40,6 @@ StatusOr<PointSelector> ParseSelector(const json::object& body, const RequestLim
       return absl::InvalidArgumentError("points: expected a list of ids; use \"filter\" for a filter");
     }
     VJ_ASSIGN_OR_RETURN(selector.ids, ParsePointIds(*points, "points", limits.max_points_per_request));
-    VJ_RETURN_IF_ERROR(CheckPointCount("points", selector.ids.size(), limits));
   }
   return selector;
 }
@@ -119,8 +118,6 @@ StatusOr<json::value> HandleUpsert(const Call& call) {
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points,
                       ParseUpsertBody(body, call.limits().max_points_per_request));
-  VJ_RETURN_IF_ERROR(CheckPointCount(FindField(body, "batch") != nullptr ? "batch" : "points", points.size(),
-                                     call.limits()));
   VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), wait));
   return UpdateResult(*collection, wait);
 }
@@ -134,11 +131,9 @@ StatusOr<json::value> HandleRetrieve(const Call& call) {
   if (ids_json == nullptr) return absl::InvalidArgumentError("ids: missing");
   VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids,
                       ParsePointIds(*ids_json, "ids", call.limits().max_points_per_request));
-  VJ_RETURN_IF_ERROR(CheckPointCount("ids", ids.size(), call.limits()));
   VJ_ASSIGN_OR_RETURN(PayloadSelector with_payload,
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}, call.limits().max_payload_keys));
-  VJ_RETURN_IF_ERROR(CheckPayloadKeys(with_payload, call.limits()));
   VJ_ASSIGN_OR_RETURN(VectorSelector with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
                       collection->Retrieve(ids, with_payload, with_vector));
@@ -209,7 +204,6 @@ StatusOr<json::value> HandleScroll(const Call& call) {
   VJ_ASSIGN_OR_RETURN(request.with_payload,
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}, call.limits().max_payload_keys));
-  VJ_RETURN_IF_ERROR(CheckPayloadKeys(request.with_payload, call.limits()));
   VJ_ASSIGN_OR_RETURN(request.with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   VJ_ASSIGN_OR_RETURN(ScrollResult result, collection->Scroll(request));
   json::value next = nullptr;

@@ -71,7 +71,6 @@ Status ParseCommon(const json::object& body, const RequestLimits& limits, QueryR
   VJ_ASSIGN_OR_RETURN(request->with_payload,
                       ParsePayloadSelector(FindField(body, "with_payload"), PayloadSelector{},
                                            limits.max_payload_keys));
-  VJ_RETURN_IF_ERROR(CheckPayloadKeys(request->with_payload, limits));
   VJ_ASSIGN_OR_RETURN(request->with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   return ParseSearchParams(body, request);
 }

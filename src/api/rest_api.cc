@@ -175,16 +175,6 @@ StatusOr<Deadline> Call::RequestDeadline() const {
   return Deadline::After(std::chrono::duration<double>(seconds));
 }
 
-Status CheckPayloadKeys(const PayloadSelector& selector, const RequestLimits& limits) {
-  if (selector.keys.size() <= limits.max_payload_keys) return absl::OkStatus();
-  return OverLimit("with_payload", selector.keys.size(), "keys", limits.max_payload_keys, "payload_keys");
-}
-
-Status CheckPointCount(const std::string& where, size_t count, const RequestLimits& limits) {
-  if (count <= limits.max_points_per_request) return absl::OkStatus();
-  return OverLimit(where, count, "points", limits.max_points_per_request, "points_per_request");
-}
-
 json::value UpdateResult(const Collection& collection, bool wait) {
   return json::object{{"operation_id", collection.last_sequence()},
                       {"status", wait ? "completed" : "acknowledged"}};
