@@ -50,6 +50,33 @@ error_code RunOp(asio::io_context& ioc, Start&& start) {
   return result;
 }
 
+// RunOp, asking `abandon` (when set) every kStopPollInterval: once it returns true the stream is closed
+// and the result is operation_aborted.
+template <class Start>
+error_code RunAbandonable(asio::io_context& ioc, beast::tcp_stream& stream, const std::function<bool()>& abandon,
+                          Start&& start) {
+  if (!abandon) return RunOp(ioc, std::forward<Start>(start));
+  error_code result;
+  bool done = false;
+  start([&](error_code ec, auto&&...) {
+    result = ec;
+    done = true;
+  });
+  ioc.restart();
+  while (!done) {
+    ioc.run_for(kStopPollInterval);
+    if (!done && abandon()) {
+      error_code ignored;
+      stream.socket().cancel(ignored);
+      stream.close();
+      ioc.restart();
+      ioc.run();
+      return asio::error::operation_aborted;
+    }
+  }
+  return result;
+}
+
 // True when `ec` means the peer closed or reset the connection.
 bool IsConnectionClosed(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -60,6 +87,9 @@ bool IsConnectionClosed(const error_code& ec) {
 Status MapIoError(const error_code& ec, const std::string& what, const std::string& key) {
   std::string message = what + " " + key + ": " + ec.message();
   if (ec == beast::error::timeout) return absl::DeadlineExceededError(message);
+  if (ec == asio::error::operation_aborted) {
+    return absl::UnavailableError(what + " " + key + ": abandoned (the peer does not answer)");
+  }
   if (ec == http::error::body_limit || ec == http::error::header_limit) {
     return absl::ResourceExhaustedError(message);
   }
@@ -176,7 +206,8 @@ void HttpClient::ReturnIdle(std::unique_ptr<Connection> conn) {
 }
 
 StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const std::string& host, uint16_t port,
-                                                                      Clock::time_point deadline) {
+                                                                      Clock::time_point deadline,
+                                                                      const std::function<bool()>& abandon) {
   auto conn = std::make_unique<Connection>();
   conn->key = HostKey(host, port);
   error_code ec;
@@ -184,7 +215,11 @@ StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const std:
   auto endpoints = resolver.resolve(host, std::to_string(port), ec);
   if (ec) return absl::UnavailableError("resolve " + conn->key + ": " + ec.message());
   conn->stream.expires_at(std::min(deadline, Clock::now() + options_.connect_timeout));
-  ec = RunOp(conn->ioc, [&](auto handler) { conn->stream.async_connect(endpoints, handler); });
+  ec = RunAbandonable(conn->ioc, conn->stream, abandon,
+                      [&](auto handler) { conn->stream.async_connect(endpoints, handler); });
+  if (ec == asio::error::operation_aborted) {
+    return absl::UnavailableError("connect to " + conn->key + ": abandoned (the peer does not answer)");
+  }
   if (ec == beast::error::timeout) {
     return absl::UnavailableError("connect to " + conn->key + " timed out");
   }
@@ -203,15 +238,17 @@ StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const std:
 
 StatusOr<HttpResult> HttpClient::Send(std::string_view method, std::string_view url, std::string_view body,
                                       const HttpHeaders& headers,
-                                      std::optional<std::chrono::milliseconds> timeout) {
+                                      std::optional<std::chrono::milliseconds> timeout,
+                                      const std::function<bool()>& abandon) {
   VJ_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
-  return Send(method, parsed.host, parsed.port, parsed.target, body, headers, timeout);
+  return Send(method, parsed.host, parsed.port, parsed.target, body, headers, timeout, abandon);
 }
 
 StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string& host, uint16_t port,
                                       std::string_view target, std::string_view body,
                                       const HttpHeaders& headers,
-                                      std::optional<std::chrono::milliseconds> timeout) {
+                                      std::optional<std::chrono::milliseconds> timeout,
+                                      const std::function<bool()>& abandon) {
   try {
     const Clock::time_point deadline = Clock::now() + timeout.value_or(options_.request_timeout);
     const std::string key = HostKey(host, port);
@@ -224,10 +261,11 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string
       std::unique_ptr<Connection> conn = attempt == 0 ? TakeIdle(key) : nullptr;
       const bool reused = conn != nullptr;
       if (!conn) {
-        VJ_ASSIGN_OR_RETURN(conn, Connect(host, port, deadline));
+        VJ_ASSIGN_OR_RETURN(conn, Connect(host, port, deadline, abandon));
       }
       conn->stream.expires_at(deadline);
-      error_code ec = RunOp(conn->ioc, [&](auto handler) { http::async_write(conn->stream, req, handler); });
+      error_code ec = RunAbandonable(conn->ioc, conn->stream, abandon,
+                                     [&](auto handler) { http::async_write(conn->stream, req, handler); });
       if (ec) {
         if (reused && IsConnectionClosed(ec)) continue;
         return MapIoError(ec, "send request to", key);
@@ -235,8 +273,9 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string
       http::response_parser<http::string_body> parser;
       parser.body_limit(options_.max_response_bytes);
       if (req.method() == http::verb::head) parser.skip(true);  // a HEAD response has no body
-      ec = RunOp(conn->ioc,
-                 [&](auto handler) { http::async_read(conn->stream, conn->buffer, parser, handler); });
+      ec = RunAbandonable(conn->ioc, conn->stream, abandon, [&](auto handler) {
+        http::async_read(conn->stream, conn->buffer, parser, handler);
+      });
       if (ec) {
         if (reused && !parser.got_some() && IsConnectionClosed(ec)) continue;
         return MapIoError(ec, "read response from", key);

@@ -64,14 +64,18 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // One request/response. `timeout` overrides options.request_timeout. A JSON content type is sent with a
-  // non-empty body unless `headers` names one.
+  // non-empty body unless `headers` names one. `abandon`, when set, is asked every 100 ms while the
+  // request waits (to connect, to send, for the answer): once it returns true the connection is closed
+  // and the result is Unavailable (a peer known to be unreachable is not waited for until the timeout).
   [[nodiscard]] StatusOr<HttpResult> Send(std::string_view method, const std::string& host, uint16_t port,
                                           std::string_view target, std::string_view body = {},
                                           const HttpHeaders& headers = {},
-                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                                          const std::function<bool()>& abandon = {});
   [[nodiscard]] StatusOr<HttpResult> Send(std::string_view method, std::string_view url,
                                           std::string_view body = {}, const HttpHeaders& headers = {},
-                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+                                          std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                                          const std::function<bool()>& abandon = {});
 
   // Streams a long-lived response (etcd watch): POSTs `body` on a dedicated connection and calls `on_line`
   // for each newline-terminated line of the (chunked or not) response body as it arrives (a trailing
@@ -94,7 +98,8 @@ class HttpClient {
   using Clock = std::chrono::steady_clock;
 
   StatusOr<std::unique_ptr<Connection>> Connect(const std::string& host, uint16_t port,
-                                                Clock::time_point deadline);
+                                                Clock::time_point deadline,
+                                                const std::function<bool()>& abandon = {});
   std::unique_ptr<Connection> TakeIdle(const std::string& key);
   void ReturnIdle(std::unique_ptr<Connection> conn);
 

@@ -121,6 +121,21 @@ TEST(HttpClientTest, TimeoutIsDeadlineExceeded) {
   EXPECT_LT(elapsed, 1000ms);
 }
 
+TEST(HttpClientTest, AbandonEndsAWaitForAnAnswerEarly) {
+  TestServer server([](const std::string& target, const std::string& body) {
+    TestServer::Reply reply = Echo(target, body);
+    reply.delay = 3000ms;  // a paused peer: the request is accepted, nothing answers
+    return reply;
+  });
+  HttpClient client;
+  const auto start = std::chrono::steady_clock::now();
+  auto abandon = [&] { return std::chrono::steady_clock::now() - start > 300ms; };
+  auto res = client.Send("GET", "127.0.0.1", server.port(), "/slow", "", {}, 10s, abandon);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(absl::IsUnavailable(res.status())) << res.status();
+  EXPECT_LT(elapsed, 1500ms);
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   HttpClient client;
   uint16_t port = EtcdTestServer::PickFreePort();
