@@ -145,13 +145,20 @@ void Replicator::Run(Stream& stream) {
   }
 }
 
-StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const ReplicaTarget& target, const std::string& query,
+StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const Stream& stream, const std::string& query,
                                                      const std::string& body) {
+  const ReplicaTarget& target = stream.target;
   const std::string url = target.url + "/internal/replication/" + collection_ + "/" + std::to_string(shard_) +
                           "?term=" + std::to_string(term_) + "&start=" + std::to_string(start_sequence_) +
                           query;
-  auto result = http_.Send("POST", url, body, headers_, std::chrono::milliseconds(30000));
+  // A stopped stream gives up its request at once: the Replicator's destructor (which runs when this node
+  // stops being primary) joins the stream, and a paused replica would otherwise hold it for 30 s.
+  auto result = http_.Send("POST", url, body, headers_, std::chrono::milliseconds(30000),
+                           [&] { return Stopping(stream); });
   if (!result.ok()) return result.status();
+  // A replica refuses an older term with Aborted, which travels as 409; StatusFromHttp reads 409 back as
+  // AlreadyExists. Here it can only mean "stale term": the caller must see Aborted and step down.
+  if (result->status == 409) return absl::AbortedError(StatusMessage(StatusFromHttp(result->status, result->body)));
   if (result->status != 200) return StatusFromHttp(result->status, result->body);
   VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(result->body, 4));
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, "replication answer"));
@@ -226,7 +233,7 @@ bool Replicator::Step(const Stream& stream) {
     }
   }
   // An unreachable (or new) target first gets an empty batch: its answer tells where it stands.
-  auto answer = Post(target, "", EncodeLogBatch(entries));
+  auto answer = Post(stream, "", EncodeLogBatch(entries));
   record(answer);
   if (!answer.ok()) return false;
   return answer->second || answer->first < local_->last_sequence();
@@ -251,7 +258,7 @@ Status Replicator::SendSnapshot(const Stream& stream) {
       return StatusOr<std::pair<uint64_t, bool>>(
           absl::CancelledError("the stream to " + target.node + " was stopped"));
     }
-    return Post(target, query, EncodeLogBatch(entries));
+    return Post(stream, query, EncodeLogBatch(entries));
   };
   spdlog::info("cluster: shard {}/{}: sending a snapshot to {}", collection_, shard_, target.node);
   // Every point as of a moment after `from`; the log from `from` + 1 then brings the replica up to date

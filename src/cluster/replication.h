@@ -84,9 +84,9 @@ class Replicator {
   // One round of work for one target; returns false when it could not make progress.
   bool Step(const Stream& stream);
   Status SendSnapshot(const Stream& stream);
-  // POSTs a replication request; returns the replica's last durable sequence and whether it needs a
-  // snapshot.
-  StatusOr<std::pair<uint64_t, bool>> Post(const ReplicaTarget& target, const std::string& query,
+  // POSTs a replication request to the stream's replica (abandoned once the stream stops); returns the
+  // replica's last durable sequence and whether it needs a snapshot.
+  StatusOr<std::pair<uint64_t, bool>> Post(const Stream& stream, const std::string& query,
                                            const std::string& body);
 
   static constexpr size_t kBatchEntries = 512;

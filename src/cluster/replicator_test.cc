@@ -88,5 +88,28 @@ TEST(ReplicatorTest, AHungReplicaHoldsUpNeitherTheOthersNorSetTargets) {
   EXPECT_EQ(durable.load(), shard->last_sequence());
 }
 
+// A replica that knows a newer term answers 409 (Aborted on its side). The primary must read that as
+// "deposed" and stop at once: WaitForAcks returns Aborted well before its deadline, and superseded() holds.
+TEST(ReplicatorTest, AStaleTermAnswerDeposesThePrimaryAtOnce) {
+  TestDir dir;
+  std::shared_ptr<Shard> shard = ShardWithPoints(dir.path(), 3);
+  HttpClient http;
+  Replicator replicator("c", 0, shard, /*term=*/1, /*start_sequence=*/0, http, {});
+  TestServer newer([](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.raw =
+        "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 63\r\n\r\n"
+        "{\"status\":{\"error\":\"stale term 1 for shard c/0; current is 2\"}}";
+    return reply;
+  });
+  replicator.SetTargets({{"newer", Url(newer)}});
+  replicator.Notify();
+  const auto start = Clock::now();
+  Status s = replicator.WaitForAcks(shard->last_sequence(), 1, Clock::now() + 10s);
+  EXPECT_TRUE(absl::IsAborted(s)) << s;
+  EXPECT_LT(Clock::now() - start, 2s);
+  EXPECT_TRUE(replicator.superseded());
+}
+
 }  // namespace
 }  // namespace vj
