@@ -155,6 +155,8 @@ Response ErrorResponse(const Status& status, double seconds) {
   // Unavailable is transient by definition (a full write queue, a closing collection, a peer down):
   // tell clients when to try again instead of letting them retry at once.
   if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+  // A peer that forwarded the request must not retry it either (cluster/peer_client.cc reads this).
+  if (IsFinalUnavailable(status)) response.headers.emplace_back(kFinalRefusalHeader, "final");
   return response;
 }
 

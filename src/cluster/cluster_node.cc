@@ -30,6 +30,16 @@ constexpr auto kElectionDelay = std::chrono::milliseconds(1000);
 // etcd refuses transactions of more than 128 operations by default.
 constexpr uint32_t kMaxClusterShards = 100;
 
+PeerProberOptions ProberOptions(std::chrono::milliseconds unreachable_after, std::chrono::seconds lease_ttl) {
+  using std::chrono::milliseconds;
+  PeerProberOptions o;
+  o.window = unreachable_after.count() > 0
+                 ? unreachable_after
+                 : std::max(milliseconds(1000), std::chrono::duration_cast<milliseconds>(lease_ttl) / 2);
+  o.timeout = std::min(milliseconds(500), o.window / 2);
+  return o;
+}
+
 }  // namespace
 
 ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys keys, ClusterNodeOptions options)
@@ -38,7 +48,11 @@ ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys k
       internal_headers_(options_.internal_token.empty()
                             ? HttpHeaders{}
                             : HttpHeaders{{kInternalTokenHeader, options_.internal_token}}),
-      peers_(http_, internal_headers_) {}
+      prober_(ProberOptions(options_.peer_unreachable_after, membership.lease_ttl())),
+      peers_(http_, internal_headers_, [this](const std::string& url) {
+        const std::optional<bool> reached = prober_.ReachesUrl(url);
+        return reached.has_value() && !*reached;
+      }) {}
 
 ClusterNode::~ClusterNode() { Stop(); }
 
@@ -64,6 +78,7 @@ void ClusterNode::Stop() {
     wake_cv_.notify_all();
   }
   maintenance_thread_.join();
+  prober_.SetPeers({});
   view_.Stop();
   // Replicators are destroyed outside mu_: each joins its streaming threads.
   std::map<ShardKey, std::shared_ptr<Replicator>> replicators;
@@ -75,6 +90,7 @@ void ClusterNode::Stop() {
 
 void ClusterNode::MaintenanceLoop() {
   auto last_progress = std::chrono::steady_clock::now();
+  std::vector<std::string> last_reached = prober_.Reached();
   while (!stop_.load()) {
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
@@ -83,7 +99,10 @@ void ClusterNode::MaintenanceLoop() {
     }
     if (stop_.load()) return;
     Reconcile();
-    if (std::chrono::steady_clock::now() - last_progress >= kProgressInterval) {
+    // Whom this node reaches is published as soon as it changes: elections depend on it.
+    std::vector<std::string> reached = prober_.Reached();
+    if (std::chrono::steady_clock::now() - last_progress >= kProgressInterval || reached != last_reached) {
+      last_reached = std::move(reached);
       PublishProgress();
       last_progress = std::chrono::steady_clock::now();
     }
@@ -227,6 +246,9 @@ bool ClusterNode::Acting(const ShardEntry& entry) const {
 void ClusterNode::Reconcile() {
   std::lock_guard<std::mutex> reconcile(reconcile_mu_);
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  std::map<std::string, std::string> peers = snap->nodes;
+  peers.erase(options_.node_id);
+  prober_.SetPeers(peers);
   CloseRemovedReplicas(*snap);
   for (const auto& [name, entries] : snap->shards) {
     for (uint32_t s = 0; s < entries.size(); ++s) ReconcileShard(*snap, name, s, entries[s]);
@@ -246,7 +268,9 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
   }
   std::shared_ptr<LocalReplicaState> replica = Replica(key);
 
-  if (entry.placement.primary == options_.node_id && !entry.leader) ClaimLeadership(name, shard, entry);
+  if (entry.placement.primary == options_.node_id && !entry.leader && !entry.placement.stepped_down) {
+    ClaimLeadership(name, shard, entry);
+  }
 
   if (Acting(entry)) {
     std::vector<ReplicaTarget> targets;
@@ -274,6 +298,7 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
       if (Status s = SaveMeta(*replica); !s.ok()) spdlog::error("cluster: {}", StatusMessage(s));
     }
     replicator->SetTargets(std::move(targets));
+    MaybeStepDown(snap, name, shard, entry);
   } else {
     std::shared_ptr<Replicator> ended;  // destroyed after the lock: it joins threads
     std::lock_guard<std::mutex> lock(mu_);
@@ -315,28 +340,15 @@ void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& nam
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (entry.leader || snap.nodes.count(entry.placement.primary) != 0) {
+    // An election is due when the primary is gone (its lease expired) or gave the shard up.
+    if (entry.leader || (snap.nodes.count(entry.placement.primary) != 0 && !entry.placement.stepped_down)) {
       leaderless_since_.erase(key);
       return;
     }
     auto [it, inserted] = leaderless_since_.emplace(key, now);
     if (now - it->second < kElectionDelay) return;
   }
-  // The primary is gone. Rank the live replicas by their published progress: complete data first, then
-  // the newest term, then the most entries; the node id breaks ties. Every node computes the same winner.
-  std::string best;
-  PublishedProgress best_progress;
-  for (const std::string& node : entry.placement.replicas) {
-    if (snap.nodes.count(node) == 0) continue;
-    auto p = entry.progress.find(node);
-    if (p == entry.progress.end() || !p->second.complete) continue;
-    const auto rank = std::make_tuple(p->second.term, p->second.sequence);
-    if (best.empty() || rank > std::make_tuple(best_progress.term, best_progress.sequence)) {
-      best = node;
-      best_progress = p->second;
-    }
-  }
-  if (best != options_.node_id) return;
+  if (ElectionWinner(snap, name, entry) != options_.node_id) return;
   std::shared_ptr<LocalReplicaState> replica = Replica(key);
   const int64_t lease = membership_.lease_id();
   if (replica == nullptr || !replica->meta.complete || lease == 0 || !membership_.has_lease()) return;
@@ -345,6 +357,7 @@ void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& nam
   next.primary = options_.node_id;
   next.term = entry.placement.term + 1;
   next.start_sequence = replica->shard->last_sequence();
+  next.stepped_down = false;
   auto txn = etcd_.Txn(
       {TxnCompare::ModRevisionEquals(keys_.Shard(name, shard), entry.mod_revision),
        TxnCompare::CreateRevisionEquals(keys_.Leader(name, shard), 0)},
@@ -353,8 +366,9 @@ void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& nam
                   json::serialize(json::object{{"node_id", options_.node_id}, {"term", next.term}}), lease)});
   if (!txn.ok() || !txn->succeeded) return;
   elections_won_.fetch_add(1);
-  spdlog::warn("cluster: elected primary of shard {} in term {} at sequence {} (the previous primary {} is gone)",
-               ShardLabel(name, shard), next.term, next.start_sequence, entry.placement.primary);
+  spdlog::warn("cluster: elected primary of shard {} in term {} at sequence {} (the previous primary {} {})",
+               ShardLabel(name, shard), next.term, next.start_sequence, entry.placement.primary,
+               entry.placement.stepped_down ? "gave it up" : "is gone");
   (void)view_.Refresh();
 }
 
@@ -370,9 +384,7 @@ void ClusterNode::PublishProgress() {
     }
     for (const auto& [key, replica] : replicas_) {
       const std::string k = keys_.Progress(key.first, key.second) + options_.node_id;
-      const std::string v = json::serialize(json::object{{"term", replica->meta.term},
-                                                         {"sequence", replica->shard->last_sequence()},
-                                                         {"complete", replica->meta.complete}});
+      const std::string v = ProgressRecord(*replica);
       if (published_[k] != v) puts.emplace_back(k, v);
     }
   }
@@ -382,6 +394,15 @@ void ClusterNode::PublishProgress() {
       published_[k] = v;
     }
   }
+}
+
+std::string ClusterNode::ProgressRecord(const LocalReplicaState& replica) const {
+  json::array reaches;
+  for (const std::string& node : prober_.Reached()) reaches.push_back(json::value(node));
+  return json::serialize(json::object{{"term", replica.meta.term},
+                                      {"sequence", replica.shard->last_sequence()},
+                                      {"complete", replica.meta.complete},
+                                      {"reaches", std::move(reaches)}});
 }
 
 bool ClusterNode::CaughtUp() const {
@@ -410,22 +431,78 @@ StatusOr<std::optional<PeerShard>> ClusterNode::PrimaryOf(const std::string& col
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   const ShardEntry* entry = snap->Shard(collection, shard);
   if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
+  const std::string label = "shard " + std::to_string(shard) + " of collection " + collection;
+  // Without a confirmed lease this node's view of the cluster may be stale and it may have been deposed:
+  // it neither acts as primary nor knows whom to forward to. Waiting would not help the client.
+  if (!membership_.has_lease()) {
+    return FinalUnavailable("this node has no confirmed cluster membership (no successful lease keep-alive "
+                            "with etcd within the lease TTL of " + std::to_string(membership_.lease_ttl().count()) +
+                            " s): it cannot serve writes or primary reads of " + label + "; use another node");
+  }
   if (Acting(*entry)) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = replicators_.find({collection, shard});
     if (it != replicators_.end() && !it->second->superseded()) return std::optional<PeerShard>();
   }
   if (entry->leader && entry->leader->node != options_.node_id && entry->leader->term == entry->placement.term) {
-    auto url = snap->nodes.find(entry->leader->node);
+    const std::string& leader = entry->leader->node;
+    auto url = snap->nodes.find(leader);
+    if (url != snap->nodes.end() && !prober_.Reaches(leader)) {
+      // Cut off from the primary. When this node reaches no other replica of the shard either, waiting
+      // cannot help: whichever replica leads next, this node cannot reach it (or none can be elected).
+      // When a replica this node reaches reports reaching the primary, this node is the one partitioned
+      // away and no election will come. Otherwise the primary is probably gone and an election follows
+      // within the lease TTL (worth a retry).
+      size_t reachable = 0;
+      for (const std::string& node : entry->placement.replicas) {
+        if (node != leader && node != options_.node_id && prober_.Reaches(node)) ++reachable;
+      }
+      const bool may_lead =
+          entry->placement.Holds(options_.node_id) && snap->WriteConsistencyFactor(collection) <= 1;
+      if (reachable == 0 && !may_lead) {
+        return FinalUnavailable("the primary " + leader + " of " + label + " does not answer this node, and " +
+                                "neither does any other replica of it: this node is cut off from them; use "
+                                "another node");
+      }
+      for (const auto& [node, p] : entry->progress) {
+        if (node == options_.node_id || node == leader || !prober_.Reaches(node) || !p.reaches) continue;
+        if (std::find(p.reaches->begin(), p.reaches->end(), leader) != p.reaches->end()) {
+          return FinalUnavailable("the primary " + leader + " of " + label + " does not answer this node, but " +
+                                  node + " reaches it (a network partition): use another node");
+        }
+      }
+      return absl::UnavailableError("the primary " + leader + " of " + label +
+                                    " does not answer (an election follows if its lease expires)");
+    }
     if (url != snap->nodes.end()) return std::optional<PeerShard>(PeerShard{url->second, collection, shard});
   }
-  return absl::UnavailableError("shard " + std::to_string(shard) + " of collection " + collection +
-                                " has no primary at the moment (election or restart in progress)");
+  const bool claim_pending =
+      !entry->leader && snap->nodes.count(entry->placement.primary) != 0 && !entry->placement.stepped_down;
+  if (!entry->leader && !claim_pending && ElectionWinner(*snap, collection, *entry).empty()) {
+    return FinalUnavailable(
+        label + " has no primary and none can be elected now: too few of its replicas are live, complete and "
+        "reach the write_consistency_factor - 1 others a primary needs; writes resume when enough return");
+  }
+  return absl::UnavailableError(label + " has no primary at the moment (election or restart in progress)");
 }
 
 StatusOr<std::optional<PeerShard>> ClusterNode::WriteTarget(const std::string& collection, uint32_t shard) {
   auto target = PrimaryOf(collection, shard);
   if (target.ok() && target->has_value()) forwarded_writes_.fetch_add(1);
+  if (target.ok() && !target->has_value()) {
+    // This node is the primary: refuse before writing when it cannot gather write_consistency_factor
+    // copies, rather than waiting for acknowledgements that cannot come.
+    std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+    const size_t wcf = snap->WriteConsistencyFactor(collection);
+    const ShardEntry* entry = snap->Shard(collection, shard);
+    const size_t reached = entry != nullptr ? ReachableReplicas(*entry) : 0;
+    if (wcf > 1 && reached + 1 < wcf) {
+      return FinalUnavailable("the primary of shard " + std::to_string(shard) + " of collection " + collection +
+                              " (this node) reaches " + std::to_string(reached) + " of the " +
+                              std::to_string(wcf - 1) + " other replicas write_consistency_factor " +
+                              std::to_string(wcf) + " needs; writes are refused until one answers again");
+    }
+  }
   return target;
 }
 
@@ -442,11 +519,26 @@ Status ClusterNode::AfterLocalWrite(const std::string& collection, uint32_t shar
   }
   replicator->Notify();
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-  auto config = snap->collections.find(collection);
-  const size_t wcf = config == snap->collections.end() ? 1 : config->second.write_consistency_factor;
+  const size_t wcf = snap->WriteConsistencyFactor(collection);
   if (wait && wcf > 1) {
-    VJ_RETURN_IF_ERROR(replicator->WaitForAcks(sequence, wcf - 1,
-                                               std::chrono::steady_clock::now() + options_.ack_timeout));
+    // Wait in slices: a primary that loses its lease or its replicas answers at once, not at the deadline.
+    const auto deadline = std::chrono::steady_clock::now() + options_.ack_timeout;
+    const ShardEntry* entry = snap->Shard(collection, shard);
+    while (true) {
+      const auto slice = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+      Status acks = replicator->WaitForAcks(sequence, wcf - 1, slice);
+      if (acks.ok()) break;
+      // Deposed (a replica knows a newer term): not acknowledged, and not a conflict of the client's.
+      if (absl::IsAborted(acks)) return absl::UnavailableError(StatusMessage(acks));
+      if (!absl::IsDeadlineExceeded(acks) || std::chrono::steady_clock::now() >= deadline) return acks;
+      if (!membership_.has_lease()) break;  // answered below
+      const size_t reached = entry != nullptr ? ReachableReplicas(*entry) : 0;
+      if (reached + 1 < wcf) {
+        return FinalUnavailable("the primary of shard " + std::to_string(shard) + " lost contact with its replicas "
+                                "(it reaches " + std::to_string(reached) + " of the " + std::to_string(wcf - 1) +
+                                " write_consistency_factor needs); the write is not acknowledged");
+      }
+    }
   }
   // Fencing: acknowledge only while this node still holds its lease and its term.
   if (!membership_.has_lease() || replicator->superseded()) {

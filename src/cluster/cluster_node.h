@@ -13,8 +13,13 @@
 // it holds its lease and its leader key carries that lease and the map's term (fencing); replicas refuse
 // log entries of older terms.
 //
-// Replicas publish their progress ({term, sequence, complete}) under <prefix>/progress/ once a second,
-// under their lease: reads avoid replicas that lag, and elections rank candidates by it.
+// Replicas publish their progress ({term, sequence, complete, reaches}) under <prefix>/progress/ once a
+// second, under their lease: reads avoid replicas that lag, and elections rank candidates by it.
+//
+// Liveness under partitions: every node probes its peers (cluster/peer_prober.h) and publishes whom it
+// reaches. A primary that reaches fewer than write_consistency_factor - 1 other replicas refuses writes
+// at once (503) and, when another replica could win an election, gives the shard up (stepped_down in
+// the shard map); candidates must reach enough replicas, so the cut-off node cannot win it back.
 //
 // Thread-safety: all public methods may be called concurrently.
 #pragma once
@@ -37,6 +42,7 @@
 #include "cluster/cluster_view.h"
 #include "cluster/membership.h"
 #include "cluster/peer_client.h"
+#include "cluster/peer_prober.h"
 #include "cluster/replication.h"
 #include "cluster/routed_shard.h"
 #include "collection/catalog.h"
@@ -54,6 +60,9 @@ struct ClusterNodeOptions {
   std::chrono::milliseconds ack_timeout{10000};
   // Sent to peers on every internal request (empty: none).
   std::string internal_token;
+  // A peer that answered none of this node's probes for this long is unreachable (cluster/peer_prober.h);
+  // 0 = half the lease TTL, at least 1 s.
+  std::chrono::milliseconds peer_unreachable_after{0};
 };
 
 class ClusterNode final : public Catalog, public ShardRouter {
@@ -139,6 +148,17 @@ class ClusterNode final : public Catalog, public ShardRouter {
   void ClaimLeadership(const std::string& name, uint32_t shard, const ShardEntry& entry);
   void MaybeElect(const ClusterSnapshot& snap, const std::string& name, uint32_t shard, const ShardEntry& entry);
   void PublishProgress();
+  // This node's progress record of one replica (the value under <prefix>/progress/...).
+  std::string ProgressRecord(const LocalReplicaState& replica) const;
+  // Gives up the primary role of a shard this node acts for when it reaches too few replicas; see
+  // docs/design/cluster.md, "Partitions".
+  void MaybeStepDown(const ClusterSnapshot& snap, const std::string& name, uint32_t shard, const ShardEntry& entry);
+  // The replica that wins an election of the shard now, or "" when none may (see MaybeElect); `exclude`
+  // is not a candidate.
+  std::string ElectionWinner(const ClusterSnapshot& snap, const std::string& name, const ShardEntry& entry,
+                             const std::string& exclude = "") const;
+  // How many other live replicas of the shard this node reaches now (its own probes).
+  size_t ReachableReplicas(const ShardEntry& entry) const;
   bool Acting(const ShardEntry& entry) const;
   // nullopt when this node is the shard's acting primary, else the primary; Unavailable when none acts.
   StatusOr<std::optional<PeerShard>> PrimaryOf(const std::string& collection, uint32_t shard);
@@ -158,6 +178,7 @@ class ClusterNode final : public Catalog, public ShardRouter {
   ClusterView view_;
   HttpClient http_;
   const HttpHeaders internal_headers_;
+  PeerProber prober_;
   PeerClient peers_;
 
   mutable std::mutex mu_;

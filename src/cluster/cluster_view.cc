@@ -94,8 +94,15 @@ StatusOr<std::shared_ptr<ClusterSnapshot>> ClusterView::Read() const {
           complete == nullptr || !complete->is_bool()) {
         continue;
       }
-      progress[name][shard][node] =
-          PublishedProgress{term->to_number<uint64_t>(), seq->to_number<uint64_t>(), complete->as_bool()};
+      PublishedProgress published{term->to_number<uint64_t>(), seq->to_number<uint64_t>(), complete->as_bool(),
+                                  std::nullopt};
+      if (const json::value* reaches = FindField(obj, "reaches"); reaches != nullptr && reaches->is_array()) {
+        published.reaches.emplace();
+        for (const json::value& peer : reaches->as_array()) {
+          if (peer.is_string()) published.reaches->emplace_back(peer.as_string());
+        }
+      }
+      progress[name][shard][node] = std::move(published);
     } else if (StartsWith(kv.key, leaders_base) && SplitShardKey(kv.key, leaders_base, &name, &shard)) {
       auto v = ParseJson(kv.value, 4);
       if (!v.ok() || !v->is_object()) continue;

@@ -7,6 +7,7 @@
 // run on the view's thread, after Current() already shows the new state.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -37,6 +38,9 @@ struct PublishedProgress {
   uint64_t term = 0;
   uint64_t sequence = 0;
   bool complete = false;
+  // The peers the node reached when it published (cluster/peer_prober.h); nullopt when it published
+  // none (taken as reaching every peer).
+  std::optional<std::vector<std::string>> reaches;
 };
 
 struct ShardEntry {
@@ -65,6 +69,11 @@ struct ClusterSnapshot {
 
   // The shard's entry, or nullptr when the collection or shard is unknown.
   const ShardEntry* Shard(const std::string& collection, uint32_t shard) const;
+  // The collection's write_consistency_factor (at least 1; 1 for an unknown collection).
+  size_t WriteConsistencyFactor(const std::string& collection) const {
+    auto config = collections.find(collection);
+    return config == collections.end() ? 1 : std::max<size_t>(1, config->second.write_consistency_factor);
+  }
 };
 
 class ClusterView {

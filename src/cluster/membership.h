@@ -64,6 +64,7 @@ class Membership {
   PeerMap Peers() const;
   int64_t lease_id() const;
   bool has_lease() const;
+  std::chrono::seconds lease_ttl() const { return options_.lease_ttl; }
   // How many times the node registered itself again after losing its lease.
   int64_t reregistrations() const { return reregistrations_.load(); }
   // Adds a callback called with the new view after each change of the peer view.

@@ -13,8 +13,13 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
   const std::string url = shard.url + "/internal/shards/" + shard.collection + "/" +
                           std::to_string(shard.shard) + path;
   const std::string payload = body != nullptr ? json::serialize(*body) : std::string();
-  auto result = http_.Send(method, url, payload, headers_);
+  std::function<bool()> abandon;
+  if (unreachable_) abandon = [this, &shard] { return unreachable_(shard.url); };
+  auto result = http_.Send(method, url, payload, headers_, std::nullopt, abandon);
   if (!result.ok()) return WithContext(result.status(), "peer " + shard.url);
+  if (result->status == 503 && result->Header(kFinalRefusalHeader) == "final") {
+    return FinalUnavailable(StatusMessage(StatusFromHttp(result->status, result->body)));
+  }
   if (result->status != 200) return StatusFromHttp(result->status, result->body);
   VJ_ASSIGN_OR_RETURN(json::value envelope, ParseJson(result->body, 128));
   const json::object* obj = envelope.if_object();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,8 +29,11 @@ struct PeerShard {
 
 class PeerClient {
  public:
-  // `headers` go with every request (the cluster's internal token).
-  PeerClient(HttpClient& http, HttpHeaders headers) : http_(http), headers_(std::move(headers)) {}
+  // `headers` go with every request (the cluster's internal token). `unreachable(url)`, when set, is
+  // asked while a request waits: once it says the peer no longer answers, the request is abandoned
+  // (Unavailable) instead of waiting for its timeout (a paused peer keeps its connections open).
+  PeerClient(HttpClient& http, HttpHeaders headers, std::function<bool(const std::string& url)> unreachable = {})
+      : http_(http), headers_(std::move(headers)), unreachable_(std::move(unreachable)) {}
 
   // Writes return the peer's last sequence of the shard (its operation_id).
   StatusOr<uint64_t> Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait);
@@ -57,6 +61,7 @@ class PeerClient {
 
   HttpClient& http_;
   const HttpHeaders headers_;
+  const std::function<bool(const std::string& url)> unreachable_;
 };
 
 }  // namespace vj

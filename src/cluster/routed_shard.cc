@@ -12,7 +12,8 @@ namespace {
 constexpr auto kPrimaryWait = std::chrono::seconds(15);
 constexpr auto kRetryInterval = std::chrono::milliseconds(100);
 
-bool Retryable(const Status& s) { return absl::IsUnavailable(s); }
+// A final refusal (core/status.h) is answered at once: waiting would not cure it.
+bool Retryable(const Status& s) { return absl::IsUnavailable(s) && !IsFinalUnavailable(s); }
 
 }  // namespace
 

@@ -17,10 +17,12 @@ bool ShardPlacement::Holds(const std::string& node) const {
 std::string ShardPlacementToJson(const ShardPlacement& placement) {
   json::array replicas;
   for (const std::string& r : placement.replicas) replicas.push_back(json::value(r));
-  return json::serialize(json::object{{"replicas", std::move(replicas)},
-                                      {"primary", placement.primary},
-                                      {"term", placement.term},
-                                      {"start_sequence", placement.start_sequence}});
+  json::object out{{"replicas", std::move(replicas)},
+                   {"primary", placement.primary},
+                   {"term", placement.term},
+                   {"start_sequence", placement.start_sequence}};
+  if (placement.stepped_down) out["stepped_down"] = true;
+  return json::serialize(out);
 }
 
 StatusOr<ShardPlacement> ParseShardPlacement(std::string_view text) {
@@ -42,6 +44,9 @@ StatusOr<ShardPlacement> ParseShardPlacement(std::string_view text) {
   VJ_ASSIGN_OR_RETURN(p.term, ReadUint(*term, "term"));
   if (const json::value* start = FindField(*obj, "start_sequence")) {
     VJ_ASSIGN_OR_RETURN(p.start_sequence, ReadUint(*start, "start_sequence"));
+  }
+  if (const json::value* stepped_down = FindField(*obj, "stepped_down")) {
+    VJ_ASSIGN_OR_RETURN(p.stepped_down, ReadBool(*stepped_down, "stepped_down"));
   }
   return p;
 }

@@ -21,6 +21,9 @@ struct ShardPlacement {
   // The primary's last sequence when it took the term: a replica from the previous term whose log goes
   // further holds writes this primary never had, and must reload a snapshot.
   uint64_t start_sequence = 0;
+  // The primary gave the shard up (it reached too few replicas to meet write_consistency_factor): it
+  // does not claim the leader key again; the replicas elect a primary of term + 1 instead.
+  bool stepped_down = false;
 
   bool Holds(const std::string& node) const;
 };

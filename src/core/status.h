@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 
 namespace vj {
 
@@ -20,6 +21,20 @@ inline std::string StatusMessage(const Status& status) { return std::string(stat
 inline Status WithContext(const Status& status, const std::string& context) {
   if (status.ok()) return status;
   return Status(status.code(), context + ": " + std::string(status.message()));
+}
+
+// An Unavailable that waiting a few hundred milliseconds will not cure (this node lost its lease, the
+// shard's primary reaches too few replicas, ...): it is answered at once (HTTP 503 with the reason),
+// never retried by the node that meets it. Between nodes it travels as kFinalRefusalHeader on the 503.
+inline constexpr char kFinalRefusalPayload[] = "vjvector/final-refusal";
+inline constexpr char kFinalRefusalHeader[] = "X-VJVector-Refusal";
+inline Status FinalUnavailable(const std::string& message) {
+  Status status = absl::UnavailableError(message);
+  status.SetPayload(kFinalRefusalPayload, absl::Cord("final"));
+  return status;
+}
+inline bool IsFinalUnavailable(const Status& status) {
+  return absl::IsUnavailable(status) && status.GetPayload(kFinalRefusalPayload).has_value();
 }
 
 namespace internal {
