@@ -153,6 +153,7 @@ class ClusterLivenessTest(ch.ClusterTestCase):
             self.firewall = Firewall()
         except (subprocess.CalledProcessError, OSError) as e:
             self.skipTest(f"iptables is not usable here: {getattr(e, 'stderr', e)}")
+        self.addCleanup(self.firewall.remove)  # also when setUp fails below (tearDown is not called then)
         try:
             self.firewall.drop(65533, 9)  # is the owner match available?
             self.firewall.heal()
@@ -164,8 +165,7 @@ class ClusterLivenessTest(ch.ClusterTestCase):
         super().setUp()
 
     def tearDown(self):
-        if hasattr(self, "firewall"):
-            self.firewall.remove()
+        self.firewall.remove()
         if hasattr(self, "nodes"):
             for s in self.nodes.values():
                 if s.proc and s.proc.poll() is None:
