@@ -6,12 +6,14 @@ kernel without netem or per-node network namespaces. A rule drops packets (no re
 does; rules live in a chain of this run's own that is removed at exit. Other faults: SIGKILL (a power loss
 when the nodes run with VJVECTOR_TEST_POWER_LOSS=1), SIGSTOP/SIGCONT, clock skew (libfaketime preloaded,
 reading its offset from a file the fault rewrites; the monotonic clock is left alone, as a real wall-clock
-step would), and a full disk (each node's data directory on a small tmpfs that the fault fills).
+step would), a full disk (each node's data directory on a small tmpfs that the fault fills), and slow or
+lossy links (linkproxy.py: nodes advertise a proxy's port to their peers, which delays or cuts chosen links).
 
 Python 3 standard library only. Needs root (setuid, iptables, mount); `available()` says what is missing.
 Not thread-safe: one thread (the fault runner) changes the cluster; the workload only reads `urls`.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -72,6 +74,42 @@ class Firewall:
         _run([IPTABLES, "-D", "OUTPUT", "-o", "lo", "-p", "tcp", "-j", self.chain], check=False)
         _run([IPTABLES, "-F", self.chain], check=False)
         _run([IPTABLES, "-X", self.chain], check=False)
+
+
+class Links:
+    """The link proxy process (linkproxy.py) in front of every node, and its settings file."""
+
+    def __init__(self, workdir, nodes):
+        self.path = os.path.join(workdir, "links.json")
+        self.proxy_port = {n.name: vh.free_port() for n in nodes}
+        self.current = {}
+        self._write({})
+        uid_map = ",".join(f"{n.uid}={n.name}" for n in nodes)
+        specs = [f"{self.proxy_port[n.name]}:{n.port}:{n.name}" for n in nodes]
+        self.log = open(os.path.join(workdir, "linkproxy.log"), "wb")
+        self.proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                   "linkproxy.py"), self.path, uid_map] + specs,
+                                     stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
+        if self.proc.stdout.readline().strip() != b"ready":
+            raise RuntimeError("linkproxy did not start; see linkproxy.log")
+
+    def _write(self, links):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"links": links}, f)
+        os.replace(tmp, self.path)
+        self.current = links
+
+    def set(self, links):
+        """links: {"a>b": {"delay_ms": [lo, hi], "reset": p}}; {} makes every link plain again."""
+        if links != self.current:
+            self._write(links)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
 
 
 class Etcd:
@@ -160,6 +198,8 @@ class Node:
         argv = [self.cluster.binary, "serve", "--data-dir", self.data_dir, "--host", "127.0.0.1",
                 "--http-port", str(self.port), "--etcd", self.cluster.etcd.url, "--node-id", self.name,
                 "--lease-ttl", str(self.cluster.lease_ttl)]
+        if self.cluster.links:
+            argv += ["--advertise-url", f"http://127.0.0.1:{self.cluster.links.proxy_port[self.name]}"]
         uid = self.uid
         out = open(os.path.join(self.log_dir, f"node-{self.starts}.log"), "wb")
 
@@ -238,7 +278,7 @@ class Cluster:
     cuts, target being a node name or "etcd"; `heal()` undoes every fault."""
 
     def __init__(self, workdir, binary, nodes=3, lease_ttl=5, power_loss=False, faketime=False, disk_mb=0,
-                 node_env=None):
+                 node_env=None, links=False):
         self.workdir = workdir
         self.binary = binary
         self.lease_ttl = lease_ttl
@@ -250,6 +290,7 @@ class Cluster:
         os.makedirs(workdir, exist_ok=True)
         os.chmod(workdir, 0o755)  # nodes run under other uids and must reach their directories
         self.firewall = None
+        self.links = None
         self.etcd = Etcd(workdir)
         self.nodes = {}
         self.cuts = set()
@@ -262,6 +303,8 @@ class Cluster:
             for i in range(nodes):
                 n = Node(self, i)
                 self.nodes[n.name] = n
+            if links:
+                self.links = Links(workdir, list(self.nodes.values()))
             for n in self.nodes.values():
                 n.start()
             for n in self.nodes.values():
@@ -294,6 +337,9 @@ class Cluster:
                 nb = self.nodes[b]
                 blocked.add((na.uid, nb.port))
                 blocked.add((nb.uid, na.port))
+                if self.links:  # peers reach each other through the link proxies
+                    blocked.add((na.uid, self.links.proxy_port[b]))
+                    blocked.add((nb.uid, self.links.proxy_port[a]))
         self.firewall.set(blocked)
 
     def cut(self, a, b):
@@ -320,6 +366,17 @@ class Cluster:
     def heal_network(self):
         self.cuts.clear()
         self._apply_cuts()
+
+    # Slow and lossy links (needs links=True).
+    def degrade(self, name, delay_ms=(0, 0), reset=0.0):
+        """Delays (and cuts with probability `reset` per chunk) every link to and from node `name`."""
+        cfg = {"delay_ms": list(delay_ms), "reset": reset}
+        links = dict(self.links.current)
+        for other in self.names:
+            if other != name:
+                links[f"{other}>{name}"] = cfg
+                links[f"{name}>{other}"] = cfg
+        self.links.set(links)
 
     # Processes.
     def kill(self, name):
@@ -364,6 +421,8 @@ class Cluster:
     def heal(self):
         """Undoes every fault: network, pauses, clocks, disks, dead processes (etcd first)."""
         self.heal_network()
+        if self.links:
+            self.links.set({})
         for name in list(self.stopped):
             self.resume(name)
         for name in list(self.skewed):
@@ -380,5 +439,7 @@ class Cluster:
             n.close()
         self.etcd.signal(signal.SIGCONT)
         self.etcd.kill()
+        if self.links:
+            self.links.close()
         if self.firewall:
             self.firewall.close()

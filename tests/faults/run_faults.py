@@ -81,6 +81,20 @@ def any_client(cluster):
     raise RuntimeError("no node is running")
 
 
+def create_collection(cluster, a):
+    """Creates the collection once every node has joined (until then the create is refused)."""
+    body = {"vectors": {"size": workload.DIM, "distance": "Euclid"}, "shard_number": a.shards,
+            "replication_factor": a.replication_factor, "write_consistency_factor": a.write_consistency_factor}
+    deadline = time.monotonic() + 30
+    while True:
+        r = any_client(cluster).call("PUT", f"/collections/{COLLECTION}", body)
+        if r.status == 200:
+            return
+        if time.monotonic() > deadline or "live nodes" not in (r.error or ""):
+            raise RuntimeError(f"creating the collection: {r.describe()}")
+        time.sleep(0.2)
+
+
 def cluster_info(cluster):
     last = None
     for name in cluster.names:
@@ -130,6 +144,10 @@ def apply(f, cluster):
         cluster.skew(f["node"], f["seconds"])
     elif k == "disk":
         cluster.fill_disk(f["node"])
+    elif k == "slow":
+        cluster.degrade(f["node"], delay_ms=(100, 400))
+    elif k == "lossy":
+        cluster.degrade(f["node"], delay_ms=(0, 20), reset=0.05)
     elif k == "double":
         for name in f["nodes"]:
             cluster.kill(name) if f["how"] == "kill" else cluster.pause(name)
@@ -206,10 +224,9 @@ def main():
     try:
         cluster = faultcluster.Cluster(workdir, os.path.abspath(a.binary), nodes=a.nodes, lease_ttl=a.lease_ttl,
                                        power_loss=a.power_loss, faketime="skew" in a.kinds,
-                                       disk_mb=256 if "disk" in a.kinds else 0)
-        any_client(cluster).ok("PUT", f"/collections/{COLLECTION}", {
-            "vectors": {"size": workload.DIM, "distance": "Euclid"}, "shard_number": a.shards,
-            "replication_factor": a.replication_factor, "write_consistency_factor": a.write_consistency_factor})
+                                       disk_mb=256 if "disk" in a.kinds else 0,
+                                       links=bool({"slow", "lossy"} & set(a.kinds)))
+        create_collection(cluster, a)
         passed = run(a, cluster, sched, workdir)
     except Exception:
         traceback.print_exc()

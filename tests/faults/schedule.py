@@ -20,9 +20,11 @@ KINDS = {
     "skew": "step one node's wall clock by +-5 minutes (libfaketime)",
     "disk": "fill one node's data disk (a tmpfs) to the last byte",
     "double": "kill or stop two nodes at once",
+    "slow": "delay every link to and from one node by 100-400 ms per chunk (link proxies)",
+    "lossy": "cut 5% of the chunks on every link to and from one node, resetting the connection",
 }
 # After one of these alone, every shard must take writes again within lease TTL + 2 s.
-SINGLE = {"kill", "kill-primary", "stop", "partition-primary", "isolate", "split", "skew", "disk"}
+SINGLE = {"kill", "kill-primary", "stop", "partition-primary", "isolate", "split", "skew", "disk", "slow", "lossy"}
 DEFAULT_KINDS = ("kill", "kill-primary", "stop", "partition-primary", "isolate", "etcd-kill", "double")
 
 
@@ -42,7 +44,7 @@ def make(seed, seconds, kinds, nodes, shards, gap=(5.0, 10.0), duration=(3.0, 8.
             break
         node_names = [f"n{i + 1}" for i in range(nodes)]
         f = {"kind": kind, "at": round(t, 1), "duration": d}
-        if kind in ("kill", "stop", "isolate", "skew", "disk"):
+        if kind in ("kill", "stop", "isolate", "skew", "disk", "slow", "lossy"):
             f["node"] = rng.choice(node_names)
         if kind in ("kill-primary", "partition-primary"):
             f["shard"] = rng.randrange(shards)
