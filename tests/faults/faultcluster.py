@@ -171,6 +171,8 @@ class Node:
         self.filler = os.path.join(self.data_dir, "filler.bin")
         self.proc = None
         self.starts = 0
+        self.killed = False   # by a fault: not restarted until the fault heals
+        self.crashes = 0      # deaths the test did not cause (crash points, bugs)
         self.mounted = False
         os.makedirs(self.data_dir, exist_ok=True)
         os.makedirs(self.log_dir, exist_ok=True)
@@ -195,6 +197,7 @@ class Node:
 
     def start(self):
         self.starts += 1
+        self.killed = False
         argv = [self.cluster.binary, "serve", "--data-dir", self.data_dir, "--host", "127.0.0.1",
                 "--http-port", str(self.port), "--etcd", self.cluster.etcd.url, "--node-id", self.name,
                 "--lease-ttl", str(self.cluster.lease_ttl)]
@@ -230,6 +233,7 @@ class Node:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self):
+        self.killed = True
         if self.alive():
             os.kill(self.proc.pid, signal.SIGKILL)
         if self.proc:
@@ -417,6 +421,17 @@ class Cluster:
     def free_disk(self, name):
         self.nodes[name].free_disk()
         self.full.discard(name)
+
+    def supervise(self):
+        """Restarts nodes that died by themselves (a crash point, a bug), as a service manager would;
+        returns their names. Nodes killed by a fault stay down until it heals."""
+        restarted = []
+        for n in self.nodes.values():
+            if n.proc is not None and not n.alive() and not n.killed:
+                n.crashes += 1
+                n.start()
+                restarted.append(n.name)
+        return restarted
 
     def heal(self):
         """Undoes every fault: network, pauses, clocks, disks, dead processes (etcd first)."""

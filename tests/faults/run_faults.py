@@ -55,6 +55,9 @@ def parse_args():
     p.add_argument("--gap", default="5,10", help="seconds between faults: min,max")
     p.add_argument("--duration", default="3,8", help="seconds a fault lasts: min,max")
     p.add_argument("--power-loss", action="store_true", help="nodes lose unsynced writes when killed")
+    p.add_argument("--crash-points", default="",
+                   help="name:probability,... (flush, compaction, index_snapshot, replica_snapshot, election): "
+                        "nodes kill themselves there (VJVECTOR_TEST_CRASH_POINTS) and are restarted")
     p.add_argument("--converge-timeout", type=float, default=60)
     p.add_argument("--client-timeout", type=float, default=10)
     p.add_argument("--read-param", default="read_consistency")
@@ -222,7 +225,10 @@ def main():
     cluster = None
     passed = False
     try:
+        node_env = {"VJVECTOR_TEST_CRASH_POINTS": a.crash_points,
+                    "VJVECTOR_TEST_CRASH_SEED": str(a.seed)} if a.crash_points else None
         cluster = faultcluster.Cluster(workdir, os.path.abspath(a.binary), nodes=a.nodes, lease_ttl=a.lease_ttl,
+                                       node_env=node_env,
                                        power_loss=a.power_loss, faketime="skew" in a.kinds,
                                        disk_mb=256 if "disk" in a.kinds else 0,
                                        links=bool({"slow", "lossy"} & set(a.kinds)))
@@ -252,22 +258,29 @@ def run(a, cluster, sched, workdir):
     for c in clients:
         c.start()
     done = []
+
+    def wait_until(t):
+        """Sleeps until t seconds into the run, restarting nodes that die by themselves meanwhile."""
+        while True:
+            for name in cluster.supervise():
+                log(f"{name} died by itself (crash point?); restarted", t0)
+            left = t - (time.monotonic() - t0)
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.25))
+
     for f in sched:
-        delay = f["at"] - (time.monotonic() - t0)
-        if delay > 0:
-            time.sleep(delay)
+        wait_until(f["at"])
         f = resolve(f, cluster, cluster.names)
         f["t_start"] = round(time.monotonic() - t0, 2)
         apply(f, cluster)
         log(f"fault {json.dumps({k: v for k, v in f.items() if k not in ('at', 't_start')})}", t0)
-        time.sleep(f["duration"])
+        wait_until(time.monotonic() - t0 + f["duration"])
         cluster.heal()
         f["t_end"] = round(time.monotonic() - t0, 2)
         log(f"healed {f['kind']}", t0)
         done.append(f)
-    remaining = a.seconds - (time.monotonic() - t0)
-    if remaining > 0:
-        time.sleep(remaining)
+    wait_until(a.seconds)
     stop.set()
     for c in clients:
         c.join(timeout=a.client_timeout + 5)
@@ -302,6 +315,8 @@ def run(a, cluster, sched, workdir):
     writes = [op for op in ops if op["op"] != "read"]
     summary = {
         "seed": a.seed, "nodes": a.nodes, "seconds": round(t_end, 1), "power_loss": a.power_loss,
+        "crash_points": a.crash_points or None,
+        "self_inflicted_crashes": {n.name: n.crashes for n in cluster.nodes.values() if n.crashes},
         "operations": len(ops),
         "acknowledged_upserts": sum(1 for op in writes if op["op"] == "upsert" and op["status"] == "ok"),
         "acknowledged_deletes": sum(1 for op in writes if op["op"] == "delete" and op["status"] == "ok"),
