@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/error_mapping.h"
+#include "core/crash_point.h"
+#include "core/durable_file.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -101,18 +103,9 @@ std::string ClusterNode::ReplicaDir(const std::string& name, int64_t incarnation
 }
 
 Status ClusterNode::SaveMeta(const LocalReplicaState& replica) const {
-  const std::string path = replica.dir + "/replica.json";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << json::serialize(json::object{{"term", replica.meta.term}, {"complete", replica.meta.complete}});
-    out.flush();
-    if (!out) return absl::UnavailableError("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::UnavailableError("cannot replace " + path + ": " + ec.message());
-  return absl::OkStatus();
+  // Durable before the replica answers: "complete" is what makes it electable after a power loss.
+  return WriteFileDurably(replica.dir + "/replica.json",
+                          json::serialize(json::object{{"term", replica.meta.term}, {"complete", replica.meta.complete}}));
 }
 
 Status ClusterNode::OpenReplica(const std::string& name, uint32_t shard, int64_t incarnation,
@@ -353,6 +346,7 @@ void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& nam
                   json::serialize(json::object{{"node_id", options_.node_id}, {"term", next.term}}), lease)});
   if (!txn.ok() || !txn->succeeded) return;
   elections_won_.fetch_add(1);
+  VJ_CRASH_POINT("election");
   spdlog::warn("cluster: elected primary of shard {} in term {} at sequence {} (the previous primary {} is gone)",
                ShardLabel(name, shard), next.term, next.start_sequence, entry.placement.primary);
   (void)view_.Refresh();

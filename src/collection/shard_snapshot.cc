@@ -9,6 +9,9 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/crash_point.h"
+#include "core/durable_file.h"
+
 namespace vj {
 namespace {
 
@@ -41,20 +44,6 @@ bool Get(std::string_view& in, T* value) {
   return true;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) return absl::UnavailableError("cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::UnavailableError("cannot rename " + tmp + ": " + ec.message());
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 Status SaveShardSnapshot(const ShardState& s, const std::string& dir) {
@@ -63,9 +52,12 @@ Status SaveShardSnapshot(const ShardState& s, const std::string& dir) {
   if (ec) return absl::UnavailableError("cannot create " + IndexDir(dir) + ": " + ec.message());
   // The id map goes last: it names the sequence, and without it the vector files are never used.
   std::filesystem::remove(IndexDir(dir) + "/ids.bin", ec);
+  // Durably gone before any vector file changes: an old id map must never meet new vector files.
+  VJ_RETURN_IF_ERROR(SyncDirectory(IndexDir(dir)));
   for (const auto& [name, index] : s.vector_indexes) {
     VJ_RETURN_IF_ERROR(index->Save(VectorFile(dir, name)));
   }
+  VJ_CRASH_POINT("index_snapshot");
   std::string bytes(kMagic, sizeof(kMagic));
   Put(bytes, kVersion);
   Put<uint64_t>(bytes, s.store->last_sequence());
@@ -79,7 +71,7 @@ Status SaveShardSnapshot(const ShardState& s, const std::string& dir) {
     bytes += key;
   }
   Put<uint64_t>(bytes, XXH64(bytes.data(), bytes.size(), kSeed));
-  return WriteFileAtomically(IndexDir(dir) + "/ids.bin", bytes);
+  return WriteFileDurably(IndexDir(dir) + "/ids.bin", bytes);
 }
 
 Status LoadShardSnapshot(ShardState& s, const std::string& dir,

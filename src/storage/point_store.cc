@@ -7,11 +7,14 @@
 #include <utility>
 
 #include "rocksdb/db.h"
+#include "core/crash_point.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "storage/power_loss_fs.h"
 
 namespace vj {
 namespace {
@@ -67,6 +70,16 @@ StatusOr<uint64_t> ParseSequenceKey(const rocksdb::Slice& key) {
   return seq;
 }
 
+// Crash points of RocksDB's background work (core/crash_point.h), reached on its flush and compaction
+// threads.
+class CrashPointListener : public rocksdb::EventListener {
+ public:
+  void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { VJ_CRASH_POINT("flush"); }
+  void OnCompactionBegin(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    VJ_CRASH_POINT("compaction");
+  }
+};
+
 }  // namespace
 
 StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
@@ -81,6 +94,9 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
+  db_options.listeners.push_back(std::make_shared<CrashPointListener>());
+  // Tests only (VJVECTOR_TEST_POWER_LOSS=1): what is not fsynced dies with the process.
+  if (PowerLossModeRequested()) db_options.env = PowerLossEnv();
 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = options.write_buffer_bytes;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,10 +23,12 @@
 #include "cluster/etcd_client.h"
 #include "cluster/membership.h"
 #include "collection/database.h"
+#include "core/crash_point.h"
 #include "core/distance.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
+#include "storage/power_loss_fs.h"
 
 namespace {
 
@@ -172,6 +175,21 @@ int Serve(const vj::ServerConfig& config) {
 
   spdlog::info("vjvector {} starting: data dir {}, distance kernels {}", kVersion, config.data_dir,
                vj::BestKernels().isa);
+  // Fault injection for tests (docs/operations.md, "Testing: fault injection"); loud, never for production.
+  if (vj::PowerLossModeRequested()) {
+    spdlog::warn("TEST ONLY: {}=1: power-loss mode is on: RocksDB keeps what it writes in memory until it "
+                 "fsyncs, so kill -9 loses every unsynced write. Never use this in production",
+                 vj::kPowerLossEnvVar);
+  }
+  if (vj::StatusOr<std::map<std::string, double>> armed = vj::InitCrashPoints(); !armed.ok()) {
+    spdlog::critical("{}", vj::StatusMessage(armed.status()));
+    return 1;
+  } else if (!armed->empty()) {
+    std::string list;
+    for (const auto& [name, p] : *armed) list += (list.empty() ? "" : ", ") + name + ":" + std::to_string(p);
+    spdlog::warn("TEST ONLY: crash points armed ({}): the process kills itself (SIGKILL) when it reaches "
+                 "them. Never use this in production", list);
+  }
   RaiseFileLimit(config.max_connections);
   vj::Metrics metrics;
   DeclareMetrics(metrics);

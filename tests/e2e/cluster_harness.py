@@ -136,6 +136,7 @@ class ClusterTestCase(vh.TestCase):
     node_names = ("n1", "n2", "n3")
     lease_ttl = 2
     internal_token = None  # cluster.internal_token of every node, when set
+    node_env = None  # extra environment of every node (e.g. the test-only fault-injection knobs)
 
     def internal_headers(self):
         return {"x-vjvector-internal-token": self.internal_token} if self.internal_token else None
@@ -167,7 +168,9 @@ class ClusterTestCase(vh.TestCase):
         wait_for(everyone_sees_everyone, "every node to see every member")
 
     def start_node(self, name):
-        env = {"VJVECTOR_CLUSTER_INTERNAL_TOKEN": self.internal_token} if self.internal_token else None
+        env = dict(self.node_env or {})
+        if self.internal_token:
+            env["VJVECTOR_CLUSTER_INTERNAL_TOKEN"] = self.internal_token
         server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
                                        "--lease-ttl", str(self.lease_ttl)], env=env)
