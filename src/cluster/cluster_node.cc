@@ -455,7 +455,7 @@ StatusOr<std::optional<PeerShard>> ClusterNode::ReadTarget(const std::string& co
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   const ShardEntry* entry = snap->Shard(collection, shard);
   if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
-  if (consistency == ReadConsistency::kPrimary) return PrimaryOf(collection, shard);
+  if (consistency.level == ReadConsistency::Level::kPrimary) return PrimaryOf(collection, shard);
   // Healthy: live, complete, in the current term and not far behind the primary's published sequence.
   const uint64_t head = entry->PrimarySequence();
   std::vector<std::string> healthy, live;
@@ -591,7 +591,7 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::Get(const std::string& name) 
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   auto it = snap->collections.find(name);
   if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
-  return Routed(*snap, name, ReadConsistency::kAny);
+  return Routed(*snap, name, ReadConsistency());
 }
 
 StatusOr<std::shared_ptr<Collection>> ClusterNode::GetForReads(const std::string& name,

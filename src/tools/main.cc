@@ -341,7 +341,9 @@ int Serve(const vj::ServerConfig& config) {
     }
     database = std::move(*opened);
   }
-  vj::RestApiOptions api_options{kVersion, 64, nullptr, nullptr, nullptr, nullptr, config.limits};
+  vj::RestApiOptions api_options;
+  api_options.version = kVersion;
+  api_options.limits = config.limits;
   if (cluster) {
     api_options.cluster_status = [&membership, &config, &etcd_endpoints]() -> boost::json::value {
       boost::json::object peers;
@@ -361,6 +363,9 @@ int Serve(const vj::ServerConfig& config) {
     api_options.rebalance = [node](bool replace_dead) { return node->Rebalance(replace_dead); };
     api_options.shard_collection = [node](const std::string& name, uint32_t shard, bool write) {
       return node->ShardCollection(name, shard, write);
+    };
+    api_options.replica_position = [node](const std::string& name, uint32_t shard, bool primary) {
+      return node->LocalPosition(name, shard, primary);
     };
     api = std::make_unique<vj::RestApi>(*cluster, api_options);
     live_cluster.store(cluster.get(), std::memory_order_release);
