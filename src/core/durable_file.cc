@@ -11,7 +11,7 @@ namespace {
 
 Status ErrnoStatus(int err, const std::string& what) {
   std::string msg = what + ": " + std::strerror(err);
-  return err == ENOSPC || err == EDQUOT ? absl::ResourceExhaustedError(msg) : absl::UnavailableError(msg);
+  return err == ENOSPC || err == EDQUOT ? DiskFullError(msg) : absl::UnavailableError(msg);
 }
 
 std::string DirectoryOf(const std::string& path) {

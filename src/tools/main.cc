@@ -24,6 +24,7 @@
 #include "cluster/membership.h"
 #include "collection/database.h"
 #include "core/crash_point.h"
+#include "storage/point_store.h"
 #include "core/distance.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -89,6 +90,8 @@ void DeclareMetrics(vj::Metrics& metrics) {
   metrics.DeclareGauge("vjvector_collections", "Number of collections.");
   metrics.DeclareGauge("vjvector_resident_memory_bytes", "Resident set size of the process.");
   metrics.DeclareGauge("vjvector_ready", "1 once every collection is loaded.");
+  metrics.DeclareGauge("vjvector_storage_write_blocked",
+                       "Shard stores refusing writes because the disk is full (0 normally).");
   metrics.DeclareGauge("vjvector_quarantined_records",
                        "Point records held in quarantine because they did not decode at start-up.");
 }
@@ -157,6 +160,7 @@ void ApplyWriteSettings(const vj::ServerConfig& config, vj::CollectionOptions& o
   options.write_queue_full_wait_ms = config.write_queue_full_wait_ms;
   options.write_timeout_ms = config.write_timeout_ms;
   options.compaction_threads = config.compaction_threads;
+  options.min_free_disk_bytes = static_cast<uint64_t>(config.min_free_disk_mb) << 20;
 }
 
 int Serve(const vj::ServerConfig& config) {
@@ -205,6 +209,7 @@ int Serve(const vj::ServerConfig& config) {
   metrics.AddCollector([&](vj::Metrics& m) {
     m.Set("vjvector_resident_memory_bytes", {}, ResidentBytes());
     m.Set("vjvector_ready", {}, ready.load() ? 1 : 0);
+    m.Set("vjvector_storage_write_blocked", {}, static_cast<double>(vj::PointStore::WriteBlockedStores()));
     if (!ready.load()) return;
     if (cluster) {
       CollectClusterMetrics(*cluster, m);

@@ -60,7 +60,7 @@ def parse_args():
                         "nodes kill themselves there (VJVECTOR_TEST_CRASH_POINTS) and are restarted")
     p.add_argument("--converge-timeout", type=float, default=60)
     p.add_argument("--client-timeout", type=float, default=10)
-    p.add_argument("--read-param", default="read_consistency")
+    p.add_argument("--read-param", default="consistency", help="the query parameter of reads (Qdrant: consistency)")
     p.add_argument("--assert-liveness", action="store_true",
                    help="fail when a single fault stalls a shard's writes longer than lease TTL + 2 s")
     p.add_argument("--workdir")
