@@ -192,7 +192,8 @@ class Node:
         env.update(self.cluster.node_env)
         if self.cluster.faketime:
             env.update({"LD_PRELOAD": FAKETIME_LIB, "FAKETIME_TIMESTAMP_FILE": self.skew_file,
-                        "DONT_FAKE_MONOTONIC": "1", "FAKETIME_CACHE_DURATION": "1"})
+                        "DONT_FAKE_MONOTONIC": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                        "FAKETIME_CACHE_DURATION": "1"})
         return env
 
     def start(self):
