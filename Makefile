@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= fuzz_http_request fuzz_point_codec fuzz_filter_codec fuzz_query fuzz_collection_config \
   fuzz_point_record fuzz_log_batch fuzz_hnsw_snapshot
 
-.PHONY: all deps configure build run cluster test unit e2e bench clean fuzz-build fuzz
+.PHONY: all deps configure build run cluster test unit e2e bench clean fuzz-build fuzz faults
 
 all: build
 
@@ -42,6 +42,18 @@ fuzz-build: configure
 # Long fuzzing runs, one target at a time: FUZZ_SECONDS each (new inputs in $(BUILD_DIR)/fuzz/corpus).
 fuzz: fuzz-build
 	for t in $(FUZZ_TARGETS); do BUILD_DIR=$(BUILD_DIR) ./scripts/fuzz.sh long $$t $(FUZZ_SECONDS) || exit 1; done
+
+# The seeded cluster fault test (docs/faults.md), as root: SEED, MINUTES, NODES and KINDS (comma-separated,
+# see tests/faults/schedule.py) choose the run; FAULT_ARGS adds run_faults.py options (--power-loss, --keep,
+# --assert-liveness, --gap 5,10 ...). Prints the seed and schedule, writes history and summary.
+SEED ?= $(shell date +%s)
+MINUTES ?= 5
+NODES ?= 3
+KINDS ?= kill,kill-primary,stop,partition-primary,isolate,split,etcd-kill,skew,double
+FAULT_ARGS ?=
+faults: build
+	python3 tests/faults/run_faults.py --binary $(BUILD_DIR)/vjvector --seed $(SEED) \
+	  --seconds $$(( $(MINUTES) * 60 )) --nodes $(NODES) --kinds $(KINDS) $(FAULT_ARGS)
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(CTEST_PARALLEL) -L unit

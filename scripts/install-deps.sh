@@ -15,8 +15,9 @@ PACKAGES=(
   libhnswlib-dev libfaiss-dev libomp-dev libblas-dev liblapack-dev zlib1g-dev
 )
 # Only `make test` needs these (the server's image does not): clang and its sanitizer and libFuzzer
-# runtimes for the fuzz targets, RocksDB's ldb for the quarantine test.
-TEST_ONLY_PACKAGES=(clang-14 libclang-rt-14-dev rocksdb-tools)
+# runtimes for the fuzz targets, RocksDB's ldb for the quarantine test, iptables and libfaketime for the
+# cluster fault test (tests/faults: partitions and clock skew).
+TEST_ONLY_PACKAGES=(clang-14 libclang-rt-14-dev rocksdb-tools iptables faketime)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

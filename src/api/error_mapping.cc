@@ -127,7 +127,8 @@ int HttpStatusFor(const Status& status) {
     case absl::StatusCode::kNotFound: return 404;
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kAborted: return 409;
-    case absl::StatusCode::kResourceExhausted: return 429;
+    // A full disk is not a limit the client can wait out by slowing down: 507 Insufficient Storage.
+    case absl::StatusCode::kResourceExhausted: return IsDiskFull(status) ? 507 : 429;
     case absl::StatusCode::kCancelled: return 499;
     case absl::StatusCode::kUnimplemented: return 501;
     case absl::StatusCode::kUnavailable: return 503;
@@ -181,6 +182,7 @@ Status StatusFromHttp(int http_status, const std::string& body) {
     case 413:
     case 429: return absl::ResourceExhaustedError(message);
     case 501: return absl::UnimplementedError(message);
+    case 507: return DiskFullError(message);
     case 503: return absl::UnavailableError(message);
     case 504: return absl::DeadlineExceededError(message);
     default: return absl::InternalError("HTTP " + std::to_string(http_status) + ": " + message);

@@ -43,5 +43,21 @@ TEST(ErrorMappingTest, LongMessagesAreCut) {
   EXPECT_TRUE(ParseJson(s.body).ok()) << s.body.substr(s.body.size() - 40);
 }
 
+// A full disk is 507 Insufficient Storage, kept apart from limits and overload (429), also after a
+// layer adds context and after a peer's answer is read back.
+TEST(ErrorMappingTest, DiskFullIs507LimitsStay429) {
+  const Status full = WithContext(DiskFullError("no space left on the data directory"), "shard 3");
+  EXPECT_TRUE(IsDiskFull(full));
+  EXPECT_EQ(HttpStatusFor(full), 507);
+  EXPECT_EQ(HttpStatusFor(absl::ResourceExhaustedError("write queue full")), 429);
+  Response r = ErrorResponse(full, 0);
+  EXPECT_EQ(r.status, 507);
+  EXPECT_NE(r.body.find("shard 3: no space left on the data directory"), std::string::npos) << r.body;
+  const Status back = StatusFromHttp(507, r.body);
+  EXPECT_TRUE(IsDiskFull(back)) << back;
+  EXPECT_EQ(HttpStatusFor(back), 507);
+  EXPECT_FALSE(IsDiskFull(StatusFromHttp(429, "{}")));
+}
+
 }  // namespace
 }  // namespace vj

@@ -12,6 +12,9 @@ namespace vj {
 
 // The header that carries the cluster's shared secret on /internal/... requests between nodes.
 inline constexpr char kInternalTokenHeader[] = "x-vjvector-internal-token";
+// The answer header of an internal shard read asked with ?position=replica|primary: "<term>:<sequence>"
+// of the replica that answered, taken before the read (collection/read_consistency.h).
+inline constexpr char kReplicaPositionHeader[] = "x-vjvector-replica-position";
 
 struct Request {
   std::string method;  // "GET", "POST", ...

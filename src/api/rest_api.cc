@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <string_view>
 
 #include <absl/strings/numbers.h>
@@ -143,18 +144,20 @@ StatusOr<bool> Call::Wait() const {
 
 StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const {
   if (!shard) {
-    auto it = request.query.find("read_consistency");
-    if (it == request.query.end() || writes) return catalog.Get(params.at(0));
-    // Qdrant's values (a number, majority, quorum, all) read one healthy replica per shard here, as
-    // every acknowledged write is on write_consistency_factor replicas; "primary" reads the primaries.
-    const std::string& v = it->second;
-    if (v == "primary") return catalog.GetForReads(params.at(0), ReadConsistency::kPrimary);
-    uint64_t n = 0;
-    if (v != "majority" && v != "quorum" && v != "all" && !(absl::SimpleAtoi(v, &n) && n > 0)) {
-      return absl::InvalidArgumentError("query parameter read_consistency: expected a positive number, "
-                                        "majority, quorum, all or primary, got \"" + v + "\"");
+    if (writes) return catalog.Get(params.at(0));
+    // Qdrant's name is `consistency`; `read_consistency` is VJVector's earlier name for it.
+    auto qdrant = request.query.find("consistency");
+    auto ours = request.query.find("read_consistency");
+    if (qdrant != request.query.end() && ours != request.query.end()) {
+      return absl::InvalidArgumentError("query parameters consistency and read_consistency: give one of them");
     }
-    return catalog.Get(params.at(0));
+    if (qdrant == request.query.end() && ours == request.query.end()) return catalog.Get(params.at(0));
+    const bool is_qdrant = qdrant != request.query.end();
+    VJ_ASSIGN_OR_RETURN(ReadConsistency consistency,
+                        ParseReadConsistency(is_qdrant ? qdrant->second : ours->second,
+                                             is_qdrant ? "consistency" : "read_consistency"));
+    if (consistency == ReadConsistency{}) return catalog.Get(params.at(0));
+    return catalog.GetForReads(params.at(0), consistency);
   }
   if (!options.shard_collection) return absl::NotFoundError("this node is not in a cluster");
   return options.shard_collection(params.at(0), *shard, writes);
@@ -179,6 +182,41 @@ json::value UpdateResult(const Collection& collection, bool wait) {
   return json::object{{"operation_id", collection.last_sequence()},
                       {"status", wait ? "completed" : "acknowledged"}};
 }
+
+namespace {
+
+bool WantsPosition(const Call& call, bool* primary) {
+  if (!call.shard || call.writes) return false;
+  auto it = call.request.query.find("position");
+  if (it == call.request.query.end()) return false;
+  *primary = it->second == "primary";
+  return true;
+}
+
+// For an internal shard read with ?position=replica|primary: where the replica stands before the read.
+// Returns an empty result to go on with (or the error to answer with).
+StatusOr<json::value> ReplicaPositionBefore(const Call& call, std::optional<ReplicaPosition>* position) {
+  bool primary = false;
+  if (!WantsPosition(call, &primary)) return json::value();
+  const std::string& v = call.request.query.at("position");
+  if (v != "replica" && v != "primary") {
+    return absl::InvalidArgumentError("query parameter position: expected replica or primary, got \"" +
+                                      v.substr(0, 64) + "\"");
+  }
+  if (!call.options.replica_position) return absl::NotFoundError("this node is not in a cluster");
+  VJ_ASSIGN_OR_RETURN(*position, call.options.replica_position(call.params.at(0), *call.shard, primary));
+  return json::value();
+}
+
+// After the read: OK when the replica's history held (and, for ?position=primary, it is still primary).
+Status ReplicaPositionHeld(const Call& call, const ReplicaPosition& before) {
+  bool primary = false;
+  WantsPosition(call, &primary);
+  VJ_ASSIGN_OR_RETURN(ReplicaPosition after, call.options.replica_position(call.params.at(0), *call.shard, primary));
+  return CheckPositionHeld(before, after, "the replica of shard " + std::to_string(*call.shard));
+}
+
+}  // namespace
 
 Response RestApi::Handle(const Request& request) {
   const auto start = std::chrono::steady_clock::now();
@@ -210,12 +248,21 @@ Response RestApi::Handle(const Request& request) {
     call.params.erase(call.params.begin() + 1);
   }
   call.writes = matched->writes;
-  StatusOr<json::value> result;
-  try {
-    result = matched->handler(call);
-  } catch (const std::exception& e) {
-    // Handlers return Status; this guards against a throwing library call we did not wrap.
-    result = absl::InternalError(std::string("internal error: ") + e.what());
+  // A peer's read that asks several replicas wants to know how far along this replica was (see
+  // RestApiOptions::replica_position): measured before the read and checked again after it.
+  std::optional<ReplicaPosition> position;
+  StatusOr<json::value> result = ReplicaPositionBefore(call, &position);
+  if (result.ok()) {
+    try {
+      result = matched->handler(call);
+    } catch (const std::exception& e) {
+      // Handlers return Status; this guards against a throwing library call we did not wrap.
+      result = absl::InternalError(std::string("internal error: ") + e.what());
+    }
+  }
+  if (position && result.ok()) {
+    Status held = ReplicaPositionHeld(call, *position);
+    if (!held.ok()) result = held;
   }
   Response response;
   if (!result.ok()) {
@@ -227,6 +274,7 @@ Response RestApi::Handle(const Request& request) {
     response.body = json::serialize(envelope);
   }
   response.route = std::string(matched->pattern);
+  if (position && result.ok()) response.headers.emplace_back(kReplicaPositionHeader, position->ToString());
   return response;
 }
 

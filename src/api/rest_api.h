@@ -34,6 +34,14 @@ struct RestApiOptions {
   std::function<StatusOr<std::shared_ptr<Collection>>(const std::string& collection, uint32_t shard,
                                                       bool write)>
       shard_collection;
+  // Cluster mode: where this node's replica of a shard stands (collection/read_consistency.h), for the
+  // internal shard reads a peer asks with ?position=replica (any replica) or ?position=primary (this node
+  // must be the shard's acting primary, fenced by its lease and term). Unavailable when it cannot tell
+  // (the replica is loading a snapshot, or this node is not the acting primary). The answer carries it in
+  // kReplicaPositionHeader; an answer during which the replica's history changed is refused (503).
+  // Unset: such reads 404.
+  std::function<StatusOr<ReplicaPosition>(const std::string& collection, uint32_t shard, bool primary)>
+      replica_position;
   // The most work one request may ask for, and its default and largest timeout.
   RequestLimits limits;
 };

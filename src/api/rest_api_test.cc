@@ -134,6 +134,101 @@ TEST_F(RestApiTest, BadInputIsA4xxNamingTheProblemAndChangesNothing) {
   EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 1u);
 }
 
+// Qdrant's ?consistency= (VJVector's earlier name: read_consistency): a standalone node has one copy,
+// which every level reads; anything else is a 400 naming the parameter.
+TEST_F(RestApiTest, ReadConsistencyLevelsReadTheOneCopyAndGarbageIsA400) {
+  Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Dot"}})");
+  Send("PUT", "/collections/c/points", R"({"points": [{"id": 1, "vector": [1, 2]}]})", {{"wait", "true"}});
+  for (const char* param : {"consistency", "read_consistency"}) {
+    for (const char* level : {"1", "2", "16", "majority", "quorum", "all", "primary"}) {
+      auto [status, body] = Send("POST", "/collections/c/points", R"({"ids": [1]})", {{param, level}});
+      ASSERT_EQ(status, 200) << param << "=" << level << ": " << body;
+      EXPECT_EQ(body.at("result").as_array().size(), 1u);
+      std::tie(status, body) = Send("POST", "/collections/c/points/count", "{}", {{param, level}});
+      EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 1u);
+      std::tie(status, body) = Send("GET", "/collections/c/points/1", "", {{param, level}});
+      EXPECT_EQ(status, 200);
+    }
+    for (const char* level : {"0", "-1", "", "1.5", "ALL", "most", "+2", "99999999999999999999999"}) {
+      auto [status, body] = Send("POST", "/collections/c/points/query", R"({"query": [1, 2]})", {{param, level}});
+      EXPECT_EQ(status, 400) << param << "=" << level;
+      EXPECT_NE(Error(body).find(std::string("query parameter ") + param + ":"), std::string::npos) << Error(body);
+    }
+  }
+  auto [status, body] = Send("POST", "/collections/c/points/scroll", "{}",
+                             {{"consistency", "all"}, {"read_consistency", "all"}});
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(Error(body).find("give one"), std::string::npos);
+  // Writes do not read it.
+  std::tie(status, body) = Send("PUT", "/collections/c/points", R"({"points": [{"id": 2, "vector": [1, 2]}]})",
+                                {{"consistency", "garbage"}});
+  EXPECT_EQ(status, 200);
+}
+
+// The internal shard reads a peer asks with ?position=: the replica's position before the read in a
+// header, the read refused when the replica's history changed meanwhile or its position is unknown.
+TEST(RestApiPositionTest, InternalReadsCarryTheReplicaPosition) {
+  TestDir dir;
+  DatabaseOptions db_options;
+  db_options.data_dir = dir.path();
+  std::unique_ptr<Database> db = std::move(*Database::Open(db_options));
+  std::vector<StatusOr<ReplicaPosition>> positions;  // answered in turn
+  std::vector<bool> asked_primary;
+  RestApiOptions options;
+  options.shard_collection = [&](const std::string& name, uint32_t, bool) { return db->Get(name); };
+  options.replica_position = [&](const std::string&, uint32_t, bool primary) -> StatusOr<ReplicaPosition> {
+    asked_primary.push_back(primary);
+    StatusOr<ReplicaPosition> next = positions.front();
+    positions.erase(positions.begin());
+    return next;
+  };
+  RestApi api(*db, options);
+  ASSERT_EQ(api.Handle(Request{"PUT", "/collections/c", {}, R"({"vectors": {"size": 2, "distance": "Dot"}})", {}})
+                .status,
+            200);
+  auto send = [&](std::map<std::string, std::string> query) {
+    return api.Handle(Request{"POST", "/internal/shards/c/0/points/count", std::move(query), "{}", {}});
+  };
+  auto header = [](const Response& r) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == kReplicaPositionHeader) return v;
+    }
+    return std::string();
+  };
+  positions = {ReplicaPosition{3, 10}, ReplicaPosition{3, 12}};
+  Response r = send({{"position", "replica"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(header(r), "3:10");  // taken before the read
+  EXPECT_EQ(asked_primary, (std::vector<bool>{false, false}));
+  asked_primary.clear();
+  positions = {ReplicaPosition{3, 12}, ReplicaPosition{3, 12}};
+  r = send({{"position", "primary"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(asked_primary, (std::vector<bool>{true, true}));
+  // A new term's entries, or a snapshot load, during the read: the answer is dropped.
+  positions = {ReplicaPosition{3, 12}, ReplicaPosition{4, 13}};
+  r = send({{"position", "replica"}});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("changed history"), std::string::npos);
+  EXPECT_EQ(header(r), "");
+  // Not the primary (before or after the read): 503 with the reason.
+  positions = {absl::UnavailableError("node n1 is not the acting primary")};
+  r = send({{"position", "primary"}});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("not the acting primary"), std::string::npos);
+  positions = {ReplicaPosition{3, 12}, absl::UnavailableError("node n1 is not the acting primary")};
+  r = send({{"position", "primary"}});
+  EXPECT_EQ(r.status, 503);
+  // Without ?position nothing is measured; a bad value is a 400.
+  r = send({});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(header(r), "");
+  r = send({{"position", "newest"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("query parameter position"), std::string::npos);
+  EXPECT_TRUE(positions.empty());
+}
+
 // Found by fuzz/fuzz_query: a path segment is any bytes once percent-decoded, and the error message that
 // quoted it made the body invalid JSON. Invalid UTF-8 is replaced by U+FFFD; valid UTF-8 is kept.
 TEST_F(RestApiTest, ErrorBodiesAreValidJsonWhateverTheRequestQuotes) {

@@ -11,6 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/error_mapping.h"
+#include "core/crash_point.h"
+#include "core/durable_file.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -120,18 +122,9 @@ std::string ClusterNode::ReplicaDir(const std::string& name, int64_t incarnation
 }
 
 Status ClusterNode::SaveMeta(const LocalReplicaState& replica) const {
-  const std::string path = replica.dir + "/replica.json";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << json::serialize(json::object{{"term", replica.meta.term}, {"complete", replica.meta.complete}});
-    out.flush();
-    if (!out) return absl::UnavailableError("cannot write " + tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::UnavailableError("cannot replace " + path + ": " + ec.message());
-  return absl::OkStatus();
+  // Durable before the replica answers: "complete" is what makes it electable after a power loss.
+  return WriteFileDurably(replica.dir + "/replica.json",
+                          json::serialize(json::object{{"term", replica.meta.term}, {"complete", replica.meta.complete}}));
 }
 
 Status ClusterNode::OpenReplica(const std::string& name, uint32_t shard, int64_t incarnation,
@@ -366,6 +359,7 @@ void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& nam
                   json::serialize(json::object{{"node_id", options_.node_id}, {"term", next.term}}), lease)});
   if (!txn.ok() || !txn->succeeded) return;
   elections_won_.fetch_add(1);
+  VJ_CRASH_POINT("election");
   spdlog::warn("cluster: elected primary of shard {} in term {} at sequence {} (the previous primary {} {})",
                ShardLabel(name, shard), next.term, next.start_sequence, entry.placement.primary,
                entry.placement.stepped_down ? "gave it up" : "is gone");
@@ -553,7 +547,7 @@ StatusOr<std::optional<PeerShard>> ClusterNode::ReadTarget(const std::string& co
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   const ShardEntry* entry = snap->Shard(collection, shard);
   if (entry == nullptr) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
-  if (consistency == ReadConsistency::kPrimary) return PrimaryOf(collection, shard);
+  if (consistency.level == ReadConsistency::Level::kPrimary) return PrimaryOf(collection, shard);
   // Healthy: live, complete, in the current term and not far behind the primary's published sequence.
   const uint64_t head = entry->PrimarySequence();
   std::vector<std::string> healthy, live;
@@ -689,7 +683,7 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::Get(const std::string& name) 
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   auto it = snap->collections.find(name);
   if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
-  return Routed(*snap, name, ReadConsistency::kAny);
+  return Routed(*snap, name, ReadConsistency());
 }
 
 StatusOr<std::shared_ptr<Collection>> ClusterNode::GetForReads(const std::string& name,

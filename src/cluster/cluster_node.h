@@ -118,6 +118,9 @@ class ClusterNode final : public Catalog, public ShardRouter {
   StatusOr<std::optional<PeerShard>> ReadTarget(const std::string& collection, uint32_t shard,
                                                 size_t attempt, ReadConsistency consistency) override;
   std::vector<std::optional<PeerShard>> AllReplicas(const std::string& collection, uint32_t shard) override;
+  // cluster_node_reads.cc.
+  StatusOr<ReadReplicaSet> ReadReplicas(const std::string& collection, uint32_t shard) override;
+  StatusOr<ReplicaPosition> LocalPosition(const std::string& collection, uint32_t shard, bool primary) override;
   PeerClient& peers() override { return peers_; }
 
  private:

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/error_mapping.h"
+#include "core/crash_point.h"
 
 namespace vj {
 namespace json = boost::json;
@@ -82,6 +83,7 @@ Response ClusterNode::HandleReplication(const Request& request) {
       std::vector<Mutation> mutations;
       for (LoggedMutation& e : *entries) mutations.push_back(std::move(e.mutation));
       st = local.ApplyMutations(std::move(mutations));
+      VJ_CRASH_POINT("replica_snapshot");
       return st.ok() ? answer(false) : fail(st);
     }
     st = local.ResetSequence(number("sequence"));

@@ -1,6 +1,7 @@
 #include "cluster/peer_client.h"
 
 #include "api/error_mapping.h"
+#include "api/request.h"
 #include "api/wire_codec.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
@@ -9,9 +10,10 @@ namespace vj {
 namespace json = boost::json;
 
 StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard& shard,
-                                       const std::string& path, const json::object* body) {
-  const std::string url = shard.url + "/internal/shards/" + shard.collection + "/" +
-                          std::to_string(shard.shard) + path;
+                                       const std::string& path, const json::object* body,
+                                       const PositionRequest* position) {
+  std::string url = shard.url + "/internal/shards/" + shard.collection + "/" + std::to_string(shard.shard) + path;
+  if (position != nullptr) url += position->primary ? "?position=primary" : "?position=replica";
   const std::string payload = body != nullptr ? json::serialize(*body) : std::string();
   std::function<bool()> abandon;
   if (unreachable_) abandon = [this, &shard] { return unreachable_(shard.url); };
@@ -21,6 +23,11 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
     return FinalUnavailable(StatusMessage(StatusFromHttp(result->status, result->body)));
   }
   if (result->status != 200) return StatusFromHttp(result->status, result->body);
+  if (position != nullptr) {
+    auto at = ParseReplicaPosition(result->Header(kReplicaPositionHeader));
+    if (!at.ok()) return absl::InternalError("peer " + shard.url + ": " + StatusMessage(at.status()));
+    *position->out = *at;
+  }
   VJ_ASSIGN_OR_RETURN(json::value envelope, ParseJson(result->body, 128));
   const json::object* obj = envelope.if_object();
   const json::value* inner = obj != nullptr ? obj->if_contains("result") : nullptr;
@@ -84,30 +91,34 @@ StatusOr<uint64_t> PeerClient::DeletePayloadIndex(const PeerShard& to, const std
 
 StatusOr<std::vector<PointView>> PeerClient::Retrieve(const PeerShard& from, const std::vector<PointId>& ids,
                                                       const PayloadSelector& with_payload,
-                                                      const VectorSelector& with_vector) {
+                                                      const VectorSelector& with_vector,
+                                                      const PositionRequest* position) {
   const json::object body = RetrieveBody(ids, with_payload, with_vector);
-  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points", &body));
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points", &body, position));
   return ParsePointViews(result);
 }
 
-StatusOr<ScrollResult> PeerClient::Scroll(const PeerShard& from, const ScrollRequest& request) {
+StatusOr<ScrollResult> PeerClient::Scroll(const PeerShard& from, const ScrollRequest& request,
+                                          const PositionRequest* position) {
   const json::object body = ScrollBody(request);
-  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/scroll", &body));
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/scroll", &body, position));
   return ParseScrollResult(result);
 }
 
-StatusOr<uint64_t> PeerClient::Count(const PeerShard& from, const std::optional<Filter>& filter, bool exact) {
+StatusOr<uint64_t> PeerClient::Count(const PeerShard& from, const std::optional<Filter>& filter, bool exact,
+                                     const PositionRequest* position) {
   const json::object body = CountBody(filter, exact);
-  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/count", &body));
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/count", &body, position));
   const json::object* obj = result.if_object();
   const json::value* count = obj != nullptr ? obj->if_contains("count") : nullptr;
   if (count == nullptr) return absl::InternalError("peer " + from.url + ": count answer without count");
   return ReadUint(*count, "count");
 }
 
-StatusOr<std::vector<PointView>> PeerClient::Query(const PeerShard& from, const QueryRequest& request) {
+StatusOr<std::vector<PointView>> PeerClient::Query(const PeerShard& from, const QueryRequest& request,
+                                                   const PositionRequest* position) {
   const json::object body = QueryBody(request);
-  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/query", &body));
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/query", &body, position));
   const json::object* obj = result.if_object();
   const json::value* points = obj != nullptr ? obj->if_contains("points") : nullptr;
   if (points == nullptr) return absl::InternalError("peer " + from.url + ": query answer without points");

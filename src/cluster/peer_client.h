@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "cluster/http_client.h"
+#include "collection/read_consistency.h"
 #include "collection/requests.h"
 #include "core/status.h"
 
@@ -25,6 +26,13 @@ struct PeerShard {
   std::string url;  // e.g. "http://127.0.0.1:6334"
   std::string collection;
   uint32_t shard = 0;
+};
+
+// Asks a read's peer where its replica stood (RestApiOptions::replica_position): filled into `out`, which
+// must be set; with `primary` the peer answers only while it is the shard's acting primary (503 otherwise).
+struct PositionRequest {
+  ReplicaPosition* out = nullptr;
+  bool primary = false;
 };
 
 class PeerClient {
@@ -45,17 +53,22 @@ class PeerClient {
                                         bool wait);
   StatusOr<uint64_t> DeletePayloadIndex(const PeerShard& to, const std::string& key, bool wait);
 
+  // Reads; `position` (optional) asks where the peer's replica stood, see PositionRequest.
   StatusOr<std::vector<PointView>> Retrieve(const PeerShard& from, const std::vector<PointId>& ids,
                                             const PayloadSelector& with_payload,
-                                            const VectorSelector& with_vector);
-  StatusOr<ScrollResult> Scroll(const PeerShard& from, const ScrollRequest& request);
-  StatusOr<uint64_t> Count(const PeerShard& from, const std::optional<Filter>& filter, bool exact);
-  StatusOr<std::vector<PointView>> Query(const PeerShard& from, const QueryRequest& request);
+                                            const VectorSelector& with_vector,
+                                            const PositionRequest* position = nullptr);
+  StatusOr<ScrollResult> Scroll(const PeerShard& from, const ScrollRequest& request,
+                                const PositionRequest* position = nullptr);
+  StatusOr<uint64_t> Count(const PeerShard& from, const std::optional<Filter>& filter, bool exact,
+                           const PositionRequest* position = nullptr);
+  StatusOr<std::vector<PointView>> Query(const PeerShard& from, const QueryRequest& request,
+                                         const PositionRequest* position = nullptr);
 
  private:
-  // Sends the request and returns the envelope's "result".
+  // Sends the request and returns the envelope's "result" (and fills position->out when asked).
   StatusOr<boost::json::value> Call(std::string_view method, const PeerShard& shard, const std::string& path,
-                                    const boost::json::object* body);
+                                    const boost::json::object* body, const PositionRequest* position = nullptr);
   StatusOr<uint64_t> Write(std::string_view method, const PeerShard& shard, const std::string& path,
                            const boost::json::object& body, bool wait);
 

@@ -184,12 +184,23 @@ bool Replicator::Step(const Stream& stream) {
     reachable = p->reachable;
     acked = p->acked;
     snapshot = p->needs_snapshot;
+    if (p->disk_full && std::chrono::steady_clock::now() < p->retry_at) return false;
   }
   auto record = [&](const StatusOr<std::pair<uint64_t, bool>>& answer) {
     std::lock_guard<std::mutex> lock(mu_);
     ReplicaProgress* p = Owned(stream);
     if (p == nullptr) return;
-    if (!answer.ok()) {
+    if (!answer.ok() && IsDiskFull(answer.status())) {
+      // It answered: it is reachable, only lagging until it has room again. Back off instead of
+      // resending the same entries every 50 ms.
+      if (!p->disk_full) {
+        spdlog::warn("cluster: shard {}/{}: replica {} cannot store entries, its disk is full; it lags until "
+                     "space returns: {}", collection_, shard_, target.node, StatusMessage(answer.status()));
+      }
+      p->disk_full = true;
+      p->backoff = std::clamp(p->backoff * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
+      p->retry_at = std::chrono::steady_clock::now() + p->backoff;
+    } else if (!answer.ok()) {
       if (absl::IsAborted(answer.status())) {
         superseded_.store(true);
         spdlog::warn("cluster: shard {}/{}: replica {} knows a newer term than {}: stepping down", collection_,
@@ -200,6 +211,11 @@ bool Replicator::Step(const Stream& stream) {
       }
       p->reachable = false;
     } else {
+      if (p->disk_full && answer->first > p->acked) {
+        spdlog::info("cluster: shard {}/{}: replica {} stores entries again", collection_, shard_, target.node);
+        p->disk_full = false;
+        p->backoff = std::chrono::milliseconds(0);
+      }
       p->reachable = true;
       p->acked = answer->first;
       p->needs_snapshot = answer->second;

@@ -43,6 +43,10 @@ struct ReplicaProgress {
   bool reachable = false;     // the last request got an answer
   bool snapshotting = false;  // a snapshot transfer is under way
   bool needs_snapshot = false;  // the replica cannot continue from the log (its answer, or the log was trimmed)
+  // The replica answered that its disk is full (507): it lags, retried with a back-off until it has room.
+  bool disk_full = false;
+  std::chrono::steady_clock::time_point retry_at{};
+  std::chrono::milliseconds backoff{0};
 };
 
 class Replicator {

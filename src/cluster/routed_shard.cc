@@ -48,8 +48,14 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
 }
 
 template <typename T>
-StatusOr<T> RoutedShard::Read(const std::function<StatusOr<T>(const Shard&)>& local,
-                              const std::function<StatusOr<T>(const PeerShard&)>& remote) const {
+StatusOr<T> RoutedShard::Read(const LocalRead<T>& local, const RemoteRead<T>& remote) const {
+  if (reads_.level == ReadConsistency::Level::kPrimary) return ReadPrimary(local, remote);
+  if (reads_ == ReadConsistency()) return ReadOne(local, remote);
+  return ReadSeveral(local, remote);
+}
+
+template <typename T>
+StatusOr<T> RoutedShard::ReadOne(const LocalRead<T>& local, const RemoteRead<T>& remote) const {
   Status last;
   for (size_t attempt = 0; attempt < 4; ++attempt) {
     auto target = router_.ReadTarget(collection_, shard_, attempt, reads_);
@@ -60,11 +66,58 @@ StatusOr<T> RoutedShard::Read(const std::function<StatusOr<T>(const Shard&)>& lo
       last = absl::UnavailableError("shard " + std::to_string(shard_) + " is not open here");
       continue;
     }
-    auto result = remote(**target);
+    auto result = remote(**target, nullptr);
     if (result.ok() || !Retryable(result.status())) return result;
     last = result.status();
   }
   return last;
+}
+
+template <typename T>
+StatusOr<T> RoutedShard::ReadPrimary(const LocalRead<T>& local, const RemoteRead<T>& remote) const {
+  // Served by the node the shard map names acting primary, which checks itself, before and after the
+  // read, with the same fencing as its writes (lease, leader key, term): a node that is not sure it still
+  // leads answers 503 rather than what may be stale. Another attempt looks at a newer shard map.
+  Status last;
+  for (size_t attempt = 0; attempt < 4; ++attempt) {
+    auto target = router_.ReadTarget(collection_, shard_, attempt, reads_);
+    if (!target.ok()) return target.status();
+    auto result = ReadPositioned<T>(*target, /*primary=*/true, local, remote);
+    if (result.ok()) return std::move(result->value);
+    if (!Retryable(result.status())) return result.status();
+    last = result.status();
+  }
+  return WithContext(last, "read consistency primary: shard " + std::to_string(shard_) + " of collection `" +
+                               collection_ + "`");
+}
+
+template <typename T>
+StatusOr<T> RoutedShard::ReadSeveral(const LocalRead<T>& local, const RemoteRead<T>& remote) const {
+  VJ_ASSIGN_OR_RETURN(ShardRouter::ReadReplicaSet set, router_.ReadReplicas(collection_, shard_));
+  const size_t required = reads_.Required(set.total);
+  return ReadNewest<T>(
+      set.live.size(), required,
+      [&](size_t i) { return ReadPositioned<T>(set.live[i], /*primary=*/false, local, remote); },
+      "read consistency " + reads_.ToString() + ": shard " + std::to_string(shard_) + " of collection `" +
+          collection_ + "`");
+}
+
+template <typename T>
+StatusOr<Positioned<T>> RoutedShard::ReadPositioned(const std::optional<PeerShard>& replica, bool primary,
+                                                    const LocalRead<T>& local, const RemoteRead<T>& remote) const {
+  if (replica) {
+    ReplicaPosition at;
+    PositionRequest position{&at, primary};
+    VJ_ASSIGN_OR_RETURN(T value, remote(*replica, &position));
+    return Positioned<T>{std::move(value), at};
+  }
+  VJ_ASSIGN_OR_RETURN(ReplicaPosition before, router_.LocalPosition(collection_, shard_, primary));
+  std::shared_ptr<Shard> shard = router_.LocalReplica(collection_, shard_);
+  if (shard == nullptr) return absl::UnavailableError("shard " + std::to_string(shard_) + " is not open here");
+  VJ_ASSIGN_OR_RETURN(T value, local(*shard));
+  VJ_ASSIGN_OR_RETURN(ReplicaPosition after, router_.LocalPosition(collection_, shard_, primary));
+  VJ_RETURN_IF_ERROR(CheckPositionHeld(before, after, "this node's replica of shard " + std::to_string(shard_)));
+  return Positioned<T>{std::move(value), before};
 }
 
 Status RoutedShard::EveryReplica(const LocalWrite& local, const RemoteWrite& remote) {
@@ -88,7 +141,9 @@ CollectionInfo RoutedShard::Info() const {
   // Counts come from one replica; a shard that cannot be reached counts as empty (and yellow).
   CollectionInfo info;
   auto count = Read<uint64_t>([](const Shard& s) -> StatusOr<uint64_t> { return s.Info().points_count; },
-                              [this](const PeerShard& p) { return router_.peers().Count(p, std::nullopt, true); });
+                              [this](const PeerShard& p, const PositionRequest* at) {
+                                return router_.peers().Count(p, std::nullopt, true, at);
+                              });
   if (count.ok()) {
     info.points_count = *count;
     info.indexed_vectors_count = *count;
@@ -138,23 +193,31 @@ StatusOr<std::vector<PointView>> RoutedShard::Retrieve(const std::vector<PointId
                                                        const VectorSelector& with_vector) const {
   return Read<std::vector<PointView>>(
       [&](const Shard& s) { return s.Retrieve(ids, with_payload, with_vector); },
-      [&](const PeerShard& p) { return router_.peers().Retrieve(p, ids, with_payload, with_vector); });
+      [&](const PeerShard& p, const PositionRequest* at) {
+        return router_.peers().Retrieve(p, ids, with_payload, with_vector, at);
+      });
 }
 
 StatusOr<ScrollResult> RoutedShard::Scroll(const ScrollRequest& request) const {
   return Read<ScrollResult>([&](const Shard& s) { return s.Scroll(request); },
-                            [&](const PeerShard& p) { return router_.peers().Scroll(p, request); });
+                            [&](const PeerShard& p, const PositionRequest* at) {
+                              return router_.peers().Scroll(p, request, at);
+                            });
 }
 
 StatusOr<uint64_t> RoutedShard::Count(const std::optional<Filter>& filter, bool exact,
                                       const Deadline& deadline) const {
   return Read<uint64_t>([&](const Shard& s) { return s.Count(filter, exact, deadline); },
-                        [&](const PeerShard& p) { return router_.peers().Count(p, filter, exact); });
+                        [&](const PeerShard& p, const PositionRequest* at) {
+                          return router_.peers().Count(p, filter, exact, at);
+                        });
 }
 
 StatusOr<std::vector<PointView>> RoutedShard::Query(const QueryRequest& request) const {
   return Read<std::vector<PointView>>([&](const Shard& s) { return s.Query(request); },
-                                      [&](const PeerShard& p) { return router_.peers().Query(p, request); });
+                                      [&](const PeerShard& p, const PositionRequest* at) {
+                                        return router_.peers().Query(p, request, at);
+                                      });
 }
 
 void RoutedShard::WaitForQueuedWrites() {

@@ -1,7 +1,10 @@
 // RoutedShard: one shard of a cluster collection as the node that received a request sees it. Writes go
 // to the shard's primary: applied here when this node is the acting primary (then replicated and
 // acknowledged after write_consistency_factor copies, see ShardRouter::AfterLocalWrite), forwarded to
-// the primary otherwise. Reads go to one replica, chosen by the router (round-robin over healthy ones).
+// the primary otherwise. Reads go to one replica, chosen by the router (round-robin over healthy ones); at a
+// read consistency above one replica they ask several and keep the newest answer (cluster/replica_read.h);
+// at `primary` they are served by the acting primary only, which checks before and after the read that it
+// still is (503 otherwise).
 // While a shard has no acting primary (an election, a node starting), writes are retried for a few
 // seconds before Unavailable is returned.
 // Thread-safety: all methods may be called concurrently.
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include "cluster/peer_client.h"
+#include "cluster/replica_read.h"
 #include "collection/catalog.h"
 #include "collection/shard.h"
 #include "collection/shard_access.h"
@@ -38,6 +42,16 @@ class ShardRouter {
   // kPrimary allows the acting primary only.
   virtual StatusOr<std::optional<PeerShard>> ReadTarget(const std::string& collection, uint32_t shard,
                                                         size_t attempt, ReadConsistency consistency) = 0;
+  // For a read that asks several replicas: how many replicas the shard has (its placement, replicas on
+  // dead nodes included) and those on live nodes to ask, in order of preference (nullopt = this node's).
+  struct ReadReplicaSet {
+    size_t total = 0;
+    std::vector<std::optional<PeerShard>> live;
+  };
+  virtual StatusOr<ReadReplicaSet> ReadReplicas(const std::string& collection, uint32_t shard) = 0;
+  // Where this node's replica of the shard stands (collection/read_consistency.h). Unavailable while it
+  // is not open or is loading a snapshot, and, with `primary`, unless this node is the acting primary.
+  virtual StatusOr<ReplicaPosition> LocalPosition(const std::string& collection, uint32_t shard, bool primary) = 0;
   // Every replica of the shard (nullopt = this node's), for changes every replica applies (payload indexes).
   virtual std::vector<std::optional<PeerShard>> AllReplicas(const std::string& collection, uint32_t shard) = 0;
   virtual PeerClient& peers() = 0;
@@ -48,7 +62,7 @@ class RoutedShard final : public ShardAccess {
   // `forward` false: this shard serves a peer's forwarded write, which must not be forwarded again
   // (Unavailable when this node is not the primary), and payload index changes apply to this node only.
   RoutedShard(ShardRouter& router, std::string collection, uint32_t shard, bool forward,
-              ReadConsistency reads = ReadConsistency::kAny)
+              ReadConsistency reads = ReadConsistency())
       : router_(router), collection_(std::move(collection)), shard_(shard), forward_(forward), reads_(reads) {}
 
   CollectionInfo Info() const override;
@@ -76,10 +90,26 @@ class RoutedShard final : public ShardAccess {
  private:
   using LocalWrite = std::function<Status(Shard&)>;
   using RemoteWrite = std::function<StatusOr<uint64_t>(const PeerShard&)>;
-  Status Write(const LocalWrite& local, const RemoteWrite& remote, bool wait);
   template <typename T>
-  StatusOr<T> Read(const std::function<StatusOr<T>(const Shard&)>& local,
-                   const std::function<StatusOr<T>(const PeerShard&)>& remote) const;
+  using LocalRead = std::function<StatusOr<T>(const Shard&)>;
+  // `position`: null for a plain read; else where the peer's replica stood is asked for (PositionRequest).
+  template <typename T>
+  using RemoteRead = std::function<StatusOr<T>(const PeerShard&, const PositionRequest* position)>;
+
+  Status Write(const LocalWrite& local, const RemoteWrite& remote, bool wait);
+  // A read at reads_: one replica, several (ReadNewest) or the acting primary.
+  template <typename T>
+  StatusOr<T> Read(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
+  template <typename T>
+  StatusOr<T> ReadOne(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
+  template <typename T>
+  StatusOr<T> ReadPrimary(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
+  template <typename T>
+  StatusOr<T> ReadSeveral(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
+  // One replica's answer with its position: this node's (`replica` nullopt) or a peer's.
+  template <typename T>
+  StatusOr<Positioned<T>> ReadPositioned(const std::optional<PeerShard>& replica, bool primary,
+                                         const LocalRead<T>& local, const RemoteRead<T>& remote) const;
   // Applies a payload index change to every replica (or to this node's only, when !forward_).
   Status EveryReplica(const LocalWrite& local, const RemoteWrite& remote);
 

@@ -11,12 +11,10 @@
 
 #include "collection/collection.h"
 #include "collection/collection_config.h"
+#include "collection/read_consistency.h"
 #include "core/status.h"
 
 namespace vj {
-
-// Which replicas reads may use (Qdrant's read_consistency, plus "primary").
-enum class ReadConsistency { kAny, kPrimary };
 
 class Catalog {
  public:
@@ -27,7 +25,8 @@ class Catalog {
   [[nodiscard]] virtual Status DeleteCollection(const std::string& name) = 0;
   // NotFound ("Collection `x` doesn't exist!") when absent.
   [[nodiscard]] virtual StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const = 0;
-  // The collection for reads with the given consistency; a node without replicas has only one kind.
+  // The collection for reads with the given consistency (collection/read_consistency.h); a node without
+  // replicas has one copy, which every level reads.
   [[nodiscard]] virtual StatusOr<std::shared_ptr<Collection>> GetForReads(const std::string& name,
                                                                           ReadConsistency) const {
     return Get(name);

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/durable_file.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -316,30 +317,7 @@ Status ValidateCollectionName(std::string_view name) {
 }
 
 Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& config) {
-  const std::string text = json::serialize(CollectionConfigToJson(config));
-  const std::string tmp = dir + "/config.json.tmp";
-  const std::string final_path = dir + "/config.json";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::UnavailableError("cannot write " + tmp);
-  size_t written = 0;
-  while (written < text.size()) {
-    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n <= 0) {
-      ::close(fd);
-      return absl::UnavailableError("cannot write " + tmp);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return absl::UnavailableError("cannot sync " + tmp);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    return absl::UnavailableError("cannot rename " + tmp);
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return absl::OkStatus();
+  return WriteFileDurably(dir + "/config.json", json::serialize(CollectionConfigToJson(config)));
 }
 
 StatusOr<CollectionConfig> LoadCollectionConfig(const std::string& dir) {

@@ -3,6 +3,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <exception>
+
+#include <spdlog/spdlog.h>
+
 namespace vj {
 
 IndexCompactor::IndexCompactor(ShardState& state, size_t threads)
@@ -63,11 +67,20 @@ void IndexCompactor::Run() {
     for (auto& [name, index] : state_.vector_indexes) {
       const size_t tombstones = index->tombstone_count();
       if (tombstones < kMinTombstones || tombstones * 5 <= index->live_count()) continue;
-      // A failure (the scratch vector file cannot be created) leaves the index as it was; the next
-      // write tries again.
-      if (index->Compact(threads_, &cancel_).ok()) {
+      // A failure (the scratch vector file cannot be created, memory runs out) leaves the index as it
+      // was; the next write tries again. An exception must not end the process from this thread.
+      Status status;
+      try {
+        status = index->Compact(threads_, &cancel_);
+      } catch (const std::exception& e) {
+        status = absl::ResourceExhaustedError(e.what());
+      }
+      if (status.ok()) {
         compactions_.fetch_add(1, std::memory_order_relaxed);
         progressed = true;
+      } else if (!absl::IsCancelled(status)) {
+        failures_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("rebuilding vector index \"{}\" failed (it stays as it was): {}", name, StatusMessage(status));
       }
       if (cancel_.load()) break;
     }

@@ -37,6 +37,8 @@ class IndexCompactor {
   bool busy();
   // Rebuilds completed so far.
   uint64_t compactions() const { return compactions_.load(std::memory_order_relaxed); }
+  // Rebuilds that failed (an error or an exception; the index stayed as it was), not counting cancels.
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
   static constexpr size_t kMinTombstones = 256;
   // The nice value of the rebuild's threads.
@@ -56,6 +58,7 @@ class IndexCompactor {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> cancel_{false};
   std::atomic<uint64_t> compactions_{0};
+  std::atomic<uint64_t> failures_{0};
   std::thread thread_;
 };
 

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <new>
 #include <random>
 
+#include "collection/index_compactor.h"
 #include "collection/shard.h"
 #include "collection/test_dir.h"
 
@@ -93,6 +95,52 @@ TEST(IndexCompactorTest, WritesAndSearchesDuringARebuildKeepEveryPoint) {
   size_t found = 0;
   for (const auto& [id, vector] : expected) found += Nearest(shard, vector) == id;
   EXPECT_GE(found * 100, expected.size() * 99) << found << " of " << expected.size();
+}
+
+// A seam for the failure no real index can be made to hit on demand: a rebuild that throws (as
+// std::bad_alloc would while the fresh graph grows). Everything else is a real flat index.
+class ThrowingRebuildIndex final : public VectorIndex {
+ public:
+  explicit ThrowingRebuildIndex(std::unique_ptr<VectorIndex> inner) : inner_(std::move(inner)) {}
+  void Insert(uint32_t id, const float* v) override { inner_->Insert(id, v); }
+  void InsertBatch(const std::vector<uint32_t>& ids, const std::vector<const float*>& vectors,
+                   size_t threads) override {
+    inner_->InsertBatch(ids, vectors, threads);
+  }
+  void Remove(uint32_t id) override { inner_->Remove(id); }
+  std::vector<Neighbor> Search(const float* query, const SearchParams& params,
+                               const IdFilter& filter) const override {
+    return inner_->Search(query, params, filter);
+  }
+  std::vector<Neighbor> SearchAmong(const float* query, size_t k,
+                                    const std::vector<uint32_t>& candidates) const override {
+    return inner_->SearchAmong(query, k, candidates);
+  }
+  float DistanceTo(const float* query, uint32_t id) const override { return inner_->DistanceTo(query, id); }
+  bool GetVector(uint32_t id, float* out) const override { return inner_->GetVector(id, out); }
+  size_t dim() const override { return inner_->dim(); }
+  Metric metric() const override { return inner_->metric(); }
+  size_t live_count() const override { return inner_->live_count(); }
+  size_t memory_bytes() const override { return inner_->memory_bytes(); }
+  Status Compact(size_t, const std::atomic<bool>*) override { throw std::bad_alloc(); }
+  size_t tombstone_count() const override { return 100000; }  // always due
+
+ private:
+  std::unique_ptr<VectorIndex> inner_;
+};
+
+TEST(IndexCompactorTest, ARebuildThatThrowsIsCountedAndTheProcessGoesOn) {
+  ShardState state;
+  state.vector_indexes[""] = std::make_unique<ThrowingRebuildIndex>(NewFlatIndex(kDim, Metric::kEuclid));
+  IndexCompactor compactor(state, 1);
+  compactor.Poke();
+  compactor.WaitIdle();
+  EXPECT_EQ(compactor.failures(), 1u);
+  EXPECT_EQ(compactor.compactions(), 0u);
+  EXPECT_FALSE(compactor.busy());  // not retried in a loop: the next write pokes it again
+  compactor.Poke();
+  compactor.WaitIdle();
+  EXPECT_EQ(compactor.failures(), 2u);
 }
 
 TEST(IndexCompactorTest, FullWriteQueueRefusesAsyncWritesOnly) {

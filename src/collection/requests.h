@@ -108,6 +108,8 @@ struct CollectionOptions {
   uint64_t write_queue_full_wait_ms = 500;  // a wait=false write waits this long for room, then 503
   uint64_t write_timeout_ms = 30000;        // a wait=true write answers 504 after this; 0 = no deadline
   size_t compaction_threads = 1;            // threads of a shard's background index rebuild
+  // A shard refuses writes (DiskFullError, 507) while its disk has less free (PointStoreOptions).
+  uint64_t min_free_disk_bytes = 64ull << 20;
 };
 
 // InvalidArgument naming the point and vector unless `point` has exactly the configured vectors, each of

@@ -165,12 +165,14 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   // checked inside an exact scan or a graph walk: once it passes they refuse every id, the search ends
   // with what it has (or nothing), and the timeout is returned below instead of its results.
   DeadlineTicker ticker(deadline);
+  params.deadline = &deadline;
   std::vector<Neighbor> found;
   const bool filtered = request.filter && !request.filter->empty();
   if (!filtered) {
     auto live = [&s, &ticker](uint32_t id) { return !ticker.Expired() && s.live.contains(id); };
     params.exact = request.exact || small_enough_to_scan(static_cast<double>(s.live.cardinality()));
     found = index->Search(request.vector.data(), params, live);
+    if (deadline.Expired()) return deadline.TimeoutError("Search");  // a walk it stopped returns nothing
     if (found.size() < need && found.size() < s.live.cardinality() && !params.exact && !ticker.Expired()) {
       params.exact = true;  // a graph that could not reach enough points: fall back to exact
       found = index->Search(request.vector.data(), params, live);
@@ -192,6 +194,7 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
       // walk cross much of the graph; past its budget the exact scan of the matches is cheaper.
       params.max_scored = FilteredWalkBudget(matching, params.ef);
       found = index->Search(request.vector.data(), params, allowed);
+      if (deadline.Expired()) return deadline.TimeoutError("Search");
       // Fewer than asked: a restrictive filter the graph could not satisfy, or a walk over its budget.
       scan = found.size() < need;
     }

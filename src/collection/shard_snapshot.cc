@@ -1,6 +1,9 @@
 #include "collection/shard_snapshot.h"
 
+#include <fcntl.h>
 #include <xxhash.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -8,6 +11,9 @@
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
+
+#include "core/crash_point.h"
+#include "core/durable_file.h"
 
 namespace vj {
 namespace {
@@ -18,14 +24,21 @@ constexpr uint64_t kSeed = 0x736e617073686f74ULL;  // "snapshot"
 
 std::string IndexDir(const std::string& dir) { return dir + "/index"; }
 
-std::string VectorFile(const std::string& dir, const std::string& name) {
+Status WriteSnapshotFiles(const ShardState& s, const std::string& index_dir);
+
+// The file of vector `name` in the index directory `index_dir`.
+std::string VectorFileIn(const std::string& index_dir, const std::string& name) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned char c : name) {
     hex.push_back(kHex[c >> 4]);
     hex.push_back(kHex[c & 15]);
   }
-  return IndexDir(dir) + "/vector-" + hex + ".hnsw";
+  return index_dir + "/vector-" + hex + ".hnsw";
+}
+
+std::string VectorFile(const std::string& dir, const std::string& name) {
+  return VectorFileIn(IndexDir(dir), name);
 }
 
 template <typename T>
@@ -41,31 +54,54 @@ bool Get(std::string_view& in, T* value) {
   return true;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) return absl::UnavailableError("cannot write " + tmp);
-  }
+// Puts the complete snapshot in `next` in place of `current` (which may not exist): one atomic swap
+// where the filesystem supports RENAME_EXCHANGE, else two renames (a crash between them leaves no
+// snapshot: the next start rebuilds from the store).
+Status SwapIn(const std::string& next, const std::string& current) {
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::UnavailableError("cannot rename " + tmp + ": " + ec.message());
+  if (!std::filesystem::exists(current, ec)) {
+    if (::rename(next.c_str(), current.c_str()) != 0) {
+      return absl::UnavailableError("cannot rename " + next + ": " + std::strerror(errno));
+    }
+    return absl::OkStatus();
+  }
+  if (::renameat2(AT_FDCWD, next.c_str(), AT_FDCWD, current.c_str(), RENAME_EXCHANGE) == 0) {
+    std::filesystem::remove_all(next, ec);  // now the previous snapshot
+    return absl::OkStatus();
+  }
+  const std::string old = current + ".old";
+  std::filesystem::remove_all(old, ec);
+  if (::rename(current.c_str(), old.c_str()) != 0 || ::rename(next.c_str(), current.c_str()) != 0) {
+    return absl::UnavailableError("cannot swap in " + next + ": " + std::strerror(errno));
+  }
+  std::filesystem::remove_all(old, ec);
   return absl::OkStatus();
 }
 
 }  // namespace
 
 Status SaveShardSnapshot(const ShardState& s, const std::string& dir) {
+  // Everything is written into index.new/ and swapped in only when complete, so a snapshot that fails
+  // (a full disk) leaves the previous one as it was.
+  const std::string next = IndexDir(dir) + ".new";
   std::error_code ec;
-  std::filesystem::create_directories(IndexDir(dir), ec);
-  if (ec) return absl::UnavailableError("cannot create " + IndexDir(dir) + ": " + ec.message());
-  // The id map goes last: it names the sequence, and without it the vector files are never used.
-  std::filesystem::remove(IndexDir(dir) + "/ids.bin", ec);
+  std::filesystem::remove_all(next, ec);
+  std::filesystem::create_directories(next, ec);
+  if (ec) return absl::UnavailableError("cannot create " + next + ": " + ec.message());
+  Status written = WriteSnapshotFiles(s, next);
+  if (written.ok()) written = SwapIn(next, IndexDir(dir));
+  if (written.ok()) written = SyncDirectory(dir);  // the swap itself survives a power loss
+  if (!written.ok()) std::filesystem::remove_all(next, ec);
+  return written;
+}
+
+namespace {
+
+Status WriteSnapshotFiles(const ShardState& s, const std::string& index_dir) {
   for (const auto& [name, index] : s.vector_indexes) {
-    VJ_RETURN_IF_ERROR(index->Save(VectorFile(dir, name)));
+    VJ_RETURN_IF_ERROR(index->Save(VectorFileIn(index_dir, name)));
   }
+  VJ_CRASH_POINT("index_snapshot");
   std::string bytes(kMagic, sizeof(kMagic));
   Put(bytes, kVersion);
   Put<uint64_t>(bytes, s.store->last_sequence());
@@ -79,8 +115,12 @@ Status SaveShardSnapshot(const ShardState& s, const std::string& dir) {
     bytes += key;
   }
   Put<uint64_t>(bytes, XXH64(bytes.data(), bytes.size(), kSeed));
-  return WriteFileAtomically(IndexDir(dir) + "/ids.bin", bytes);
+  // Fsynced (and its directory), as the vector files are by Save: the whole of index.new/ is durable
+  // before it is swapped in.
+  return WriteFileDurably(index_dir + "/ids.bin", bytes);
 }
+
+}  // namespace
 
 Status LoadShardSnapshot(ShardState& s, const std::string& dir,
                          std::vector<QuarantinedRecord>* quarantined) {

@@ -17,11 +17,16 @@ using absl::StatusOr;
 
 // Debian's abseil is built with its own string_view; these give std::string for composing messages.
 inline std::string StatusMessage(const Status& status) { return std::string(status.message()); }
-// The same error code with `context + ": "` before the message.
-inline Status WithContext(const Status& status, const std::string& context) {
-  if (status.ok()) return status;
-  return Status(status.code(), context + ": " + std::string(status.message()));
-}
+// The same error code and payloads (marks such as kDiskFullPayload) with `context + ": "` before the
+// message.
+Status WithContext(const Status& status, const std::string& context);
+
+// Payload type URL that marks a ResourceExhausted Status as "the disk holding the data is full" (HTTP 507
+// Insufficient Storage), as opposed to a limit or overload (429).
+inline constexpr char kDiskFullPayload[] = "vjvector/disk-full";
+// ResourceExhausted with kDiskFullPayload and `message`.
+Status DiskFullError(const std::string& message);
+bool IsDiskFull(const Status& status);
 
 // An Unavailable that waiting a few hundred milliseconds will not cure (this node lost its lease, the
 // shard's primary reaches too few replicas, ...): it is answered at once (HTTP 503 with the reason),

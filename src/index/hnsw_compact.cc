@@ -104,6 +104,16 @@ Status HnswIndex::Compact(size_t threads, const std::atomic<bool>* cancel) {
     journal_.clear();
     journaling_ = true;
   }
+  // However the rebuild ends before the swap (cancelled, or an exception such as std::bad_alloc while
+  // the fresh graph grows), writes stop being journaled, and the index stays as it was.
+  bool swapped = false;
+  struct StopJournal {
+    HnswIndex& index;
+    const bool& swapped;
+    ~StopJournal() {
+      if (!swapped) (void)index.TakeJournal(/*stop=*/true);
+    }
+  } stop_journal{*this, swapped};
 
   // Step 2. Stored vectors are already normalized for Cosine; normalizing again leaves them as they are
   // (to rounding), so the fresh index holds the same points.
@@ -116,10 +126,7 @@ Status HnswIndex::Compact(size_t threads, const std::atomic<bool>* cancel) {
   std::vector<float> vectors;
   std::vector<const float*> pointers;
   for (size_t begin = 0; begin < nodes; begin += kCopyChunk) {
-    if (cancelled()) {
-      (void)TakeJournal(/*stop=*/true);
-      return absl::CancelledError("index compaction cancelled");
-    }
+    if (cancelled()) return absl::CancelledError("index compaction cancelled");
     ids.clear();
     vectors.clear();
     {
@@ -138,10 +145,7 @@ Status HnswIndex::Compact(size_t threads, const std::atomic<bool>* cancel) {
 
   // Step 3.
   for (int round = 0; round < kMaxCatchUpRounds; ++round) {
-    if (cancelled()) {
-      (void)TakeJournal(/*stop=*/true);
-      return absl::CancelledError("index compaction cancelled");
-    }
+    if (cancelled()) return absl::CancelledError("index compaction cancelled");
     std::vector<uint32_t> journal = TakeJournal(/*stop=*/false);
     if (journal.size() <= kFinalJournal) {
       Replay(*fresh, std::move(journal), threads);
@@ -153,6 +157,7 @@ Status HnswIndex::Compact(size_t threads, const std::atomic<bool>* cancel) {
   // Step 4.
   auto writers = ExclusiveWriterLock();
   Replay(*fresh, TakeJournal(/*stop=*/true), threads);
+  swapped = true;  // the journal is stopped; nothing below throws but a failed rename (a Status)
   // This index trained its quantizer during the rebuild, the fresh one (smaller) did not: give it the
   // same codes, so that the quantizer swapped in below matches every code in the fresh arrays.
   if (Trained() && !fresh->Trained()) fresh->AdoptQuantizer(sq8_, binary_);

@@ -316,18 +316,25 @@ class HnswIndex final : public VectorIndex {
   void Publish(uint32_t id, uint32_t node);
 
   // --- Walks (hnsw_walk.h) ---
+  // When a search walk gives up early (SearchParams::max_scored and ::deadline).
+  struct WalkLimits {
+    size_t max_scored = 0;              // 0: no limit
+    const Deadline* deadline = nullptr;  // checked every kDeadlineCheckEvery expansions
+  };
+  static constexpr size_t kDeadlineCheckEvery = 64;
   template <typename Score>
   uint32_t GreedyClosest(const Score& score, uint32_t start, int from_level, int to_level) const;
   // Best-first search of one level from `entry`; leaves up to ef results in s.top. With
   // `results_only_visible`, hidden or filtered-out nodes are traversed but not kept as results. With
-  // max_scored > 0, stops after scoring that many nodes and returns false (s.top is then incomplete).
+  // limits, stops after scoring limits.max_scored nodes or once limits.deadline has passed and returns
+  // false (s.top is then incomplete).
   template <typename Score>
   bool SearchLevel(const Score& score, uint32_t entry, size_t ef, int level, bool results_only_visible,
-                   const IdFilter* filter, SearchScratch& s, size_t max_scored = 0) const;
+                   const IdFilter* filter, SearchScratch& s, const WalkLimits& limits = {}) const;
   // The graph walk of Search, on floats or codes; s.top holds the results. False when it gave up
-  // (SearchParams::max_scored).
+  // (SearchParams::max_scored or ::deadline).
   template <typename Score>
-  bool SearchGraph(const Score& score, size_t ef, const IdFilter& filter, size_t max_scored,
+  bool SearchGraph(const Score& score, size_t ef, const IdFilter& filter, const WalkLimits& limits,
                    SearchScratch& s) const;
 
   // --- Search (hnsw_search.cc) ---

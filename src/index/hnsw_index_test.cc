@@ -193,6 +193,35 @@ TEST(HnswIndexTest, WalkOverItsBudgetGivesUp) {
   EXPECT_EQ(index->Search(TestData().Query(0), ample, rare).size(), kK);
 }
 
+TEST(HnswIndexTest, WalkStopsAtItsDeadline) {
+  auto index = BuildHnsw(Metric::kEuclid);
+  // Past a request's deadline Shard::Query's filter refuses every node, so the results never fill: without
+  // a stop the walk crosses the whole graph (the filter is asked about every node). With the deadline
+  // passed it gives up after kDeadlineCheckEvery expansions, with no results.
+  size_t asked = 0;
+  const IdFilter refuse_all = [&asked](uint32_t) {
+    ++asked;
+    return false;
+  };
+  EXPECT_TRUE(index->Search(TestData().Query(0), {.k = kK}, refuse_all).empty());
+  EXPECT_GT(asked, kN / 2);
+  asked = 0;
+  const Deadline passed = Deadline::After(std::chrono::duration<double>(0));
+  SearchParams stopped{.k = kK, .deadline = &passed};
+  EXPECT_TRUE(index->Search(TestData().Query(0), stopped, refuse_all).empty());
+  EXPECT_LT(asked, kN / 4);
+  // With time left the walk is the same as without a deadline.
+  const Deadline later = Deadline::After(std::chrono::hours(1));
+  SearchParams in_time{.k = kK, .deadline = &later};
+  auto ids = [](const std::vector<Neighbor>& found) {
+    std::vector<uint32_t> out;
+    for (const Neighbor& n : found) out.push_back(n.id);
+    return out;
+  };
+  EXPECT_EQ(ids(index->Search(TestData().Query(0), in_time, {})).size(), kK);
+  EXPECT_EQ(ids(index->Search(TestData().Query(0), in_time, {})), ids(index->Search(TestData().Query(0), {.k = kK}, {})));
+}
+
 TEST(HnswIndexTest, UpdateReplacesTheVector) {
   auto index = BuildHnsw(Metric::kEuclid);
   const Data& d = TestData();

@@ -57,7 +57,7 @@ Status ErrnoStatus(const std::string& what) {
   const int err = errno;
   const std::string message = what + ": " + std::strerror(err);
   if (err == ENOENT) return absl::NotFoundError(message);
-  if (err == ENOSPC) return absl::ResourceExhaustedError(message);
+  if (err == ENOSPC || err == EDQUOT) return DiskFullError(message);
   return absl::InternalError(message);
 }
 

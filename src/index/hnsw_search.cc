@@ -25,6 +25,7 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& 
     const bool on_codes = quantized_ && !params.ignore_quantization && Trained();
     bool completed = true;
     size_t keep = params.k;
+    const WalkLimits limits{params.max_scored, params.deadline};
     if (on_codes) {
       // Walk on codes; the best `keep` by code distance are re-ranked with floats below.
       const float oversampling = std::isfinite(params.oversampling) ? params.oversampling : 1.0f;
@@ -34,15 +35,15 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& 
       s.code.resize(std::max(dim(), links_offset_));
       if (quantization_ == Quantization::kBinary) {
         binary_.Encode(s.query.data(), s.code.data());
-        completed = SearchGraph(BitScore{*this, s.code.data()}, ef, filter, params.max_scored, s);
+        completed = SearchGraph(BitScore{*this, s.code.data()}, ef, filter, limits, s);
       } else {
         sq8_.Prepare(s.query.data(), s.sq8);
-        completed = SearchGraph(Sq8Score{*this, s.sq8}, ef, filter, params.max_scored, s);
+        completed = SearchGraph(Sq8Score{*this, s.sq8}, ef, filter, limits, s);
       }
     } else {
-      completed = SearchGraph(FloatScore{*this, s.query.data()}, ef, filter, params.max_scored, s);
+      completed = SearchGraph(FloatScore{*this, s.query.data()}, ef, filter, limits, s);
     }
-    if (!completed) return {};  // gave up (max_scored): the caller scans instead
+    if (!completed) return {};  // gave up (max_scored: the caller scans instead; or the deadline)
     // Keep only the best unless duplicates may have to be dropped below.
     if (replaced_.load(std::memory_order_seq_cst) == replaced_before) {
       while (s.top.size() > keep) s.top.Pop();

@@ -41,7 +41,7 @@ uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_l
 template <typename Score>
 bool HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int level,
                             bool results_only_visible, const IdFilter* filter, SearchScratch& s,
-                            size_t max_scored) const {
+                            const WalkLimits& limits) const {
   const bool filtered = filter != nullptr && static_cast<bool>(*filter);
   auto visible = [&](uint32_t node) {
     return !Hidden(node) && (!filtered || (*filter)(s_.meta[node].id));
@@ -64,10 +64,16 @@ bool HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
   const size_t max_links = MaxLinks(level);
   const size_t lines = std::min(kPrefetchLines, (score.bytes() + kLine - 1) / kLine);
   size_t scored = 1;
+  size_t expanded = 0;
   while (!s.candidates.empty()) {
     const Candidate c = s.candidates.top();
     if (c.distance > bound && s.top.size() >= ef) break;
-    if (max_scored != 0 && scored > max_scored) return false;
+    if (limits.max_scored != 0 && scored > limits.max_scored) return false;
+    // Past the deadline the filter refuses every node, so the results never fill and the walk would
+    // cross the whole graph: stop it here instead.
+    if (limits.deadline != nullptr && ++expanded % kDeadlineCheckEvery == 0 && limits.deadline->Expired()) {
+      return false;
+    }
     s.candidates.Pop();
 
     // Pass 1 filters out visited neighbours and starts loading the rest, so the memory latency of all
@@ -103,12 +109,12 @@ bool HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
 }
 
 template <typename Score>
-bool HnswIndex::SearchGraph(const Score& score, size_t ef, const IdFilter& filter, size_t max_scored,
+bool HnswIndex::SearchGraph(const Score& score, size_t ef, const IdFilter& filter, const WalkLimits& limits,
                             SearchScratch& s) const {
   const uint64_t entry = entry_.load(std::memory_order_acquire);
   const uint32_t start =
       GreedyClosest(score, static_cast<uint32_t>(entry), static_cast<int>(entry >> 32), 1);
-  return SearchLevel(score, start, ef, 0, /*results_only_visible=*/true, &filter, s, max_scored);
+  return SearchLevel(score, start, ef, 0, /*results_only_visible=*/true, &filter, s, limits);
 }
 
 }  // namespace vj::hnsw

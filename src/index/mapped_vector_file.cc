@@ -13,7 +13,7 @@ namespace {
 
 Status ErrnoError(int err, const std::string& what) {
   const std::string message = what + ": " + std::strerror(err);
-  return err == ENOSPC ? absl::ResourceExhaustedError(message) : absl::InternalError(message);
+  return err == ENOSPC || err == EDQUOT ? DiskFullError(message) : absl::InternalError(message);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/deadline.h"
 #include "core/distance.h"
 #include "core/status.h"
 
@@ -50,6 +51,9 @@ struct SearchParams {
   // the caller can scan the filter's matches instead: a filter correlated with the vectors can make the
   // walk cross most of the graph before it finds k matches. 0 = no limit. Exact searches ignore it.
   size_t max_scored = 0;
+  // A graph walk that is still going when this passes gives up as max_scored does (no results); the
+  // caller answers with the timeout. nullptr = no deadline. Must outlive the search.
+  const Deadline* deadline = nullptr;
 };
 
 // The max_scored a planner gives a filtered walk when about `matching` points pass the filter: a

@@ -186,6 +186,11 @@ Status SetCompactionThreads(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetMinFreeDiskMb(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.min_free_disk_mb, ParseNumber(v, 0, 1ull << 30));
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -249,6 +254,7 @@ constexpr Setting kSettings[] = {
     {"WRITES_QUEUE_FULL_WAIT_MS", "writes.queue_full_wait_ms", SetWriteQueueFullWait},
     {"WRITES_TIMEOUT_MS", "writes.timeout_ms", SetWriteTimeout},
     {"WRITES_COMPACTION_THREADS", "writes.compaction_threads", SetCompactionThreads},
+    {"WRITES_MIN_FREE_DISK_MB", "writes.min_free_disk_mb", SetMinFreeDiskMb},
 };
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {

@@ -1,17 +1,25 @@
 #include "storage/point_store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <string_view>
 #include <utility>
 
 #include "rocksdb/db.h"
+#include "core/crash_point.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "spdlog/spdlog.h"
+#include "storage/power_loss_fs.h"
+#include "storage/rocks_events.h"
 
 namespace vj {
 namespace {
@@ -22,6 +30,23 @@ constexpr char kQuarantineCf[] = "quarantine";
 // Default CF key holding the last assigned sequence number, so sequences never go backwards even when
 // the whole log has been trimmed. Written in every Write batch.
 constexpr char kLastSequenceKey[] = "meta/last_sequence";
+// Free space a reopen after a failed write waits for, whatever min_free_bytes says.
+constexpr uint64_t kReopenFreeBytes = 16ull << 20;
+// Reopen attempts back off from the first to the last interval, doubling.
+constexpr std::chrono::milliseconds kMinReopenBackoff{100};
+constexpr std::chrono::milliseconds kMaxReopenBackoff{5000};
+
+std::atomic<uint64_t> g_write_blocked_stores{0};
+
+std::string Mebibytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return text;
+}
+
+Status ClosedError() {
+  return absl::UnavailableError("the point store is closed after a storage error; it reopens at the next write");
+}
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return absl::OkStatus();
@@ -36,7 +61,7 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
     case rocksdb::Status::kInvalidArgument:
       return absl::InvalidArgumentError(msg);
     case rocksdb::Status::kIOError:
-      if (s.IsNoSpace()) return absl::ResourceExhaustedError(msg);
+      if (s.IsNoSpace()) return DiskFullError("disk full: " + msg);
       // Disk errors and a lock held by another process: the storage is unavailable, not our bug.
       return absl::UnavailableError(msg);
     case rocksdb::Status::kAborted:
@@ -67,7 +92,26 @@ StatusOr<uint64_t> ParseSequenceKey(const rocksdb::Slice& key) {
   return seq;
 }
 
+// Crash points of RocksDB's background work (core/crash_point.h), reached on its flush and compaction
+// threads.
+class CrashPointListener : public rocksdb::EventListener {
+ public:
+  void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { VJ_CRASH_POINT("flush"); }
+  void OnCompactionBegin(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    VJ_CRASH_POINT("compaction");
+  }
+};
+
 }  // namespace
+
+struct PointStore::OpenState {
+  rocksdb::DBOptions db_options;
+  std::vector<std::string> names;  // column families, in the order of descriptors
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::shared_ptr<storage_internal::BackgroundErrorListener> listener;
+};
+
+PointStore::PointStore() = default;
 
 StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
                                                        const PointStoreOptions& options) {
@@ -76,11 +120,24 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
     return absl::NotFoundError("no point store in " + dir);
   }
 
-  rocksdb::DBOptions db_options;
+  std::unique_ptr<PointStore> store(new PointStore());
+  store->options_ = options;
+  store->dir_ = dir;
+  store->open_ = std::make_unique<OpenState>();
+  OpenState& open = *store->open_;
+  rocksdb::DBOptions& db_options = open.db_options;
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
+  db_options.listeners.push_back(std::make_shared<CrashPointListener>());
+  // Tests only (VJVECTOR_TEST_POWER_LOSS=1): what is not fsynced dies with the process.
+  if (PowerLossModeRequested()) db_options.env = PowerLossEnv();
+  // RocksDB's own log goes to ours (warnings and errors only), not to a LOG file that a full disk would
+  // break; its background errors are recorded and recovered from here (rocks_events.h).
+  db_options.info_log = storage_internal::NewRocksLogger(dir);
+  open.listener = std::make_shared<storage_internal::BackgroundErrorListener>(dir);
+  db_options.listeners.push_back(open.listener);
 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = options.write_buffer_bytes;
@@ -92,47 +149,49 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
 
   // A store written by a newer version may hold more families; RocksDB refuses to open it unless all
   // are listed, so open whatever exists plus ours.
-  std::vector<std::string> names;
+  std::vector<std::string>& names = open.names;
   if (!rocksdb::DB::ListColumnFamilies(db_options, dir, &names).ok()) names.clear();
   for (const char* want : {rocksdb::kDefaultColumnFamilyName.c_str(), kPointsCf, kLogCf, kQuarantineCf}) {
     if (std::find(names.begin(), names.end(), want) == names.end()) names.emplace_back(want);
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, name == kPointsCf ? points_options : cf_options);
+    open.descriptors.emplace_back(name, name == kPointsCf ? points_options : cf_options);
   }
+  VJ_RETURN_IF_ERROR(store->OpenDb());
+  return store;
+}
 
-  std::unique_ptr<PointStore> store(new PointStore());
-  store->options_ = options;
+Status PointStore::OpenDb() {
   rocksdb::DB* raw_db = nullptr;
-  VJ_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, dir, descriptors, &store->handles_, &raw_db),
-                               "open point store " + dir));
-  store->db_.reset(raw_db);
+  handles_.clear();
+  VJ_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(open_->db_options, dir_, open_->descriptors, &handles_, &raw_db),
+                               "open point store " + dir_));
+  db_.reset(raw_db);
+  const std::vector<std::string>& names = open_->names;
   for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == kPointsCf) store->points_cf_ = store->handles_[i];
-    if (names[i] == kLogCf) store->log_cf_ = store->handles_[i];
-    if (names[i] == kQuarantineCf) store->quarantine_cf_ = store->handles_[i];
+    if (names[i] == kPointsCf) points_cf_ = handles_[i];
+    if (names[i] == kLogCf) log_cf_ = handles_[i];
+    if (names[i] == kQuarantineCf) quarantine_cf_ = handles_[i];
   }
   {
     // Normally empty; an operator empties it after dealing with what it holds.
     uint64_t quarantined = 0;
-    std::unique_ptr<rocksdb::Iterator> q(store->db_->NewIterator(rocksdb::ReadOptions(), store->quarantine_cf_));
+    std::unique_ptr<rocksdb::Iterator> q(db_->NewIterator(rocksdb::ReadOptions(), quarantine_cf_));
     for (q->SeekToFirst(); q->Valid(); q->Next()) ++quarantined;
     VJ_RETURN_IF_ERROR(FromRocks(q->status(), "scan quarantine"));
-    store->quarantined_count_.store(quarantined, std::memory_order_release);
+    quarantined_count_.store(quarantined, std::memory_order_release);
   }
 
   // Recover the sequence counters: the log's last key, or the meta key when the log was trimmed empty.
   uint64_t last = 0;
   std::string meta;
-  rocksdb::Status s = store->db_->Get(rocksdb::ReadOptions(), store->db_->DefaultColumnFamily(),
-                                      kLastSequenceKey, &meta);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), kLastSequenceKey, &meta);
   if (s.ok()) {
     VJ_ASSIGN_OR_RETURN(last, ParseSequenceKey(meta));
   } else if (!s.IsNotFound()) {
     return FromRocks(s, "read last sequence");
   }
-  std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions(), store->log_cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
   it->SeekToLast();
   if (it->Valid()) {
     VJ_ASSIGN_OR_RETURN(uint64_t log_last, ParseSequenceKey(it->key()));
@@ -145,15 +204,106 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
     VJ_ASSIGN_OR_RETURN(first, ParseSequenceKey(it->key()));
   }
   VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
-  store->last_sequence_.store(last, std::memory_order_release);
-  store->first_log_sequence_.store(first, std::memory_order_release);
-  return store;
+  last_sequence_.store(last, std::memory_order_release);
+  first_log_sequence_.store(first, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void PointStore::CloseDb() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  handles_.clear();
+  points_cf_ = log_cf_ = quarantine_cf_ = nullptr;
+  // After a failed write RocksDB reports the WAL it could not sync; what was acknowledged is in it.
+  db_->Close().PermitUncheckedError();
+  db_.reset();
 }
 
 PointStore::~PointStore() {
-  if (db_ == nullptr) return;
-  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  db_->Close().PermitUncheckedError();
+  CloseDb();
+  SetWriteBlocked(false);
+}
+
+uint64_t PointStore::WriteBlockedStores() { return g_write_blocked_stores.load(std::memory_order_acquire); }
+
+void PointStore::SetWriteBlocked(bool blocked) {
+  if (write_blocked_.exchange(blocked, std::memory_order_acq_rel) == blocked) return;
+  if (blocked) {
+    g_write_blocked_stores.fetch_add(1, std::memory_order_acq_rel);
+    spdlog::error("point store {}: the disk is full: writes are refused until space is freed", dir_);
+  } else {
+    g_write_blocked_stores.fetch_sub(1, std::memory_order_acq_rel);
+    spdlog::info("point store {}: space is back: writes are accepted again", dir_);
+  }
+}
+
+Status PointStore::CheckWritable() {
+  if (open_->listener->failed() && !needs_reopen_) {
+    needs_reopen_ = true;
+    reopen_error_ = open_->listener->no_space()
+                        ? DiskFullError("disk full: RocksDB could not write a file of the store")
+                        : absl::UnavailableError("the store stopped taking writes after a storage error");
+  }
+  // Reopening writes files too (a new WAL, MANIFEST, the flushed memtable): wait for some room.
+  const uint64_t need = std::max<uint64_t>(options_.min_free_bytes, needs_reopen_ ? kReopenFreeBytes : 0);
+  if (need > 0) {
+    struct statvfs fs {};
+    if (::statvfs(dir_.c_str(), &fs) == 0) {
+      const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+      if (free < need) {
+        SetWriteBlocked(true);
+        return DiskFullError("disk full: " + Mebibytes(free) + " free on the data directory's filesystem, below the " +
+                             Mebibytes(need) + " kept free (writes.min_free_disk_mb); writes are refused until "
+                             "space is freed, reads still work");
+      }
+    }
+  }
+  if (!needs_reopen_) return absl::OkStatus();
+
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_reopen_) return reopen_error_;
+  reopen_backoff_ = std::clamp(reopen_backoff_ * 2, kMinReopenBackoff, kMaxReopenBackoff);
+  next_reopen_ = now + reopen_backoff_;
+  // Waits for reads in progress (a snapshot scan may take long: then the next write tries again).
+  std::unique_lock<std::shared_timed_mutex> lock(db_mu_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::seconds(2))) return reopen_error_;
+  spdlog::warn("point store {}: reopening to resume writes after: {}", dir_, StatusMessage(reopen_error_));
+  const uint64_t before = last_sequence();
+  CloseDb();
+  open_->listener->Clear();
+  Status opened = OpenDb();
+  if (!opened.ok()) {
+    CloseDb();
+    spdlog::error("point store {}: reopening failed (trying again in {} ms): {}", dir_, reopen_backoff_.count(),
+                  StatusMessage(opened));
+    reopen_error_ = IsDiskFull(opened) ? opened : absl::UnavailableError(StatusMessage(opened));
+    return reopen_error_;
+  }
+  if (last_sequence() != before) {
+    // The failed write reached the WAL after all; its sequences are taken, so they stay. The shard's
+    // memory misses it until the next start.
+    spdlog::error("point store {}: a write reported failed was kept in the WAL (sequence {} -> {})", dir_, before,
+                  last_sequence());
+  }
+  needs_reopen_ = false;
+  reopen_backoff_ = std::chrono::milliseconds(0);
+  spdlog::info("point store {}: reopened; writes resume", dir_);
+  return absl::OkStatus();
+}
+
+Status PointStore::WriteResult(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) {
+    SetWriteBlocked(false);
+    return absl::OkStatus();
+  }
+  Status status = FromRocks(s, context);
+  // RocksDB stops taking writes after a failed WAL append or flush, until the DB is reopened.
+  if (s.IsIOError() || open_->listener->failed()) {
+    needs_reopen_ = true;
+    reopen_error_ = status;
+  }
+  if (IsDiskFull(status)) SetWriteBlocked(true);
+  return status;
 }
 
 Status PointStore::Write(const std::vector<Mutation>& batch, bool sync, uint64_t* last_sequence) {
@@ -162,8 +312,11 @@ Status PointStore::Write(const std::vector<Mutation>& batch, bool sync, uint64_t
     if (last_sequence != nullptr) *last_sequence = prev;
     return absl::OkStatus();
   }
+  VJ_RETURN_IF_ERROR(CheckWritable());
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
   rocksdb::WriteBatch wb;
-  uint64_t seq = prev;
+  uint64_t seq = last_sequence_.load(std::memory_order_acquire);  // a reopen may have moved it
   for (const Mutation& m : batch) {
     ++seq;
     const std::string key = m.record.id.Key();
@@ -190,7 +343,7 @@ Status PointStore::Write(const std::vector<Mutation>& batch, bool sync, uint64_t
 
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  VJ_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write batch"));
+  VJ_RETURN_IF_ERROR(WriteResult(db_->Write(wo, &wb), "write batch"));
   last_sequence_.store(seq, std::memory_order_release);
   if (new_first != first) first_log_sequence_.store(new_first, std::memory_order_release);
   if (last_sequence != nullptr) *last_sequence = seq;
@@ -198,6 +351,8 @@ Status PointStore::Write(const std::vector<Mutation>& batch, bool sync, uint64_t
 }
 
 StatusOr<std::optional<PointRecord>> PointStore::Get(const PointId& id) const {
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), points_cf_, id.Key(), &value);
   if (s.IsNotFound()) return std::optional<PointRecord>();
@@ -217,6 +372,8 @@ Status PointStore::ForEach(const std::function<Status(PointRecord&&)>& fn) const
 Status PointStore::Scan(const std::function<Status(PointRecord&&)>& fn,
                         std::vector<std::pair<std::string, std::string>>* bad,
                         std::vector<QuarantinedRecord>* reasons) const {
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // a full scan would evict the hot working set
   // An iterator reads from an implicit snapshot, so concurrent writes do not tear the scan.
@@ -246,6 +403,8 @@ Status PointStore::RecoverEach(const std::function<Status(PointRecord&&)>& fn,
   std::vector<QuarantinedRecord> reasons;  // reported only once moved: fn may end the scan early
   VJ_RETURN_IF_ERROR(Scan(fn, &bad, &reasons));
   if (bad.empty()) return absl::OkStatus();
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
   // The sequence suffix keeps an earlier quarantined copy of the same point when it goes bad again.
   const std::string suffix = SequenceKey(last_sequence());
   rocksdb::WriteBatch wb;
@@ -271,6 +430,8 @@ Status PointStore::ReadLog(uint64_t from, size_t max_entries,
   };
   if (from < first_log_sequence()) return trimmed();
   if (max_entries == 0) return absl::OkStatus();
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
 
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
   size_t n = 0;
@@ -295,6 +456,9 @@ Status PointStore::ReadLog(uint64_t from, size_t max_entries,
 }
 
 Status PointStore::ResetSequence(uint64_t sequence) {
+  VJ_RETURN_IF_ERROR(CheckWritable());
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
   rocksdb::WriteBatch wb;
   VJ_RETURN_IF_ERROR(FromRocks(
       wb.DeleteRange(log_cf_, SequenceKey(0), SequenceKey(std::numeric_limits<uint64_t>::max())),
@@ -303,7 +467,7 @@ Status PointStore::ResetSequence(uint64_t sequence) {
       FromRocks(wb.Put(db_->DefaultColumnFamily(), kLastSequenceKey, SequenceKey(sequence)), "batch"));
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  VJ_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "reset sequence"));
+  VJ_RETURN_IF_ERROR(WriteResult(db_->Write(wo, &wb), "reset sequence"));
   last_sequence_.store(sequence, std::memory_order_release);
   first_log_sequence_.store(sequence + 1, std::memory_order_release);
   return absl::OkStatus();
@@ -314,6 +478,8 @@ Status PointStore::TrimLog(uint64_t before) {
   before = std::min(before, last_sequence() + 1);
   const uint64_t first = first_log_sequence();
   if (before <= first) return absl::OkStatus();
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
   VJ_RETURN_IF_ERROR(FromRocks(
       db_->DeleteRange(rocksdb::WriteOptions(), log_cf_, SequenceKey(0), SequenceKey(before)),
       "trim log"));
@@ -322,10 +488,14 @@ Status PointStore::TrimLog(uint64_t before) {
 }
 
 Status PointStore::Flush() {
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return ClosedError();
   return FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
 }
 
 uint64_t PointStore::point_count_estimate() const {
+  std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+  if (db_ == nullptr) return 0;
   uint64_t n = 0;
   if (!db_->GetIntProperty(points_cf_, "rocksdb.estimate-num-keys", &n)) return 0;
   return n;

@@ -9,15 +9,23 @@
 // points never disagree; it assigns consecutive sequence numbers starting at last_sequence() + 1. With sync=true the batch is on disk (WAL fsynced) when Write returns OK.
 // The log is what replication and incremental backups read: ReadLog(from) streams it in order.
 //
+// A full disk: Write refuses a batch (DiskFullError, HTTP 507) while the filesystem of `dir` has less
+// than options.min_free_bytes free, so RocksDB itself rarely meets ENOSPC; when it does (another process
+// filled the disk), RocksDB stops taking writes, and Write reopens the DB once space is back (at most
+// once per back-off interval; rocks_events.h says why not DB::Resume()). Reads go on meanwhile; a read
+// that meets the reopen waits for it.
+//
 // Thread-safety: Get/ForEach/ReadLog are safe concurrently with each other and with Write. Write calls
 // must be serialized by the caller (the shard's single writer does that; group commit happens above, by
 // batching many requests into one Write).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -27,6 +35,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Status;
 }  // namespace rocksdb
 
 namespace vj {
@@ -44,6 +53,9 @@ struct PointStoreOptions {
   // Keep about this many log entries: Write trims older ones once the log exceeds it by 1/16 (trimming
   // in steps keeps RocksDB range tombstones few). TrimLog trims explicitly. 0 = keep everything.
   uint64_t log_retention = 1'000'000;
+  // Refuse writes while the filesystem holding the store has less free space than this (bytes); the
+  // reserve keeps room for RocksDB's flushes and compactions and for index snapshots. 0 = no check.
+  uint64_t min_free_bytes = 64ull << 20;
 };
 
 class PointStore {
@@ -97,8 +109,25 @@ class PointStore {
   uint64_t first_log_sequence() const { return first_log_sequence_.load(std::memory_order_acquire); }
   uint64_t point_count_estimate() const;
 
+  // True while writes are refused because the disk is full (until a write finds space again).
+  bool write_blocked() const { return write_blocked_.load(std::memory_order_acquire); }
+  // Stores of this process whose writes are refused for a full disk now (the
+  // vjvector_storage_write_blocked gauge).
+  static uint64_t WriteBlockedStores();
+
  private:
-  PointStore() = default;
+  struct OpenState;  // what Reopen needs to open the DB again
+  PointStore();
+  // Opens the DB described by open_ into db_ and the handles, and reads the sequence counters.
+  Status OpenDb();
+  // Closes db_ (handles first); db_ is null afterwards.
+  void CloseDb();
+  // DiskFullError when the filesystem has less than min_free_bytes free; otherwise, when RocksDB
+  // stopped taking writes, reopens it (not more often than the back-off allows). Writer only.
+  Status CheckWritable();
+  void SetWriteBlocked(bool blocked);
+  // FromRocks for a write; a full disk or a stopped DB marks the store for reopening.
+  Status WriteResult(const rocksdb::Status& s, std::string_view context);
   // ForEach's scan; with `bad` set, records that do not decode are appended there (key, value) and to
   // *reasons instead of ending the scan.
   Status Scan(const std::function<Status(PointRecord&&)>& fn,
@@ -106,6 +135,12 @@ class PointStore {
               std::vector<QuarantinedRecord>* reasons) const;
 
   PointStoreOptions options_;  // never changes after Open
+  std::string dir_;            // never changes after Open
+  std::unique_ptr<OpenState> open_;
+
+  // Guards db_ and the handles: shared by every use, exclusive while Reopen swaps them. db_ is null
+  // only when a reopen failed (the next write tries again); reads then answer Unavailable.
+  mutable std::shared_timed_mutex db_mu_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* points_cf_ = nullptr;  // owned by db_'s handles below
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
@@ -114,6 +149,13 @@ class PointStore {
   std::atomic<uint64_t> last_sequence_{0};
   std::atomic<uint64_t> first_log_sequence_{1};
   std::atomic<uint64_t> quarantined_count_{0};
+  std::atomic<bool> write_blocked_{false};
+
+  // Used by the writer only (Write calls are serialized).
+  bool needs_reopen_ = false;
+  std::chrono::steady_clock::time_point next_reopen_{};
+  std::chrono::milliseconds reopen_backoff_{0};
+  Status reopen_error_;  // what writes answer until the reopen succeeds
 };
 
 }  // namespace vj

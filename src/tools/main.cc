@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,10 +23,13 @@
 #include "cluster/etcd_client.h"
 #include "cluster/membership.h"
 #include "collection/database.h"
+#include "core/crash_point.h"
+#include "storage/point_store.h"
 #include "core/distance.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
+#include "storage/power_loss_fs.h"
 
 namespace {
 
@@ -86,6 +90,8 @@ void DeclareMetrics(vj::Metrics& metrics) {
   metrics.DeclareGauge("vjvector_collections", "Number of collections.");
   metrics.DeclareGauge("vjvector_resident_memory_bytes", "Resident set size of the process.");
   metrics.DeclareGauge("vjvector_ready", "1 once every collection is loaded.");
+  metrics.DeclareGauge("vjvector_storage_write_blocked",
+                       "Shard stores refusing writes because the disk is full (0 normally).");
   metrics.DeclareGauge("vjvector_quarantined_records",
                        "Point records held in quarantine because they did not decode at start-up.");
 }
@@ -154,6 +160,7 @@ void ApplyWriteSettings(const vj::ServerConfig& config, vj::CollectionOptions& o
   options.write_queue_full_wait_ms = config.write_queue_full_wait_ms;
   options.write_timeout_ms = config.write_timeout_ms;
   options.compaction_threads = config.compaction_threads;
+  options.min_free_disk_bytes = static_cast<uint64_t>(config.min_free_disk_mb) << 20;
 }
 
 int Serve(const vj::ServerConfig& config) {
@@ -172,6 +179,21 @@ int Serve(const vj::ServerConfig& config) {
 
   spdlog::info("vjvector {} starting: data dir {}, distance kernels {}", kVersion, config.data_dir,
                vj::BestKernels().isa);
+  // Fault injection for tests (docs/operations.md, "Testing: fault injection"); loud, never for production.
+  if (vj::PowerLossModeRequested()) {
+    spdlog::warn("TEST ONLY: {}=1: power-loss mode is on: RocksDB keeps what it writes in memory until it "
+                 "fsyncs, so kill -9 loses every unsynced write. Never use this in production",
+                 vj::kPowerLossEnvVar);
+  }
+  if (vj::StatusOr<std::map<std::string, double>> armed = vj::InitCrashPoints(); !armed.ok()) {
+    spdlog::critical("{}", vj::StatusMessage(armed.status()));
+    return 1;
+  } else if (!armed->empty()) {
+    std::string list;
+    for (const auto& [name, p] : *armed) list += (list.empty() ? "" : ", ") + name + ":" + std::to_string(p);
+    spdlog::warn("TEST ONLY: crash points armed ({}): the process kills itself (SIGKILL) when it reaches "
+                 "them. Never use this in production", list);
+  }
   RaiseFileLimit(config.max_connections);
   vj::Metrics metrics;
   DeclareMetrics(metrics);
@@ -187,6 +209,7 @@ int Serve(const vj::ServerConfig& config) {
   metrics.AddCollector([&](vj::Metrics& m) {
     m.Set("vjvector_resident_memory_bytes", {}, ResidentBytes());
     m.Set("vjvector_ready", {}, ready.load() ? 1 : 0);
+    m.Set("vjvector_storage_write_blocked", {}, static_cast<double>(vj::PointStore::WriteBlockedStores()));
     if (!ready.load()) return;
     if (cluster) {
       CollectClusterMetrics(*cluster, m);
@@ -323,7 +346,9 @@ int Serve(const vj::ServerConfig& config) {
     }
     database = std::move(*opened);
   }
-  vj::RestApiOptions api_options{kVersion, 64, nullptr, nullptr, nullptr, nullptr, config.limits};
+  vj::RestApiOptions api_options;
+  api_options.version = kVersion;
+  api_options.limits = config.limits;
   if (cluster) {
     api_options.cluster_status = [&membership, &config, &etcd_endpoints]() -> boost::json::value {
       boost::json::object peers;
@@ -343,6 +368,9 @@ int Serve(const vj::ServerConfig& config) {
     api_options.rebalance = [node](bool replace_dead) { return node->Rebalance(replace_dead); };
     api_options.shard_collection = [node](const std::string& name, uint32_t shard, bool write) {
       return node->ShardCollection(name, shard, write);
+    };
+    api_options.replica_position = [node](const std::string& name, uint32_t shard, bool primary) {
+      return node->LocalPosition(name, shard, primary);
     };
     api = std::make_unique<vj::RestApi>(*cluster, api_options);
     live_cluster.store(cluster.get(), std::memory_order_release);

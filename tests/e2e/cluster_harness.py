@@ -136,6 +136,7 @@ class ClusterTestCase(vh.TestCase):
     node_names = ("n1", "n2", "n3")
     lease_ttl = 2
     internal_token = None  # cluster.internal_token of every node, when set
+    node_env = None  # extra environment of every node (e.g. the test-only fault-injection knobs)
 
     def internal_headers(self):
         return {"x-vjvector-internal-token": self.internal_token} if self.internal_token else None
@@ -149,9 +150,27 @@ class ClusterTestCase(vh.TestCase):
         self.nodes = {}
         for name in self.node_names:
             self.nodes[name] = self.start_node(name)
+        self.wait_for_members()
+
+    def wait_for_members(self, names=None):
+        """Waits until every running node lists all of `names` (default: every node) among its peers: a
+        create with replication_factor N is refused until the node taking it has seen N members."""
+        names = set(names or self.nodes)
+
+        def everyone_sees_everyone():
+            for name, s in self.nodes.items():
+                if s.alive():
+                    seen = set(s.client.ok("GET", "/cluster").get("peers", {}))
+                    if not names <= seen:
+                        return f"{name} sees {sorted(seen)}"
+            return True
+
+        wait_for(everyone_sees_everyone, "every node to see every member")
 
     def start_node(self, name):
-        env = {"VJVECTOR_CLUSTER_INTERNAL_TOKEN": self.internal_token} if self.internal_token else None
+        env = dict(self.node_env or {})
+        if self.internal_token:
+            env["VJVECTOR_CLUSTER_INTERNAL_TOKEN"] = self.internal_token
         server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
                                        "--lease-ttl", str(self.lease_ttl)], env=env)

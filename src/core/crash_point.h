@@ -1,0 +1,60 @@
+// Crash points: named places where a test can make the process die as if killed with kill -9.
+//
+//   VJ_CRASH_POINT("flush");
+//
+// Off unless InitCrashPoints() found VJVECTOR_TEST_CRASH_POINTS="name:probability,..." in the
+// environment (the server calls it at start-up). Then each time a listed point is reached the process
+// raises SIGKILL with that probability, drawn from a generator seeded by VJVECTOR_TEST_CRASH_SEED
+// (default 1). Before dying it writes "crash point NAME: raising SIGKILL" to stderr. Off, a point
+// costs one atomic load. For tests only: docs/operations.md, "Testing: fault injection".
+//
+// The points placed in the code are kCrashPointNames; a name outside it is refused, so that a typo in
+// a test does not silently test nothing.
+//
+// Thread-safety: VJ_CRASH_POINT may be reached from any thread. InitCrashPoints is called once, before
+// other threads reach a crash point.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace vj {
+
+inline constexpr char kCrashPointsEnvVar[] = "VJVECTOR_TEST_CRASH_POINTS";
+inline constexpr char kCrashSeedEnvVar[] = "VJVECTOR_TEST_CRASH_SEED";
+
+// Every name a VJ_CRASH_POINT uses: "flush", "compaction" (RocksDB memtable flush and compaction
+// begin), "index_snapshot" (between a shard's vector index files and its id map), "replica_snapshot"
+// (a replica has applied a chunk of its primary's snapshot), "election" (a replica won a shard's
+// leadership in etcd and has not yet acted on it).
+inline constexpr std::string_view kCrashPointNames[] = {"flush", "compaction", "index_snapshot",
+                                                        "replica_snapshot", "election"};
+
+// Parses "name:probability,..." (probability in [0, 1]; spaces around items allowed; empty = none).
+// InvalidArgument naming the item when a name is unknown, repeated, or a probability is not a number
+// in [0, 1].
+StatusOr<std::map<std::string, double>> ParseCrashPoints(std::string_view spec);
+
+// Reads the environment and arms the listed points. InvalidArgument (from ParseCrashPoints, or for a
+// seed that is not an unsigned integer) leaves every point off. Returns the armed points.
+StatusOr<std::map<std::string, double>> InitCrashPoints();
+
+namespace crash_point_internal {
+class Table;
+extern std::atomic<const Table*> g_armed;
+void Reach(const Table& table, std::string_view name);
+}  // namespace crash_point_internal
+
+}  // namespace vj
+
+#define VJ_CRASH_POINT(name)                                                                  \
+  do {                                                                                        \
+    if (const auto* vj_crash_table = ::vj::crash_point_internal::g_armed.load(                \
+            std::memory_order_acquire)) {                                                     \
+      ::vj::crash_point_internal::Reach(*vj_crash_table, name);                               \
+    }                                                                                         \
+  } while (0)
