@@ -140,46 +140,55 @@ class CrashPointTest(vh.ServerTestCase):
 
 
 class PowerLossClusterTest(ch.ClusterTestCase):
-    node_names = ("n1", "n2")
+    node_names = ("n1", "n2", "n3")
     node_env = POWER_LOSS
 
-    def test_replica_that_lost_power_holds_every_acknowledged_write(self):
+    def test_replicas_that_lost_power_hold_every_acknowledged_write(self):
         self.client("n1").create_collection("r", body={"vectors": {"size": DIM, "distance": "Dot"},
-                                                       "shard_number": 1, "replication_factor": 2,
+                                                       "shard_number": 1, "replication_factor": 3,
                                                        "write_consistency_factor": 2})
         primary = self.primary_of("r", 0)
-        replica = next(n for n in self.nodes if n != primary)
-        writers = ch.Writers(self, "r", [primary, replica]).start()
+        replicas = [n for n in self.nodes if n != primary]
+        writers = ch.Writers(self, "r", list(self.nodes)).start()
         ch.wait_for(lambda: len(writers.acked) >= 200, "acknowledged writes")
         # The whole cluster loses power at once, under writes.
-        self.nodes[primary].kill9()
-        self.nodes[replica].kill9()
+        for node in self.nodes.values():
+            node.kill9()
         writers.stop()
         acked = set(writers.acked)
         self.assertGreaterEqual(len(acked), 200)
 
-        # Only the replica comes back: it must be elected and hold everything that was acknowledged.
-        # First it dies at the election crash point (won in etcd, not yet acted on), then it comes back.
-        self.die_at_crash_point(replica, "election")
-        self.nodes[replica].start()
-        ch.wait_for(lambda: self.primary_of("r", 0, via=replica) == replica, "the replica's election",
+        # The two replicas come back without the primary: with write_consistency_factor 2 each
+        # acknowledged write is on one of them at least, so the one elected must hold all of them. The
+        # first to win dies at the election crash point (won in etcd, not yet acted on); then both
+        # start again.
+        self.die_at_crash_point(replicas, "election")
+        for name in replicas:
+            self.nodes[name].start(wait_ready=False)
+        ch.wait_for(lambda: self.primary_of("r", 0, via=replicas[0]) in replicas, "a replica's election",
                     timeout=40)
-        self.assert_readable_everywhere("r", acked, [replica])
+        self.assert_readable_everywhere("r", acked, replicas)
         self.nodes[primary].start()
         ch.wait_for(lambda: self.replicas_agree("r"), "the old primary to catch up", timeout=40)
         self.assert_readable_everywhere("r", acked, self.nodes)
-        print(f"\npower-loss mode: {len(acked)} acknowledged points survived on the replica", flush=True)
+        print(f"\npower-loss mode: {len(acked)} acknowledged points survived on the replicas", flush=True)
 
-    def die_at_crash_point(self, name, point):
-        """Starts node `name` with only crash point `point` armed and waits for it to die there."""
-        node = self.nodes[name]
-        node.env = dict(POWER_LOSS, VJVECTOR_TEST_CRASH_POINTS=f"{point}:1")
-        node.start(wait_ready=False)
-        ch.wait_for(lambda: not node.alive(), f"{name} to die at crash point {point}", timeout=40)
-        self.assertIn(f"crash point {point}: raising SIGKILL", node.stderr_text())
-        self.assertEqual(node.proc.returncode, -signal.SIGKILL)
-        node.proc = None
-        node.env = POWER_LOSS
+    def die_at_crash_point(self, names, point):
+        """Starts nodes `names` with only crash point `point` armed, waits until one of them dies there,
+        then kills the others."""
+        nodes = [self.nodes[n] for n in names]
+        for node in nodes:
+            node.env = dict(POWER_LOSS, VJVECTOR_TEST_CRASH_POINTS=f"{point}:1")
+            node.start(wait_ready=False)
+        ch.wait_for(lambda: any(not n.alive() for n in nodes), f"one of {names} to die at crash point {point}",
+                    timeout=40)
+        dead = next(n for n in nodes if not n.alive())
+        self.assertIn(f"crash point {point}: raising SIGKILL", dead.stderr_text())
+        self.assertEqual(dead.proc.returncode, -signal.SIGKILL)
+        for node in nodes:
+            node.kill9()
+            node.proc = None
+            node.env = POWER_LOSS
 
 
 if __name__ == "__main__":
