@@ -785,6 +785,9 @@ ClusterNode::Stats ClusterNode::GetStats() const {
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, replica] : replicas_) {
+    if (replica->shard) stats.quarantined[key.first] += replica->shard->quarantined_records();
+  }
   for (const auto& [key, replicator] : replicators_) {
     auto replica = replicas_.find(key);
     const uint64_t head = replica != replicas_.end() ? replica->second->shard->last_sequence() : 0;

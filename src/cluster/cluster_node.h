@@ -107,6 +107,7 @@ class ClusterNode final : public Catalog, public ShardRouter {
     std::map<std::string, uint64_t> terms;         // "collection/shard" -> term
     std::map<std::string, uint64_t> lag;           // "collection/shard/node" -> entries behind (primary's view)
     std::map<std::string, bool> acting_primary;    // "collection/shard" -> this node leads it
+    std::map<std::string, uint64_t> quarantined;   // collection -> records its local replicas quarantined
   };
   Stats GetStats() const;
 

@@ -151,6 +151,9 @@ void CollectClusterMetrics(const vj::ClusterNode& cluster, vj::Metrics& m) {
     m.Set("vjvector_cluster_replication_lag_entries", {{"replica", replica}}, static_cast<double>(lag));
   }
   m.Set("vjvector_cluster_peers", {}, static_cast<double>(stats.peers));
+  for (const auto& [collection, records] : stats.quarantined) {
+    m.Set("vjvector_quarantined_records", {{"collection", collection}}, static_cast<double>(records));
+  }
 }
 
 // The write-path settings (server_config.h) as the shards take them.

@@ -4,12 +4,14 @@ JSON path grammar; and a record that does not decode at start-up is quarantined 
 from starting: the other points are served and /metrics counts the quarantined record.
 """
 
+import glob
 import os
 import shutil
 import struct
 import subprocess
 import unittest
 
+import cluster_harness as ch
 import vjharness as vh
 
 COLL = "p"
@@ -202,6 +204,32 @@ class PoisonPayloadTest(vh.ServerTestCase):
         self.client = self.server.client
         self.client.upsert(COLL, [POINTS[2], POINTS[3]])
         self.assert_all_points("re-upsert after quarantine")
+
+
+class ClusterQuarantineTest(ch.ClusterTestCase):
+    """In cluster mode too, a replica's undecodable record is quarantined at start and counted."""
+
+    node_names = ("n1",)
+
+    @unittest.skipIf(LDB is None, "ldb (Debian package rocksdb-tools) is not installed")
+    def test_replica_record_quarantined_and_counted(self):
+        c = self.client("n1")
+        c.ok("PUT", f"/collections/{COLL}", {"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 1,
+                                             "replication_factor": 1})
+        c.upsert(COLL, POINTS)
+        node = self.nodes["n1"]
+        node.stop()
+        stores = glob.glob(os.path.join(node.data_dir, "replicas", "**", "store"), recursive=True)
+        self.assertEqual(len(stores), 1, stores)
+        subprocess.run([LDB, f"--db={stores[0]}", "--column_family=points", "--key_hex", "--value_hex", "put",
+                        "0x" + point_key(3).hex(), "0x" + b"not a point record".hex()],
+                       check=True, capture_output=True, timeout=60)
+        node.start()
+        c = self.client("n1")
+        ch.wait_for(lambda: c.count(COLL) == 4, "the replica to serve its other points")
+        self.assertEqual(sorted(c.retrieve(COLL, [1, 2, 3, 4, 5])), [1, 2, 4, 5])
+        metrics = c.call("GET", "/metrics").raw.decode()
+        self.assertIn('vjvector_quarantined_records{collection="%s"} 1' % COLL, metrics)
 
 
 if __name__ == "__main__":
