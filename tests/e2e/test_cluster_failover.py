@@ -7,7 +7,10 @@
   sent to it right after it resumes are forwarded or refused, never acknowledged and then lost);
 - etcd restarted under the cluster: writes resume and nothing acknowledged is lost;
 - a replica (not the primary) paused with SIGSTOP: the primary keeps streaming to the others, so
-  writes that need two copies go on being acknowledged at once; the replica catches up when resumed.
+  writes that need two copies go on being acknowledged at once; the replica catches up when resumed;
+- a replica that lags (paused while the other two acknowledged writes) left alone when those two stop: it
+  must not become primary on its own, which would lose the writes it never received (seen in a 1-hour
+  fault run of tests/faults, seed 7, before elections required candidates that reach each other).
 """
 
 import signal
@@ -105,6 +108,33 @@ class ClusterFailoverTest(ch.ClusterTestCase):
             self.nodes[victim].proc.send_signal(signal.SIGCONT)
         ch.wait_for(lambda: self.replicas_agree("r"), "the resumed replica to catch up", timeout=60)
         self.assert_readable_everywhere("r", acked, self.nodes)
+
+    def test_lagging_survivor_is_not_elected_alone(self):
+        self.client("n1").create_collection("s", body=dict(BODY, shard_number=1))
+        primary = self.primary_of("s", 0)
+        laggard, partner = self.others(primary)
+        nodes = self.nodes
+        nodes[laggard].proc.send_signal(signal.SIGSTOP)
+        acked = set()
+        try:
+            for k in range(40):  # acknowledged by the primary and the partner: two copies
+                self.client(primary).upsert("s", [{"id": 1 + k, "vector": [1, 0, 0, k]}])
+                acked.add(1 + k)
+            # The two copies holders stop; the laggard wakes up alone, past their leases.
+            nodes[primary].proc.send_signal(signal.SIGSTOP)
+            nodes[partner].proc.send_signal(signal.SIGSTOP)
+            nodes[laggard].proc.send_signal(signal.SIGCONT)
+            time.sleep(3 * self.lease_ttl + 2)
+            shard = self.shard_map("s", via=laggard)[0]
+            self.assertNotEqual(shard["primary"], laggard, "the lagging replica elected itself alone")
+            r = self.client(laggard).call("PUT", "/collections/s/points?wait=true",
+                                          {"points": [{"id": 999, "vector": [0, 0, 1, 0]}]}, timeout=30)
+            self.assertNotEqual(r.status, 200, "a write acknowledged with one of three replicas running")
+        finally:
+            for name in self.nodes:
+                nodes[name].proc.send_signal(signal.SIGCONT)
+        ch.wait_for(lambda: self.replicas_agree("s"), "the replicas to agree", timeout=60)
+        self.assert_readable_everywhere("s", acked, self.nodes)
 
     def test_etcd_restart_under_the_cluster(self):
         self.create()
