@@ -250,19 +250,17 @@ class Node:
 
     def fill_disk(self):
         """Fills the node's tmpfs to the last byte (as root, so no reserve is left)."""
-        with open(self.filler, "wb") as f:
-            chunk = b"\0" * (1 << 20)
-            try:
-                while True:
-                    f.write(chunk)
-            except OSError:
-                pass
-            try:
-                while True:
-                    f.write(b"\0" * 4096)
-                    f.flush()
-            except OSError:
-                pass
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            for size in (1 << 20, 4096, 1):
+                chunk = b"\0" * size
+                try:
+                    while True:
+                        os.write(fd, chunk)
+                except OSError:  # ENOSPC: on to smaller writes, then done
+                    pass
+        finally:
+            os.close(fd)
 
     def free_disk(self):
         try:

@@ -230,7 +230,7 @@ def main():
         cluster = faultcluster.Cluster(workdir, os.path.abspath(a.binary), nodes=a.nodes, lease_ttl=a.lease_ttl,
                                        node_env=node_env,
                                        power_loss=a.power_loss, faketime="skew" in a.kinds,
-                                       disk_mb=256 if "disk" in a.kinds else 0,
+                                       disk_mb=1024 if "disk" in a.kinds else 0,
                                        links=bool({"slow", "lossy"} & set(a.kinds)))
         create_collection(cluster, a)
         passed = run(a, cluster, sched, workdir)
