@@ -11,7 +11,7 @@
 #include "api/point_codec.h"
 #include "api/rest_api.h"
 #include "collection/database.h"
-#include "collection/test_dir.h"
+#include "core/test_dir.h"
 #include "core/payload.h"
 
 namespace vj {

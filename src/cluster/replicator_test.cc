@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "cluster/test_http_server.h"
-#include "collection/test_dir.h"
+#include "core/test_dir.h"
 
 namespace vj {
 namespace {

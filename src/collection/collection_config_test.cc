@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "collection/test_dir.h"
+#include "core/test_dir.h"
 #include "core/payload.h"
 
 namespace vj {

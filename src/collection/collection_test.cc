@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "collection/test_dir.h"
+#include "core/test_dir.h"
 
 namespace vj {
 namespace {

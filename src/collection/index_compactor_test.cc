@@ -8,7 +8,7 @@
 
 #include "collection/index_compactor.h"
 #include "collection/shard.h"
-#include "collection/test_dir.h"
+#include "core/test_dir.h"
 
 namespace vj {
 namespace {

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "collection/shard.h"
-#include "collection/test_dir.h"
+#include "core/test_dir.h"
 
 namespace vj {
 namespace {

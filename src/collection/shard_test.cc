@@ -7,7 +7,7 @@
 #include <fstream>
 #include <set>
 
-#include "collection/test_dir.h"
+#include "core/test_dir.h"
 
 namespace vj {
 namespace {

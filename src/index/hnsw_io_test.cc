@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/test_dir.h"
 #include "gtest/gtest.h"
 #include "index/vector_index.h"
 
@@ -25,19 +26,6 @@ std::vector<float> Vectors(size_t n, uint32_t seed) {
   for (float& x : out) x = static_cast<float>(pixel(rng) / 16 * 16);  // integers, some ties
   return out;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/vj_hnsw_io_XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 HnswParams Params(Quantization q = Quantization::kNone) {
   HnswParams p;
@@ -83,7 +71,7 @@ void WriteAll(const std::string& path, const std::string& bytes) {
 }
 
 TEST(HnswSnapshotTest, RoundTripGivesIdenticalResults) {
-  TempDir dir;
+  TestDir dir;
   const auto base = Vectors(kN, 1), queries = Vectors(50, 2);
   for (Quantization q : {Quantization::kNone, Quantization::kScalarInt8, Quantization::kBinary}) {
     SCOPED_TRACE(static_cast<int>(q));
@@ -106,7 +94,7 @@ TEST(HnswSnapshotTest, RoundTripGivesIdenticalResults) {
 }
 
 TEST(HnswSnapshotTest, EmptyIndexRoundTrips) {
-  TempDir dir;
+  TestDir dir;
   auto index = NewHnswIndex(kDim, Metric::kCosine, Params());
   ASSERT_TRUE(index->Save(dir.File("e")).ok());
   auto loaded = LoadHnswIndex(dir.File("e"), kDim, Metric::kCosine, Params());
@@ -117,7 +105,7 @@ TEST(HnswSnapshotTest, EmptyIndexRoundTrips) {
 }
 
 TEST(HnswSnapshotTest, DamagedFilesAreDataLossNeverACrash) {
-  TempDir dir;
+  TestDir dir;
   const auto base = Vectors(1200, 4);
   auto index = NewHnswIndex(kDim, Metric::kEuclid, Params(Quantization::kScalarInt8));
   Fill(*index, base);
@@ -227,7 +215,7 @@ TEST(HnswCompactTest, SearchesDuringCompactionStayCorrect) {
 }
 
 TEST(HnswOnDiskTest, VectorsLiveInTheFileAndSearchMatchesInMemory) {
-  TempDir dir;
+  TestDir dir;
   const auto base = Vectors(kN, 8), queries = Vectors(50, 9);
   HnswParams mem = Params(Quantization::kScalarInt8);
   HnswParams disk = mem;

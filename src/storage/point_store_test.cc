@@ -1,6 +1,7 @@
 #include "storage/point_store.h"
 
 #include "core/payload_limits.h"
+#include "core/test_dir.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -23,22 +24,6 @@ extern char** environ;
 
 namespace vj {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path() / "vj_point_store_XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<PointStore> OpenOrDie(const std::string& dir, PointStoreOptions options = {}) {
   StatusOr<std::unique_ptr<PointStore>> store = PointStore::Open(dir, options);
@@ -71,7 +56,7 @@ PointId Uuid(std::string_view text) {
 
 class PointStoreTest : public ::testing::Test {
  protected:
-  TempDir dir_;
+  TestDir dir_;
 };
 
 TEST_F(PointStoreTest, WriteGetDelete) {
@@ -371,7 +356,7 @@ TEST(PointStoreCrashChild, WritesUntilKilled) {
 }
 
 TEST(PointStoreCrashTest, AcknowledgedWritesSurviveKillNine) {
-  TempDir dir;
+  TestDir dir;
   std::mt19937 rng(20240601);
   const std::string dir_env = std::string(kCrashDirEnv) + "=" + dir.path();
   for (int round = 0; round < 5; ++round) {
@@ -463,7 +448,7 @@ void PutRawPoint(const std::string& dir, const std::string& key, const std::stri
 }
 
 TEST(PointStoreQuarantineTest, RecoveryMovesUndecodableRecordsAside) {
-  TempDir dir;
+  TestDir dir;
   {
     std::unique_ptr<PointStore> store = OpenOrDie(dir.path());
     ASSERT_TRUE(store->Write({Upsert(PointId::Num(1), 1), Upsert(PointId::Num(2), 2, R"({"k":"v"})"),

@@ -9,28 +9,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/test_dir.h"
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "storage/point_store.h"
 
 namespace vj {
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path() / "vj_power_loss_XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // What the real file holds: what a power loss would leave of it.
 std::string OnDisk(const std::string& path) {
@@ -49,7 +34,7 @@ class PowerLossFileSystemTest : public ::testing::Test {
   }
   std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
 
-  TempDir dir_;
+  TestDir dir_;
   PowerLossFileSystem fs_{rocksdb::FileSystem::Default()};
   rocksdb::IOOptions io_;
 };
@@ -177,7 +162,7 @@ void ExpectPointsAfterKill(bool power_loss, bool third_survives) {
   // The child runs this function again from the top: it takes the parent's directory from the
   // environment instead of making its own.
   constexpr char kDirEnv[] = "VJ_POWER_LOSS_TEST_DIR";
-  std::optional<TempDir> owned;
+  std::optional<TestDir> owned;
   std::string dir;
   if (const char* inherited = std::getenv(kDirEnv)) {
     dir = inherited;
@@ -209,7 +194,7 @@ TEST(PowerLossModeDeathTest, WithoutTheModeThePageCacheKeepsIt) {
 // RocksDB under the mode: flushes, compactions and reopening work, and nothing RocksDB depends on is
 // closed unsynced (the read check in power_loss_fs.h would fail an open otherwise).
 TEST(PowerLossModeTest, RocksDbRunsNormallyUnderTheMode) {
-  TempDir dir;
+  TestDir dir;
   ::setenv(kPowerLossEnvVar, "1", 1);
   const uint64_t before = PowerLossFileSystem::unsynced_bytes_at_close();
   PointStoreOptions options;

@@ -22,9 +22,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+import cluster_harness as ch  # noqa: E402  (Etcd)
 import vjharness as vh  # noqa: E402  (Client, free_port)
 
-ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+ETCD = ch.ETCD
 IPTABLES = shutil.which("iptables") or "/usr/sbin/iptables"
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 FIRST_UID = 62000  # nodes run as FIRST_UID + index; no passwd entry is needed for setuid
@@ -112,45 +113,15 @@ class Links:
         self.log.close()
 
 
-class Etcd:
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "etcd")
-        self.port = vh.free_port()
-        self.peer_port = vh.free_port()
-        self.log_path = os.path.join(workdir, "etcd.log")
-        self.proc = None
+class Etcd(ch.Etcd):
+    """The e2e tests' etcd (a single member in the work directory), which faults also pause and kill."""
 
     @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                [ETCD, "--name", "faults", "--data-dir", self.dir,
-                 "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
-                 "--listen-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-                 "--initial-cluster", f"faults=http://127.0.0.1:{self.peer_port}"],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if vh.Client("127.0.0.1", self.port, timeout=2).call("GET", "/health").status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("etcd did not become healthy in 30 s")
+    def port(self):
+        return self.client_port
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
-
-    def kill(self):
-        if self.alive():
-            self.proc.kill()
-        if self.proc:
-            self.proc.wait()
 
     def signal(self, sig):
         if self.alive():
@@ -452,7 +423,7 @@ class Cluster:
         for n in self.nodes.values():
             n.close()
         self.etcd.signal(signal.SIGCONT)
-        self.etcd.kill()
+        self.etcd.close()
         if self.links:
             self.links.close()
         if self.firewall:

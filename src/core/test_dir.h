@@ -1,4 +1,4 @@
-// A temporary directory for tests, removed on destruction.
+// A temporary directory for tests (any module's), removed on destruction. Not thread-safe.
 #pragma once
 
 #include <cstdlib>
@@ -18,6 +18,8 @@ class TestDir {
     std::filesystem::remove_all(path_, ec);
   }
   const std::string& path() const { return path_; }
+  // The path of `name` inside the directory.
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
 
  private:
   std::string path_;
