@@ -140,6 +140,13 @@ inline InsertScratch& ThreadScratch() {
   return scratch;
 }
 
+// When a search walk gives up early (SearchParams::max_scored and ::deadline). At namespace scope: a
+// nested struct with member initializers cannot be a default argument inside its class (clang).
+struct WalkLimits {
+  size_t max_scored = 0;              // 0: no limit
+  const Deadline* deadline = nullptr;  // checked every HnswIndex::kDeadlineCheckEvery expansions
+};
+
 class HnswIndex final : public VectorIndex {
  public:
   // Heap storage only; see Create for vectors on disk.
@@ -316,12 +323,7 @@ class HnswIndex final : public VectorIndex {
   void Publish(uint32_t id, uint32_t node);
 
   // --- Walks (hnsw_walk.h) ---
-  // When a search walk gives up early (SearchParams::max_scored and ::deadline).
-  struct WalkLimits {
-    size_t max_scored = 0;              // 0: no limit
-    const Deadline* deadline = nullptr;  // checked every kDeadlineCheckEvery expansions
-  };
-  static constexpr size_t kDeadlineCheckEvery = 64;
+  static constexpr size_t kDeadlineCheckEvery = 64;  // WalkLimits::deadline is read that often
   template <typename Score>
   uint32_t GreedyClosest(const Score& score, uint32_t start, int from_level, int to_level) const;
   // Best-first search of one level from `entry`; leaves up to ef results in s.top. With
