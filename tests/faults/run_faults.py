@@ -85,7 +85,7 @@ def any_client(cluster):
 
 
 def create_collection(cluster, a):
-    """Creates the collection once every node has joined (until then the create is refused)."""
+    """Creates the collection once every node has loaded and joined (until then the create is refused)."""
     body = {"vectors": {"size": workload.DIM, "distance": "Euclid"}, "shard_number": a.shards,
             "replication_factor": a.replication_factor, "write_consistency_factor": a.write_consistency_factor}
     deadline = time.monotonic() + 30
@@ -93,7 +93,8 @@ def create_collection(cluster, a):
         r = any_client(cluster).call("PUT", f"/collections/{COLLECTION}", body)
         if r.status == 200:
             return
-        if time.monotonic() > deadline or "live nodes" not in (r.error or ""):
+        starting = r.status == 503 or "live nodes" in (r.error or "")  # still loading, or not all joined
+        if time.monotonic() > deadline or not starting:
             raise RuntimeError(f"creating the collection: {r.describe()}")
         time.sleep(0.2)
 
