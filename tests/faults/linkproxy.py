@@ -46,15 +46,18 @@ class Settings:
 
 
 def uid_of_local_port(port):
-    """The uid owning the TCP socket bound to 127.0.0.1:port (the peer's end of an accepted connection)."""
-    want = f"0100007F:{port:04X}"  # local_address column: IPv4 in little-endian hex, then the port
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if fields[1] == want:
-                return int(fields[7])
-    return None
+    """The uid owning the TCP socket bound to 127.0.0.1:port (the peer's end of an accepted connection).
+    A substring search of the whole table: with thousands of TIME_WAIT entries, splitting every line on
+    every accept made the proxy itself the bottleneck of a 5-node run."""
+    with open("/proc/net/tcp", "rb") as f:
+        table = f.read()
+    # local_address column: IPv4 in little-endian hex, then the port; rem_address follows after a space.
+    at = table.find(b": 0100007F:%04X " % port)
+    if at < 0:
+        return None
+    # From the ":" ending the row number: ":", local, remote, state, queues, timer, retransmits, uid.
+    fields = table[at:table.find(b"\n", at)].split()
+    return int(fields[7])
 
 
 _seen = set()

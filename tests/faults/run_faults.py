@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -89,6 +90,16 @@ def create_collection(cluster, a):
     body = {"vectors": {"size": workload.DIM, "distance": "Euclid"}, "shard_number": a.shards,
             "replication_factor": a.replication_factor, "write_consistency_factor": a.write_consistency_factor}
     deadline = time.monotonic() + 30
+    # Every node first: a create places replicas over the members it sees, and five nodes should all
+    # hold some.
+    while time.monotonic() < deadline:
+        try:
+            r = any_client(cluster).call("GET", "/cluster")
+            if r.status == 200 and len(r.result.get("peers", {})) >= len(cluster.nodes):
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
     while True:
         r = any_client(cluster).call("PUT", f"/collections/{COLLECTION}", body)
         if r.status == 200:
@@ -204,7 +215,14 @@ def converge(cluster, shards, timeout):
         time.sleep(0.5)
 
 
+def _stop_run(signum, _frame):
+    raise SystemExit(128 + signum)  # unwinds through the finally below: nodes, firewall and mounts cleaned up
+
+
 def main():
+    # SIGTERM, and SIGINT even where a background shell ignored it, end the run cleanly.
+    signal.signal(signal.SIGTERM, _stop_run)
+    signal.signal(signal.SIGINT, _stop_run)
     a = parse_args()
     why = faultcluster.available(need_faketime="skew" in a.kinds)
     if why:
