@@ -137,12 +137,13 @@ def stalls(ops, shards, faults, t_end):
 def acks_without_quorum(ops, faults, margin=0.05):
     """Writes acknowledged while a "double" fault had taken away two of every shard's three replicas (with
     write_consistency_factor 2 no write can be acknowledged then): each is a violation. Only writes sent
-    after the fault began and answered before it healed count."""
+    after the fault was fully applied ("t_applied": both nodes down; killing the first one takes a while)
+    and answered before it healed count."""
     violations = []
     for f in faults:
         if f["kind"] != "double":
             continue
-        lo, hi = f["t_start"] + margin, f["t_end"] - margin
+        lo, hi = f.get("t_applied", f["t_start"]) + margin, f["t_end"] - margin
         for op in ops:
             if op["op"] != "read" and op["status"] == "ok" and op["t0"] > lo and op["t1"] < hi:
                 violations.append({"kind": "acknowledged_without_quorum", "id": op["id"], "client": op["client"],

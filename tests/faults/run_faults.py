@@ -293,6 +293,7 @@ def run(a, cluster, sched, workdir):
         f = resolve(f, cluster, cluster.names)
         f["t_start"] = round(time.monotonic() - t0, 2)
         apply(f, cluster)
+        f["t_applied"] = round(time.monotonic() - t0, 2)
         log(f"fault {json.dumps({k: v for k, v in f.items() if k not in ('at', 't_start')})}", t0)
         wait_until(time.monotonic() - t0 + f["duration"])
         cluster.heal()

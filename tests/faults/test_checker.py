@@ -105,6 +105,8 @@ class QuorumTest(unittest.TestCase):
         f = [{"kind": "double", "t_start": 1.5, "t_end": 3.0}]
         self.assertEqual(kinds(checker.acks_without_quorum(h.ops, f)), ["acknowledged_without_quorum"])
         self.assertEqual(checker.acks_without_quorum(h.ops, [dict(f[0], kind="kill")]), [])
+        # Acknowledged before the second node was down (t_applied) is no violation.
+        self.assertEqual(checker.acks_without_quorum(h.ops, [dict(f[0], t_applied=2.6)]), [])
 
 
 class ScheduleTest(unittest.TestCase):
