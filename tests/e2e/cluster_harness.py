@@ -146,11 +146,19 @@ class ClusterTestCase(vh.TestCase):
             self.skipTest("etcd is not installed (scripts/install-deps.sh installs etcd-server)")
         self.tmp = tempfile.mkdtemp(prefix="vj-e2e-cluster-")
         self.etcd = Etcd(self.tmp)
-        self.etcd.start()
         self.nodes = {}
-        for name in self.node_names:
-            self.nodes[name] = self.start_node(name)
-        self.wait_for_members()
+        try:
+            self.etcd.start()
+            for name in self.node_names:
+                self.nodes[name] = self.start_node(name)
+            self.wait_for_members()
+        except BaseException:
+            # unittest skips tearDown when setUp fails: stop what started here (files are kept).
+            for name, s in self.nodes.items():
+                print(f"\n===== {self.id()}: node {name} (setUp failed) =====\n{s.dump_logs()}")
+                s.stop()
+            self.etcd.close()
+            raise
 
     def wait_for_members(self, names=None):
         """Waits until every running node lists all of `names` (default: every node) among its peers: a
