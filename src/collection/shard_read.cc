@@ -165,7 +165,8 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   // checked inside an exact scan or a graph walk: once it passes they refuse every id, the search ends
   // with what it has (or nothing), and the timeout is returned below instead of its results.
   DeadlineTicker ticker(deadline);
-  params.deadline = &deadline;
+  // Only a deadline that can pass is handed to the walk: without one the walk does no checks at all.
+  params.deadline = deadline.is_set() ? &deadline : nullptr;
   std::vector<Neighbor> found;
   const bool filtered = request.filter && !request.filter->empty();
   if (!filtered) {
