@@ -21,7 +21,6 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 
 import cluster_harness as ch
@@ -76,27 +75,15 @@ class UidServer(vh.Server):
         return [SETPRIV, "--reuid", str(self.uid), "--regid", str(self.uid), "--clear-groups"] + super()._argv()
 
 
-class Requests:
+class Requests(ch.Writers):
     """Writer threads that upsert batches with wait=true, through every node in turn, recording each
     request: (node, start, end, status, error). A batch of 16 ids touches each of 3 shards but for a
-    chance of 3 * (2/3)^16 (0.05 %), so an acknowledged batch means every shard took writes."""
+    chance of 3 * (2/3)^16 (0.05 %), so an acknowledged batch means every shard took writes. Threads,
+    ids, start and stop are cluster_harness.Writers'; run() is its own."""
 
     def __init__(self, test, collection, names, threads=3, batch=16):
-        self.test = test
-        self.collection = collection
-        self.names = list(names)
-        self.batch = batch
-        self.lock = threading.Lock()
-        self.next_id = 1
+        super().__init__(test, collection, names, threads=threads, batch=batch)
         self.log = []
-        self.acked = set()
-        self.stop_event = threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True) for i in range(threads)]
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-        return self
 
     def run(self, index):
         k = index
@@ -122,11 +109,6 @@ class Requests:
             if status != 200:
                 time.sleep(0.05)  # a refused client does not spin
 
-    def stop(self):
-        self.stop_event.set()
-        for t in self.threads:
-            t.join(timeout=60)
-
     def entries(self, since=None, until=None, node=None):
         with self.lock:
             return [e for e in self.log if (since is None or e[1] >= since) and (until is None or e[1] < until)
@@ -136,7 +118,7 @@ class Requests:
         acks = [e[2] for e in self.entries(since=t) if e[3] == 200]
         return min(acks) - t if acks else None
 
-    def longest_gap(self, since, until):
+    def longest_gap_between(self, since, until):
         """The longest time in [since, until] without an acknowledgement (through any node)."""
         acks = sorted(e[2] for e in self.entries() if e[3] == 200 and since <= e[2] <= until)
         points = [since] + acks + [until]
@@ -251,7 +233,7 @@ class ClusterLivenessTest(ch.ClusterTestCase):
         time.sleep(2)
         requests.stop()
         resumed = requests.first_ack_after(cut_at + 0.01)
-        gap = requests.longest_gap(cut_at, cut_until)
+        gap = requests.longest_gap_between(cut_at, cut_until)
         print(f"\nprimary cut off from its replicas: first acknowledgement {resumed:.2f} s after the cut, longest "
               f"time without one {gap:.2f} s; shard 0 now led by {shard0['primary']} in term {shard0['term']}",
               flush=True)
@@ -260,7 +242,7 @@ class ClusterLivenessTest(ch.ClusterTestCase):
         self.assertNotEqual(shard0["primary"], victim)
         self.assertEqual(shard0["term"], 2)
         # Writes keep flowing through the others after the failover, and the victim never hangs.
-        self.assertLess(requests.longest_gap(cut_at + self.lease_ttl + 2 + MARGIN_S, cut_until), 2.0)
+        self.assertLess(requests.longest_gap_between(cut_at + self.lease_ttl + 2 + MARGIN_S, cut_until), 2.0)
         self.assert_answered_at_once(requests, victim, cut_at, cut_until, self.lease_ttl + 2)
         self.assert_healed(requests)
         self.assertEqual(self.shard_map("l", via=victim)[0]["term"], 2)
@@ -279,7 +261,7 @@ class ClusterLivenessTest(ch.ClusterTestCase):
             self.firewall.heal()
         time.sleep(2)
         requests.stop()
-        gap = requests.longest_gap(cut_at, cut_until)
+        gap = requests.longest_gap_between(cut_at, cut_until)
         resumed = requests.first_ack_after(cut_at + 0.01)
         print(f"\nprimary isolated from etcd and peers: first acknowledgement {resumed:.2f} s after the cut, "
               f"longest time without one {gap:.2f} s", flush=True)
