@@ -1,0 +1,62 @@
+// Permissions and principals: who made a request and what it may do. The route table (server/) declares
+// the Permission each route needs; authenticators (API keys, JWT, OIDC) produce a Principal; the
+// authorize step asks Principal::Allows. Nothing else decides access.
+//
+// Permissions are ordered for collections: read < write < manage < admin, and a grant of one level
+// includes the levels below it. kPublic needs no principal; kInternal is for peers only and is never
+// granted to a user (it is checked on the peer port, not here).
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vj {
+
+enum class Permission : uint8_t {
+  kPublic = 0,  // no principal needed (/, /livez, /readyz)
+  kRead = 1,    // read points, search, list and describe collections
+  kWrite = 2,   // upsert, delete, payload edits
+  kManage = 3,  // create and delete collections and payload indexes
+  kAdmin = 4,   // keys, roles, cluster operations (rebalance), every collection
+  kInternal = 5,  // node-to-node only; never granted to a principal
+};
+
+std::string_view PermissionName(Permission p);  // "public", "read", "write", "manage", "admin", "internal"
+std::optional<Permission> ParsePermission(std::string_view name);
+
+// One grant: `level` (and the levels below it) on the collections whose names match `collections`.
+// A pattern is an exact name, "*" (every collection), or a prefix ending in "*" ("logs-*").
+struct Grant {
+  std::string collections = "*";
+  Permission level = Permission::kRead;
+};
+
+bool CollectionPatternMatches(std::string_view pattern, std::string_view collection);
+// Whether `pattern` is well-formed: non-empty, at most one '*', only as its last character.
+bool ValidCollectionPattern(std::string_view pattern);
+
+struct Principal {
+  // Stable, secret-free identity for logs, audit and rate-limit buckets: "api-key:main",
+  // "api-key:read-only", "key:<id>", "jwt:<subject>", "oidc:<subject>", "anonymous".
+  std::string id;
+  std::vector<std::string> roles;  // role names it was given (informational; grants are resolved)
+  std::vector<Grant> grants;
+  // Qdrant's JWT `value_exists` claim, kept for the authenticator that checks it; empty otherwise.
+  std::string value_exists_json;
+
+  // Whether the principal may do `needed` on `collection` (a collection-scoped route), or, without a
+  // collection, on the node as a whole (needs a grant on "*").
+  bool Allows(Permission needed, std::optional<std::string_view> collection) const;
+  // Whether any grant lets it at least read `collection` (for filtering GET /collections).
+  bool CanSee(std::string_view collection) const { return Allows(Permission::kRead, collection); }
+};
+
+// The principal of a node where authentication is off (security.allow_unauthenticated or loopback
+// without keys): everything a user may do.
+Principal UnauthenticatedAdmin();
+
+}  // namespace vj
