@@ -12,6 +12,7 @@
 #include "api/rest_api.h"
 #include "collection/catalog.h"
 #include "core/deadline.h"
+#include "core/request_context.h"
 #include "core/status.h"
 
 namespace vj {
@@ -19,6 +20,7 @@ namespace vj {
 struct Call {
   Catalog& catalog;
   const RestApiOptions& options;
+  const RequestContext& context;  // who asks, until when (core/request_context.h)
   const Request& request;
   std::vector<std::string> params;  // path parameters in route order ({name}, {id}, ...)
   // Internal shard routes (/internal/shards/{name}/{shard}/...): the shard, taken out of params, and
@@ -33,9 +35,9 @@ struct Call {
   // ?wait=true|false (default false, as Qdrant).
   StatusOr<bool> Wait() const;
   StatusOr<std::shared_ptr<Collection>> GetCollection() const;
-  // The request's deadline from Qdrant's ?timeout=<seconds> (a positive number; larger than
-  // limits.max_timeout_s is lowered to it), else limits.default_timeout_s from now; none when that is 0.
-  StatusOr<Deadline> RequestDeadline() const;
+  // The request's deadline (the context's: Qdrant's ?timeout=<seconds>, capped at limits.max_timeout_s,
+  // else limits.default_timeout_s from when the request arrived; none when that is 0).
+  StatusOr<Deadline> RequestDeadline() const { return context.deadline; }
   // The request's limits. A peer's shard request (`shard` set) was checked by the node that took the
   // client's request; it asks each shard for offset + limit points (collection.cc), so its `limit` may
   // be up to max_offset + max_limit.
@@ -45,8 +47,6 @@ struct Call {
     return l;
   }
 };
-
-using HandlerFn = StatusOr<boost::json::value> (*)(const Call& call);
 
 // Collections (handlers_collections.cc).
 StatusOr<boost::json::value> HandleRoot(const Call& call);

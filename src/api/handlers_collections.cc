@@ -1,5 +1,6 @@
 // Collection endpoints: list, get, create, delete, exists, payload indexes.
 #include "api/handlers.h"
+#include "security/permission.h"
 #include "collection/collection_config.h"
 #include "core/json_fields.h"
 
@@ -45,7 +46,11 @@ StatusOr<json::value> HandleCollectionCluster(const Call& call) {
 
 StatusOr<json::value> HandleListCollections(const Call& call) {
   json::array list;
-  for (const std::string& name : call.catalog.List()) list.push_back(json::object{{"name", name}});
+  // Only the collections the principal may read (deny by default: no principal sees none).
+  const Principal* principal = call.context.principal.get();
+  for (const std::string& name : call.catalog.List()) {
+    if (principal != nullptr && principal->CanSee(name)) list.push_back(json::object{{"name", name}});
+  }
   return json::object{{"collections", std::move(list)}};
 }
 

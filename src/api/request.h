@@ -16,13 +16,21 @@ inline constexpr char kInternalTokenHeader[] = "x-vjvector-internal-token";
 // of the replica that answered, taken before the read (collection/read_consistency.h).
 inline constexpr char kReplicaPositionHeader[] = "x-vjvector-replica-position";
 
+// Headers the request pipeline reads (server/request_pipeline.h): credentials, request id, trace context.
+inline constexpr const char* kRequestHeaders[] = {"authorization", "api-key", "x-request-id", "traceparent"};
+
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string path;    // decoded path without the query string, e.g. "/collections/a/points"
   std::map<std::string, std::string> query;  // decoded query parameters
   std::string body;
-  // Only the headers the server reads, by lower-case name (kInternalTokenHeader).
+  // Only the headers the server reads, by lower-case name (kRequestHeaders, kInternalTokenHeader and
+  // the browser policy's).
   std::map<std::string, std::string> headers;
+  // "ip:port" of the client, filled by the transport.
+  std::string client_address;
+  // The subject CN of the client certificate the TLS handshake verified; empty without one.
+  std::string tls_client_cn;
 };
 
 struct Response {

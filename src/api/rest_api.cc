@@ -10,6 +10,8 @@
 
 #include "api/error_mapping.h"
 #include "api/handlers.h"
+#include "api/route_table.h"
+#include "security/permission.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -18,103 +20,11 @@ namespace json = boost::json;
 
 namespace {
 
-struct Route {
-  std::string_view method;
-  std::string_view pattern;  // segments; "{x}" captures one
-  HandlerFn handler;
-  bool writes = false;  // may block until a write is durable (wait=true) or a collection is opened
-  bool shard_scoped = false;  // an internal route of one shard: /internal/shards/{name}/{shard}/...
-};
-
-constexpr Route kRoutes[] = {
-    {"GET", "/", HandleRoot},
-    {"GET", "/cluster", HandleClusterInfo},
-    {"POST", "/cluster/rebalance", HandleRebalance, true},
-    {"GET", "/collections", HandleListCollections},
-    {"GET", "/collections/{name}", HandleGetCollection},
-    {"PUT", "/collections/{name}", HandleCreateCollection, true},
-    {"DELETE", "/collections/{name}", HandleDeleteCollection, true},
-    {"GET", "/collections/{name}/exists", HandleCollectionExists},
-    {"PUT", "/collections/{name}/index", HandleCreateIndex, true},
-    {"DELETE", "/collections/{name}/index/{field_name}", HandleDeleteIndex, true},
-    {"PUT", "/collections/{name}/points", HandleUpsert, true},
-    {"POST", "/collections/{name}/points", HandleRetrieve},
-    {"POST", "/collections/{name}/points/delete", HandleDeletePoints, true},
-    {"POST", "/collections/{name}/points/payload", HandleSetPayload, true},
-    {"PUT", "/collections/{name}/points/payload", HandleOverwritePayload, true},
-    {"POST", "/collections/{name}/points/payload/delete", HandleDeletePayload, true},
-    {"POST", "/collections/{name}/points/payload/clear", HandleClearPayload, true},
-    {"POST", "/collections/{name}/points/scroll", HandleScroll},
-    {"POST", "/collections/{name}/points/count", HandleCount},
-    {"POST", "/collections/{name}/points/query", HandleQuery},
-    {"POST", "/collections/{name}/points/query/batch", HandleQueryBatch},
-    {"POST", "/collections/{name}/points/search", HandleSearch},
-    {"POST", "/collections/{name}/points/search/batch", HandleSearchBatch},
-    {"GET", "/collections/{name}/points/{id}", HandleGetPoint},
-    {"GET", "/collections/{name}/cluster", HandleCollectionCluster},
-    // Cluster mode: one shard's operations, called by peers (see RestApiOptions::shard_collection).
-    {"PUT", "/internal/shards/{name}/{shard}/index", HandleCreateIndex, true, true},
-    {"DELETE", "/internal/shards/{name}/{shard}/index/{field_name}", HandleDeleteIndex, true, true},
-    {"PUT", "/internal/shards/{name}/{shard}/points", HandleUpsert, true, true},
-    {"POST", "/internal/shards/{name}/{shard}/points", HandleRetrieve, false, true},
-    {"POST", "/internal/shards/{name}/{shard}/points/delete", HandleDeletePoints, true, true},
-    {"POST", "/internal/shards/{name}/{shard}/points/payload", HandleSetPayload, true, true},
-    {"PUT", "/internal/shards/{name}/{shard}/points/payload", HandleOverwritePayload, true, true},
-    {"POST", "/internal/shards/{name}/{shard}/points/payload/delete", HandleDeletePayload, true, true},
-    {"POST", "/internal/shards/{name}/{shard}/points/payload/clear", HandleClearPayload, true, true},
-    {"POST", "/internal/shards/{name}/{shard}/points/scroll", HandleScroll, false, true},
-    {"POST", "/internal/shards/{name}/{shard}/points/count", HandleCount, false, true},
-    {"POST", "/internal/shards/{name}/{shard}/points/query", HandleQuery, false, true},
-};
-
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
-    i = j;
-  }
-  return parts;
-}
-
-// Matches path segments against a pattern; fills params. Literal segments win over captures because
-// kRoutes lists literal routes ("/points/scroll") before the capture route ("/points/{id}").
-bool MatchRoute(const std::vector<std::string_view>& path, std::string_view pattern,
-                std::vector<std::string>* params) {
-  std::vector<std::string_view> want = Split(pattern);
-  if (want.size() != path.size()) return false;
-  params->clear();
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i].front() == '{') {
-      params->emplace_back(path[i]);
-    } else if (want[i] != path[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
-const Route* FindRoute(const std::vector<std::string_view>& path, std::string_view method,
-                       std::vector<std::string>* params, bool* path_known) {
-  *path_known = false;
-  for (const Route& route : kRoutes) {
-    if (!MatchRoute(path, route.pattern, params)) continue;
-    *path_known = true;
-    if (route.method == method) return &route;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
-bool RestApi::NeverBlocks(const Request& request) {
-  std::vector<std::string> params;
-  bool path_known;
-  const Route* route = FindRoute(Split(request.path), request.method, &params, &path_known);
-  return route != nullptr && !route->writes;
+bool RestApi::NeverBlocks(Port port, const Request& request) {
+  const RouteMatch match = MatchRoute(port, request.method, request.path);
+  return match.route != nullptr && match.route->server == RouteServer::kApi && !match.route->writes;
 }
 
 StatusOr<json::object> Call::Body() const {
@@ -163,8 +73,10 @@ StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const {
   return options.shard_collection(params.at(0), *shard, writes);
 }
 
-StatusOr<Deadline> Call::RequestDeadline() const {
-  const RequestLimits& l = options.limits;
+namespace {
+
+// Qdrant's ?timeout=<seconds>, capped at limits.max_timeout_s; limits.default_timeout_s without it.
+StatusOr<Deadline> ParseRequestTimeout(const Request& request, const RequestLimits& l) {
   double seconds = l.default_timeout_s;
   if (auto it = request.query.find("timeout"); it != request.query.end()) {
     double asked = 0;
@@ -177,6 +89,8 @@ StatusOr<Deadline> Call::RequestDeadline() const {
   if (seconds <= 0) return Deadline();
   return Deadline::After(std::chrono::duration<double>(seconds));
 }
+
+}  // namespace
 
 json::value UpdateResult(const Collection& collection, bool wait) {
   return json::object{{"operation_id", collection.last_sequence()},
@@ -218,25 +132,38 @@ Status ReplicaPositionHeld(const Call& call, const ReplicaPosition& before) {
 
 }  // namespace
 
-Response RestApi::Handle(const Request& request) {
+Response RestApi::Handle(const Request& request, Port port) {
+  RequestContext context;
+  Principal principal = UnauthenticatedAdmin();
+  principal.is_peer = port == Port::kPeer;
+  context.principal = std::make_shared<const Principal>(std::move(principal));
+  return Handle(context, MatchRoute(port, request.method, request.path), request);
+}
+
+Response NoRouteResponse(const RouteMatch& match, const Request& request) {
+  Response response = ErrorResponse(
+      match.path_known ? absl::Status(absl::StatusCode::kInvalidArgument,
+                                      "method " + request.method + " is not allowed on " + request.path)
+                       : absl::NotFoundError("no such endpoint: " + request.method + " " + request.path),
+      0);
+  if (match.path_known) response.status = 405;
+  return response;
+}
+
+Response RestApi::Handle(const RequestContext& request_context, const RouteMatch& match, const Request& request) {
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  const std::vector<std::string_view> path = Split(request.path);
-  std::vector<std::string> params;
-  bool path_known = false;
-  const Route* matched = FindRoute(path, request.method, &params, &path_known);
-  if (matched == nullptr) {
-    Response response = ErrorResponse(
-        path_known ? absl::Status(absl::StatusCode::kInvalidArgument,
-                                  "method " + request.method + " is not allowed on " + request.path)
-                   : absl::NotFoundError("no such endpoint: " + request.method + " " + request.path),
-        elapsed());
-    if (path_known) response.status = 405;
-    return response;
+  const RouteSpec* matched = match.route;
+  if (matched == nullptr || matched->server != RouteServer::kApi) return NoRouteResponse(match, request);
+  RequestContext context = request_context;
+  if (!context.deadline.is_set()) {
+    StatusOr<Deadline> deadline = ParseRequestTimeout(request, options_.limits);
+    if (!deadline.ok()) return ErrorResponse(deadline.status(), elapsed());
+    context.deadline = *deadline;
   }
-  Call call{catalog_, options_, request, std::move(params), std::nullopt, false};
+  Call call{catalog_, options_, context, request, match.params, std::nullopt, false};
   if (matched->shard_scoped) {
     uint64_t shard = 0;
     if (!absl::SimpleAtoi(call.params.at(1), &shard) || shard > UINT32_MAX) {

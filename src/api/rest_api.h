@@ -13,6 +13,8 @@
 
 #include "api/request.h"
 #include "api/request_limits.h"
+#include "api/route_table.h"
+#include "core/request_context.h"
 #include "collection/catalog.h"
 
 namespace vj {
@@ -46,13 +48,21 @@ struct RestApiOptions {
   RequestLimits limits;
 };
 
+// 404 (no such path) or 405 (the path exists with another method) in Qdrant's error body.
+Response NoRouteResponse(const RouteMatch& match, const Request& request);
+
 class RestApi {
  public:
   RestApi(Catalog& catalog, RestApiOptions options) : catalog_(catalog), options_(std::move(options)) {}
-  Response Handle(const Request& request);
-  // True for requests of routes that only read (queries, scroll, count, retrieve, listings): they never
-  // wait for a write, so a transport may run them on its I/O thread.
-  static bool NeverBlocks(const Request& request);
+  // Runs the matched route's handler (route_table.h) for a request the middleware already authorized
+  // (server/request_pipeline.h). Routes served elsewhere, or no route, answer 404/405.
+  Response Handle(const RequestContext& context, const RouteMatch& match, const Request& request);
+  // For tests of the handlers: a request of `port` with an unauthenticated admin's context (a peer's on
+  // the peer port).
+  Response Handle(const Request& request, Port port = Port::kPublic);
+  // True for requests of API routes that only read (queries, scroll, count, retrieve, listings): they
+  // never wait for a write, so a transport may run them on its I/O thread.
+  static bool NeverBlocks(Port port, const Request& request);
 
  private:
   Catalog& catalog_;

@@ -90,12 +90,12 @@ TEST_F(RestApiTest, UpsertSearchScrollCount) {
 }
 
 TEST(RestApiRoutesTest, ReadsNeverBlockWritesMay) {
-  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/query", {}, "", {}}));
-  EXPECT_TRUE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points", {}, "", {}}));  // retrieve
-  EXPECT_TRUE(RestApi::NeverBlocks(Request{"GET", "/collections", {}, "", {}}));
-  EXPECT_FALSE(RestApi::NeverBlocks(Request{"PUT", "/collections/c/points", {}, "", {}}));  // upsert
-  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/collections/c/points/delete", {}, "", {}}));
-  EXPECT_FALSE(RestApi::NeverBlocks(Request{"POST", "/no/such/route", {}, "", {}}));
+  EXPECT_TRUE(RestApi::NeverBlocks(Port::kPublic, Request{"POST", "/collections/c/points/query", {}, "", {}}));
+  EXPECT_TRUE(RestApi::NeverBlocks(Port::kPublic, Request{"POST", "/collections/c/points", {}, "", {}}));  // retrieve
+  EXPECT_TRUE(RestApi::NeverBlocks(Port::kPublic, Request{"GET", "/collections", {}, "", {}}));
+  EXPECT_FALSE(RestApi::NeverBlocks(Port::kPublic, Request{"PUT", "/collections/c/points", {}, "", {}}));  // upsert
+  EXPECT_FALSE(RestApi::NeverBlocks(Port::kPublic, Request{"POST", "/collections/c/points/delete", {}, "", {}}));
+  EXPECT_FALSE(RestApi::NeverBlocks(Port::kPublic, Request{"POST", "/no/such/route", {}, "", {}}));
 }
 
 TEST_F(RestApiTest, BadInputIsA4xxNamingTheProblemAndChangesNothing) {
@@ -187,7 +187,7 @@ TEST(RestApiPositionTest, InternalReadsCarryTheReplicaPosition) {
                 .status,
             200);
   auto send = [&](std::map<std::string, std::string> query) {
-    return api.Handle(Request{"POST", "/internal/shards/c/0/points/count", std::move(query), "{}", {}});
+    return api.Handle(Request{"POST", "/internal/shards/c/0/points/count", std::move(query), "{}", {}}, Port::kPeer);
   };
   auto header = [](const Response& r) {
     for (const auto& [k, v] : r.headers) {

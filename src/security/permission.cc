@@ -36,7 +36,7 @@ bool CollectionPatternMatches(std::string_view pattern, std::string_view collect
 
 bool Principal::Allows(Permission needed, std::optional<std::string_view> collection) const {
   if (needed == Permission::kPublic) return true;
-  if (needed == Permission::kInternal) return false;
+  if (needed == Permission::kInternal) return is_peer;
   for (const Grant& g : grants) {
     if (g.level == Permission::kInternal || g.level < needed) continue;
     if (collection ? CollectionPatternMatches(g.collections, *collection) : g.collections == "*") return true;

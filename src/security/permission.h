@@ -4,7 +4,7 @@
 //
 // Permissions are ordered for collections: read < write < manage < admin, and a grant of one level
 // includes the levels below it. kPublic needs no principal; kInternal is for peers only and is never
-// granted to a user (it is checked on the peer port, not here).
+// granted by a Grant: only a peer principal (is_peer) has it, and only the peer port makes one.
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -45,6 +45,8 @@ struct Principal {
   std::string id;
   std::vector<std::string> roles;  // role names it was given (informational; grants are resolved)
   std::vector<Grant> grants;
+  // A cluster peer (the peer port's authenticator); the only principal kInternal routes allow.
+  bool is_peer = false;
   // Qdrant's JWT `value_exists` claim, kept for the authenticator that checks it; empty otherwise.
   std::string value_exists_json;
 

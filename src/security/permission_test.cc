@@ -37,6 +37,10 @@ TEST(Principal, NobodyIsGrantedInternal) {
   forged.grants = {{"*", Permission::kInternal}};
   EXPECT_FALSE(forged.Allows(Permission::kRead, "a"));
   EXPECT_FALSE(forged.Allows(Permission::kInternal, std::nullopt));
+  Principal peer;
+  peer.is_peer = true;
+  EXPECT_TRUE(peer.Allows(Permission::kInternal, std::nullopt));
+  EXPECT_FALSE(peer.Allows(Permission::kRead, "a"));  // a peer is not a user
 }
 
 TEST(Principal, NoGrantsAllowsOnlyPublic) {

@@ -12,7 +12,6 @@ namespace {
 
 // Metric label of the responses the policy produces itself (bounded cardinality).
 constexpr char kRoute[] = "browser_policy";
-constexpr char kReplicationPrefix[] = "/internal/replication/";
 constexpr char kAllowedMethods[] = "GET, POST, PUT, PATCH, DELETE, HEAD";
 // What Qdrant's clients send from a browser: a JSON body and an API key or a bearer token.
 constexpr char kAllowedHeaders[] = "content-type, api-key, authorization";
@@ -184,7 +183,8 @@ BrowserDecision BrowserPolicy::Check(const Request& request) const {
   }
 
   if (!request.body.empty()) {
-    const bool replication = request.path.rfind(kReplicationPrefix, 0) == 0;
+    const bool replication = !options_.binary_body_prefix.empty() &&
+                             request.path.rfind(options_.binary_body_prefix, 0) == 0;
     const char* expected = replication ? "application/octet-stream" : "application/json";
     const std::string* content_type = Header(request, "content-type");
     if (content_type == nullptr || MediaType(*content_type) != expected) {

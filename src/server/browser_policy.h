@@ -2,7 +2,7 @@
 // a node (cross-site request forgery, DNS rebinding) and so that pages of configured origins can call it
 // (CORS). Decided from the method, path and a few headers before a request is dispatched:
 //   * a request with a body must say `Content-Type: application/json` (application/octet-stream on
-//     /internal/replication/): a page can send text/plain, form and multipart bodies cross-site without
+//     the peer port's /internal/replication/): a page can send text/plain, form and multipart bodies cross-site without
 //     asking the browser first, but not JSON -> 415;
 //   * an `Origin` header that is neither the node's own origin (http(s)://<Host>) nor listed in
 //     cors_origins -> 403: browsers send it on every cross-site fetch and form post;
@@ -37,6 +37,9 @@ struct BrowserPolicyOptions {
   // Host names (without port, case-insensitive) accepted in the Host header besides the loopback ones;
   // "*" accepts any. Empty = loopback names only on a loopback listener, any name otherwise.
   std::vector<std::string> allowed_hosts;
+  // Paths under this prefix take binary bodies (application/octet-stream): "/internal/replication/" on
+  // the peer port; empty on the REST port, where every body is JSON.
+  std::string binary_body_prefix;
 };
 
 struct BrowserDecision {

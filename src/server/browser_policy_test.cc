@@ -40,6 +40,7 @@ BrowserPolicyOptions Origins(std::vector<std::string> origins) {
 
 const BrowserPolicy kLoopback({}, /*loopback_listener=*/true);
 const BrowserPolicy kPublic({}, /*loopback_listener=*/false);
+const BrowserPolicy kPeerPort({.binary_body_prefix = "/internal/replication/"}, /*loopback_listener=*/true);
 
 TEST(BrowserPolicyTest, JsonClientsWithoutOriginPass) {
   for (const char* type : {"application/json", "application/json; charset=utf-8", "Application/JSON ;x=y"}) {
@@ -62,11 +63,15 @@ TEST(BrowserPolicyTest, BodiesThatAreNotJsonAre415) {
     EXPECT_NE(d.answer->body.find("application/json"), std::string::npos) << d.answer->body;
   }
   EXPECT_EQ(StatusOf(kLoopback.Check(Make("PUT", "/collections/a", {{"host", "localhost"}}, "{}"))), 415);
-  // Replication batches are binary; JSON there is as wrong as text.
-  EXPECT_FALSE(kLoopback.Check(Make("POST", "/internal/replication/a/0/entries",
+  // Replication batches (on the peer port) are binary; JSON there is as wrong as text. On the REST port
+  // no path takes a binary body.
+  EXPECT_FALSE(kPeerPort.Check(Make("POST", "/internal/replication/a/0/entries",
                                     {{"content-type", "application/octet-stream"}}, "\x01"))
                    .answer);
-  EXPECT_EQ(StatusOf(kLoopback.Check(
+  EXPECT_EQ(StatusOf(kLoopback.Check(Make("POST", "/internal/replication/a/0/entries",
+                                          {{"content-type", "application/octet-stream"}}, "\x01"))),
+            415);
+  EXPECT_EQ(StatusOf(kPeerPort.Check(
                 Make("POST", "/internal/replication/a/0/entries", {{"content-type", "text/plain"}}, "x"))),
             415);
 }

@@ -179,6 +179,9 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   Session(Impl& server, tcp::socket socket, uint64_t id, bool refuse)
       : server_(server), id_(id), refuse_(refuse), stream_(std::move(socket)) {
     if (!refuse_) server_.connections_.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ec;
+    const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_address_ = remote.address().to_string() + ":" + std::to_string(remote.port());
   }
   ~Session() {
     if (!refuse_) server_.connections_.fetch_sub(1, std::memory_order_relaxed);
@@ -299,8 +302,12 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     Request request;
     request.method = std::string(req.method_string());
     DecodeTarget(req.target(), request);
+    request.client_address = client_address_;
     if (auto token = req.find(kInternalTokenHeader); token != req.end()) {
       request.headers.emplace(kInternalTokenHeader, std::string(token->value()));
+    }
+    for (const char* name : kRequestHeaders) {
+      if (auto h = req.find(name); h != req.end()) request.headers.emplace(name, std::string(h->value()));
     }
     for (const char* name : kBrowserPolicyHeaders) {
       if (auto h = req.find(name); h != req.end()) request.headers.emplace(name, std::string(h->value()));
@@ -444,6 +451,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   Clock::time_point t0_;
   std::string method_;
   std::string route_;
+  std::string client_address_;  // "ip:port" of the client
   int status_ = 0;
   bool keep_alive_ = false;
   bool head_ = false;
@@ -531,11 +539,6 @@ std::optional<Response> HttpServer::Impl::ServeInline(const Request& req) {
 
 Response HttpServer::Impl::CallHandler(const Request& req) {
   try {
-    if (req.method == "GET" && req.path == "/metrics") {
-      Response r = TextResponse(200, metrics_.Render(), req.path);
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      return r;
-    }
     return handler_(req);
   } catch (const std::exception& e) {
     spdlog::error("HTTP handler for {} {} threw: {}", req.method, req.path, e.what());

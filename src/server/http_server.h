@@ -1,6 +1,6 @@
 // HttpServer: HTTP/1.1 over Boost.Beast/Asio (keep-alive, a pool of I/O threads). It serves the
-// operational endpoints itself (/livez, /readyz, /healthz, /metrics) and passes every other request to
-// the handler (RestApi::Handle). Bodies over max_body_bytes get 413 without reaching the handler.
+// health endpoints itself (/livez, /readyz, /healthz) and passes every other request to the handler
+// (the port's RequestPipeline, server/request_pipeline.h). Bodies over max_body_bytes get 413 without reaching the handler.
 // Every request is counted and timed in the Metrics registry by route and status.
 //
 // Bounded by design, so that no client or burst can starve or exhaust the node:

@@ -47,6 +47,13 @@ class HttpServerTest : public ::testing::Test {
 
   Response Handle(const Request& req) {
     if (req.path == "/throw") throw std::runtime_error("boom");
+    if (req.path == "/metrics") {  // served by the request pipeline in the binary
+      Response r;
+      r.route = "/metrics";
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics_.Render();
+      return r;
+    }
     if (req.path == "/slow") {
       slow_started_.set_value();
       std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -99,6 +99,11 @@ Status SetAdvertiseUrl(ServerConfig& c, const std::string& v) {
   c.advertise_url = v;
   return absl::OkStatus();
 }
+Status SetP2pPort(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(uint64_t port, ParseNumber(v, 0, 65535));
+  c.p2p_port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
+}
 Status SetClusterPrefix(ServerConfig& c, const std::string& v) {
   if (v.empty() || v[0] != '/') return absl::InvalidArgumentError("must start with '/'");
   c.cluster_prefix = v;
@@ -222,6 +227,7 @@ constexpr Setting kSettings[] = {
     {"CLUSTER_ETCD", "cluster.etcd", SetEtcd},
     {"CLUSTER_NODE_ID", "cluster.node_id", SetNodeId},
     {"CLUSTER_ADVERTISE_URL", "cluster.advertise_url", SetAdvertiseUrl},
+    {"CLUSTER_P2P_PORT", "cluster.p2p_port", SetP2pPort},
     {"CLUSTER_PREFIX", "cluster.prefix", SetClusterPrefix},
     {"CLUSTER_LEASE_TTL", "cluster.lease_ttl", SetLeaseTtl},
     {"CLUSTER_INTERNAL_TOKEN", "cluster.internal_token", SetInternalToken},

@@ -8,7 +8,7 @@
 //          max_pending_response_bytes: 536870912,
 //          cors_origins: [https://app.example.com], allowed_hosts: [vjvector.example.com]}  (lists)
 //   log: {format: text|json, level: trace|debug|info|warn|error}
-//   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, advertise_url: "http://10.0.0.5:6333",
+//   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, p2p_port: 6335, advertise_url: "http://10.0.0.5:6335",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
 //   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
@@ -20,7 +20,7 @@
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
 // VJVECTOR_HTTP_MAX_QUEUED_REQUESTS, VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES,
 // VJVECTOR_HTTP_MAX_PENDING_RESPONSE_BYTES, VJVECTOR_LOG_FORMAT, VJVECTOR_LOG_LEVEL, VJVECTOR_CLUSTER_ETCD,
-// VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
+// VJVECTOR_CLUSTER_NODE_ID, VJVECTOR_CLUSTER_P2P_PORT, VJVECTOR_CLUSTER_ADVERTISE_URL, VJVECTOR_CLUSTER_PREFIX,
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, VJVECTOR_LIMITS_<KEY> for each limits
 // key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...), VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS,
 // VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
@@ -60,7 +60,10 @@ struct ServerConfig {
   std::string log_level = "info";
   std::string etcd;            // comma-separated etcd endpoints; empty = a standalone node
   std::string node_id;         // required with etcd
-  std::string advertise_url;   // how peers reach this node; empty = http://host:port
+  // The peer port: node-to-node requests (/internal/...) are served there only, never on the REST port.
+  // 0 = any free port (tests).
+  uint16_t p2p_port = 6335;
+  std::string advertise_url;   // how peers reach this node's peer port; empty = http://host:p2p_port
   std::string cluster_prefix = "/vjvector";
   size_t lease_ttl_s = 5;
   // Shared secret that nodes send on /internal/... requests and require from each other; empty = those

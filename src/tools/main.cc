@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <random>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "core/distance.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/request_pipeline.h"
 #include "server/server_config.h"
 #include "storage/power_loss_fs.h"
 
@@ -96,18 +98,6 @@ void DeclareMetrics(vj::Metrics& metrics) {
                        "Point records held in quarantine because they did not decode at start-up.");
 }
 
-// Internal routes need the cluster's token when one is configured (compared in constant time).
-bool InternalTokenMatches(const vj::ServerConfig& config, const vj::Request& request) {
-  if (config.internal_token.empty()) return true;
-  auto it = request.headers.find(vj::kInternalTokenHeader);
-  if (it == request.headers.end() || it->second.size() != config.internal_token.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < it->second.size(); ++i) {
-    diff |= static_cast<unsigned char>(it->second[i] ^ config.internal_token[i]);
-  }
-  return diff == 0;
-}
-
 // Raises the soft limit on open files to the hard one: every connection, shard and RocksDB table file
 // holds a descriptor, and the usual soft limit (1024) is below what http.max_connections allows.
 void RaiseFileLimit(size_t max_connections) {
@@ -122,6 +112,14 @@ void RaiseFileLimit(size_t max_connections) {
                  "'too many open files' before the connection limit refuses clients politely",
                  static_cast<uint64_t>(limit.rlim_cur), max_connections);
   }
+}
+
+// A per-start prefix of generated request ids: ids of different nodes and restarts differ.
+std::string RequestIdNonce() {
+  std::random_device random;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", random());
+  return buf;
 }
 
 // How long /readyz waits for a cluster node's replicas to catch up before reporting ready anyway.
@@ -241,50 +239,70 @@ int Serve(const vj::ServerConfig& config) {
   http.max_buffered_body_bytes = config.max_buffered_body_bytes;
   http.max_pending_response_bytes = config.max_pending_response_bytes;
   http.busy_poll = std::chrono::microseconds(config.busy_poll_us);
+  vj::HttpServerOptions peer_http = http;  // the peer port: same limits, no browser policy
+  peer_http.port = config.p2p_port;
+  peer_http.browser.binary_body_prefix = "/internal/replication/";
   http.browser.cors_origins = config.cors_origins;
   http.browser.allowed_hosts = config.allowed_hosts;
   if (cluster_mode) {
-    // Requests may wait on peers that wait on this node: only local shard reads run on I/O threads, and
-    // the worker pool is large enough that waiting handlers never starve the ones they wait for.
+    // Requests may wait on peers that wait on this node: only local shard reads (on the peer port) run
+    // on I/O threads, and the worker pools are large enough that waiting handlers never starve the ones
+    // they wait for.
     http.worker_threads = std::max<size_t>(64, http.threads);
-    http.run_inline = [](const vj::Request& request) {
-      return request.path.rfind("/internal/shards/", 0) == 0 && vj::RestApi::NeverBlocks(request);
-    };
+    peer_http.worker_threads = http.worker_threads;
+    peer_http.run_inline = [](const vj::Request& request) { return vj::RestApi::NeverBlocks(vj::Port::kPeer, request); };
   } else {
     // Reads and searches never wait on a write: serve them on the I/O thread, without hand-offs.
-    http.run_inline = vj::RestApi::NeverBlocks;
+    http.run_inline = [](const vj::Request& request) { return vj::RestApi::NeverBlocks(vj::Port::kPublic, request); };
   }
-  vj::HttpServer server(
-      http,
-      [&live_api, &live_cluster, &config](const vj::Request& request) {
-        vj::RestApi* a = live_api.load(std::memory_order_acquire);
-        if (a == nullptr) {
-          return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
-        }
-        if (request.path.rfind("/internal/", 0) == 0 && !InternalTokenMatches(config, request)) {
-          return vj::ErrorResponse(
-              absl::PermissionDeniedError("internal route: missing or wrong " +
-                                          std::string(vj::kInternalTokenHeader) + " header"),
-              0);
-        }
-        if (request.path.rfind("/internal/replication/", 0) == 0) {
-          vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
-          if (c == nullptr) return vj::ErrorResponse(absl::NotFoundError("this node is not in a cluster"), 0);
-          return c->HandleReplication(request);
-        }
-        return a->Handle(request);
-      },
-      [&ready, &live_cluster, started] {
-        if (!ready.load()) return false;
-        // A cluster node is ready once its replicas caught up with their primaries, or after a bounded
-        // wait (a primary that is down must not keep the node out of rotation for ever).
-        vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
-        return c == nullptr || c->CaughtUp() || std::chrono::steady_clock::now() - started > kCatchUpWait;
-      },
-      metrics);
+  // The middleware of each port (server/request_pipeline.h): the REST port's authenticator, the peer
+  // port's (the cluster token), and where authorized requests go.
+  vj::DeclarePipelineMetrics(metrics);
+  const std::string nonce = RequestIdNonce();
+  vj::OpenDoor open_door;
+  vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/false);
+  auto serve_api = [&live_api](const vj::RequestContext& context, const vj::RouteMatch& match,
+                               const vj::Request& request) {
+    vj::RestApi* a = live_api.load(std::memory_order_acquire);
+    if (a == nullptr) return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
+    return a->Handle(context, match, request);
+  };
+  vj::RequestPipelineHooks public_hooks;
+  public_hooks.api = serve_api;
+  public_hooks.metrics_text = [&metrics] { return metrics.Render(); };
+  vj::RequestPipeline public_pipeline(vj::Port::kPublic, open_door, public_hooks, metrics, nonce);
+  vj::RequestPipelineHooks peer_hooks;
+  peer_hooks.api = serve_api;
+  peer_hooks.cluster = [&live_cluster](const vj::RequestContext&, const vj::RouteMatch&, const vj::Request& request) {
+    vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
+    if (c == nullptr) return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
+    return c->HandleReplication(request);
+  };
+  vj::RequestPipeline peer_pipeline(vj::Port::kPeer, peer_authenticator, peer_hooks, metrics, nonce);
+  auto ready_check = [&ready, &live_cluster, started] {
+    if (!ready.load()) return false;
+    // A cluster node is ready once its replicas caught up with their primaries, or after a bounded
+    // wait (a primary that is down must not keep the node out of rotation for ever).
+    vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
+    return c == nullptr || c->CaughtUp() || std::chrono::steady_clock::now() - started > kCatchUpWait;
+  };
+  vj::HttpServer server(http, [&public_pipeline](const vj::Request& r) { return public_pipeline.Handle(r); },
+                        ready_check, metrics);
   if (vj::Status st = server.Start(); !st.ok()) {
     spdlog::critical("cannot start the HTTP server: {}", vj::StatusMessage(st));
     return 1;
+  }
+  std::unique_ptr<vj::HttpServer> peer_server;
+  if (cluster_mode) {
+    peer_server = std::make_unique<vj::HttpServer>(
+        peer_http, [&peer_pipeline](const vj::Request& r) { return peer_pipeline.Handle(r); }, ready_check,
+        metrics);
+    if (vj::Status st = peer_server->Start(); !st.ok()) {
+      spdlog::critical("cannot start the peer port: {}", vj::StatusMessage(st));
+      server.Stop();
+      return 1;
+    }
+    spdlog::info("peer port listening on http://{}:{}", config.host, peer_server->bound_port());
   }
   spdlog::info("listening on http://{}:{}", config.host, server.bound_port());
 
@@ -306,7 +324,7 @@ int Serve(const vj::ServerConfig& config) {
     m.node_id = config.node_id;
     m.url = !config.advertise_url.empty()
                 ? config.advertise_url
-                : "http://" + config.host + ":" + std::to_string(server.bound_port());
+                : "http://" + config.host + ":" + std::to_string(peer_server->bound_port());
     m.lease_ttl = std::chrono::seconds(config.lease_ttl_s);
     // A node restarted after a crash finds its old key until the old lease expires: wait that out.
     m.collision_wait = std::chrono::seconds(config.lease_ttl_s + 1);
@@ -324,8 +342,8 @@ int Serve(const vj::ServerConfig& config) {
     ApplyWriteSettings(config, node_options.collection);
     node_options.internal_token = config.internal_token;
     if (config.internal_token.empty()) {
-      spdlog::warn("cluster.internal_token is not set: the internal routes between nodes (/internal/...) "
-                   "are open to anyone who can reach this port");
+      spdlog::warn("cluster.internal_token is not set: the peer port ({}) is open to anyone who can reach it",
+                   peer_server->bound_port());
     }
     cluster = std::make_unique<vj::ClusterNode>(*etcd, *membership, vj::ClusterKeys{config.cluster_prefix},
                                                 node_options);
@@ -394,6 +412,7 @@ int Serve(const vj::ServerConfig& config) {
   spdlog::info("received signal {}: draining requests", signal_number);
   ready.store(false);
   server.Stop();
+  if (peer_server) peer_server->Stop();
   live_api.store(nullptr);
   live_cluster.store(nullptr);
   if (cluster) cluster->Stop();  // flushes every local replica
@@ -425,7 +444,7 @@ int main(int argc, char** argv) {
   std::string etcd, node_id, advertise_url, cluster_prefix;
   std::string cors_origins, allowed_hosts;
   int64_t lease_ttl = -1;
-  int64_t port = -1, threads = -1, max_body = -1, busy_poll = -1;
+  int64_t port = -1, p2p_port = -1, threads = -1, max_body = -1, busy_poll = -1;
   serve->add_option("--config", config_file, "YAML config file");
   serve->add_option("--data-dir", data_dir, "Data directory (default ./data)");
   serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
@@ -441,7 +460,9 @@ int main(int argc, char** argv) {
   serve->add_option("--log-level", log_level, "trace, debug, info, warn or error");
   serve->add_option("--etcd", etcd, "etcd endpoints (http://HOST:PORT, comma-separated): join a cluster");
   serve->add_option("--node-id", node_id, "this node's id in the cluster");
-  serve->add_option("--advertise-url", advertise_url, "URL peers use to reach this node");
+  serve->add_option("--p2p-port", p2p_port, "peer port of a cluster node (default 6335; 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  serve->add_option("--advertise-url", advertise_url, "URL peers use to reach this node's peer port");
   serve->add_option("--cluster-prefix", cluster_prefix, "etcd key prefix of the cluster (default /vjvector)");
   serve->add_option("--lease-ttl", lease_ttl, "seconds before a silent node leaves the cluster (default 5)")
       ->check(CLI::Range(1, 600));
@@ -471,6 +492,7 @@ int main(int argc, char** argv) {
   if (!etcd.empty()) flags["CLUSTER_ETCD"] = etcd;
   if (!node_id.empty()) flags["CLUSTER_NODE_ID"] = node_id;
   if (!advertise_url.empty()) flags["CLUSTER_ADVERTISE_URL"] = advertise_url;
+  if (p2p_port >= 0) flags["CLUSTER_P2P_PORT"] = std::to_string(p2p_port);
   if (!cluster_prefix.empty()) flags["CLUSTER_PREFIX"] = cluster_prefix;
   if (lease_ttl >= 0) flags["CLUSTER_LEASE_TTL"] = std::to_string(lease_ttl);
   if (!cors_origins.empty()) flags["HTTP_CORS_ORIGINS"] = cors_origins;

@@ -59,6 +59,7 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "WRITES_COMPACTION_THREADS": "compaction_threads", "WRITES_MIN_FREE_DISK_MB": "min_free_disk_mb",
           "LOG_FORMAT": "log_format", "LOG_LEVEL": "log_level",
           "CLUSTER_ETCD": "etcd", "CLUSTER_NODE_ID": "node_id", "CLUSTER_ADVERTISE_URL": "advertise_url",
+          "CLUSTER_P2P_PORT": "p2p_port",
           "CLUSTER_PREFIX": "cluster_prefix", "CLUSTER_LEASE_TTL": "lease_ttl_s",
           "CLUSTER_INTERNAL_TOKEN": "internal_token"}
 

@@ -138,6 +138,12 @@ class ClusterTestCase(vh.TestCase):
     internal_token = None  # cluster.internal_token of every node, when set
     node_env = None  # extra environment of every node (e.g. the test-only fault-injection knobs)
 
+    def peer_client(self, name, timeout=None):
+        """A client of node `name`'s peer port (node-to-node routes), found in its GET /cluster."""
+        uri = self.client(name).ok("GET", "/cluster")["peers"][name]["uri"]
+        host, port = uri.split("//", 1)[1].rsplit(":", 1)
+        return vh.Client(host, int(port), timeout=timeout) if timeout else vh.Client(host, int(port))
+
     def internal_headers(self):
         return {"x-vjvector-internal-token": self.internal_token} if self.internal_token else None
 
@@ -181,7 +187,7 @@ class ClusterTestCase(vh.TestCase):
             env["VJVECTOR_CLUSTER_INTERNAL_TOKEN"] = self.internal_token
         server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
-                                       "--lease-ttl", str(self.lease_ttl)], env=env)
+                                       "--lease-ttl", str(self.lease_ttl), "--p2p-port", "0"], env=env)
         os.makedirs(server.log_dir, exist_ok=True)
         server.start()
         return server
@@ -215,7 +221,7 @@ class ClusterTestCase(vh.TestCase):
         for shard in self.shard_map(collection, via=self.alive()[0]):
             counts = {}
             for r in shard["replicas"]:
-                counts[r["peer_id"]] = self.client(r["peer_id"]).ok(
+                counts[r["peer_id"]] = self.peer_client(r["peer_id"]).ok(
                     "POST", f"/internal/shards/{collection}/{shard['shard_id']}/points/count",
                     {"exact": True}, headers=self.internal_headers())["count"]
             if len(set(counts.values())) != 1:

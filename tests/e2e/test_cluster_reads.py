@@ -157,7 +157,7 @@ class ClusterReadsTest(ch.ClusterTestCase):
         # A factor above the replica count means all of them, as in Qdrant.
         self.assertEqual(c.ok("POST", "/collections/r/points/count?consistency=64", {"exact": True})["count"], 10)
         # The internal position parameter is checked too.
-        c.err("POST", "/internal/shards/r/0/points/count?position=newest", {"exact": True}, status=400,
+        self.peer_client("n2").err("POST", "/internal/shards/r/0/points/count?position=newest", {"exact": True}, status=400,
               mentions="query parameter position", headers=self.internal_headers())
 
 

@@ -47,7 +47,7 @@ class ClusterRebalanceTest(ch.ClusterTestCase):
         self.assert_readable_everywhere("r", writers.acked, self.nodes)
         # The nodes that gave a replica away dropped their copy.
         for m in moves:
-            r = self.client(m["from"]).call("POST", f"/internal/shards/r/{m['shard_id']}/points/count",
+            r = self.peer_client(m["from"]).call("POST", f"/internal/shards/r/{m['shard_id']}/points/count",
                                             {"exact": True}, headers=self.internal_headers())
             self.assertEqual(r.status, 503, r.describe())
 

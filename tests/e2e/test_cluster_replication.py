@@ -120,7 +120,7 @@ class ClusterReplicationTest(ch.ClusterTestCase):
 
         # Each replica holds its shard's points: the replicas of a shard agree with each other.
         for shard in maps[0]:
-            counts = {r["peer_id"]: self.nodes[r["peer_id"]].client.ok(
+            counts = {r["peer_id"]: self.peer_client(r["peer_id"]).ok(
                 "POST", f"/internal/shards/c/{shard['shard_id']}/points/count", {"exact": True},
                 headers=self.internal_headers())["count"]
                 for r in shard["replicas"]}
@@ -149,14 +149,30 @@ class ClusterReplicationTest(ch.ClusterTestCase):
             nc.err("POST", "/collections/nope/points/query", {"query": [1, 2, 3, 4]}, status=404, mentions="nope")
             nc.err("POST", "/collections/w/points/query", {"query": [1, 2]}, status=400, mentions="dimension")
         self.assertEqual(c.count("w"), 0)
-        # The internal routes want the cluster's token.
+        # The node-to-node routes live on the peer port only: no spelling of them reaches a shard or
+        # the replication endpoint through the REST port, with or without the token.
+        c.upsert("w", [{"id": 7, "vector": [1, 2, 3, 4]}])
+        for path in ("/internal/shards/w/0/points", "//internal/shards/w/0/points", "/%2Finternal/shards/w/0/points",
+                     "/internal//shards/w/0/points", "/internal/shards/w/0/points/"):
+            for headers in (None, self.internal_headers()):
+                c.err("PUT", path + "?wait=true", {"points": [{"id": 99, "vector": [1, 1, 1, 1]}]}, status=404,
+                      headers=headers)
+        for path in ("/internal/replication/w/0?snapshot=begin&term=1000", "//internal/replication/w/0?snapshot=begin&term=1000",
+                     "/%2Finternal/replication/w/0?snapshot=begin&term=1000"):
+            c.err("POST", path, raw=b"VJL1\0\0\0\0", status=415,  # no route takes a binary body here
+                  headers={"Content-Type": "application/octet-stream"})
+            c.err("POST", path, raw=b"{}", status=404)
+        self.assertEqual(c.count("w"), 1)
+        self.assertEqual(len(c.ok("POST", "/collections/w/points/scroll", {"limit": 10})["points"]), 1)
+        # The peer port wants the cluster's token (401 in Qdrant's envelope without it, or with another).
+        peer = self.peer_client("n1")
         for headers in (None, {"x-vjvector-internal-token": "wrong-token-0123456789abcd"}):
-            c.err("POST", "/internal/shards/w/0/points/count", {"exact": True}, status=403,
-                  mentions="x-vjvector-internal-token", headers=headers)
-            c.err("POST", "/internal/replication/w/0?term=9", raw=b"VJL1\0\0\0\0", status=403,
-                  headers={**(headers or {}), "Content-Type": "application/octet-stream"})
-        self.assertEqual(c.ok("POST", "/internal/shards/w/0/points/count", {"exact": True},
-                              headers=self.internal_headers())["count"], 0)
+            peer.err("POST", "/internal/shards/w/0/points/count", {"exact": True}, status=401,
+                     mentions="x-vjvector-internal-token", headers=headers)
+            peer.err("POST", "/internal/replication/w/0?snapshot=begin&term=1000", raw=b"VJL1\0\0\0\0",
+                     status=401, headers={**(headers or {}), "Content-Type": "application/octet-stream"})
+        self.assertEqual(c.count("w"), 1)
+        c.ok("POST", "/collections/w/points/delete?wait=true", {"points": [7]})
         # Deleting removes it everywhere.
         c.upsert("w", [{"id": 1, "vector": [1, 2, 3, 4]}])
         self.client("n2").ok("DELETE", "/collections/w")

@@ -86,7 +86,7 @@ class Links:
         self.current = {}
         self._write({})
         uid_map = ",".join(f"{n.uid}={n.name}" for n in nodes)
-        specs = [f"{self.proxy_port[n.name]}:{n.port}:{n.name}" for n in nodes]
+        specs = [f"{self.proxy_port[n.name]}:{n.p2p_port}:{n.name}" for n in nodes]
         self.log = open(os.path.join(workdir, "linkproxy.log"), "wb")
         self.proc = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                                    "linkproxy.py"), self.path, uid_map] + specs,
@@ -136,6 +136,7 @@ class Node:
         self.name = f"n{index + 1}"
         self.uid = FIRST_UID + index
         self.port = vh.free_port()
+        self.p2p_port = vh.free_port()  # the peer port (node-to-node requests)
         self.data_dir = os.path.join(cluster.workdir, self.name)
         self.log_dir = os.path.join(cluster.workdir, "log-" + self.name)
         self.skew_file = os.path.join(cluster.workdir, f"skew-{self.name}")
@@ -171,7 +172,7 @@ class Node:
         self.starts += 1
         self.killed = False
         argv = [self.cluster.binary, "serve", "--data-dir", self.data_dir, "--host", "127.0.0.1",
-                "--http-port", str(self.port), "--etcd", self.cluster.etcd.url, "--node-id", self.name,
+                "--http-port", str(self.port), "--p2p-port", str(self.p2p_port), "--etcd", self.cluster.etcd.url, "--node-id", self.name,
                 "--lease-ttl", str(self.cluster.lease_ttl)]
         if self.cluster.links:
             argv += ["--advertise-url", f"http://127.0.0.1:{self.cluster.links.proxy_port[self.name]}"]
@@ -296,7 +297,7 @@ class Cluster:
 
     def node_of_port(self, port):
         for n in self.nodes.values():
-            if n.port == port:
+            if port in (n.port, n.p2p_port):
                 return n.name
         return None
 
@@ -311,6 +312,8 @@ class Cluster:
                 nb = self.nodes[b]
                 blocked.add((na.uid, nb.port))
                 blocked.add((nb.uid, na.port))
+                blocked.add((na.uid, nb.p2p_port))
+                blocked.add((nb.uid, na.p2p_port))
                 if self.links:  # peers reach each other through the link proxies
                     blocked.add((na.uid, self.links.proxy_port[b]))
                     blocked.add((nb.uid, self.links.proxy_port[a]))

@@ -172,7 +172,7 @@ def read_replica(node, shard):
     """{id: (version, vector)} of one replica, through the internal shard route (local data only)."""
     out = {}
     offset = None
-    c = faultcluster.vh.Client("127.0.0.1", node.port, timeout=30)
+    c = faultcluster.vh.Client("127.0.0.1", node.p2p_port, timeout=30)
     while True:
         body = {"limit": 1000, "with_payload": True, "with_vector": True}
         if offset is not None:

@@ -1,0 +1,125 @@
+#include "api/route_table.h"
+
+#include "api/handlers.h"
+
+namespace vj {
+namespace {
+
+using P = Permission;
+using S = RouteScope;
+using R = RouteServer;
+constexpr Port kPub = Port::kPublic;
+constexpr Port kPeer = Port::kPeer;
+
+// Literal routes come before capture routes of the same shape ("/points/scroll" before "/points/{id}"):
+// the first match wins.
+constexpr RouteSpec kRoutes[] = {
+    // Health and metrics, served by the transport. /livez and /readyz stay open (probes carry no
+    // credentials); /metrics needs a principal unless security.metrics_public (request_pipeline.h).
+    {kPub, "GET", "/livez", P::kPublic, S::kNode, R::kTransport, nullptr, false, false},
+    {kPub, "GET", "/readyz", P::kPublic, S::kNode, R::kTransport, nullptr, false, false},
+    {kPub, "GET", "/healthz", P::kPublic, S::kNode, R::kTransport, nullptr, false, false},
+    {kPub, "GET", "/metrics", P::kRead, S::kNode, R::kTransport, nullptr, false, false},
+    {kPub, "GET", "/", P::kPublic, S::kNode, R::kApi, HandleRoot, false, false},
+    {kPub, "GET", "/cluster", P::kRead, S::kNode, R::kApi, HandleClusterInfo, false, false},
+    {kPub, "POST", "/cluster/rebalance", P::kAdmin, S::kNode, R::kApi, HandleRebalance, true, false},
+    {kPub, "GET", "/collections", P::kRead, S::kAnyCollection, R::kApi, HandleListCollections, false, false},
+    {kPub, "GET", "/collections/{name}", P::kRead, S::kCollection, R::kApi, HandleGetCollection, false, false},
+    {kPub, "PUT", "/collections/{name}", P::kManage, S::kCollection, R::kApi, HandleCreateCollection, true, false},
+    {kPub, "DELETE", "/collections/{name}", P::kManage, S::kCollection, R::kApi, HandleDeleteCollection, true, false},
+    {kPub, "GET", "/collections/{name}/exists", P::kRead, S::kCollection, R::kApi, HandleCollectionExists, false, false},
+    {kPub, "PUT", "/collections/{name}/index", P::kManage, S::kCollection, R::kApi, HandleCreateIndex, true, false},
+    {kPub, "DELETE", "/collections/{name}/index/{field_name}", P::kManage, S::kCollection, R::kApi, HandleDeleteIndex, true, false},
+    {kPub, "PUT", "/collections/{name}/points", P::kWrite, S::kCollection, R::kApi, HandleUpsert, true, false},
+    {kPub, "POST", "/collections/{name}/points", P::kRead, S::kCollection, R::kApi, HandleRetrieve, false, false},
+    {kPub, "POST", "/collections/{name}/points/delete", P::kWrite, S::kCollection, R::kApi, HandleDeletePoints, true, false},
+    {kPub, "POST", "/collections/{name}/points/payload", P::kWrite, S::kCollection, R::kApi, HandleSetPayload, true, false},
+    {kPub, "PUT", "/collections/{name}/points/payload", P::kWrite, S::kCollection, R::kApi, HandleOverwritePayload, true, false},
+    {kPub, "POST", "/collections/{name}/points/payload/delete", P::kWrite, S::kCollection, R::kApi, HandleDeletePayload, true, false},
+    {kPub, "POST", "/collections/{name}/points/payload/clear", P::kWrite, S::kCollection, R::kApi, HandleClearPayload, true, false},
+    {kPub, "POST", "/collections/{name}/points/scroll", P::kRead, S::kCollection, R::kApi, HandleScroll, false, false},
+    {kPub, "POST", "/collections/{name}/points/count", P::kRead, S::kCollection, R::kApi, HandleCount, false, false},
+    {kPub, "POST", "/collections/{name}/points/query", P::kRead, S::kCollection, R::kApi, HandleQuery, false, false},
+    {kPub, "POST", "/collections/{name}/points/query/batch", P::kRead, S::kCollection, R::kApi, HandleQueryBatch, false, false},
+    {kPub, "POST", "/collections/{name}/points/search", P::kRead, S::kCollection, R::kApi, HandleSearch, false, false},
+    {kPub, "POST", "/collections/{name}/points/search/batch", P::kRead, S::kCollection, R::kApi, HandleSearchBatch, false, false},
+    {kPub, "GET", "/collections/{name}/points/{id}", P::kRead, S::kCollection, R::kApi, HandleGetPoint, false, false},
+    {kPub, "GET", "/collections/{name}/cluster", P::kRead, S::kCollection, R::kApi, HandleCollectionCluster, false, false},
+
+    // The peer port (cluster mode): node-to-node only, authenticated as a peer (request_pipeline.h).
+    {kPeer, "GET", "/livez", P::kPublic, S::kNode, R::kTransport, nullptr, false, false},
+    {kPeer, "POST", "/internal/replication/{name}/{shard}", P::kInternal, S::kNode, R::kCluster, nullptr, true, false},
+    {kPeer, "PUT", "/internal/shards/{name}/{shard}/index", P::kInternal, S::kNode, R::kApi, HandleCreateIndex, true, true},
+    {kPeer, "DELETE", "/internal/shards/{name}/{shard}/index/{field_name}", P::kInternal, S::kNode, R::kApi, HandleDeleteIndex, true, true},
+    {kPeer, "PUT", "/internal/shards/{name}/{shard}/points", P::kInternal, S::kNode, R::kApi, HandleUpsert, true, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points", P::kInternal, S::kNode, R::kApi, HandleRetrieve, false, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points/delete", P::kInternal, S::kNode, R::kApi, HandleDeletePoints, true, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points/payload", P::kInternal, S::kNode, R::kApi, HandleSetPayload, true, true},
+    {kPeer, "PUT", "/internal/shards/{name}/{shard}/points/payload", P::kInternal, S::kNode, R::kApi, HandleOverwritePayload, true, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points/payload/delete", P::kInternal, S::kNode, R::kApi, HandleDeletePayload, true, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points/payload/clear", P::kInternal, S::kNode, R::kApi, HandleClearPayload, true, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points/scroll", P::kInternal, S::kNode, R::kApi, HandleScroll, false, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points/count", P::kInternal, S::kNode, R::kApi, HandleCount, false, true},
+    {kPeer, "POST", "/internal/shards/{name}/{shard}/points/query", P::kInternal, S::kNode, R::kApi, HandleQuery, false, true},
+};
+
+// Path segments; empty segments are dropped ("//a///b" is /a/b).
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+bool Matches(const std::vector<std::string_view>& path, std::string_view pattern, std::vector<std::string>* params) {
+  std::vector<std::string_view> want = Split(pattern);
+  if (want.size() != path.size()) return false;
+  params->clear();
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].front() == '{') {
+      params->emplace_back(path[i]);
+    } else if (want[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+RouteMatch MatchRoute(Port port, std::string_view method, std::string_view path) {
+  RouteMatch match;
+  const std::vector<std::string_view> parts = Split(path);
+  std::vector<std::string> params;
+  for (const RouteSpec& route : kRoutes) {
+    if (route.port != port || !Matches(parts, route.pattern, &params)) continue;
+    match.path_known = true;
+    if (route.method == method) {
+      match.route = &route;
+      match.params = std::move(params);
+      return match;
+    }
+  }
+  return match;
+}
+
+std::span<const RouteSpec> AllRoutes() { return kRoutes; }
+
+std::string_view PortName(Port port) { return port == Port::kPublic ? "public" : "peer"; }
+
+std::string_view RouteScopeName(RouteScope scope) {
+  switch (scope) {
+    case RouteScope::kNode: return "node";
+    case RouteScope::kCollection: return "collection";
+    case RouteScope::kAnyCollection: return "any_collection";
+  }
+  return "unknown";
+}
+
+}  // namespace vj

@@ -1,0 +1,171 @@
+#include "server/request_pipeline.h"
+
+#include <algorithm>
+#include <array>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "api/error_mapping.h"
+#include "api/rest_api.h"
+#include "security/auth_failure.h"
+
+namespace vj {
+namespace {
+
+constexpr char kAuthFailures[] = "vjvector_auth_failures_total";
+
+// A request id or traceparent a client sent is echoed and logged: only short, plain tokens are kept.
+bool SafeToken(std::string_view v, size_t max) {
+  if (v.empty() || v.size() > max) return false;
+  for (char c : v) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Header(const Request& request, const char* name) {
+  auto it = request.headers.find(name);
+  return it == request.headers.end() ? std::string() : it->second;
+}
+
+std::array<unsigned char, SHA256_DIGEST_LENGTH> Digest(std::string_view s) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> d{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+  return d;
+}
+
+}  // namespace
+
+void DeclarePipelineMetrics(Metrics& metrics) {
+  metrics.DeclareCounter(kAuthFailures,
+                         "Requests refused by the front door, by reason (missing, unknown_key, expired, "
+                         "bad_signature, ..., forbidden, rate_limited).");
+}
+
+PeerAuthenticator::PeerAuthenticator(std::string token, bool mutual_tls)
+    : token_(std::move(token)), mutual_tls_(mutual_tls), peer_([] {
+        auto p = std::make_shared<Principal>();
+        p->id = "peer";
+        p->is_peer = true;
+        return std::shared_ptr<const Principal>(std::move(p));
+      }()) {}
+
+StatusOr<std::shared_ptr<const Principal>> PeerAuthenticator::Authenticate(const Request& request) const {
+  if (mutual_tls_ && !request.tls_client_cn.empty()) return peer_;
+  if (token_.empty()) {
+    if (mutual_tls_) return AuthFailure("missing", "peer port: a client certificate is required");
+    return peer_;  // an open peer port (loopback only; see the class comment)
+  }
+  auto it = request.headers.find(kInternalTokenHeader);
+  if (it == request.headers.end()) {
+    return AuthFailure("missing", std::string("peer port: missing ") + kInternalTokenHeader + " header");
+  }
+  // Digests of equal length: the comparison leaks neither the token nor its length.
+  if (CRYPTO_memcmp(Digest(it->second).data(), Digest(token_).data(), SHA256_DIGEST_LENGTH) != 0) {
+    return AuthFailure("unknown_key", std::string("peer port: wrong ") + kInternalTokenHeader + " header");
+  }
+  return peer_;
+}
+
+RequestPipeline::RequestPipeline(Port port, const Authenticator& authenticator, RequestPipelineHooks hooks,
+                                 Metrics& metrics, std::string node_nonce)
+    : port_(port), authenticator_(authenticator), hooks_(std::move(hooks)), metrics_(metrics),
+      nonce_(std::move(node_nonce)) {}
+
+RequestContext RequestPipeline::NewContext(const Request& request) {
+  RequestContext context;
+  const std::string sent = Header(request, "x-request-id");
+  context.request_id = SafeToken(sent, 128) ? sent : nonce_ + "-" + std::to_string(next_id_.fetch_add(1));
+  const std::string traceparent = Header(request, "traceparent");
+  if (SafeToken(traceparent, 128)) context.traceparent = traceparent;
+  context.client_address = request.client_address;
+  return context;
+}
+
+Response RequestPipeline::Refuse(const Status& status, const std::string& request_id, std::string_view reason) {
+  metrics_.Increment(kAuthFailures, {{"reason", std::string(reason)}});
+  Response response = ErrorResponse(status, 0);
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  }
+  response.headers.emplace_back("X-Request-Id", request_id);
+  return response;
+}
+
+Response RequestPipeline::Handle(const Request& request) {
+  RequestContext context = NewContext(request);
+  // Authenticate: invalid credentials are refused even on public routes.
+  StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
+  if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()));
+  context.principal = std::move(*principal);
+
+  const RouteMatch match = MatchRoute(port_, request.method, request.path);
+  if (match.route == nullptr) {
+    if (context.principal == nullptr) {
+      return Refuse(AuthFailure("missing", "missing credentials: send an api-key header or Authorization: Bearer"),
+                    context.request_id, "missing");
+    }
+    Response response = NoRouteResponse(match, request);
+    response.headers.emplace_back("X-Request-Id", context.request_id);
+    return response;
+  }
+  const RouteSpec& route = *match.route;
+
+  // Authorize with the route's declared permission.
+  const bool open = route.permission == Permission::kPublic ||
+                    (hooks_.metrics_public && route.server == RouteServer::kTransport);
+  if (!open) {
+    if (context.principal == nullptr) {
+      return Refuse(AuthFailure("missing", "missing credentials: send an api-key header or Authorization: Bearer"),
+                    context.request_id, "missing");
+    }
+    const Principal& who = *context.principal;
+    const bool allowed = route.scope == RouteScope::kAnyCollection
+                             ? std::any_of(who.grants.begin(), who.grants.end(),
+                                           [&](const Grant& g) { return g.level >= route.permission &&
+                                                                        g.level != Permission::kInternal; })
+                             : who.Allows(route.permission, match.collection());
+    if (!allowed) {
+      std::string what = std::string(PermissionName(route.permission));
+      what += match.collection() ? " access to collection " + *match.collection() : " access to this node";
+      return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden");
+    }
+    if (hooks_.rate_limit) {
+      if (std::optional<int> wait = hooks_.rate_limit(who, route)) {
+        Response response = Refuse(absl::ResourceExhaustedError("rate limit of " + who.id + " reached: retry in " +
+                                                                std::to_string(*wait) + " s"),
+                                   context.request_id, "rate_limited");
+        response.headers.emplace_back("Retry-After", std::to_string(*wait));
+        return response;
+      }
+    }
+  }
+
+  Response response;
+  switch (route.server) {
+    case RouteServer::kApi:
+      response = hooks_.api ? hooks_.api(context, match, request) : NoRouteResponse(RouteMatch{}, request);
+      break;
+    case RouteServer::kCluster:
+      response = hooks_.cluster ? hooks_.cluster(context, match, request) : NoRouteResponse(RouteMatch{}, request);
+      break;
+    case RouteServer::kTransport:
+      if (route.pattern == "/metrics" && hooks_.metrics_text) {
+        response.body = hooks_.metrics_text();
+        response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      } else {
+        response = NoRouteResponse(RouteMatch{}, request);
+      }
+      break;
+  }
+  response.route = std::string(route.pattern);
+  response.headers.emplace_back("X-Request-Id", context.request_id);
+  if (hooks_.audit) hooks_.audit(context, route, response.status);
+  return response;
+}
+
+}  // namespace vj

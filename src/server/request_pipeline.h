@@ -1,0 +1,103 @@
+// RequestPipeline: the middleware chain every request of one port goes through, in this order:
+//   trace (request id, traceparent) -> authenticate -> route (api/route_table.h) -> authorize (the
+//   route's declared permission and scope) -> rate limit -> handler -> audit hook.
+// The transport (HttpServer) hands it every request it does not serve itself (/livez, /readyz,
+// /healthz), and it hands each authorized request, with its RequestContext, to the server of its route:
+// RestApi, the cluster node (replication), or the transport's own /metrics.
+//
+// Refusals, in Qdrant's error envelope: 401 (no or invalid credentials, with WWW-Authenticate), 403 (a
+// principal without the route's permission), 429 with Retry-After (rate limit), 404/405 for unknown
+// routes (answered only after authentication, so that probing paths needs credentials). Each refusal
+// counts in vjvector_auth_failures_total{reason}.
+//
+// Thread-safety: Handle may be called concurrently; the authenticator and hooks must allow that.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/request.h"
+#include "api/route_table.h"
+#include "core/request_context.h"
+#include "core/status.h"
+#include "security/permission.h"
+#include "server/metrics.h"
+
+namespace vj {
+
+// Who sent a request, from its credentials. Two implementations: the public port's (API keys, JWT,
+// OIDC; server/front_door_auth.h) and the peer port's (the cluster token or a verified client
+// certificate; PeerAuthenticator below).
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // The principal the request's credentials prove; null when it carries none (a public route may still
+  // be served); an AuthFailure (security/auth_failure.h) when they are invalid.
+  virtual StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request& request) const = 0;
+};
+
+// The public port while no authentication is configured (a loopback node, or
+// security.allow_unauthenticated): everyone is an admin, as before the front door existed.
+class OpenDoor final : public Authenticator {
+ public:
+  OpenDoor() : admin_(std::make_shared<const Principal>(UnauthenticatedAdmin())) {}
+  StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request&) const override { return admin_; }
+
+ private:
+  const std::shared_ptr<const Principal> admin_;
+};
+
+// The peer port: a request is a peer's when it carries the cluster's internal token (compared in
+// constant time) or, with mutual TLS, a client certificate the CA verified. With neither configured the
+// port is open (the node refuses to start that way on a non-loopback address; tools/main.cc).
+class PeerAuthenticator final : public Authenticator {
+ public:
+  PeerAuthenticator(std::string token, bool mutual_tls);
+  StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request& request) const override;
+
+ private:
+  const std::string token_;
+  const bool mutual_tls_;
+  const std::shared_ptr<const Principal> peer_;
+};
+
+struct RequestPipelineHooks {
+  // Served by the route's server (RouteServer::kApi / kCluster); unset ones answer 404.
+  std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> api;
+  std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> cluster;
+  // Rate limit: seconds to wait before retrying (429), or nullopt to go on. Unset: no limit.
+  std::function<std::optional<int>(const Principal&, const RouteSpec&)> rate_limit;
+  // Called after the handler with the answer's status (the audit log hangs here; issue 12).
+  std::function<void(const RequestContext&, const RouteSpec&, int status)> audit;
+  // /metrics text (RouteServer::kTransport); unset answers 404.
+  std::function<std::string()> metrics_text;
+  // /metrics without credentials (security.metrics_public).
+  bool metrics_public = false;
+};
+
+class RequestPipeline {
+ public:
+  // `node_nonce` prefixes generated request ids so that ids of different nodes (and restarts) differ.
+  RequestPipeline(Port port, const Authenticator& authenticator, RequestPipelineHooks hooks, Metrics& metrics,
+                  std::string node_nonce);
+  Response Handle(const Request& request);
+
+ private:
+  Response Refuse(const Status& status, const std::string& request_id, std::string_view reason);
+  RequestContext NewContext(const Request& request);
+
+  const Port port_;
+  const Authenticator& authenticator_;
+  const RequestPipelineHooks hooks_;
+  Metrics& metrics_;
+  const std::string nonce_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+// Metric families the pipeline writes; declared once per registry.
+void DeclarePipelineMetrics(Metrics& metrics);
+
+}  // namespace vj
