@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace vj {
@@ -39,6 +40,19 @@ bool CollectionPatternMatches(std::string_view pattern, std::string_view collect
 // Whether `pattern` is well-formed: non-empty, at most one '*', only as its last character.
 bool ValidCollectionPattern(std::string_view pattern);
 
+// Qdrant's JWT `value_exists` claim: the token is valid only while `collection` holds at least one
+// point whose payload matches every (key, value) pair (an empty list matches any point). `key` is a
+// payload path as in a filter's "key"; values are strings, integers or booleans, as in a match filter.
+// The JWT verifier parses it; the authenticator that holds the collections checks it on every request.
+struct ValueExistsCondition {
+  struct Match {
+    std::string key;
+    std::variant<std::string, int64_t, bool> value;
+  };
+  std::string collection;
+  std::vector<Match> matches;
+};
+
 struct Principal {
   // Stable, secret-free identity for logs, audit and rate-limit buckets: "api-key:main",
   // "api-key:read-only", "key:<id>", "jwt:<subject>", "oidc:<subject>", "anonymous".
@@ -49,6 +63,8 @@ struct Principal {
   bool is_peer = false;
   // Qdrant's JWT `value_exists` claim, kept for the authenticator that checks it; empty otherwise.
   std::string value_exists_json;
+  // The same claim, parsed and validated; set exactly when value_exists_json is non-empty.
+  std::optional<ValueExistsCondition> value_exists;
 
   // Whether the principal may do `needed` on `collection` (a collection-scoped route), or, without a
   // collection, on the node as a whole (needs a grant on "*").
