@@ -52,6 +52,13 @@ constexpr Route kRoutes[] = {
     {"POST", "/collections/{name}/points/search/batch", HandleSearchBatch},
     {"GET", "/collections/{name}/points/{id}", HandleGetPoint},
     {"GET", "/collections/{name}/cluster", HandleCollectionCluster},
+    // API keys and roles (VJVector's own; the route table gives them Permission::kAdmin).
+    {"POST", "/vjvector/keys", HandleCreateKey, true},
+    {"GET", "/vjvector/keys", HandleListKeys},
+    {"DELETE", "/vjvector/keys/{id}", HandleRevokeKey, true},
+    {"GET", "/vjvector/roles", HandleListRoles},
+    {"PUT", "/vjvector/roles/{name}", HandlePutRole, true},
+    {"DELETE", "/vjvector/roles/{name}", HandleDeleteRole, true},
     // Cluster mode: one shard's operations, called by peers (see RestApiOptions::shard_collection).
     {"PUT", "/internal/shards/{name}/{shard}/index", HandleCreateIndex, true, true},
     {"DELETE", "/internal/shards/{name}/{shard}/index/{field_name}", HandleDeleteIndex, true, true},
