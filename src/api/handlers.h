@@ -79,6 +79,14 @@ StatusOr<boost::json::value> HandleQueryBatch(const Call& call);
 StatusOr<boost::json::value> HandleSearch(const Call& call);
 StatusOr<boost::json::value> HandleSearchBatch(const Call& call);
 
+// API keys and roles (handlers_security.cc); 404 when RestApiOptions::security is unset.
+StatusOr<boost::json::value> HandleCreateKey(const Call& call);
+StatusOr<boost::json::value> HandleListKeys(const Call& call);
+StatusOr<boost::json::value> HandleRevokeKey(const Call& call);
+StatusOr<boost::json::value> HandlePutRole(const Call& call);
+StatusOr<boost::json::value> HandleListRoles(const Call& call);
+StatusOr<boost::json::value> HandleDeleteRole(const Call& call);
+
 // {"operation_id": n, "status": "completed"|"acknowledged"} for a finished write.
 boost::json::value UpdateResult(const Collection& collection, bool wait);
 

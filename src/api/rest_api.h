@@ -19,6 +19,8 @@
 
 namespace vj {
 
+class SecurityStore;  // security/security_store.h
+
 struct RestApiOptions {
   std::string version = "0.1.0";
   size_t max_json_depth = 64;
@@ -46,6 +48,9 @@ struct RestApiOptions {
       replica_position;
   // The most work one request may ask for, and its default and largest timeout.
   RequestLimits limits;
+  // Managed API keys and custom roles (/vjvector/keys, /vjvector/roles); unset: those routes 404.
+  // Not owned; outlives the RestApi.
+  SecurityStore* security = nullptr;
 };
 
 // 404 (no such path) or 405 (the path exists with another method) in Qdrant's error body.

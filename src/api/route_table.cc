@@ -45,6 +45,13 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "POST", "/collections/{name}/points/search/batch", P::kRead, S::kCollection, R::kApi, HandleSearchBatch, false, false},
     {kPub, "GET", "/collections/{name}/points/{id}", P::kRead, S::kCollection, R::kApi, HandleGetPoint, false, false},
     {kPub, "GET", "/collections/{name}/cluster", P::kRead, S::kCollection, R::kApi, HandleCollectionCluster, false, false},
+    // API keys and roles (VJVector's own paths; security.md).
+    {kPub, "POST", "/vjvector/keys", P::kAdmin, S::kNode, R::kApi, HandleCreateKey, true, false},
+    {kPub, "GET", "/vjvector/keys", P::kAdmin, S::kNode, R::kApi, HandleListKeys, false, false},
+    {kPub, "DELETE", "/vjvector/keys/{id}", P::kAdmin, S::kNode, R::kApi, HandleRevokeKey, true, false},
+    {kPub, "GET", "/vjvector/roles", P::kAdmin, S::kNode, R::kApi, HandleListRoles, false, false},
+    {kPub, "PUT", "/vjvector/roles/{name}", P::kAdmin, S::kNode, R::kApi, HandlePutRole, true, false},
+    {kPub, "DELETE", "/vjvector/roles/{name}", P::kAdmin, S::kNode, R::kApi, HandleDeleteRole, true, false},
 
     // The peer port (cluster mode): node-to-node only, authenticated as a peer (request_pipeline.h).
     {kPeer, "GET", "/livez", P::kPublic, S::kNode, R::kTransport, nullptr, false, false},

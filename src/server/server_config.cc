@@ -196,6 +196,21 @@ Status SetMinFreeDiskMb(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+// security.*_api_key: secrets, so messages never quote them. A key starting with "vjk_" would be taken
+// for a managed key (security/security_store.h) and never match.
+template <std::string ServerConfig::*Field>
+Status SetApiKey(ServerConfig& c, const std::string& v) {
+  if (v.size() < 16 || v.size() > 4096) return absl::InvalidArgumentError("must have 16 to 4096 characters");
+  for (char ch : v) {
+    if (ch < 0x21 || ch > 0x7e) return absl::InvalidArgumentError("must be printable ASCII without spaces");
+  }
+  if (v.rfind("vjk_", 0) == 0) {
+    return absl::InvalidArgumentError("must not start with vjk_ (the prefix of managed keys)");
+  }
+  c.*Field = v;
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -261,6 +276,9 @@ constexpr Setting kSettings[] = {
     {"WRITES_TIMEOUT_MS", "writes.timeout_ms", SetWriteTimeout},
     {"WRITES_COMPACTION_THREADS", "writes.compaction_threads", SetCompactionThreads},
     {"WRITES_MIN_FREE_DISK_MB", "writes.min_free_disk_mb", SetMinFreeDiskMb},
+    {"SECURITY_API_KEY", "security.api_key", SetApiKey<&ServerConfig::api_key>},
+    {"SECURITY_ALT_API_KEY", "security.alt_api_key", SetApiKey<&ServerConfig::alt_api_key>},
+    {"SECURITY_READ_ONLY_API_KEY", "security.read_only_api_key", SetApiKey<&ServerConfig::read_only_api_key>},
 };
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {
@@ -276,7 +294,8 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
   // Reject unknown keys: a typo must not silently leave a default in force.
   for (const auto& top : root) {
     const std::string key = top.first.as<std::string>();
-    if (key == "http" || key == "log" || key == "cluster" || key == "limits" || key == "writes") {
+    if (key == "http" || key == "log" || key == "cluster" || key == "limits" || key == "writes" ||
+        key == "security") {
       if (!top.second.IsMap()) {
         return absl::InvalidArgumentError("config file " + path + ": " + key + ": expected a mapping");
       }
@@ -359,6 +378,12 @@ StatusOr<ServerConfig> LoadServerConfig(const std::string& yaml_path, const EnvL
     return absl::InvalidArgumentError(
         "http.max_buffered_body_bytes (" + std::to_string(config.max_buffered_body_bytes) +
         ") must be at least http.max_body_bytes (" + std::to_string(config.max_body_bytes) + ")");
+  }
+  // The read-only key must not also be a full key (which principal would it be?).
+  if (!config.read_only_api_key.empty() &&
+      (config.read_only_api_key == config.api_key || config.read_only_api_key == config.alt_api_key)) {
+    return absl::InvalidArgumentError("security.read_only_api_key must differ from security.api_key and "
+                                      "security.alt_api_key");
   }
   return config;
 }

@@ -16,6 +16,7 @@
 //            collections: 1000, default_timeout_s: 30, max_timeout_s: 300}  (api/request_limits.h)
 //   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
 //            timeout_ms: 30000, compaction_threads: 1, min_free_disk_mb: 64}
+//   security: {api_key: <secret>, alt_api_key: <secret>, read_only_api_key: <secret>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
 // VJVECTOR_HTTP_MAX_QUEUED_REQUESTS, VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES,
@@ -24,7 +25,8 @@
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, VJVECTOR_LIMITS_<KEY> for each limits
 // key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...), VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS,
 // VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
-// VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB.
+// VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB, VJVECTOR_SECURITY_API_KEY,
+// VJVECTOR_SECURITY_ALT_API_KEY, VJVECTOR_SECURITY_READ_ONLY_API_KEY (secrets have no flags).
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
 // VJVECTOR_HTTP_ALLOWED_HOSTS.
 // Thread-safety: plain values and pure functions.
@@ -84,6 +86,11 @@ struct ServerConfig {
   size_t compaction_threads = 1;
   // Writes are refused (507) while the data directory's filesystem has less free than this (MiB).
   size_t min_free_disk_mb = 64;
+  // Static API keys (security/static_keys.h); empty = none. api_key and alt_api_key (a second one, to
+  // rotate without downtime) give everything; read_only_api_key reads every collection.
+  std::string api_key;
+  std::string alt_api_key;
+  std::string read_only_api_key;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

@@ -54,6 +54,34 @@ TEST(ServerConfigTest, InternalTokenComesFromEnvOrFileAndMustBeLongAndPrintable)
   ExpectRefusedNamingEnv("VJVECTOR_CLUSTER_INTERNAL_TOKEN", {"short", "has a space 0123456789", "tab\t0123456789abcdef"});
 }
 
+TEST(ServerConfigTest, ApiKeysComeFromEnvOrFileAndAreChecked) {
+  auto config = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(config.ok());
+  EXPECT_TRUE(config->api_key.empty() && config->alt_api_key.empty() && config->read_only_api_key.empty());
+  config = LoadServerConfig(WriteYaml("security:\n  api_key: main-key-0123456789\n"
+                                      "  read_only_api_key: read-key-0123456789\n"),
+                            Env({{"VJVECTOR_SECURITY_ALT_API_KEY", "alt-key-0123456789"}}), {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->api_key, "main-key-0123456789");
+  EXPECT_EQ(config->alt_api_key, "alt-key-0123456789");
+  EXPECT_EQ(config->read_only_api_key, "read-key-0123456789");
+  // Messages name the source, never the secret.
+  for (const char* env : {"VJVECTOR_SECURITY_API_KEY", "VJVECTOR_SECURITY_ALT_API_KEY",
+                          "VJVECTOR_SECURITY_READ_ONLY_API_KEY"}) {
+    ExpectRefusedNamingEnv(env, {"short", "has a space in it 0123", "vjk_0123456789abcdef_x"});
+    auto bad = LoadServerConfig("", Env({{env, "short"}}), {});
+    EXPECT_EQ(std::string(bad.status().message()).find("short\""), std::string::npos) << bad.status();
+  }
+  auto same = LoadServerConfig("", Env({{"VJVECTOR_SECURITY_API_KEY", "same-key-0123456789"},
+                                        {"VJVECTOR_SECURITY_READ_ONLY_API_KEY", "same-key-0123456789"}}),
+                               {});
+  ASSERT_FALSE(same.ok());
+  EXPECT_NE(std::string(same.status().message()).find("read_only_api_key"), std::string::npos);
+  auto unknown = LoadServerConfig(WriteYaml("security:\n  apikey: x\n"), Env({}), {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string(unknown.status().message()).find("security.apikey"), std::string::npos);
+}
+
 TEST(ServerConfigTest, BusyPollIsOffByDefaultAndBounded) {
   auto defaults = LoadServerConfig("", Env({}), {});
   ASSERT_TRUE(defaults.ok()) << defaults.status();

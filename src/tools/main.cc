@@ -27,6 +27,8 @@
 #include "core/crash_point.h"
 #include "storage/point_store.h"
 #include "core/distance.h"
+#include "security/local_state_file.h"
+#include "security/security_store.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/request_pipeline.h"
@@ -202,6 +204,7 @@ int Serve(const vj::ServerConfig& config) {
   std::atomic<bool> ready{false};
   std::unique_ptr<vj::Database> database;            // a standalone node's collections
   std::unique_ptr<vj::ClusterNode> cluster;          // a cluster node's (replaces database)
+  std::unique_ptr<vj::SecurityStore> security;       // a standalone node's managed keys and roles
   std::unique_ptr<vj::RestApi> api;
   std::atomic<vj::RestApi*> live_api{nullptr};
   std::atomic<vj::ClusterNode*> live_cluster{nullptr};
@@ -366,10 +369,21 @@ int Serve(const vj::ServerConfig& config) {
       return 1;
     }
     database = std::move(*opened);
+    // A security state that cannot be read stops the start (DataLoss names the file).
+    auto backend = vj::LocalSecurityStateBackend::Open(config.data_dir);
+    auto store = backend.ok() ? vj::SecurityStore::Open(std::move(*backend))
+                              : vj::StatusOr<std::unique_ptr<vj::SecurityStore>>(backend.status());
+    if (!store.ok()) {
+      spdlog::critical("cannot open the API keys and roles: {}", vj::StatusMessage(store.status()));
+      server.Stop();
+      return 1;
+    }
+    security = std::move(*store);
   }
   vj::RestApiOptions api_options;
   api_options.version = kVersion;
   api_options.limits = config.limits;
+  api_options.security = security.get();
   if (cluster) {
     api_options.cluster_status = [&membership, &config, &etcd_endpoints]() -> boost::json::value {
       boost::json::object peers;

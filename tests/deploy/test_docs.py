@@ -61,7 +61,8 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "CLUSTER_ETCD": "etcd", "CLUSTER_NODE_ID": "node_id", "CLUSTER_ADVERTISE_URL": "advertise_url",
           "CLUSTER_P2P_PORT": "p2p_port",
           "CLUSTER_PREFIX": "cluster_prefix", "CLUSTER_LEASE_TTL": "lease_ttl_s",
-          "CLUSTER_INTERNAL_TOKEN": "internal_token"}
+          "CLUSTER_INTERNAL_TOKEN": "internal_token", "SECURITY_API_KEY": "api_key",
+          "SECURITY_ALT_API_KEY": "alt_api_key", "SECURITY_READ_ONLY_API_KEY": "read_only_api_key"}
 
 
 def reference_section():

@@ -1,0 +1,71 @@
+// SecurityState: everything the node keeps about managed API keys and custom roles, and its on-disk /
+// in-etcd form: one JSON document
+//   {"format": "vjvector-security-state", "version": 1, "crc32c": N, "state": {...}}
+// where N is the CRC32C of the serialized "state" object. A document that is not exactly this (bad
+// JSON, another version, a wrong checksum, a field out of range) is DataLoss: the reader applies the
+// same rules as the API (roles.h, ValidateApiKeySpec), so anything stored can be read back.
+//
+// Secrets are never stored: a key keeps (salt, SHA-256(salt || secret)). The secret is 32 random bytes
+// (256 bits), so a fast hash suffices: nothing can be guessed faster than the key itself, and a slow KDF
+// (bcrypt, Argon2) would only make every request slower.
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "security/permission.h"
+#include "security/roles.h"
+#include "security/secret_digest.h"
+
+namespace vj {
+
+inline constexpr size_t kMaxKeyNameLength = 128;
+inline constexpr size_t kMaxKeyDescriptionLength = 1024;
+inline constexpr size_t kMaxKeyCollections = 100;
+inline constexpr int64_t kMaxUnixSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+inline constexpr size_t kKeyIdLength = 16;                 // lower-case hex digits
+inline constexpr size_t kKeySaltBytes = 16;
+
+// What an API key may do: a role (built-in or custom) or its own grants, optionally limited to some
+// collections; when it expires (unix seconds, 0 = never), and labels for people.
+struct ApiKeySpec {
+  std::string role;                      // empty: `grants` instead
+  std::vector<Grant> grants;             // only without `role`
+  std::vector<std::string> collections;  // patterns the grants are limited to; empty = not limited
+  int64_t expires_at = 0;
+  std::string name;
+  std::string description;
+};
+
+struct ApiKeyRecord {
+  std::string id;  // kKeyIdLength lower-case hex digits; the secret is "vjk_" + id + "_" + random
+  ApiKeySpec spec;
+  int64_t created_at = 0;
+  std::string salt;  // kKeySaltBytes random bytes
+  Sha256Digest digest{};  // SHA-256(salt || secret)
+};
+
+struct SecurityState {
+  uint64_t generation = 0;                   // one more on every stored change
+  std::map<std::string, ApiKeyRecord> keys;  // by id
+  std::map<std::string, Role> roles;         // custom roles by name
+};
+
+// The shape rules of a key (role XOR 1..100 grants, valid patterns and role name, bounded labels,
+// expires_at within 0..kMaxUnixSeconds); InvalidArgument naming the field under `where` (empty: the
+// fields by their own names, as in a request body). Whether the role exists
+// and the expiry is in the future are the store's checks.
+Status ValidateApiKeySpec(const ApiKeySpec& spec, const std::string& where);
+bool ValidKeyId(std::string_view id);
+
+std::string EncodeSecurityState(const SecurityState& state);
+// DataLoss saying what is wrong (the caller adds which file) for anything but a document that
+// EncodeSecurityState could have written.
+StatusOr<SecurityState> DecodeSecurityState(std::string_view document);
+
+}  // namespace vj
