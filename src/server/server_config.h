@@ -14,6 +14,9 @@
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
 //            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
 //            collections: 1000, default_timeout_s: 30, max_timeout_s: 300}  (api/request_limits.h)
+//   security: {rate_limits: {read_per_s: 0, read_burst: 0, write_per_s: 0, write_burst: 0,
+//              roles: {reader: {read_per_s: .., ...}}, keys: {"<principal id>": {...}}}}
+//             (security/rate_limiter.h; roles and keys are YAML only)
 //   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
 //            timeout_ms: 30000, compaction_threads: 1, min_free_disk_mb: 64}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
@@ -24,7 +27,8 @@
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, VJVECTOR_LIMITS_<KEY> for each limits
 // key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...), VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS,
 // VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
-// VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB.
+// VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB,
+// VJVECTOR_SECURITY_RATE_LIMITS_{READ_PER_S,READ_BURST,WRITE_PER_S,WRITE_BURST}.
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
 // VJVECTOR_HTTP_ALLOWED_HOSTS.
 // Thread-safety: plain values and pure functions.
@@ -39,6 +43,7 @@
 
 #include "api/request_limits.h"
 #include "core/status.h"
+#include "security/rate_limiter.h"
 
 namespace vj {
 
@@ -81,6 +86,8 @@ struct ServerConfig {
   size_t compaction_threads = 1;
   // Writes are refused (507) while the data directory's filesystem has less free than this (MiB).
   size_t min_free_disk_mb = 64;
+  // Per-principal read and write rates (security.rate_limits; docs/security.md). All 0: unlimited.
+  RateLimitSettings rate_limits;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).
