@@ -34,6 +34,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/collections/{name}", HandleGetCollection},
     {"PUT", "/collections/{name}", HandleCreateCollection, true},
     {"DELETE", "/collections/{name}", HandleDeleteCollection, true},
+    {"PATCH", "/collections/{name}", HandleUpdateCollection, true},
     {"GET", "/collections/{name}/exists", HandleCollectionExists},
     {"PUT", "/collections/{name}/index", HandleCreateIndex, true},
     {"DELETE", "/collections/{name}/index/{field_name}", HandleDeleteIndex, true},

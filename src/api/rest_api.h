@@ -14,6 +14,7 @@
 #include "api/request.h"
 #include "api/request_limits.h"
 #include "collection/catalog.h"
+#include "security/rate_limiter.h"
 
 namespace vj {
 
@@ -44,6 +45,9 @@ struct RestApiOptions {
       replica_position;
   // The most work one request may ask for, and its default and largest timeout.
   RequestLimits limits;
+  // Strict mode's read_rate_limit / write_rate_limit buckets, per collection on this node
+  // (api/strict_mode.h).
+  std::shared_ptr<RateLimiter> strict_mode_rates = std::make_shared<RateLimiter>(RateLimitSettings{});
 };
 
 class RestApi {
