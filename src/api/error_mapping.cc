@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/deadline.h"
+#include "core/retry_after.h"
 
 namespace vj {
 namespace {
@@ -155,7 +156,12 @@ Response ErrorResponse(const Status& status, double seconds) {
   response.body = boost::json::serialize(body);
   // Unavailable is transient by definition (a full write queue, a closing collection, a peer down):
   // tell clients when to try again instead of letting them retry at once.
-  if (response.status == 503) response.headers.emplace_back("Retry-After", "1");
+  // A rate limit says how long (core/retry_after.h).
+  if (std::optional<int64_t> wait = RetryAfterSeconds(status)) {
+    response.headers.emplace_back("Retry-After", std::to_string(*wait));
+  } else if (response.status == 503) {
+    response.headers.emplace_back("Retry-After", "1");
+  }
   // A peer that forwarded the request must not retry it either (cluster/peer_client.cc reads this).
   if (IsFinalUnavailable(status)) response.headers.emplace_back(kFinalRefusalHeader, "final");
   return response;

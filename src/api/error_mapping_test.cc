@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/payload.h"
+#include "core/retry_after.h"
 
 namespace vj {
 namespace {
@@ -22,6 +23,21 @@ TEST(ErrorMappingTest, FilePathsAreRedactedApiPathsStay) {
   EXPECT_EQ(RedactFilePaths("no such endpoint: GET /collections/a/nope"), "no such endpoint: GET /collections/a/nope");
   EXPECT_EQ(RedactFilePaths("a/b and 1.5 and .trash and / alone"), "a/b and 1.5 and .trash and / alone");
   EXPECT_EQ(RedactFilePaths(""), "");
+}
+
+TEST(ErrorMappingTest, RateLimitAnswers429WithItsRetryAfter) {
+  Response r = ErrorResponse(RetryAfterError("write rate limit exceeded", 7), 0.1);
+  EXPECT_EQ(r.status, 429);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+  EXPECT_EQ(r.headers[0].second, "7");
+  // A plain ResourceExhausted (a request limit) has no Retry-After; Unavailable keeps its 1 s.
+  EXPECT_TRUE(ErrorResponse(absl::ResourceExhaustedError("x"), 0).headers.empty());
+  Response busy = ErrorResponse(absl::UnavailableError("queue full"), 0);
+  ASSERT_EQ(busy.headers.size(), 1u);
+  EXPECT_EQ(busy.headers[0].second, "1");
+  EXPECT_EQ(RetryAfterSeconds(RetryAfterError("x", 0)), 1);
+  EXPECT_EQ(RetryAfterSeconds(absl::InternalError("x")), std::nullopt);
 }
 
 TEST(ErrorMappingTest, ErrorBodyCarriesTheRedactedMessage) {

@@ -54,6 +54,7 @@ StatusOr<boost::json::value> HandleListCollections(const Call& call);
 StatusOr<boost::json::value> HandleGetCollection(const Call& call);
 StatusOr<boost::json::value> HandleCreateCollection(const Call& call);
 StatusOr<boost::json::value> HandleDeleteCollection(const Call& call);
+StatusOr<boost::json::value> HandleUpdateCollection(const Call& call);  // handlers_update_collection.cc
 StatusOr<boost::json::value> HandleCollectionExists(const Call& call);
 StatusOr<boost::json::value> HandleCreateIndex(const Call& call);
 StatusOr<boost::json::value> HandleDeleteIndex(const Call& call);

@@ -1,6 +1,7 @@
 // Collection endpoints: list, get, create, delete, exists, payload indexes.
 #include "api/handlers.h"
 #include "security/permission.h"
+#include "api/strict_mode.h"
 #include "collection/collection_config.h"
 #include "core/json_fields.h"
 
@@ -133,6 +134,7 @@ StatusOr<json::value> HandleCreateIndex(const Call& call) {
   }
   auto type = ParsePayloadSchemaType(type_name);
   if (!type.ok()) return WithContext(type.status(), "field_schema");
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).CheckNewPayloadIndex(key));
   VJ_RETURN_IF_ERROR(WithContext(collection->CreatePayloadIndex(key, *type, wait), "field_name"));
   return UpdateResult(*collection, wait);
 }

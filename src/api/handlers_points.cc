@@ -4,6 +4,7 @@
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
+#include "api/strict_mode.h"
 #include "collection/payload_edit.h"
 #include "core/json_fields.h"
 #include "core/payload_limits.h"
@@ -105,6 +106,7 @@ StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
     VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
   }
   VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body, call.limits()));
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitWrite(selector));
   VJ_RETURN_IF_ERROR(
       collection->UpdatePayload(op, selector, std::move(payload), std::move(keys), key, wait));
   return UpdateResult(*collection, wait);
@@ -118,6 +120,7 @@ StatusOr<json::value> HandleUpsert(const Call& call) {
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points,
                       ParseUpsertBody(body, call.limits().max_points_per_request));
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitUpsert(points.size()));
   VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), wait));
   return UpdateResult(*collection, wait);
 }
@@ -135,6 +138,7 @@ StatusOr<json::value> HandleRetrieve(const Call& call) {
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}, call.limits().max_payload_keys));
   VJ_ASSIGN_OR_RETURN(VectorSelector with_vector, ParseVectorSelector(FindField(body, "with_vector")));
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitRetrieve(ids.size()));
   VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
                       collection->Retrieve(ids, with_payload, with_vector));
   return ViewsToJson(views);
@@ -158,6 +162,7 @@ StatusOr<json::value> HandleGetPoint(const Call& call) {
     }
     id = PointId::Num(n);
   }
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitRetrieve(1));
   VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
                       collection->Retrieve({*id}, {PayloadSelector::Mode::kAll, {}}, {true, {}}));
   if (views.empty()) return absl::NotFoundError("No point with id " + id->ToString() + " found");
@@ -170,6 +175,7 @@ StatusOr<json::value> HandleDeletePoints(const Call& call) {
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
   VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body, call.limits()));
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitWrite(selector));
   VJ_RETURN_IF_ERROR(collection->Delete(selector, wait));
   return UpdateResult(*collection, wait);
 }
@@ -205,6 +211,9 @@ StatusOr<json::value> HandleScroll(const Call& call) {
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}, call.limits().max_payload_keys));
   VJ_ASSIGN_OR_RETURN(request.with_vector, ParseVectorSelector(FindField(body, "with_vector")));
+  const StrictMode strict = StrictMode::For(call, *collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  VJ_RETURN_IF_ERROR(strict.AdmitScroll(request.limit, request.filter));
   VJ_ASSIGN_OR_RETURN(ScrollResult result, collection->Scroll(request));
   json::value next = nullptr;
   if (result.next_page_offset) next = PointIdToJson(*result.next_page_offset);
@@ -221,6 +230,9 @@ StatusOr<json::value> HandleCount(const Call& call) {
   if (const json::value* e = FindField(body, "exact")) {
     VJ_ASSIGN_OR_RETURN(exact, ReadBool(*e, "exact"));
   }
+  const StrictMode strict = StrictMode::For(call, *collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  VJ_RETURN_IF_ERROR(strict.AdmitCount(filter));
   VJ_ASSIGN_OR_RETURN(uint64_t count, collection->Count(filter, exact, deadline));
   return json::object{{"count", count}};
 }

@@ -2,6 +2,7 @@
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
+#include "api/strict_mode.h"
 #include "core/json_fields.h"
 
 namespace vj {
@@ -85,7 +86,7 @@ json::array ScoredToJson(const std::vector<PointView>& views) {
 // One /points/query body. Without "query" it lists points in id order, as Qdrant does.
 StatusOr<json::value> RunQuery(const Collection& collection, const json::value& body_value,
                                const std::string& where, const RequestLimits& limits,
-                               const Deadline& deadline) {
+                               const Deadline& deadline, const StrictMode& strict) {
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
   VJ_RETURN_IF_ERROR(CheckKnownFields(
@@ -98,6 +99,7 @@ StatusOr<json::value> RunQuery(const Collection& collection, const json::value& 
   }
   QueryRequest request;
   VJ_RETURN_IF_ERROR(ParseCommon(body, limits, &request));
+  VJ_RETURN_IF_ERROR(strict.AdmitQuery(request));
   request.deadline = deadline;
   if (const json::value* u = FindField(body, "using")) {
     VJ_ASSIGN_OR_RETURN(request.using_vector, ReadString(*u, "using"));
@@ -141,7 +143,7 @@ StatusOr<json::value> RunQuery(const Collection& collection, const json::value& 
 
 StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const json::value& body_value,
                                            const std::string& where, const RequestLimits& limits,
-                                           const Deadline& deadline) {
+                                           const Deadline& deadline, const StrictMode& strict) {
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"vector", "filter", "limit", "offset", "score_threshold",
@@ -149,6 +151,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
                                       where));
   QueryRequest request;
   VJ_RETURN_IF_ERROR(ParseCommon(body, limits, &request));
+  VJ_RETURN_IF_ERROR(strict.AdmitQuery(request));
   request.deadline = deadline;
   const json::value* vector = FindField(body, "vector");
   if (vector == nullptr) return absl::InvalidArgumentError("vector: missing");
@@ -183,8 +186,10 @@ StatusOr<const json::array*> ReadSearches(const json::object& body, const Reques
 StatusOr<json::value> HandleQuery(const Call& call) {
   VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  const StrictMode strict = StrictMode::For(call, *collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
-  return RunQuery(*collection, json::value(std::move(body)), "", call.limits(), deadline);
+  return RunQuery(*collection, json::value(std::move(body)), "", call.limits(), deadline, strict);
 }
 
 // Batches check the deadline before each query, so a batch that runs out of time stops there.
@@ -193,11 +198,14 @@ StatusOr<json::value> HandleQueryBatch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
+  const StrictMode strict = StrictMode::For(call, *collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  VJ_RETURN_IF_ERROR(strict.CheckBatch(searches->size()));
   json::array results;
   for (size_t i = 0; i < searches->size(); ++i) {
     VJ_RETURN_IF_ERROR(deadline.Check("Query"));
     VJ_ASSIGN_OR_RETURN(json::value r, RunQuery(*collection, (*searches)[i],
-                                                "searches[" + std::to_string(i) + "]", call.limits(), deadline));
+                                                "searches[" + std::to_string(i) + "]", call.limits(), deadline, strict));
     results.push_back(std::move(r));
   }
   return results;
@@ -206,9 +214,11 @@ StatusOr<json::value> HandleQueryBatch(const Call& call) {
 StatusOr<json::value> HandleSearch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  const StrictMode strict = StrictMode::For(call, *collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                      RunSearch(*collection, json::value(std::move(body)), "", call.limits(), deadline));
+                      RunSearch(*collection, json::value(std::move(body)), "", call.limits(), deadline, strict));
   return ScoredToJson(views);
 }
 
@@ -217,12 +227,15 @@ StatusOr<json::value> HandleSearchBatch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
+  const StrictMode strict = StrictMode::For(call, *collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  VJ_RETURN_IF_ERROR(strict.CheckBatch(searches->size()));
   json::array results;
   for (size_t i = 0; i < searches->size(); ++i) {
     VJ_RETURN_IF_ERROR(deadline.Check("Search"));
     VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
                         RunSearch(*collection, (*searches)[i], "searches[" + std::to_string(i) + "]",
-                                  call.limits(), deadline));
+                                  call.limits(), deadline, strict));
     results.push_back(ScoredToJson(views));
   }
   return results;

@@ -16,6 +16,7 @@
 #include "api/route_table.h"
 #include "core/request_context.h"
 #include "collection/catalog.h"
+#include "security/rate_limiter.h"
 
 namespace vj {
 
@@ -51,6 +52,9 @@ struct RestApiOptions {
   // Managed API keys and custom roles (/vjvector/keys, /vjvector/roles); unset: those routes 404.
   // Not owned; outlives the RestApi.
   SecurityStore* security = nullptr;
+  // Strict mode's read_rate_limit / write_rate_limit buckets, per collection on this node
+  // (api/strict_mode.h).
+  std::shared_ptr<RateLimiter> strict_mode_rates = std::make_shared<RateLimiter>(RateLimitSettings{});
 };
 
 // 404 (no such path) or 405 (the path exists with another method) in Qdrant's error body.

@@ -27,6 +27,7 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "GET", "/collections/{name}", P::kRead, S::kCollection, R::kApi, HandleGetCollection, false, false},
     {kPub, "PUT", "/collections/{name}", P::kManage, S::kCollection, R::kApi, HandleCreateCollection, true, false},
     {kPub, "DELETE", "/collections/{name}", P::kManage, S::kCollection, R::kApi, HandleDeleteCollection, true, false},
+    {kPub, "PATCH", "/collections/{name}", P::kManage, S::kCollection, R::kApi, HandleUpdateCollection, true, false},
     {kPub, "GET", "/collections/{name}/exists", P::kRead, S::kCollection, R::kApi, HandleCollectionExists, false, false},
     {kPub, "PUT", "/collections/{name}/index", P::kManage, S::kCollection, R::kApi, HandleCreateIndex, true, false},
     {kPub, "DELETE", "/collections/{name}/index/{field_name}", P::kManage, S::kCollection, R::kApi, HandleDeleteIndex, true, false},

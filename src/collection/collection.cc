@@ -152,6 +152,15 @@ Status Collection::DeletePayloadIndex(const std::string& key, bool wait) {
   return save_config_(config_);
 }
 
+Status Collection::SetStrictMode(const StrictModeConfig& strict_mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CollectionConfig updated = config_;
+  updated.strict_mode = strict_mode;
+  VJ_RETURN_IF_ERROR(save_config_(updated));
+  config_ = std::move(updated);
+  return absl::OkStatus();
+}
+
 StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>& ids,
                                                       const PayloadSelector& with_payload,
                                                       const VectorSelector& with_vector) const {

@@ -57,6 +57,9 @@ class Collection {
                                      bool wait);
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait);
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
+  // Replaces the strict mode config and persists it (config.json, or etcd in cluster mode); on a
+  // failed save nothing changes.
+  [[nodiscard]] Status SetStrictMode(const StrictModeConfig& strict_mode);
 
   // Reads, merged over the shards. Each shard checks the request's deadline before it starts and as
   // it scans; the first timeout is the answer.

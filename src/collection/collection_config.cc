@@ -261,7 +261,10 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
       config.payload_schema[std::string(kv.key())] = *parsed;
     }
   }
-  // wal_config, optimizers_config, on_disk_payload, sharding_method and strict_mode_config are accepted
+  if (const json::value* strict = FindField(*obj, "strict_mode_config")) {
+    VJ_ASSIGN_OR_RETURN(config.strict_mode, ParseStrictModeConfig(*strict, "strict_mode_config"));
+  }
+  // wal_config, optimizers_config, on_disk_payload and sharding_method are accepted
   // so that Qdrant clients' defaults work; this engine has no such knobs.
   return config;
 }
@@ -278,6 +281,7 @@ json::object CollectionConfigToJson(const CollectionConfig& config) {
     schema[key] = std::string(PayloadSchemaTypeName(type));
   }
   out["payload_schema"] = std::move(schema);
+  if (config.strict_mode != StrictModeConfig{}) out["strict_mode_config"] = StrictModeConfigToJson(config.strict_mode);
   return out;
 }
 
@@ -296,7 +300,8 @@ json::object CollectionInfoConfigJson(const CollectionConfig& config) {
       {"hnsw_config", std::move(hnsw)},
       {"optimizer_config", json::object{{"indexing_threshold", 0}, {"flush_interval_sec", 0}}},
       {"wal_config", json::object{{"wal_capacity_mb", 0}, {"wal_segments_ahead", 0}}},
-      {"quantization_config", QuantizationToJson(config.quantization)}};
+      {"quantization_config", QuantizationToJson(config.quantization)},
+      {"strict_mode_config", StrictModeConfigToJson(config.strict_mode)}};
 }
 
 Status ValidateCollectionName(std::string_view name) {

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include "collection/strict_mode_config.h"
 #include "core/distance.h"
 #include "core/status.h"
 #include "index/payload_index.h"
@@ -43,6 +44,8 @@ struct CollectionConfig {
   uint32_t write_consistency_factor = 1;
   // Payload indexes, key -> schema; part of the config so they survive restarts.
   std::map<std::string, PayloadSchemaType> payload_schema;
+  // Qdrant's strict_mode_config (collection/strict_mode_config.h); all unset by default.
+  StrictModeConfig strict_mode;
 
   bool has_unnamed_vector() const { return vectors.size() == 1 && vectors.begin()->first.empty(); }
   HnswParams EffectiveHnsw(const std::string& vector_name) const;

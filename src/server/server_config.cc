@@ -1,11 +1,13 @@
 #include "server/server_config.h"
 
 #include <cctype>
+#include <cmath>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <type_traits>
 
+#include <absl/strings/numbers.h>
 #include <yaml-cpp/yaml.h>
 
 #include "server/browser_policy.h"
@@ -211,6 +213,18 @@ Status SetApiKey(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+// security.rate_limits.*: tokens a second and bucket sizes, 0 to 10^9 (0: unlimited / the rate). The
+// roles and keys maps (YAML only) start from these defaults, so they are read after them (ApplyYaml).
+template <RateLimit OperationLimits::*Op, double RateLimit::*Field>
+Status SetRate(ServerConfig& c, const std::string& v) {
+  double x = 0;
+  if (!absl::SimpleAtod(v, &x) || !std::isfinite(x) || x < 0 || x > 1e9) {
+    return absl::InvalidArgumentError("expected a number from 0 to 1000000000, got \"" + v + "\"");
+  }
+  c.rate_limits.defaults.*Op.*Field = x;
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -279,7 +293,82 @@ constexpr Setting kSettings[] = {
     {"SECURITY_API_KEY", "security.api_key", SetApiKey<&ServerConfig::api_key>},
     {"SECURITY_ALT_API_KEY", "security.alt_api_key", SetApiKey<&ServerConfig::alt_api_key>},
     {"SECURITY_READ_ONLY_API_KEY", "security.read_only_api_key", SetApiKey<&ServerConfig::read_only_api_key>},
+    {"SECURITY_RATE_LIMITS_READ_PER_S", "security.rate_limits.read_per_s",
+     SetRate<&OperationLimits::read, &RateLimit::per_s>},
+    {"SECURITY_RATE_LIMITS_READ_BURST", "security.rate_limits.read_burst",
+     SetRate<&OperationLimits::read, &RateLimit::burst>},
+    {"SECURITY_RATE_LIMITS_WRITE_PER_S", "security.rate_limits.write_per_s",
+     SetRate<&OperationLimits::write, &RateLimit::per_s>},
+    {"SECURITY_RATE_LIMITS_WRITE_BURST", "security.rate_limits.write_burst",
+     SetRate<&OperationLimits::write, &RateLimit::burst>},
 };
+
+// The YAML-only maps of security.rate_limits: name -> {read_per_s, read_burst, write_per_s, write_burst},
+// each entry starting from the defaults.
+constexpr const char* kRateMaps[] = {"security.rate_limits.roles", "security.rate_limits.keys"};
+
+Status ApplyRateMap(const YAML::Node& node, const std::string& where, ServerConfig& config,
+                    std::map<std::string, OperationLimits>* out) {
+  if (!node.IsMap()) return absl::InvalidArgumentError(where + ": expected a mapping");
+  for (const auto& entry : node) {
+    const std::string name = entry.first.as<std::string>();
+    const std::string at = where + "." + name;
+    if (name.empty() || name.size() > 256) return absl::InvalidArgumentError(at + ": names have 1 to 256 characters");
+    if (!entry.second.IsMap()) return absl::InvalidArgumentError(at + ": expected a mapping");
+    ServerConfig scratch;
+    scratch.rate_limits.defaults = config.rate_limits.defaults;
+    for (const auto& field : entry.second) {
+      const std::string key = field.first.as<std::string>();
+      const Setting* found = nullptr;
+      for (const Setting& s : kSettings) {
+        if (std::string(s.yaml_path) == "security.rate_limits." + key) found = &s;
+      }
+      if (found == nullptr) return absl::InvalidArgumentError(at + ": unknown key " + key);
+      if (!field.second.IsScalar()) return absl::InvalidArgumentError(at + "." + key + ": expected a value");
+      VJ_RETURN_IF_ERROR(WithContext(found->set(scratch, field.second.Scalar()), at + "." + key));
+    }
+    (*out)[name] = scratch.rate_limits.defaults;
+  }
+  return absl::OkStatus();
+}
+
+// The YAML node at a dotted path ("security.rate_limits.read_per_s"); undefined when absent.
+YAML::Node NodeAt(const YAML::Node& root, const std::string& dotted) {
+  YAML::Node node;
+  node.reset(root);
+  size_t start = 0;
+  while (true) {
+    const size_t dot = dotted.find('.', start);
+    const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node& current = node;
+    YAML::Node next = current[part];
+    if (!next.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
+    node.reset(next);
+    if (dot == std::string::npos) return node;
+    start = dot + 1;
+  }
+}
+
+// Rejects keys that name no setting, at any depth: a typo must not silently leave a default in force.
+Status CheckKnownYamlKeys(const YAML::Node& node, const std::string& prefix, const std::string& path) {
+  for (const auto& entry : node) {
+    const std::string full = (prefix.empty() ? "" : prefix + ".") + entry.first.as<std::string>();
+    bool setting = false, section = false, map = false;
+    for (const Setting& s : kSettings) {
+      setting = setting || full == s.yaml_path;
+      section = section || std::string(s.yaml_path).rfind(full + ".", 0) == 0;
+    }
+    for (const char* m : kRateMaps) map = map || full == m;
+    if (setting || map) continue;
+    if (!section) return absl::InvalidArgumentError("config file " + path + ": unknown key " + full);
+    if (!entry.second.IsMap()) {
+      return absl::InvalidArgumentError("config file " + path + ": " + full + ": expected a mapping");
+    }
+    VJ_RETURN_IF_ERROR(CheckKnownYamlKeys(entry.second, full, path));
+  }
+  return absl::OkStatus();
+}
 
 Status ApplyYaml(const std::string& path, ServerConfig& config) {
   if (!std::filesystem::exists(path)) return absl::NotFoundError("config file " + path + " not found");
@@ -291,29 +380,10 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
   }
   if (root.IsNull()) return absl::OkStatus();
   if (!root.IsMap()) return absl::InvalidArgumentError("config file " + path + ": expected a mapping");
-  // Reject unknown keys: a typo must not silently leave a default in force.
-  for (const auto& top : root) {
-    const std::string key = top.first.as<std::string>();
-    if (key == "http" || key == "log" || key == "cluster" || key == "limits" || key == "writes" ||
-        key == "security") {
-      if (!top.second.IsMap()) {
-        return absl::InvalidArgumentError("config file " + path + ": " + key + ": expected a mapping");
-      }
-      for (const auto& inner : top.second) {
-        const std::string full = key + "." + inner.first.as<std::string>();
-        bool known = false;
-        for (const Setting& s : kSettings) known = known || full == s.yaml_path;
-        if (!known) return absl::InvalidArgumentError("config file " + path + ": unknown key " + full);
-      }
-    } else if (key != "data_dir") {
-      return absl::InvalidArgumentError("config file " + path + ": unknown key " + key);
-    }
-  }
+  VJ_RETURN_IF_ERROR(CheckKnownYamlKeys(root, "", path));
   for (const Setting& s : kSettings) {
     std::string dotted = s.yaml_path;
-    size_t dot = dotted.find('.');
-    YAML::Node node = dot == std::string::npos ? root[dotted]
-                                               : root[dotted.substr(0, dot)][dotted.substr(dot + 1)];
+    YAML::Node node = NodeAt(root, dotted);
     if (!node.IsDefined() || node.IsNull()) continue;
     if (s.list && node.IsSequence()) {
       std::string joined;
@@ -332,6 +402,13 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
     }
     Status st = s.set(config, node.Scalar());
     if (!st.ok()) return WithContext(st, "config file " + path + ": " + dotted);
+  }
+  // After the defaults they start from (environment overrides of the defaults do not reach them).
+  for (const char* m : kRateMaps) {
+    YAML::Node node = NodeAt(root, m);
+    if (!node.IsDefined() || node.IsNull()) continue;
+    auto* out = std::string(m).ends_with(".roles") ? &config.rate_limits.roles : &config.rate_limits.keys;
+    VJ_RETURN_IF_ERROR(WithContext(ApplyRateMap(node, m, config, out), "config file " + path));
   }
   return absl::OkStatus();
 }

@@ -14,6 +14,9 @@
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
 //            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
 //            collections: 1000, default_timeout_s: 30, max_timeout_s: 300}  (api/request_limits.h)
+//   security: {rate_limits: {read_per_s: 0, read_burst: 0, write_per_s: 0, write_burst: 0,
+//              roles: {reader: {read_per_s: .., ...}}, keys: {"<principal id>": {...}}}}
+//             (security/rate_limiter.h; roles and keys are YAML only)
 //   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
 //            timeout_ms: 30000, compaction_threads: 1, min_free_disk_mb: 64}
 //   security: {api_key: <secret>, alt_api_key: <secret>, read_only_api_key: <secret>}
@@ -26,7 +29,8 @@
 // key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...), VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS,
 // VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
 // VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB, VJVECTOR_SECURITY_API_KEY,
-// VJVECTOR_SECURITY_ALT_API_KEY, VJVECTOR_SECURITY_READ_ONLY_API_KEY (secrets have no flags).
+// VJVECTOR_SECURITY_ALT_API_KEY, VJVECTOR_SECURITY_READ_ONLY_API_KEY (secrets have no flags),
+// VJVECTOR_SECURITY_RATE_LIMITS_{READ_PER_S,READ_BURST,WRITE_PER_S,WRITE_BURST}.
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
 // VJVECTOR_HTTP_ALLOWED_HOSTS.
 // Thread-safety: plain values and pure functions.
@@ -41,6 +45,7 @@
 
 #include "api/request_limits.h"
 #include "core/status.h"
+#include "security/rate_limiter.h"
 
 namespace vj {
 
@@ -91,6 +96,8 @@ struct ServerConfig {
   std::string api_key;
   std::string alt_api_key;
   std::string read_only_api_key;
+  // Per-principal read and write rates (security.rate_limits; docs/security.md). All 0: unlimited.
+  RateLimitSettings rate_limits;
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

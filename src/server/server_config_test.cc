@@ -182,3 +182,42 @@ TEST(ServerConfigTest, WriteQueueSettingsComeFromFileOrEnvAndAreBounded) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(ServerConfigTest, RateLimitsComeFromFileWithRoleAndKeyOverrides) {
+  auto config = LoadServerConfig(
+      WriteYaml("security:\n  rate_limits:\n    read_per_s: 100\n    read_burst: 200\n    write_per_s: 10\n"
+                "    roles:\n      reader: {write_per_s: 1}\n"
+                "    keys:\n      \"api-key:main\": {read_per_s: 0, write_burst: 50}\n"),
+      Env({{"VJVECTOR_SECURITY_RATE_LIMITS_WRITE_BURST", "20"}}), {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  const RateLimitSettings& r = config->rate_limits;
+  EXPECT_EQ(r.defaults.read, (RateLimit{100, 200}));
+  EXPECT_EQ(r.defaults.write, (RateLimit{10, 20}));
+  ASSERT_EQ(r.roles.count("reader"), 1u);
+  EXPECT_EQ(r.roles.at("reader").write, (RateLimit{1, 0}));
+  EXPECT_EQ(r.roles.at("reader").read, (RateLimit{100, 200}));  // unset fields: the defaults
+  ASSERT_EQ(r.keys.count("api-key:main"), 1u);
+  EXPECT_TRUE(r.keys.at("api-key:main").read.unlimited());
+  EXPECT_EQ(r.keys.at("api-key:main").write, (RateLimit{10, 50}));
+  // Unlimited by default.
+  auto plain = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->rate_limits.defaults.read.unlimited());
+  EXPECT_TRUE(plain->rate_limits.defaults.write.unlimited());
+  // Typos and bad values are refused, naming the key.
+  for (const char* bad : {"security:\n  rate_limits:\n    read_per_sec: 1\n",
+                          "security:\n  rate_limit:\n    read_per_s: 1\n",
+                          "security:\n  rate_limits:\n    roles:\n      reader: {reads: 1}\n",
+                          "security:\n  rate_limits:\n    keys: [1]\n",
+                          "security:\n  rate_limits:\n    write_burst: -1\n"}) {
+    auto r2 = LoadServerConfig(WriteYaml(bad), Env({}), {});
+    EXPECT_FALSE(r2.ok()) << bad;
+  }
+  ExpectRefusedNamingEnv("VJVECTOR_SECURITY_RATE_LIMITS_READ_PER_S", {"-1", "x", "nan", "1e10"});
+}
+
+}  // namespace
+}  // namespace vj

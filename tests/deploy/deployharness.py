@@ -61,7 +61,7 @@ def server_settings():
     with open(SERVER_CONFIG_CC) as f:
         table = f.read()
     table = table[table.index("kSettings[]"):]
-    found = dict(re.findall(r'\{"([A-Z_]+)",\s*"([a-z_.]+)"', table))
+    found = dict(re.findall(r'\{"([A-Z0-9_]+)",\s*"([a-z0-9_.]+)"', table))
     if "CLUSTER_ETCD" not in found or "DATA_DIR" not in found:
         raise AssertionError(f"could not read the settings table of {SERVER_CONFIG_CC}: {found}")
     return found

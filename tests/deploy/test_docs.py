@@ -28,9 +28,9 @@ settings = h.server_settings
 def flags():
     """{env suffix or None: flag} from main.cc: `add_option("--flag", var` + `flags["ENV"] = ...var`."""
     text = read(MAIN_CC)
-    var_of_flag = dict(re.findall(r'serve->add_option\("(--[a-z-]+)",\s*(\w+)', text))
+    var_of_flag = dict(re.findall(r'serve->add_option\("(--[a-z0-9-]+)",\s*(\w+)', text))
     env_of_var = {}
-    for var, env in re.findall(r'if \((?:!)?(\w+)(?:\.empty\(\)| >= 0)\) flags\["([A-Z_]+)"\]', text):
+    for var, env in re.findall(r'if \((?:!)?(\w+)(?:\.empty\(\)| >= 0)\) flags\["([A-Z0-9_]+)"\]', text):
         env_of_var[var] = env
     return {flag: env_of_var.get(var) for flag, var in var_of_flag.items()}
 
@@ -102,13 +102,13 @@ class ConfigurationReference(unittest.TestCase):
     def test_doc_names_only_real_settings_and_flags(self):
         known_env = {"VJVECTOR_" + e for e in settings()}
         doc = read(DOC)
-        for name in set(re.findall(r"VJVECTOR_[A-Z_]+", doc)):
+        for name in set(re.findall(r"VJVECTOR_[A-Z0-9_]+", doc)):
             if name.startswith("VJVECTOR_TEST_"):
                 continue  # fault-injection knobs for tests, documented apart ("Testing: fault injection")
             self.assertIn(name, known_env, f"{name} is not a server setting")
         known_flags = set(flags())
         section = reference_section()
-        for flag in set(re.findall(r"`(--[a-z-]+)", section)):
+        for flag in set(re.findall(r"`(--[a-z0-9-]+)", section)):
             self.assertIn(flag, known_flags, f"{flag} is not a `vjvector serve` flag")
         for flag in known_flags:
             self.assertIn(f"`{flag}", section, f"{flag} is not documented")
@@ -116,7 +116,7 @@ class ConfigurationReference(unittest.TestCase):
     def test_binary_has_the_documented_flags(self):
         out = subprocess.run([h.BINARY, "serve", "--help"], capture_output=True, text=True, timeout=30)
         self.assertEqual(out.returncode, 0, out.stderr)
-        for flag in set(re.findall(r"`(--[a-z-]+)", reference_section())):
+        for flag in set(re.findall(r"`(--[a-z0-9-]+)", reference_section())):
             self.assertIn(flag, out.stdout, f"vjvector serve --help lacks {flag}")
 
     def test_sizing_and_failure_sections_present(self):
