@@ -56,7 +56,8 @@ class Bench:
     # -- processes ---------------------------------------------------------------------------------
 
     def start_node(self, name, cluster=True):
-        args = ["--etcd", self.etcd.url, "--node-id", name, "--lease-ttl", str(self.args.lease_ttl)] if cluster else []
+        args = ["--etcd", self.etcd.url, "--node-id", name, "--lease-ttl", str(self.args.lease_ttl),
+                "--p2p-port", "0"] if cluster else []
         s = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                       extra_args=args)
         os.makedirs(s.log_dir, exist_ok=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a development cluster on loopback: one etcd and three vjvector nodes (node1..node3), each with
 # its data under $CLUSTER_DIR (default ./data/cluster). Ctrl-C (or SIGTERM) stops them all.
-#   BASE_PORT  first node's REST port (default 6333; the others take the next two)
+#   BASE_PORT  first node's REST port (default 6333; the others take the next two; peer ports are 100 above)
 #   ETCD_PORT  etcd's client port (default 2379; its peer port is the next one)
 #   BUILD_DIR  where build/vjvector lives (default build)
 set -euo pipefail
@@ -39,7 +39,7 @@ done
 
 for i in 1 2 3; do
   port=$((BASE_PORT + i - 1))
-  "$BIN" serve --data-dir "$CLUSTER_DIR/node$i" --host 127.0.0.1 --http-port "$port" \
+  "$BIN" serve --data-dir "$CLUSTER_DIR/node$i" --host 127.0.0.1 --http-port "$port" --p2p-port "$((BASE_PORT + 100 + i - 1))" \
     --etcd "$etcd_url" --node-id "node$i" >"$CLUSTER_DIR/node$i.log" 2>&1 &
   pids+=($!)
   echo "node$i: http://127.0.0.1:$port (log $CLUSTER_DIR/node$i.log)"

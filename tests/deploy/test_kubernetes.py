@@ -235,7 +235,8 @@ class CrossReferences(unittest.TestCase):
                 url = urlsplit(env["VJVECTOR_CLUSTER_ADVERTISE_URL"])
                 self.assertEqual(url.scheme, "http")
                 self.assertEqual(url.hostname, f"{pod}.{sts['spec']['serviceName']}.{ns}.svc")
-                self.assertEqual(url.port, port_of(c, "http"))
+                self.assertEqual(url.port, port_of(c, "peer"), "peers reach the peer port (cluster.p2p_port)")
+                self.assertEqual(port_of(c, "peer"), 6335, "the default cluster.p2p_port")
                 self.assertIn(url.path, ("", "/"))
 
     def test_etcd_endpoints_resolve_to_the_etcd_service(self):
@@ -322,8 +323,10 @@ class CrossReferences(unittest.TestCase):
                 _, _, node = pod_of(docs)
                 nodes = policy_for(docs, SERVER_LABELS)
                 job = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
-                self.assertTrue(policy_allows(nodes, "ingress", SERVER_LABELS, 6333, node), "peers in")
-                self.assertTrue(policy_allows(nodes, "egress", SERVER_LABELS, 6333, node), "peers out")
+                self.assertTrue(policy_allows(nodes, "ingress", SERVER_LABELS, 6335, node), "peers in")
+                self.assertTrue(policy_allows(nodes, "egress", SERVER_LABELS, 6335, node), "peers out")
+                self.assertFalse(policy_allows(nodes, "ingress", OTHER_POD, 6335, node), "the peer port is for peers")
+                self.assertFalse(policy_allows(nodes, "ingress", job, 6335, node), "the peer port is for peers")
                 self.assertTrue(policy_allows(nodes, "ingress", job, 6333, node), "CronJob in")
                 self.assertFalse(policy_allows(nodes, "ingress", OTHER_POD, 6333, node))
                 self.assertTrue(policy_allows(policy_for(docs, job), "egress", SERVER_LABELS, 6333, node))
@@ -539,9 +542,10 @@ class ClusterFromManifests(unittest.TestCase):
         try:
             for pod in pods:
                 env = {k: v for k, v in pod_env(c, pod, namespace_of(docs)).items() if k.startswith("VJVECTOR_")}
-                port = h.free_port()
+                port, p2p_port = h.free_port(), h.free_port()
                 env["VJVECTOR_CLUSTER_ETCD"] = etcd.url
-                env["VJVECTOR_CLUSTER_ADVERTISE_URL"] = f"http://127.0.0.1:{port}"
+                env["VJVECTOR_CLUSTER_P2P_PORT"] = str(p2p_port)
+                env["VJVECTOR_CLUSTER_ADVERTISE_URL"] = f"http://127.0.0.1:{p2p_port}"
                 nodes.append(h.Node(port=port, config=config, env=env))
             for n in nodes:
                 self.assertTrue(n.wait_ready(), f"{target}: node did not become ready:\n{n.log()}")

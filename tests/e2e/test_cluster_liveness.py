@@ -164,9 +164,11 @@ class ClusterLivenessTest(ch.ClusterTestCase):
         for root, dirs, files in os.walk(data_dir):
             for p in [root] + [os.path.join(root, f) for f in dirs + files]:
                 os.chown(p, uid, uid)
+        p2p_port = vh.free_port()
         server = UidServer(uid, data_dir=data_dir, log_dir=log_dir,
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
-                                       "--lease-ttl", str(self.lease_ttl)])
+                                       "--lease-ttl", str(self.lease_ttl), "--p2p-port", str(p2p_port)])
+        server.p2p_port = p2p_port  # node-to-node traffic goes there
         server.start()
         return server
 
@@ -174,8 +176,9 @@ class ClusterLivenessTest(ch.ClusterTestCase):
 
     def cut(self, a, b):
         """Drops every TCP packet between nodes a and b, both ways."""
-        self.firewall.drop(self.uids[a], self.nodes[b].port)
-        self.firewall.drop(self.uids[b], self.nodes[a].port)
+        for port_of in (lambda n: n.port, lambda n: n.p2p_port):
+            self.firewall.drop(self.uids[a], port_of(self.nodes[b]))
+            self.firewall.drop(self.uids[b], port_of(self.nodes[a]))
 
     def isolate(self, a):
         """Cuts node a from every peer and from etcd; clients still reach it."""
