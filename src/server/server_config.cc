@@ -213,6 +213,37 @@ Status SetApiKey(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+template <bool ServerConfig::*Field>
+Status SetFlag(ServerConfig& c, const std::string& v) {
+  if (v == "true" || v == "1") {
+    c.*Field = true;
+  } else if (v == "false" || v == "0") {
+    c.*Field = false;
+  } else {
+    return absl::InvalidArgumentError("expected true or false, got \"" + v.substr(0, 16) + "\"");
+  }
+  return absl::OkStatus();
+}
+
+template <std::string ServerConfig::Oidc::*Field>
+Status SetOidcText(ServerConfig& c, const std::string& v) {
+  if (v.size() > 4096) return absl::InvalidArgumentError("longer than 4096 characters");
+  c.oidc.*Field = v;
+  return absl::OkStatus();
+}
+
+Status SetOidcUrl(ServerConfig& c, const std::string& v) {
+  if (!v.empty() && v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0) {
+    return absl::InvalidArgumentError("expected an https:// (or http://) URL");
+  }
+  return SetOidcText<&ServerConfig::Oidc::jwks_url>(c, v);
+}
+
+Status SetOidcLeeway(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.oidc.leeway_s, ParseNumber(v, 0, 3600));
+  return absl::OkStatus();
+}
+
 // security.rate_limits.*: tokens a second and bucket sizes, 0 to 10^9 (0: unlimited / the rate). The
 // roles and keys maps (YAML only) start from these defaults, so they are read after them (ApplyYaml).
 template <RateLimit OperationLimits::*Op, double RateLimit::*Field>
@@ -293,6 +324,15 @@ constexpr Setting kSettings[] = {
     {"SECURITY_API_KEY", "security.api_key", SetApiKey<&ServerConfig::api_key>},
     {"SECURITY_ALT_API_KEY", "security.alt_api_key", SetApiKey<&ServerConfig::alt_api_key>},
     {"SECURITY_READ_ONLY_API_KEY", "security.read_only_api_key", SetApiKey<&ServerConfig::read_only_api_key>},
+    {"SECURITY_ALLOW_UNAUTHENTICATED", "security.allow_unauthenticated", SetFlag<&ServerConfig::allow_unauthenticated>},
+    {"SECURITY_METRICS_PUBLIC", "security.metrics_public", SetFlag<&ServerConfig::metrics_public>},
+    {"SECURITY_JWT_RBAC", "security.jwt_rbac", SetFlag<&ServerConfig::jwt_rbac>},
+    {"SECURITY_OIDC_ISSUER", "security.oidc.issuer", SetOidcText<&ServerConfig::Oidc::issuer>},
+    {"SECURITY_OIDC_AUDIENCE", "security.oidc.audience", SetOidcText<&ServerConfig::Oidc::audience>},
+    {"SECURITY_OIDC_JWKS_URL", "security.oidc.jwks_url", SetOidcUrl},
+    {"SECURITY_OIDC_JWKS_FILE", "security.oidc.jwks_file", SetOidcText<&ServerConfig::Oidc::jwks_file>},
+    {"SECURITY_OIDC_ROLES_CLAIM", "security.oidc.roles_claim", SetOidcText<&ServerConfig::Oidc::roles_claim>},
+    {"SECURITY_OIDC_LEEWAY_S", "security.oidc.leeway_s", SetOidcLeeway},
     {"SECURITY_RATE_LIMITS_READ_PER_S", "security.rate_limits.read_per_s",
      SetRate<&OperationLimits::read, &RateLimit::per_s>},
     {"SECURITY_RATE_LIMITS_READ_BURST", "security.rate_limits.read_burst",
@@ -305,7 +345,44 @@ constexpr Setting kSettings[] = {
 
 // The YAML-only maps of security.rate_limits: name -> {read_per_s, read_burst, write_per_s, write_burst},
 // each entry starting from the defaults.
-constexpr const char* kRateMaps[] = {"security.rate_limits.roles", "security.rate_limits.keys"};
+constexpr const char* kRateMaps[] = {"security.rate_limits.roles", "security.rate_limits.keys",
+                                     "security.oidc.role_grants"};
+
+// security.oidc.role_grants: role name -> [{collections: PATTERN, level: read|write|manage|admin}].
+Status ApplyRoleGrants(const YAML::Node& node, const std::string& where, ServerConfig& config) {
+  if (!node.IsMap()) return absl::InvalidArgumentError(where + ": expected a mapping");
+  for (const auto& entry : node) {
+    const std::string role = entry.first.as<std::string>();
+    const std::string at = where + "." + role;
+    if (role.empty() || role.size() > 256) return absl::InvalidArgumentError(at + ": names have 1 to 256 characters");
+    if (!entry.second.IsSequence()) return absl::InvalidArgumentError(at + ": expected a list of grants");
+    std::vector<Grant> grants;
+    for (const auto& g : entry.second) {
+      if (!g.IsMap()) return absl::InvalidArgumentError(at + ": a grant is {collections, level}");
+      Grant grant;
+      for (const auto& field : g) {
+        const std::string key = field.first.as<std::string>();
+        if (!field.second.IsScalar()) return absl::InvalidArgumentError(at + "." + key + ": expected a value");
+        const std::string value = field.second.Scalar();
+        if (key == "collections") {
+          if (!ValidCollectionPattern(value)) return absl::InvalidArgumentError(at + ".collections: bad pattern");
+          grant.collections = value;
+        } else if (key == "level") {
+          std::optional<Permission> level = ParsePermission(value);
+          if (!level || *level == Permission::kPublic || *level == Permission::kInternal) {
+            return absl::InvalidArgumentError(at + ".level: expected read, write, manage or admin");
+          }
+          grant.level = *level;
+        } else {
+          return absl::InvalidArgumentError(at + ": unknown key " + key);
+        }
+      }
+      grants.push_back(std::move(grant));
+    }
+    config.oidc.role_grants[role] = std::move(grants);
+  }
+  return absl::OkStatus();
+}
 
 Status ApplyRateMap(const YAML::Node& node, const std::string& where, ServerConfig& config,
                     std::map<std::string, OperationLimits>* out) {
@@ -407,6 +484,10 @@ Status ApplyYaml(const std::string& path, ServerConfig& config) {
   for (const char* m : kRateMaps) {
     YAML::Node node = NodeAt(root, m);
     if (!node.IsDefined() || node.IsNull()) continue;
+    if (std::string(m) == "security.oidc.role_grants") {
+      VJ_RETURN_IF_ERROR(WithContext(ApplyRoleGrants(node, m, config), "config file " + path));
+      continue;
+    }
     auto* out = std::string(m).ends_with(".roles") ? &config.rate_limits.roles : &config.rate_limits.keys;
     VJ_RETURN_IF_ERROR(WithContext(ApplyRateMap(node, m, config, out), "config file " + path));
   }

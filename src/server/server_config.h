@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "api/request_limits.h"
+#include "security/permission.h"
 #include "core/status.h"
 #include "security/rate_limiter.h"
 
@@ -96,6 +97,22 @@ struct ServerConfig {
   std::string api_key;
   std::string alt_api_key;
   std::string read_only_api_key;
+  // The front door (docs/security.md). A node bound to a non-loopback address with no authentication
+  // configured refuses to start unless allow_unauthenticated.
+  bool allow_unauthenticated = false;
+  bool metrics_public = false;  // /metrics without credentials (Prometheus without a key)
+  bool jwt_rbac = false;        // Qdrant's JWT RBAC: HS256 tokens signed with api_key / alt_api_key
+  // OIDC (security/oidc.h): enabled when issuer is set; jwks_url or jwks_file gives the provider's keys;
+  // role_grants (YAML only) maps the token's roles to grants.
+  struct Oidc {
+    std::string issuer;
+    std::string audience;
+    std::string jwks_url;
+    std::string jwks_file;
+    std::string roles_claim = "realm_access.roles";
+    size_t leeway_s = 30;
+    std::map<std::string, std::vector<Grant>> role_grants;
+  } oidc;
   // Per-principal read and write rates (security.rate_limits; docs/security.md). All 0: unlimited.
   RateLimitSettings rate_limits;
 };

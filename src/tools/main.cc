@@ -31,7 +31,9 @@
 #include "security/security_store.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/front_door_auth.h"
 #include "server/request_pipeline.h"
+#include "security/rate_limiter.h"
 #include "server/server_config.h"
 #include "storage/power_loss_fs.h"
 
@@ -114,6 +116,12 @@ void RaiseFileLimit(size_t max_connections) {
                  "'too many open files' before the connection limit refuses clients politely",
                  static_cast<uint64_t>(limit.rlim_cur), max_connections);
   }
+}
+
+// Whether the REST port listens on a loopback address only (then an open node is reachable from this
+// machine alone).
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 // A per-start prefix of generated request ids: ids of different nodes and restarts differ.
@@ -262,7 +270,47 @@ int Serve(const vj::ServerConfig& config) {
   // port's (the cluster token), and where authorized requests go.
   vj::DeclarePipelineMetrics(metrics);
   const std::string nonce = RequestIdNonce();
+  if (!cluster_mode) {
+    // A standalone node's managed keys and roles. A security state that cannot be read stops the start
+    // (DataLoss names the file). (A cluster keeps them in etcd: not done yet, so cluster nodes take the
+    // configured keys and tokens only.)
+    auto backend = vj::LocalSecurityStateBackend::Open(config.data_dir);
+    auto store = backend.ok() ? vj::SecurityStore::Open(std::move(*backend))
+                              : vj::StatusOr<std::unique_ptr<vj::SecurityStore>>(backend.status());
+    if (!store.ok()) {
+      spdlog::critical("cannot open the API keys and roles: {}", vj::StatusMessage(store.status()));
+      return 1;
+    }
+    security = std::move(*store);
+  }
+  auto front_door = vj::FrontDoorAuthenticator::Create(config, security.get());
+  if (!front_door.ok()) {
+    spdlog::critical("{}", vj::StatusMessage(front_door.status()));
+    return 1;
+  }
+  // Secure by default: a node reachable from other machines needs credentials unless told otherwise.
+  // The key store alone does not count: it starts empty.
+  const bool loopback = IsLoopbackHost(config.host);
+  const bool authenticates = !config.api_key.empty() || !config.read_only_api_key.empty() || config.jwt_rbac ||
+                             !config.oidc.issuer.empty();
+  if (!authenticates && !loopback && !config.allow_unauthenticated) {
+    spdlog::critical("refusing to serve {} without authentication: set security.api_key (or JWT/OIDC), or "
+                     "security.allow_unauthenticated: true to run open (docs/security.md)", config.host);
+    return 1;
+  }
+  if (cluster_mode && config.internal_token.empty() && !loopback && !config.allow_unauthenticated) {
+    spdlog::critical("refusing to open the peer port on {} without cluster.internal_token (docs/security.md)",
+                     config.host);
+    return 1;
+  }
   vj::OpenDoor open_door;
+  const vj::Authenticator& public_authenticator =
+      authenticates ? static_cast<const vj::Authenticator&>(**front_door) : open_door;
+  if (!authenticates) {
+    spdlog::warn("no authentication is configured: every client of {}:{} may do everything (set "
+                 "security.api_key; docs/security.md)", config.host, config.port);
+  }
+  vj::RateLimiter rate_limiter(config.rate_limits);
   vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/false);
   auto serve_api = [&live_api](const vj::RequestContext& context, const vj::RouteMatch& match,
                                const vj::Request& request) {
@@ -273,7 +321,13 @@ int Serve(const vj::ServerConfig& config) {
   vj::RequestPipelineHooks public_hooks;
   public_hooks.api = serve_api;
   public_hooks.metrics_text = [&metrics] { return metrics.Render(); };
-  vj::RequestPipeline public_pipeline(vj::Port::kPublic, open_door, public_hooks, metrics, nonce);
+  public_hooks.metrics_public = config.metrics_public;
+  public_hooks.rate_limit = [&rate_limiter](const vj::Principal& who, const vj::RouteSpec& route) -> std::optional<int> {
+    const vj::RateDecision d = rate_limiter.Check(who, route.writes);
+    if (d.allowed) return std::nullopt;
+    return static_cast<int>(std::max<int64_t>(1, d.retry_after_s));
+  };
+  vj::RequestPipeline public_pipeline(vj::Port::kPublic, public_authenticator, public_hooks, metrics, nonce);
   vj::RequestPipelineHooks peer_hooks;
   peer_hooks.api = serve_api;
   peer_hooks.cluster = [&live_cluster](const vj::RequestContext&, const vj::RouteMatch&, const vj::Request& request) {
@@ -369,16 +423,6 @@ int Serve(const vj::ServerConfig& config) {
       return 1;
     }
     database = std::move(*opened);
-    // A security state that cannot be read stops the start (DataLoss names the file).
-    auto backend = vj::LocalSecurityStateBackend::Open(config.data_dir);
-    auto store = backend.ok() ? vj::SecurityStore::Open(std::move(*backend))
-                              : vj::StatusOr<std::unique_ptr<vj::SecurityStore>>(backend.status());
-    if (!store.ok()) {
-      spdlog::critical("cannot open the API keys and roles: {}", vj::StatusMessage(store.status()));
-      server.Stop();
-      return 1;
-    }
-    security = std::move(*store);
   }
   vj::RestApiOptions api_options;
   api_options.version = kVersion;
@@ -452,6 +496,19 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "Print the version and exit")->callback([] {
     std::printf("vjvector %s\n", kVersion);
   });
+  app.add_subcommand("routes", "Print the route table (JSON): every route with its port and permission")
+      ->callback([] {
+        boost::json::array routes;
+        for (const vj::RouteSpec& r : vj::AllRoutes()) {
+          routes.push_back(boost::json::object{{"port", vj::PortName(r.port)},
+                                               {"method", r.method},
+                                               {"path", r.pattern},
+                                               {"permission", vj::PermissionName(r.permission)},
+                                               {"scope", vj::RouteScopeName(r.scope)},
+                                               {"writes", r.writes}});
+        }
+        std::printf("%s\n", boost::json::serialize(routes).c_str());
+      });
 
   CLI::App* serve = app.add_subcommand("serve", "Run a node");
   std::string config_file, data_dir, host, log_format, log_level;
@@ -487,12 +544,12 @@ int main(int argc, char** argv) {
                     "none on a loopback address, any elsewhere)");
 
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
-      std::string(argv[1]) != "version") {
+      std::string(argv[1]) != "version" && std::string(argv[1]) != "routes") {
     std::fprintf(stderr, "vjvector: unknown command \"%s\" (try vjvector --help)\n", argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
-  if (!serve->parsed()) return 0;
+  if (!serve->parsed()) return 0;  // version, routes
 
   vj::ConfigOverrides flags;
   if (!data_dir.empty()) flags["DATA_DIR"] = data_dir;

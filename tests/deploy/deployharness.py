@@ -79,11 +79,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path, host="127.0.0.1", timeout=5.0, method="GET", body=None):
+def http_get(port, path, host="127.0.0.1", timeout=5.0, method="GET", body=None, api_key=None):
     """(status, body text) of one request on a fresh connection; raises OSError when it cannot connect."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
+        if api_key:
+            headers["api-key"] = api_key
         conn.request(method, path, body=body, headers=headers)
         r = conn.getresponse()
         return r.status, r.read().decode("utf-8", "replace")

@@ -516,6 +516,12 @@ class LocalEtcd:
         self.log.close()
 
 
+# What a deployment's vjvector-secrets Secret holds (docs/operations.md): without them a node bound to
+# 0.0.0.0 refuses to start.
+SECRETS = {"VJVECTOR_SECURITY_API_KEY": "k8s-test-admin-key-0123456789",
+           "VJVECTOR_CLUSTER_INTERNAL_TOKEN": "k8s-test-internal-token-0123456789"}
+
+
 class ClusterFromManifests(unittest.TestCase):
     """Pods vjvector-0 and vjvector-1 as the manifests define them, on loopback: the ConfigMap's file
     and each pod's resolved environment, with only what cannot resolve here replaced (the etcd
@@ -545,13 +551,14 @@ class ClusterFromManifests(unittest.TestCase):
                 port, p2p_port = h.free_port(), h.free_port()
                 env["VJVECTOR_CLUSTER_ETCD"] = etcd.url
                 env["VJVECTOR_CLUSTER_P2P_PORT"] = str(p2p_port)
+                env.update(SECRETS)  # what the vjvector-secrets Secret holds
                 env["VJVECTOR_CLUSTER_ADVERTISE_URL"] = f"http://127.0.0.1:{p2p_port}"
                 nodes.append(h.Node(port=port, config=config, env=env))
             for n in nodes:
                 self.assertTrue(n.wait_ready(), f"{target}: node did not become ready:\n{n.log()}")
             deadline, result = time.monotonic() + 15, {}
             while time.monotonic() < deadline:
-                result = json.loads(h.http_get(nodes[0].port, "/cluster")[1])["result"]
+                result = json.loads(h.http_get(nodes[0].port, "/cluster", api_key=SECRETS["VJVECTOR_SECURITY_API_KEY"])[1])["result"]
                 if set(result.get("peers", {})) == set(pods):
                     break
                 time.sleep(0.2)
@@ -559,8 +566,11 @@ class ClusterFromManifests(unittest.TestCase):
             self.assertEqual(set(result.get("peers", {})), set(pods), result)
 
             job = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+            secret = SECRETS["VJVECTOR_SECURITY_API_KEY"]
             cmd = [CURL] + [re.sub(r"^http://[^/]+", f"http://127.0.0.1:{nodes[1].port}", a)
+                            .replace("$(VJVECTOR_SECURITY_API_KEY)", secret)
                             for a in (job["command"] + job.get("args", []))[1:]]
+            self.assertIn(f"api-key: {secret}", cmd, "the CronJob sends the admin key")
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 0, f"{cmd}: {p.stdout} {p.stderr}")
             self.assertEqual(json.loads(p.stdout)["result"]["moves"], [], p.stdout)

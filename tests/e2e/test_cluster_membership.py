@@ -34,7 +34,12 @@ class ClusterMembershipTest(ch.ClusterTestCase):
         wait_for(lambda: self.views_equal({"n1", "n2", "n3"}, ["n1", "n2", "n3"]), "all three nodes")
         view = peers_of(self.nodes["n1"])
         self.assertEqual(view["peer_id"], "n1")
-        self.assertEqual(view["peers"]["n2"]["uri"], f"http://127.0.0.1:{self.nodes['n2'].port}")
+        # Peers are advertised at their peer port, which answers /livez but none of the REST routes.
+        peer = self.peer_client("n2")
+        self.assertEqual(view["peers"]["n2"]["uri"], f"http://127.0.0.1:{peer.port}")
+        self.assertNotEqual(peer.port, self.nodes["n2"].port)
+        self.assertEqual(peer.call("GET", "/livez").status, 200)
+        self.assertEqual(peer.call("GET", "/collections").status, 401 if self.internal_token else 404)
         self.assertTrue(view["etcd"]["lease_held"])
 
         # kill -9: the lease expires and the node leaves every view.

@@ -1,0 +1,50 @@
+// FrontDoorAuthenticator: the REST port's authenticate step (server/request_pipeline.h). A request
+// presents one credential, as Qdrant clients do (`api-key: X` or `Authorization: Bearer X`), and it is
+// tried in this order:
+//   1. an API key: a managed key ("vjk_...", security/security_store.h) or a configured one
+//      (security.api_key, alt_api_key, read_only_api_key; security/static_keys.h);
+//   2. a JSON Web Token, when it has a JWT's shape and no key matched: Qdrant's HS256 tokens signed with
+//      the api key (security.jwt_rbac; security/qdrant_jwt.h), then OIDC tokens (RS256/ES256 against
+//      the provider's JWKS; security/oidc.h).
+// A request without a credential has no principal (only public routes serve it); a wrong one is an
+// AuthFailure whatever the route. Qdrant's `value_exists` claim is refused (not supported yet) rather
+// than ignored: a token must never grant more than it says.
+//
+// Thread-safety: Authenticate may be called concurrently; the store (when set) outlives it.
+#pragma once
+
+#include <memory>
+
+#include "security/api_key_authenticator.h"
+#include "security/oidc.h"
+#include "security/qdrant_jwt.h"
+#include "server/request_pipeline.h"
+#include "server/server_config.h"
+
+namespace vj {
+
+class FrontDoorAuthenticator final : public Authenticator {
+ public:
+  // From the node's settings; InvalidArgument when they are inconsistent (jwt_rbac without an api key,
+  // OIDC without audience or keys). `store` may be null (no managed keys).
+  static StatusOr<std::unique_ptr<FrontDoorAuthenticator>> Create(const ServerConfig& config,
+                                                                  const SecurityStore* store);
+
+  // Whether any credential can be checked (a key, a key store, JWT or OIDC); false = nobody can
+  // authenticate, and the node runs open only where that is allowed (tools/main.cc).
+  bool configured() const { return configured_; }
+
+  StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request& request) const override;
+
+ private:
+  FrontDoorAuthenticator(const ServerConfig& config, const SecurityStore* store)
+      : keys_(StaticKeysConfig{config.api_key, config.alt_api_key, config.read_only_api_key}, store) {}
+  StatusOr<Principal> AuthenticateToken(std::string_view token) const;
+
+  ApiKeyAuthenticator keys_;
+  std::unique_ptr<QdrantJwtVerifier> qdrant_jwt_;
+  std::unique_ptr<OidcVerifier> oidc_;  // Verify may refresh its keys (internally synchronized)
+  bool configured_ = false;
+};
+
+}  // namespace vj
