@@ -23,6 +23,10 @@ struct Request {
   std::string body;
   // Only the headers the server reads, by lower-case name (kInternalTokenHeader).
   std::map<std::string, std::string> headers;
+  // The client's address, "ip:port" ("[v6]:port"), set by the transport; "" when unknown.
+  std::string client_address;
+  // The subject CN of the client certificate the TLS handshake verified; "" when there was none.
+  std::string tls_client_cn;
 };
 
 struct Response {

@@ -60,7 +60,10 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "LOG_FORMAT": "log_format", "LOG_LEVEL": "log_level",
           "CLUSTER_ETCD": "etcd", "CLUSTER_NODE_ID": "node_id", "CLUSTER_ADVERTISE_URL": "advertise_url",
           "CLUSTER_PREFIX": "cluster_prefix", "CLUSTER_LEASE_TTL": "lease_ttl_s",
-          "CLUSTER_INTERNAL_TOKEN": "internal_token"}
+          "CLUSTER_INTERNAL_TOKEN": "internal_token",
+          "CLUSTER_ETCD_CA_FILE": "etcd_ca_file", "CLUSTER_ETCD_CERT_FILE": "etcd_cert_file",
+          "CLUSTER_ETCD_KEY_FILE": "etcd_key_file", "TLS_CERT_FILE": "tls_cert_file",
+          "TLS_KEY_FILE": "tls_key_file", "TLS_CA_FILE": "tls_ca_file", "TLS_CLIENT_AUTH": "tls_client_auth"}
 
 
 def reference_section():
