@@ -479,7 +479,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   serve->add_option("--log-format", log_format, "text or json");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn or error");
-  serve->add_option("--etcd", etcd, "etcd endpoints (http://HOST:PORT, comma-separated): join a cluster");
+  serve->add_option("--etcd", etcd, "etcd endpoints (http(s)://HOST:PORT, comma-separated): join a cluster");
   serve->add_option("--node-id", node_id, "this node's id in the cluster");
   serve->add_option("--advertise-url", advertise_url, "URL peers use to reach this node");
   serve->add_option("--cluster-prefix", cluster_prefix, "etcd key prefix of the cluster (default /vjvector)");

@@ -102,11 +102,12 @@ class TlsTest(h.TestCase):
         self.conns.append(conn)
         return conn
 
-    def start(self, client_auth="none", key="live.key", wait=True):
-        env = {"VJVECTOR_TLS_CERT_FILE": self.pki.path("live.crt"),
+    def start(self, client_auth="none", key="live.key", wait=True, extra_env=None):
+        env = dict(extra_env or {})
+        env.update({"VJVECTOR_TLS_CERT_FILE": self.pki.path("live.crt"),
                "VJVECTOR_TLS_KEY_FILE": self.pki.path(key),
                "VJVECTOR_TLS_CA_FILE": self.pki.path("ca.crt"),
-               "VJVECTOR_TLS_CLIENT_AUTH": client_auth}
+               "VJVECTOR_TLS_CLIENT_AUTH": client_auth})
         server = h.Server(data_dir=tempfile.mkdtemp(prefix="vj-e2e-tls-data-"), env=env, port=h.free_port())
         self.servers.append(server)
         server.start(wait_ready=False)
@@ -115,12 +116,14 @@ class TlsTest(h.TestCase):
 
         def ready():
             self.assertTrue(server.alive(), f"vjvector exited:\n{server.stderr_text()[-3000:]}")
+            conn = self.https(server)
             try:
-                conn = self.https(server)
                 conn.request("GET", "/readyz")
                 return conn.getresponse().status == 200
             except (OSError, http.client.HTTPException):
                 return False
+            finally:
+                conn.close()  # a probe must not hold one of the node's connections
         wait_for(ready, "GET /readyz over https")
         return server
 
@@ -229,6 +232,32 @@ class TlsTest(h.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(third.sock.getpeercert()["serialNumber"], "2002")
         self.assertTrue(server.alive())
+
+    def test_connection_limit_holds_over_tls(self):
+        server = self.start(extra_env={"VJVECTOR_HTTP_MAX_CONNECTIONS": "1"})
+        holders = []
+
+        def hold_the_only_slot():
+            # The readiness probes' connections close asynchronously: retry until one is served.
+            conn = self.https(server)
+            if self.get(conn, "/collections")[0] == 200:
+                holders.append(conn)
+                return True
+            conn.close()
+            return False
+        wait_for(hold_the_only_slot, "a connection within the limit")
+        holder = holders[0]
+        # The connection over the limit still completes its handshake: health checks pass, the rest is 503.
+        status, _ = self.get(self.https(server), "/livez")
+        self.assertEqual(status, 200)
+        over = self.https(server)
+        over.request("GET", "/collections")
+        resp = over.getresponse()
+        resp.read()
+        self.assertEqual(resp.status, 503)
+        self.assertEqual(resp.getheader("Retry-After"), "1")
+        status, _ = self.get(holder, "/collections")  # the open connection is still served
+        self.assertEqual(status, 200)
 
     def test_key_of_another_certificate_keeps_the_node_from_starting(self):
         server = self.start(key="client.key", wait=False)
