@@ -83,8 +83,9 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // One request/response (plain http to host:port; the URL form below also speaks https). `timeout` overrides options.request_timeout. A JSON content type is sent with a
-  // non-empty body unless `headers` names one. `abandon`, when set, is asked every 100 ms while the
+  // One request/response (plain http to host:port; the URL form below also speaks https). `timeout`
+  // overrides options.request_timeout. A JSON content type is sent with a non-empty body unless
+  // `headers` names one. `abandon`, when set, is asked every 100 ms while the
   // request waits (to connect, to send, for the answer): once it returns true the connection is closed
   // and the result is Unavailable (a peer known to be unreachable is not waited for until the timeout).
   [[nodiscard]] StatusOr<HttpResult> Send(std::string_view method, const std::string& host, uint16_t port,

@@ -77,11 +77,10 @@ Status SetLogLevel(ServerConfig& c, const std::string& v) {
 bool IsHttpUrl(const std::string& v) { return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0; }
 
 Status SetEtcd(ServerConfig& c, const std::string& v) {
-  if (v.empty()) return absl::InvalidArgumentError("expected http(s)://HOST:PORT endpoints, got \"\"");
+  constexpr char kExpected[] = "expected http://HOST:PORT or https://HOST:PORT endpoints, got \"";
+  if (v.empty()) return absl::InvalidArgumentError(std::string(kExpected) + "\"");
   for (const std::string& endpoint : EtcdEndpoints(v)) {
-    if (!IsHttpUrl(endpoint)) {
-      return absl::InvalidArgumentError("expected http(s)://HOST:PORT endpoints, got \"" + endpoint + "\"");
-    }
+    if (!IsHttpUrl(endpoint)) return absl::InvalidArgumentError(kExpected + endpoint + "\"");
   }
   c.etcd = v;
   return absl::OkStatus();
@@ -97,7 +96,7 @@ Status SetNodeId(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 Status SetAdvertiseUrl(ServerConfig& c, const std::string& v) {
-  if (!IsHttpUrl(v)) return absl::InvalidArgumentError("expected http(s)://HOST:PORT");
+  if (!IsHttpUrl(v)) return absl::InvalidArgumentError("expected http://HOST:PORT or https://HOST:PORT");
   c.advertise_url = v;
   return absl::OkStatus();
 }
