@@ -27,9 +27,9 @@ struct Request {
   // Only the headers the server reads, by lower-case name (kRequestHeaders, kInternalTokenHeader and
   // the browser policy's).
   std::map<std::string, std::string> headers;
-  // "ip:port" of the client, filled by the transport.
+  // The client's address, "ip:port" ("[v6]:port"), set by the transport; "" when unknown.
   std::string client_address;
-  // The subject CN of the client certificate the TLS handshake verified; empty without one.
+  // The subject CN of the client certificate the TLS handshake verified; "" when there was none.
   std::string tls_client_cn;
 };
 

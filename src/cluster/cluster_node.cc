@@ -32,9 +32,11 @@ constexpr auto kElectionDelay = std::chrono::milliseconds(1000);
 // etcd refuses transactions of more than 128 operations by default.
 constexpr uint32_t kMaxClusterShards = 100;
 
-PeerProberOptions ProberOptions(std::chrono::milliseconds unreachable_after, std::chrono::seconds lease_ttl) {
+PeerProberOptions ProberOptions(std::chrono::milliseconds unreachable_after, std::chrono::seconds lease_ttl,
+                                const HttpClientTls& tls) {
   using std::chrono::milliseconds;
   PeerProberOptions o;
+  o.tls = tls;
   o.window = unreachable_after.count() > 0
                  ? unreachable_after
                  : std::max(milliseconds(1000), std::chrono::duration_cast<milliseconds>(lease_ttl) / 2);
@@ -47,10 +49,11 @@ PeerProberOptions ProberOptions(std::chrono::milliseconds unreachable_after, std
 ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys keys, ClusterNodeOptions options)
     : etcd_(etcd), membership_(membership), keys_(std::move(keys)), options_(std::move(options)),
       view_(etcd, keys_),
+      http_(HttpClientOptions{.tls = options_.peer_tls}),
       internal_headers_(options_.internal_token.empty()
                             ? HttpHeaders{}
                             : HttpHeaders{{kInternalTokenHeader, options_.internal_token}}),
-      prober_(ProberOptions(options_.peer_unreachable_after, membership.lease_ttl())),
+      prober_(ProberOptions(options_.peer_unreachable_after, membership.lease_ttl(), options_.peer_tls)),
       peers_(http_, internal_headers_, [this](const std::string& url) {
         const std::optional<bool> reached = prober_.ReachesUrl(url);
         return reached.has_value() && !*reached;

@@ -63,6 +63,8 @@ struct ClusterNodeOptions {
   // A peer that answered none of this node's probes for this long is unreachable (cluster/peer_prober.h);
   // 0 = half the lease TTL, at least 1 s.
   std::chrono::milliseconds peer_unreachable_after{0};
+  // CA and client certificate for peers' https:// URLs (mutual TLS between nodes).
+  HttpClientTls peer_tls{};
 };
 
 class ClusterNode final : public Catalog, public ShardRouter {

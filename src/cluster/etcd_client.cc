@@ -236,7 +236,8 @@ TxnOp TxnOp::GetPrefix(std::string prefix) { return TxnOp{Kind::kGetPrefix, std:
 EtcdClient::EtcdClient(EtcdClientOptions options)
     : options_(std::move(options)),
       http_(HttpClientOptions{.connect_timeout = options_.connect_timeout,
-                              .request_timeout = options_.request_timeout}) {}
+                              .request_timeout = options_.request_timeout,
+                              .tls = options_.tls}) {}
 
 StatusOr<std::string> EtcdClient::Call(const std::string& path, const std::string& body) {
   if (options_.endpoints.empty()) return absl::FailedPreconditionError("etcd: no endpoints configured");

@@ -24,7 +24,8 @@
 namespace vj {
 
 struct EtcdClientOptions {
-  std::vector<std::string> endpoints;  // e.g. {"http://127.0.0.1:2379"}
+  std::vector<std::string> endpoints;  // e.g. {"http://127.0.0.1:2379"}, or https:// with `tls`
+  HttpClientTls tls{};  // CA and client certificate for https:// endpoints
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds connect_timeout{1000};
 };

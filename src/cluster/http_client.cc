@@ -16,6 +16,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 namespace vj {
 
@@ -25,13 +29,27 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+namespace ssl = asio::ssl;
+
 // A connection owns its io_context: every operation is started asynchronously (so tcp_stream's deadline
 // applies) and the context is run on the calling thread until the operation completes.
 struct HttpClient::Connection {
   asio::io_context ioc{1};
-  beast::tcp_stream stream{ioc};
+  beast::tcp_stream plain{ioc};  // moved into `tls` once connected for https
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
-  std::string key;  // "host:port"
+  std::string key;  // "host:port", "https://host:port" (the pool's key)
+
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : plain; }
+  // Calls f with the stream HTTP is spoken on.
+  template <class F>
+  void With(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(plain);
+    }
+  }
 };
 
 namespace {
@@ -39,6 +57,53 @@ namespace {
 constexpr std::chrono::milliseconds kStopPollInterval{100};
 
 std::string HostKey(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
+std::string PoolKey(const HttpUrl& url) { return (url.tls ? "https://" : "") + HostKey(url.host, url.port); }
+
+std::string OpenSslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
+StatusOr<std::shared_ptr<ssl::context>> BuildClientContext(const HttpClientTls& files) {
+  ERR_clear_error();
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX* ctx = context->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
+  auto file_error = [](const char* what, const std::string& path, const std::string& reason) {
+    return absl::InvalidArgumentError(std::string("TLS ") + what + " " + path + ": " + reason);
+  };
+  if (!files.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, files.ca_file.c_str(), nullptr) != 1) {
+      return file_error("CA file", files.ca_file, "cannot load PEM certificates: " + OpenSslErrors());
+    }
+  } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    return absl::InternalError("TLS: cannot load the system's CA certificates: " + OpenSslErrors());
+  }
+  if (files.cert_file.empty() != files.key_file.empty()) {
+    return absl::InvalidArgumentError("TLS client certificate and key must be set together");
+  }
+  if (!files.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, files.cert_file.c_str()) != 1) {
+      return file_error("client certificate file", files.cert_file, "cannot load: " + OpenSslErrors());
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, files.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      return file_error("client key file", files.key_file,
+                        "cannot load or does not match " + files.cert_file + ": " + OpenSslErrors());
+    }
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  return context;
+}
 
 // Runs `conn`'s io_context until the operation started by `start(handler)` completes.
 template <class Start>
@@ -81,7 +146,7 @@ error_code RunAbandonable(asio::io_context& ioc, beast::tcp_stream& stream, cons
 bool IsConnectionClosed(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::partial_message;
+         ec == http::error::partial_message || ec == ssl::error::stream_truncated;
 }
 
 Status MapIoError(const error_code& ec, const std::string& what, const std::string& key) {
@@ -139,15 +204,22 @@ std::string HttpResult::Header(std::string_view name) const {
   return "";
 }
 
+Status CheckHttpClientTls(const HttpClientTls& tls) { return BuildClientContext(tls).status(); }
+
 StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return absl::InvalidArgumentError("url '" + std::string(url) + "': only http:// URLs are supported");
+  HttpUrl parsed;
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") {
+    rest = url.substr(7);
+  } else if (url.substr(0, 8) == "https://") {
+    rest = url.substr(8);
+    parsed.tls = true;
+    parsed.port = 443;
+  } else {
+    return absl::InvalidArgumentError("url '" + std::string(url) + "': only http:// and https:// URLs are supported");
   }
-  std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  HttpUrl parsed;
   parsed.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   std::string_view host = authority;
   size_t colon = authority.rfind(':');
@@ -175,7 +247,14 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
   return parsed;
 }
 
-HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {}
+HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {
+  StatusOr<std::shared_ptr<ssl::context>> context = BuildClientContext(options_.tls);
+  if (context.ok()) {
+    tls_ = std::move(*context);
+  } else {
+    tls_error_ = context.status();
+  }
+}
 
 HttpClient::~HttpClient() = default;
 
@@ -193,7 +272,7 @@ std::unique_ptr<HttpClient::Connection> HttpClient::TakeIdle(const std::string& 
   while (!it->second.empty()) {
     std::unique_ptr<Connection> conn = std::move(it->second.back());
     it->second.pop_back();
-    if (SocketLooksIdle(conn->stream.socket())) return conn;
+    if (SocketLooksIdle(conn->tcp().socket())) return conn;
   }
   return nullptr;
 }
@@ -205,33 +284,63 @@ void HttpClient::ReturnIdle(std::unique_ptr<Connection> conn) {
   if (conns.size() < options_.max_idle_per_host) conns.push_back(std::move(conn));
 }
 
-StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const std::string& host, uint16_t port,
+StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const HttpUrl& url,
                                                                       Clock::time_point deadline,
                                                                       const std::function<bool()>& abandon) {
+  if (url.tls && tls_ == nullptr) return tls_error_;
   auto conn = std::make_unique<Connection>();
-  conn->key = HostKey(host, port);
+  conn->key = PoolKey(url);
+  const std::string where = HostKey(url.host, url.port);
   error_code ec;
   tcp::resolver resolver(conn->ioc);
-  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-  if (ec) return absl::UnavailableError("resolve " + conn->key + ": " + ec.message());
-  conn->stream.expires_at(std::min(deadline, Clock::now() + options_.connect_timeout));
-  ec = RunAbandonable(conn->ioc, conn->stream, abandon,
-                      [&](auto handler) { conn->stream.async_connect(endpoints, handler); });
+  auto endpoints = resolver.resolve(url.host, std::to_string(url.port), ec);
+  if (ec) return absl::UnavailableError("resolve " + where + ": " + ec.message());
+  conn->plain.expires_at(std::min(deadline, Clock::now() + options_.connect_timeout));
+  ec = RunAbandonable(conn->ioc, conn->plain, abandon,
+                      [&](auto handler) { conn->plain.async_connect(endpoints, handler); });
   if (ec == asio::error::operation_aborted) {
-    return absl::UnavailableError("connect to " + conn->key + ": abandoned (the peer does not answer)");
+    return absl::UnavailableError("connect to " + where + ": abandoned (the peer does not answer)");
   }
   if (ec == beast::error::timeout) {
-    return absl::UnavailableError("connect to " + conn->key + " timed out");
+    return absl::UnavailableError("connect to " + where + " timed out");
   }
-  if (ec) return absl::UnavailableError("connect to " + conn->key + ": " + ec.message());
-  conn->stream.socket().set_option(tcp::no_delay(true), ec);
-  conn->stream.socket().set_option(asio::socket_base::keep_alive(true), ec);
+  if (ec) return absl::UnavailableError("connect to " + where + ": " + ec.message());
+  conn->plain.socket().set_option(tcp::no_delay(true), ec);
+  conn->plain.socket().set_option(asio::socket_base::keep_alive(true), ec);
   // Notice a peer that vanished (host down, partition) within ~20 s even on a silent watch stream.
-  const int fd = conn->stream.socket().native_handle();
+  const int fd = conn->plain.socket().native_handle();
   const int idle = 10, interval = 3, count = 3;
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+  if (url.tls) {
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(conn->plain), *tls_);
+    SSL* ssl = conn->tls->native_handle();
+    // The certificate must name the host we meant: its IP address, or its DNS name (also sent as SNI).
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    error_code not_ip;
+    asio::ip::make_address(url.host, not_ip);
+    if (!not_ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
+    } else {
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), 0);
+      SSL_set_tlsext_host_name(ssl, url.host.c_str());
+    }
+    ec = RunAbandonable(conn->ioc, conn->tcp(), abandon, [&](auto handler) {
+      conn->tls->async_handshake(ssl::stream_base::client, handler);
+    });
+    if (ec == asio::error::operation_aborted) {
+      return absl::UnavailableError("TLS handshake with " + where + ": abandoned (the peer does not answer)");
+    }
+    if (ec) {
+      std::string reason = ec.message();
+      if (const long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) {
+        reason += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+      }
+      return absl::UnavailableError("TLS handshake with " + where + ": " + reason);
+    }
+  }
   connections_opened_.fetch_add(1);
   return conn;
 }
@@ -241,7 +350,7 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, std::string_view 
                                       std::optional<std::chrono::milliseconds> timeout,
                                       const std::function<bool()>& abandon) {
   VJ_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
-  return Send(method, parsed.host, parsed.port, parsed.target, body, headers, timeout, abandon);
+  return SendTo(method, parsed, body, headers, timeout, abandon);
 }
 
 StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string& host, uint16_t port,
@@ -249,11 +358,18 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string
                                       const HttpHeaders& headers,
                                       std::optional<std::chrono::milliseconds> timeout,
                                       const std::function<bool()>& abandon) {
+  return SendTo(method, HttpUrl{host, port, std::string(target), false}, body, headers, timeout, abandon);
+}
+
+StatusOr<HttpResult> HttpClient::SendTo(std::string_view method, const HttpUrl& url, std::string_view body,
+                                        const HttpHeaders& headers,
+                                        std::optional<std::chrono::milliseconds> timeout,
+                                        const std::function<bool()>& abandon) {
   try {
     const Clock::time_point deadline = Clock::now() + timeout.value_or(options_.request_timeout);
-    const std::string key = HostKey(host, port);
+    const std::string key = PoolKey(url);
     http::request<http::string_body> req;
-    FillRequest(req, method, host, port, target, headers, !body.empty());
+    FillRequest(req, method, url.host, url.port, url.target, headers, !body.empty());
     req.body().assign(body.data(), body.size());
     req.prepare_payload();
 
@@ -261,11 +377,12 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string
       std::unique_ptr<Connection> conn = attempt == 0 ? TakeIdle(key) : nullptr;
       const bool reused = conn != nullptr;
       if (!conn) {
-        VJ_ASSIGN_OR_RETURN(conn, Connect(host, port, deadline, abandon));
+        VJ_ASSIGN_OR_RETURN(conn, Connect(url, deadline, abandon));
       }
-      conn->stream.expires_at(deadline);
-      error_code ec = RunAbandonable(conn->ioc, conn->stream, abandon,
-                                     [&](auto handler) { http::async_write(conn->stream, req, handler); });
+      conn->tcp().expires_at(deadline);
+      error_code ec = RunAbandonable(conn->ioc, conn->tcp(), abandon, [&](auto handler) {
+        conn->With([&](auto& stream) { http::async_write(stream, req, handler); });
+      });
       if (ec) {
         if (reused && IsConnectionClosed(ec)) continue;
         return MapIoError(ec, "send request to", key);
@@ -273,8 +390,8 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string
       http::response_parser<http::string_body> parser;
       parser.body_limit(options_.max_response_bytes);
       if (req.method() == http::verb::head) parser.skip(true);  // a HEAD response has no body
-      ec = RunAbandonable(conn->ioc, conn->stream, abandon, [&](auto handler) {
-        http::async_read(conn->stream, conn->buffer, parser, handler);
+      ec = RunAbandonable(conn->ioc, conn->tcp(), abandon, [&](auto handler) {
+        conn->With([&](auto& stream) { http::async_read(stream, conn->buffer, parser, handler); });
       });
       if (ec) {
         if (reused && !parser.got_some() && IsConnectionClosed(ec)) continue;
@@ -292,7 +409,7 @@ StatusOr<HttpResult> HttpClient::Send(std::string_view method, const std::string
       return result;
     }
   } catch (const std::exception& e) {
-    return absl::InternalError(std::string("http request to ") + host + ": " + e.what());
+    return absl::InternalError(std::string("http request to ") + url.host + ": " + e.what());
   }
 }
 
@@ -302,14 +419,16 @@ Status HttpClient::Stream(std::string_view url, std::string_view body,
   try {
     VJ_ASSIGN_OR_RETURN(HttpUrl parsed, ParseHttpUrl(url));
     VJ_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
-                        Connect(parsed.host, parsed.port, Clock::now() + options_.connect_timeout));
+                        Connect(parsed, Clock::now() + options_.connect_timeout));
     const std::string& key = conn->key;
     http::request<http::string_body> req;
     FillRequest(req, "POST", parsed.host, parsed.port, parsed.target, {}, !body.empty());
     req.body().assign(body.data(), body.size());
     req.prepare_payload();
-    conn->stream.expires_after(options_.request_timeout);
-    error_code ec = RunOp(conn->ioc, [&](auto handler) { http::async_write(conn->stream, req, handler); });
+    conn->tcp().expires_after(options_.request_timeout);
+    error_code ec = RunOp(conn->ioc, [&](auto handler) {
+      conn->With([&](auto& stream) { http::async_write(stream, req, handler); });
+    });
     if (ec) return MapIoError(ec, "send request to", key);
 
     http::response_parser<http::buffer_body> parser;
@@ -327,8 +446,8 @@ Status HttpClient::Stream(std::string_view url, std::string_view body,
         conn->ioc.run_for(kStopPollInterval);
         if (!done && stop.load()) {
           error_code ignored;
-          conn->stream.socket().cancel(ignored);
-          conn->stream.close();
+          conn->tcp().socket().cancel(ignored);
+          conn->tcp().close();
           conn->ioc.restart();
           conn->ioc.run();
           return false;
@@ -337,8 +456,10 @@ Status HttpClient::Stream(std::string_view url, std::string_view body,
       return true;
     };
 
-    conn->stream.expires_after(options_.request_timeout);
-    if (!run_read([&](auto h) { http::async_read_header(conn->stream, conn->buffer, parser, h); }, ec)) {
+    conn->tcp().expires_after(options_.request_timeout);
+    if (!run_read([&](auto h) {
+          conn->With([&](auto& stream) { http::async_read_header(stream, conn->buffer, parser, h); });
+        }, ec)) {
       return absl::OkStatus();
     }
     if (ec) return MapIoError(ec, "read response header from", key);
@@ -350,11 +471,13 @@ Status HttpClient::Stream(std::string_view url, std::string_view body,
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof(chunk);
       if (idle_timeout.count() > 0) {
-        conn->stream.expires_after(idle_timeout);
+        conn->tcp().expires_after(idle_timeout);
       } else {
-        conn->stream.expires_never();
+        conn->tcp().expires_never();
       }
-      if (!run_read([&](auto h) { http::async_read_some(conn->stream, conn->buffer, parser, h); }, ec)) {
+      if (!run_read([&](auto h) {
+            conn->With([&](auto& stream) { http::async_read_some(stream, conn->buffer, parser, h); });
+          }, ec)) {
         return absl::OkStatus();
       }
       if (ec && ec != http::error::need_buffer) return MapIoError(ec, "read stream from", key);

@@ -1,5 +1,10 @@
 // HttpClient: a small synchronous HTTP/1.1 client (Boost.Beast) for talking to etcd's JSON gateway and to
-// peer nodes (forwarding, replication). Plain http only (no TLS yet).
+// peer nodes (forwarding, replication). http:// and https:// URLs.
+//
+// https: TLS 1.2+, the server's certificate is verified against HttpClientTls::ca_file (or the system's
+// CAs) and must name the URL's host (a DNS name, or an IP address in its subjectAltName); with
+// cert_file/key_file the client presents a certificate (mutual TLS). A connection that fails any of
+// this is Unavailable with OpenSSL's reason.
 //
 // Connections are kept alive and reused per host:port (a bounded idle pool). A request that fails on a
 // reused connection before any response byte arrived (the peer closed an idle keep-alive connection) is
@@ -25,10 +30,22 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include "absl/base/thread_annotations.h"
 #include "core/status.h"
 
 namespace vj {
+
+// The files of the client side of TLS (PEM). They are read when the client is constructed.
+struct HttpClientTls {
+  std::string ca_file;    // CAs the server's certificate must chain to; empty = the system's CAs
+  std::string cert_file;  // this client's certificate for mutual TLS; empty = none
+  std::string key_file;   // its private key; set with cert_file
+};
+
+// Checks that the files load (the same checks HttpClient makes): InvalidArgument naming the file.
+[[nodiscard]] Status CheckHttpClientTls(const HttpClientTls& tls);
 
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{2000};
@@ -36,6 +53,7 @@ struct HttpClientOptions {
   std::chrono::milliseconds request_timeout{10000};
   size_t max_idle_per_host = 8;
   size_t max_response_bytes = 64ull << 20;
+  HttpClientTls tls{};  // for https:// URLs
 };
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
@@ -48,11 +66,13 @@ struct HttpResult {
   std::string Header(std::string_view name) const;
 };
 
-// "http://host:port/target" split into parts; the port defaults to 80, the target to "/".
+// "http(s)://host:port/target" split into parts; the port defaults to 80 (443 for https), the target
+// to "/".
 struct HttpUrl {
   std::string host;
   uint16_t port = 80;
   std::string target = "/";
+  bool tls = false;  // https
 };
 [[nodiscard]] StatusOr<HttpUrl> ParseHttpUrl(std::string_view url);
 
@@ -63,8 +83,9 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // One request/response. `timeout` overrides options.request_timeout. A JSON content type is sent with a
-  // non-empty body unless `headers` names one. `abandon`, when set, is asked every 100 ms while the
+  // One request/response (plain http to host:port; the URL form below also speaks https). `timeout`
+  // overrides options.request_timeout. A JSON content type is sent with a non-empty body unless
+  // `headers` names one. `abandon`, when set, is asked every 100 ms while the
   // request waits (to connect, to send, for the answer): once it returns true the connection is closed
   // and the result is Unavailable (a peer known to be unreachable is not waited for until the timeout).
   [[nodiscard]] StatusOr<HttpResult> Send(std::string_view method, const std::string& host, uint16_t port,
@@ -97,14 +118,19 @@ class HttpClient {
   struct Connection;
   using Clock = std::chrono::steady_clock;
 
-  StatusOr<std::unique_ptr<Connection>> Connect(const std::string& host, uint16_t port,
-                                                Clock::time_point deadline,
+  StatusOr<HttpResult> SendTo(std::string_view method, const HttpUrl& url, std::string_view body,
+                              const HttpHeaders& headers, std::optional<std::chrono::milliseconds> timeout,
+                              const std::function<bool()>& abandon);
+  // Connects (and completes the TLS handshake for an https URL) before `deadline`.
+  StatusOr<std::unique_ptr<Connection>> Connect(const HttpUrl& url, Clock::time_point deadline,
                                                 const std::function<bool()>& abandon = {});
   std::unique_ptr<Connection> TakeIdle(const std::string& key);
   void ReturnIdle(std::unique_ptr<Connection> conn);
 
   // Fixed after construction.
   const HttpClientOptions options_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // null when the TLS files did not load
+  Status tls_error_;                                // why, for https requests
 
   mutable std::mutex mu_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_ ABSL_GUARDED_BY(mu_);

@@ -53,7 +53,17 @@ TEST(ParseHttpUrlTest, SplitsHostPortTarget) {
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->host, "::1");
   EXPECT_EQ(url->port, 8080);
-  EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("https://a:1/").status()));
+  url = ParseHttpUrl("https://node-2.example:6333/collections");
+  ASSERT_TRUE(url.ok());
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->host, "node-2.example");
+  EXPECT_EQ(url->port, 6333);
+  url = ParseHttpUrl("https://example.com");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->port, 443);
+  EXPECT_FALSE(ParseHttpUrl("http://example.com")->tls);
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("ftp://a:1/").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("httpx://a:1/").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("http://a:99999/").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(ParseHttpUrl("http://:80/").status()));
 }

@@ -8,6 +8,7 @@ PeerProber::PeerProber(PeerProberOptions options)
         o.connect_timeout = options.timeout;
         o.request_timeout = options.timeout;
         o.max_idle_per_host = 1;
+        o.tls = options.tls;
         return o;
       }()) {}
 

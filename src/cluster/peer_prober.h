@@ -30,6 +30,7 @@ struct PeerProberOptions {
   std::chrono::milliseconds interval{200};  // between two probes of one peer
   std::chrono::milliseconds timeout{500};   // one probe (connect + answer)
   std::chrono::milliseconds window{1000};   // reachable while a probe was answered this recently
+  HttpClientTls tls{};                       // for peers with https:// URLs
 };
 
 class PeerProber {

@@ -5,6 +5,7 @@
 #include "server/byte_budget.h"
 #include "server/http_messages.h"
 #include "server/io_threads.h"
+#include "server/tls_context.h"
 #include "server/worker_pool.h"
 
 #include <atomic>
@@ -27,6 +28,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
 namespace vj {
@@ -56,6 +58,20 @@ constexpr char kRetryAfterSeconds[] = "1";
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 // How long a connection over the limit may take to send its (health check) request.
 constexpr auto kRefusedReadTimeout = std::chrono::seconds(5);
+// How long a client may take to complete the TLS handshake.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr char kTlsHandshakeFailures[] = "vjvector_tls_handshake_failures_total";
+
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// "ip:port" ("[v6]:port") of the connection's peer; "" when the socket has none (already reset).
+std::string PeerAddress(const tcp::socket& socket) {
+  beast::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return "";
+  const std::string ip = peer.address().to_string();
+  return (peer.address().is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(peer.port());
+}
 
 }  // namespace
 
@@ -79,6 +95,11 @@ class HttpServer::Impl {
                             "Requests and connections refused for load (503 with Retry-After) or "
                             "dropped because the client had gone, by reason.");
     metrics_.DeclareGauge(kConnections, "Open client connections.");
+    if (options_.tls) {
+      metrics_.DeclareCounter(kTlsHandshakeFailures,
+                              "TLS handshakes that failed (plain HTTP, old protocol versions, missing or "
+                              "untrusted client certificates, timeouts).");
+    }
     metrics_.DeclareGauge(kQueued, "Requests waiting for a worker thread.");
     metrics_.DeclareGauge(kBodyBytes, "Bytes reserved for request bodies being read.");
     metrics_.DeclareGauge(kResponseBytes, "Bytes of large responses being written.");
@@ -101,8 +122,15 @@ class HttpServer::Impl {
   uint16_t bound_port() const { return bound_port_.load(); }
 
  private:
+  // What Stop() needs of a session, whatever its stream.
+  class Connection {
+   public:
+    virtual ~Connection() = default;
+    virtual void Close() = 0;
+  };
+  // Stream: beast::tcp_stream (plain HTTP) or TlsStream.
+  template <class Stream>
   class Session;
-  friend class Session;
 
   void DoAccept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
@@ -148,7 +176,7 @@ class HttpServer::Impl {
   std::condition_variable cv_;
   size_t in_flight_ = 0;                                          // guarded by mu_
   uint64_t next_session_id_ = 0;                                  // guarded by mu_
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> sessions_;  // guarded by mu_
   std::atomic<bool> stopping_{false};
   bool started_ = false;  // Start/Stop are called from one controlling thread
   bool stopped_ = false;
@@ -172,35 +200,75 @@ class HttpServer::Impl {
 
 // One connection. All its members are used only on its strand (the stream's executor); the worker
 // that runs the handler touches nothing of it but posts the response back to the strand.
-class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+// Over TLS the session first completes the handshake (a plain HTTP request fails it and is closed);
+// everything after that is the same for both streams: timeouts, the client-gone poll and lingering
+// work on the TCP socket underneath.
+template <class Stream>
+class HttpServer::Impl::Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
  public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
   // A session created over max_connections (`refuse`) answers the health endpoints and 503 to anything
-  // else, then closes.
-  Session(Impl& server, tcp::socket socket, uint64_t id, bool refuse)
-      : server_(server), id_(id), refuse_(refuse), stream_(std::move(socket)) {
+  // else, then closes. `tls` is the context of a TLS session (it keeps the one it was accepted with).
+  Session(Impl& server, tcp::socket socket, uint64_t id, bool refuse,
+          std::shared_ptr<asio::ssl::context> tls = nullptr)
+      : server_(server), id_(id), refuse_(refuse), client_address_(PeerAddress(socket)), tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())) {
     if (!refuse_) server_.connections_.fetch_add(1, std::memory_order_relaxed);
-    beast::error_code ec;
-    const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
-    if (!ec) client_address_ = remote.address().to_string() + ":" + std::to_string(remote.port());
   }
-  ~Session() {
+  ~Session() override {
     if (!refuse_) server_.connections_.fetch_sub(1, std::memory_order_relaxed);
     server_.Unregister(id_);
   }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoReadHeader(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->DoHandshake();
+      } else {
+        self->DoReadHeader();
+      }
+    });
   }
-  void Close() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  void Close() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       beast::error_code ec;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      self->stream_.close();
+      self->tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->tcp().close();
     });
   }
 
  private:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+  static Stream MakeStream(tcp::socket socket, asio::ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
   const HttpServerOptions& options() const { return server_.options_; }
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+  void DoHandshake() {
+    tcp().expires_after(kHandshakeTimeout);
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
+  }
+  void OnHandshake(beast::error_code ec) {
+    if (ec) {
+      // A plain HTTP request, an old protocol version, a missing or untrusted client certificate, or a
+      // client that never finished: nothing can be answered over this connection.
+      server_.metrics_.Increment(kTlsHandshakeFailures, {});
+      spdlog::debug("TLS handshake with {} failed: {}", client_address_, ec.message());
+      beast::error_code ignored;
+      tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      return tcp().close();
+    }
+    if constexpr (kTls) tls_client_cn_ = VerifiedPeerCommonName(stream_.native_handle());
+    DoReadHeader();
+  }
 
   void DoReadHeader() {
     // A flat_buffer that starts empty reads 512 bytes at a time: a query of a few KB would cost a
@@ -209,7 +277,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(options().max_body_bytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(refuse_ ? std::chrono::duration_cast<std::chrono::seconds>(kRefusedReadTimeout)
+    tcp().expires_after(refuse_ ? std::chrono::duration_cast<std::chrono::seconds>(kRefusedReadTimeout)
                                   : options().idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
@@ -237,7 +305,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       continue_ = http::response<http::empty_body>(http::status::continue_, req.version());
       http::async_write(stream_, continue_,
                         [self = shared_from_this()](beast::error_code ec, size_t) {
-                          if (ec) return self->stream_.close();
+                          if (ec) return self->tcp().close();
                           self->DoReadBody();
                         });
       return;
@@ -246,7 +314,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void DoReadBody() {
-    stream_.expires_after(options().idle_timeout);
+    tcp().expires_after(options().idle_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRequest, shared_from_this()));
   }
@@ -264,8 +332,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     }
     // The client went away, timed out while idle, or the server is closing: nothing to answer.
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp().close();
   }
 
   static Response Busy(const std::string& why) {
@@ -302,7 +370,6 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     Request request;
     request.method = std::string(req.method_string());
     DecodeTarget(req.target(), request);
-    request.client_address = client_address_;
     if (auto token = req.find(kInternalTokenHeader); token != req.end()) {
       request.headers.emplace(kInternalTokenHeader, std::string(token->value()));
     }
@@ -313,6 +380,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       if (auto h = req.find(name); h != req.end()) request.headers.emplace(name, std::string(h->value()));
     }
     request.body = std::move(req.body());
+    request.client_address = client_address_;
+    request.tls_client_cn = tls_client_cn_;
     BrowserDecision browser = server_.browser_policy_->Check(request);
     extra_headers_ = std::move(browser.response_headers);
     if (browser.answer) return Send(std::move(*browser.answer));
@@ -335,7 +404,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     // The worker owns the body (and its reservation) until the handler returns. The socket is read
     // there only to see whether the client is still connected; the session does nothing else with it
     // until the response is posted back.
-    const int fd = stream_.socket().native_handle();
+    const int fd = tcp().socket().native_handle();
     auto reservation = std::make_shared<ByteBudget::Reservation>(std::move(body_reservation_));
     auto task = [self = shared_from_this(), request = std::move(request), reservation, fd]() mutable {
       if (ClientGone(fd)) {
@@ -373,8 +442,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     server_.Record("unmatched", method_, 499, t0_);
     server_.EndRequest();
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
   }
 
   void Send(Response response) {
@@ -401,7 +470,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     res_->body() = std::move(response.body);
     res_->prepare_payload();
     if (head_) res_->body().clear();  // Content-Length stays that of the GET body
-    stream_.expires_after(options().idle_timeout);
+    tcp().expires_after(options().idle_timeout);
     http::async_write(stream_, *res_,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
@@ -412,7 +481,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = res_->keep_alive();
     res_.reset();
     response_reservation_.Release();
-    if (ec) return stream_.close();
+    if (ec) return tcp().close();
     if (keep_alive) return DoReadHeader();
     Linger();
   }
@@ -421,15 +490,15 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   // closing with unread input would reset the connection and could destroy our response in flight.
   void Linger() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (scratch_ == nullptr) scratch_ = std::make_unique<char[]>(kScratchBytes);
-    stream_.expires_at(Clock::now() + kLingerTimeout);
+    tcp().expires_at(Clock::now() + kLingerTimeout);
     DiscardInput();
   }
   void DiscardInput() {
-    stream_.async_read_some(asio::buffer(scratch_.get(), kScratchBytes),
+    tcp().async_read_some(asio::buffer(scratch_.get(), kScratchBytes),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) return self->stream_.close();
+                              if (ec) return self->tcp().close();
                               self->DiscardInput();
                             });
   }
@@ -438,7 +507,10 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   Impl& server_;
   const uint64_t id_;
   const bool refuse_;
-  beast::tcp_stream stream_;
+  const std::string client_address_;
+  const std::shared_ptr<asio::ssl::context> tls_;  // null for plain HTTP; outlives stream_
+  Stream stream_;
+  std::string tls_client_cn_;  // the verified client certificate's subject CN, or ""
   static constexpr size_t kReadBufferBytes = 64 * 1024;
   beast::flat_buffer buffer_;  // kept across requests: it may hold the next pipelined one
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -451,7 +523,6 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   Clock::time_point t0_;
   std::string method_;
   std::string route_;
-  std::string client_address_;  // "ip:port" of the client
   int status_ = 0;
   bool keep_alive_ = false;
   bool head_ = false;
@@ -507,16 +578,23 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   }
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  std::shared_ptr<Session> session;
+  std::shared_ptr<Session<beast::tcp_stream>> plain;
+  std::shared_ptr<Session<TlsStream>> tls;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_.load()) return;  // the socket closes as it goes out of scope
     const uint64_t id = next_session_id_++;
     const bool refuse = connections_.load(std::memory_order_relaxed) >= options_.max_connections;
-    session = std::make_shared<Session>(*this, std::move(socket), id, refuse);
-    sessions_[id] = session;
+    if (options_.tls) {
+      tls = std::make_shared<Session<TlsStream>>(*this, std::move(socket), id, refuse, options_.tls->Current());
+      sessions_[id] = tls;
+    } else {
+      plain = std::make_shared<Session<beast::tcp_stream>>(*this, std::move(socket), id, refuse);
+      sessions_[id] = plain;
+    }
   }
-  session->Start();
+  if (tls) tls->Start();
+  if (plain) plain->Start();
   DoAccept();
 }
 
@@ -571,7 +649,7 @@ void HttpServer::Impl::Stop() {
   });
   closed.get_future().wait();
 
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<Connection>> open;
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (!cv_.wait_for(lock, options_.drain_timeout, [this] { return in_flight_ == 0; })) {

@@ -11,6 +11,11 @@
 //   Retry-After when a body or response does not fit); connections over max_connections are answered
 //   503 and closed; a queued request whose client has gone is dropped before it runs.
 //
+// TLS: with options.tls set, every connection is TLS (TLS 1.2+, see tls_context.h); a plain HTTP request
+// fails the handshake and is closed. Each connection keeps the certificate context it was accepted with,
+// so TlsContext::Reload() affects new connections only. The verified client certificate's CN and the
+// client's address are passed to the handler on the Request.
+//
 // Shutdown: Stop() stops accepting, lets in-flight requests finish (up to drain_timeout), then returns.
 // Thread-safety: Start/Stop from one controlling thread; the handler is called concurrently.
 #pragma once
@@ -27,6 +32,8 @@
 #include "server/metrics.h"
 
 namespace vj {
+
+class TlsContext;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -52,6 +59,8 @@ struct HttpServerOptions {
   std::function<bool(const Request&)> run_inline;
   // CORS, Origin, Host and Content-Type rules applied before a request is dispatched (browser_policy.h).
   BrowserPolicyOptions browser;
+  // Serve HTTPS with this context (shared with whoever reloads it on SIGHUP); null = plain HTTP.
+  std::shared_ptr<TlsContext> tls;
 };
 
 class HttpServer {

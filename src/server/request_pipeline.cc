@@ -55,11 +55,12 @@ PeerAuthenticator::PeerAuthenticator(std::string token, bool mutual_tls)
       }()) {}
 
 StatusOr<std::shared_ptr<const Principal>> PeerAuthenticator::Authenticate(const Request& request) const {
-  if (mutual_tls_ && !request.tls_client_cn.empty()) return peer_;
-  if (token_.empty()) {
-    if (mutual_tls_) return AuthFailure("missing", "peer port: a client certificate is required");
-    return peer_;  // an open peer port (loopback only; see the class comment)
+  // With mutual TLS the handshake already required a certificate the CA signed; the token, when set,
+  // is asked as well (a client certificate of the same CA may belong to a user, not a node).
+  if (mutual_tls_ && request.tls_client_cn.empty()) {
+    return AuthFailure("missing", "peer port: a client certificate is required");
   }
+  if (token_.empty()) return peer_;  // mutual TLS alone, or an open peer port (loopback only)
   auto it = request.headers.find(kInternalTokenHeader);
   if (it == request.headers.end()) {
     return AuthFailure("missing", std::string("peer port: missing ") + kInternalTokenHeader + " header");

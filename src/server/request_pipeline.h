@@ -51,8 +51,8 @@ class OpenDoor final : public Authenticator {
 };
 
 // The peer port: a request is a peer's when it carries the cluster's internal token (compared in
-// constant time) or, with mutual TLS, a client certificate the CA verified. With neither configured the
-// port is open (the node refuses to start that way on a non-loopback address; tools/main.cc).
+// constant time) and, with mutual TLS, came with a client certificate the CA verified. With neither
+// configured the port is open (the node refuses to start that way on a non-loopback address).
 class PeerAuthenticator final : public Authenticator {
  public:
   PeerAuthenticator(std::string token, bool mutual_tls);

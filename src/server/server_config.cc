@@ -76,12 +76,13 @@ Status SetLogLevel(ServerConfig& c, const std::string& v) {
   return absl::InvalidArgumentError("expected trace, debug, info, warn or error, got \"" + v + "\"");
 }
 
+bool IsHttpUrl(const std::string& v) { return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0; }
+
 Status SetEtcd(ServerConfig& c, const std::string& v) {
-  if (v.empty()) return absl::InvalidArgumentError("expected http://HOST:PORT endpoints, got \"\"");
+  constexpr char kExpected[] = "expected http://HOST:PORT or https://HOST:PORT endpoints, got \"";
+  if (v.empty()) return absl::InvalidArgumentError(std::string(kExpected) + "\"");
   for (const std::string& endpoint : EtcdEndpoints(v)) {
-    if (endpoint.rfind("http://", 0) != 0) {
-      return absl::InvalidArgumentError("expected http://HOST:PORT endpoints, got \"" + endpoint + "\"");
-    }
+    if (!IsHttpUrl(endpoint)) return absl::InvalidArgumentError(kExpected + endpoint + "\"");
   }
   c.etcd = v;
   return absl::OkStatus();
@@ -97,7 +98,7 @@ Status SetNodeId(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 Status SetAdvertiseUrl(ServerConfig& c, const std::string& v) {
-  if (v.rfind("http://", 0) != 0) return absl::InvalidArgumentError("expected http://HOST:PORT");
+  if (!IsHttpUrl(v)) return absl::InvalidArgumentError("expected http://HOST:PORT or https://HOST:PORT");
   c.advertise_url = v;
   return absl::OkStatus();
 }
@@ -122,6 +123,21 @@ Status SetInternalToken(ServerConfig& c, const std::string& v) {
     if (ch < 0x21 || ch > 0x7e) return absl::InvalidArgumentError("must be printable ASCII without spaces");
   }
   c.internal_token = v;
+  return absl::OkStatus();
+}
+
+// A path to a PEM file (checked when the node starts: tls_context.h).
+template <std::string ServerConfig::*Field>
+Status SetPath(ServerConfig& c, const std::string& v) {
+  if (v.empty()) return absl::InvalidArgumentError("must not be empty");
+  c.*Field = v;
+  return absl::OkStatus();
+}
+Status SetTlsClientAuth(ServerConfig& c, const std::string& v) {
+  if (v != "none" && v != "optional" && v != "require") {
+    return absl::InvalidArgumentError("expected none, optional or require, got \"" + v + "\"");
+  }
+  c.tls_client_auth = v;
   return absl::OkStatus();
 }
 
@@ -291,6 +307,13 @@ constexpr Setting kSettings[] = {
     {"CLUSTER_PREFIX", "cluster.prefix", SetClusterPrefix},
     {"CLUSTER_LEASE_TTL", "cluster.lease_ttl", SetLeaseTtl},
     {"CLUSTER_INTERNAL_TOKEN", "cluster.internal_token", SetInternalToken},
+    {"CLUSTER_ETCD_CA_FILE", "cluster.etcd_ca_file", SetPath<&ServerConfig::etcd_ca_file>},
+    {"CLUSTER_ETCD_CERT_FILE", "cluster.etcd_cert_file", SetPath<&ServerConfig::etcd_cert_file>},
+    {"CLUSTER_ETCD_KEY_FILE", "cluster.etcd_key_file", SetPath<&ServerConfig::etcd_key_file>},
+    {"TLS_CERT_FILE", "tls.cert_file", SetPath<&ServerConfig::tls_cert_file>},
+    {"TLS_KEY_FILE", "tls.key_file", SetPath<&ServerConfig::tls_key_file>},
+    {"TLS_CA_FILE", "tls.ca_file", SetPath<&ServerConfig::tls_ca_file>},
+    {"TLS_CLIENT_AUTH", "tls.client_auth", SetTlsClientAuth},
     {"HTTP_CORS_ORIGINS", "http.cors_origins", SetCorsOrigins, true},
     {"HTTP_ALLOWED_HOSTS", "http.allowed_hosts", SetAllowedHosts, true},
     {"LIMITS_FILTER_MATCH_VALUES", "limits.filter_match_values",
@@ -543,7 +566,33 @@ StatusOr<ServerConfig> LoadServerConfig(const std::string& yaml_path, const EnvL
     return absl::InvalidArgumentError("security.read_only_api_key must differ from security.api_key and "
                                       "security.alt_api_key");
   }
+  VJ_RETURN_IF_ERROR(CheckTlsSettings(config));
   return config;
+}
+
+Status CheckTlsSettings(const ServerConfig& config) {
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("tls.cert_file and tls.key_file must be set together");
+  }
+  if (config.tls_client_auth != "none" && config.tls_ca_file.empty()) {
+    return absl::InvalidArgumentError("tls.client_auth " + config.tls_client_auth + " needs tls.ca_file");
+  }
+  if (config.tls_client_auth != "none" && config.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("tls.client_auth " + config.tls_client_auth +
+                                      " needs TLS: set tls.cert_file and tls.key_file");
+  }
+  if (!config.etcd.empty() && !config.tls_cert_file.empty() && config.tls_ca_file.empty()) {
+    // Peers' certificates are verified against tls.ca_file: without it no node could reach another.
+    return absl::InvalidArgumentError("a cluster node with TLS (tls.cert_file) needs tls.ca_file to verify its peers");
+  }
+  if (config.etcd_cert_file.empty() != config.etcd_key_file.empty()) {
+    return absl::InvalidArgumentError("cluster.etcd_cert_file and cluster.etcd_key_file must be set together");
+  }
+  if (!config.advertise_url.empty() && config.advertise_url.rfind("https://", 0) == 0 &&
+      config.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("cluster.advertise_url is https:// but TLS is off (set tls.cert_file)");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace vj

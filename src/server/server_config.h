@@ -9,7 +9,9 @@
 //          cors_origins: [https://app.example.com], allowed_hosts: [vjvector.example.com]}  (lists)
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, p2p_port: 6335, advertise_url: "http://10.0.0.5:6335",
-//             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>}
+//             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>,
+//             etcd_ca_file: <pem>, etcd_cert_file: <pem>, etcd_key_file: <pem>}  (default: the tls.* files)
+//   tls: {cert_file: <pem>, key_file: <pem>, ca_file: <pem>, client_auth: none|optional|require}
 //   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
 //            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
@@ -30,7 +32,9 @@
 // VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
 // VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB, VJVECTOR_SECURITY_API_KEY,
 // VJVECTOR_SECURITY_ALT_API_KEY, VJVECTOR_SECURITY_READ_ONLY_API_KEY (secrets have no flags),
-// VJVECTOR_SECURITY_RATE_LIMITS_{READ_PER_S,READ_BURST,WRITE_PER_S,WRITE_BURST}.
+// VJVECTOR_SECURITY_RATE_LIMITS_{READ_PER_S,READ_BURST,WRITE_PER_S,WRITE_BURST},
+// VJVECTOR_TLS_CERT_FILE, VJVECTOR_TLS_KEY_FILE, VJVECTOR_TLS_CA_FILE, VJVECTOR_TLS_CLIENT_AUTH,
+// VJVECTOR_CLUSTER_ETCD_CA_FILE, VJVECTOR_CLUSTER_ETCD_CERT_FILE, VJVECTOR_CLUSTER_ETCD_KEY_FILE.
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
 // VJVECTOR_HTTP_ALLOWED_HOSTS.
 // Thread-safety: plain values and pure functions.
@@ -71,12 +75,22 @@ struct ServerConfig {
   // The peer port: node-to-node requests (/internal/...) are served there only, never on the REST port.
   // 0 = any free port (tests).
   uint16_t p2p_port = 6335;
-  std::string advertise_url;   // how peers reach this node's peer port; empty = http://host:p2p_port
+  std::string advertise_url;   // how peers reach this node's peer port; empty = http(s)://host:p2p_port
   std::string cluster_prefix = "/vjvector";
   size_t lease_ttl_s = 5;
   // Shared secret that nodes send on /internal/... requests and require from each other; empty = those
   // routes are open (keep the nodes on a private network).
   std::string internal_token;
+  // TLS of etcd connections (https:// endpoints); empty = the tls.* file of the same role.
+  std::string etcd_ca_file;
+  std::string etcd_cert_file;
+  std::string etcd_key_file;
+  // TLS on the REST port (server/tls_context.h), and for requests to peers in a cluster: empty
+  // cert_file = plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;         // CAs of client certificates and of peers' certificates
+  std::string tls_client_auth = "none";  // none | optional | require (needs tls_ca_file)
   // Browser policy (server/browser_policy.h): origins whose pages may call the node (CORS; empty = off)
   // and Host names accepted besides loopback names and addresses.
   std::vector<std::string> cors_origins;
@@ -126,6 +140,10 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 // file does not exist.
 StatusOr<ServerConfig> LoadServerConfig(const std::string& yaml_path, const EnvLookup& env,
                                         const ConfigOverrides& flags);
+
+// The rules between TLS settings (cert and key together, client_auth needs ca_file, ...); LoadServerConfig
+// applies them. Whether the files load is checked when the node starts (TlsContext::Load).
+[[nodiscard]] Status CheckTlsSettings(const ServerConfig& config);
 
 // The endpoints of ServerConfig::etcd (comma-separated); empty for a standalone node.
 std::vector<std::string> EtcdEndpoints(const std::string& etcd);

@@ -180,6 +180,41 @@ TEST(ServerConfigTest, WriteQueueSettingsComeFromFileOrEnvAndAreBounded) {
   ExpectRefusedNamingEnv("VJVECTOR_WRITES_COMPACTION_THREADS", {"0"});
 }
 
+TEST(ServerConfigTest, TlsSettingsComeFromFileOrEnvAndMustBeConsistent) {
+  std::string path = WriteYaml(
+      "tls:\n  cert_file: /etc/vj/node.crt\n  key_file: /etc/vj/node.key\n  ca_file: /etc/vj/ca.crt\n"
+      "  client_auth: require\ncluster:\n  etcd: https://10.0.0.2:2379\n  node_id: n1\n"
+      "  etcd_ca_file: /etc/vj/etcd-ca.crt\n  advertise_url: https://node1.vj:6333\n");
+  auto config = LoadServerConfig(path, Env({}), {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tls_cert_file, "/etc/vj/node.crt");
+  EXPECT_EQ(config->tls_key_file, "/etc/vj/node.key");
+  EXPECT_EQ(config->tls_ca_file, "/etc/vj/ca.crt");
+  EXPECT_EQ(config->tls_client_auth, "require");
+  EXPECT_EQ(config->etcd_ca_file, "/etc/vj/etcd-ca.crt");
+  EXPECT_EQ(config->etcd, "https://10.0.0.2:2379");
+  EXPECT_EQ(config->advertise_url, "https://node1.vj:6333");
+
+  ExpectRefusedNamingEnv("VJVECTOR_TLS_CLIENT_AUTH", {"sometimes", ""});
+  ExpectRefusedNamingEnv("VJVECTOR_TLS_CERT_FILE", {""});
+  auto refused = [](std::map<std::string, std::string> env, const std::string& mentions) {
+    auto c = LoadServerConfig("", Env(std::move(env)), {});
+    ASSERT_FALSE(c.ok()) << mentions;
+    EXPECT_NE(std::string(c.status().message()).find(mentions), std::string::npos) << c.status();
+  };
+  refused({{"VJVECTOR_TLS_CERT_FILE", "/a.crt"}}, "tls.key_file");
+  refused({{"VJVECTOR_TLS_CERT_FILE", "/a.crt"}, {"VJVECTOR_TLS_KEY_FILE", "/a.key"},
+           {"VJVECTOR_TLS_CLIENT_AUTH", "optional"}},
+          "tls.ca_file");
+  refused({{"VJVECTOR_TLS_CA_FILE", "/ca.crt"}, {"VJVECTOR_TLS_CLIENT_AUTH", "require"}}, "tls.cert_file");
+  refused({{"VJVECTOR_TLS_CERT_FILE", "/a.crt"}, {"VJVECTOR_TLS_KEY_FILE", "/a.key"},
+           {"VJVECTOR_CLUSTER_ETCD", "http://127.0.0.1:2379"}},
+          "tls.ca_file");
+  refused({{"VJVECTOR_CLUSTER_ETCD_CERT_FILE", "/e.crt"}}, "cluster.etcd_key_file");
+  refused({{"VJVECTOR_CLUSTER_ADVERTISE_URL", "https://n1:6333"}}, "tls.cert_file");
+  ExpectRefusedNamingEnv("VJVECTOR_CLUSTER_ETCD", {"ftp://127.0.0.1:2379"});
+}
+
 }  // namespace
 }  // namespace vj
 

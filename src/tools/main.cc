@@ -35,6 +35,7 @@
 #include "server/request_pipeline.h"
 #include "security/rate_limiter.h"
 #include "server/server_config.h"
+#include "server/tls_context.h"
 #include "storage/power_loss_fs.h"
 
 namespace {
@@ -174,6 +175,15 @@ void ApplyWriteSettings(const vj::ServerConfig& config, vj::CollectionOptions& o
   options.min_free_disk_bytes = static_cast<uint64_t>(config.min_free_disk_mb) << 20;
 }
 
+// The client side of TLS towards peers (the node's own tls.* files) and towards etcd (cluster.etcd_*_file,
+// each defaulting to the tls.* file of the same role).
+vj::HttpClientTls PeerTls(const vj::ServerConfig& c) { return {c.tls_ca_file, c.tls_cert_file, c.tls_key_file}; }
+vj::HttpClientTls EtcdTls(const vj::ServerConfig& c) {
+  auto either = [](const std::string& a, const std::string& b) { return a.empty() ? b : a; };
+  return {either(c.etcd_ca_file, c.tls_ca_file), either(c.etcd_cert_file, c.tls_cert_file),
+          either(c.etcd_key_file, c.tls_key_file)};
+}
+
 int Serve(const vj::ServerConfig& config) {
   SetUpLogging(config);
   // Points and payloads are the users' data: every file and directory this process creates, RocksDB's
@@ -185,6 +195,7 @@ int Serve(const vj::ServerConfig& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reloads the TLS certificates
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -239,7 +250,26 @@ int Serve(const vj::ServerConfig& config) {
   });
 
   const bool cluster_mode = !config.etcd.empty();
+  std::shared_ptr<vj::TlsContext> tls;
+  if (!config.tls_cert_file.empty()) {
+    auto loaded = vj::TlsContext::Load({config.tls_cert_file, config.tls_key_file, config.tls_ca_file,
+                                        *vj::ParseTlsClientAuth(config.tls_client_auth)});
+    vj::Status client_tls = cluster_mode ? vj::CheckHttpClientTls(PeerTls(config)) : absl::OkStatus();
+    if (!loaded.ok() || !client_tls.ok()) {
+      spdlog::critical("cannot set up TLS: {}", vj::StatusMessage(loaded.ok() ? client_tls : loaded.status()));
+      return 1;
+    }
+    tls = std::move(*loaded);
+  }
+  if (cluster_mode) {
+    if (vj::Status st = vj::CheckHttpClientTls(EtcdTls(config)); !st.ok()) {
+      spdlog::critical("cannot set up TLS for etcd: {}", vj::StatusMessage(st));
+      return 1;
+    }
+  }
+  const std::string scheme = tls ? "https" : "http";
   vj::HttpServerOptions http;
+  http.tls = tls;
   http.host = config.host;
   http.port = config.port;
   http.threads = config.threads != 0 ? config.threads
@@ -251,6 +281,19 @@ int Serve(const vj::ServerConfig& config) {
   http.max_pending_response_bytes = config.max_pending_response_bytes;
   http.busy_poll = std::chrono::microseconds(config.busy_poll_us);
   vj::HttpServerOptions peer_http = http;  // the peer port: same limits, no browser policy
+  // With TLS, peers prove who they are with a certificate the CA signed (mutual TLS), whatever
+  // tls.client_auth asks of the REST port's clients.
+  std::shared_ptr<vj::TlsContext> peer_tls;
+  if (tls && cluster_mode) {
+    auto loaded = vj::TlsContext::Load({config.tls_cert_file, config.tls_key_file, config.tls_ca_file,
+                                        vj::TlsClientAuth::kRequire});
+    if (!loaded.ok()) {
+      spdlog::critical("cannot set up TLS for the peer port: {}", vj::StatusMessage(loaded.status()));
+      return 1;
+    }
+    peer_tls = std::move(*loaded);
+  }
+  peer_http.tls = peer_tls;
   peer_http.port = config.p2p_port;
   peer_http.browser.binary_body_prefix = "/internal/replication/";
   http.browser.cors_origins = config.cors_origins;
@@ -311,7 +354,7 @@ int Serve(const vj::ServerConfig& config) {
                  "security.api_key; docs/security.md)", config.host, config.port);
   }
   vj::RateLimiter rate_limiter(config.rate_limits);
-  vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/false);
+  vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/peer_tls != nullptr);
   auto serve_api = [&live_api](const vj::RequestContext& context, const vj::RouteMatch& match,
                                const vj::Request& request) {
     vj::RestApi* a = live_api.load(std::memory_order_acquire);
@@ -359,9 +402,9 @@ int Serve(const vj::ServerConfig& config) {
       server.Stop();
       return 1;
     }
-    spdlog::info("peer port listening on http://{}:{}", config.host, peer_server->bound_port());
+    spdlog::info("peer port listening on {}://{}:{}", scheme, config.host, peer_server->bound_port());
   }
-  spdlog::info("listening on http://{}:{}", config.host, server.bound_port());
+  spdlog::info("listening on {}://{}:{}", scheme, config.host, server.bound_port());
 
   // Cluster membership (when etcd is configured): this node's lease-backed registration and the peers.
   std::unique_ptr<vj::EtcdClient> etcd;
@@ -375,13 +418,14 @@ int Serve(const vj::ServerConfig& config) {
     }
     vj::EtcdClientOptions etcd_options;
     etcd_options.endpoints = etcd_endpoints;
+    etcd_options.tls = EtcdTls(config);
     etcd = std::make_unique<vj::EtcdClient>(etcd_options);
     vj::MembershipOptions m;
     m.prefix = config.cluster_prefix;
     m.node_id = config.node_id;
     m.url = !config.advertise_url.empty()
                 ? config.advertise_url
-                : "http://" + config.host + ":" + std::to_string(peer_server->bound_port());
+                : scheme + "://" + config.host + ":" + std::to_string(peer_server->bound_port());
     m.lease_ttl = std::chrono::seconds(config.lease_ttl_s);
     // A node restarted after a crash finds its old key until the old lease expires: wait that out.
     m.collision_wait = std::chrono::seconds(config.lease_ttl_s + 1);
@@ -398,6 +442,7 @@ int Serve(const vj::ServerConfig& config) {
     node_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
     ApplyWriteSettings(config, node_options.collection);
     node_options.internal_token = config.internal_token;
+    node_options.peer_tls = PeerTls(config);
     if (config.internal_token.empty()) {
       spdlog::warn("cluster.internal_token is not set: the peer port ({}) is open to anyone who can reach it",
                    peer_server->bound_port());
@@ -466,7 +511,15 @@ int Serve(const vj::ServerConfig& config) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    if (!tls) {
+      spdlog::info("received SIGHUP: TLS is off, nothing to reload");
+    } else if (vj::Status st = tls->Reload(); !st.ok() || (peer_tls && !(st = peer_tls->Reload()).ok())) {
+      spdlog::error("TLS reload on SIGHUP failed, keeping the current certificates: {}", vj::StatusMessage(st));
+    } else {
+      spdlog::info("TLS certificates reloaded from {}: new connections use them", config.tls_cert_file);
+    }
+  }
   spdlog::info("received signal {}: draining requests", signal_number);
   ready.store(false);
   server.Stop();
@@ -529,7 +582,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   serve->add_option("--log-format", log_format, "text or json");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn or error");
-  serve->add_option("--etcd", etcd, "etcd endpoints (http://HOST:PORT, comma-separated): join a cluster");
+  serve->add_option("--etcd", etcd, "etcd endpoints (http(s)://HOST:PORT, comma-separated): join a cluster");
   serve->add_option("--node-id", node_id, "this node's id in the cluster");
   serve->add_option("--p2p-port", p2p_port, "peer port of a cluster node (default 6335; 0 = any free port)")
       ->check(CLI::Range(0, 65535));

@@ -62,7 +62,14 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "CLUSTER_P2P_PORT": "p2p_port",
           "CLUSTER_PREFIX": "cluster_prefix", "CLUSTER_LEASE_TTL": "lease_ttl_s",
           "CLUSTER_INTERNAL_TOKEN": "internal_token", "SECURITY_API_KEY": "api_key",
-          "SECURITY_ALT_API_KEY": "alt_api_key", "SECURITY_READ_ONLY_API_KEY": "read_only_api_key"}
+          "SECURITY_ALT_API_KEY": "alt_api_key", "SECURITY_READ_ONLY_API_KEY": "read_only_api_key",
+          "SECURITY_ALLOW_UNAUTHENTICATED": "allow_unauthenticated", "SECURITY_METRICS_PUBLIC": "metrics_public",
+          "SECURITY_JWT_RBAC": "jwt_rbac", "SECURITY_OIDC_ISSUER": "issuer", "SECURITY_OIDC_AUDIENCE": "audience",
+          "SECURITY_OIDC_JWKS_URL": "jwks_url", "SECURITY_OIDC_JWKS_FILE": "jwks_file",
+          "SECURITY_OIDC_ROLES_CLAIM": "roles_claim", "SECURITY_OIDC_LEEWAY_S": "leeway_s",
+          "CLUSTER_ETCD_CA_FILE": "etcd_ca_file", "CLUSTER_ETCD_CERT_FILE": "etcd_cert_file",
+          "CLUSTER_ETCD_KEY_FILE": "etcd_key_file", "TLS_CERT_FILE": "tls_cert_file",
+          "TLS_KEY_FILE": "tls_key_file", "TLS_CA_FILE": "tls_ca_file", "TLS_CLIENT_AUTH": "tls_client_auth"}
 
 
 def reference_section():
