@@ -1,0 +1,178 @@
+#include "server/request_pipeline.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "security/auth_failure.h"
+
+namespace vj {
+namespace {
+
+using ::testing::HasSubstr;
+
+// An authenticator with fixed answers: the credential "admin", "reader" or "logs" names a principal,
+// any other credential fails, none gives no principal.
+class FixedAuthenticator final : public Authenticator {
+ public:
+  StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request& request) const override {
+    auto it = request.headers.find("api-key");
+    if (it == request.headers.end()) return std::shared_ptr<const Principal>();
+    auto p = std::make_shared<Principal>();
+    p->id = "key:" + it->second;
+    if (it->second == "admin") {
+      p->grants = {{"*", Permission::kAdmin}};
+    } else if (it->second == "reader") {
+      p->grants = {{"*", Permission::kRead}};
+    } else if (it->second == "logs") {
+      p->grants = {{"logs-*", Permission::kWrite}};
+    } else {
+      return AuthFailure("unknown_key", "invalid credentials");
+    }
+    return std::shared_ptr<const Principal>(std::move(p));
+  }
+};
+
+Request Make(std::string method, std::string path, std::string key = "") {
+  Request r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  if (!key.empty()) r.headers["api-key"] = key;
+  return r;
+}
+
+std::string HeaderOf(const Response& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+class RequestPipelineTest : public ::testing::Test {
+ protected:
+  RequestPipeline Make(Port port, RequestPipelineHooks hooks = {}) {
+    if (!hooks.api) {
+      hooks.api = [this](const RequestContext& context, const RouteMatch& match, const Request&) {
+        seen_ = context;
+        Response r;
+        r.body = std::string(match.route->pattern);
+        return r;
+      };
+    }
+    return RequestPipeline(port, auth_, std::move(hooks), metrics_, "test");
+  }
+
+  FixedAuthenticator auth_;
+  Metrics metrics_;
+  RequestContext seen_;
+};
+
+TEST_F(RequestPipelineTest, NoCredentialsIs401WithTheChallengeAndAnId) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipeline p = Make(Port::kPublic);
+  Response r = p.Handle(vj::Make("POST", "/collections/a/points/query"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(HeaderOf(r, "WWW-Authenticate"), "Bearer");
+  EXPECT_THAT(HeaderOf(r, "X-Request-Id"), HasSubstr("test-"));
+  EXPECT_THAT(r.body, HasSubstr("\"status\":{\"error\""));
+  EXPECT_THAT(metrics_.Render(), HasSubstr("vjvector_auth_failures_total{reason=\"missing\"} 1"));
+  // Unknown paths need credentials too: probing the route table is not free.
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/no/such/thing")).status, 401);
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/no/such/thing", "reader")).status, 404);
+}
+
+TEST_F(RequestPipelineTest, WrongCredentialsAre401EvenOnPublicRoutes) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipeline p = Make(Port::kPublic);
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/", "nope")).status, 401);
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/")).status, 200);
+  EXPECT_THAT(metrics_.Render(), HasSubstr("vjvector_auth_failures_total{reason=\"unknown_key\"} 1"));
+}
+
+TEST_F(RequestPipelineTest, TheRoutesPermissionDecides) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipeline p = Make(Port::kPublic);
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/collections/a/points/query", "reader")).status, 200);
+  Response denied = p.Handle(vj::Make("PUT", "/collections/a/points", "reader"));
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_THAT(denied.body, HasSubstr("key:reader lacks write access to collection a"));
+  EXPECT_EQ(p.Handle(vj::Make("PUT", "/collections/logs-1/points", "logs")).status, 200);
+  EXPECT_EQ(p.Handle(vj::Make("PUT", "/collections/other/points", "logs")).status, 403);
+  EXPECT_EQ(p.Handle(vj::Make("PUT", "/collections/logs-1", "logs")).status, 403);  // manage
+  // A collection-limited principal may list (the handler filters) but not see node-wide routes.
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/collections", "logs")).status, 200);
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/cluster", "logs")).status, 403);
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/vjvector/keys", "reader")).status, 403);
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/vjvector/keys", "admin")).status, 200);
+  EXPECT_THAT(metrics_.Render(), HasSubstr("vjvector_auth_failures_total{reason=\"forbidden\"} 5"));
+}
+
+TEST_F(RequestPipelineTest, TheHandlerGetsTheContext) {
+  RequestPipeline p = Make(Port::kPublic);
+  Request r = vj::Make("POST", "/collections/a/points/query", "reader");
+  r.headers["x-request-id"] = "client-chosen-1";
+  r.headers["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  r.client_address = "10.0.0.1:5000";
+  Response answer = p.Handle(r);
+  EXPECT_EQ(HeaderOf(answer, "X-Request-Id"), "client-chosen-1");
+  ASSERT_NE(seen_.principal, nullptr);
+  EXPECT_EQ(seen_.principal->id, "key:reader");
+  EXPECT_EQ(seen_.request_id, "client-chosen-1");
+  EXPECT_EQ(seen_.client_address, "10.0.0.1:5000");
+  EXPECT_EQ(seen_.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  // Ids that are not plain tokens are replaced, not echoed.
+  r.headers["x-request-id"] = "evil\r\nSet-Cookie: x";
+  EXPECT_THAT(HeaderOf(p.Handle(r), "X-Request-Id"), HasSubstr("test-"));
+}
+
+TEST_F(RequestPipelineTest, TheRateLimitAnswers429WithRetryAfter) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipelineHooks hooks;
+  int calls = 0;
+  hooks.rate_limit = [&](const Principal&, const RouteSpec&) -> std::optional<int> {
+    return ++calls > 2 ? std::optional<int>(3) : std::nullopt;
+  };
+  RequestPipeline p = Make(Port::kPublic, std::move(hooks));
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/collections/a/points/query", "reader")).status, 200);
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/collections/a/points/query", "reader")).status, 200);
+  Response limited = p.Handle(vj::Make("POST", "/collections/a/points/query", "reader"));
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(HeaderOf(limited, "Retry-After"), "3");
+  // Public routes are not limited.
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/")).status, 200);
+}
+
+TEST_F(RequestPipelineTest, ThePublicPortHasNoPeerRoutesAndUsersNeverReachThem) {
+  RequestPipeline pub = Make(Port::kPublic);
+  for (const char* path : {"/internal/shards/a/0/points", "//internal/shards/a/0/points",
+                           "/internal//shards/a/0/points/"}) {
+    EXPECT_EQ(pub.Handle(vj::Make("PUT", path, "admin")).status, 404) << path;
+  }
+  RequestPipeline peer = Make(Port::kPeer);
+  // The admin of the public port is no peer.
+  EXPECT_EQ(peer.Handle(vj::Make("PUT", "/internal/shards/a/0/points", "admin")).status, 403);
+}
+
+TEST(PeerAuthenticatorTest, TokenAndCertificate) {
+  PeerAuthenticator token("a-token-of-sixteen-chars", /*mutual_tls=*/false);
+  Request r = Make("POST", "/internal/shards/a/0/points/count");
+  EXPECT_EQ(token.Authenticate(r).status().code(), absl::StatusCode::kUnauthenticated);
+  r.headers[kInternalTokenHeader] = "a-token-of-sixteen-chars-but-longer";
+  EXPECT_EQ(token.Authenticate(r).status().code(), absl::StatusCode::kUnauthenticated);
+  r.headers[kInternalTokenHeader] = "a-token-of-sixteen-chars";
+  auto peer = token.Authenticate(r);
+  ASSERT_TRUE(peer.ok());
+  EXPECT_TRUE((*peer)->is_peer);
+
+  PeerAuthenticator mtls("a-token-of-sixteen-chars", /*mutual_tls=*/true);
+  EXPECT_EQ(mtls.Authenticate(r).status().code(), absl::StatusCode::kUnauthenticated);  // no certificate
+  r.tls_client_cn = "node-2";
+  EXPECT_TRUE(mtls.Authenticate(r).ok());
+  r.headers.erase(kInternalTokenHeader);
+  EXPECT_FALSE(mtls.Authenticate(r).ok());  // the token is still asked
+
+  PeerAuthenticator open("", /*mutual_tls=*/false);
+  EXPECT_TRUE(open.Authenticate(Make("POST", "/internal/shards/a/0/points/count")).ok());
+}
+
+}  // namespace
+}  // namespace vj
