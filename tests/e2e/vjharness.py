@@ -179,9 +179,13 @@ class Response:
 
     @property
     def error(self):
-        """The Qdrant error message {"status": {"error": "..."}} or None."""
+        """The Qdrant error message {"status": {"error": "..."}}, or on the peer port the peer protocol's
+        {"peer_protocol": 1, "error": {"code": ..., "message": "..."}}; None otherwise."""
         if isinstance(self.json, dict) and isinstance(self.json.get("status"), dict):
             e = self.json["status"].get("error")
+            return e if isinstance(e, str) else None
+        if isinstance(self.json, dict) and "peer_protocol" in self.json and isinstance(self.json.get("error"), dict):
+            e = self.json["error"].get("message")
             return e if isinstance(e, str) else None
         return None
 
