@@ -8,14 +8,17 @@
 #include <string_view>
 
 #include "api/request.h"
+#include "core/http_status.h"  // HttpStatusFor
 #include "core/status.h"
 
 namespace vj {
 
-int HttpStatusFor(const Status& status);
 // {"status": {"error": "<message>"}, "time": seconds} with HttpStatusFor's code; file paths in the
 // message are redacted (RedactFilePaths).
 Response ErrorResponse(const Status& status, double seconds);
+// The same answer (status, headers) for a route of the peer port, with the peer protocol's typed error
+// body instead of Qdrant's (cluster/peer_protocol.h): the exact code and its marks reach the peer.
+Response PeerErrorResponse(const Status& status);
 // `message` with every file path replaced by ".../<last component>": words that start with "./" or
 // "../", and absolute paths whose first component exists in the root directory (so that API paths such
 // as /collections/a, which are not files, stay).

@@ -157,19 +157,21 @@ Response RestApi::Handle(const RequestContext& request_context, const RouteMatch
   };
   const RouteSpec* matched = match.route;
   if (matched == nullptr || matched->server != RouteServer::kApi) return NoRouteResponse(match, request);
+  // Peers read errors of their routes in the peer protocol's envelope (cluster/peer_protocol.h).
+  auto fail = [&](const Status& status) {
+    return matched->port == Port::kPeer ? PeerErrorResponse(status) : ErrorResponse(status, elapsed());
+  };
   RequestContext context = request_context;
   if (!context.deadline.is_set()) {
     StatusOr<Deadline> deadline = ParseRequestTimeout(request, options_.limits);
-    if (!deadline.ok()) return ErrorResponse(deadline.status(), elapsed());
+    if (!deadline.ok()) return fail(deadline.status());
     context.deadline = *deadline;
   }
   Call call{catalog_, options_, context, request, match.params, std::nullopt, false};
   if (matched->shard_scoped) {
     uint64_t shard = 0;
     if (!absl::SimpleAtoi(call.params.at(1), &shard) || shard > UINT32_MAX) {
-      return ErrorResponse(absl::InvalidArgumentError("shard: expected a shard number, got \"" +
-                                                      call.params[1] + "\""),
-                           elapsed());
+      return fail(absl::InvalidArgumentError("shard: expected a shard number, got \"" + call.params[1] + "\""));
     }
     call.shard = static_cast<uint32_t>(shard);
     call.params.erase(call.params.begin() + 1);
@@ -193,7 +195,7 @@ Response RestApi::Handle(const RequestContext& request_context, const RouteMatch
   }
   Response response;
   if (!result.ok()) {
-    response = ErrorResponse(result.status(), elapsed());
+    response = fail(result.status());
   } else if (matched->handler == HandleRoot) {
     response.body = json::serialize(*result);  // Qdrant answers GET / without the envelope
   } else {

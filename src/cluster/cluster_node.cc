@@ -10,7 +10,6 @@
 #include <absl/strings/numbers.h>
 #include <spdlog/spdlog.h>
 
-#include "api/error_mapping.h"
 #include "core/crash_point.h"
 #include "core/durable_file.h"
 #include "core/json_fields.h"
@@ -50,9 +49,12 @@ ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys k
     : etcd_(etcd), membership_(membership), keys_(std::move(keys)), options_(std::move(options)),
       view_(etcd, keys_),
       http_(HttpClientOptions{.tls = options_.peer_tls}),
-      internal_headers_(options_.internal_token.empty()
-                            ? HttpHeaders{}
-                            : HttpHeaders{{kInternalTokenHeader, options_.internal_token}}),
+      internal_headers_([this] {
+        // Every request to a peer (forwarding, reads, replication) names the protocol it speaks.
+        HttpHeaders headers{{kPeerProtocolHeader, kPeerProtocolVersionText}};
+        if (!options_.internal_token.empty()) headers.emplace_back(kInternalTokenHeader, options_.internal_token);
+        return headers;
+      }()),
       prober_(ProberOptions(options_.peer_unreachable_after, membership.lease_ttl(), options_.peer_tls)),
       peers_(http_, internal_headers_, [this](const std::string& url) {
         const std::optional<bool> reached = prober_.ReachesUrl(url);

@@ -43,6 +43,7 @@
 #include "cluster/membership.h"
 #include "cluster/peer_client.h"
 #include "cluster/peer_prober.h"
+#include "cluster/peer_protocol.h"
 #include "cluster/replication.h"
 #include "cluster/routed_shard.h"
 #include "collection/catalog.h"
@@ -99,8 +100,10 @@ class ClusterNode final : public Catalog, public ShardRouter {
   // by copies on live nodes (the same move, from a node that no longer answers: the copy comes from the
   // primary). Returns the moves made.
   StatusOr<boost::json::value> Rebalance(bool replace_dead);
-  // POST /internal/replication/{collection}/{shard}: a primary's log batch or snapshot step.
-  Response HandleReplication(const Request& request);
+  // POST /internal/replication/{collection}/{shard}: a primary's log batch or snapshot step (the HTTP
+  // side is api/replication_route.h). Aborted when the request's term is older than one this replica
+  // knows: the sender is no longer primary.
+  StatusOr<ReplicationAck> ApplyReplication(const ReplicationBatchRequest& request);
 
   struct Stats {
     uint64_t peers = 0;

@@ -1,8 +1,8 @@
 #include "cluster/peer_client.h"
 
-#include "api/error_mapping.h"
 #include "api/request.h"
 #include "api/wire_codec.h"
+#include "cluster/peer_protocol.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -19,10 +19,16 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
   if (unreachable_) abandon = [this, &shard] { return unreachable_(shard.url); };
   auto result = http_.Send(method, url, payload, headers_, std::nullopt, abandon);
   if (!result.ok()) return WithContext(result.status(), "peer " + shard.url);
-  if (result->status == 503 && result->Header(kFinalRefusalHeader) == "final") {
-    return FinalUnavailable(StatusMessage(StatusFromHttp(result->status, result->body)));
+  if (result->status != 200) {
+    // The peer's exact error (cluster/peer_protocol.h). A node of an older release marks a final
+    // refusal with a header instead of the envelope's payload.
+    Status status = DecodePeerAnswer(result->status, result->body);
+    if (status.ok()) status = absl::InternalError("peer " + shard.url + ": HTTP " + std::to_string(result->status));
+    if (absl::IsUnavailable(status) && result->Header(kFinalRefusalHeader) == "final") {
+      return FinalUnavailable(StatusMessage(status));
+    }
+    return status;
   }
-  if (result->status != 200) return StatusFromHttp(result->status, result->body);
   if (position != nullptr) {
     auto at = ParseReplicaPosition(result->Header(kReplicaPositionHeader));
     if (!at.ok()) return absl::InternalError("peer " + shard.url + ": " + StatusMessage(at.status()));

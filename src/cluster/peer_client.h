@@ -1,7 +1,7 @@
 // PeerClient: one shard's operations on another node, through that node's internal routes
 // /internal/shards/{collection}/{shard}/... (api/rest_api.cc). Requests and answers use the public
 // Qdrant JSON bodies (api/wire_codec.h), so the peer validates them with the same decoders as user
-// requests; errors come back as the Status the peer returned (api/error_mapping.h's StatusFromHttp),
+// requests; errors come back as the exact Status the peer returned (cluster/peer_protocol.h),
 // Unavailable when the peer cannot be reached.
 // Thread-safety: all methods may be called concurrently.
 #pragma once

@@ -2,15 +2,11 @@
 
 #include <algorithm>
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "api/error_mapping.h"
-#include "core/json_fields.h"
-#include "core/payload.h"
+#include "cluster/peer_protocol.h"
 
 namespace vj {
-namespace json = boost::json;
 
 Replicator::Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
                        uint64_t start_sequence, HttpClient& http, HttpHeaders headers)
@@ -156,20 +152,14 @@ StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const Stream& stream, const
   auto result = http_.Send("POST", url, body, headers_, std::chrono::milliseconds(30000),
                            [&] { return Stopping(stream); });
   if (!result.ok()) return result.status();
-  // A replica refuses an older term with Aborted, which travels as 409; StatusFromHttp reads 409 back as
-  // AlreadyExists. Here it can only mean "stale term": the caller must see Aborted and step down.
-  if (result->status == 409) return absl::AbortedError(StatusMessage(StatusFromHttp(result->status, result->body)));
-  if (result->status != 200) return StatusFromHttp(result->status, result->body);
-  VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(result->body, 4));
-  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, "replication answer"));
-  const json::value* last = FindField(*obj, "last_sequence");
-  if (last == nullptr) return absl::InternalError("replication answer without last_sequence");
-  VJ_ASSIGN_OR_RETURN(uint64_t seq, ReadUint(*last, "last_sequence"));
-  bool needs_snapshot = false;
-  if (const json::value* ns = FindField(*obj, "needs_snapshot")) {
-    VJ_ASSIGN_OR_RETURN(needs_snapshot, ReadBool(*ns, "needs_snapshot"));
+  // A replica refuses an older term with Aborted (the peer envelope keeps the code): the caller steps down.
+  if (result->status != 200) {
+    Status status = DecodePeerAnswer(result->status, result->body);
+    if (status.ok()) status = absl::InternalError("replica answered HTTP " + std::to_string(result->status));
+    return status;
   }
-  return std::make_pair(seq, needs_snapshot);
+  VJ_ASSIGN_OR_RETURN(ReplicationAck ack, DecodeReplicationAck(result->body));
+  return std::make_pair(ack.last_sequence, ack.needs_snapshot);
 }
 
 bool Replicator::Step(const Stream& stream) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 
+#include "cluster/peer_protocol.h"
 #include "cluster/test_http_server.h"
 #include "core/test_dir.h"
 
@@ -88,18 +89,20 @@ TEST(ReplicatorTest, AHungReplicaHoldsUpNeitherTheOthersNorSetTargets) {
   EXPECT_EQ(durable.load(), shard->last_sequence());
 }
 
-// A replica that knows a newer term answers 409 (Aborted on its side). The primary must read that as
-// "deposed" and stop at once: WaitForAcks returns Aborted well before its deadline, and superseded() holds.
+// A replica that knows a newer term refuses with Aborted: HTTP 409, which the public mapping shares with
+// AlreadyExists, and the peer protocol's envelope, which keeps the code (cluster/peer_protocol.h). The
+// primary must read that as "deposed" and stop at once: WaitForAcks returns Aborted well before its
+// deadline, and superseded() holds.
 TEST(ReplicatorTest, AStaleTermAnswerDeposesThePrimaryAtOnce) {
   TestDir dir;
   std::shared_ptr<Shard> shard = ShardWithPoints(dir.path(), 3);
   HttpClient http;
   Replicator replicator("c", 0, shard, /*term=*/1, /*start_sequence=*/0, http, {});
   TestServer newer([](const std::string&, const std::string&) {
+    const std::string body = EncodePeerError(absl::AbortedError("stale term 1 for shard c/0; current is 2"));
     TestServer::Reply reply;
-    reply.raw =
-        "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 63\r\n\r\n"
-        "{\"status\":{\"error\":\"stale term 1 for shard c/0; current is 2\"}}";
+    reply.raw = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body;
     return reply;
   });
   replicator.SetTargets({{"newer", Url(newer)}});

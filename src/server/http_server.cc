@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include "cluster/peer_protocol.h"
 #include "server/byte_budget.h"
 #include "server/http_messages.h"
 #include "server/io_threads.h"
@@ -372,6 +373,9 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
     DecodeTarget(req.target(), request);
     if (auto token = req.find(kInternalTokenHeader); token != req.end()) {
       request.headers.emplace(kInternalTokenHeader, std::string(token->value()));
+    }
+    if (auto version = req.find(kPeerProtocolHeader); version != req.end()) {
+      request.headers.emplace(kPeerProtocolHeader, std::string(version->value()));
     }
     for (const char* name : kRequestHeaders) {
       if (auto h = req.find(name); h != req.end()) request.headers.emplace(name, std::string(h->value()));

@@ -8,6 +8,7 @@
 
 #include "api/error_mapping.h"
 #include "api/rest_api.h"
+#include "cluster/peer_protocol.h"
 #include "security/auth_failure.h"
 
 namespace vj {
@@ -89,7 +90,7 @@ RequestContext RequestPipeline::NewContext(const Request& request) {
 
 Response RequestPipeline::Refuse(const Status& status, const std::string& request_id, std::string_view reason) {
   metrics_.Increment(kAuthFailures, {{"reason", std::string(reason)}});
-  Response response = ErrorResponse(status, 0);
+  Response response = port_ == Port::kPeer ? PeerErrorResponse(status) : ErrorResponse(status, 0);
   if (status.code() == absl::StatusCode::kUnauthenticated) {
     response.headers.emplace_back("WWW-Authenticate", "Bearer");
   }
@@ -103,6 +104,13 @@ Response RequestPipeline::Handle(const Request& request) {
   StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
   if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()));
   context.principal = std::move(*principal);
+  if (port_ == Port::kPeer) {
+    if (Status version = CheckPeerProtocolVersion(request.headers); !version.ok()) {
+      Response response = PeerErrorResponse(version);
+      response.headers.emplace_back("X-Request-Id", context.request_id);
+      return response;
+    }
+  }
 
   const RouteMatch match = MatchRoute(port_, request.method, request.path);
   if (match.route == nullptr) {

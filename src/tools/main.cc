@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/error_mapping.h"
+#include "api/replication_route.h"
 #include "api/rest_api.h"
 #include "cluster/cluster_node.h"
 #include "cluster/etcd_client.h"
@@ -358,7 +359,10 @@ int Serve(const vj::ServerConfig& config) {
   auto serve_api = [&live_api](const vj::RequestContext& context, const vj::RouteMatch& match,
                                const vj::Request& request) {
     vj::RestApi* a = live_api.load(std::memory_order_acquire);
-    if (a == nullptr) return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
+    if (a == nullptr) {
+      const vj::Status loading = absl::UnavailableError("the node is still loading its collections");
+      return match.route->port == vj::Port::kPeer ? vj::PeerErrorResponse(loading) : vj::ErrorResponse(loading, 0);
+    }
     return a->Handle(context, match, request);
   };
   vj::RequestPipelineHooks public_hooks;
@@ -375,8 +379,8 @@ int Serve(const vj::ServerConfig& config) {
   peer_hooks.api = serve_api;
   peer_hooks.cluster = [&live_cluster](const vj::RequestContext&, const vj::RouteMatch&, const vj::Request& request) {
     vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
-    if (c == nullptr) return vj::ErrorResponse(absl::UnavailableError("the node is still loading its collections"), 0);
-    return c->HandleReplication(request);
+    if (c == nullptr) return vj::PeerErrorResponse(absl::UnavailableError("the node is still loading its collections"));
+    return vj::ServeReplication(request, [c](const vj::ReplicationBatchRequest& batch) { return c->ApplyReplication(batch); });
   };
   vj::RequestPipeline peer_pipeline(vj::Port::kPeer, peer_authenticator, peer_hooks, metrics, nonce);
   auto ready_check = [&ready, &live_cluster, started] {

@@ -164,13 +164,27 @@ class ClusterReplicationTest(ch.ClusterTestCase):
             c.err("POST", path, raw=b"{}", status=404)
         self.assertEqual(c.count("w"), 1)
         self.assertEqual(len(c.ok("POST", "/collections/w/points/scroll", {"limit": 10})["points"]), 1)
-        # The peer port wants the cluster's token (401 in Qdrant's envelope without it, or with another).
+        # The peer port wants the cluster's token (401 in the peer protocol's envelope without it, or with
+        # another).
         peer = self.peer_client("n1")
         for headers in (None, {"x-vjvector-internal-token": "wrong-token-0123456789abcd"}):
             peer.err("POST", "/internal/shards/w/0/points/count", {"exact": True}, status=401,
                      mentions="x-vjvector-internal-token", headers=headers)
             peer.err("POST", "/internal/replication/w/0?snapshot=begin&term=1000", raw=b"VJL1\0\0\0\0",
                      status=401, headers={**(headers or {}), "Content-Type": "application/octet-stream"})
+        # The peer protocol (docs/design/cluster.md): errors keep their exact code; another version is refused.
+        octets = {**(self.internal_headers() or {}), "Content-Type": "application/octet-stream"}
+        r = peer.err("POST", "/internal/replication/w/0?term=0", raw=b"VJL1\0\0\0\0", status=409,
+                     mentions="stale term", headers=octets)
+        self.assertEqual(r.json["peer_protocol"], 1)
+        self.assertEqual(r.json["error"]["code"], "ABORTED")  # not AlreadyExists, which shares 409
+        r = peer.err("POST", "/internal/replication/w/0?term=abc", raw=b"VJL1\0\0\0\0", status=400,
+                     mentions="term", headers=octets)
+        self.assertEqual(r.json["error"]["code"], "INVALID_ARGUMENT")
+        peer.err("POST", "/internal/shards/w/0/points/count", {"exact": True}, status=400,
+                 mentions="peer protocol version", headers={**(self.internal_headers() or {}), "x-vjvector-peer-protocol": "2"})
+        self.assertEqual(peer.call("POST", "/internal/shards/w/0/points/count", {"exact": True},
+                                   headers={**(self.internal_headers() or {}), "x-vjvector-peer-protocol": "1"}).status, 200)
         self.assertEqual(c.count("w"), 1)
         c.ok("POST", "/collections/w/points/delete?wait=true", {"points": [7]})
         # Deleting removes it everywhere.

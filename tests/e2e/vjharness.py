@@ -12,6 +12,7 @@ import http.client
 import json
 import math
 import os
+import random
 import shutil
 import signal
 import socket
@@ -72,11 +73,30 @@ def main():
 # Small helpers
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A TCP port that was free on 127.0.0.1 a moment ago (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port that was free on 127.0.0.1 a moment ago, picked at random below the kernel's ephemeral
+    range: a port from that range (what binding to port 0 gives) may be taken meanwhile as the local
+    port of any outgoing connection of a test running beside this one, and a node's second port (the
+    peer port) doubles that risk."""
+    low, high = 20000, _ephemeral_low() - 1
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randint(low, high) if high > low else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free TCP port found")
 
 
 def f32(x):
@@ -179,9 +199,13 @@ class Response:
 
     @property
     def error(self):
-        """The Qdrant error message {"status": {"error": "..."}} or None."""
+        """The Qdrant error message {"status": {"error": "..."}}, or on the peer port the peer protocol's
+        {"peer_protocol": 1, "error": {"code": ..., "message": "..."}}; None otherwise."""
         if isinstance(self.json, dict) and isinstance(self.json.get("status"), dict):
             e = self.json["status"].get("error")
+            return e if isinstance(e, str) else None
+        if isinstance(self.json, dict) and "peer_protocol" in self.json and isinstance(self.json.get("error"), dict):
+            e = self.json["error"].get("message")
             return e if isinstance(e, str) else None
         return None
 
@@ -237,7 +261,8 @@ class Client:
             raise AssertionError(f"expected HTTP 4xx: {r.describe()}")
         if r.error is None or not r.error.strip():
             raise AssertionError(f"expected error body {{'status': {{'error': '...'}}, 'time': ..}}: {r.describe()}")
-        if not isinstance(r.json.get("time"), (int, float)):
+        peer = r.json.get("peer_protocol") == 1 and isinstance(r.json["error"].get("code"), str)
+        if not peer and not isinstance(r.json.get("time"), (int, float)):
             raise AssertionError(f"error body lacks numeric 'time': {r.describe()}")
         if mentions:
             words = [mentions] if isinstance(mentions, str) else list(mentions)
