@@ -560,6 +560,15 @@ class SecureByDefault(AuthTestCase):
         s = self.start(env={"VJVECTOR_SECURITY_ALLOW_UNAUTHENTICATED": "true"}, host="0.0.0.0")
         self.assertEqual(s.client.call("GET", "/collections").status, 200)
 
+    def test_any_one_key_closes_the_door(self):
+        for env in ({"VJVECTOR_SECURITY_API_KEY": ADMIN_KEY}, {"VJVECTOR_SECURITY_ALT_API_KEY": ALT_KEY},
+                    {"VJVECTOR_SECURITY_READ_ONLY_API_KEY": RO_KEY}):
+            s = self.start(env=env, host="0.0.0.0")
+            self.check_refusal(s.client.call("GET", "/collections"), 401)
+            key = next(iter(env.values()))
+            self.assertEqual(s.client.call("GET", "/collections", headers=api_key(key)).status, 200, env)
+            s.stop()
+
     def test_metrics_access_and_refusal_counter(self):
         s = self.start(env=KEY_ENV)
         c = s.client
