@@ -43,10 +43,13 @@ if ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 
-# The Kubernetes schema validator of tests/deploy, pinned by its package-lock.json.
-LOCK="$ROOT/tests/deploy/package-lock.json"
-INSTALLED="$ROOT/tests/deploy/node_modules/.package-lock.json"
-if [ -f "$LOCK" ] && { [ ! -f "$INSTALLED" ] || [ "$LOCK" -nt "$INSTALLED" ]; }; then
-  echo "install-deps: npm ci in tests/deploy" >&2
-  npm ci --prefix "$ROOT/tests/deploy" --no-audit --no-fund --loglevel=error >/dev/null
-fi
+# npm packages of the tests, each pinned by its package-lock.json: the Kubernetes schema validator of
+# tests/deploy, and the official Qdrant JS client of tests/clients (tests/e2e/test_qdrant_js_client.py).
+for dir in tests/deploy tests/clients; do
+  LOCK="$ROOT/$dir/package-lock.json"
+  INSTALLED="$ROOT/$dir/node_modules/.package-lock.json"
+  if [ -f "$LOCK" ] && { [ ! -f "$INSTALLED" ] || [ "$LOCK" -nt "$INSTALLED" ]; }; then
+    echo "install-deps: npm ci in $dir" >&2
+    npm ci --prefix "$ROOT/$dir" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+done

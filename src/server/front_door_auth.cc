@@ -58,6 +58,7 @@ StatusOr<std::unique_ptr<FrontDoorAuthenticator>> FrontDoorAuthenticator::Create
     options.roles_claim = config.oidc.roles_claim;
     options.role_grants = config.oidc.role_grants;
     options.leeway = std::chrono::seconds(config.oidc.leeway_s);
+    options.jwks_min_refresh_interval = std::chrono::seconds(config.oidc.jwks_min_refresh_s);
     auto oidc = OidcVerifier::Create(std::move(options), MakeJwksFetch(config.oidc));
     if (!oidc.ok()) return WithContext(oidc.status(), "security.oidc");
     auth->oidc_ = std::move(*oidc);

@@ -260,6 +260,11 @@ Status SetOidcLeeway(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetOidcMinRefresh(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.oidc.jwks_min_refresh_s, ParseNumber(v, 1, 3600));
+  return absl::OkStatus();
+}
+
 // security.rate_limits.*: tokens a second and bucket sizes, 0 to 10^9 (0: unlimited / the rate). The
 // roles and keys maps (YAML only) start from these defaults, so they are read after them (ApplyYaml).
 template <RateLimit OperationLimits::*Op, double RateLimit::*Field>
@@ -356,6 +361,7 @@ constexpr Setting kSettings[] = {
     {"SECURITY_OIDC_JWKS_FILE", "security.oidc.jwks_file", SetOidcText<&ServerConfig::Oidc::jwks_file>},
     {"SECURITY_OIDC_ROLES_CLAIM", "security.oidc.roles_claim", SetOidcText<&ServerConfig::Oidc::roles_claim>},
     {"SECURITY_OIDC_LEEWAY_S", "security.oidc.leeway_s", SetOidcLeeway},
+    {"SECURITY_OIDC_JWKS_MIN_REFRESH_S", "security.oidc.jwks_min_refresh_s", SetOidcMinRefresh},
     {"SECURITY_RATE_LIMITS_READ_PER_S", "security.rate_limits.read_per_s",
      SetRate<&OperationLimits::read, &RateLimit::per_s>},
     {"SECURITY_RATE_LIMITS_READ_BURST", "security.rate_limits.read_burst",

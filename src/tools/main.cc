@@ -335,7 +335,8 @@ int Serve(const vj::ServerConfig& config) {
   // Secure by default: a node reachable from other machines needs credentials unless told otherwise.
   // The key store alone does not count: it starts empty.
   const bool loopback = IsLoopbackHost(config.host);
-  const bool authenticates = !config.api_key.empty() || !config.read_only_api_key.empty() || config.jwt_rbac ||
+  const bool authenticates = !config.api_key.empty() || !config.alt_api_key.empty() ||
+                             !config.read_only_api_key.empty() || config.jwt_rbac ||
                              !config.oidc.issuer.empty();
   if (!authenticates && !loopback && !config.allow_unauthenticated) {
     spdlog::critical("refusing to serve {} without authentication: set security.api_key (or JWT/OIDC), or "
