@@ -18,7 +18,9 @@ class SecurityStateBackend {
 
   // The stored document; "" when nothing was ever stored. Unavailable when it cannot be read.
   virtual StatusOr<std::string> Load() = 0;
-  // Replaces the document durably (it survives a crash once this returns OK).
+  // Replaces the document durably (it survives a crash once this returns OK). A backend shared with
+  // other writers answers Aborted when the document changed since its last Load or Store; the store then
+  // reloads and applies its change again.
   virtual Status Store(const std::string& document) = 0;
   // `callback` runs (on a thread of the backend's) after another writer changed the document, so the
   // store reloads it. A backend with a single writer never calls it. The backend's destructor waits for

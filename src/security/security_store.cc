@@ -43,6 +43,10 @@ StatusOr<std::unique_ptr<SecurityStore>> SecurityStore::Open(std::unique_ptr<Sec
 
 Status SecurityStore::Reload() {
   std::lock_guard<std::mutex> write_lock(write_mu_);
+  return ReloadLocked();
+}
+
+Status SecurityStore::ReloadLocked() {
   Status result = [&]() -> Status {
     VJ_ASSIGN_OR_RETURN(std::string document, backend_->Load());
     if (document.empty()) return absl::OkStatus();  // nothing stored yet
@@ -67,12 +71,24 @@ int64_t SecurityStore::Now() const {
       .count();
 }
 
-Status SecurityStore::Commit(SecurityState next) {
-  next.generation = Snapshot()->generation + 1;
-  VJ_RETURN_IF_ERROR(backend_->Store(EncodeSecurityState(next)));
-  std::lock_guard<std::mutex> lock(mu_);
-  state_ = std::make_shared<const SecurityState>(std::move(next));
-  return absl::OkStatus();
+Status SecurityStore::Update(const std::function<Status(SecurityState&)>& change) {
+  std::lock_guard<std::mutex> write_lock(write_mu_);
+  Status stored;
+  for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
+    if (attempt > 0) VJ_RETURN_IF_ERROR(ReloadLocked());  // another node wrote: start from its state
+    SecurityState next = *Snapshot();
+    VJ_RETURN_IF_ERROR(change(next));
+    ++next.generation;
+    stored = backend_->Store(EncodeSecurityState(next));
+    if (stored.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      state_ = std::make_shared<const SecurityState>(std::move(next));
+      return absl::OkStatus();
+    }
+    if (!absl::IsAborted(stored)) return stored;
+  }
+  return WithContext(stored, "other nodes kept changing the API keys and roles (" +
+                                 std::to_string(kCommitAttempts) + " attempts); try again");
 }
 
 StatusOr<CreatedApiKey> SecurityStore::CreateKey(const ApiKeySpec& spec) {
@@ -82,29 +98,30 @@ StatusOr<CreatedApiKey> SecurityStore::CreateKey(const ApiKeySpec& spec) {
     return absl::InvalidArgumentError("expires_at: " + std::to_string(spec.expires_at) +
                                       " is not in the future (now is " + std::to_string(now) + ")");
   }
-  std::lock_guard<std::mutex> write_lock(write_mu_);
-  SecurityState next = *Snapshot();
-  if (!spec.role.empty() && BuiltinRole(spec.role) == nullptr && next.roles.count(spec.role) == 0) {
-    return absl::InvalidArgumentError("role: there is no role \"" + spec.role + "\"");
-  }
-  if (next.keys.size() >= options_.max_keys) {
-    return absl::InvalidArgumentError("this node has " + std::to_string(next.keys.size()) +
-                                      " API keys, the most it keeps; revoke some first");
-  }
-  ApiKeyRecord key;
-  do {
-    VJ_ASSIGN_OR_RETURN(std::string id_bytes, RandomBytes(kKeyIdLength / 2));
-    key.id = HexEncode(id_bytes);
-  } while (next.keys.count(key.id) != 0);
-  VJ_ASSIGN_OR_RETURN(std::string random, RandomBytes(kSecretRandomBytes));
-  VJ_ASSIGN_OR_RETURN(key.salt, RandomBytes(kKeySaltBytes));
-  std::string secret = std::string(kManagedKeyPrefix) + key.id + "_" + Base64UrlEncode(random);
-  key.digest = SaltedSha256(key.salt, secret);
-  key.spec = spec;
-  key.created_at = now;
-  CreatedApiKey created{InfoOf(key, now), std::move(secret)};
-  next.keys.emplace(key.id, std::move(key));
-  VJ_RETURN_IF_ERROR(Commit(std::move(next)));
+  CreatedApiKey created;
+  VJ_RETURN_IF_ERROR(Update([&](SecurityState& next) -> Status {
+    if (!spec.role.empty() && BuiltinRole(spec.role) == nullptr && next.roles.count(spec.role) == 0) {
+      return absl::InvalidArgumentError("role: there is no role \"" + spec.role + "\"");
+    }
+    if (next.keys.size() >= options_.max_keys) {
+      return absl::InvalidArgumentError("this node has " + std::to_string(next.keys.size()) +
+                                        " API keys, the most it keeps; revoke some first");
+    }
+    ApiKeyRecord key;
+    do {
+      VJ_ASSIGN_OR_RETURN(std::string id_bytes, RandomBytes(kKeyIdLength / 2));
+      key.id = HexEncode(id_bytes);
+    } while (next.keys.count(key.id) != 0);
+    VJ_ASSIGN_OR_RETURN(std::string random, RandomBytes(kSecretRandomBytes));
+    VJ_ASSIGN_OR_RETURN(key.salt, RandomBytes(kKeySaltBytes));
+    std::string secret = std::string(kManagedKeyPrefix) + key.id + "_" + Base64UrlEncode(random);
+    key.digest = SaltedSha256(key.salt, secret);
+    key.spec = spec;
+    key.created_at = now;
+    created = CreatedApiKey{InfoOf(key, now), std::move(secret)};
+    next.keys.emplace(key.id, std::move(key));
+    return absl::OkStatus();
+  }));
   return created;
 }
 
@@ -118,12 +135,12 @@ std::vector<ApiKeyInfo> SecurityStore::ListKeys() const {
 }
 
 Status SecurityStore::RevokeKey(std::string_view id) {
-  std::lock_guard<std::mutex> write_lock(write_mu_);
-  SecurityState next = *Snapshot();
-  auto it = ValidKeyId(id) ? next.keys.find(std::string(id)) : next.keys.end();
-  if (it == next.keys.end()) return absl::NotFoundError("there is no API key with this id");
-  next.keys.erase(it);
-  return Commit(std::move(next));
+  return Update([&](SecurityState& next) -> Status {
+    auto it = ValidKeyId(id) ? next.keys.find(std::string(id)) : next.keys.end();
+    if (it == next.keys.end()) return absl::NotFoundError("there is no API key with this id");
+    next.keys.erase(it);
+    return absl::OkStatus();
+  });
 }
 
 StatusOr<Role> SecurityStore::PutRole(const std::string& name, const std::vector<Grant>& grants) {
@@ -132,15 +149,15 @@ StatusOr<Role> SecurityStore::PutRole(const std::string& name, const std::vector
     return absl::FailedPreconditionError("role \"" + name + "\" is built in and cannot be changed");
   }
   VJ_RETURN_IF_ERROR(ValidateGrants(grants, "grants"));
-  std::lock_guard<std::mutex> write_lock(write_mu_);
-  SecurityState next = *Snapshot();
-  if (next.roles.count(name) == 0 && next.roles.size() >= options_.max_roles) {
-    return absl::InvalidArgumentError("this node has " + std::to_string(next.roles.size()) +
-                                      " custom roles, the most it keeps; delete some first");
-  }
   Role role{name, grants, false};
-  next.roles[name] = role;
-  VJ_RETURN_IF_ERROR(Commit(std::move(next)));
+  VJ_RETURN_IF_ERROR(Update([&](SecurityState& next) -> Status {
+    if (next.roles.count(name) == 0 && next.roles.size() >= options_.max_roles) {
+      return absl::InvalidArgumentError("this node has " + std::to_string(next.roles.size()) +
+                                        " custom roles, the most it keeps; delete some first");
+    }
+    next.roles[name] = role;
+    return absl::OkStatus();
+  }));
   return role;
 }
 
@@ -155,12 +172,12 @@ Status SecurityStore::DeleteRole(std::string_view name) {
   if (BuiltinRole(name) != nullptr) {
     return absl::FailedPreconditionError("role \"" + std::string(name) + "\" is built in and cannot be deleted");
   }
-  std::lock_guard<std::mutex> write_lock(write_mu_);
-  SecurityState next = *Snapshot();
-  auto it = next.roles.find(std::string(name));
-  if (it == next.roles.end()) return absl::NotFoundError("there is no custom role with this name");
-  next.roles.erase(it);
-  return Commit(std::move(next));
+  return Update([&](SecurityState& next) -> Status {
+    auto it = next.roles.find(std::string(name));
+    if (it == next.roles.end()) return absl::NotFoundError("there is no custom role with this name");
+    next.roles.erase(it);
+    return absl::OkStatus();
+  });
 }
 
 StatusOr<Principal> SecurityStore::Authenticate(std::string_view secret) const {

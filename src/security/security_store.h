@@ -13,7 +13,10 @@
 // immutable snapshot (a shared_ptr<const SecurityState> copied under a mutex held for that copy only)
 // and never wait for a writer. Writers (CreateKey, RevokeKey, PutRole, DeleteRole, Reload) are
 // serialized: each copies the snapshot, changes the copy, stores it durably through the backend, and
-// only then publishes it. A write that could not be stored changes nothing.
+// only then publishes it. A write that could not be stored changes nothing. A backend shared with other
+// writers (etcd, in a cluster) answers Aborted when the document changed since it was read: the store
+// then reloads and applies the change again to what is now stored (up to kCommitAttempts times), so
+// concurrent writers on different nodes never lose each other's changes.
 #pragma once
 
 #include <atomic>
@@ -36,6 +39,7 @@
 namespace vj {
 
 inline constexpr std::string_view kManagedKeyPrefix = "vjk_";
+inline constexpr int kCommitAttempts = 10;
 
 struct SecurityStoreOptions {
   size_t max_keys = 10000;  // managed keys, expired ones included until revoked
@@ -91,8 +95,11 @@ class SecurityStore {
   SecurityStore(std::unique_ptr<SecurityStateBackend> backend, SecurityStoreOptions options);
 
   std::shared_ptr<const SecurityState> Snapshot() const;
-  // Stores `next` (its generation one more than the current) and publishes it. Needs write_mu_.
-  Status Commit(SecurityState next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Applies `change` to a copy of the current state, stores it (its generation one more) and publishes
+  // it; on the backend's Aborted reloads and applies `change` again. `change`'s error is returned as is,
+  // with nothing stored.
+  Status Update(const std::function<Status(SecurityState&)>& change);
+  Status ReloadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   int64_t Now() const;
 
   // Set at construction, never changed.

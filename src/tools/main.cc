@@ -23,6 +23,7 @@
 #include "api/rest_api.h"
 #include "cluster/cluster_node.h"
 #include "cluster/etcd_client.h"
+#include "cluster/etcd_security_backend.h"
 #include "cluster/membership.h"
 #include "collection/database.h"
 #include "core/crash_point.h"
@@ -224,7 +225,8 @@ int Serve(const vj::ServerConfig& config) {
   std::atomic<bool> ready{false};
   std::unique_ptr<vj::Database> database;            // a standalone node's collections
   std::unique_ptr<vj::ClusterNode> cluster;          // a cluster node's (replaces database)
-  std::unique_ptr<vj::SecurityStore> security;       // a standalone node's managed keys and roles
+  std::unique_ptr<vj::EtcdClient> etcd;              // a cluster node's (outlives what uses it)
+  std::unique_ptr<vj::SecurityStore> security;       // managed keys and roles (a file, or etcd in a cluster)
   std::unique_ptr<vj::RestApi> api;
   std::atomic<vj::RestApi*> live_api{nullptr};
   std::atomic<vj::ClusterNode*> live_cluster{nullptr};
@@ -314,11 +316,24 @@ int Serve(const vj::ServerConfig& config) {
   // port's (the cluster token), and where authorized requests go.
   vj::DeclarePipelineMetrics(metrics);
   const std::string nonce = RequestIdNonce();
-  if (!cluster_mode) {
-    // A standalone node's managed keys and roles. A security state that cannot be read stops the start
-    // (DataLoss names the file). (A cluster keeps them in etcd: not done yet, so cluster nodes take the
-    // configured keys and tokens only.)
-    auto backend = vj::LocalSecurityStateBackend::Open(config.data_dir);
+  const std::vector<std::string> etcd_endpoints = vj::EtcdEndpoints(config.etcd);
+  if (cluster_mode) {
+    if (config.node_id.empty()) {
+      spdlog::critical("cluster mode (--etcd) needs a node id (--node-id)");
+      return 1;
+    }
+    vj::EtcdClientOptions etcd_options;
+    etcd_options.endpoints = etcd_endpoints;
+    etcd_options.tls = EtcdTls(config);
+    etcd = std::make_unique<vj::EtcdClient>(etcd_options);
+  }
+  {
+    // Managed keys and custom roles: a standalone node's in its data directory, a cluster's in etcd
+    // (shared, watched). A security state that cannot be read stops the start (the message says where).
+    vj::StatusOr<std::unique_ptr<vj::SecurityStateBackend>> backend =
+        cluster_mode ? std::make_unique<vj::EtcdSecurityStateBackend>(*etcd, config.cluster_prefix)
+                     : vj::StatusOr<std::unique_ptr<vj::SecurityStateBackend>>(
+                           vj::LocalSecurityStateBackend::Open(config.data_dir));
     auto store = backend.ok() ? vj::SecurityStore::Open(std::move(*backend))
                               : vj::StatusOr<std::unique_ptr<vj::SecurityStore>>(backend.status());
     if (!store.ok()) {
@@ -412,19 +427,8 @@ int Serve(const vj::ServerConfig& config) {
   spdlog::info("listening on {}://{}:{}", scheme, config.host, server.bound_port());
 
   // Cluster membership (when etcd is configured): this node's lease-backed registration and the peers.
-  std::unique_ptr<vj::EtcdClient> etcd;
   std::unique_ptr<vj::Membership> membership;
-  const std::vector<std::string> etcd_endpoints = vj::EtcdEndpoints(config.etcd);
   if (cluster_mode) {
-    if (config.node_id.empty()) {
-      spdlog::critical("cluster mode (--etcd) needs a node id (--node-id)");
-      server.Stop();
-      return 1;
-    }
-    vj::EtcdClientOptions etcd_options;
-    etcd_options.endpoints = etcd_endpoints;
-    etcd_options.tls = EtcdTls(config);
-    etcd = std::make_unique<vj::EtcdClient>(etcd_options);
     vj::MembershipOptions m;
     m.prefix = config.cluster_prefix;
     m.node_id = config.node_id;

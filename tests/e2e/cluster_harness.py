@@ -137,6 +137,7 @@ class ClusterTestCase(vh.TestCase):
     lease_ttl = 2
     internal_token = None  # cluster.internal_token of every node, when set
     node_env = None  # extra environment of every node (e.g. the test-only fault-injection knobs)
+    api_key = None  # security.api_key of every node, sent by self.client(name), when set
 
     def peer_client(self, name, timeout=None):
         """A client of node `name`'s peer port (node-to-node routes), found in its GET /cluster."""
@@ -185,9 +186,12 @@ class ClusterTestCase(vh.TestCase):
         env = dict(self.node_env or {})
         if self.internal_token:
             env["VJVECTOR_CLUSTER_INTERNAL_TOKEN"] = self.internal_token
+        if self.api_key:
+            env["VJVECTOR_SECURITY_API_KEY"] = self.api_key
         server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
-                                       "--lease-ttl", str(self.lease_ttl), "--p2p-port", "0"], env=env)
+                                       "--lease-ttl", str(self.lease_ttl), "--p2p-port", "0"], env=env,
+                           api_key=self.api_key)
         os.makedirs(server.log_dir, exist_ok=True)
         server.start()
         return server

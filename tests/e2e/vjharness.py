@@ -211,16 +211,19 @@ class Response:
 
 
 class Client:
-    def __init__(self, host, port, timeout=HTTP_TIMEOUT_S):
+    def __init__(self, host, port, timeout=HTTP_TIMEOUT_S, api_key=None):
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.api_key = api_key  # sent as `api-key` unless a call's headers carry their own
 
     def call(self, method, path, body=None, raw=None, headers=None, timeout=None):
         """Send one request on a fresh connection. body: JSON-encodable; raw: bytes sent verbatim."""
         if raw is None and body is not None:
             raw = json.dumps(body).encode("utf-8")
         hdrs = {}
+        if self.api_key:
+            hdrs["api-key"] = self.api_key
         if raw is not None:
             hdrs["Content-Type"] = "application/json"
         if headers:
@@ -331,7 +334,7 @@ class Server:
     """One vjvector process. start() waits for /readyz; stop() SIGTERMs then SIGKILLs after 10 s."""
 
     def __init__(self, data_dir=None, log_dir=None, extra_args=(), env=None, port=None,
-                 host="127.0.0.1", args=None, ready_port=None):
+                 host="127.0.0.1", args=None, ready_port=None, api_key=None):
         self.data_dir = data_dir
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="vj-e2e-log-")
         self.extra_args = list(extra_args)
@@ -340,6 +343,7 @@ class Server:
         self.port = port
         self.custom_args = args  # full argv after the binary, when given
         self.ready_port = ready_port
+        self.api_key = api_key  # what `client` sends (set it when the node authenticates)
         self.proc = None
         self.exit_code = None
         self.starts = 0
@@ -349,7 +353,7 @@ class Server:
 
     @property
     def client(self):
-        return Client(self.host, self.port)
+        return Client(self.host, self.port, api_key=self.api_key)
 
     def _argv(self):
         if self.custom_args is not None:
