@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -79,9 +80,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path, host="127.0.0.1", timeout=5.0, method="GET", body=None, api_key=None):
-    """(status, body text) of one request on a fresh connection; raises OSError when it cannot connect."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+def http_get(port, path, host="127.0.0.1", timeout=5.0, method="GET", body=None, api_key=None, ca_file=None):
+    """(status, body text) of one request on a fresh connection; raises OSError when it cannot connect
+    (ssl.SSLError, an OSError, when the TLS handshake fails). With ca_file: HTTPS, the server's
+    certificate verified against ca_file and `host`."""
+    if ca_file:
+        context = ssl.create_default_context(cafile=ca_file)
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if api_key:
@@ -96,8 +103,9 @@ def http_get(port, path, host="127.0.0.1", timeout=5.0, method="GET", body=None,
 class Node:
     """One `vjvector serve` process on loopback with its own data dir; always stopped by stop()."""
 
-    def __init__(self, port=None, config=None, extra_args=(), env=None):
+    def __init__(self, port=None, config=None, extra_args=(), env=None, ca_file=None):
         self.port = port or free_port()
+        self.ca_file = ca_file  # set when the node serves HTTPS: its probes verify against it
         self.tmp = tempfile.mkdtemp(prefix="vjdeploy-")
         self.data_dir = os.path.join(self.tmp, "data")
         self.log_path = os.path.join(self.tmp, "server.log")
@@ -128,7 +136,7 @@ class Node:
             if self.proc.poll() is not None:
                 return False
             try:
-                if http_get(self.port, "/readyz", timeout=2.0)[0] == 200:
+                if http_get(self.port, "/readyz", timeout=2.0, ca_file=self.ca_file)[0] == 200:
                     return True
             except OSError:
                 pass
@@ -159,3 +167,41 @@ class Node:
 def main():
     require_binary()
     unittest.main(verbosity=2)
+
+
+class TestPki:
+    """A private CA and certificates signed by it, made with the openssl command line in `directory`
+    (EC P-256, the commands of docs/security.md, "Making certificates with openssl")."""
+
+    def __init__(self, directory, openssl=None):
+        self.dir = directory
+        self.openssl = openssl or shutil.which("openssl")
+        if not self.openssl:
+            raise AssertionError("openssl not found: install openssl (scripts/install-deps.sh)")
+        os.makedirs(directory, exist_ok=True)
+        self.ca_crt, self.ca_key = self.path("ca.crt"), self.path("ca.key")
+        self._run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                  "-keyout", self.ca_key, "-out", self.ca_crt, "-days", "2", "-subj", "/CN=vjvector test CA")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _run(self, *args):
+        p = subprocess.run([self.openssl, *args], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError(f"openssl {' '.join(args)}: {p.stderr}")
+
+    def issue(self, name, common_name, dns=(), ips=(), usages="serverAuth,clientAuth"):
+        """(certificate path, key path) of a new certificate for `common_name` with these
+        subjectAltNames and extended key usages."""
+        crt, key, csr, ext = (self.path(f"{name}.{x}") for x in ("crt", "key", "csr", "ext"))
+        self._run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                  "-keyout", key, "-out", csr, "-subj", f"/CN={common_name}")
+        sans = [f"DNS:{d}" for d in dns] + [f"IP:{i}" for i in ips]
+        with open(ext, "w") as f:
+            if sans:
+                f.write(f"subjectAltName={','.join(sans)}\n")
+            f.write(f"extendedKeyUsage={usages}\n")
+        self._run("x509", "-req", "-in", csr, "-CA", self.ca_crt, "-CAkey", self.ca_key, "-CAcreateserial",
+                  "-days", "2", "-out", crt, "-extfile", ext)
+        return crt, key

@@ -23,6 +23,7 @@ TARGETS = ["base", "etcd", "overlays/dev", "overlays/production", EXTERNAL_ETCD]
 APP_TARGETS = ["base", "overlays/dev", "overlays/production", EXTERNAL_ETCD]  # with the vjvector nodes
 ETCD_TARGETS = ["etcd", "overlays/dev", "overlays/production"]                # with the etcd StatefulSet
 DEPLOYABLE = ["overlays/dev", "overlays/production", EXTERNAL_ETCD]
+TLS_TARGETS = ["overlays/production", EXTERNAL_ETCD]                          # with components/tls
 
 SERVER_LABELS = {"app.kubernetes.io/name": "vjvector", "app.kubernetes.io/component": "server"}
 ETCD_LABELS = {"app.kubernetes.io/name": "etcd", "app.kubernetes.io/part-of": "vjvector"}
@@ -56,7 +57,11 @@ def target_dir(target):
             text = f.read()
         if "\n  - ../../etcd\n" not in text:
             raise AssertionError("overlays/production no longer lists ../../etcd as a resource")
-        text = text.replace("\n  - ../../etcd\n", "\n") + "components:\n  - ../../components/external-etcd\n"
+        text = text.replace("\n  - ../../etcd\n", "\n")
+        if "\ncomponents:\n" in text:
+            text = text.replace("\ncomponents:\n", "\ncomponents:\n  - ../../components/external-etcd\n")
+        else:
+            text += "components:\n  - ../../components/external-etcd\n"
         with open(kfile, "w") as f:
             f.write(text)
         _variant_root.append(os.path.join(tmp, "kubernetes"))
@@ -203,17 +208,58 @@ def dotted_keys(config, prefix=""):
             yield f"{prefix}{k}"
 
 
+def mounted_files(spec, container):
+    """{path in the container: {kind: "configMap" or "secret", name, key, mode, read_only}} of the
+    files that the container's configMap, secret and projected volume mounts provide, item by item
+    (a source without `items` is not listed: these manifests always name the keys)."""
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    files = {}
+    for m in container.get("volumeMounts", []):
+        v = volumes.get(m["name"])
+        if v is None:
+            continue
+        if "projected" in v:
+            default_mode = v["projected"].get("defaultMode", 0o644)
+            sources = v["projected"]["sources"]
+        else:
+            default_mode = None
+            sources = [v]
+        for s in sources:
+            for kind in ("configMap", "secret"):
+                if kind not in s:
+                    continue
+                ref = s[kind]
+                name = ref.get("secretName") if kind == "secret" and "projected" not in v else ref.get("name")
+                mode = default_mode if default_mode is not None else ref.get("defaultMode", 0o644)
+                for item in ref.get("items", []):
+                    files[os.path.join(m["mountPath"], item["path"])] = {
+                        "kind": kind, "name": name, "key": item["key"], "mode": item.get("mode", mode),
+                        "read_only": m.get("readOnly", False)}
+    return files
+
+
 def config_of(docs):
     """The vjvector ConfigMap's config file, parsed."""
     _, spec, c = pod_of(docs)
     args = c["args"]
     config_path = args[args.index("--config") + 1]
-    volumes = {v["name"]: v for v in spec["volumes"]}
-    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
-    cm_ref = volumes[mounts[os.path.dirname(config_path)]["name"]]["configMap"]
-    cm = one(docs, "ConfigMap", cm_ref["name"])
-    item = next(i for i in cm_ref["items"] if i["path"] == os.path.basename(config_path))
-    return cm["data"][item["key"]]
+    f = mounted_files(spec, c).get(config_path)
+    if not f or f["kind"] != "configMap":
+        raise AssertionError(f"{config_path} is not a file of a mounted ConfigMap")
+    return one(docs, "ConfigMap", f["name"])["data"][f["key"]]
+
+
+# The server's TLS file settings and the key each takes from a cert-manager Secret (kubernetes.io/tls
+# layout plus ca.crt).
+TLS_FILE_KEYS = {"VJVECTOR_TLS_CERT_FILE": "tls.crt", "VJVECTOR_TLS_KEY_FILE": "tls.key",
+                 "VJVECTOR_TLS_CA_FILE": "ca.crt"}
+
+
+def tls_files(docs):
+    """{VJVECTOR_TLS_*_FILE: path} the nodes' environment sets ({} when the nodes run without TLS)."""
+    _, _, c = pod_of(docs)
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    return {k: env[k] for k in TLS_FILE_KEYS if k in env}
 
 
 def etcd_endpoints(docs):

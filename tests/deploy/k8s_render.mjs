@@ -242,10 +242,15 @@ function render(dir, seen = new Set()) {
 // ---------------------------------------------------------------------------------------------
 // Schema validation
 
+// Custom resources the manifests use, by API group: the npm package holding their schemas
+// (package.json pins it next to kubernetes-models).
+const CRD_PACKAGES = new Map([["cert-manager.io", "@kubernetes-models/cert-manager"]]);
+
 function modelDir(doc) {
   const { group, version } = groupVersion(doc);
-  const pkg = path.dirname(require.resolve("kubernetes-models/package.json"));
-  return path.join(pkg, group || "", version);
+  const crd = CRD_PACKAGES.get(group);
+  const pkg = path.dirname(require.resolve(`${crd || "kubernetes-models"}/package.json`));
+  return crd ? path.join(pkg, group, version) : path.join(pkg, group || "", version);
 }
 
 async function loadModel(doc) {
@@ -265,6 +270,42 @@ function resolveImport(fromFile, spec) {
   return require.resolve(spec, { paths: [path.dirname(fromFile)] }).replace(/\.js$/, ".d.ts");
 }
 
+// The fields of an interface body, from `startLine` on, at `indent` spaces: Map name -> {type,
+// fields}. A field whose type is an inline object (`{` or `Array<{` on its line, as the custom
+// resources' declarations write nested objects) gets that object's fields, parsed the same way; a map
+// type (`{ [key: string]: T; }`) and any other type get fields null (not checked further).
+function parseFields(lines, startLine, indent) {
+  const fields = new Map();
+  const pad = " ".repeat(indent);
+  let i = startLine;
+  let current = null;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (!line.trim()) { i++; continue; }
+    if (!line.startsWith(pad)) break;  // the closing brace of the enclosing object
+    const m = /^"([^"]+)"\??: (.*)$/.exec(line.slice(indent));
+    if (m && !line.startsWith(pad + " ")) {
+      current = { type: m[2].trim(), fields: null };
+      fields.set(m[1], current);
+      i++;
+      if (current.type === "{" || current.type === "Array<{") {
+        const inner = parseFields(lines, i, indent + 4);
+        const isMap = inner.fields.size === 0;
+        current.fields = isMap ? null : inner.fields;
+        current.array = current.type === "Array<{";
+        current.type = isMap ? "map" : "inline";
+        i = inner.next + 1;  // past `};` or `}>;`
+        current = null;
+      }
+      continue;
+    }
+    if (current !== null) current.type += " " + line.trim();  // a type that spans lines
+    i++;
+  }
+  for (const f of fields.values()) f.type = f.type.replace(/;$/, "");
+  return { fields, next: i };
+}
+
 function readDts(file) {
   if (dtsCache.has(file)) return dtsCache.get(file);
   const text = (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "").replace(/\/\*[\s\S]*?\*\//g, "");
@@ -272,24 +313,9 @@ function readDts(file) {
   for (const m of text.matchAll(/import \{ ([^}]+) \} from "([^"]+)";/g)) {
     for (const name of m[1].split(",").map((s) => s.trim())) imports.set(name, m[2]);
   }
-  // The first interface is the type itself; its body is one `"field"?: Type;` per line.
+  // The first interface is the type itself; its body is one `"field"?: Type;` per line, 4 spaces in.
   const im = /export interface \w+(?: extends [\w, ]+)? \{\n([\s\S]*?)\n\}/.exec(text);
-  let fields = null;
-  if (im) {
-    fields = new Map();
-    // A field's type may span lines (`{ [key: string]: string; }`): it runs to the next field.
-    let current = null;
-    for (const line of im[1].split("\n")) {
-      const m = /^ {4}"([^"]+)"\??: (.*)$/.exec(line);
-      if (m) {
-        current = m[1];
-        fields.set(current, m[2]);
-      } else if (current !== null && line.trim()) {
-        fields.set(current, fields.get(current) + " " + line.trim());
-      }
-    }
-    for (const [name, type] of fields) fields.set(name, type.trim().replace(/;$/, ""));
-  }
+  const fields = im ? parseFields(im[1].split("\n"), 0, 4).fields : null;
   const info = { file, imports, fields };
   dtsCache.set(file, info);
   return info;
@@ -299,14 +325,24 @@ function strictCheck(value, dtsFile, where, errors) {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return;
   const info = readDts(dtsFile);
   if (!info.fields) return;  // a type alias (IntOrString, Quantity, ...), not an object
+  checkFields(value, info.fields, info, where, errors);
+}
+
+function checkFields(value, fields, info, where, errors) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return;
   for (const [key, v] of Object.entries(value)) {
-    const type = info.fields.get(key);
-    if (type === undefined) {
+    const field = fields.get(key);
+    if (field === undefined) {
       errors.push(`${where}/${key}: unknown field (not in the Kubernetes API schema)`);
       continue;
     }
-    const arr = /^Array<(I\w+)>$/.exec(type);
-    const obj = /^(I\w+)$/.exec(type);
+    if (field.fields) {  // an inline object (custom resources)
+      if (field.array && Array.isArray(v)) v.forEach((e, i) => checkFields(e, field.fields, info, `${where}/${key}/${i}`, errors));
+      else if (!field.array) checkFields(v, field.fields, info, `${where}/${key}`, errors);
+      continue;
+    }
+    const arr = /^Array<(I\w+)>$/.exec(field.type);
+    const obj = /^(I\w+)$/.exec(field.type);
     const name = arr?.[1] || obj?.[1];
     if (!name || !info.imports.has(name)) continue;
     const target = resolveImport(info.file, info.imports.get(name));

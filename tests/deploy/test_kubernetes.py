@@ -12,6 +12,7 @@ equal that renderer's. etcd (its --help lists the flags it knows; a local member
 curl (the CronJob's command) are needed too.
 """
 
+import http.client
 import ipaddress
 import json
 import os
@@ -26,10 +27,11 @@ from urllib.parse import urlsplit
 import deployharness as h
 
 from k8s_manifests import (APP_TARGETS, DEPLOYABLE, ETCD_LABELS, ETCD_TARGETS, EXTERNAL_ETCD, K8S,
-                           OTHER_POD, SERVER_LABELS, TARGETS, allows_dns, by_kind, config_of, dotted_keys,
-                           etcd_endpoints, etcd_of, flag_values, name_of, namespace_of, one, parse_yaml_text,
-                           pod_env, pod_of, policy_allows, policy_for, port_of, quantity, rendered,
-                           run_renderer, selects, server_settings, target_dir, workloads)
+                           OTHER_POD, SERVER_LABELS, TARGETS, TLS_FILE_KEYS, TLS_TARGETS, allows_dns, by_kind,
+                           config_of, dotted_keys, etcd_endpoints, etcd_of, flag_values, mounted_files, name_of,
+                           namespace_of, one, parse_yaml_text, pod_env, pod_of, policy_allows, policy_for,
+                           port_of, quantity, rendered, run_renderer, selects, server_settings, target_dir,
+                           tls_files, workloads)
 
 ETCD = shutil.which("etcd") or ("/usr/bin/etcd" if os.path.exists("/usr/bin/etcd") else None)
 CURL = shutil.which("curl")
@@ -81,8 +83,9 @@ class RenderAndValidate(unittest.TestCase):
 
             # The guarded index patches fail when the list they patch changes order.
             edit("base/statefulset.yaml", "- name: VJVECTOR_CLUSTER_ETCD", "- name: VJVECTOR_CLUSTER_ETCD_MOVED")
-            edit("overlays/production/kustomization.yaml", "  - ../../etcd\n",
-                 "components:\n  - ../../components/external-etcd\n")
+            edit("overlays/production/kustomization.yaml", "  - ../../etcd\n", "")
+            edit("overlays/production/kustomization.yaml", "\ncomponents:\n",
+                 "\ncomponents:\n  - ../../components/external-etcd\n")
             errors = "\n".join(run_renderer("render", os.path.join(copy, "overlays", "production"))["errors"])
             self.assertIn("test failed", errors)
         finally:
@@ -185,15 +188,17 @@ class CrossReferences(unittest.TestCase):
         for target, docs in self.each():
             pods = []
             if target in APP_TARGETS:
-                pods.append((pod_of(docs)[2], 6333))
+                # A node with TLS serves HTTPS only: a plain-HTTP probe would fail every time.
+                pods.append((pod_of(docs)[2], 6333, "HTTPS" if tls_files(docs) else "HTTP"))
             if target in ETCD_TARGETS:
-                pods.append((etcd_of(docs)[2], 2379))
-            for c, port in pods:
+                pods.append((etcd_of(docs)[2], 2379, "HTTP"))
+            for c, port, scheme in pods:
                 for probe, path in [("livenessProbe", "/livez"), ("startupProbe", "/livez"),
                                     ("readinessProbe", "/readyz")]:
                     get = c[probe]["httpGet"]
                     self.assertEqual(get["path"], path, f"{c['name']} {probe}")
                     self.assertEqual(port_of(c, get["port"]), port, f"{c['name']} {probe}")
+                    self.assertEqual(get.get("scheme", "HTTP"), scheme, f"{c['name']} {probe}")
                 # A slow start gets at least a minute before liveness takes over.
                 sp = c["startupProbe"]
                 self.assertGreaterEqual(sp["periodSeconds"] * sp["failureThreshold"], 60)
@@ -233,7 +238,9 @@ class CrossReferences(unittest.TestCase):
                 env = pod_env(c, pod, ns)
                 self.assertEqual(env["VJVECTOR_CLUSTER_NODE_ID"], pod)
                 url = urlsplit(env["VJVECTOR_CLUSTER_ADVERTISE_URL"])
-                self.assertEqual(url.scheme, "http")
+                # https exactly when the node has TLS (the server refuses https:// without it, and its
+                # peer port refuses plain HTTP with it).
+                self.assertEqual(url.scheme, "https" if tls_files(docs) else "http")
                 self.assertEqual(url.hostname, f"{pod}.{sts['spec']['serviceName']}.{ns}.svc")
                 self.assertEqual(url.port, port_of(c, "peer"), "peers reach the peer port (cluster.p2p_port)")
                 self.assertEqual(port_of(c, "peer"), 6335, "the default cluster.p2p_port")
@@ -376,8 +383,19 @@ class CrossReferences(unittest.TestCase):
             cmd = c["command"] + c.get("args", [])
             self.assertEqual(cmd[0], "curl")
             self.assertEqual(cmd[cmd.index("--request") + 1], "POST")
-            url = urlsplit(next(a for a in cmd if a.startswith("http://")))
+            url = urlsplit(next(a for a in cmd if re.match(r"https?://", a)))
             self.assertEqual(url.path, "/cluster/rebalance")
+            if tls_files(docs):
+                # The nodes serve HTTPS only: curl verifies them against the cluster CA, mounted from
+                # the Secret the nodes take theirs from.
+                self.assertEqual(url.scheme, "https")
+                ca = mounted_files(pod, c).get(cmd[cmd.index("--cacert") + 1])
+                node_ca = mounted_files(pod_of(docs)[1], pod_of(docs)[2])[tls_files(docs)["VJVECTOR_TLS_CA_FILE"]]
+                self.assertEqual((ca["kind"], ca["name"], ca["key"]), ("secret", node_ca["name"], "ca.crt"))
+                self.assertNotIn("--insecure", cmd)
+                self.assertNotIn("-k", cmd)
+            else:
+                self.assertEqual(url.scheme, "http")
             svc = one(docs, "Service", url.hostname)
             self.assertTrue(selects(svc["spec"]["selector"], SERVER_LABELS))
             self.assertIsNone(svc["spec"].get("clusterIP"), "through the client Service (ready nodes)")
@@ -445,6 +463,122 @@ class CrossReferences(unittest.TestCase):
                         self.assertEqual(d["metadata"].get("namespace"), namespace_of(docs), name_of(d))
 
 
+def san_matches(pattern, host):
+    """Whether a certificate DNS name covers `host` (a leading `*.` matches exactly one label, as
+    OpenSSL's host check does)."""
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and "." not in host[:-len(pattern) + 1]
+    return pattern == host
+
+
+class TlsComponent(unittest.TestCase):
+    """components/tls, as overlays/production uses it: the nodes' TLS files from the Secret
+    vjvector-tls (the layout cert-manager writes), HTTPS everywhere the nodes are reached, and a
+    cert-manager Certificate whose names cover every name the nodes are reached by."""
+
+    def each(self, targets=TLS_TARGETS):
+        for target in targets:
+            with self.subTest(target=target):
+                yield target, rendered(target)["docs"]
+
+    def node_secret(self, docs):
+        _, spec, c = pod_of(docs)
+        names = {mounted_files(spec, c)[path]["name"] for path in tls_files(docs).values()}
+        self.assertEqual(len(names), 1, names)
+        return names.pop()
+
+    def test_production_has_tls_and_the_others_do_not(self):
+        for target in APP_TARGETS:
+            with self.subTest(target=target):
+                files = tls_files(rendered(target)["docs"])
+                self.assertEqual(sorted(files), sorted(TLS_FILE_KEYS) if target in TLS_TARGETS else [])
+
+    def test_files_come_read_only_from_the_secret(self):
+        settings = {"VJVECTOR_" + e: key for e, key in server_settings().items()}
+        for target, docs in self.each():
+            sts, spec, c = pod_of(docs)
+            files = mounted_files(spec, c)
+            for env, key in TLS_FILE_KEYS.items():
+                self.assertIn(env, settings, f"{env} is not a server setting")
+                path = tls_files(docs)[env]
+                self.assertEqual(os.path.dirname(path), "/etc/vjvector/tls", env)
+                f = files.get(path)
+                self.assertIsNotNone(f, f"{env}={path} is no mounted file")
+                self.assertEqual((f["kind"], f["name"], f["key"]), ("secret", "vjvector-tls", key), env)
+                self.assertTrue(f["read_only"], env)
+                # Readable by the server through the pod's fsGroup, by no other user.
+                self.assertEqual(f["mode"] & 0o007, 0, f"{env}: mode {f['mode']:o} is world-readable")
+                self.assertTrue(f["mode"] & 0o040 and spec["securityContext"].get("fsGroup"), env)
+            # The config file is still there, beside the certificates.
+            self.assertIn("http", parse_yaml_text(config_of(docs)))
+            # Kubelet probes and the Ingress controller present no certificate from the nodes' CA.
+            env = {e["name"]: e.get("value") for e in c["env"]}
+            auth = env.get("VJVECTOR_TLS_CLIENT_AUTH") or (parse_yaml_text(config_of(docs)).get("tls") or {}).get(
+                "client_auth", "none")
+            self.assertNotEqual(auth, "require", "HTTPS probes carry no client certificate")
+            annotations = sts["spec"]["template"]["metadata"]["annotations"]
+            self.assertEqual(annotations.get("prometheus.io/scheme"), "https")
+
+    def test_ingress_reencrypts_and_verifies_the_nodes(self):
+        for target in APP_TARGETS:
+            docs = rendered(target)["docs"]
+            with self.subTest(target=target):
+                ing = one(docs, "Ingress")
+                notes = ing["metadata"].get("annotations", {})
+                tls = bool(tls_files(docs))
+                self.assertEqual(notes.get("nginx.ingress.kubernetes.io/backend-protocol", "HTTP"),
+                                 "HTTPS" if tls else "HTTP")
+                if not tls:
+                    continue
+                secret = self.node_secret(docs)
+                # The public certificate is not the nodes' (other names, a CA public clients trust).
+                self.assertNotIn(secret, [x["secretName"] for x in ing["spec"]["tls"]])
+                self.assertEqual(notes.get("nginx.ingress.kubernetes.io/proxy-ssl-secret"),
+                                 f"{namespace_of(docs)}/{secret}")
+                self.assertEqual(notes.get("nginx.ingress.kubernetes.io/proxy-ssl-verify"), "on")
+                self.assertEqual(notes.get("nginx.ingress.kubernetes.io/proxy-ssl-server-name"), "on")
+                name = notes.get("nginx.ingress.kubernetes.io/proxy-ssl-name", "")
+                backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+                self.assertEqual(name, f"{backend}.{namespace_of(docs)}.svc")
+                self.assertTrue(any(san_matches(d, name) for d in self.certificate(docs)["spec"]["dnsNames"]), name)
+
+    def certificate(self, docs):
+        secret = self.node_secret(docs)
+        return one([d for d in by_kind(docs, "Certificate") if d["spec"]["secretName"] == secret], "Certificate")
+
+    def test_certificate_covers_every_name_the_nodes_are_reached_by(self):
+        for target, docs in self.each():
+            cert = self.certificate(docs)["spec"]
+            self.assertTrue(cert.get("commonName"), "the peer port wants a subject CN")
+            self.assertLessEqual({"server auth", "client auth"}, set(cert["usages"]),
+                                 "servers on both ports, clients of their peers")
+            names = cert["dnsNames"]
+            sts, _, c = pod_of(docs)
+            for i in (0, 1, 11):
+                host = urlsplit(pod_env(c, f"{name_of(sts)}-{i}", namespace_of(docs))
+                                ["VJVECTOR_CLUSTER_ADVERTISE_URL"]).hostname
+                self.assertTrue(any(san_matches(d, host) for d in names), f"advertise name {host}")
+            job = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+            url = urlsplit(next(a for a in job["command"] if a.startswith("https://")))
+            self.assertTrue(any(san_matches(d, url.hostname) for d in names), url.hostname)
+            self.assertFalse(any(san_matches(d, "vjvector-etcd-0.x") for d in names))
+            # The issuer chain: a CA Issuer whose key pair is a CA Certificate, from a self-signed Issuer.
+            ref = cert["issuerRef"]
+            self.assertEqual((ref.get("kind"), ref.get("group", "cert-manager.io")), ("Issuer", "cert-manager.io"))
+            ca_secret = one(docs, "Issuer", ref["name"])["spec"]["ca"]["secretName"]
+            ca = one([d for d in by_kind(docs, "Certificate") if d["spec"]["secretName"] == ca_secret], "Certificate")
+            self.assertIs(ca["spec"]["isCA"], True)
+            self.assertIn("selfSigned", one(docs, "Issuer", ca["spec"]["issuerRef"]["name"])["spec"])
+
+            def hours(d):
+                self.assertRegex(d, r"^\d+h$")
+                return int(d[:-1])
+
+            for x in (cert, ca["spec"]):
+                self.assertLess(hours(x["renewBefore"]), hours(x["duration"]))
+            self.assertLess(hours(cert["duration"]), hours(ca["spec"]["duration"]))
+
+
 class Secrets(unittest.TestCase):
     SECRETISH = re.compile(r"KEY|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL", re.I)
 
@@ -457,8 +591,14 @@ class Secrets(unittest.TestCase):
                                      f"Secret {s['metadata']['name']} carries values")
                 for _, _, spec in workloads(docs):
                     for c in spec["containers"]:
+                        files = mounted_files(spec, c)
                         for e in c.get("env", []):
-                            if self.SECRETISH.search(e["name"]):
+                            if e["name"].endswith("_FILE") and "value" in e:
+                                # A path (VJVECTOR_TLS_KEY_FILE): the file itself comes from a Secret.
+                                f = files.get(e["value"])
+                                self.assertTrue(f and f["kind"] == "secret", f"{e['name']}: {e['value']} "
+                                                "is no file of a mounted Secret")
+                            elif self.SECRETISH.search(e["name"]):
                                 self.assertNotIn("value", e, f"{e['name']} must come from a Secret")
                         for a in c.get("args", []) + c.get("command", []):
                             self.assertNotRegex(a, r"(?i)--(password|token|auth|client-cert|key)\b", a)
@@ -525,13 +665,16 @@ SECRETS = {"VJVECTOR_SECURITY_API_KEY": "k8s-test-admin-key-0123456789",
 class ClusterFromManifests(unittest.TestCase):
     """Pods vjvector-0 and vjvector-1 as the manifests define them, on loopback: the ConfigMap's file
     and each pod's resolved environment, with only what cannot resolve here replaced (the etcd
-    Service's name by a real local etcd, the advertise URL by loopback; flags move the data dir and
-    port). They join one cluster under their pod names, and the CronJob's own command rebalances it."""
+    Service's name by a real local etcd, the advertise URL by loopback, the mounted Secret's files by
+    certificates made with openssl for the names of the manifests' Certificate; flags move the data
+    dir and port). They join one cluster under their pod names, replicate a collection between them
+    (through the peer port: mutual TLS where the manifests turn TLS on), and the CronJob's own command
+    rebalances it."""
 
     def test_pods_join_one_cluster_and_the_cronjob_rebalances(self):
         if not CURL:
             self.fail("curl not found: install curl (it runs the rebalance CronJob's command)")
-        for target in ["base", "overlays/dev", "overlays/production"]:
+        for target in ["base", "overlays/dev", "overlays/production"]:  # production: TLS
             with self.subTest(target=target):
                 self.run_target(target)
 
@@ -544,7 +687,13 @@ class ClusterFromManifests(unittest.TestCase):
         with open(config, "w") as f:
             f.write(config_of(docs))
         etcd = LocalEtcd(tmp)
+        local_files, ca_file = self.tls_files_here(docs, os.path.join(tmp, "pki"))
+        scheme = "https" if ca_file else "http"
+        key = SECRETS["VJVECTOR_SECURITY_API_KEY"]
         nodes, pods = [], [f"{name_of(sts)}-{i}" for i in range(2)]
+        job_pod = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        job = job_pod["containers"][0]
+        service_host = next(urlsplit(a).hostname for a in job["command"] if re.match(r"https?://", a))
         try:
             for pod in pods:
                 env = {k: v for k, v in pod_env(c, pod, namespace_of(docs)).items() if k.startswith("VJVECTOR_")}
@@ -552,25 +701,61 @@ class ClusterFromManifests(unittest.TestCase):
                 env["VJVECTOR_CLUSTER_ETCD"] = etcd.url
                 env["VJVECTOR_CLUSTER_P2P_PORT"] = str(p2p_port)
                 env.update(SECRETS)  # what the vjvector-secrets Secret holds
-                env["VJVECTOR_CLUSTER_ADVERTISE_URL"] = f"http://127.0.0.1:{p2p_port}"
-                nodes.append(h.Node(port=port, config=config, env=env))
+                self.assertTrue(env["VJVECTOR_CLUSTER_ADVERTISE_URL"].startswith(f"{scheme}://"))
+                env["VJVECTOR_CLUSTER_ADVERTISE_URL"] = f"{scheme}://127.0.0.1:{p2p_port}"
+                for name, path in tls_files(docs).items():
+                    env[name] = local_files[path]  # the mounted Secret's file, made here
+                # A pod listens on 0.0.0.0 and accepts any Host; on loopback a node accepts only
+                # loopback names unless told (DNS rebinding): the CronJob calls it by its Service name.
+                env["VJVECTOR_HTTP_ALLOWED_HOSTS"] = service_host
+                nodes.append(h.Node(port=port, config=config, env=env, ca_file=ca_file))
             for n in nodes:
                 self.assertTrue(n.wait_ready(), f"{target}: node did not become ready:\n{n.log()}")
+            if ca_file:
+                with self.assertRaises((OSError, http.client.HTTPException), msg="TLS on: plain HTTP is refused"):
+                    h.http_get(nodes[0].port, "/readyz")
             deadline, result = time.monotonic() + 15, {}
             while time.monotonic() < deadline:
-                result = json.loads(h.http_get(nodes[0].port, "/cluster", api_key=SECRETS["VJVECTOR_SECURITY_API_KEY"])[1])["result"]
+                result = json.loads(h.http_get(nodes[0].port, "/cluster", api_key=key, ca_file=ca_file)[1])["result"]
                 if set(result.get("peers", {})) == set(pods):
                     break
                 time.sleep(0.2)
             self.assertEqual(result.get("peer_id"), pods[0])
             self.assertEqual(set(result.get("peers", {})), set(pods), result)
 
-            job = one(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-            secret = SECRETS["VJVECTOR_SECURITY_API_KEY"]
-            cmd = [CURL] + [re.sub(r"^http://[^/]+", f"http://127.0.0.1:{nodes[1].port}", a)
-                            .replace("$(VJVECTOR_SECURITY_API_KEY)", secret)
-                            for a in (job["command"] + job.get("args", []))[1:]]
-            self.assertIn(f"api-key: {secret}", cmd, "the CronJob sends the admin key")
+            # Nodes talk on the peer port: a collection replicated on both, written through one node and
+            # counted through the other.
+            body = {"vectors": {"size": 2, "distance": "Dot"}, "shard_number": 2, "replication_factor": 2}
+            deadline = time.monotonic() + 15
+            while True:  # until node 0 counts node 1 live (its probes go over the peer port too)
+                status, text = h.http_get(nodes[0].port, "/collections/k8s", method="PUT", body=json.dumps(body),
+                                          api_key=key, ca_file=ca_file, timeout=30)
+                if status != 400 or "live nodes" not in text or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(status, 200, text)
+            points = [{"id": i, "vector": [1.0, float(i)]} for i in range(1, 21)]
+            status, text = h.http_get(nodes[1].port, "/collections/k8s/points?wait=true", method="PUT",
+                                      body=json.dumps({"points": points}), api_key=key, ca_file=ca_file, timeout=30)
+            self.assertEqual(status, 200, text)
+            status, text = h.http_get(nodes[0].port, "/collections/k8s/points/count", method="POST",
+                                      body=json.dumps({"exact": True}), api_key=key, ca_file=ca_file, timeout=30)
+            self.assertEqual((status, json.loads(text)["result"]["count"]), (200, len(points)), text)
+
+            job_files = self.tls_files_here(docs, None, job_pod, job, local_files)[0]
+            args = []
+            for a in (job["command"] + job.get("args", []))[1:]:
+                a = job_files.get(a, a).replace("$(VJVECTOR_SECURITY_API_KEY)", key)
+                url = re.match(r"^(https?)://([^/:]+):(\d+)(/.*)$", a)
+                if url:
+                    # The Service's name stays in the URL (curl checks it against the certificate);
+                    # --resolve sends it to the node here.
+                    self.assertEqual(url.group(1), scheme)
+                    args += ["--resolve", f"{url.group(2)}:{nodes[1].port}:127.0.0.1"]
+                    a = f"{url.group(1)}://{url.group(2)}:{nodes[1].port}{url.group(4)}"
+                args.append(a)
+            cmd = [CURL] + args
+            self.assertIn(f"api-key: {key}", cmd, "the CronJob sends the admin key")
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
             self.assertEqual(p.returncode, 0, f"{cmd}: {p.stdout} {p.stderr}")
             self.assertEqual(json.loads(p.stdout)["result"]["moves"], [], p.stdout)
@@ -579,6 +764,32 @@ class ClusterFromManifests(unittest.TestCase):
             codes = [n.stop() for n in nodes]
             etcd.close()
         self.assertEqual(codes, [0] * len(pods), f"SIGTERM stop exit codes:\n" + "\n".join(logs))
+
+    def tls_files_here(self, docs, pki_dir, spec=None, container=None, made=None):
+        """({mounted path: local file}, local CA file or None) for the TLS files the container reads
+        from its mounted Secret (the nodes' by default). The certificate is made with openssl for the
+        subject CN, names and extended key usages of the manifests' cert-manager Certificate (with
+        none: a CN only), plus localhost and 127.0.0.1, where the test reaches the nodes; `made`
+        reuses earlier files."""
+        if spec is None:
+            _, spec, container = pod_of(docs)
+        mounted = {path: f for path, f in mounted_files(spec, container).items() if f["kind"] == "secret"}
+        if not mounted:
+            return {}, None
+        if made is None:
+            secret = {f["name"] for f in mounted.values()}.pop()
+            certs = [d["spec"] for d in by_kind(docs, "Certificate") if d["spec"]["secretName"] == secret]
+            pki = h.TestPki(pki_dir)
+            usages = {"server auth": "serverAuth", "client auth": "clientAuth"}
+            crt, key = pki.issue("node", certs[0]["commonName"] if certs else "vjvector-node",
+                                 dns=(certs[0]["dnsNames"] if certs else []) + ["localhost"], ips=["127.0.0.1"],
+                                 usages=",".join(usages[u] for u in certs[0]["usages"] if u in usages)
+                                 if certs else "serverAuth,clientAuth")
+            by_key = {"tls.crt": crt, "tls.key": key, "ca.crt": pki.ca_crt}
+        else:
+            by_key = {f["key"]: made[path] for path, f in mounted_files(*pod_of(docs)[1:]).items() if path in made}
+        local = {path: by_key[f["key"]] for path, f in mounted.items()}
+        return local, by_key.get("ca.crt")
 
     def test_loader_rejects_unknown_keys(self):
         """Guards the test above: the loader really checks keys, so starting proves they are known."""
