@@ -21,6 +21,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "security/openssl_errors.h"
+
 namespace vj {
 
 namespace asio = boost::asio;
@@ -59,17 +61,6 @@ constexpr std::chrono::milliseconds kStopPollInterval{100};
 std::string HostKey(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
 std::string PoolKey(const HttpUrl& url) { return (url.tls ? "https://" : "") + HostKey(url.host, url.port); }
 
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
-
-int NoPassphrase(char*, int, int, void*) { return 0; }
 
 StatusOr<std::shared_ptr<ssl::context>> BuildClientContext(const HttpClientTls& files) {
   ERR_clear_error();

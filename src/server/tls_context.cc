@@ -11,6 +11,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "security/openssl_errors.h"
+
 namespace vj {
 namespace {
 
@@ -23,19 +25,6 @@ constexpr char kTls12Ciphers[] =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr unsigned char kSessionIdContext[] = "vjvector";
 
-// OpenSSL's queued errors as one line (and clears the queue).
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
-
-// An encrypted key fails to load instead of OpenSSL asking for a passphrase on the terminal.
-int NoPassphrase(char*, int, int, void*) { return 0; }
 
 Status FileError(const char* what, const std::string& path, const std::string& reason) {
   return absl::InvalidArgumentError(std::string("TLS ") + what + " " + path + ": " + reason);
