@@ -17,7 +17,7 @@ PACKAGES=(
 # Only `make test` needs these (the server's image does not): clang and its sanitizer and libFuzzer
 # runtimes for the fuzz targets, RocksDB's ldb for the quarantine test, iptables and libfaketime for the
 # cluster fault test (tests/faults: partitions and clock skew).
-TEST_ONLY_PACKAGES=(clang-14 libclang-rt-14-dev rocksdb-tools iptables faketime)
+TEST_ONLY_PACKAGES=(clang-14 libclang-rt-14-dev rocksdb-tools iptables faketime iproute2)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -78,14 +78,21 @@ StatusOr<T> RoutedShard::ReadPrimary(const LocalRead<T>& local, const RemoteRead
   // Served by the node the shard map names acting primary, which checks itself, before and after the
   // read, with the same fencing as its writes (lease, leader key, term): a node that is not sure it still
   // leads answers 503 rather than what may be stale. Another attempt looks at a newer shard map.
+  // While no primary acts (an election, or this node's view of a new shard's first claim lagging), the
+  // read waits for one as a write does, bounded by kPrimaryWait.
+  const auto give_up = std::chrono::steady_clock::now() + kPrimaryWait;
   Status last;
-  for (size_t attempt = 0; attempt < 4; ++attempt) {
+  for (size_t attempt = 0;; ++attempt) {
     auto target = router_.ReadTarget(collection_, shard_, attempt, reads_);
-    if (!target.ok()) return target.status();
-    auto result = ReadPositioned<T>(*target, /*primary=*/true, local, remote);
-    if (result.ok()) return std::move(result->value);
-    if (!Retryable(result.status())) return result.status();
-    last = result.status();
+    if (target.ok()) {
+      auto result = ReadPositioned<T>(*target, /*primary=*/true, local, remote);
+      if (result.ok()) return std::move(result->value);
+      last = result.status();
+    } else {
+      last = target.status();
+    }
+    if (!Retryable(last) || std::chrono::steady_clock::now() >= give_up) break;
+    if (attempt >= 3) std::this_thread::sleep_for(kRetryInterval);  // the first retries look at once
   }
   return WithContext(last, "read consistency primary: shard " + std::to_string(shard_) + " of collection `" +
                                collection_ + "`");

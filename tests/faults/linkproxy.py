@@ -20,6 +20,8 @@ import asyncio
 import json
 import os
 import random
+import subprocess
+import re
 import sys
 
 POLL_S = 0.1
@@ -46,18 +48,33 @@ class Settings:
 
 
 def uid_of_local_port(port):
-    """The uid owning the TCP socket bound to 127.0.0.1:port (the peer's end of an accepted connection).
-    A substring search of the whole table: with thousands of TIME_WAIT entries, splitting every line on
-    every accept made the proxy itself the bottleneck of a 5-node run."""
-    with open("/proc/net/tcp", "rb") as f:
-        table = f.read()
-    # local_address column: IPv4 in little-endian hex, then the port; rem_address follows after a space.
-    at = table.find(b": 0100007F:%04X " % port)
-    if at < 0:
+    """The uid owning the TCP socket bound to 127.0.0.1:port (the peer's end of an accepted connection),
+    asked of the kernel through sock_diag (`ss -e`). Not /proc/net/tcp: that file is rebuilt from the
+    start for every 4 KiB read, so with the tens of thousands of TIME_WAIT entries a fault run's clients
+    leave, reading it once per accept cost quadratic time and stalled the proxy (and every link)."""
+    try:
+        out = subprocess.run(["ss", "-Htne", "state", "established", "src", f"127.0.0.1:{port}"],
+                             capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
         return None
-    # From the ":" ending the row number: ":", local, remote, state, queues, timer, retransmits, uid.
-    fields = table[at:table.find(b"\n", at)].split()
-    return int(fields[7])
+    m = re.search(r"\buid:(\d+)", out)
+    if m:
+        return int(m.group(1))
+    return 0 if out.strip() else None  # ss leaves out uid 0
+
+
+class Link:
+    """The name "<source node>><target node>" of an accepted connection, looked up the first time a link
+    setting could apply to it (only while some link has settings: most connections never need it)."""
+
+    def __init__(self, peer, node, uids):
+        self.peer, self.node, self.uids, self._name = peer, node, uids, False
+
+    def name(self):
+        if self._name is False:
+            src = self.uids.get(uid_of_local_port(self.peer[1])) if self.peer else None
+            self._name = f"{src}>{self.node}" if src else None
+        return self._name
 
 
 _seen = set()
@@ -77,9 +94,9 @@ async def pump(reader, writer, link, settings, rng):
             data = await reader.read(CHUNK)
             if not data:
                 break
-            cfg = settings.links.get(link) if link else None
+            cfg = settings.links.get(link.name()) if settings.links else None
             if cfg:
-                _note(link, cfg)
+                _note(link.name(), cfg)
                 if rng.random() < cfg.get("reset", 0.0):
                     break
                 lo, hi = cfg.get("delay_ms", (0, 0))
@@ -98,9 +115,7 @@ async def pump(reader, writer, link, settings, rng):
 
 async def serve(listen, target, node, uids, settings, rng):
     async def handle(reader, writer):
-        peer = writer.get_extra_info("peername")
-        src = uids.get(uid_of_local_port(peer[1])) if peer else None
-        link = f"{src}>{node}" if src else None
+        link = Link(writer.get_extra_info("peername"), node, uids)
         try:
             up_r, up_w = await asyncio.open_connection("127.0.0.1", target)
         except OSError:
