@@ -1,5 +1,8 @@
 #include "cluster/peer_client.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "api/request.h"
 #include "api/wire_codec.h"
 #include "cluster/peer_protocol.h"
@@ -11,9 +14,22 @@ namespace json = boost::json;
 
 StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard& shard,
                                        const std::string& path, const json::object* body,
-                                       const PositionRequest* position) {
+                                       const PositionRequest* position, const Deadline& deadline) {
   std::string url = shard.url + "/internal/shards/" + shard.collection + "/" + std::to_string(shard.shard) + path;
-  if (position != nullptr) url += position->primary ? "?position=primary" : "?position=replica";
+  char sep = url.find('?') == std::string::npos ? '?' : '&';
+  if (position != nullptr) {
+    url += sep;
+    url += position->primary ? "position=primary" : "position=replica";
+    sep = '&';
+  }
+  if (deadline.is_set()) {
+    // Never 0: the peer reads ?timeout=0 as invalid; an expired deadline still ends there at once.
+    char timeout[32];
+    std::snprintf(timeout, sizeof timeout, "%.3f", std::max(0.001, deadline.remaining_seconds()));
+    url += sep;
+    url += "timeout=";
+    url += timeout;
+  }
   const std::string payload = body != nullptr ? json::serialize(*body) : std::string();
   std::function<bool()> abandon;
   if (unreachable_) abandon = [this, &shard] { return unreachable_(shard.url); };
@@ -107,7 +123,7 @@ StatusOr<std::vector<PointView>> PeerClient::Retrieve(const PeerShard& from, con
 StatusOr<ScrollResult> PeerClient::Scroll(const PeerShard& from, const ScrollRequest& request,
                                           const PositionRequest* position) {
   const json::object body = ScrollBody(request);
-  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/scroll", &body, position));
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/scroll", &body, position, request.deadline));
   return ParseScrollResult(result);
 }
 
@@ -124,7 +140,7 @@ StatusOr<uint64_t> PeerClient::Count(const PeerShard& from, const std::optional<
 StatusOr<std::vector<PointView>> PeerClient::Query(const PeerShard& from, const QueryRequest& request,
                                                    const PositionRequest* position) {
   const json::object body = QueryBody(request);
-  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/query", &body, position));
+  VJ_ASSIGN_OR_RETURN(json::value result, Call("POST", from, "/points/query", &body, position, request.deadline));
   const json::object* obj = result.if_object();
   const json::value* points = obj != nullptr ? obj->if_contains("points") : nullptr;
   if (points == nullptr) return absl::InternalError("peer " + from.url + ": query answer without points");

@@ -67,8 +67,11 @@ class PeerClient {
 
  private:
   // Sends the request and returns the envelope's "result" (and fills position->out when asked).
+  // `deadline`, when set, travels as the peer's ?timeout (what is left of it), so that a peer stops the
+  // work when the client's request would have.
   StatusOr<boost::json::value> Call(std::string_view method, const PeerShard& shard, const std::string& path,
-                                    const boost::json::object* body, const PositionRequest* position = nullptr);
+                                    const boost::json::object* body, const PositionRequest* position = nullptr,
+                                    const Deadline& deadline = Deadline());
   StatusOr<uint64_t> Write(std::string_view method, const PeerShard& shard, const std::string& path,
                            const boost::json::object& body, bool wait);
 

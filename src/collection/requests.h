@@ -69,7 +69,7 @@ struct QueryRequest {
   PayloadSelector with_payload;
   VectorSelector with_vector;
   // The work stops with Qdrant's timeout error once this passes (checked per shard, and every few
-  // hundred points inside filtered scans and walks). Not sent to peers: they apply their own default.
+  // hundred points inside filtered scans and walks). Sent to peers as what is left of it (?timeout).
   Deadline deadline;
 };
 

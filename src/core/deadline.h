@@ -12,6 +12,7 @@
 // owned by one thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -45,6 +46,10 @@ class Deadline {
   bool is_set() const { return set_; }
   double timeout_seconds() const { return timeout_seconds_; }
   bool Expired() const { return set_ && Clock::now() >= at_; }
+  // Seconds left (0 once expired); meaningful only when is_set().
+  double remaining_seconds() const {
+    return std::max(0.0, std::chrono::duration<double>(at_ - Clock::now()).count());
+  }
 
   // OK while time is left, else the request-timeout error naming `operation` ("Search", "Scroll").
   [[nodiscard]] Status Check(std::string_view operation) const {
