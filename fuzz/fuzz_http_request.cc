@@ -34,7 +34,8 @@ void Serve(http::request<http::string_body>& req) {
   }
   (void)req.keep_alive();
   request.body = std::move(req.body());
-  (void)RestApi::NeverBlocks(request);
+  (void)RestApi::NeverBlocks(Port::kPublic, request);
+  (void)RestApi::NeverBlocks(Port::kPeer, request);
 }
 
 }  // namespace

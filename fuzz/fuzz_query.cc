@@ -94,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.method = std::string(line.substr(0, space));
   DecodeTarget(line.substr(space + 1), request);
   if (eol != std::string_view::npos) request.body = std::string(text.substr(eol + 1));
-  if (!RestApi::NeverBlocks(request)) return 0;
+  if (!RestApi::NeverBlocks(Port::kPublic, request)) return 0;
   const Response response = fx.api->Handle(request);
   VJ_FUZZ_CHECK(response.status < 500, response.body.c_str());
   VJ_FUZZ_CHECK(ParseJson(response.body).ok(), response.body.c_str());
