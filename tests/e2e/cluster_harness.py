@@ -1,5 +1,13 @@
 """Cluster fixtures for end-to-end tests: a real etcd on loopback ports chosen at run time and vjvector
-nodes started with --etcd. Python 3 standard library only; see vjharness.py for the single-node parts."""
+nodes started with --etcd. Python 3 standard library only; see vjharness.py for the single-node parts.
+
+With VJ_E2E_TLS=1 every ClusterTestCase runs with TLS everywhere: a test PKI per test class (tlspki.Pki),
+etcd serving https:// and requiring client certificates (--client-cert-auth), every node serving HTTPS with
+its own certificate (tls.client_auth=require) and reaching etcd over https:// with it, the nodes talking
+mutual TLS on their peer ports, and the harness's clients speaking HTTPS (with the "harness" client
+certificate; peer_client(name) with node name's certificate). The scenarios themselves are unchanged:
+replication, failover, reads and rebalance pass that way; membership (asserts an http:// peer URI) and keys
+(its own vh.Client and vh.Server without certificates) assume plain HTTP."""
 
 import os
 import random
@@ -9,37 +17,48 @@ import tempfile
 import threading
 import time
 
+import tlspki
 import vjharness as vh
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+TLS = os.environ.get("VJ_E2E_TLS", "") not in ("", "0")
+HARNESS_CERT = "harness"  # the client certificate the harness presents to etcd and to the nodes' REST ports
 
 
 class Etcd:
-    """One etcd member with its own data dir; start() waits for /health."""
+    """One etcd member with its own data dir; start() waits for /health. With `pki` (a tlspki.Pki holding
+    the "etcd" and HARNESS_CERT certificates) its client port serves https:// only and requires a client
+    certificate from that CA."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, pki=None):
         self.data_dir = os.path.join(workdir, "etcd")
         self.client_port = vh.free_port()
         self.peer_port = vh.free_port()
         self.log = open(os.path.join(workdir, "etcd.log"), "ab")
         self.proc = None
+        self.pki = pki
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.pki else 'http'}://127.0.0.1:{self.client_port}"
 
     def start(self):
+        tls = []
+        if self.pki:
+            tls = ["--cert-file", self.pki.path("etcd.crt"), "--key-file", self.pki.path("etcd.key"),
+                   "--trusted-ca-file", self.pki.path("ca.crt"), "--client-cert-auth"]
         self.proc = subprocess.Popen(
             [ETCD, "--name", "e2e", "--data-dir", self.data_dir,
              "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
              "--listen-peer-urls", f"http://127.0.0.1:{self.peer_port}",
              "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.peer_port}",
-             "--initial-cluster", f"e2e=http://127.0.0.1:{self.peer_port}"],
+             "--initial-cluster", f"e2e=http://127.0.0.1:{self.peer_port}"] + tls,
             stdout=self.log, stderr=self.log)
+        context = self.pki.context(HARNESS_CERT) if self.pki else None
         deadline = time.time() + 20
         while time.time() < deadline:
             try:
-                c = vh.Client("127.0.0.1", self.client_port, timeout=2)
+                c = vh.Client("127.0.0.1", self.client_port, timeout=2, ssl_context=context)
                 if c.call("GET", "/health").status == 200:
                     return
             except Exception:
@@ -138,12 +157,36 @@ class ClusterTestCase(vh.TestCase):
     internal_token = None  # cluster.internal_token of every node, when set
     node_env = None  # extra environment of every node (e.g. the test-only fault-injection knobs)
     api_key = None  # security.api_key of every node, sent by self.client(name), when set
+    pki = None  # with TLS: the class's tlspki.Pki (made in setUpClass)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if TLS:
+            cls.pki = tlspki.Pki()
+            # etcd's certificate needs client usage too: its gRPC gateway (the JSON API the nodes use) connects
+            # to etcd's own gRPC server with it ("incompatible key usage" otherwise).
+            cls.pki.issue("etcd", "etcd", 0x10, san=tlspki.NODE_SAN, usage=tlspki.NODE_USAGE)
+            cls.pki.issue(HARNESS_CERT, HARNESS_CERT, 0x11, usage="clientAuth")
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.pki:
+            cls.pki.cleanup()
+            cls.pki = None
+        super().tearDownClass()
 
     def peer_client(self, name, timeout=None):
-        """A client of node `name`'s peer port (node-to-node routes), found in its GET /cluster."""
+        """A client of node `name`'s peer port (node-to-node routes), found in its GET /cluster; with TLS it
+        presents node `name`'s own certificate (the peer port requires a node's client certificate)."""
         uri = self.client(name).ok("GET", "/cluster")["peers"][name]["uri"]
         host, port = uri.split("//", 1)[1].rsplit(":", 1)
-        return vh.Client(host, int(port), timeout=timeout) if timeout else vh.Client(host, int(port))
+        context = self.pki.context(name) if self.pki else None
+        if uri.startswith("https://") != bool(context):
+            raise AssertionError(f"peer URI {uri} of {name} does not match the harness's TLS={TLS}")
+        if timeout:
+            return vh.Client(host, int(port), timeout=timeout, ssl_context=context)
+        return vh.Client(host, int(port), ssl_context=context)
 
     def internal_headers(self):
         return {"x-vjvector-internal-token": self.internal_token} if self.internal_token else None
@@ -152,13 +195,17 @@ class ClusterTestCase(vh.TestCase):
         if not os.access(ETCD, os.X_OK):
             self.skipTest("etcd is not installed (scripts/install-deps.sh installs etcd-server)")
         self.tmp = tempfile.mkdtemp(prefix="vj-e2e-cluster-")
-        self.etcd = Etcd(self.tmp)
+        self.etcd = Etcd(self.tmp, pki=self.pki)
         self.nodes = {}
         try:
             self.etcd.start()
             for name in self.node_names:
                 self.nodes[name] = self.start_node(name)
             self.wait_for_members()
+            if self.pki:  # the peers must reach each other over TLS, not fall back to plain HTTP
+                uris = [p["uri"] for p in self.client(self.node_names[0]).ok("GET", "/cluster")["peers"].values()]
+                if not all(u.startswith("https://") for u in uris):
+                    raise AssertionError(f"peer URIs not https:// with TLS: {uris}")
         except BaseException:
             # unittest skips tearDown when setUp fails: stop what started here (files are kept).
             for name, s in self.nodes.items():
@@ -188,10 +235,16 @@ class ClusterTestCase(vh.TestCase):
             env["VJVECTOR_CLUSTER_INTERNAL_TOKEN"] = self.internal_token
         if self.api_key:
             env["VJVECTOR_SECURITY_API_KEY"] = self.api_key
+        context = None
+        if self.pki:
+            cert, key = self.pki.issue_node(name)
+            env.update({"VJVECTOR_TLS_CERT_FILE": cert, "VJVECTOR_TLS_KEY_FILE": key,
+                        "VJVECTOR_TLS_CA_FILE": self.pki.path("ca.crt"), "VJVECTOR_TLS_CLIENT_AUTH": "require"})
+            context = self.pki.context(HARNESS_CERT)
         server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
                                        "--lease-ttl", str(self.lease_ttl), "--p2p-port", "0"], env=env,
-                           api_key=self.api_key)
+                           api_key=self.api_key, ssl_context=context)
         os.makedirs(server.log_dir, exist_ok=True)
         server.start()
         return server

@@ -2,7 +2,7 @@
 with an API key: tests/clients/qdrant_js_cycle.mjs creates a collection, upserts, queries, searches,
 deletes points and the collection. With a wrong key the same script fails with 401.
 
-The node serves TLS with a certificate made by `openssl` (test_tls.Pki); node trusts its CA through
+The node serves TLS with a certificate made by `openssl` (tlspki.Pki); node trusts its CA through
 NODE_EXTRA_CA_CERTS. Skipped only when node is not installed; the npm packages come from
 scripts/install-deps.sh (npm ci in tests/clients).
 """
@@ -18,7 +18,7 @@ import time
 import unittest
 
 import vjharness as h
-from test_tls import Pki
+from tlspki import Pki
 
 NODE = shutil.which("node")
 CLIENTS = os.path.join(h.REPO_ROOT, "tests", "clients")

@@ -13,42 +13,14 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import tempfile
 import time
 
 import vjharness as h
+from tlspki import OPENSSL, Pki, run
 
-OPENSSL = shutil.which("openssl")
 CURL = shutil.which("curl")
 WAIT_S = 20.0
-
-
-def run(args, cwd, check=True, **kw):
-    return subprocess.run(args, cwd=cwd, check=check, capture_output=True, text=True, timeout=60, **kw)
-
-
-class Pki:
-    """A CA and certificates it signs, made with the openssl command."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="vj-e2e-tls-")
-        run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=vjvector-test-ca"], self.dir)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def issue(self, name, cn, serial, san="IP:127.0.0.1"):
-        with open(self.path(name + ".ext"), "w") as f:
-            f.write(f"subjectAltName={san}\n")
-        run([OPENSSL, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn], self.dir)
-        run([OPENSSL, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-             "-set_serial", str(serial), "-days", "2", "-out", name + ".crt", "-extfile", name + ".ext"], self.dir)
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def wait_for(predicate, what, timeout=WAIT_S):

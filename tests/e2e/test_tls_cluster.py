@@ -16,7 +16,8 @@ import time
 
 import cluster_harness as ch
 import vjharness as h
-from test_tls import Pki, run, wait_for
+from test_tls import wait_for
+from tlspki import Pki
 
 WAIT_S = 30.0
 

@@ -211,11 +211,15 @@ class Response:
 
 
 class Client:
-    def __init__(self, host, port, timeout=HTTP_TIMEOUT_S, api_key=None):
+    """HTTP by default; HTTPS with `ssl_context` (an ssl.SSLContext trusting the server's CA, holding a client
+    certificate where the server asks for one)."""
+
+    def __init__(self, host, port, timeout=HTTP_TIMEOUT_S, api_key=None, ssl_context=None):
         self.host = host
         self.port = port
         self.timeout = timeout
         self.api_key = api_key  # sent as `api-key` unless a call's headers carry their own
+        self.ssl_context = ssl_context
 
     def call(self, method, path, body=None, raw=None, headers=None, timeout=None):
         """Send one request on a fresh connection. body: JSON-encodable; raw: bytes sent verbatim."""
@@ -228,7 +232,11 @@ class Client:
             hdrs["Content-Type"] = "application/json"
         if headers:
             hdrs.update(headers)
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
+        if self.ssl_context is not None:
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout or self.timeout,
+                                               context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout or self.timeout)
         try:
             conn.request(method, path, body=raw, headers=hdrs)
             resp = conn.getresponse()
@@ -334,7 +342,7 @@ class Server:
     """One vjvector process. start() waits for /readyz; stop() SIGTERMs then SIGKILLs after 10 s."""
 
     def __init__(self, data_dir=None, log_dir=None, extra_args=(), env=None, port=None,
-                 host="127.0.0.1", args=None, ready_port=None, api_key=None):
+                 host="127.0.0.1", args=None, ready_port=None, api_key=None, ssl_context=None):
         self.data_dir = data_dir
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="vj-e2e-log-")
         self.extra_args = list(extra_args)
@@ -344,6 +352,7 @@ class Server:
         self.custom_args = args  # full argv after the binary, when given
         self.ready_port = ready_port
         self.api_key = api_key  # what `client` sends (set it when the node authenticates)
+        self.ssl_context = ssl_context  # `client` and wait_ready speak HTTPS with it (set it when the node serves TLS)
         self.proc = None
         self.exit_code = None
         self.starts = 0
@@ -353,7 +362,7 @@ class Server:
 
     @property
     def client(self):
-        return Client(self.host, self.port, api_key=self.api_key)
+        return Client(self.host, self.port, api_key=self.api_key, ssl_context=self.ssl_context)
 
     def _argv(self):
         if self.custom_args is not None:
@@ -406,7 +415,7 @@ class Server:
                 raise _StartupFailed(f"vjvector exited with code {self.proc.returncode} before /readyz was 200 "
                                      f"(argv={self._argv()})\n--- stderr ---\n{self.stderr_text()[-4000:]}")
             try:
-                r = Client(self.host, port, timeout=2).call("GET", "/readyz")
+                r = Client(self.host, port, timeout=2, ssl_context=self.ssl_context).call("GET", "/readyz")
                 last = r.status
                 if r.status == 200:
                     return
