@@ -89,9 +89,6 @@ StatusOr<std::shared_ptr<const Principal>> FrontDoorAuthenticator::Authenticate(
     principal = AuthenticateToken(*credential);
   }
   if (!principal.ok()) return principal.status();
-  if (principal->value_exists) {
-    return AuthFailure("unsupported_claim", "tokens with a value_exists claim are not supported yet");
-  }
   return std::make_shared<const Principal>(std::move(*principal));
 }
 

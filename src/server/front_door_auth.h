@@ -7,8 +7,8 @@
 //      the api key (security.jwt_rbac; security/qdrant_jwt.h), then OIDC tokens (RS256/ES256 against
 //      the provider's JWKS; security/oidc.h).
 // A request without a credential has no principal (only public routes serve it); a wrong one is an
-// AuthFailure whatever the route. Qdrant's `value_exists` claim is refused (not supported yet) rather
-// than ignored: a token must never grant more than it says.
+// AuthFailure whatever the route. Qdrant's `value_exists` claim is checked by the pipeline
+// (RequestPipelineHooks::value_exists) on every request.
 //
 // Thread-safety: Authenticate may be called concurrently; the store (when set) outlives it.
 #pragma once

@@ -104,6 +104,15 @@ Response RequestPipeline::Handle(const Request& request) {
   StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
   if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()));
   context.principal = std::move(*principal);
+  if (context.principal != nullptr && context.principal->value_exists) {
+    Status valid = hooks_.value_exists
+                       ? hooks_.value_exists(*context.principal->value_exists)
+                       : AuthFailure("unsupported_claim", "tokens with a value_exists claim are not accepted here");
+    if (!valid.ok()) {
+      const bool refused = valid.code() == absl::StatusCode::kUnauthenticated;
+      return Refuse(valid, context.request_id, refused ? AuthFailureReason(valid) : "unavailable");
+    }
+  }
   if (port_ == Port::kPeer) {
     if (Status version = CheckPeerProtocolVersion(request.headers); !version.ok()) {
       Response response = PeerErrorResponse(version);

@@ -68,6 +68,9 @@ struct RequestPipelineHooks {
   // Served by the route's server (RouteServer::kApi / kCluster); unset ones answer 404.
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> api;
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> cluster;
+  // Checks a principal whose token carries Qdrant's value_exists claim (api/value_exists.h): OK, or the
+  // refusal. Unset: such principals are refused (a claim that cannot be checked never grants access).
+  std::function<Status(const ValueExistsCondition&)> value_exists;
   // Rate limit: seconds to wait before retrying (429), or nullopt to go on. Unset: no limit.
   std::function<std::optional<int>(const Principal&, const RouteSpec&)> rate_limit;
   // Called after the handler with the answer's status (the audit log hangs here; issue 12).

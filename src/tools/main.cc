@@ -21,6 +21,7 @@
 #include "api/error_mapping.h"
 #include "api/replication_route.h"
 #include "api/rest_api.h"
+#include "api/value_exists.h"
 #include "cluster/cluster_node.h"
 #include "cluster/etcd_client.h"
 #include "cluster/etcd_security_backend.h"
@@ -230,6 +231,7 @@ int Serve(const vj::ServerConfig& config) {
   std::unique_ptr<vj::RestApi> api;
   std::atomic<vj::RestApi*> live_api{nullptr};
   std::atomic<vj::ClusterNode*> live_cluster{nullptr};
+  std::atomic<vj::Catalog*> live_catalog{nullptr};  // database or cluster, once loaded
   const auto started = std::chrono::steady_clock::now();
 
   metrics.AddCollector([&](vj::Metrics& m) {
@@ -385,6 +387,11 @@ int Serve(const vj::ServerConfig& config) {
   public_hooks.api = serve_api;
   public_hooks.metrics_text = [&metrics] { return metrics.Render(); };
   public_hooks.metrics_public = config.metrics_public;
+  public_hooks.value_exists = [&live_catalog](const vj::ValueExistsCondition& condition) -> vj::Status {
+    vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
+    if (catalog == nullptr) return absl::UnavailableError("the node is still loading its collections");
+    return vj::CheckValueExists(*catalog, condition);
+  };
   public_hooks.rate_limit = [&rate_limiter](const vj::Principal& who, const vj::RouteSpec& route) -> std::optional<int> {
     const vj::RateDecision d = rate_limiter.Check(who, route.writes);
     if (d.allowed) return std::nullopt;
@@ -510,6 +517,7 @@ int Serve(const vj::ServerConfig& config) {
   } else {
     api = std::make_unique<vj::RestApi>(*database, api_options);
   }
+  live_catalog.store(cluster ? static_cast<vj::Catalog*>(cluster.get()) : database.get(), std::memory_order_release);
   live_api.store(api.get(), std::memory_order_release);
   ready.store(true);
   if (database) {
@@ -534,6 +542,7 @@ int Serve(const vj::ServerConfig& config) {
   server.Stop();
   if (peer_server) peer_server->Stop();
   live_api.store(nullptr);
+  live_catalog.store(nullptr);
   live_cluster.store(nullptr);
   if (cluster) cluster->Stop();  // flushes every local replica
   if (database) {

@@ -422,6 +422,29 @@ class QdrantJwt(AuthTestCase):
         none = bearer(self.token({"access": []}))
         self.check_refusal(c.call("GET", "/collections/docs", headers=none), 403)
 
+    def test_value_exists_is_checked_on_every_request(self):
+        """Qdrant's value_exists claim: the token is valid while `docs` holds a point with user=alice (and
+        role=admin), so deleting that point revokes it at once."""
+        c = self.client
+        token = bearer(self.token({"access": "r", "value_exists": {
+            "collection": "docs", "matches": [{"key": "user", "value": "alice"}, {"key": "role", "value": "admin"}]}}))
+        self.check_refusal(c.call("GET", "/collections/docs", headers=token), 401)
+        admin = api_key(ADMIN_KEY)
+        c.ok("PUT", "/collections/docs/points?wait=true",
+             {"points": [{"id": 7, "vector": VEC, "payload": {"user": "alice", "role": "reader"}}]}, headers=admin)
+        self.check_refusal(c.call("GET", "/collections/docs", headers=token), 401)  # role differs
+        c.ok("PUT", "/collections/docs/points?wait=true",
+             {"points": [{"id": 7, "vector": VEC, "payload": {"user": "alice", "role": "admin"}}]}, headers=admin)
+        self.assertEqual(c.call("GET", "/collections/docs", headers=token).status, 200)
+        self.check_refusal(c.call("PUT", "/collections/docs/points?wait=true", {"points": [{"id": 8, "vector": VEC}]},
+                                  headers=token), 403)  # still only "r"
+        c.ok("POST", "/collections/docs/points/delete?wait=true", {"points": [7]}, headers=admin)
+        self.check_refusal(c.call("GET", "/collections/docs", headers=token), 401)
+        missing = bearer(self.token({"access": "r", "value_exists": {
+            "collection": "nope", "matches": [{"key": "user", "value": "alice"}]}}))
+        self.check_refusal(c.call("GET", "/collections/docs", headers=missing), 401)
+        self.assertGreaterEqual(ak.auth_failures(self.metrics()).get("value_exists", 0), 4)
+
     def test_invalid_tokens(self):
         c = self.client
         now = int(time.time())
