@@ -1,5 +1,7 @@
 #include "server/server_config.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -8,8 +10,13 @@
 namespace vj {
 namespace {
 
+// A file of its own per call: ctest runs each test of this binary as a process of its own, in parallel,
+// and a shared name let one test read another's config.
 std::string WriteYaml(const std::string& text) {
-  std::string path = (std::filesystem::temp_directory_path() / "vj_config_test.yaml").string();
+  static int calls = 0;
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("vj_config_test_" + std::to_string(::getpid()) + "_" + std::to_string(calls++) + ".yaml"))
+                         .string();
   std::FILE* f = std::fopen(path.c_str(), "w");
   std::fputs(text.c_str(), f);
   std::fclose(f);
