@@ -3,6 +3,7 @@
 // are those of a 784-d query (fashion-mnist's size) written two ways: integers (the dataset's pixels)
 // and random floats as clients print float32. Also the per-point cost of an unindexed match.any with a
 // long list, compared value by value (as before issue 11) and through its hash set.
+// Also the front door's per-request work for each kind of credential (BM_FrontDoor).
 // Run: build/vjvector-microbench
 #include <benchmark/benchmark.h>
 
@@ -16,6 +17,13 @@
 #include "collection/database.h"
 #include "core/payload.h"
 #include "index/filter.h"
+#include "security/jws.h"
+#include "security/rate_limiter.h"
+#include "server/front_door_auth.h"
+#include "server/request_pipeline.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace {
 
@@ -100,5 +108,53 @@ void BM_FilterMatchAny(benchmark::State& state) {
 BENCHMARK(BM_FilterMatchAny)
     ->ArgsProduct({{16, 1000, 10000, 100000}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
+
+// The front door's per-request work (server/request_pipeline.cc): request id, authentication, route
+// match, authorization and the rate-limit check, around a handler that does nothing, for each kind of
+// credential: none (an open node), a configured API key, and a Qdrant JWT (HS256). The difference to
+// "open" is what authentication adds to every request; compare it with BM_ApiQueryOnePoint (the API
+// work of the cheapest query) and with a real search's latency (docs/benchmarks.md).
+void BM_FrontDoor(benchmark::State& state) {
+  constexpr char kKey[] = "bench-admin-key-0123456789abcdef";
+  vj::ServerConfig config;
+  config.api_key = kKey;
+  config.jwt_rbac = true;
+  auto front_door = vj::FrontDoorAuthenticator::Create(config, nullptr).value();
+  vj::OpenDoor open_door;
+  vj::RateLimiter limiter(vj::RateLimitSettings{});
+  vj::Metrics metrics;
+  vj::DeclarePipelineMetrics(metrics);
+  vj::RequestPipelineHooks hooks;
+  hooks.api = [](const vj::RequestContext&, const vj::RouteMatch&, const vj::Request&) { return vj::Response{}; };
+  hooks.rate_limit = [&limiter](const vj::Principal& who, const vj::RouteSpec& route) -> std::optional<int> {
+    if (limiter.Check(who, route.writes).allowed) return std::nullopt;
+    return 1;
+  };
+  const int kind = static_cast<int>(state.range(0));
+  const vj::Authenticator& auth = kind == 0 ? static_cast<const vj::Authenticator&>(open_door) : *front_door;
+  vj::RequestPipeline pipeline(vj::Port::kPublic, auth, hooks, metrics, "bench");
+  vj::Request request{"POST", "/collections/c/points/query", {}, "{}", {}};
+  if (kind == 1) request.headers["api-key"] = kKey;
+  if (kind == 2) {
+    // {"alg":"HS256","typ":"JWT"} . {"access":"r","exp":4102444800} signed with kKey.
+    const std::string header = vj::Base64UrlEncode(R"({"alg":"HS256","typ":"JWT"})");
+    const std::string payload = vj::Base64UrlEncode(R"({"access":"r","exp":4102444800})");
+    const std::string signing_input = header + "." + payload;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    HMAC(EVP_sha256(), kKey, static_cast<int>(sizeof kKey - 1),
+         reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &mac_len);
+    request.headers["authorization"] =
+        "Bearer " + signing_input + "." + vj::Base64UrlEncode(std::string_view(reinterpret_cast<char*>(mac), mac_len));
+  }
+  for (auto _ : state) {
+    vj::Response response = pipeline.Handle(request);
+    if (response.status != 200) state.SkipWithError(response.body.c_str());
+    benchmark::DoNotOptimize(response);
+  }
+  static const char* kLabels[] = {"open", "api key", "Qdrant JWT (HS256)"};
+  state.SetLabel(kLabels[kind]);
+}
+BENCHMARK(BM_FrontDoor)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();
