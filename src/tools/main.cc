@@ -336,7 +336,13 @@ int Serve(const vj::ServerConfig& config) {
         cluster_mode ? std::make_unique<vj::EtcdSecurityStateBackend>(*etcd, config.cluster_prefix)
                      : vj::StatusOr<std::unique_ptr<vj::SecurityStateBackend>>(
                            vj::LocalSecurityStateBackend::Open(config.data_dir));
-    auto store = backend.ok() ? vj::SecurityStore::Open(std::move(*backend))
+    vj::SecurityStoreOptions store_options;
+    // In etcd the whole state is one value, and etcd refuses requests over 1.5 MiB by default: a key
+    // with a short name takes ~280 bytes (measured), so 3000 keys stay under it with room (a clear 400
+    // at the limit). Long names and descriptions (up to 1.2 KB a key) can still reach etcd's limit
+    // first: its refusal is returned and nothing changes.
+    if (cluster_mode) store_options.max_keys = 3000;
+    auto store = backend.ok() ? vj::SecurityStore::Open(std::move(*backend), store_options)
                               : vj::StatusOr<std::unique_ptr<vj::SecurityStore>>(backend.status());
     if (!store.ok()) {
       spdlog::critical("cannot open the API keys and roles: {}", vj::StatusMessage(store.status()));
