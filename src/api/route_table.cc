@@ -85,8 +85,18 @@ std::vector<std::string_view> Split(std::string_view path) {
   return parts;
 }
 
-bool Matches(const std::vector<std::string_view>& path, std::string_view pattern, std::vector<std::string>* params) {
-  std::vector<std::string_view> want = Split(pattern);
+// Each route's pattern split into segments, once (MatchRoute runs for every request).
+const std::vector<std::vector<std::string_view>>& PatternSegments() {
+  static const auto* segments = [] {
+    auto* out = new std::vector<std::vector<std::string_view>>();
+    for (const RouteSpec& route : kRoutes) out->push_back(Split(route.pattern));
+    return out;
+  }();
+  return *segments;
+}
+
+bool Matches(const std::vector<std::string_view>& path, const std::vector<std::string_view>& want,
+             std::vector<std::string>* params) {
   if (want.size() != path.size()) return false;
   params->clear();
   for (size_t i = 0; i < want.size(); ++i) {
@@ -105,8 +115,10 @@ RouteMatch MatchRoute(Port port, std::string_view method, std::string_view path)
   RouteMatch match;
   const std::vector<std::string_view> parts = Split(path);
   std::vector<std::string> params;
-  for (const RouteSpec& route : kRoutes) {
-    if (route.port != port || !Matches(parts, route.pattern, &params)) continue;
+  const auto& segments = PatternSegments();
+  for (size_t r = 0; r < std::size(kRoutes); ++r) {
+    const RouteSpec& route = kRoutes[r];
+    if (route.port != port || !Matches(parts, segments[r], &params)) continue;
     match.path_known = true;
     if (route.method == method) {
       match.route = &route;
