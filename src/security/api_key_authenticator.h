@@ -26,6 +26,8 @@ class ApiKeyAuthenticator {
   // The key's principal; AuthFailure("missing", ...) when the request has no key, otherwise the
   // failure of StaticKeys or SecurityStore.
   StatusOr<Principal> Authenticate(const std::map<std::string, std::string>& headers) const;
+  // The same for a secret already taken out of the headers (PresentedApiKey).
+  StatusOr<Principal> Authenticate(std::string_view secret) const;
 
  private:
   const StaticKeys static_keys_;

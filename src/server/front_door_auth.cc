@@ -36,7 +36,8 @@ JwksFetch MakeJwksFetch(const ServerConfig::Oidc& oidc) {
 StatusOr<std::unique_ptr<FrontDoorAuthenticator>> FrontDoorAuthenticator::Create(const ServerConfig& config,
                                                                                   const SecurityStore* store) {
   std::unique_ptr<FrontDoorAuthenticator> auth(new FrontDoorAuthenticator(config, store));
-  auth->configured_ = auth->keys_.enabled();
+  // The key store alone does not count: it starts empty, and only an admin can fill it.
+  auth->configured_ = !config.api_key.empty() || !config.alt_api_key.empty() || !config.read_only_api_key.empty();
   if (config.jwt_rbac) {
     std::vector<std::string> keys;
     for (const std::string& k : {config.api_key, config.alt_api_key}) {
@@ -84,7 +85,7 @@ StatusOr<Principal> FrontDoorAuthenticator::AuthenticateToken(std::string_view t
 StatusOr<std::shared_ptr<const Principal>> FrontDoorAuthenticator::Authenticate(const Request& request) const {
   const std::optional<std::string_view> credential = PresentedApiKey(request.headers);
   if (!credential) return std::shared_ptr<const Principal>();
-  StatusOr<Principal> principal = keys_.Authenticate(request.headers);
+  StatusOr<Principal> principal = keys_.Authenticate(*credential);
   if (!principal.ok() && (qdrant_jwt_ != nullptr || oidc_ != nullptr) && LooksLikeJwt(*credential)) {
     principal = AuthenticateToken(*credential);
   }

@@ -30,8 +30,8 @@ class FrontDoorAuthenticator final : public Authenticator {
   static StatusOr<std::unique_ptr<FrontDoorAuthenticator>> Create(const ServerConfig& config,
                                                                   const SecurityStore* store);
 
-  // Whether any credential can be checked (a key, a key store, JWT or OIDC); false = nobody can
-  // authenticate, and the node runs open only where that is allowed (tools/main.cc).
+  // Whether authentication is configured: a configured key, JWT or OIDC (the key store alone does not
+  // count: it starts empty). False = the node runs open, only where that is allowed (tools/main.cc).
   bool configured() const { return configured_; }
 
   StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request& request) const override;

@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <array>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "api/error_mapping.h"
 #include "api/rest_api.h"
 #include "cluster/peer_protocol.h"
+#include "core/retry_after.h"
 #include "security/auth_failure.h"
+#include "security/secret_digest.h"
 
 namespace vj {
 namespace {
@@ -33,10 +33,8 @@ std::string Header(const Request& request, const char* name) {
   return it == request.headers.end() ? std::string() : it->second;
 }
 
-std::array<unsigned char, SHA256_DIGEST_LENGTH> Digest(std::string_view s) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> d{};
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
-  return d;
+Status MissingCredentials() {
+  return AuthFailure("missing", "missing credentials: send an api-key header or Authorization: Bearer");
 }
 
 }  // namespace
@@ -48,7 +46,7 @@ void DeclarePipelineMetrics(Metrics& metrics) {
 }
 
 PeerAuthenticator::PeerAuthenticator(std::string token, bool mutual_tls)
-    : token_(std::move(token)), mutual_tls_(mutual_tls), peer_([] {
+    : token_(std::move(token)), token_digest_(Sha256(token_)), mutual_tls_(mutual_tls), peer_([] {
         auto p = std::make_shared<Principal>();
         p->id = "peer";
         p->is_peer = true;
@@ -67,7 +65,7 @@ StatusOr<std::shared_ptr<const Principal>> PeerAuthenticator::Authenticate(const
     return AuthFailure("missing", std::string("peer port: missing ") + kInternalTokenHeader + " header");
   }
   // Digests of equal length: the comparison leaks neither the token nor its length.
-  if (CRYPTO_memcmp(Digest(it->second).data(), Digest(token_).data(), SHA256_DIGEST_LENGTH) != 0) {
+  if (!DigestsEqual(Sha256(it->second), token_digest_)) {
     return AuthFailure("unknown_key", std::string("peer port: wrong ") + kInternalTokenHeader + " header");
   }
   return peer_;
@@ -124,8 +122,7 @@ Response RequestPipeline::Handle(const Request& request) {
   const RouteMatch match = MatchRoute(port_, request.method, request.path);
   if (match.route == nullptr) {
     if (context.principal == nullptr) {
-      return Refuse(AuthFailure("missing", "missing credentials: send an api-key header or Authorization: Bearer"),
-                    context.request_id, "missing");
+      return Refuse(MissingCredentials(), context.request_id, "missing");
     }
     Response response = NoRouteResponse(match, request);
     response.headers.emplace_back("X-Request-Id", context.request_id);
@@ -138,8 +135,7 @@ Response RequestPipeline::Handle(const Request& request) {
                     (hooks_.metrics_public && route.server == RouteServer::kTransport);
   if (!open) {
     if (context.principal == nullptr) {
-      return Refuse(AuthFailure("missing", "missing credentials: send an api-key header or Authorization: Bearer"),
-                    context.request_id, "missing");
+      return Refuse(MissingCredentials(), context.request_id, "missing");
     }
     const Principal& who = *context.principal;
     const bool allowed = route.scope == RouteScope::kAnyCollection
@@ -154,11 +150,9 @@ Response RequestPipeline::Handle(const Request& request) {
     }
     if (hooks_.rate_limit) {
       if (std::optional<int> wait = hooks_.rate_limit(who, route)) {
-        Response response = Refuse(absl::ResourceExhaustedError("rate limit of " + who.id + " reached: retry in " +
-                                                                std::to_string(*wait) + " s"),
-                                   context.request_id, "rate_limited");
-        response.headers.emplace_back("Retry-After", std::to_string(*wait));
-        return response;
+        return Refuse(RetryAfterError("rate limit of " + who.id + " reached: retry in " + std::to_string(*wait) + " s",
+                                      *wait),
+                      context.request_id, "rate_limited");
       }
     }
   }

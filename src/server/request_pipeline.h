@@ -24,6 +24,7 @@
 #include "core/request_context.h"
 #include "core/status.h"
 #include "security/permission.h"
+#include "security/secret_digest.h"
 #include "server/metrics.h"
 
 namespace vj {
@@ -60,6 +61,7 @@ class PeerAuthenticator final : public Authenticator {
 
  private:
   const std::string token_;
+  const Sha256Digest token_digest_;  // compared with the presented token's, in constant time
   const bool mutual_tls_;
   const std::shared_ptr<const Principal> peer_;
 };

@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "server/browser_policy.h"
+#include "server/tls_context.h"
 
 namespace vj {
 namespace {
@@ -134,9 +135,7 @@ Status SetPath(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 Status SetTlsClientAuth(ServerConfig& c, const std::string& v) {
-  if (v != "none" && v != "optional" && v != "require") {
-    return absl::InvalidArgumentError("expected none, optional or require, got \"" + v + "\"");
-  }
+  VJ_RETURN_IF_ERROR(ParseTlsClientAuth(v).status());
   c.tls_client_auth = v;
   return absl::OkStatus();
 }
@@ -249,7 +248,7 @@ Status SetOidcText(ServerConfig& c, const std::string& v) {
 }
 
 Status SetOidcUrl(ServerConfig& c, const std::string& v) {
-  if (!v.empty() && v.rfind("https://", 0) != 0 && v.rfind("http://", 0) != 0) {
+  if (!v.empty() && !IsHttpUrl(v)) {
     return absl::InvalidArgumentError("expected an https:// (or http://) URL");
   }
   return SetOidcText<&ServerConfig::Oidc::jwks_url>(c, v);

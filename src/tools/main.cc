@@ -34,6 +34,7 @@
 #include "security/security_store.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/browser_policy.h"
 #include "server/front_door_auth.h"
 #include "server/request_pipeline.h"
 #include "security/rate_limiter.h"
@@ -120,12 +121,6 @@ void RaiseFileLimit(size_t max_connections) {
                  "'too many open files' before the connection limit refuses clients politely",
                  static_cast<uint64_t>(limit.rlim_cur), max_connections);
   }
-}
-
-// Whether the REST port listens on a loopback address only (then an open node is reachable from this
-// machine alone).
-bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 // A per-start prefix of generated request ids: ids of different nodes and restarts differ.
@@ -356,11 +351,8 @@ int Serve(const vj::ServerConfig& config) {
     return 1;
   }
   // Secure by default: a node reachable from other machines needs credentials unless told otherwise.
-  // The key store alone does not count: it starts empty.
-  const bool loopback = IsLoopbackHost(config.host);
-  const bool authenticates = !config.api_key.empty() || !config.alt_api_key.empty() ||
-                             !config.read_only_api_key.empty() || config.jwt_rbac ||
-                             !config.oidc.issuer.empty();
+  const bool loopback = vj::IsLoopbackName(config.host);
+  const bool authenticates = (*front_door)->configured();
   if (!authenticates && !loopback && !config.allow_unauthenticated) {
     spdlog::critical("refusing to serve {} without authentication: set security.api_key (or JWT/OIDC), or "
                      "security.allow_unauthenticated: true to run open (docs/security.md)", config.host);
@@ -380,11 +372,11 @@ int Serve(const vj::ServerConfig& config) {
   }
   vj::RateLimiter rate_limiter(config.rate_limits);
   vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/peer_tls != nullptr);
-  auto serve_api = [&live_api](const vj::RequestContext& context, const vj::RouteMatch& match,
+  const vj::Status loading = absl::UnavailableError("the node is still loading its collections");
+  auto serve_api = [&live_api, &loading](const vj::RequestContext& context, const vj::RouteMatch& match,
                                const vj::Request& request) {
     vj::RestApi* a = live_api.load(std::memory_order_acquire);
     if (a == nullptr) {
-      const vj::Status loading = absl::UnavailableError("the node is still loading its collections");
       return match.route->port == vj::Port::kPeer ? vj::PeerErrorResponse(loading) : vj::ErrorResponse(loading, 0);
     }
     return a->Handle(context, match, request);
@@ -393,9 +385,9 @@ int Serve(const vj::ServerConfig& config) {
   public_hooks.api = serve_api;
   public_hooks.metrics_text = [&metrics] { return metrics.Render(); };
   public_hooks.metrics_public = config.metrics_public;
-  public_hooks.value_exists = [&live_catalog](const vj::ValueExistsCondition& condition) -> vj::Status {
+  public_hooks.value_exists = [&live_catalog, &loading](const vj::ValueExistsCondition& condition) -> vj::Status {
     vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
-    if (catalog == nullptr) return absl::UnavailableError("the node is still loading its collections");
+    if (catalog == nullptr) return loading;
     return vj::CheckValueExists(*catalog, condition);
   };
   public_hooks.rate_limit = [&rate_limiter](const vj::Principal& who, const vj::RouteSpec& route) -> std::optional<int> {
@@ -406,9 +398,10 @@ int Serve(const vj::ServerConfig& config) {
   vj::RequestPipeline public_pipeline(vj::Port::kPublic, public_authenticator, public_hooks, metrics, nonce);
   vj::RequestPipelineHooks peer_hooks;
   peer_hooks.api = serve_api;
-  peer_hooks.cluster = [&live_cluster](const vj::RequestContext&, const vj::RouteMatch&, const vj::Request& request) {
+  peer_hooks.cluster = [&live_cluster, &loading](const vj::RequestContext&, const vj::RouteMatch&,
+                                                 const vj::Request& request) {
     vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
-    if (c == nullptr) return vj::PeerErrorResponse(absl::UnavailableError("the node is still loading its collections"));
+    if (c == nullptr) return vj::PeerErrorResponse(loading);
     return vj::ServeReplication(request, [c](const vj::ReplicationBatchRequest& batch) { return c->ApplyReplication(batch); });
   };
   vj::RequestPipeline peer_pipeline(vj::Port::kPeer, peer_authenticator, peer_hooks, metrics, nonce);
@@ -537,8 +530,11 @@ int Serve(const vj::ServerConfig& config) {
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
     if (!tls) {
       spdlog::info("received SIGHUP: TLS is off, nothing to reload");
-    } else if (vj::Status st = tls->Reload(); !st.ok() || (peer_tls && !(st = peer_tls->Reload()).ok())) {
+    } else if (vj::Status st = tls->Reload(); !st.ok()) {
       spdlog::error("TLS reload on SIGHUP failed, keeping the current certificates: {}", vj::StatusMessage(st));
+    } else if (peer_tls && !(st = peer_tls->Reload()).ok()) {
+      spdlog::error("TLS reload on SIGHUP: the REST port uses the new certificates, the peer port failed to "
+                    "and keeps the current ones: {}", vj::StatusMessage(st));
     } else {
       spdlog::info("TLS certificates reloaded from {}: new connections use them", config.tls_cert_file);
     }
