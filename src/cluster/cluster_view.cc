@@ -1,5 +1,7 @@
 #include "cluster/cluster_view.h"
 
+#include <iterator>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -45,16 +47,24 @@ ClusterView::ClusterView(EtcdClient& etcd, ClusterKeys keys) : etcd_(etcd), keys
 ClusterView::~ClusterView() { Stop(); }
 
 StatusOr<std::shared_ptr<ClusterSnapshot>> ClusterView::Read() const {
-  VJ_ASSIGN_OR_RETURN(RangeResult range, etcd_.GetPrefix(keys_.prefix + "/"));
-  auto snap = std::make_shared<ClusterSnapshot>();
-  snap->revision = range.revision;
   const std::string shards_base = keys_.prefix + "/shards/";
   const std::string leaders_base = keys_.prefix + "/leaders/";
+  const std::string progress_base = keys_.prefix + "/progress/";
+  // The five key ranges the view is made of, in one transaction (one revision, one round trip). Not the
+  // whole prefix: other documents live under it too (security/state, the managed keys, up to ~1 MB),
+  // and this read runs every second.
+  VJ_ASSIGN_OR_RETURN(TxnResult read,
+                      etcd_.Txn({}, {TxnOp::GetPrefix(keys_.Nodes()), TxnOp::GetPrefix(keys_.Collections()),
+                                     TxnOp::GetPrefix(shards_base), TxnOp::GetPrefix(leaders_base),
+                                     TxnOp::GetPrefix(progress_base)}));
+  auto snap = std::make_shared<ClusterSnapshot>();
+  snap->revision = read.revision;
   std::map<std::string, std::map<uint32_t, ShardEntry>> shards;
   std::map<std::string, std::map<uint32_t, ShardLeader>> leaders;
   std::map<std::string, std::map<uint32_t, std::map<std::string, PublishedProgress>>> progress;
-  const std::string progress_base = keys_.prefix + "/progress/";
-  for (const KeyValue& kv : range.kvs) {
+  std::vector<KeyValue> kvs;
+  for (TxnOpResult& op : read.responses) std::move(op.kvs.begin(), op.kvs.end(), std::back_inserter(kvs));
+  for (const KeyValue& kv : kvs) {
     std::string name;
     uint32_t shard = 0;
     if (StartsWith(kv.key, keys_.Nodes())) {

@@ -64,12 +64,12 @@ TEST(StaticKeys, PresentedAsQdrantClientsSendIt) {
 TEST(ApiKeyAuthenticator, MissingKeyAndStaticKeys) {
   ApiKeyAuthenticator auth(Config(), nullptr);
   EXPECT_TRUE(auth.enabled());
-  StatusOr<Principal> p = auth.Authenticate(H{});
+  StatusOr<Principal> p = auth.Authenticate(std::map<std::string, std::string>{});
   EXPECT_EQ(AuthFailureReason(p.status()), "missing");
-  p = auth.Authenticate(H{{"authorization", "Bearer alt-key-0123456789"}});
+  p = auth.Authenticate(std::map<std::string, std::string>{{"authorization", "Bearer alt-key-0123456789"}});
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->id, "api-key:alt");
-  p = auth.Authenticate(H{{"api-key", "vjk_0123456789abcdef_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}});
+  p = auth.Authenticate(std::map<std::string, std::string>{{"api-key", "vjk_0123456789abcdef_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}});
   EXPECT_EQ(AuthFailureReason(p.status()), "unknown_key");
   EXPECT_FALSE(ApiKeyAuthenticator(StaticKeysConfig{}, nullptr).enabled());
 }
