@@ -27,8 +27,7 @@ StatusOr<json::value> HandleUpdateCollection(const Call& call) {
                                       ""));
   if (const json::value* strict = FindField(body, "strict_mode_config"); strict != nullptr && !strict->is_null()) {
     VJ_ASSIGN_OR_RETURN(StrictModeConfig update, ParseStrictModeConfig(*strict, "strict_mode_config"));
-    VJ_RETURN_IF_ERROR(
-        collection->SetStrictMode(MergeStrictModeConfig(collection->config().strict_mode, update)));
+    VJ_RETURN_IF_ERROR(collection->UpdateStrictMode(update));
   }
   return json::value(true);
 }

@@ -87,12 +87,12 @@ std::vector<std::string_view> Split(std::string_view path) {
 
 // Each route's pattern split into segments, once (MatchRoute runs for every request).
 const std::vector<std::vector<std::string_view>>& PatternSegments() {
-  static const auto* segments = [] {
-    auto* out = new std::vector<std::vector<std::string_view>>();
-    for (const RouteSpec& route : kRoutes) out->push_back(Split(route.pattern));
+  static const std::vector<std::vector<std::string_view>> segments = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (const RouteSpec& route : kRoutes) out.push_back(Split(route.pattern));
     return out;
   }();
-  return *segments;
+  return segments;
 }
 
 bool Matches(const std::vector<std::string_view>& path, const std::vector<std::string_view>& want,

@@ -73,8 +73,8 @@ StrictMode::StrictMode(std::string collection, std::optional<StrictModeConfig> c
 
 StrictMode StrictMode::For(const Call& call, const Collection& collection) {
   if (call.shard) return StrictMode(collection.name(), std::nullopt, {}, nullptr);
-  CollectionConfig config = collection.config();
-  if (!config.strict_mode.is_enabled()) return StrictMode(collection.name(), std::nullopt, {}, nullptr);
+  if (!collection.strict_mode().is_enabled()) return StrictMode(collection.name(), std::nullopt, {}, nullptr);
+  CollectionConfig config = collection.config();  // the payload schema too, only when strict mode is on
   return StrictMode(collection.name(), std::move(config.strict_mode), std::move(config.payload_schema),
                     call.options.strict_mode_rates.get());
 }

@@ -50,6 +50,11 @@ CollectionConfig Collection::config() const {
   return config_;
 }
 
+StrictModeConfig Collection::strict_mode() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_.strict_mode;
+}
+
 CollectionInfo Collection::Info() const {
   CollectionInfo info;
   std::vector<CollectionInfo> parts(shards_.size());
@@ -152,10 +157,10 @@ Status Collection::DeletePayloadIndex(const std::string& key, bool wait) {
   return save_config_(config_);
 }
 
-Status Collection::SetStrictMode(const StrictModeConfig& strict_mode) {
+Status Collection::UpdateStrictMode(const StrictModeConfig& update) {
   std::lock_guard<std::mutex> lock(mu_);
   CollectionConfig updated = config_;
-  updated.strict_mode = strict_mode;
+  updated.strict_mode = MergeStrictModeConfig(config_.strict_mode, update);
   VJ_RETURN_IF_ERROR(save_config_(updated));
   config_ = std::move(updated);
   return absl::OkStatus();

@@ -57,9 +57,12 @@ class Collection {
                                      bool wait);
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait);
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
-  // Replaces the strict mode config and persists it (config.json, or etcd in cluster mode); on a
-  // failed save nothing changes.
-  [[nodiscard]] Status SetStrictMode(const StrictModeConfig& strict_mode);
+  // Merges `update` into the stored strict_mode_config (MergeStrictModeConfig) and persists it
+  // (config.json, or etcd in cluster mode), under the config's lock, so that concurrent updates never
+  // lose one another; on a failed save nothing changes.
+  [[nodiscard]] Status UpdateStrictMode(const StrictModeConfig& update);
+  // The strict_mode_config alone (no copy of the rest of the config; asked by every request).
+  StrictModeConfig strict_mode() const;
 
   // Reads, merged over the shards. Each shard checks the request's deadline before it starts and as
   // it scans; the first timeout is the answer.

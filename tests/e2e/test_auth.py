@@ -246,9 +246,10 @@ class RouteMatrix(AuthTestCase):
             else:
                 targets = [None]
             for collection in targets:
-                path = route["path"].replace("{field_name}", "f").replace("{id}", "0123456789abcdef")
+                path = route["path"].replace("{field_name}", "f").replace("/points/{id}", "/points/1")
+                path = path.replace("{id}", "0123456789abcdef")  # a managed key's id
                 if scope == "collection":
-                    path = path.replace("{name}", collection).replace("/points/{id}", "/points/1")
+                    path = path.replace("{name}", collection)
                 else:
                     path = path.replace("{name}", "matrix-role")
                 body = BODIES.get(key)
