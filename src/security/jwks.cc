@@ -2,6 +2,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -43,12 +44,16 @@ JwsPublicKey PublicKeyFromParams(const char* type, OSSL_PARAM_BLD* build) {
   EVP_PKEY* key = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    ERR_clear_error();  // an unusable key is skipped; its reasons must not reach a later OpenSslErrors()
     return nullptr;
   }
   JwsPublicKey out = AdoptPublicKey(key);
   // A point off the curve (or a degenerate RSA key) is refused here rather than at verify time.
   PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) return nullptr;
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
   return out;
 }
 

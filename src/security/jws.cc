@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -220,6 +221,9 @@ bool VerifyWithPublicKey(const JwsPublicKey& key, std::string_view alg, std::str
                                    reinterpret_cast<const unsigned char*>(signing_input.data()),
                                    signing_input.size()) == 1;
   EVP_MD_CTX_free(ctx);
+  // A refused signature leaves OpenSSL's reasons queued on this thread; a later OpenSslErrors() there
+  // (a TLS handshake's) must not report them as its own.
+  if (!ok) ERR_clear_error();
   return ok;
 }
 

@@ -57,7 +57,9 @@ struct Principal {
   // Stable, secret-free identity for logs, audit and rate-limit buckets: "api-key:main",
   // "api-key:read-only", "key:<id>", "jwt:<subject>", "oidc:<subject>", "anonymous".
   std::string id;
-  std::vector<std::string> roles;  // role names it was given (informational; grants are resolved)
+  // Role names it was given. Grants are resolved already; the names pick per-role rate limits
+  // (security/rate_limiter.h) and go to logs.
+  std::vector<std::string> roles;
   std::vector<Grant> grants;
   // A cluster peer (the peer port's authenticator); the only principal kInternal routes allow.
   bool is_peer = false;

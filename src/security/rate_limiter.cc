@@ -56,7 +56,8 @@ RateDecision RateLimiter::CheckKey(std::string_view key, const RateLimit& limit,
   if (limit.unlimited()) return RateDecision{};
   const double capacity = limit.capacity();
   if (cost > capacity) {
-    // Waiting never makes room for it; a retry time would only invite a client to loop.
+    // Waiting never makes room for it: over_capacity says so (strict mode tells the client to split the
+    // request); retry_after_s is still the time a full bucket takes, for callers that only pass a wait on.
     return RateDecision{false, static_cast<int64_t>(std::ceil(capacity / limit.per_s)), true};
   }
   std::string name;

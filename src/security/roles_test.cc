@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "security/jws.h"
 #include "security/secret_digest.h"
 
 namespace vj {

@@ -10,7 +10,6 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "security/jws.h"  // Base64UrlEncode, the alphabet of a key's secret part
 
 namespace vj {
 

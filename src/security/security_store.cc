@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "security/auth_failure.h"
+#include "security/jws.h"
 
 namespace vj {
 namespace {

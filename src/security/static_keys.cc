@@ -24,7 +24,12 @@ std::optional<std::string_view> PresentedApiKey(const std::map<std::string, std:
 
 StaticKeys::StaticKeys(const StaticKeysConfig& config) {
   auto add = [this](const std::string& key, const char* id, const char* role) {
-    if (!key.empty()) keys_.push_back(Key{Sha256(key), id, role});
+    if (key.empty()) return;
+    Principal principal;
+    principal.id = id;
+    principal.roles = {role};
+    principal.grants = BuiltinRole(role)->grants;
+    keys_.push_back(Key{Sha256(key), std::move(principal)});
   };
   add(config.api_key, "api-key:main", "admin");
   add(config.alt_api_key, "api-key:alt", "admin");
@@ -39,11 +44,7 @@ StatusOr<Principal> StaticKeys::Authenticate(std::string_view secret) const {
     if (DigestsEqual(presented, key.digest)) found = &key;
   }
   if (found == nullptr) return AuthFailure("unknown_key", "invalid API key");
-  Principal principal;
-  principal.id = found->principal_id;
-  principal.roles = {found->role};
-  principal.grants = BuiltinRole(found->role)->grants;
-  return principal;
+  return found->principal;
 }
 
 }  // namespace vj

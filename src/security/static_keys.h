@@ -43,8 +43,7 @@ class StaticKeys {
  private:
   struct Key {
     Sha256Digest digest;
-    std::string principal_id;
-    std::string role;
+    Principal principal;  // resolved once: the id, the role and its grants
   };
   std::vector<Key> keys_;
 };
