@@ -1,9 +1,9 @@
 // The route table: every route of every port, with its handler and the permission it needs. Routing is
-// decided here and only here: the transport asks Match once per request, the middleware
-// (server/request_pipeline.h) authorizes with the matched route's permission and scope, and RestApi
-// dispatches to its handler. A route without a declared permission cannot exist (the table's fields
-// have no default), and tests/e2e/test_auth_routes.py walks `vjvector routes` to check every route
-// against every role.
+// decided here and only here: the middleware (server/request_pipeline.h) matches each request once and
+// authorizes with the matched route's permission and scope, and RestApi dispatches to its handler (the
+// transport may match once more, through RestApi::NeverBlocks, to pick the thread a request runs on).
+// A route without a declared permission cannot exist (the table's fields have no default), and
+// tests/e2e/test_auth.py walks `vjvector routes` to check every route against every kind of principal.
 //
 // Two ports: the public REST port (Qdrant's API and VJVector's own /vjvector/... paths) and the peer
 // port (node-to-node /internal/... routes, cluster mode only). A path is matched on one port only, so

@@ -48,8 +48,9 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
 }
 
 template <typename T>
-StatusOr<T> RoutedShard::Read(const LocalRead<T>& local, const RemoteRead<T>& remote) const {
-  if (reads_.level == ReadConsistency::Level::kPrimary) return ReadPrimary(local, remote);
+StatusOr<T> RoutedShard::Read(const LocalRead<T>& local, const RemoteRead<T>& remote,
+                               const Deadline& deadline) const {
+  if (reads_.level == ReadConsistency::Level::kPrimary) return ReadPrimary(local, remote, deadline);
   if (reads_ == ReadConsistency()) return ReadOne(local, remote);
   return ReadSeveral(local, remote);
 }
@@ -74,12 +75,13 @@ StatusOr<T> RoutedShard::ReadOne(const LocalRead<T>& local, const RemoteRead<T>&
 }
 
 template <typename T>
-StatusOr<T> RoutedShard::ReadPrimary(const LocalRead<T>& local, const RemoteRead<T>& remote) const {
+StatusOr<T> RoutedShard::ReadPrimary(const LocalRead<T>& local, const RemoteRead<T>& remote,
+                                      const Deadline& deadline) const {
   // Served by the node the shard map names acting primary, which checks itself, before and after the
   // read, with the same fencing as its writes (lease, leader key, term): a node that is not sure it still
   // leads answers 503 rather than what may be stale. Another attempt looks at a newer shard map.
   // While no primary acts (an election, or this node's view of a new shard's first claim lagging), the
-  // read waits for one as a write does, bounded by kPrimaryWait.
+  // read waits for one as a write does, bounded by kPrimaryWait and the request's deadline.
   const auto give_up = std::chrono::steady_clock::now() + kPrimaryWait;
   Status last;
   for (size_t attempt = 0;; ++attempt) {
@@ -91,7 +93,7 @@ StatusOr<T> RoutedShard::ReadPrimary(const LocalRead<T>& local, const RemoteRead
     } else {
       last = target.status();
     }
-    if (!Retryable(last) || std::chrono::steady_clock::now() >= give_up) break;
+    if (!Retryable(last) || std::chrono::steady_clock::now() >= give_up || deadline.Expired()) break;
     if (attempt >= 3) std::this_thread::sleep_for(kRetryInterval);  // the first retries look at once
   }
   return WithContext(last, "read consistency primary: shard " + std::to_string(shard_) + " of collection `" +
@@ -209,7 +211,8 @@ StatusOr<ScrollResult> RoutedShard::Scroll(const ScrollRequest& request) const {
   return Read<ScrollResult>([&](const Shard& s) { return s.Scroll(request); },
                             [&](const PeerShard& p, const PositionRequest* at) {
                               return router_.peers().Scroll(p, request, at);
-                            });
+                            },
+                            request.deadline);
 }
 
 StatusOr<uint64_t> RoutedShard::Count(const std::optional<Filter>& filter, bool exact,
@@ -217,14 +220,16 @@ StatusOr<uint64_t> RoutedShard::Count(const std::optional<Filter>& filter, bool 
   return Read<uint64_t>([&](const Shard& s) { return s.Count(filter, exact, deadline); },
                         [&](const PeerShard& p, const PositionRequest* at) {
                           return router_.peers().Count(p, filter, exact, at);
-                        });
+                        },
+                        deadline);
 }
 
 StatusOr<std::vector<PointView>> RoutedShard::Query(const QueryRequest& request) const {
   return Read<std::vector<PointView>>([&](const Shard& s) { return s.Query(request); },
                                       [&](const PeerShard& p, const PositionRequest* at) {
                                         return router_.peers().Query(p, request, at);
-                                      });
+                                      },
+                                      request.deadline);
 }
 
 void RoutedShard::WaitForQueuedWrites() {

@@ -97,13 +97,14 @@ class RoutedShard final : public ShardAccess {
   using RemoteRead = std::function<StatusOr<T>(const PeerShard&, const PositionRequest* position)>;
 
   Status Write(const LocalWrite& local, const RemoteWrite& remote, bool wait);
-  // A read at reads_: one replica, several (ReadNewest) or the acting primary.
+  // A read at reads_: one replica, several (ReadNewest) or the acting primary. `deadline` bounds the
+  // wait for an acting primary (the request's; kPrimaryWait at most).
   template <typename T>
-  StatusOr<T> Read(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
+  StatusOr<T> Read(const LocalRead<T>& local, const RemoteRead<T>& remote, const Deadline& deadline = Deadline()) const;
   template <typename T>
   StatusOr<T> ReadOne(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
   template <typename T>
-  StatusOr<T> ReadPrimary(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
+  StatusOr<T> ReadPrimary(const LocalRead<T>& local, const RemoteRead<T>& remote, const Deadline& deadline) const;
   template <typename T>
   StatusOr<T> ReadSeveral(const LocalRead<T>& local, const RemoteRead<T>& remote) const;
   // One replica's answer with its position: this node's (`replica` nullopt) or a peer's.

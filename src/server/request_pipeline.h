@@ -6,9 +6,9 @@
 // RestApi, the cluster node (replication), or the transport's own /metrics.
 //
 // Refusals, in Qdrant's error envelope: 401 (no or invalid credentials, with WWW-Authenticate), 403 (a
-// principal without the route's permission), 429 with Retry-After (rate limit), 404/405 for unknown
-// routes (answered only after authentication, so that probing paths needs credentials). Each refusal
-// counts in vjvector_auth_failures_total{reason}.
+// principal without the route's permission), 429 with Retry-After (rate limit), each counted in
+// vjvector_auth_failures_total{reason}; and 404/405 for unknown routes (answered only after
+// authentication, so that probing paths needs credentials; not counted there).
 //
 // Thread-safety: Handle may be called concurrently; the authenticator and hooks must allow that.
 #pragma once
