@@ -1,22 +1,21 @@
 #include "server/server_config.h"
 
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <filesystem>
 
+#include "core/test_dir.h"
+
 namespace vj {
 namespace {
 
-// A file of its own per call: ctest runs each test of this binary as a process of its own, in parallel,
-// and a shared name let one test read another's config.
+// A file of its own per call, in a directory of this process (removed at exit): ctest runs each test of
+// this binary as a process of its own, in parallel, and a shared name let one test read another's config.
 std::string WriteYaml(const std::string& text) {
+  static TestDir dir;
   static int calls = 0;
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("vj_config_test_" + std::to_string(::getpid()) + "_" + std::to_string(calls++) + ".yaml"))
-                         .string();
+  std::string path = dir.File("config_" + std::to_string(calls++) + ".yaml");
   std::FILE* f = std::fopen(path.c_str(), "w");
   std::fputs(text.c_str(), f);
   std::fclose(f);
