@@ -6,17 +6,13 @@
 
 namespace vj {
 
-StatusOr<ReplicationBatchRequest> ParseReplicationRequest(Request request) {
-  // /internal/replication/{collection}/{shard}
-  const std::string base = "/internal/replication/";
-  const std::string rest = request.path.substr(std::min(request.path.size(), base.size()));
-  const size_t slash = rest.find('/');
+StatusOr<ReplicationBatchRequest> ParseReplicationRequest(const RouteMatch& match, const Request& request) {
+  // /internal/replication/{collection}/{shard}, matched by the route table.
   ReplicationBatchRequest out;
-  if (request.path.rfind(base, 0) != 0 || slash == std::string::npos || slash == 0 ||
-      !absl::SimpleAtoi(rest.substr(slash + 1), &out.shard)) {
+  if (match.params.size() != 2 || !absl::SimpleAtoi(match.params[1], &out.shard)) {
     return absl::NotFoundError("no such endpoint: " + request.method + " " + request.path);
   }
-  out.collection = rest.substr(0, slash);
+  out.collection = match.params[0];
   auto number = [&](const char* name, uint64_t* v) -> Status {
     auto it = request.query.find(name);
     if (it == request.query.end() || absl::SimpleAtoi(it->second, v)) return absl::OkStatus();
@@ -29,12 +25,12 @@ StatusOr<ReplicationBatchRequest> ParseReplicationRequest(Request request) {
   if (!out.phase.empty() && out.phase != "begin" && out.phase != "points" && out.phase != "end") {
     return absl::InvalidArgumentError("replication: unknown snapshot phase");
   }
-  out.batch = std::move(request.body);
+  out.batch = request.body;
   return out;
 }
 
-Response ServeReplication(const Request& request, const ApplyReplicationFn& apply) {
-  StatusOr<ReplicationBatchRequest> batch = ParseReplicationRequest(request);
+Response ServeReplication(const RouteMatch& match, const Request& request, const ApplyReplicationFn& apply) {
+  StatusOr<ReplicationBatchRequest> batch = ParseReplicationRequest(match, request);
   if (!batch.ok()) return PeerErrorResponse(batch.status());
   StatusOr<ReplicationAck> ack = apply(*batch);
   if (!ack.ok()) return PeerErrorResponse(ack.status());

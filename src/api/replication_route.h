@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "api/request.h"
+#include "api/route_table.h"
 #include "cluster/peer_protocol.h"
 
 namespace vj {
@@ -14,7 +15,8 @@ namespace vj {
 using ApplyReplicationFn = std::function<StatusOr<ReplicationAck>(const ReplicationBatchRequest&)>;
 
 // Numbers in the query that are not numbers are refused (400), not read as 0.
-Response ServeReplication(const Request& request, const ApplyReplicationFn& apply);
-StatusOr<ReplicationBatchRequest> ParseReplicationRequest(Request request);
+Response ServeReplication(const RouteMatch& match, const Request& request, const ApplyReplicationFn& apply);
+// The batch borrows the request's body: use it while `request` lives.
+StatusOr<ReplicationBatchRequest> ParseReplicationRequest(const RouteMatch& match, const Request& request);
 
 }  // namespace vj

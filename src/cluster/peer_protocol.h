@@ -50,7 +50,7 @@ struct ReplicationBatchRequest {
   uint64_t start = 0;     // entries up to here are the same on every replica of the term
   std::string phase;      // "" (log entries), or a snapshot's "begin", "points", "end"
   uint64_t sequence = 0;  // with phase "end": the sequence the snapshot stands for
-  std::string batch;      // the encoded LogBatch
+  std::string_view batch;  // the encoded LogBatch (the request body: valid for the call)
 };
 
 // A replica's answer: its last durable sequence, and whether it cannot continue from the log.

@@ -398,11 +398,11 @@ int Serve(const vj::ServerConfig& config) {
   vj::RequestPipeline public_pipeline(vj::Port::kPublic, public_authenticator, public_hooks, metrics, nonce);
   vj::RequestPipelineHooks peer_hooks;
   peer_hooks.api = serve_api;
-  peer_hooks.cluster = [&live_cluster, &loading](const vj::RequestContext&, const vj::RouteMatch&,
+  peer_hooks.cluster = [&live_cluster, &loading](const vj::RequestContext&, const vj::RouteMatch& match,
                                                  const vj::Request& request) {
     vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
     if (c == nullptr) return vj::PeerErrorResponse(loading);
-    return vj::ServeReplication(request, [c](const vj::ReplicationBatchRequest& batch) { return c->ApplyReplication(batch); });
+    return vj::ServeReplication(match, request, [c](const vj::ReplicationBatchRequest& batch) { return c->ApplyReplication(batch); });
   };
   vj::RequestPipeline peer_pipeline(vj::Port::kPeer, peer_authenticator, peer_hooks, metrics, nonce);
   auto ready_check = [&ready, &live_cluster, started] {
