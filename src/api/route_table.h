@@ -59,7 +59,7 @@ struct RouteMatch {
   bool path_known = false;           // the path exists with another method (405)
   std::vector<std::string> params;   // path parameters in pattern order
   // The collection the permission applies to (scope kCollection), else empty.
-  std::optional<std::string> collection() const {
+  std::optional<std::string_view> collection() const {
     if (route == nullptr || route->scope != RouteScope::kCollection || params.empty()) return std::nullopt;
     return params.front();
   }

@@ -145,7 +145,7 @@ Response RequestPipeline::Handle(const Request& request) {
                              : who.Allows(route.permission, match.collection());
     if (!allowed) {
       std::string what = std::string(PermissionName(route.permission));
-      what += match.collection() ? " access to collection " + *match.collection() : " access to this node";
+      what += match.collection() ? " access to collection " + std::string(*match.collection()) : " access to this node";
       return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden");
     }
     if (hooks_.rate_limit) {
