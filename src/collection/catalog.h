@@ -2,6 +2,10 @@
 // (collection/database.h); in cluster mode it is the cluster's (cluster/cluster_catalog.h), whose
 // collections are shared through etcd and whose shards may live on other nodes. The REST API works
 // against this interface only.
+//
+// Aliases (collection/alias_map.h): other names of collections. ResolveName is the one place an alias
+// becomes a collection name: the request pipeline calls it once per request, before authorization, and
+// the handler gets the collection's name. Every other method takes collection names only.
 // Thread-safety: implementations are safe to call concurrently.
 #pragma once
 
@@ -9,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "collection/alias_map.h"
 #include "collection/collection.h"
 #include "collection/collection_config.h"
 #include "collection/read_consistency.h"
@@ -33,6 +38,14 @@ class Catalog {
   }
   virtual bool Exists(const std::string& name) const = 0;
   virtual std::vector<std::string> List() const = 0;
+
+  // The collection `name` names: the one of that name, else the one the alias `name` points at, else
+  // `name` unchanged (Get then answers NotFound).
+  virtual std::string ResolveName(const std::string& name) const = 0;
+  // Applies an alias action list all or none (AliasMap::Apply's errors), durably: OK once it is stored.
+  [[nodiscard]] virtual Status UpdateAliases(const std::vector<AliasAction>& actions) = 0;
+  // Every alias, by alias name.
+  virtual std::vector<AliasEntry> ListAliases() const = 0;
 };
 
 }  // namespace vj

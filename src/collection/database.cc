@@ -6,7 +6,13 @@
 #include <chrono>
 #include <filesystem>
 
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
 #include "collection/collection_config.h"
+#include "core/durable_file.h"
 
 namespace vj {
 namespace fs = std::filesystem;
@@ -48,9 +54,54 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& option
   for (const auto& entry : fs::directory_iterator(root, ec)) {
     if (entry.path().filename().string().rfind(".trash-", 0) == 0) fs::remove_all(entry.path(), ec);
   }
+  VJ_RETURN_IF_ERROR(db->LoadAliases());
   db->recovery_seconds_ =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return db;
+}
+
+Status Database::LoadAliases() {
+  std::error_code ec;
+  if (!fs::exists(AliasFile(), ec)) {
+    if (ec) return absl::UnavailableError("cannot read " + AliasFile() + ": " + ec.message());
+    return absl::OkStatus();
+  }
+  std::ifstream in(AliasFile(), std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  if (!in.good() && !in.eof()) return absl::UnavailableError("cannot read " + AliasFile());
+  VJ_ASSIGN_OR_RETURN(aliases_, AliasMap::Parse(bytes.str(), AliasFile()));
+  size_t dropped = 0;
+  for (const AliasEntry& entry : aliases_.List()) {
+    if (collections_.count(entry.collection) == 0) dropped += aliases_.RemoveCollection(entry.collection);
+  }
+  if (dropped != 0) {
+    spdlog::warn("dropped {} aliases of deleted collections from {}", dropped, AliasFile());
+    VJ_RETURN_IF_ERROR(WriteFileDurably(AliasFile(), aliases_.Serialize()));
+  }
+  return absl::OkStatus();
+}
+
+std::string Database::ResolveName(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (collections_.count(name) != 0) return name;
+  return aliases_.Resolve(name).value_or(name);
+}
+
+Status Database::UpdateAliases(const std::vector<AliasAction>& actions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  AliasMap next = aliases_;
+  VJ_RETURN_IF_ERROR(next.Apply(actions, [this](const std::string& c) { return collections_.count(c) != 0; }));
+  if (next == aliases_) return absl::OkStatus();
+  // Stored first: the change is served only once it survives a crash.
+  VJ_RETURN_IF_ERROR(WriteFileDurably(AliasFile(), next.Serialize()));
+  aliases_ = std::move(next);
+  return absl::OkStatus();
+}
+
+std::vector<AliasEntry> Database::ListAliases() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return aliases_.List();
 }
 
 Status Database::CreateCollection(const std::string& name, const CollectionConfig& config) {
@@ -58,6 +109,10 @@ Status Database::CreateCollection(const std::string& name, const CollectionConfi
   std::lock_guard<std::mutex> lock(mu_);
   if (collections_.count(name) != 0) {
     return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
+  }
+  if (aliases_.Contains(name)) {
+    return absl::AlreadyExistsError("Can't create collection with name " + name +
+                                    ". Alias with the same name already exists");
   }
   // Checked under mu_ so that concurrent creates cannot overshoot the limit.
   if (options_.max_collections != 0 && collections_.size() >= options_.max_collections) {
@@ -114,6 +169,16 @@ Status Database::DeleteCollection(const std::string& name) {
       dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
+  }
+  {
+    // Its aliases go with it. Should storing them fail, they are dropped from memory now and from the
+    // file when the node next opens (LoadAliases), so none outlives its collection.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (collections_.count(name) == 0 && aliases_.RemoveCollection(name) != 0) {
+      if (Status st = WriteFileDurably(AliasFile(), aliases_.Serialize()); !st.ok()) {
+        spdlog::error("cannot store the aliases after deleting collection {}: {}", name, StatusMessage(st));
+      }
+    }
   }
   victim.reset();  // in-flight requests holding it finish first; the last owner closes it
   fs::remove_all(trash, ec);

@@ -54,6 +54,10 @@ class Database final : public Catalog {
   [[nodiscard]] StatusOr<std::shared_ptr<Collection>> Get(const std::string& name) const override;
   bool Exists(const std::string& name) const override;
   std::vector<std::string> List() const override;
+  // Aliases live in <data_dir>/aliases.json, replaced durably on every change (core/durable_file.h).
+  std::string ResolveName(const std::string& name) const override;
+  [[nodiscard]] Status UpdateAliases(const std::vector<AliasAction>& actions) override;
+  std::vector<AliasEntry> ListAliases() const override;
 
   DatabaseStats Stats() const;
   // Flushes every collection's storage.
@@ -62,11 +66,17 @@ class Database final : public Catalog {
  private:
   explicit Database(DatabaseOptions options) : options_(std::move(options)) {}
   std::string CollectionDir(const std::string& name) const;
+  std::string AliasFile() const { return options_.data_dir + "/aliases.json"; }
+  // Loads the stored aliases, dropping those whose collection is gone (a delete that crashed before
+  // it stored the pruned aliases). Called by Open, before the database is shared.
+  [[nodiscard]] Status LoadAliases();
 
   const DatabaseOptions options_;
   double recovery_seconds_ = 0;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Collection>> collections_;  // guarded by mu_
+  // Guarded by mu_, with collections_: an alias and a collection never share a name.
+  AliasMap aliases_;
   std::atomic<uint64_t> next_trash_{0};  // names deletions' temporary directories (.trash-<n>)
 };
 
