@@ -62,6 +62,11 @@ StatusOr<boost::json::value> HandleClusterInfo(const Call& call);
 StatusOr<boost::json::value> HandleCollectionCluster(const Call& call);
 StatusOr<boost::json::value> HandleRebalance(const Call& call);
 
+// Collection aliases (handlers_aliases.cc).
+StatusOr<boost::json::value> HandleUpdateAliases(const Call& call);
+StatusOr<boost::json::value> HandleListAliases(const Call& call);
+StatusOr<boost::json::value> HandleListCollectionAliases(const Call& call);
+
 // Points (handlers_points.cc).
 StatusOr<boost::json::value> HandleUpsert(const Call& call);
 StatusOr<boost::json::value> HandleRetrieve(const Call& call);

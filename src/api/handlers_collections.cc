@@ -10,7 +10,8 @@ namespace json = boost::json;
 
 StatusOr<json::value> HandleRoot(const Call& call) {
   return json::object{{"title", "vjvector - vector search engine"},
-                      {"version", call.options.version}};
+                      {"version", kQdrantApiVersion},
+                      {"vjvector_version", call.options.version}};
 }
 
 StatusOr<json::value> HandleClusterInfo(const Call& call) {
@@ -106,7 +107,11 @@ StatusOr<json::value> HandleCreateCollection(const Call& call) {
 }
 
 StatusOr<json::value> HandleDeleteCollection(const Call& call) {
-  VJ_RETURN_IF_ERROR(call.catalog.DeleteCollection(call.params[0]));
+  // As Qdrant: deleting a collection that does not exist answers 200 with false (recreateCollection
+  // deletes first).
+  Status deleted = call.catalog.DeleteCollection(call.params[0]);
+  if (deleted.code() == absl::StatusCode::kNotFound) return json::value(false);
+  VJ_RETURN_IF_ERROR(deleted);
   return json::value(true);
 }
 

@@ -132,12 +132,19 @@ Status ReplicaPositionHeld(const Call& call, const ReplicaPosition& before) {
 
 }  // namespace
 
+void ResolveCollectionAlias(const Catalog& catalog, RouteMatch& match) {
+  if (match.route == nullptr || !AcceptsCollectionAlias(*match.route) || match.params.empty()) return;
+  match.params.front() = catalog.ResolveName(match.params.front());
+}
+
 Response RestApi::Handle(const Request& request, Port port) {
   RequestContext context;
   Principal principal = UnauthenticatedAdmin();
   principal.is_peer = port == Port::kPeer;
   context.principal = std::make_shared<const Principal>(std::move(principal));
-  return Handle(context, MatchRoute(port, request.method, request.path), request);
+  RouteMatch match = MatchRoute(port, request.method, request.path);
+  ResolveCollectionAlias(catalog_, match);
+  return Handle(context, match, request);
 }
 
 Response NoRouteResponse(const RouteMatch& match, const Request& request) {

@@ -57,6 +57,16 @@ struct RestApiOptions {
   std::shared_ptr<RateLimiter> strict_mode_rates = std::make_shared<RateLimiter>(RateLimitSettings{});
 };
 
+// The Qdrant REST API version VJVector follows, reported as GET /'s "version" (official clients check
+// it: @qdrant/js-client-rest 1.18 warns unless the major matches and the minor is within 1); VJVector's
+// own version is "vjvector_version".
+inline constexpr char kQdrantApiVersion[] = "1.18.0";
+
+// Puts the collection an alias names in place of the alias in `match`'s collection parameter, for the
+// routes that take an existing collection (AcceptsCollectionAlias); other names stay as they are. The
+// request pipeline calls it once, before authorization; handlers then see collection names only.
+void ResolveCollectionAlias(const Catalog& catalog, RouteMatch& match);
+
 // 404 (no such path) or 405 (the path exists with another method) in Qdrant's error body.
 Response NoRouteResponse(const RouteMatch& match, const Request& request);
 

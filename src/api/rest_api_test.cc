@@ -55,9 +55,14 @@ TEST_F(RestApiTest, CollectionLifecycleAndEnvelope) {
   EXPECT_EQ(status, 409);
   std::tie(status, body) = Send("DELETE", "/collections/c");
   EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.at("result").as_bool(), true);
   std::tie(status, body) = Send("GET", "/collections/c");
   EXPECT_EQ(status, 404);
   EXPECT_NE(Error(body).find("`c`"), std::string::npos);
+  // As Qdrant: deleting what does not exist is no error (recreateCollection deletes first).
+  std::tie(status, body) = Send("DELETE", "/collections/c");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.at("result").as_bool(), false);
 }
 
 TEST_F(RestApiTest, UpsertSearchScrollCount) {

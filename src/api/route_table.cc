@@ -24,6 +24,9 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "GET", "/cluster", P::kRead, S::kNode, R::kApi, HandleClusterInfo, false, false},
     {kPub, "POST", "/cluster/rebalance", P::kAdmin, S::kNode, R::kApi, HandleRebalance, true, false},
     {kPub, "GET", "/collections", P::kRead, S::kAnyCollection, R::kApi, HandleListCollections, false, false},
+    {kPub, "POST", "/collections/aliases", P::kManage, S::kNode, R::kApi, HandleUpdateAliases, true, false},
+    {kPub, "GET", "/aliases", P::kRead, S::kAnyCollection, R::kApi, HandleListAliases, false, false},
+    {kPub, "GET", "/collections/{name}/aliases", P::kRead, S::kCollection, R::kApi, HandleListCollectionAliases, false, false},
     {kPub, "GET", "/collections/{name}", P::kRead, S::kCollection, R::kApi, HandleGetCollection, false, false},
     {kPub, "PUT", "/collections/{name}", P::kManage, S::kCollection, R::kApi, HandleCreateCollection, true, false},
     {kPub, "DELETE", "/collections/{name}", P::kManage, S::kCollection, R::kApi, HandleDeleteCollection, true, false},
@@ -127,6 +130,11 @@ RouteMatch MatchRoute(Port port, std::string_view method, std::string_view path)
     }
   }
   return match;
+}
+
+bool AcceptsCollectionAlias(const RouteSpec& route) {
+  if (route.port != Port::kPublic || route.scope != RouteScope::kCollection) return false;
+  return !(route.pattern == "/collections/{name}" && (route.method == "PUT" || route.method == "DELETE"));
 }
 
 std::span<const RouteSpec> AllRoutes() { return kRoutes; }

@@ -66,6 +66,10 @@ struct RouteMatch {
 };
 
 RouteMatch MatchRoute(Port port, std::string_view method, std::string_view path);
+// Whether the route's collection parameter names an existing collection, which a collection alias may
+// stand for: every collection route of the public port but those that create or delete a collection by
+// its own name (PUT and DELETE /collections/{name}; as Qdrant, DELETE on an alias deletes nothing).
+bool AcceptsCollectionAlias(const RouteSpec& route);
 std::span<const RouteSpec> AllRoutes();
 std::string_view PortName(Port port);  // "public", "peer"
 std::string_view RouteScopeName(RouteScope scope);  // "node", "collection", "any_collection"

@@ -48,6 +48,7 @@ PeerProberOptions ProberOptions(std::chrono::milliseconds unreachable_after, std
 ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys keys, ClusterNodeOptions options)
     : etcd_(etcd), membership_(membership), keys_(std::move(keys)), options_(std::move(options)),
       view_(etcd, keys_),
+      aliases_(etcd, keys_),
       http_(HttpClientOptions{.tls = options_.peer_tls}),
       internal_headers_([this] {
         // Every request to a peer (forwarding, reads, replication) names the protocol it speaks.
@@ -654,8 +655,25 @@ Status ClusterNode::CreateCollection(const std::string& name, const CollectionCo
   for (uint32_t i = 0; i < placements->size(); ++i) {
     ops.push_back(TxnOp::Put(keys_.Shard(name, i), ShardPlacementToJson((*placements)[i])));
   }
-  VJ_ASSIGN_OR_RETURN(TxnResult txn, etcd_.Txn({TxnCompare::CreateRevisionEquals(keys_.Collection(name), 0)}, ops));
-  if (!txn.succeeded) return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
+  // An alias may not take the name meanwhile: the create also needs the aliases unchanged since read.
+  for (int attempt = 0;; ++attempt) {
+    VJ_ASSIGN_OR_RETURN(ClusterAliases::Stored aliases, aliases_.Read());
+    if (aliases.aliases.Contains(name)) {
+      return absl::AlreadyExistsError("Can't create collection with name " + name +
+                                      ". Alias with the same name already exists");
+    }
+    VJ_ASSIGN_OR_RETURN(TxnResult txn,
+                        etcd_.Txn({TxnCompare::CreateRevisionEquals(keys_.Collection(name), 0),
+                                   aliases_.Unchanged(aliases)},
+                                  ops, {TxnOp::Get(keys_.Collection(name))}));
+    if (txn.succeeded) break;
+    if (!txn.responses.empty() && !txn.responses[0].kvs.empty()) {
+      return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
+    }
+    if (attempt + 1 == ClusterAliases::kAttempts) {
+      return absl::AbortedError("the aliases kept changing while collection " + name + " was created; try again");
+    }
+  }
   // Wait (bounded) until every shard has an acting primary, so the collection takes writes at once.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < give_up) {
@@ -672,12 +690,24 @@ Status ClusterNode::CreateCollection(const std::string& name, const CollectionCo
 }
 
 Status ClusterNode::DeleteCollection(const std::string& name) {
-  VJ_ASSIGN_OR_RETURN(TxnResult txn,
-                      etcd_.Txn({}, {TxnOp::Delete(keys_.Collection(name)), TxnOp::DeletePrefix(keys_.Shards(name)),
-                                     TxnOp::DeletePrefix(keys_.Leaders(name)),
-                                     TxnOp::DeletePrefix(keys_.ProgressOf(name))}));
-  if (txn.responses.empty() || txn.responses[0].deleted == 0) {
-    return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+  // The collection's aliases go with it, in the same transaction (guarded: an alias created for it
+  // meanwhile fails the compare, and the next attempt drops it too).
+  for (int attempt = 0;; ++attempt) {
+    VJ_ASSIGN_OR_RETURN(ClusterAliases::Stored aliases, aliases_.Read());
+    AliasMap remaining = aliases.aliases;
+    std::vector<TxnOp> ops{TxnOp::Delete(keys_.Collection(name)), TxnOp::DeletePrefix(keys_.Shards(name)),
+                           TxnOp::DeletePrefix(keys_.Leaders(name)), TxnOp::DeletePrefix(keys_.ProgressOf(name))};
+    if (remaining.RemoveCollection(name) != 0) ops.push_back(aliases_.Store(remaining));
+    VJ_ASSIGN_OR_RETURN(TxnResult txn, etcd_.Txn({aliases_.Unchanged(aliases)}, ops));
+    if (txn.succeeded) {
+      if (txn.responses.empty() || txn.responses[0].deleted == 0) {
+        return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+      }
+      break;
+    }
+    if (attempt + 1 == ClusterAliases::kAttempts) {
+      return absl::AbortedError("the aliases kept changing while collection " + name + " was deleted; try again");
+    }
   }
   (void)view_.Refresh();
   Reconcile();
@@ -698,6 +728,23 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::GetForReads(const std::string
   if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
   return Routed(*snap, name, consistency);
 }
+
+std::string ClusterNode::ResolveName(const std::string& name) const {
+  std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  if (snap->collections.count(name) != 0) return name;
+  return snap->aliases.Resolve(name).value_or(name);
+}
+
+Status ClusterNode::UpdateAliases(const std::vector<AliasAction>& actions) {
+  VJ_RETURN_IF_ERROR(aliases_.Update(actions));
+  // This node answers with the change visible here; the others follow through their watches.
+  if (Status refreshed = view_.Refresh(); !refreshed.ok()) {
+    spdlog::warn("cluster: aliases stored, but the view could not be refreshed: {}", StatusMessage(refreshed));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<AliasEntry> ClusterNode::ListAliases() const { return view_.Current()->aliases.List(); }
 
 bool ClusterNode::Exists(const std::string& name) const { return view_.Current()->collections.count(name) != 0; }
 

@@ -39,6 +39,7 @@
 #include <boost/json.hpp>
 
 #include "api/request.h"
+#include "cluster/cluster_aliases.h"
 #include "cluster/cluster_view.h"
 #include "cluster/membership.h"
 #include "cluster/peer_client.h"
@@ -88,6 +89,10 @@ class ClusterNode final : public Catalog, public ShardRouter {
                                                                   ReadConsistency consistency) const override;
   bool Exists(const std::string& name) const override;
   std::vector<std::string> List() const override;
+  // Aliases in etcd (cluster/cluster_aliases.h), resolved from this node's view of the cluster.
+  std::string ResolveName(const std::string& name) const override;
+  [[nodiscard]] Status UpdateAliases(const std::vector<AliasAction>& actions) override;
+  std::vector<AliasEntry> ListAliases() const override;
 
   // For RestApiOptions: the collection serving one shard for peers' internal requests.
   StatusOr<std::shared_ptr<Collection>> ShardCollection(const std::string& collection, uint32_t shard, bool write);
@@ -185,6 +190,7 @@ class ClusterNode final : public Catalog, public ShardRouter {
   const ClusterKeys keys_;
   const ClusterNodeOptions options_;
   ClusterView view_;
+  ClusterAliases aliases_;  // borrows etcd_ and keys_
   HttpClient http_;
   const HttpHeaders internal_headers_;
   PeerProber prober_;

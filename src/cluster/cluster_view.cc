@@ -50,13 +50,13 @@ StatusOr<std::shared_ptr<ClusterSnapshot>> ClusterView::Read() const {
   const std::string shards_base = keys_.prefix + "/shards/";
   const std::string leaders_base = keys_.prefix + "/leaders/";
   const std::string progress_base = keys_.prefix + "/progress/";
-  // The five key ranges the view is made of, in one transaction (one revision, one round trip). Not the
+  // The five key ranges the view is made of, and the aliases key, in one transaction (one revision, one round trip). Not the
   // whole prefix: other documents live under it too (security/state, the managed keys, up to ~1 MB),
   // and this read runs every second.
   VJ_ASSIGN_OR_RETURN(TxnResult read,
                       etcd_.Txn({}, {TxnOp::GetPrefix(keys_.Nodes()), TxnOp::GetPrefix(keys_.Collections()),
                                      TxnOp::GetPrefix(shards_base), TxnOp::GetPrefix(leaders_base),
-                                     TxnOp::GetPrefix(progress_base)}));
+                                     TxnOp::GetPrefix(progress_base), TxnOp::Get(keys_.Aliases())}));
   auto snap = std::make_shared<ClusterSnapshot>();
   snap->revision = read.revision;
   std::map<std::string, std::map<uint32_t, ShardEntry>> shards;
@@ -73,6 +73,13 @@ StatusOr<std::shared_ptr<ClusterSnapshot>> ClusterView::Read() const {
       if (const json::value* url = FindField(v->as_object(), "url"); url && url->is_string()) {
         snap->nodes[kv.key.substr(keys_.Nodes().size())] = std::string(url->as_string());
       }
+    } else if (kv.key == keys_.Aliases()) {
+      auto aliases = AliasMap::Parse(kv.value, kv.key);
+      if (!aliases.ok()) {
+        spdlog::error("cluster: {}", StatusMessage(aliases.status()));
+        continue;
+      }
+      snap->aliases = std::move(*aliases);
     } else if (StartsWith(kv.key, keys_.Collections())) {
       auto v = ParseJson(kv.value);
       if (!v.ok()) continue;

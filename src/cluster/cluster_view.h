@@ -22,6 +22,7 @@
 
 #include "cluster/etcd_client.h"
 #include "cluster/shard_map.h"
+#include "collection/alias_map.h"
 #include "collection/collection_config.h"
 #include "core/status.h"
 
@@ -66,6 +67,8 @@ struct ClusterSnapshot {
   // same name (a node that missed a delete and re-create must not reuse the old replicas).
   std::map<std::string, int64_t> incarnations;
   std::map<std::string, std::vector<ShardEntry>> shards;  // by collection, indexed by shard
+  // The collection aliases (<prefix>/aliases); empty when the key is absent or unreadable (logged).
+  AliasMap aliases;
 
   // The shard's entry, or nullptr when the collection or shard is unknown.
   const ShardEntry* Shard(const std::string& collection, uint32_t shard) const;

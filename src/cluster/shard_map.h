@@ -49,6 +49,8 @@ struct ClusterKeys {
   std::string Nodes() const { return prefix + "/nodes/"; }
   std::string Collections() const { return prefix + "/collections/"; }
   std::string Collection(const std::string& name) const { return Collections() + name; }
+  // Every alias of the cluster, in one value (collection/alias_map.h's stored form).
+  std::string Aliases() const { return prefix + "/aliases"; }
   std::string Shards(const std::string& name) const { return prefix + "/shards/" + name + "/"; }
   std::string Shard(const std::string& name, uint32_t shard) const {
     return Shards(name) + std::to_string(shard);

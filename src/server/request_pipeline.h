@@ -1,6 +1,7 @@
 // RequestPipeline: the middleware chain every request of one port goes through, in this order:
-//   trace (request id, traceparent) -> authenticate -> route (api/route_table.h) -> authorize (the
-//   route's declared permission and scope) -> rate limit -> handler -> audit hook.
+//   trace (request id, traceparent) -> authenticate -> route (api/route_table.h) -> resolve a
+//   collection alias -> authorize (the route's declared permission and scope, on the resolved
+//   collection) -> rate limit -> handler -> audit hook.
 // The transport (HttpServer) hands it every request it does not serve itself (/livez, /readyz,
 // /healthz), and it hands each authorized request, with its RequestContext, to the server of its route:
 // RestApi, the cluster node (replication), or the transport's own /metrics.
@@ -70,6 +71,10 @@ struct RequestPipelineHooks {
   // Served by the route's server (RouteServer::kApi / kCluster); unset ones answer 404.
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> api;
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> cluster;
+  // Replaces an alias in the matched route's collection parameter by the collection it names
+  // (RestApi::ResolveCollectionAlias), before authorization: a grant is checked against the collection a
+  // request reaches, whatever name it used. Unset: names are taken as they are.
+  std::function<void(RouteMatch&)> resolve_collection;
   // Checks a principal whose token carries Qdrant's value_exists claim (api/value_exists.h): OK, or the
   // refusal. Unset: such principals are refused (a claim that cannot be checked never grants access).
   std::function<Status(const ValueExistsCondition&)> value_exists;

@@ -67,6 +67,9 @@ EXPECTED_ROUTES = {
     ("POST", "/collections/{name}/points/search/batch"): ("read", "collection"),
     ("GET", "/collections/{name}/points/{id}"): ("read", "collection"),
     ("GET", "/collections/{name}/cluster"): ("read", "collection"),
+    ("POST", "/collections/aliases"): ("manage", "node"),
+    ("GET", "/aliases"): ("read", "any_collection"),
+    ("GET", "/collections/{name}/aliases"): ("read", "collection"),
     ("POST", "/vjvector/keys"): ("admin", "node"),
     ("GET", "/vjvector/keys"): ("admin", "node"),
     ("DELETE", "/vjvector/keys/{id}"): ("admin", "node"),
@@ -98,6 +101,7 @@ BODIES = {
     ("POST", "/collections/{name}/points/search"): {"vector": VEC, "limit": 1},
     ("POST", "/collections/{name}/points/search/batch"): {"searches": [{"vector": VEC, "limit": 1}]},
     ("POST", "/vjvector/keys"): {"role": "reader", "name": "matrix"},
+    ("POST", "/collections/aliases"): {"actions": []},
     ("PUT", "/vjvector/roles/{name}"): {"grants": [{"collections": "matrix-*", "access": "read"}]},
 }
 

@@ -214,7 +214,6 @@ class BadInputTest(vh.ServerTestCase):
             ("POST", "/collections/missing_c/points/scroll", {}),
             ("POST", "/collections/missing_c/points/count", {}),
             ("GET", "/collections/missing_c", None),
-            ("DELETE", "/collections/missing_c", None),
             ("POST", "/collections/missing_c/points/delete?wait=true", {"points": [1]}),
         ]
         self.bad_many(cases, status=404, mentions="missing_c")

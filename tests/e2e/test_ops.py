@@ -102,7 +102,10 @@ class OpsTest(vh.TestCase):
         root = s.client.call("GET", "/")
         self.assertEqual(root.status, 200, root.describe())
         self.assertTrue(str(root.json.get("title", "")).startswith("vjvector"), f"GET / title: {root.describe()}")
-        self.assertIn(root.json.get("version"), r.stdout, f"GET / version vs `vjvector version` {r.stdout!r}")
+        self.assertIn(root.json.get("vjvector_version"), r.stdout,
+                      f"GET / vjvector_version vs `vjvector version` {r.stdout!r}")
+        # "version" is the Qdrant API version followed, which official clients check.
+        self.assertRegex(root.json.get("version", ""), r"^1\.\d+\.\d+$", root.describe())
 
     def test_help(self):
         r = run_cli(["--help"])

@@ -1,6 +1,9 @@
 """The official Qdrant JS client (@qdrant/js-client-rest, pinned in tests/clients/package.json) over HTTPS
 with an API key: tests/clients/qdrant_js_cycle.mjs creates a collection, upserts, queries, searches,
 deletes points and the collection. With a wrong key the same script fails with 401.
+tests/clients/qdrant_js_aliases.mjs manages aliases (updateCollectionAliases, getAliases,
+getCollectionAliases), queries through them, runs recreateCollection on a first run, and checks that the
+client's server version check prints no warning.
 
 The node serves TLS with a certificate made by `openssl` (tlspki.Pki); node trusts its CA through
 NODE_EXTRA_CA_CERTS. Skipped only when node is not installed; the npm packages come from
@@ -23,6 +26,7 @@ from tlspki import Pki
 NODE = shutil.which("node")
 CLIENTS = os.path.join(h.REPO_ROOT, "tests", "clients")
 SCRIPT = os.path.join(CLIENTS, "qdrant_js_cycle.mjs")
+ALIASES_SCRIPT = os.path.join(CLIENTS, "qdrant_js_aliases.mjs")
 API_KEY = "js-client-" + secrets.token_hex(12)
 
 
@@ -47,11 +51,11 @@ class QdrantJsClient(h.TestCase):
         cls.pki.cleanup()
         shutil.rmtree(cls.data_dir, ignore_errors=True)
 
-    def cycle(self, key, collection):
+    def cycle(self, key, collection, script=SCRIPT):
         env = {k: v for k, v in os.environ.items() if not k.startswith("VJVECTOR_")}
         env.update({"NODE_EXTRA_CA_CERTS": self.pki.path("ca.crt"), "VJ_URL": f"https://127.0.0.1:{self.server.port}",
                     "VJ_API_KEY": key, "VJ_COLLECTION": collection})
-        return subprocess.run([NODE, SCRIPT], cwd=CLIENTS, env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run([NODE, script], cwd=CLIENTS, env=env, capture_output=True, text=True, timeout=120)
 
     def wait_ready(self):
         ctx = ssl.create_default_context(cafile=self.pki.path("ca.crt"))
@@ -83,3 +87,11 @@ class QdrantJsClient(h.TestCase):
 
 if __name__ == "__main__":
     h.main()
+
+
+    def test_aliases_recreate_and_no_version_warning(self):
+        self.wait_ready()
+        r = self.cycle(API_KEY, "js-alias", script=ALIASES_SCRIPT)
+        self.assertEqual(r.returncode, 0, f"{r.stdout}\n{r.stderr}\n{self.server.dump_logs()}")
+        self.assertIn("qdrant js aliases ok", r.stdout)
+        self.assertNotIn("incompatible", r.stderr + r.stdout)
