@@ -84,14 +84,13 @@ class QdrantJsClient(h.TestCase):
         self.assertIn("status=401", wrong.stderr)
         self.assertNotIn(API_KEY, wrong.stdout + wrong.stderr)
 
-
-if __name__ == "__main__":
-    h.main()
-
-
     def test_aliases_recreate_and_no_version_warning(self):
         self.wait_ready()
         r = self.cycle(API_KEY, "js-alias", script=ALIASES_SCRIPT)
         self.assertEqual(r.returncode, 0, f"{r.stdout}\n{r.stderr}\n{self.server.dump_logs()}")
         self.assertIn("qdrant js aliases ok", r.stdout)
         self.assertNotIn("incompatible", r.stderr + r.stdout)
+
+
+if __name__ == "__main__":
+    h.main()
