@@ -132,9 +132,11 @@ Status ReplicaPositionHeld(const Call& call, const ReplicaPosition& before) {
 
 }  // namespace
 
-void ResolveCollectionAlias(const Catalog& catalog, RouteMatch& match) {
-  if (match.route == nullptr || !AcceptsCollectionAlias(*match.route) || match.params.empty()) return;
-  match.params.front() = catalog.ResolveName(match.params.front());
+std::optional<std::string> ResolveCollectionAlias(const Catalog& catalog, RouteMatch& match) {
+  if (match.route == nullptr || !AcceptsCollectionAlias(*match.route) || match.params.empty()) return std::nullopt;
+  std::optional<std::string> collection = catalog.ResolveAlias(match.params.front());
+  if (collection) std::swap(*collection, match.params.front());
+  return collection;
 }
 
 Response RestApi::Handle(const Request& request, Port port) {
@@ -143,7 +145,7 @@ Response RestApi::Handle(const Request& request, Port port) {
   principal.is_peer = port == Port::kPeer;
   context.principal = std::make_shared<const Principal>(std::move(principal));
   RouteMatch match = MatchRoute(port, request.method, request.path);
-  ResolveCollectionAlias(catalog_, match);
+  (void)ResolveCollectionAlias(catalog_, match);
   return Handle(context, match, request);
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <boost/json.hpp>
@@ -63,9 +64,10 @@ struct RestApiOptions {
 inline constexpr char kQdrantApiVersion[] = "1.18.0";
 
 // Puts the collection an alias names in place of the alias in `match`'s collection parameter, for the
-// routes that take an existing collection (AcceptsCollectionAlias); other names stay as they are. The
-// request pipeline calls it once, before authorization; handlers then see collection names only.
-void ResolveCollectionAlias(const Catalog& catalog, RouteMatch& match);
+// routes that take an existing collection (AcceptsCollectionAlias); other names stay as they are.
+// Returns the alias it replaced (nullopt: nothing changed). The request pipeline calls it once, before
+// authorization; handlers then see collection names only.
+std::optional<std::string> ResolveCollectionAlias(const Catalog& catalog, RouteMatch& match);
 
 // 404 (no such path) or 405 (the path exists with another method) in Qdrant's error body.
 Response NoRouteResponse(const RouteMatch& match, const Request& request);

@@ -248,6 +248,32 @@ TEST_F(RestApiTest, ErrorBodiesAreValidJsonWhateverTheRequestQuotes) {
   EXPECT_NE(std::string(body.at("status").at("error").as_string()).find("caf\xc3\xa9\xe2\x82\xac"), std::string::npos);
 }
 
+TEST_F(RestApiTest, AliasesAndTheRootVersions) {
+  auto [status, body] = Send("GET", "/");
+  EXPECT_EQ(body.at("version").as_string(), kQdrantApiVersion);
+  EXPECT_EQ(body.at("vjvector_version").as_string(), RestApiOptions{}.version);
+  ASSERT_EQ(Send("PUT", "/collections/v1", R"({"vectors": {"size": 2, "distance": "Dot"}})").first, 200);
+  ASSERT_EQ(Send("PUT", "/collections/v1/points", R"({"points": [{"id": 1, "vector": [1, 0]}]})",
+                 {{"wait", "true"}}).first, 200);
+  std::tie(status, body) = Send("POST", "/collections/aliases",
+                                R"({"actions": [{"create_alias": {"collection_name": "v1", "alias_name": "prod"}}]})");
+  ASSERT_EQ(status, 200) << body;
+  std::tie(status, body) = Send("POST", "/collections/prod/points/count", R"({"exact": true})");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.at("result").at("count").to_number<uint64_t>(), 1u);
+  std::tie(status, body) = Send("GET", "/collections/prod/aliases");
+  EXPECT_EQ(boost::json::serialize(body.at("result")),
+            R"({"aliases":[{"alias_name":"prod","collection_name":"v1"}]})");
+  std::tie(status, body) = Send("POST", "/collections/aliases", R"({"actions": [{"delete_alias": {"alias_name": "x"}}]})");
+  EXPECT_EQ(status, 404);
+  EXPECT_NE(Error(body).find("actions[0] (delete_alias)"), std::string::npos) << body;
+  std::tie(status, body) = Send("DELETE", "/collections/prod");  // an alias's name deletes nothing
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(body.at("result").as_bool(), false);
+  std::tie(status, body) = Send("GET", "/aliases");
+  EXPECT_EQ(body.at("result").at("aliases").as_array().size(), 1u);
+}
+
 }  // namespace
 }  // namespace vj
 

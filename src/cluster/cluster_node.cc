@@ -729,10 +729,10 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::GetForReads(const std::string
   return Routed(*snap, name, consistency);
 }
 
-std::string ClusterNode::ResolveName(const std::string& name) const {
+std::optional<std::string> ClusterNode::ResolveAlias(const std::string& name) const {
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
-  if (snap->collections.count(name) != 0) return name;
-  return snap->aliases.Resolve(name).value_or(name);
+  if (snap->aliases.empty() || snap->collections.count(name) != 0) return std::nullopt;
+  return snap->aliases.Resolve(name);
 }
 
 Status ClusterNode::UpdateAliases(const std::vector<AliasAction>& actions) {

@@ -90,7 +90,7 @@ class ClusterNode final : public Catalog, public ShardRouter {
   bool Exists(const std::string& name) const override;
   std::vector<std::string> List() const override;
   // Aliases in etcd (cluster/cluster_aliases.h), resolved from this node's view of the cluster.
-  std::string ResolveName(const std::string& name) const override;
+  std::optional<std::string> ResolveAlias(const std::string& name) const override;
   [[nodiscard]] Status UpdateAliases(const std::vector<AliasAction>& actions) override;
   std::vector<AliasEntry> ListAliases() const override;
 

@@ -3,13 +3,14 @@
 // collections are shared through etcd and whose shards may live on other nodes. The REST API works
 // against this interface only.
 //
-// Aliases (collection/alias_map.h): other names of collections. ResolveName is the one place an alias
+// Aliases (collection/alias_map.h): other names of collections. ResolveAlias is the one place an alias
 // becomes a collection name: the request pipeline calls it once per request, before authorization, and
 // the handler gets the collection's name. Every other method takes collection names only.
 // Thread-safety: implementations are safe to call concurrently.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,9 @@ class Catalog {
   virtual bool Exists(const std::string& name) const = 0;
   virtual std::vector<std::string> List() const = 0;
 
-  // The collection `name` names: the one of that name, else the one the alias `name` points at, else
-  // `name` unchanged (Get then answers NotFound).
-  virtual std::string ResolveName(const std::string& name) const = 0;
+  // The collection the alias `name` points at; nullopt when `name` is no alias (a collection's name, or
+  // nothing's). Allocates only for an alias.
+  virtual std::optional<std::string> ResolveAlias(const std::string& name) const = 0;
   // Applies an alias action list all or none (AliasMap::Apply's errors), durably: OK once it is stored.
   [[nodiscard]] virtual Status UpdateAliases(const std::vector<AliasAction>& actions) = 0;
   // Every alias, by alias name.

@@ -82,10 +82,10 @@ Status Database::LoadAliases() {
   return absl::OkStatus();
 }
 
-std::string Database::ResolveName(const std::string& name) const {
+std::optional<std::string> Database::ResolveAlias(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (collections_.count(name) != 0) return name;
-  return aliases_.Resolve(name).value_or(name);
+  if (aliases_.empty() || collections_.count(name) != 0) return std::nullopt;
+  return aliases_.Resolve(name);
 }
 
 Status Database::UpdateAliases(const std::vector<AliasAction>& actions) {

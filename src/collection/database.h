@@ -55,7 +55,7 @@ class Database final : public Catalog {
   bool Exists(const std::string& name) const override;
   std::vector<std::string> List() const override;
   // Aliases live in <data_dir>/aliases.json, replaced durably on every change (core/durable_file.h).
-  std::string ResolveName(const std::string& name) const override;
+  std::optional<std::string> ResolveAlias(const std::string& name) const override;
   [[nodiscard]] Status UpdateAliases(const std::vector<AliasAction>& actions) override;
   std::vector<AliasEntry> ListAliases() const override;
 

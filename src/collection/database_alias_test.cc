@@ -40,9 +40,9 @@ TEST(DatabaseAliasTest, AliasesSurviveReopenAndResolve) {
   }
   auto db = OpenDb(dir);
   EXPECT_EQ(db->ListAliases(), (std::vector<AliasEntry>{{"old", "v2"}, {"prod", "v2"}}));
-  EXPECT_EQ(db->ResolveName("prod"), "v2");
-  EXPECT_EQ(db->ResolveName("v1"), "v1");
-  EXPECT_EQ(db->ResolveName("nothing"), "nothing");
+  EXPECT_EQ(db->ResolveAlias("prod"), "v2");
+  EXPECT_EQ(db->ResolveAlias("v1"), std::nullopt);
+  EXPECT_EQ(db->ResolveAlias("nothing"), std::nullopt);
   EXPECT_EQ(db->Get("prod").status().code(), absl::StatusCode::kNotFound);  // Get takes collection names only
 }
 
@@ -67,7 +67,7 @@ TEST(DatabaseAliasTest, DeletingACollectionDeletesItsAliasesDurably) {
     ASSERT_TRUE(db->DeleteCollection("v1").ok());
     EXPECT_EQ(db->ListAliases(), (std::vector<AliasEntry>{{"b", "v2"}}));
     ASSERT_TRUE(db->CreateCollection("v1", SmallConfig()).ok());  // a new v1 does not inherit "a"
-    EXPECT_EQ(db->ResolveName("a"), "a");
+    EXPECT_EQ(db->ResolveAlias("a"), std::nullopt);
   }
   auto db = OpenDb(dir);
   EXPECT_EQ(db->ListAliases(), (std::vector<AliasEntry>{{"b", "v2"}}));

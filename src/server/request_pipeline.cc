@@ -120,9 +120,9 @@ Response RequestPipeline::Handle(const Request& request) {
   }
 
   RouteMatch match = MatchRoute(port_, request.method, request.path);
-  // The name as the client gave it, for refusals: one that used an alias learns nothing of its target.
-  const std::string requested = match.collection() ? std::string(*match.collection()) : std::string();
-  if (hooks_.resolve_collection && match.route != nullptr) hooks_.resolve_collection(match);
+  // The alias the client used, if any: a refusal names it, so that it tells nothing of its target.
+  std::optional<std::string> alias;
+  if (hooks_.resolve_collection && match.route != nullptr) alias = hooks_.resolve_collection(match);
   if (match.route == nullptr) {
     if (context.principal == nullptr) {
       return Refuse(MissingCredentials(), context.request_id, "missing");
@@ -148,7 +148,8 @@ Response RequestPipeline::Handle(const Request& request) {
                              : who.Allows(route.permission, match.collection());
     if (!allowed) {
       std::string what = std::string(PermissionName(route.permission));
-      what += match.collection() ? " access to collection " + requested : " access to this node";
+      what += match.collection() ? " access to collection " + (alias ? *alias : std::string(*match.collection()))
+                                 : " access to this node";
       return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden");
     }
     if (hooks_.rate_limit) {

@@ -72,9 +72,10 @@ struct RequestPipelineHooks {
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> api;
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> cluster;
   // Replaces an alias in the matched route's collection parameter by the collection it names
-  // (RestApi::ResolveCollectionAlias), before authorization: a grant is checked against the collection a
-  // request reaches, whatever name it used. Unset: names are taken as they are.
-  std::function<void(RouteMatch&)> resolve_collection;
+  // (api/rest_api.h ResolveCollectionAlias), before authorization: a grant is checked against the
+  // collection a request reaches, whatever name it used. Returns the alias it replaced, nullopt when it
+  // changed nothing. Unset: names are taken as they are.
+  std::function<std::optional<std::string>(RouteMatch&)> resolve_collection;
   // Checks a principal whose token carries Qdrant's value_exists claim (api/value_exists.h): OK, or the
   // refusal. Unset: such principals are refused (a claim that cannot be checked never grants access).
   std::function<Status(const ValueExistsCondition&)> value_exists;

@@ -124,6 +124,34 @@ TEST_F(RequestPipelineTest, TheHandlerGetsTheContext) {
   EXPECT_THAT(HeaderOf(p.Handle(r), "X-Request-Id"), HasSubstr("test-"));
 }
 
+TEST_F(RequestPipelineTest, AnAliasIsResolvedBeforeAuthorization) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipelineHooks hooks;
+  std::string handled;
+  hooks.api = [&handled](const RequestContext&, const RouteMatch& match, const Request&) {
+    handled = match.params.at(0);
+    return Response{};
+  };
+  // "logs-view" is an alias of "secret"; "logs-2" one of "logs-1".
+  hooks.resolve_collection = [](RouteMatch& match) -> std::optional<std::string> {
+    if (match.params.empty()) return std::nullopt;
+    std::string alias = match.params[0];
+    if (alias == "logs-view") match.params[0] = "secret";
+    else if (alias == "logs-2") match.params[0] = "logs-1";
+    else return std::nullopt;
+    return alias;
+  };
+  RequestPipeline p = Make(Port::kPublic, std::move(hooks));
+  // The "logs-*" grant matches the alias's name, not the collection it names.
+  Response denied = p.Handle(vj::Make("PUT", "/collections/logs-view/points", "logs"));
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_THAT(denied.body, HasSubstr("collection logs-view"));
+  EXPECT_THAT(denied.body, ::testing::Not(HasSubstr("secret")));
+  EXPECT_EQ(handled, "");
+  EXPECT_EQ(p.Handle(vj::Make("PUT", "/collections/logs-2/points", "logs")).status, 200);
+  EXPECT_EQ(handled, "logs-1");  // the handler gets the collection's name
+}
+
 TEST_F(RequestPipelineTest, TheRateLimitAnswers429WithRetryAfter) {
   DeclarePipelineMetrics(metrics_);
   RequestPipelineHooks hooks;

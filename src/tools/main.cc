@@ -385,8 +385,10 @@ int Serve(const vj::ServerConfig& config) {
   public_hooks.api = serve_api;
   public_hooks.metrics_text = [&metrics] { return metrics.Render(); };
   public_hooks.metrics_public = config.metrics_public;
-  public_hooks.resolve_collection = [&live_catalog](vj::RouteMatch& match) {
-    if (vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire)) vj::ResolveCollectionAlias(*catalog, match);
+  public_hooks.resolve_collection = [&live_catalog](vj::RouteMatch& match) -> std::optional<std::string> {
+    vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
+    if (catalog == nullptr) return std::nullopt;  // still loading: the handler answers 503
+    return vj::ResolveCollectionAlias(*catalog, match);
   };
   public_hooks.value_exists = [&live_catalog, &loading](const vj::ValueExistsCondition& condition) -> vj::Status {
     vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
