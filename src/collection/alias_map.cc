@@ -97,14 +97,6 @@ std::vector<AliasEntry> AliasMap::List() const {
   return out;
 }
 
-std::vector<AliasEntry> AliasMap::AliasesOf(std::string_view collection) const {
-  std::vector<AliasEntry> out;
-  for (const auto& [alias, target] : aliases_) {
-    if (target == collection) out.push_back({alias, target});
-  }
-  return out;
-}
-
 size_t AliasMap::RemoveCollection(std::string_view collection) {
   return std::erase_if(aliases_, [&](const auto& entry) { return entry.second == collection; });
 }

@@ -61,8 +61,6 @@ class AliasMap {
   bool Contains(std::string_view alias) const { return aliases_.find(alias) != aliases_.end(); }
   // Every alias, by alias name.
   std::vector<AliasEntry> List() const;
-  // The aliases of `collection`, by alias name.
-  std::vector<AliasEntry> AliasesOf(std::string_view collection) const;
   // Drops every alias of `collection` (it was deleted); returns how many.
   size_t RemoveCollection(std::string_view collection);
   size_t size() const { return aliases_.size(); }

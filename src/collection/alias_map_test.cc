@@ -26,7 +26,7 @@ TEST_F(AliasMapTest, CreateRenameDelete) {
   ASSERT_TRUE(Apply({Create("prod", "v1"), Create("prod-b", "v1")}).ok());
   EXPECT_EQ(map_.Resolve("prod"), "v1");
   EXPECT_EQ(map_.Resolve("v1"), std::nullopt);
-  EXPECT_EQ(map_.AliasesOf("v1"), (std::vector<AliasEntry>{{"prod", "v1"}, {"prod-b", "v1"}}));
+  EXPECT_EQ(map_.List(), (std::vector<AliasEntry>{{"prod", "v1"}, {"prod-b", "v1"}}));
   ASSERT_TRUE(Apply({Rename("prod-b", "staging")}).ok());
   EXPECT_EQ(map_.List(), (std::vector<AliasEntry>{{"prod", "v1"}, {"staging", "v1"}}));
   ASSERT_TRUE(Apply({Delete("staging")}).ok());

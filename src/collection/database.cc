@@ -67,9 +67,9 @@ Status Database::LoadAliases() {
     return absl::OkStatus();
   }
   std::ifstream in(AliasFile(), std::ios::binary);
+  if (!in) return absl::UnavailableError("cannot open " + AliasFile());
   std::stringstream bytes;
   bytes << in.rdbuf();
-  if (!in.good() && !in.eof()) return absl::UnavailableError("cannot read " + AliasFile());
   VJ_ASSIGN_OR_RETURN(aliases_, AliasMap::Parse(bytes.str(), AliasFile()));
   size_t dropped = 0;
   for (const AliasEntry& entry : aliases_.List()) {
