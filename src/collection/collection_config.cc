@@ -244,6 +244,26 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
   if (FindField(*obj, "init_from") != nullptr) {
     return absl::InvalidArgumentError("init_from: not supported");
   }
+  // Qdrant's optimizer knobs have no counterpart here (every point is indexed as it is written; graphs are
+  // rebuilt without their tombstones by the shard itself): an empty object is accepted, a setting refused
+  // by name rather than silently ignored.
+  if (const json::value* o = FindField(*obj, "optimizers_config")) {
+    VJ_ASSIGN_OR_RETURN(const json::object* opt, ReadObject(*o, "optimizers_config"));
+    for (const auto& kv : *opt) {
+      if (kv.value().is_null()) continue;
+      return absl::InvalidArgumentError("optimizers_config." + std::string(kv.key()) +
+                                        ": not supported (VJVector indexes every point as it is written and "
+                                        "compacts its indexes itself); leave optimizers_config out");
+    }
+  }
+  // Payloads are stored in RocksDB and held in memory for filters; there is no on-disk-only mode.
+  if (const json::value* d = FindField(*obj, "on_disk_payload")) {
+    VJ_ASSIGN_OR_RETURN(bool on_disk, ReadBool(*d, "on_disk_payload"));
+    if (on_disk) {
+      return absl::InvalidArgumentError("on_disk_payload: true is not supported (payloads are kept in memory for "
+                                        "filtering, and stored durably either way); leave it out or set false");
+    }
+  }
   if (const json::value* schema = FindField(*obj, "payload_schema")) {
     VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*schema, "payload_schema"));
     for (const auto& kv : *s) {
@@ -264,8 +284,8 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
   if (const json::value* strict = FindField(*obj, "strict_mode_config")) {
     VJ_ASSIGN_OR_RETURN(config.strict_mode, ParseStrictModeConfig(*strict, "strict_mode_config"));
   }
-  // wal_config, optimizers_config, on_disk_payload and sharding_method are accepted
-  // so that Qdrant clients' defaults work; this engine has no such knobs.
+  // wal_config and sharding_method are accepted so that Qdrant clients' defaults work; this engine has
+  // no such knobs.
   return config;
 }
 

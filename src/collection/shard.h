@@ -69,6 +69,15 @@ class Shard final : public ShardAccess {
                                      std::vector<std::string> keys, std::optional<std::string> key,
                                      bool wait) override;
 
+  // Replaces the vectors each point names and keeps its others and its payload (shard_vectors.cc).
+  // InvalidArgument as ValidateVectorUpdate, NotFound for a point not stored: nothing changes then.
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait) override;
+  // Removes the named vectors from the selected points; the points stay (with their payload and other
+  // vectors) and searches over a removed vector skip them. InvalidArgument for a name not configured,
+  // NotFound for an explicit id not stored.
+  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
+                                     bool wait) override;
+
   // Payload indexes. InvalidArgument for a malformed key; NotFound when deleting an absent index.
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;

@@ -27,6 +27,9 @@ class ShardAccess {
   [[nodiscard]] virtual Status UpdatePayload(PayloadUpdate op, const PointSelector& selector,
                                              Payload payload, std::vector<std::string> keys,
                                              std::optional<std::string> key, bool wait) = 0;
+  [[nodiscard]] virtual Status UpdateVectors(std::vector<PointInput> points, bool wait) = 0;
+  [[nodiscard]] virtual Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
+                                             bool wait) = 0;
   [[nodiscard]] virtual Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type,
                                                   bool wait) = 0;
   [[nodiscard]] virtual Status DeletePayloadIndex(const std::string& key, bool wait) = 0;

@@ -174,7 +174,9 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
     params.exact = request.exact || small_enough_to_scan(static_cast<double>(s.live.cardinality()));
     found = index->Search(request.vector.data(), params, live);
     if (deadline.Expired()) return deadline.TimeoutError("Search");  // a walk it stopped returns nothing
-    if (found.size() < need && found.size() < s.live.cardinality() && !params.exact && !ticker.Expired()) {
+    // Points without this vector (update/delete_vectors) are not in its index: compare with what it holds.
+    const uint64_t reachable = std::min<uint64_t>(s.live.cardinality(), index->live_count());
+    if (found.size() < need && found.size() < reachable && !params.exact && !ticker.Expired()) {
       params.exact = true;  // a graph that could not reach enough points: fall back to exact
       found = index->Search(request.vector.data(), params, live);
     }
