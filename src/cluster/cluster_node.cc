@@ -266,6 +266,12 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
     }
   }
   std::shared_ptr<LocalReplicaState> replica = Replica(key);
+  // New index settings (PATCH /collections/{name} through any node): this replica rebuilds its indexes in
+  // the background; a no-op once asked for these settings.
+  if (Status s = replica->shard->UpdateIndexConfig(snap.collections.at(name)); !s.ok()) {
+    spdlog::warn("cluster: shard {}: cannot queue the index rebuild for new settings: {}", ShardLabel(name, shard),
+                 StatusMessage(s));
+  }
 
   if (entry.placement.primary == options_.node_id && !entry.leader && !entry.placement.stepped_down) {
     ClaimLeadership(name, shard, entry);

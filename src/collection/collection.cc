@@ -203,6 +203,19 @@ Status Collection::DeletePayloadIndex(const std::string& key, bool wait) {
   return save_config_(config_);
 }
 
+Status Collection::UpdateIndexSettings(const boost::json::object& body) {
+  CollectionConfig updated;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    VJ_ASSIGN_OR_RETURN(updated, ApplyCollectionUpdate(config_, body));
+    if (SameIndexSettings(updated, config_)) return absl::OkStatus();
+    VJ_RETURN_IF_ERROR(save_config_(updated));
+    config_ = updated;
+  }
+  for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->UpdateIndexConfig(updated));
+  return absl::OkStatus();
+}
+
 Status Collection::UpdateStrictMode(const StrictModeConfig& update) {
   std::lock_guard<std::mutex> lock(mu_);
   CollectionConfig updated = config_;

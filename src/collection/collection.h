@@ -67,6 +67,10 @@ class Collection {
   // (config.json, or etcd in cluster mode), under the config's lock, so that concurrent updates never
   // lose one another; on a failed save nothing changes.
   [[nodiscard]] Status UpdateStrictMode(const StrictModeConfig& update);
+  // Applies a PATCH body's index settings (ApplyCollectionUpdate: hnsw_config, quantization_config, per
+  // vector too), persists the config and asks every shard to rebuild its indexes (in the background).
+  // InvalidArgument naming a setting that cannot change; on a failed save nothing changes.
+  [[nodiscard]] Status UpdateIndexSettings(const boost::json::object& body);
   // The strict_mode_config alone (no copy of the rest of the config; asked by every request).
   StrictModeConfig strict_mode() const;
 

@@ -78,6 +78,13 @@ class Shard final : public ShardAccess {
   [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
                                      bool wait) override;
 
+  // Takes `config`'s HNSW and quantization settings (PATCH /collections): when they differ from the
+  // ones last asked for, queues a rebuild of the vector indexes on the writer thread and returns. The
+  // rebuild copies every live vector into new indexes while searches go on over the old ones (writes wait
+  // behind it in the queue), then swaps them in; Info() reports "yellow" until then. A point's vectors
+  // are the same before and after, so no search fails or misses points meanwhile.
+  [[nodiscard]] Status UpdateIndexConfig(const CollectionConfig& config) override;
+
   // Payload indexes. InvalidArgument for a malformed key; NotFound when deleting an absent index.
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;
@@ -148,6 +155,11 @@ class Shard final : public ShardAccess {
   bool loaded_from_snapshot_ = false;
 
   std::unique_ptr<ShardState> state_;
+  // The index settings last asked for by UpdateIndexConfig (to ask once per change), and rebuilds queued
+  // and not yet done.
+  std::mutex index_config_mu_;
+  std::optional<CollectionConfig> index_config_asked_;  // guarded by index_config_mu_
+  std::atomic<int> index_rebuilds_pending_{0};
   std::unique_ptr<IndexCompactor> compactor_;  // outlives writer_, which pokes it
   std::unique_ptr<ShardWriter> writer_;
 };

@@ -22,7 +22,8 @@ CollectionInfo Shard::Info() const {
   }
   info.last_sequence = state_->store->last_sequence();
   for (const auto& [name, index] : state_->vector_indexes) info.tombstones += index->tombstone_count();
-  if (compactor_->busy()) info.status = "yellow";  // rebuilding an index in the background
+  // Rebuilding an index in the background: compacting, or with new settings.
+  if (compactor_->busy() || index_rebuilds_pending_.load() > 0) info.status = "yellow";
   return info;
 }
 

@@ -179,6 +179,37 @@ TEST_F(ShardVectorsTest, DeleteByFilterAndReplicaReplay) {
   EXPECT_EQ(Nearest(**replica, "a", {0, 0}, 10, true).size(), 5u);
 }
 
+TEST_F(ShardVectorsTest, NewIndexSettingsRebuildTheIndexesAndKeepEveryVector) {
+  ASSERT_TRUE(shard_->Upsert(Points(1500), true).ok());
+  ASSERT_TRUE(shard_->DeleteVectors(PointSelector{{PointId::Num(3)}, std::nullopt}, {"a"}, true).ok());
+  CollectionConfig updated = TwoVectors();
+  updated.hnsw.m = 8;
+  updated.quantization = QuantizationConfig{};
+  ASSERT_TRUE(shard_->UpdateIndexConfig(updated).ok());
+  ASSERT_TRUE(shard_->UpdateIndexConfig(updated).ok());  // asked twice: one rebuild
+  shard_->WaitForQueuedWrites();
+  EXPECT_EQ(shard_->Info().status, "green");
+  EXPECT_EQ(shard_->config().hnsw.m, 8u);
+  EXPECT_TRUE(shard_->config().quantization.has_value());
+  for (bool exact : {true, false}) {
+    EXPECT_EQ(Nearest(*shard_, "a", {700, 0}, 1, exact), std::vector<uint64_t>{700});
+    EXPECT_EQ(Nearest(*shard_, "b", {0, 1200}, 1, exact), std::vector<uint64_t>{1200});
+    EXPECT_EQ(Nearest(*shard_, "a", {0, 0}, 1500, exact).size(), 1499u);  // point 3 still without "a"
+  }
+  EXPECT_EQ(Get(*shard_, 9).vectors.at("a"), (std::vector<float>{9, 0}));
+  // Writes after the rebuild go into the new indexes; a reopen builds them with the new settings.
+  PointInput moved;
+  moved.id = PointId::Num(5);
+  moved.vectors["a"] = {5000, 0};
+  ASSERT_TRUE(shard_->UpdateVectors({moved}, true).ok());
+  EXPECT_EQ(Nearest(*shard_, "a", {5000, 0}, 1, false), std::vector<uint64_t>{5});
+  shard_.reset();
+  auto reopened = Shard::Open("t", dir_.path(), updated, CollectionOptions{});
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(Nearest(**reopened, "a", {5000, 0}, 1, false), std::vector<uint64_t>{5});
+  EXPECT_EQ(Nearest(**reopened, "a", {0, 0}, 1500, true).size(), 1499u);
+}
+
 TEST(CollectionVectorsTest, MultiShardUpdateChecksEveryIdFirst) {
   TestDir dir;
   CollectionConfig config = TwoVectors();

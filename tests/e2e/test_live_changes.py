@@ -5,6 +5,9 @@ Named-vector collection "nv" ("img": 4 dims Euclid, "txt": 3 dims Dot), two shar
 name several points cross shards.
 """
 
+import random
+import threading
+
 import vjharness as h
 
 NV = {"vectors": {"img": {"size": 4, "distance": "Euclid"}, "txt": {"size": 3, "distance": "Dot"}},
@@ -181,6 +184,131 @@ class LiveChanges(h.ServerTestCase):
               status=404, mentions="404")
         self.assertEqual(self.point(1)["payload"], {"i": 1, "x": 1})
         self.assertEqual(self.point(2)["payload"], {"i": 2})
+
+
+DIM = 8
+
+
+def random_points(n, seed):
+    rnd = random.Random(seed)
+    return [{"id": i, "vector": [round(rnd.uniform(-1, 1), 4) for _ in range(DIM)], "payload": {"g": i % 5}}
+            for i in range(n)]
+
+
+class PatchCollection(h.ServerTestCase):
+    def config(self, name="p"):
+        return self.client.ok("GET", f"/collections/{name}")
+
+    def test_patch_rebuilds_indexes_under_query_load_and_persists(self):
+        c = self.client
+        c.create_collection("p", body={"vectors": {"size": DIM, "distance": "Euclid"},
+                                       "hnsw_config": {"full_scan_threshold": 0}})
+        points = random_points(2000, 3)
+        for i in range(0, len(points), 500):
+            c.upsert("p", points[i:i + 500])
+
+        # Queries for stored vectors: each must find its own point first, before, during and after the
+        # rebuild (re-ranking with float vectors keeps that true with quantized codes too).
+        stop = threading.Event()
+        stats = {"queries": 0, "failed": [], "wrong": []}
+
+        def load(seed):
+            rnd = random.Random(seed)
+            client = h.Client("127.0.0.1", self.server.port)
+            while not stop.is_set():
+                p = points[rnd.randrange(len(points))]
+                body = {"query": p["vector"], "limit": 3}
+                if rnd.random() < 0.3:
+                    body["filter"] = {"must": [{"key": "g", "match": {"value": p["payload"]["g"]}}]}
+                r = client.call("POST", "/collections/p/points/query", body)
+                stats["queries"] += 1
+                if r.status != 200:
+                    stats["failed"].append(r.describe())
+                elif r.json["result"]["points"][0]["id"] != p["id"]:
+                    stats["wrong"].append((p["id"], r.json["result"]["points"][:1]))
+
+        threads = [threading.Thread(target=load, args=(s,)) for s in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            h_wait = lambda: stats["queries"] > 50  # noqa: E731
+            wait_for(h_wait, "queries before the PATCH")
+            self.assertIs(c.ok("PATCH", "/collections/p", {
+                "hnsw_config": {"m": 8, "ef_construct": 64},
+                "quantization_config": {"scalar": {"type": "int8", "quantile": 0.99}}}), True)
+            before = stats["queries"]
+            wait_for(lambda: self.config()["status"] == "green" and stats["queries"] > before + 50,
+                     "the rebuild to end with queries running")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(stats["failed"], [], f"{len(stats['failed'])} of {stats['queries']} queries failed")
+        self.assertEqual(stats["wrong"], [], f"{len(stats['wrong'])} of {stats['queries']} queries missed their point")
+
+        def check_config():
+            cfg = self.config()["config"]
+            self.assertEqual(cfg["hnsw_config"]["m"], 8, cfg)
+            self.assertEqual(cfg["hnsw_config"]["ef_construct"], 64, cfg)
+            self.assertAlmostEqual(cfg["quantization_config"]["scalar"]["quantile"], 0.99, places=5, msg=cfg)
+
+        check_config()
+        for restart in (self.server.stop, self.server.kill9):
+            restart()
+            self.server.start()
+            check_config()
+            for p in points[:50]:
+                got = c.ok("POST", "/collections/p/points/query", {"query": p["vector"], "limit": 1})
+                self.assertEqual(got["points"][0]["id"], p["id"])
+        # Per vector, and back to no quantization.
+        self.assertIs(c.ok("PATCH", "/collections/p", {"vectors": {"": {"hnsw_config": {"m": 12}}},
+                                                        "quantization_config": "Disabled"}), True)
+        wait_for(lambda: self.config()["status"] == "green", "the second rebuild")
+        cfg = self.config()["config"]
+        self.assertIsNone(cfg["quantization_config"], cfg)
+        self.assertEqual(cfg["params"]["vectors"]["hnsw_config"]["m"], 12, cfg)
+        self.assertEqual(c.count("p"), 2000)
+
+    def test_unchangeable_settings_are_refused_by_name(self):
+        c = self.client
+        c.create_collection("p", body={"vectors": {"size": DIM, "distance": "Dot"}})
+        before = self.config()["config"]
+        for body, word in [
+            ({"optimizers_config": {"indexing_threshold": 0}}, "optimizers_config.indexing_threshold"),
+            ({"params": {"replication_factor": 2}}, "params.replication_factor"),
+            ({"params": {"on_disk_payload": True}}, "params.on_disk_payload"),
+            ({"vectors": {"": {"on_disk": True}}}, "vectors..on_disk"),
+            ({"vectors": {"nope": {"hnsw_config": {"m": 8}}}}, "nope"),
+            ({"hnsw_config": {"m": 1}}, "hnsw_config.m"),
+            ({"hnsw_config": {"m": 8}, "strict_mode_config": {"max_query_limit": "x"}}, "max_query_limit"),
+            ({"quantization_config": {"product": {}}}, "product"),
+            ({"quantization_config": "Off"}, "quantization_config"),
+            ({"sparse_vectors": {"s": {"modifier": "idf"}}}, "sparse_vectors.s.modifier"),
+            ({"frobnicate": 1}, "frobnicate"),
+        ]:
+            c.err("PATCH", "/collections/p", body, status=400, mentions=word)
+        self.assertEqual(self.config()["config"], before)
+        # Empty diffs change nothing and are accepted (clients send them).
+        self.assertIs(c.ok("PATCH", "/collections/p", {"optimizers_config": {}, "params": {}, "hnsw_config": {}}), True)
+        self.assertEqual(self.config()["config"], before)
+        # At create: optimizer settings and on_disk_payload=true are refused, not ignored.
+        c.err("PUT", "/collections/q", {"vectors": {"size": 2, "distance": "Dot"},
+                                        "optimizers_config": {"indexing_threshold": 0}},
+              status=400, mentions="optimizers_config.indexing_threshold")
+        c.err("PUT", "/collections/q", {"vectors": {"size": 2, "distance": "Dot"}, "on_disk_payload": True},
+              status=400, mentions="on_disk_payload")
+        c.create_collection("q", body={"vectors": {"size": 2, "distance": "Dot"}, "on_disk_payload": False,
+                                       "optimizers_config": {}})
+
+
+def wait_for(cond, what, timeout=60):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 if __name__ == "__main__":
