@@ -78,13 +78,19 @@ async function main() {
   const info = await client.getCollection(nv);
   check(info.config.strict_mode_config && info.config.strict_mode_config.max_query_limit === 50,
         "strict mode after updateCollection " + JSON.stringify(info.config.strict_mode_config));
+  check((await client.updateCollection(nv, { hnsw_config: { m: 32 },
+                                             quantization_config: { scalar: { type: "int8" } } })) === true,
+        "updateCollection hnsw_config");
+  const patched = await client.getCollection(nv);
+  check(patched.config.hnsw_config.m === 32 && patched.config.quantization_config.scalar.type === "int8",
+        "config after updateCollection " + JSON.stringify(patched.config));
   let refused = false;
   try {
-    await client.updateCollection(nv, { hnsw_config: { m: 32 } });
+    await client.updateCollection(nv, { optimizers_config: { indexing_threshold: 0 } });
   } catch (e) {
     refused = (e.status ?? (e.response && e.response.status)) === 400;
   }
-  check(refused, "updateCollection hnsw_config.m should be refused with 400");
+  check(refused, "updateCollection optimizers_config.indexing_threshold should be refused with 400");
   const cluster = await client.collectionClusterInfo(nv);
   check(Number.isInteger(cluster.peer_id) && cluster.shard_count === 1 && cluster.local_shards.length === 1 &&
         cluster.local_shards[0].points_count === 2 && cluster.local_shards[0].state === "Active" &&

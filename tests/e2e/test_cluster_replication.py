@@ -165,6 +165,17 @@ class ClusterReplicationTest(ch.ClusterTestCase):
         info = self.client("n1").ok("GET", "/collections/c")
         self.assertIn("group", info["payload_schema"])
 
+        # PATCH through one node: the new index settings reach every node's config (etcd), and every
+        # replica rebuilds its indexes with them (each node logs one rebuild per replica it holds).
+        self.assertIs(self.client("n2").ok("PATCH", "/collections/c", {"hnsw_config": {"m": 12}}), True)
+        for name in ("n1", "n2", "n3"):
+            ch.wait_for(lambda n=name: self.client(n).ok("GET", "/collections/c")["config"]["hnsw_config"]["m"] == 12,
+                        f"{name} to see the new hnsw_config")
+            held = sum(1 for s in maps[0] if name in [r["peer_id"] for r in s["replicas"]])
+            ch.wait_for(lambda n=name, k=held: self.nodes[n].stderr_text().count(
+                "vector indexes rebuilt with new settings") >= k, f"{name}'s {held} replicas to rebuild their indexes")
+            self.assertEqual(self.client(name).count("c"), expected_count)
+
     def test_bad_requests_are_refused_by_every_node(self):
         c = self.client("n1")
         c.err("PUT", "/collections/w", {"vectors": {"size": 4, "distance": "Dot"}, "replication_factor": 2,
