@@ -79,6 +79,11 @@ StatusOr<boost::json::value> HandleClearPayload(const Call& call);
 StatusOr<boost::json::value> HandleScroll(const Call& call);
 StatusOr<boost::json::value> HandleCount(const Call& call);
 
+// Vectors and batches of point writes (handlers_vectors.cc).
+StatusOr<boost::json::value> HandleUpdateVectors(const Call& call);
+StatusOr<boost::json::value> HandleDeleteVectors(const Call& call);
+StatusOr<boost::json::value> HandleBatchUpdate(const Call& call);
+
 // Search (handlers_search.cc).
 StatusOr<boost::json::value> HandleQuery(const Call& call);
 StatusOr<boost::json::value> HandleQueryBatch(const Call& call);

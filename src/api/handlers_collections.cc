@@ -3,6 +3,7 @@
 #include "security/permission.h"
 #include "api/strict_mode.h"
 #include "collection/collection_config.h"
+#include "collection/peer_number.h"
 #include "core/json_fields.h"
 
 namespace vj {
@@ -35,15 +36,17 @@ StatusOr<json::value> HandleRebalance(const Call& call) {
 StatusOr<json::value> HandleCollectionCluster(const Call& call) {
   if (call.options.collection_cluster) return call.options.collection_cluster(call.params[0]);
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
+  // Qdrant's CollectionClusterInfo for a single node: every shard is local and active.
   json::array local;
-  const uint32_t shards = collection->config().shard_number;
-  for (uint32_t i = 0; i < shards; ++i) {
-    local.push_back(json::object{{"shard_id", i}, {"points_count", nullptr}, {"state", "Active"}});
+  const std::vector<uint64_t> counts = collection->ShardPointCounts();
+  for (uint32_t i = 0; i < counts.size(); ++i) {
+    local.push_back(json::object{{"shard_id", i}, {"points_count", counts[i]}, {"state", "Active"}});
   }
-  return json::object{{"peer_id", "local"},
-                      {"shard_count", shards},
+  return json::object{{"peer_id", PeerNumber("local")},
+                      {"shard_count", counts.size()},
                       {"local_shards", std::move(local)},
-                      {"remote_shards", json::array()}};
+                      {"remote_shards", json::array()},
+                      {"shard_transfers", json::array()}};
 }
 
 StatusOr<json::value> HandleListCollections(const Call& call) {

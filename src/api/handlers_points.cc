@@ -4,6 +4,7 @@
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
+#include "api/point_ops.h"
 #include "api/strict_mode.h"
 #include "collection/payload_edit.h"
 #include "core/json_fields.h"
@@ -21,30 +22,6 @@ json::array ViewsToJson(const std::vector<PointView>& views) {
   return out;
 }
 
-StatusOr<std::optional<Filter>> ParseOptionalFilter(const json::object& body, const RequestLimits& limits) {
-  const json::value* filter = FindField(body, "filter");
-  if (filter == nullptr) return std::optional<Filter>();
-  VJ_ASSIGN_OR_RETURN(Filter parsed, ParseFilter(*filter, "filter", limits.filter));
-  return std::optional<Filter>(std::move(parsed));
-}
-
-// {"points": [ids]} or {"filter": {...}}: exactly one.
-StatusOr<PointSelector> ParseSelector(const json::object& body, const RequestLimits& limits) {
-  PointSelector selector;
-  const json::value* points = FindField(body, "points");
-  VJ_ASSIGN_OR_RETURN(selector.filter, ParseOptionalFilter(body, limits));
-  if ((points == nullptr) == !selector.filter.has_value()) {
-    return absl::InvalidArgumentError("expected exactly one of \"points\" (a list of ids) or \"filter\"");
-  }
-  if (points != nullptr) {
-    if (points->is_object()) {  // Qdrant also accepts {"points": {"filter": ...}}
-      return absl::InvalidArgumentError("points: expected a list of ids; use \"filter\" for a filter");
-    }
-    VJ_ASSIGN_OR_RETURN(selector.ids, ParsePointIds(*points, "points", limits.max_points_per_request));
-  }
-  return selector;
-}
-
 StatusOr<size_t> ParseLimit(const json::object& body, size_t fallback, const RequestLimits& limits) {
   const json::value* limit = FindField(body, "limit");
   if (limit == nullptr) return fallback;
@@ -53,76 +30,16 @@ StatusOr<size_t> ParseLimit(const json::object& body, size_t fallback, const Req
   return static_cast<size_t>(n);
 }
 
-// set_payload's "key" must parse, and the patch placed under it must fit the payload depth limit
-// whatever the stored payload holds (each key and each index on the way adds a level). The shard checks
-// the merged result as well; this refuses the request before any shard sees it.
-Status CheckPatchUnderKey(const std::string& key, const Payload& patch) {
-  StatusOr<PayloadPath> path = ParsePayloadPath(key);
-  if (!path.ok()) return WithContext(path.status(), "key");
-  size_t levels = 0;
-  for (const PathStep& step : *path) levels += step.index == PathStep::Index::kNone ? 1 : 2;
-  size_t patch_depth = 1;
-  for (const auto& kv : patch) patch_depth = std::max(patch_depth, 1 + JsonDepth(kv.value()));
-  if (levels + patch_depth > kMaxPayloadDepth) {
-    return absl::InvalidArgumentError("payload: under key \"" + key.substr(0, 64) + "\" it would nest " +
-                                      std::to_string(levels + patch_depth) + " levels deep, the limit is " +
-                                      std::to_string(kMaxPayloadDepth));
-  }
-  return absl::OkStatus();
-}
-
 StatusOr<json::value> PayloadWrite(const Call& call, PayloadUpdate op) {
-  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
-  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
-  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  Payload payload;
-  std::vector<std::string> keys;
-  std::optional<std::string> key;
-  if (op == PayloadUpdate::kSet || op == PayloadUpdate::kOverwrite) {
-    VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"payload", "points", "filter", "key", "shard_key"}, ""));
-    const json::value* p = FindField(body, "payload");
-    if (p == nullptr) return absl::InvalidArgumentError("payload: missing");
-    VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*p, "payload"));
-    VJ_RETURN_IF_ERROR(CheckPayloadLimits(*obj, "payload"));
-    payload = *obj;
-    if (const json::value* k = FindField(body, "key")) {
-      VJ_ASSIGN_OR_RETURN(key, ReadString(*k, "key"));
-      VJ_RETURN_IF_ERROR(CheckPatchUnderKey(*key, payload));
-    }
-  } else if (op == PayloadUpdate::kDeleteKeys) {
-    VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"keys", "points", "filter", "shard_key"}, ""));
-    const json::value* k = FindField(body, "keys");
-    if (k == nullptr) return absl::InvalidArgumentError("keys: missing");
-    VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(*k, "keys"));
-    if (arr->size() > call.limits().max_payload_keys) {
-      return OverLimit("keys", arr->size(), "keys", call.limits().max_payload_keys, "payload_keys");
-    }
-    for (size_t i = 0; i < arr->size(); ++i) {
-      VJ_ASSIGN_OR_RETURN(std::string s, ReadString((*arr)[i], "keys[" + std::to_string(i) + "]"));
-      keys.push_back(std::move(s));
-    }
-    VJ_RETURN_IF_ERROR(ParsePayloadPaths(keys, "keys").status());
-  } else {
-    VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
-  }
-  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body, call.limits()));
-  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitWrite(selector));
-  VJ_RETURN_IF_ERROR(
-      collection->UpdatePayload(op, selector, std::move(payload), std::move(keys), key, wait));
-  return UpdateResult(*collection, wait);
+  return ApplyPointWrite(call, [&](const Collection& c, const json::object& body) {
+    return ParsePayloadWrite(call, c, op, body);
+  });
 }
 
 }  // namespace
 
 StatusOr<json::value> HandleUpsert(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
-  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
-  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points,
-                      ParseUpsertBody(body, call.limits().max_points_per_request));
-  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitUpsert(points.size()));
-  VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), wait));
-  return UpdateResult(*collection, wait);
+  return ApplyPointWrite(call, [&](const Collection& c, const json::object& body) { return ParseUpsertWrite(call, c, body); });
 }
 
 StatusOr<json::value> HandleRetrieve(const Call& call) {
@@ -170,14 +87,7 @@ StatusOr<json::value> HandleGetPoint(const Call& call) {
 }
 
 StatusOr<json::value> HandleDeletePoints(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
-  VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
-  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
-  VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body, call.limits()));
-  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitWrite(selector));
-  VJ_RETURN_IF_ERROR(collection->Delete(selector, wait));
-  return UpdateResult(*collection, wait);
+  return ApplyPointWrite(call, [&](const Collection& c, const json::object& body) { return ParseDeleteWrite(call, c, body); });
 }
 
 StatusOr<json::value> HandleSetPayload(const Call& call) { return PayloadWrite(call, PayloadUpdate::kSet); }

@@ -41,7 +41,8 @@ struct FilterLimits {
 
 struct RequestLimits {
   FilterLimits filter;
-  // Queries in one /points/search/batch or /points/query/batch request.
+  // Queries in one /points/search/batch or /points/query/batch request, and operations in one
+  // /points/batch request.
   size_t max_batch_queries = 256;
   // Points (or ids) in one upsert, delete, retrieve or set-payload request.
   size_t max_points_per_request = 10000;

@@ -215,6 +215,21 @@ json::object UpsertBody(const std::vector<PointInput>& points) {
   return {{"points", std::move(out)}};
 }
 
+json::object UpdateVectorsBody(const std::vector<PointInput>& points) {
+  json::array out;
+  out.reserve(points.size());
+  for (const PointInput& p : points) {
+    out.push_back(json::object{{"id", PointIdToJson(p.id)}, {"vector", NamedVectorsToJson(p.vectors)}});
+  }
+  return {{"points", std::move(out)}};
+}
+
+json::object DeleteVectorsBody(const PointSelector& selector, const std::vector<std::string>& names) {
+  json::object body{{"vector", StringsToJson(names)}};
+  AddSelector(selector, &body);
+  return body;
+}
+
 json::object SelectorBody(const PointSelector& selector) {
   json::object body;
   AddSelector(selector, &body);

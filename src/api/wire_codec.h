@@ -38,6 +38,11 @@ boost::json::value VectorSelectorToJson(const VectorSelector& selector);
 // PUT /collections/{c}/points: {"points": [{"id", "vector", "payload"}]}.
 boost::json::object UpsertBody(const std::vector<PointInput>& points);
 
+// PUT /collections/{c}/points/vectors: {"points": [{"id", "vector"}]}.
+boost::json::object UpdateVectorsBody(const std::vector<PointInput>& points);
+// POST /collections/{c}/points/vectors/delete: {"vector": [names]} and the selector as SelectorBody.
+boost::json::object DeleteVectorsBody(const PointSelector& selector, const std::vector<std::string>& names);
+
 // {"filter": ...} when the selector has a filter (which then decides, as in Collection), else
 // {"points": [ids]}: the body of POST /points/delete.
 boost::json::object SelectorBody(const PointSelector& selector);

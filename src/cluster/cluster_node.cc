@@ -10,6 +10,7 @@
 #include <absl/strings/numbers.h>
 #include <spdlog/spdlog.h>
 
+#include "collection/peer_number.h"
 #include "core/crash_point.h"
 #include "core/durable_file.h"
 #include "core/json_fields.h"
@@ -266,6 +267,12 @@ void ClusterNode::ReconcileShard(const ClusterSnapshot& snap, const std::string&
     }
   }
   std::shared_ptr<LocalReplicaState> replica = Replica(key);
+  // New index settings (PATCH /collections/{name} through any node): this replica rebuilds its indexes in
+  // the background; a no-op once asked for these settings.
+  if (Status s = replica->shard->UpdateIndexConfig(snap.collections.at(name)); !s.ok()) {
+    spdlog::warn("cluster: shard {}: cannot queue the index rebuild for new settings: {}", ShardLabel(name, shard),
+                 StatusMessage(s));
+  }
 
   if (entry.placement.primary == options_.node_id && !entry.leader && !entry.placement.stepped_down) {
     ClaimLeadership(name, shard, entry);
@@ -807,7 +814,7 @@ StatusOr<json::value> ClusterNode::CollectionClusterInfo(const std::string& coll
                                      {"points_count", replica ? replica->shard->Info().points_count : 0},
                                      {"state", state}});
       } else {
-        remote.push_back(json::object{{"shard_id", s}, {"peer_id", node}, {"state", state}});
+        remote.push_back(json::object{{"shard_id", s}, {"peer_id", PeerNumber(node)}, {"state", state}, {"node_id", node}});
       }
     }
     detail.push_back(json::object{{"shard_id", s},
@@ -815,7 +822,10 @@ StatusOr<json::value> ClusterNode::CollectionClusterInfo(const std::string& coll
                                   {"primary", entry.leader ? json::value(entry.leader->node) : json::value(nullptr)},
                                   {"replicas", std::move(replicas)}});
   }
-  return json::object{{"peer_id", options_.node_id},
+  // Qdrant's shape (integer peer ids) plus VJVector's own: node_id names, and `shards`, each shard's
+  // placement, primary and replication progress.
+  return json::object{{"peer_id", PeerNumber(options_.node_id)},
+                      {"node_id", options_.node_id},
                       {"shard_count", shards->second.size()},
                       {"local_shards", std::move(local)},
                       {"remote_shards", std::move(remote)},

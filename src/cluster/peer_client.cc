@@ -75,6 +75,16 @@ StatusOr<uint64_t> PeerClient::Delete(const PeerShard& to, const PointSelector& 
   return Write("POST", to, "/points/delete", SelectorBody(selector), wait);
 }
 
+StatusOr<uint64_t> PeerClient::UpdateVectors(const PeerShard& to, const std::vector<PointInput>& points,
+                                             bool wait) {
+  return Write("PUT", to, "/points/vectors", UpdateVectorsBody(points), wait);
+}
+
+StatusOr<uint64_t> PeerClient::DeleteVectors(const PeerShard& to, const PointSelector& selector,
+                                             const std::vector<std::string>& names, bool wait) {
+  return Write("POST", to, "/points/vectors/delete", DeleteVectorsBody(selector, names), wait);
+}
+
 StatusOr<uint64_t> PeerClient::UpdatePayload(const PeerShard& to, PayloadUpdate op, const PointSelector& selector,
                                              const Payload& payload, const std::vector<std::string>& keys,
                                              const std::optional<std::string>& key, bool wait) {

@@ -46,6 +46,9 @@ class PeerClient {
   // Writes return the peer's last sequence of the shard (its operation_id).
   StatusOr<uint64_t> Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait);
   StatusOr<uint64_t> Delete(const PeerShard& to, const PointSelector& selector, bool wait);
+  StatusOr<uint64_t> UpdateVectors(const PeerShard& to, const std::vector<PointInput>& points, bool wait);
+  StatusOr<uint64_t> DeleteVectors(const PeerShard& to, const PointSelector& selector,
+                                   const std::vector<std::string>& names, bool wait);
   StatusOr<uint64_t> UpdatePayload(const PeerShard& to, PayloadUpdate op, const PointSelector& selector,
                                    const Payload& payload, const std::vector<std::string>& keys,
                                    const std::optional<std::string>& key, bool wait);

@@ -187,6 +187,16 @@ Status RoutedShard::UpdatePayload(PayloadUpdate op, const PointSelector& selecto
                wait);
 }
 
+Status RoutedShard::UpdateVectors(std::vector<PointInput> points, bool wait) {
+  return Write([&](Shard& s) { return s.UpdateVectors(points, wait); },
+               [&](const PeerShard& p) { return router_.peers().UpdateVectors(p, points, wait); }, wait);
+}
+
+Status RoutedShard::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait) {
+  return Write([&](Shard& s) { return s.DeleteVectors(selector, names, wait); },
+               [&](const PeerShard& p) { return router_.peers().DeleteVectors(p, selector, names, wait); }, wait);
+}
+
 Status RoutedShard::CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) {
   return EveryReplica([&](Shard& s) { return s.CreatePayloadIndex(key, type, wait); },
                       [&](const PeerShard& p) { return router_.peers().CreatePayloadIndex(p, key, type, wait); });

@@ -73,6 +73,12 @@ class RoutedShard final : public ShardAccess {
   [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                      std::vector<std::string> keys, std::optional<std::string> key,
                                      bool wait) override;
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait) override;
+  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
+                                     bool wait) override;
+  // Nothing to do here: every node rebuilds its own replicas when it sees the new config in etcd
+  // (ClusterNode's reconcile).
+  [[nodiscard]] Status UpdateIndexConfig(const CollectionConfig&) override { return absl::OkStatus(); }
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;
 

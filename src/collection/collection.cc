@@ -71,6 +71,12 @@ CollectionInfo Collection::Info() const {
   return info;
 }
 
+std::vector<uint64_t> Collection::ShardPointCounts() const {
+  std::vector<uint64_t> counts(shards_.size());
+  RunOnShardPool(shards_.size(), [&](size_t i) { counts[i] = shards_[i]->Info().points_count; });
+  return counts;
+}
+
 uint64_t Collection::last_sequence() const {
   uint64_t sum = 0;
   for (const auto& shard : shards_) sum += shard->last_sequence();
@@ -124,6 +130,16 @@ Status Collection::UpdatePayload(PayloadUpdate op, const PointSelector& selector
     return absl::OkStatus();
   }
   auto parts = SplitIds(selector.ids);
+  VJ_RETURN_IF_ERROR(CheckAllExist(parts));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    VJ_RETURN_IF_ERROR(
+        shards_[i]->UpdatePayload(op, PointSelector{parts[i], std::nullopt}, payload, keys, key, wait));
+  }
+  return absl::OkStatus();
+}
+
+Status Collection::CheckAllExist(const std::vector<std::vector<PointId>>& parts) const {
   // Every id must exist before any shard changes (a shard checks only its own ids).
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
@@ -135,10 +151,40 @@ Status Collection::UpdatePayload(PayloadUpdate op, const PointSelector& selector
       }
     }
   }
+  return absl::OkStatus();
+}
+
+Status Collection::UpdateVectors(std::vector<PointInput> points, bool wait) {
+  const CollectionConfig cfg = config();
+  for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidateVectorUpdate(cfg, p));
+  if (shards_.size() == 1) return shards_[0]->UpdateVectors(std::move(points), wait);
+  std::vector<std::vector<PointInput>> parts(shards_.size());
+  std::vector<std::vector<PointId>> ids(shards_.size());
+  for (PointInput& p : points) {
+    const uint32_t shard = ring_->ShardOf(p.id);
+    ids[shard].push_back(p.id);
+    parts[shard].push_back(std::move(p));
+  }
+  VJ_RETURN_IF_ERROR(CheckAllExist(ids));
+  std::vector<Status> done(parts.size());
+  RunOnShardPool(parts.size(), [&](size_t i) {
+    if (!parts[i].empty()) done[i] = shards_[i]->UpdateVectors(std::move(parts[i]), wait);
+  });
+  for (const Status& s : done) VJ_RETURN_IF_ERROR(s);
+  return absl::OkStatus();
+}
+
+Status Collection::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait) {
+  VJ_RETURN_IF_ERROR(ValidateVectorNames(config(), names, "vector"));
+  if (selector.filter || shards_.size() == 1) {
+    for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->DeleteVectors(selector, names, wait));
+    return absl::OkStatus();
+  }
+  auto parts = SplitIds(selector.ids);
+  VJ_RETURN_IF_ERROR(CheckAllExist(parts));
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
-    VJ_RETURN_IF_ERROR(
-        shards_[i]->UpdatePayload(op, PointSelector{parts[i], std::nullopt}, payload, keys, key, wait));
+    VJ_RETURN_IF_ERROR(shards_[i]->DeleteVectors(PointSelector{parts[i], std::nullopt}, names, wait));
   }
   return absl::OkStatus();
 }
@@ -155,6 +201,19 @@ Status Collection::DeletePayloadIndex(const std::string& key, bool wait) {
   std::lock_guard<std::mutex> lock(mu_);
   config_.payload_schema.erase(key);
   return save_config_(config_);
+}
+
+Status Collection::UpdateIndexSettings(const boost::json::object& body) {
+  CollectionConfig updated;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    VJ_ASSIGN_OR_RETURN(updated, ApplyCollectionUpdate(config_, body));
+    if (SameIndexSettings(updated, config_)) return absl::OkStatus();
+    VJ_RETURN_IF_ERROR(save_config_(updated));
+    config_ = updated;
+  }
+  for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->UpdateIndexConfig(updated));
+  return absl::OkStatus();
 }
 
 Status Collection::UpdateStrictMode(const StrictModeConfig& update) {

@@ -41,6 +41,8 @@ class Collection {
   const std::string& name() const { return name_; }
   CollectionConfig config() const;
   CollectionInfo Info() const;
+  // Points of each shard, in shard order (a shard that cannot be reached counts 0).
+  std::vector<uint64_t> ShardPointCounts() const;
   // Sum of the shards' last durable sequence numbers: grows with every write (Qdrant's operation_id).
   uint64_t last_sequence() const;
   double load_seconds() const { return load_seconds_; }
@@ -55,12 +57,20 @@ class Collection {
   [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                      std::vector<std::string> keys, std::optional<std::string> key,
                                      bool wait);
+  // Vector edits (Shard::UpdateVectors / DeleteVectors). Every point is validated, and every explicit
+  // id must exist, before any shard changes.
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait);
+  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait);
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait);
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
   // Merges `update` into the stored strict_mode_config (MergeStrictModeConfig) and persists it
   // (config.json, or etcd in cluster mode), under the config's lock, so that concurrent updates never
   // lose one another; on a failed save nothing changes.
   [[nodiscard]] Status UpdateStrictMode(const StrictModeConfig& update);
+  // Applies a PATCH body's index settings (ApplyCollectionUpdate: hnsw_config, quantization_config, per
+  // vector too), persists the config and asks every shard to rebuild its indexes (in the background).
+  // InvalidArgument naming a setting that cannot change; on a failed save nothing changes.
+  [[nodiscard]] Status UpdateIndexSettings(const boost::json::object& body);
   // The strict_mode_config alone (no copy of the rest of the config; asked by every request).
   StrictModeConfig strict_mode() const;
 
@@ -81,6 +91,8 @@ class Collection {
   Collection(std::string name, ConfigSink save_config);
   // Groups ids by the shard that owns them.
   std::vector<std::vector<PointId>> SplitIds(const std::vector<PointId>& ids) const;
+  // NotFound naming the first id of parts[i] that shard i does not hold.
+  Status CheckAllExist(const std::vector<std::vector<PointId>>& parts) const;
 
   // Fields that never change after Open.
   const std::string name_;

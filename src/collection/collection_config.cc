@@ -244,6 +244,26 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
   if (FindField(*obj, "init_from") != nullptr) {
     return absl::InvalidArgumentError("init_from: not supported");
   }
+  // Qdrant's optimizer knobs have no counterpart here (every point is indexed as it is written; graphs are
+  // rebuilt without their tombstones by the shard itself): an empty object is accepted, a setting refused
+  // by name rather than silently ignored.
+  if (const json::value* o = FindField(*obj, "optimizers_config")) {
+    VJ_ASSIGN_OR_RETURN(const json::object* opt, ReadObject(*o, "optimizers_config"));
+    for (const auto& kv : *opt) {
+      if (kv.value().is_null()) continue;
+      return absl::InvalidArgumentError("optimizers_config." + std::string(kv.key()) +
+                                        ": not supported (VJVector indexes every point as it is written and "
+                                        "compacts its indexes itself); leave optimizers_config out");
+    }
+  }
+  // Payloads are stored in RocksDB and held in memory for filters; there is no on-disk-only mode.
+  if (const json::value* d = FindField(*obj, "on_disk_payload")) {
+    VJ_ASSIGN_OR_RETURN(bool on_disk, ReadBool(*d, "on_disk_payload"));
+    if (on_disk) {
+      return absl::InvalidArgumentError("on_disk_payload: true is not supported (payloads are kept in memory for "
+                                        "filtering, and stored durably either way); leave it out or set false");
+    }
+  }
   if (const json::value* schema = FindField(*obj, "payload_schema")) {
     VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*schema, "payload_schema"));
     for (const auto& kv : *s) {
@@ -264,8 +284,8 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
   if (const json::value* strict = FindField(*obj, "strict_mode_config")) {
     VJ_ASSIGN_OR_RETURN(config.strict_mode, ParseStrictModeConfig(*strict, "strict_mode_config"));
   }
-  // wal_config, optimizers_config, on_disk_payload and sharding_method are accepted
-  // so that Qdrant clients' defaults work; this engine has no such knobs.
+  // wal_config and sharding_method are accepted so that Qdrant clients' defaults work; this engine has
+  // no such knobs.
   return config;
 }
 
@@ -302,6 +322,98 @@ json::object CollectionInfoConfigJson(const CollectionConfig& config) {
       {"wal_config", json::object{{"wal_capacity_mb", 0}, {"wal_segments_ahead", 0}}},
       {"quantization_config", QuantizationToJson(config.quantization)},
       {"strict_mode_config", StrictModeConfigToJson(config.strict_mode)}};
+}
+
+namespace {
+
+// The first setting named inside `value` (a dotted path below `where`), skipping nulls and empty objects;
+// "" when there is none.
+std::string FirstSetting(const json::value& value, const std::string& where, int depth = 0) {
+  if (value.is_null()) return "";
+  const json::object* obj = value.if_object();
+  if (obj == nullptr || depth >= 3) return where;
+  for (const auto& kv : *obj) {
+    std::string inner = FirstSetting(kv.value(), where + "." + std::string(kv.key()), depth + 1);
+    if (!inner.empty()) return inner;
+  }
+  return "";
+}
+
+Status Unchangeable(const std::string& setting) {
+  return absl::InvalidArgumentError(setting + ": cannot be changed after the collection is created; "
+                                              "PATCH /collections/{name} changes hnsw_config, quantization_config "
+                                              "(collection-wide or per vector) and strict_mode_config");
+}
+
+// quantization_config of a PATCH: an object as at create, or "Disabled".
+StatusOr<std::optional<QuantizationConfig>> ParseQuantizationDiff(const json::value& v, const std::string& where) {
+  if (const json::string* s = v.if_string()) {
+    if (*s == "Disabled") return std::optional<QuantizationConfig>();
+    return absl::InvalidArgumentError(where + ": expected an object or \"Disabled\"");
+  }
+  VJ_ASSIGN_OR_RETURN(QuantizationConfig q, ParseQuantization(v, where));
+  return std::optional<QuantizationConfig>(q);
+}
+
+}  // namespace
+
+StatusOr<CollectionConfig> ApplyCollectionUpdate(const CollectionConfig& current, const json::object& body) {
+  VJ_RETURN_IF_ERROR(CheckKnownFields(body,
+                                      {"strict_mode_config", "vectors", "optimizers_config", "params", "hnsw_config",
+                                       "quantization_config", "sparse_vectors", "metadata"},
+                                      ""));
+  for (const char* fixed : {"optimizers_config", "params", "sparse_vectors", "metadata"}) {
+    if (const json::value* v = FindField(body, fixed)) {
+      if (!v->is_object()) return absl::InvalidArgumentError(std::string(fixed) + ": expected an object");
+      if (std::string setting = FirstSetting(*v, fixed); !setting.empty()) return Unchangeable(setting);
+    }
+  }
+  CollectionConfig updated = current;
+  if (const json::value* h = FindField(body, "hnsw_config")) {
+    VJ_ASSIGN_OR_RETURN(updated.hnsw, ParseHnsw(*h, "hnsw_config", current.hnsw));
+  }
+  if (const json::value* q = FindField(body, "quantization_config")) {
+    VJ_ASSIGN_OR_RETURN(updated.quantization, ParseQuantizationDiff(*q, "quantization_config"));
+  }
+  if (const json::value* vectors = FindField(body, "vectors")) {
+    VJ_ASSIGN_OR_RETURN(const json::object* vobj, ReadObject(*vectors, "vectors"));
+    for (const auto& kv : *vobj) {
+      const std::string name(kv.key());
+      const std::string where = "vectors." + name;
+      auto it = updated.vectors.find(name);
+      if (it == updated.vectors.end()) {
+        return absl::InvalidArgumentError(where + ": no vector \"" + name + "\" in this collection" +
+                                          (name.empty() ? "" : " (an unnamed vector is \"\")"));
+      }
+      if (kv.value().is_null()) continue;
+      VJ_ASSIGN_OR_RETURN(const json::object* diff, ReadObject(kv.value(), where));
+      VJ_RETURN_IF_ERROR(CheckKnownFields(*diff, {"hnsw_config", "quantization_config", "on_disk"}, where));
+      if (const json::value* d = FindField(*diff, "on_disk")) {
+        VJ_ASSIGN_OR_RETURN(bool on_disk, ReadBool(*d, where + ".on_disk"));
+        if (on_disk != it->second.on_disk) return Unchangeable(where + ".on_disk");
+      }
+      if (const json::value* h = FindField(*diff, "hnsw_config")) {
+        VJ_ASSIGN_OR_RETURN(it->second.hnsw, ParseHnsw(*h, where + ".hnsw_config", updated.EffectiveHnsw(name)));
+      }
+      if (const json::value* q = FindField(*diff, "quantization_config")) {
+        VJ_ASSIGN_OR_RETURN(it->second.quantization, ParseQuantizationDiff(*q, where + ".quantization_config"));
+      }
+    }
+  }
+  return updated;
+}
+
+bool SameIndexSettings(const CollectionConfig& a, const CollectionConfig& b) {
+  if (a.vectors.size() != b.vectors.size()) return false;
+  for (const auto& [name, params] : a.vectors) {
+    if (b.vectors.count(name) == 0) return false;
+    if (json::serialize(HnswToJson(a.EffectiveHnsw(name))) != json::serialize(HnswToJson(b.EffectiveHnsw(name))) ||
+        json::serialize(QuantizationToJson(a.EffectiveQuantization(name))) !=
+            json::serialize(QuantizationToJson(b.EffectiveQuantization(name)))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 Status ValidateCollectionName(std::string_view name) {

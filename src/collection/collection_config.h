@@ -60,6 +60,17 @@ boost::json::object CollectionConfigToJson(const CollectionConfig& config);
 // Qdrant's `config` object of GET /collections/{name} (params, hnsw_config, optimizer/wal stubs).
 boost::json::object CollectionInfoConfigJson(const CollectionConfig& config);
 
+// Applies the body of PATCH /collections/{name} (Qdrant's UpdateCollection) to `current`: hnsw_config
+// and quantization_config (an object, or "Disabled"), collection-wide or per vector under
+// vectors.<name>, with Qdrant's diff meaning (given fields replace, others stay). strict_mode_config is
+// left to the caller. Any other setting (optimizers_config.*, params.*, vectors.<name>.on_disk,
+// sparse_vectors, metadata) is refused with InvalidArgument naming it; null or empty objects are
+// accepted as "nothing to change".
+StatusOr<CollectionConfig> ApplyCollectionUpdate(const CollectionConfig& current, const boost::json::object& body);
+// Whether two configs build the same vector indexes (the effective HNSW parameters and quantization of
+// every vector).
+bool SameIndexSettings(const CollectionConfig& a, const CollectionConfig& b);
+
 // Writes config.json in `dir` atomically (temporary file, fsync, rename, fsync of the directory), and
 // reads it back (DataLoss when unreadable).
 Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& config);

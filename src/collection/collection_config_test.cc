@@ -127,5 +127,63 @@ TEST(CollectionConfigTest, CollectionNames) {
   EXPECT_FALSE(ValidateCollectionName(std::string(256, 'a')).ok());
 }
 
+TEST(CollectionConfigTest, UpdateAppliesIndexSettingsAsADiff) {
+  auto base = ParseCollectionConfig(boost::json::parse(
+      R"({"vectors": {"a": {"size": 4, "distance": "Dot"}, "b": {"size": 2, "distance": "Euclid"}},
+          "hnsw_config": {"m": 16, "ef_construct": 100}})"));
+  ASSERT_TRUE(base.ok()) << base.status();
+  auto updated = ApplyCollectionUpdate(*base, boost::json::parse(
+      R"({"hnsw_config": {"m": 8}, "quantization_config": {"scalar": {"type": "int8"}},
+          "vectors": {"b": {"hnsw_config": {"ef_construct": 50}, "quantization_config": {"binary": {}}}},
+          "optimizers_config": {}, "params": null})").as_object());
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->hnsw.m, 8u);
+  EXPECT_EQ(updated->hnsw.ef_construct, 100u);  // not given: kept
+  EXPECT_EQ(updated->EffectiveHnsw("a").m, 8u);
+  EXPECT_EQ(updated->EffectiveHnsw("b").m, 8u);
+  EXPECT_EQ(updated->EffectiveHnsw("b").ef_construct, 50u);
+  EXPECT_EQ(updated->EffectiveQuantization("a")->kind, QuantizationConfig::Kind::kScalarInt8);
+  EXPECT_EQ(updated->EffectiveQuantization("b")->kind, QuantizationConfig::Kind::kBinary);
+  EXPECT_FALSE(SameIndexSettings(*base, *updated));
+  EXPECT_TRUE(SameIndexSettings(*base, *base));
+  auto disabled = ApplyCollectionUpdate(*updated, boost::json::parse(R"({"quantization_config": "Disabled"})").as_object());
+  ASSERT_TRUE(disabled.ok());
+  EXPECT_FALSE(disabled->EffectiveQuantization("a").has_value());
+  // Stored and read back as it was applied.
+  auto reread = ParseCollectionConfig(CollectionConfigToJson(*updated));
+  ASSERT_TRUE(reread.ok()) << reread.status();
+  EXPECT_TRUE(SameIndexSettings(*reread, *updated));
+}
+
+TEST(CollectionConfigTest, UpdateRefusesFixedSettingsByName) {
+  auto base = ParseCollectionConfig(boost::json::parse(R"({"vectors": {"size": 4, "distance": "Dot"}})"));
+  ASSERT_TRUE(base.ok());
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"optimizers_config": {"indexing_threshold": 0}})", "optimizers_config.indexing_threshold"},
+      {R"({"params": {"write_consistency_factor": 2}})", "params.write_consistency_factor"},
+      {R"({"vectors": {"": {"on_disk": true}}})", "on_disk"},
+      {R"({"vectors": {"x": {}}})", "vectors.x"},
+      {R"({"hnsw_config": {"m": 1000}})", "hnsw_config.m"},
+      {R"({"quantization_config": "Enabled"})", "quantization_config"},
+      {R"({"metadata": {"k": 1}})", "metadata.k"},
+      {R"({"what": 1})", "what"},
+  };
+  for (const auto& [body, word] : cases) {
+    auto got = ApplyCollectionUpdate(*base, boost::json::parse(body).as_object());
+    ASSERT_FALSE(got.ok()) << body;
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << body;
+    EXPECT_NE(std::string(got.status().message()).find(word), std::string::npos) << got.status();
+  }
+}
+
+TEST(CollectionConfigTest, CreateRefusesOptimizerSettingsAndOnDiskPayload) {
+  EXPECT_FALSE(ParseCollectionConfig(boost::json::parse(
+      R"({"vectors": {"size": 4, "distance": "Dot"}, "optimizers_config": {"indexing_threshold": 0}})")).ok());
+  EXPECT_FALSE(ParseCollectionConfig(boost::json::parse(
+      R"({"vectors": {"size": 4, "distance": "Dot"}, "on_disk_payload": true})")).ok());
+  EXPECT_TRUE(ParseCollectionConfig(boost::json::parse(
+      R"({"vectors": {"size": 4, "distance": "Dot"}, "on_disk_payload": false, "optimizers_config": {}})")).ok());
+}
+
 }  // namespace
 }  // namespace vj

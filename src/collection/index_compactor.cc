@@ -25,7 +25,7 @@ bool IndexCompactor::Due() const {
 void IndexCompactor::Poke() {
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || running_ || poked_ || !Due()) return;
+    if (stopping_ || paused_ || running_ || poked_ || !Due()) return;
     poked_ = true;
   }
   cv_.notify_all();
@@ -41,6 +41,22 @@ void IndexCompactor::WaitIdle() {
   cv_.wait(lock, [this] { return stopping_ || (!running_ && !poked_); });
 }
 
+void IndexCompactor::Pause() {
+  std::unique_lock lock(mu_);
+  paused_ = true;
+  cancel_.store(true);
+  cv_.wait(lock, [this] { return stopping_ || !running_; });
+  cancel_.store(false);
+}
+
+void IndexCompactor::Resume() {
+  {
+    std::lock_guard lock(mu_);
+    paused_ = false;
+  }
+  Poke();
+}
+
 void IndexCompactor::Stop() {
   {
     std::lock_guard lock(mu_);
@@ -49,7 +65,7 @@ void IndexCompactor::Stop() {
   }
   cancel_.store(true);
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void IndexCompactor::Run() {
@@ -58,7 +74,7 @@ void IndexCompactor::Run() {
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kRebuildNice);
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || poked_; });
+    cv_.wait(lock, [this] { return stopping_ || (poked_ && !paused_); });
     if (stopping_) return;
     poked_ = false;
     running_ = true;

@@ -32,6 +32,11 @@ class IndexCompactor {
   // Cancels a rebuild in progress (the index stays as it was) and joins the thread; Poke then does
   // nothing.
   void Stop();
+  // Cancels a rebuild in progress and waits for it to end; no rebuild starts until Resume. For a caller
+  // that replaces the vector indexes (Shard::UpdateIndexConfig). Pause and Resume come in pairs, from one
+  // thread (the shard's writer).
+  void Pause();
+  void Resume();
   // Whether a rebuild runs or is due (the shard then reports status "yellow", as Qdrant does while it
   // optimizes).
   bool busy();
@@ -56,6 +61,7 @@ class IndexCompactor {
   bool poked_ ABSL_GUARDED_BY(mu_) = false;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> cancel_{false};
   std::atomic<uint64_t> compactions_{0};
   std::atomic<uint64_t> failures_{0};

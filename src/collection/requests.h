@@ -18,7 +18,9 @@ namespace vj {
 
 struct PointInput {
   PointId id;
-  NamedVectors vectors;  // must hold every configured vector name
+  // Configured names only. A collection with one unnamed vector needs it; with named vectors a point
+  // may hold any subset of them (Qdrant's meaning: searches over a vector the point lacks skip it).
+  NamedVectors vectors;
   Payload payload;
 };
 
@@ -112,8 +114,15 @@ struct CollectionOptions {
   uint64_t min_free_disk_bytes = 64ull << 20;
 };
 
-// InvalidArgument naming the point and vector unless `point` has exactly the configured vectors, each of
-// the configured dimension and finite.
+// InvalidArgument naming the point and vector unless every vector of `point` is configured, of the
+// configured dimension and finite, and, in a collection with one unnamed vector, that vector is there.
 Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point);
+// The same checks for update_vectors, which replaces only the vectors it names: any configured subset,
+// at least one.
+Status ValidateVectorUpdate(const CollectionConfig& config, const PointInput& point);
+// InvalidArgument naming `where` unless `names` is non-empty and every name is a configured vector
+// ("" is the unnamed one).
+Status ValidateVectorNames(const CollectionConfig& config, const std::vector<std::string>& names,
+                           const std::string& where);
 
 }  // namespace vj

@@ -218,7 +218,10 @@ Status Shard::ResetSequence(uint64_t sequence) {
   return Submit(std::move(request), WriteWait::kInternal);
 }
 
-Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point) {
+namespace {
+
+// Names, dimensions and finiteness of the vectors a point carries.
+Status CheckGivenVectors(const CollectionConfig& config, const PointInput& point) {
   const std::string who = "point " + point.id.ToString();
   for (const auto& [name, values] : point.vectors) {
     auto it = config.vectors.find(name);
@@ -239,15 +242,38 @@ Status ValidatePointVectors(const CollectionConfig& config, const PointInput& po
       }
     }
   }
-  for (const auto& [name, params] : config.vectors) {
-    if (point.vectors.find(name) == point.vectors.end()) {
-      return absl::InvalidArgumentError(
-          who + ": missing " + (name.empty() ? std::string("vector") : "vector \"" + name + "\""));
-    }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point) {
+  VJ_RETURN_IF_ERROR(CheckGivenVectors(config, point));
+  if (config.has_unnamed_vector() && point.vectors.empty()) {
+    return absl::InvalidArgumentError("point " + point.id.ToString() + ": missing vector");
   }
   return absl::OkStatus();
 }
 
+Status ValidateVectorUpdate(const CollectionConfig& config, const PointInput& point) {
+  VJ_RETURN_IF_ERROR(CheckGivenVectors(config, point));
+  if (point.vectors.empty()) {
+    return absl::InvalidArgumentError("point " + point.id.ToString() + ": no vector to update");
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateVectorNames(const CollectionConfig& config, const std::vector<std::string>& names,
+                           const std::string& where) {
+  if (names.empty()) return absl::InvalidArgumentError(where + ": expected at least one vector name");
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (config.vectors.find(names[i]) == config.vectors.end()) {
+      return absl::InvalidArgumentError(where + "[" + std::to_string(i) + "]: vector \"" + names[i] +
+                                        "\" is not configured in this collection");
+    }
+  }
+  return absl::OkStatus();
+}
 
 Status Shard::Upsert(std::vector<PointInput> points, bool wait) {
   const CollectionConfig cfg = config();
@@ -265,30 +291,6 @@ Status Shard::Upsert(std::vector<PointInput> points, bool wait) {
   return Submit(std::move(request), ClientWait(wait));
 }
 
-namespace {
-
-// The internal ids a selector addresses; NotFound for explicit ids that do not exist when
-// `require_existing`.
-StatusOr<std::vector<PointId>> SelectedIds(const ShardState& s, const PointSelector& selector,
-                                           bool require_existing) {
-  std::vector<PointId> out;
-  if (selector.filter) {
-    std::shared_lock lock(s.mu);
-    for (uint32_t internal : s.MatchingIds(*selector.filter)) out.push_back(s.external_of[internal]);
-    return out;
-  }
-  if (require_existing) {
-    std::shared_lock lock(s.mu);
-    for (const PointId& id : selector.ids) {
-      if (s.internal_of.find(id) == s.internal_of.end()) {
-        return absl::NotFoundError("No point with id " + id.ToString() + " found");
-      }
-    }
-  }
-  return selector.ids;
-}
-
-}  // namespace
 
 Status Shard::Delete(const PointSelector& selector, bool wait) {
   auto request = std::make_unique<WriteRequest>();

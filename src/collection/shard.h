@@ -69,6 +69,22 @@ class Shard final : public ShardAccess {
                                      std::vector<std::string> keys, std::optional<std::string> key,
                                      bool wait) override;
 
+  // Replaces the vectors each point names and keeps its others and its payload (shard_vectors.cc).
+  // InvalidArgument as ValidateVectorUpdate, NotFound for a point not stored: nothing changes then.
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait) override;
+  // Removes the named vectors from the selected points; the points stay (with their payload and other
+  // vectors) and searches over a removed vector skip them. InvalidArgument for a name not configured,
+  // NotFound for an explicit id not stored.
+  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
+                                     bool wait) override;
+
+  // Takes `config`'s HNSW and quantization settings (PATCH /collections): when they differ from the
+  // ones last asked for, queues a rebuild of the vector indexes on the writer thread and returns. The
+  // rebuild copies every live vector into new indexes while searches go on over the old ones (writes wait
+  // behind it in the queue), then swaps them in; Info() reports "yellow" until then. A point's vectors
+  // are the same before and after, so no search fails or misses points meanwhile.
+  [[nodiscard]] Status UpdateIndexConfig(const CollectionConfig& config) override;
+
   // Payload indexes. InvalidArgument for a malformed key; NotFound when deleting an absent index.
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;
@@ -139,6 +155,11 @@ class Shard final : public ShardAccess {
   bool loaded_from_snapshot_ = false;
 
   std::unique_ptr<ShardState> state_;
+  // The index settings last asked for by UpdateIndexConfig (to ask once per change), and rebuilds queued
+  // and not yet done.
+  std::mutex index_config_mu_;
+  std::optional<CollectionConfig> index_config_asked_;  // guarded by index_config_mu_
+  std::atomic<int> index_rebuilds_pending_{0};
   std::unique_ptr<IndexCompactor> compactor_;  // outlives writer_, which pokes it
   std::unique_ptr<ShardWriter> writer_;
 };

@@ -27,6 +27,12 @@ class ShardAccess {
   [[nodiscard]] virtual Status UpdatePayload(PayloadUpdate op, const PointSelector& selector,
                                              Payload payload, std::vector<std::string> keys,
                                              std::optional<std::string> key, bool wait) = 0;
+  [[nodiscard]] virtual Status UpdateVectors(std::vector<PointInput> points, bool wait) = 0;
+  [[nodiscard]] virtual Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
+                                             bool wait) = 0;
+  // Rebuilds the vector indexes with `config`'s HNSW and quantization settings when they differ from the
+  // ones in use, in the background (Shard::UpdateIndexConfig).
+  [[nodiscard]] virtual Status UpdateIndexConfig(const CollectionConfig& config) = 0;
   [[nodiscard]] virtual Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type,
                                                   bool wait) = 0;
   [[nodiscard]] virtual Status DeletePayloadIndex(const std::string& key, bool wait) = 0;

@@ -22,7 +22,8 @@ CollectionInfo Shard::Info() const {
   }
   info.last_sequence = state_->store->last_sequence();
   for (const auto& [name, index] : state_->vector_indexes) info.tombstones += index->tombstone_count();
-  if (compactor_->busy()) info.status = "yellow";  // rebuilding an index in the background
+  // Rebuilding an index in the background: compacting, or with new settings.
+  if (compactor_->busy() || index_rebuilds_pending_.load() > 0) info.status = "yellow";
   return info;
 }
 
@@ -174,7 +175,9 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
     params.exact = request.exact || small_enough_to_scan(static_cast<double>(s.live.cardinality()));
     found = index->Search(request.vector.data(), params, live);
     if (deadline.Expired()) return deadline.TimeoutError("Search");  // a walk it stopped returns nothing
-    if (found.size() < need && found.size() < s.live.cardinality() && !params.exact && !ticker.Expired()) {
+    // Points without this vector (update/delete_vectors) are not in its index: compare with what it holds.
+    const uint64_t reachable = std::min<uint64_t>(s.live.cardinality(), index->live_count());
+    if (found.size() < need && found.size() < reachable && !params.exact && !ticker.Expired()) {
       params.exact = true;  // a graph that could not reach enough points: fall back to exact
       found = index->Search(request.vector.data(), params, live);
     }

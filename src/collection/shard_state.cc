@@ -89,4 +89,23 @@ roaring::Roaring ShardState::MatchingIds(const Filter& filter, DeadlineTicker* t
   return out;
 }
 
+StatusOr<std::vector<PointId>> SelectedIds(const ShardState& s, const PointSelector& selector,
+                                           bool require_existing) {
+  std::vector<PointId> out;
+  if (selector.filter) {
+    std::shared_lock lock(s.mu);
+    for (uint32_t internal : s.MatchingIds(*selector.filter)) out.push_back(s.external_of[internal]);
+    return out;
+  }
+  if (require_existing) {
+    std::shared_lock lock(s.mu);
+    for (const PointId& id : selector.ids) {
+      if (s.internal_of.find(id) == s.internal_of.end()) {
+        return absl::NotFoundError("No point with id " + id.ToString() + " found");
+      }
+    }
+  }
+  return selector.ids;
+}
+
 }  // namespace vj

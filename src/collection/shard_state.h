@@ -17,6 +17,7 @@
 #include <roaring/roaring.hh>
 
 #include "collection/collection_config.h"
+#include "collection/requests.h"
 #include "core/deadline.h"
 #include "core/payload.h"
 #include "core/point_id.h"
@@ -59,5 +60,10 @@ struct ShardState {
     return vj::Matches(filter, external_of[internal], payloads[internal]);
   }
 };
+
+// The ids of the points a selector addresses, read under s.mu (taken here): a filter's matches, or the
+// selector's ids (NotFound naming the first that is not stored when `require_existing`).
+StatusOr<std::vector<PointId>> SelectedIds(const ShardState& s, const PointSelector& selector,
+                                           bool require_existing);
 
 }  // namespace vj

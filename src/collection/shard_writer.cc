@@ -32,7 +32,7 @@ void ShardWriter::Run() {
 void ShardWriter::Process(std::vector<std::unique_ptr<WriteRequest>>& requests) {
   std::vector<std::unique_ptr<WriteRequest>> group;
   for (auto& request : requests) {
-    if (!request->build && !request->reconfigure) {
+    if (!request->build && !request->reconfigure && !request->rebuild) {
       group.push_back(std::move(request));
       continue;
     }
@@ -40,6 +40,10 @@ void ShardWriter::Process(std::vector<std::unique_ptr<WriteRequest>>& requests) 
     if (request->reconfigure) {
       std::unique_lock lock(state_.mu);
       request->done.set_value(request->reconfigure(state_));
+      continue;
+    }
+    if (request->rebuild) {
+      request->done.set_value(request->rebuild(state_));
       continue;
     }
     StatusOr<std::vector<Mutation>> built = request->build(state_);

@@ -43,6 +43,10 @@ struct WriteRequest {
   std::function<StatusOr<std::vector<Mutation>>(const ShardState&)> build;
   // Set for requests that change the shard's configuration rather than its points.
   std::function<Status(ShardState&)> reconfigure;
+  // As reconfigure, but called without the state lock, for long work (rebuilding vector indexes) during
+  // which searches go on: the writer is the only thread that changes the state, so it may read it
+  // unlocked; it takes mu exclusively for the changes readers see.
+  std::function<Status(ShardState&)> rebuild;
   // Bytes held by `build`'s captures (a payload patch, replicated log entries), which the queue cannot
   // see in `mutations`: counted against the queue's byte limit all the same.
   size_t held_bytes = 0;

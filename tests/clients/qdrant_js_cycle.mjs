@@ -1,5 +1,6 @@
 // One collection's life through the official Qdrant JS client (@qdrant/js-client-rest, pinned in
-// package.json): create, upsert, query, search, delete points, delete the collection.
+// package.json): create, upsert, query, search, delete points, delete the collection; on a collection with
+// named vectors: updateVectors, deleteVectors, batchUpdate, updateCollection, collectionClusterInfo.
 // Environment: VJ_URL (http(s)://host:port), VJ_API_KEY, VJ_COLLECTION (default js-cycle).
 // Exit 0 when every step answered as Qdrant would; 1 with the error otherwise (the HTTP status, when the
 // server refused, is printed as "status=NNN").
@@ -40,6 +41,61 @@ async function main() {
   check(del.status === "completed", "delete " + JSON.stringify(del));
   const count = await client.count(name, { exact: true });
   check(count.count === 1, "count after delete " + JSON.stringify(count));
+
+  // Live changes on a collection with named vectors: update and delete vectors, a batch of mixed
+  // operations, PATCH, and the collection's cluster info.
+  const nv = name + "-nv";
+  check((await client.createCollection(nv, { vectors: { img: { size: 2, distance: "Euclid" },
+                                                          txt: { size: 2, distance: "Dot" } } })) === true,
+        "createCollection named");
+  await client.upsert(nv, { wait: true, points: [
+    { id: 1, vector: { img: [1, 0], txt: [1, 0] }, payload: { n: 1 } },
+    { id: 2, vector: { img: [2, 0], txt: [0, 1] }, payload: { n: 2 } },
+  ] });
+  const uv = await client.updateVectors(nv, { wait: true, points: [{ id: 1, vector: { img: [50, 0] } }] });
+  check(uv.status === "completed", "updateVectors " + JSON.stringify(uv));
+  const near = await client.query(nv, { query: [49, 0], using: "img", limit: 1 });
+  check(near.points[0].id === 1, "query after updateVectors " + JSON.stringify(near));
+  const dv = await client.deleteVectors(nv, { wait: true, points: [2], vector: ["img"] });
+  check(dv.status === "completed", "deleteVectors " + JSON.stringify(dv));
+  const [p2] = await client.retrieve(nv, { ids: [2], with_vector: true });
+  check(p2.vector.img === undefined && p2.vector.txt.length === 2, "point 2 after deleteVectors " + JSON.stringify(p2));
+  const batch = await client.batchUpdate(nv, { wait: true, operations: [
+    { upsert: { points: [{ id: 3, vector: { img: [3, 0], txt: [1, 1] }, payload: {} }] } },
+    { set_payload: { payload: { tag: "x" }, points: [3] } },
+    { update_vectors: { points: [{ id: 3, vector: { txt: [5, 5] } }] } },
+    { delete_vectors: { points: [3], vector: ["img"] } },
+    { delete: { points: [1] } },
+  ] });
+  check(Array.isArray(batch) && batch.length === 5 && batch.every((r) => r.status === "completed"),
+        "batchUpdate " + JSON.stringify(batch));
+  const [p3] = await client.retrieve(nv, { ids: [3], with_vector: true, with_payload: true });
+  check(p3.payload.tag === "x" && p3.vector.img === undefined && p3.vector.txt[0] === 5,
+        "point 3 after batchUpdate " + JSON.stringify(p3));
+  check((await client.count(nv, { exact: true })).count === 2, "count after batchUpdate");
+  check((await client.updateCollection(nv, { strict_mode_config: { enabled: true, max_query_limit: 50 } })) === true,
+        "updateCollection");
+  const info = await client.getCollection(nv);
+  check(info.config.strict_mode_config && info.config.strict_mode_config.max_query_limit === 50,
+        "strict mode after updateCollection " + JSON.stringify(info.config.strict_mode_config));
+  check((await client.updateCollection(nv, { hnsw_config: { m: 32 },
+                                             quantization_config: { scalar: { type: "int8" } } })) === true,
+        "updateCollection hnsw_config");
+  const patched = await client.getCollection(nv);
+  check(patched.config.hnsw_config.m === 32 && patched.config.quantization_config.scalar.type === "int8",
+        "config after updateCollection " + JSON.stringify(patched.config));
+  let refused = false;
+  try {
+    await client.updateCollection(nv, { optimizers_config: { indexing_threshold: 0 } });
+  } catch (e) {
+    refused = (e.status ?? (e.response && e.response.status)) === 400;
+  }
+  check(refused, "updateCollection optimizers_config.indexing_threshold should be refused with 400");
+  const cluster = await client.collectionClusterInfo(nv);
+  check(Number.isInteger(cluster.peer_id) && cluster.shard_count === 1 && cluster.local_shards.length === 1 &&
+        cluster.local_shards[0].points_count === 2 && cluster.local_shards[0].state === "Active" &&
+        Array.isArray(cluster.shard_transfers), "collectionClusterInfo " + JSON.stringify(cluster));
+  check((await client.deleteCollection(nv)) === true, "deleteCollection named");
 
   check((await client.deleteCollection(name)) === true, "deleteCollection");
   const { collections } = await client.getCollections();

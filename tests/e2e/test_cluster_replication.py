@@ -2,7 +2,8 @@
 through one node is placed over the three (replicas of a shard on distinct nodes, one primary each);
 writes through any node reach the shard's primary and its replicas (write_consistency_factor copies
 before the acknowledgement); queries, scroll, count and retrieve through every node answer exactly as a
-single standalone node holding the same points; payload indexes and payload updates reach every replica;
+single standalone node holding the same points; payload indexes, payload updates and vector updates
+(update_vectors, delete_vectors, batch) reach every replica;
 bad requests get the same 4xx as on one node; /metrics carries the cluster metrics and passes promtool.
 """
 
@@ -78,6 +79,18 @@ class ClusterReplicationTest(ch.ClusterTestCase):
             for c in (self.client("n1"), ref):
                 c.ok("POST", "/collections/c/points/payload?wait=true",
                      {"payload": {"flag": True}, "filter": {"must": [{"key": "tag", "match": {"value": "a"}}]}})
+            # Vector updates and deletes, alone and in a batch (forwarded to each shard's primary, then
+            # replicated as the points' new records).
+            vrnd = random.Random(11)
+            moved = [{"id": i, "vector": [round(vrnd.uniform(-1, 1), 4) for _ in range(DIM)]} for i in range(1, 200, 4)]
+            for c in (self.client("n2"), ref):
+                c.ok("PUT", "/collections/c/points/vectors?wait=true", {"points": moved})
+            for c in (self.client("n1"), ref):
+                c.ok("POST", "/collections/c/points/vectors/delete?wait=true", {"points": [2, 7, 13, 101], "vector": [""]})
+            for c in (self.client("n3"), ref):
+                c.ok("POST", "/collections/c/points/batch?wait=true", {"operations": [
+                    {"update_vectors": {"points": [{"id": 8, "vector": [0.5] * DIM}, {"id": 7, "vector": [-0.5] * DIM}]}},
+                    {"set_payload": {"payload": {"moved": True}, "points": [7, 8]}}]})
             for c in (self.client("n2"), ref):
                 c.ok("POST", "/collections/c/points/delete?wait=true", {"points": list(range(0, 60, 3))})
             for c in (self.client("n3"), ref):
@@ -125,10 +138,43 @@ class ClusterReplicationTest(ch.ClusterTestCase):
                 headers=self.internal_headers())["count"]
                 for r in shard["replicas"]}
             self.assertEqual(len(set(counts.values())), 1, (shard["shard_id"], counts))
+            # ... and the same vectors (updated, deleted) and payloads.
+            held = {r["peer_id"]: self.peer_client(r["peer_id"]).ok(
+                "POST", f"/internal/shards/c/{shard['shard_id']}/points",
+                {"ids": list(range(0, 200)), "with_payload": True, "with_vector": True},
+                headers=self.internal_headers()) for r in shard["replicas"]}
+            first = next(iter(held.values()))
+            self.assertTrue(all(v == first for v in held.values()), (shard["shard_id"], "replicas differ"))
+
+        # Qdrant's shape of the collection's cluster info: integer peer ids, each shard's replicas split
+        # into this node's (with their points) and the others'.
+        for name in ("n1", "n2", "n3"):
+            info = self.client(name).ok("GET", "/collections/c/cluster")
+            self.assertIsInstance(info["peer_id"], int, info)
+            self.assertEqual(info["node_id"], name)
+            self.assertEqual(info["shard_count"], 3)
+            self.assertEqual(info["shard_transfers"], [])
+            self.assertEqual(len(info["local_shards"]) + len(info["remote_shards"]), 6, info)
+            self.assertTrue(all(r["peer_id"] != info["peer_id"] and isinstance(r["peer_id"], int)
+                                for r in info["remote_shards"]), info)
+            self.assertEqual({s["shard_id"] for s in info["local_shards"]},
+                             {s["shard_id"] for s in maps[0] if name in [r["peer_id"] for r in s["replicas"]]})
+            self.assertTrue(all(s["state"] == "Active" and s["points_count"] > 0 for s in info["local_shards"]), info)
 
         # The payload index reached every replica, and the config in etcd.
         info = self.client("n1").ok("GET", "/collections/c")
         self.assertIn("group", info["payload_schema"])
+
+        # PATCH through one node: the new index settings reach every node's config (etcd), and every
+        # replica rebuilds its indexes with them (each node logs one rebuild per replica it holds).
+        self.assertIs(self.client("n2").ok("PATCH", "/collections/c", {"hnsw_config": {"m": 12}}), True)
+        for name in ("n1", "n2", "n3"):
+            ch.wait_for(lambda n=name: self.client(n).ok("GET", "/collections/c")["config"]["hnsw_config"]["m"] == 12,
+                        f"{name} to see the new hnsw_config")
+            held = sum(1 for s in maps[0] if name in [r["peer_id"] for r in s["replicas"]])
+            ch.wait_for(lambda n=name, k=held: self.nodes[n].stderr_text().count(
+                "vector indexes rebuilt with new settings") >= k, f"{name}'s {held} replicas to rebuild their indexes")
+            self.assertEqual(self.client(name).count("c"), expected_count)
 
     def test_bad_requests_are_refused_by_every_node(self):
         c = self.client("n1")

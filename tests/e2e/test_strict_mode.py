@@ -33,7 +33,8 @@ class StrictModeTest(vh.ServerTestCase):
                           "write_rate_limit": WRITES_PER_MINUTE})
         self.assertIs(self.client.ok("PATCH", f"/collections/{COLL}", {"strict_mode_config": {"max_query_limit": 7}}),
                       True)
-        self.client.err("PATCH", f"/collections/{COLL}", {"hnsw_config": {"m": 8}}, status=400, mentions="hnsw_config")
+        self.client.err("PATCH", f"/collections/{COLL}", {"optimizers_config": {"indexing_threshold": 8}}, status=400,
+                        mentions="optimizers_config.indexing_threshold")
         self.client.err("PATCH", f"/collections/{COLL}", {"strict_mode_config": {"max_query_limit": -1}}, status=400,
                         mentions="strict_mode_config.max_query_limit")
         self.server.stop()
