@@ -14,6 +14,7 @@
 #include "collection/collection_config.h"
 #include "collection/snapshot_archive.h"
 #include "collection/snapshot_manifest.h"
+#include "core/crash_point.h"
 #include "core/durable_file.h"
 #include "storage/point_store.h"
 
@@ -189,6 +190,7 @@ StatusOr<std::string> SnapshotStore::WriteCollectionSnapshot(const std::string& 
     VJ_ASSIGN_OR_RETURN(std::string checksum, WriteSnapshotArchive(temp, files));
     // The checksum first, then the snapshot under its name: once listed, it has its checksum.
     VJ_RETURN_IF_ERROR(WriteFileDurably(dir + "/" + name + kChecksumSuffix, checksum));
+    VJ_CRASH_POINT("collection_snapshot");
     fs::rename(temp, dir + "/" + name, ec);
     if (ec) return absl::UnavailableError("cannot rename " + temp + ": " + ec.message());
     VJ_RETURN_IF_ERROR(SyncDirectory(dir));
@@ -321,7 +323,7 @@ Status SnapshotStore::Delete(const std::string& collection, const std::string& n
 }
 
 Status SnapshotStore::RecoverFromLocation(const std::string& collection, const std::string& location,
-                                          const std::optional<std::string>& checksum) {
+                                          const std::optional<std::string>& checksum, const std::string& api_key) {
   VJ_RETURN_IF_ERROR(ValidateCollectionName(collection));
   constexpr std::string_view kFile = "file://";
   if (location.rfind(kFile, 0) == 0) {
@@ -343,7 +345,7 @@ Status SnapshotStore::RecoverFromLocation(const std::string& collection, const s
   if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) {
     if (!options_.download) return absl::UnimplementedError("location: downloads are not available on this node");
     const std::string temp = TempPath();
-    Status recovered = options_.download(location, temp, options_.max_snapshot_bytes);
+    Status recovered = options_.download(location, temp, options_.max_snapshot_bytes, api_key);
     if (recovered.ok()) recovered = RecoverFromFile(collection, temp, checksum);
     std::error_code ec;
     fs::remove(temp, ec);
@@ -415,6 +417,13 @@ Status SnapshotStore::RecoverFromFile(const std::string& collection, const std::
         return absl::InvalidArgumentError("snapshot archive: the store of shard " + std::to_string(shard.shard) +
                                           " ends at sequence " + std::to_string((*store)->last_sequence()) +
                                           ", the manifest says " + std::to_string(shard.sequence));
+      }
+      // Every record must read back (RocksDB checks each block's checksum) and decode: a store that
+      // fails later, when the collection loads, would fail after the old collection was closed.
+      Status scanned = (*store)->ForEach([](PointRecord&&) { return absl::OkStatus(); });
+      if (!scanned.ok()) {
+        return absl::InvalidArgumentError("snapshot archive: the store of shard " + std::to_string(shard.shard) +
+                                          " is corrupt: " + StatusMessage(scanned));
       }
     }
     fs::remove(manifest_path, ec);

@@ -47,9 +47,11 @@ struct SnapshotStoreOptions {
   uint64_t max_snapshot_bytes = 1ull << 30;
   // Snapshots built in the background (wait=false) at once; more are refused (ResourceExhausted).
   size_t max_background = 2;
-  // Downloads `url` (http or https) into file `path` (must not exist), refusing more than max_bytes.
-  // Unset: http(s) locations are refused.
-  std::function<Status(const std::string& url, const std::string& path, uint64_t max_bytes)> download;
+  // Downloads `url` (http or https) into file `path` (must not exist), refusing more than max_bytes;
+  // `api_key`, when not empty, is sent as the api-key header. Unset: http(s) locations are refused.
+  std::function<Status(const std::string& url, const std::string& path, uint64_t max_bytes,
+                       const std::string& api_key)>
+      download;
 };
 
 class SnapshotStore {
@@ -80,7 +82,8 @@ class SnapshotStore {
   // max_snapshot_bytes). `checksum`, when set, must be the archive's sha256. InvalidArgument (nothing
   // changed) for a bad location, checksum, archive, manifest or config.
   [[nodiscard]] Status RecoverFromLocation(const std::string& collection, const std::string& location,
-                                           const std::optional<std::string>& checksum);
+                                           const std::optional<std::string>& checksum,
+                                           const std::string& api_key = "");
   // The same from an archive file the caller owns (an upload).
   [[nodiscard]] Status RecoverFromFile(const std::string& collection, const std::string& archive,
                                        const std::optional<std::string>& checksum);
