@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -184,6 +188,64 @@ TEST(SnapshotStoreTest, SnapshotRecoversIntoAnotherCollectionAndCorruptionChange
   EXPECT_EQ(store.Delete("a", info->name).code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(path + ".checksum"));
   EXPECT_EQ(store.Delete("a", "../b.snapshot").code(), absl::StatusCode::kInvalidArgument);
+}
+
+// While a recovery replaces a collection, readers never find it missing: each Get answers the old
+// collection or the new one, and the swap finishes even though readers keep taking it.
+TEST(SnapshotStoreTest, ReplacementIsAtomicForConcurrentReaders) {
+  TestDir dir;
+  DatabaseOptions options;
+  options.data_dir = dir.path();
+  auto db = Database::Open(options);
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->CreateCollection("src", Config(2)).ok());
+  ASSERT_TRUE((*(*db)->Get("src"))->Upsert(Points(0, 300), true).ok());
+  ASSERT_TRUE((*db)->CreateCollection("live", Config(1)).ok());
+  ASSERT_TRUE((*(*db)->Get("live"))->Upsert(Points(0, 10), true).ok());
+  SnapshotStore store(**db, {});
+  auto info = store.Create("src");
+  ASSERT_TRUE(info.ok()) << info.status();
+  std::string path;
+  ASSERT_TRUE(store.Find("src", info->name, &path).ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> missing{0};
+  std::atomic<int> reads{0};
+  std::set<uint64_t> seen_counts;
+  std::mutex seen_mu;
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto c = (*db)->Get("live");
+        if (!c.ok()) {
+          ++missing;
+          continue;
+        }
+        const uint64_t n = (*c)->Info().points_count;
+        ++reads;
+        std::lock_guard<std::mutex> lock(seen_mu);
+        seen_counts.insert(n);
+      }
+    });
+  }
+  while (reads.load() < 100) std::this_thread::yield();
+  for (int round = 0; round < 3; ++round) {
+    Status recovered = store.RecoverFromLocation("live", "file://" + path, info->checksum);
+    ASSERT_TRUE(recovered.ok()) << recovered;
+  }
+  const int before_stop = reads.load();
+  while (reads.load() < before_stop + 100) std::this_thread::yield();  // readers go on afterwards
+  stop.store(true);
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(missing.load(), 0);
+  EXPECT_EQ(seen_counts, (std::set<uint64_t>{10, 300}));
+  EXPECT_EQ((*(*db)->Get("live"))->config().shard_number, 2u);
+  EXPECT_EQ((*db)->List(), (std::vector<std::string>{"live", "src"}));
+  // No staged or replaced directory is left behind.
+  for (const auto& entry : fs::directory_iterator(dir.File("collections"))) {
+    EXPECT_NE(entry.path().filename().string()[0], '.') << entry.path();
+  }
 }
 
 TEST(SnapshotStoreTest, FullSnapshotNestsEveryCollectionAndLeftoversAreRemoved) {
