@@ -7,8 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "api/handlers.h"
 #include "api/multipart.h"
@@ -72,19 +70,14 @@ StatusOr<json::value> List(const Call& call, const std::string& collection) {
   return DescribeAll(infos);
 }
 
-// The snapshot's bytes as the answer (application/octet-stream). The file is read whole into the
-// response: the server's response budget (http.max_pending_response_bytes) bounds the memory all
-// downloads hold at once, and a download over it is refused with 503.
+// The snapshot's bytes as the answer (application/octet-stream), streamed from the file by the
+// transport (Response::body_file): a download holds one block in memory, not the snapshot.
 StatusOr<json::value> Download(const Call& call, const std::string& collection, const std::string& name) {
   VJ_ASSIGN_OR_RETURN(SnapshotStore * store, Store(call));
   std::string path;
-  VJ_ASSIGN_OR_RETURN(SnapshotInfo info, store->Find(collection, name, &path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError("Snapshot " + name + " not found");
+  VJ_RETURN_IF_ERROR(store->Find(collection, name, &path).status());
   Response response;
-  response.body.resize(info.size);
-  in.read(response.body.data(), static_cast<std::streamsize>(info.size));
-  if (static_cast<uint64_t>(in.gcount()) != info.size) return absl::UnavailableError("cannot read snapshot " + name);
+  response.body_file = path;
   response.content_type = "application/octet-stream";
   response.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
   *call.raw_response = std::move(response);
