@@ -135,8 +135,13 @@ SnapshotStore::SnapshotStore(Database& database, SnapshotStoreOptions options)
 }
 
 SnapshotStore::~SnapshotStore() {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (Job& job : jobs_) job.thread.join();
+  std::list<Job> jobs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs.swap(jobs_);
+  }
+  // Joined without mu_: a snapshot being built takes it (NewName) before it finishes.
+  for (Job& job : jobs) job.thread.join();
 }
 
 void SnapshotStore::RemoveLeftovers() {

@@ -272,7 +272,15 @@ TEST(SnapshotStoreTest, FullSnapshotNestsEveryCollectionAndLeftoversAreRemoved) 
     ASSERT_TRUE(store.RecoverFromLocation("c", "file://" + nested, manifest->collections[1].checksum).ok());
     EXPECT_EQ((*(*db)->Get("c"))->Info().points_count, 10u);
     ASSERT_EQ(store.List("").value().size(), 1u);
+    // Background snapshots still being built when the store is destroyed are waited for.
+    ASSERT_TRUE(store.CreateInBackground("b").ok());
+    ASSERT_TRUE(store.CreateFullInBackground().ok());
   }
+  size_t in_b = 0;
+  for (const auto& entry : fs::directory_iterator(dir.File("snapshots/b"))) {
+    in_b += entry.path().extension() == ".snapshot";
+  }
+  EXPECT_EQ(in_b, 2u);  // nested.snapshot and the background one
   // A snapshot interrupted by a crash: a temporary file and a checksum without its snapshot.
   WriteText(dir.File("snapshots/a/.tmp-a-1.snapshot"), "half");
   WriteText(dir.File("snapshots/a/a-1.snapshot.checksum"), std::string(64, 'f'));
@@ -280,6 +288,7 @@ TEST(SnapshotStoreTest, FullSnapshotNestsEveryCollectionAndLeftoversAreRemoved) 
   EXPECT_FALSE(fs::exists(dir.File("snapshots/a/.tmp-a-1.snapshot")));
   EXPECT_FALSE(fs::exists(dir.File("snapshots/a/a-1.snapshot.checksum")));
   EXPECT_TRUE(store.List("a").value().empty());
+  EXPECT_EQ(store.List("").value().size(), 2u);  // the first full snapshot and the background one
 }
 
 }  // namespace
