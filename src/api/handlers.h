@@ -27,6 +27,9 @@ struct Call {
   // whether the route writes.
   std::optional<uint32_t> shard;
   bool writes = false;
+  // A handler that answers with something other than the JSON envelope (a snapshot's bytes, a 202)
+  // puts the whole response here; RestApi sends it as it is.
+  std::optional<Response>* raw_response = nullptr;
 
   // The request body as a JSON object; InvalidArgument when missing, malformed or not an object.
   StatusOr<boost::json::object> Body() const;
@@ -97,6 +100,18 @@ StatusOr<boost::json::value> HandleRevokeKey(const Call& call);
 StatusOr<boost::json::value> HandlePutRole(const Call& call);
 StatusOr<boost::json::value> HandleListRoles(const Call& call);
 StatusOr<boost::json::value> HandleDeleteRole(const Call& call);
+
+// Snapshots (handlers_snapshots.cc); 501 when RestApiOptions::snapshots is unset (cluster mode).
+StatusOr<boost::json::value> HandleCreateSnapshot(const Call& call);
+StatusOr<boost::json::value> HandleListSnapshots(const Call& call);
+StatusOr<boost::json::value> HandleDownloadSnapshot(const Call& call);
+StatusOr<boost::json::value> HandleDeleteSnapshot(const Call& call);
+StatusOr<boost::json::value> HandleRecoverSnapshot(const Call& call);
+StatusOr<boost::json::value> HandleUploadSnapshot(const Call& call);
+StatusOr<boost::json::value> HandleCreateFullSnapshot(const Call& call);
+StatusOr<boost::json::value> HandleListFullSnapshots(const Call& call);
+StatusOr<boost::json::value> HandleDownloadFullSnapshot(const Call& call);
+StatusOr<boost::json::value> HandleDeleteFullSnapshot(const Call& call);
 
 // {"operation_id": n, "status": "completed"|"acknowledged"} for a finished write.
 boost::json::value UpdateResult(const Collection& collection, bool wait);

@@ -42,6 +42,9 @@ struct Response {
   std::string route = "unmatched";
   // Extra response headers, e.g. {"Retry-After", "1"} on a refusal for load.
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is this file's content instead of `body`, streamed from disk by the transport
+  // (a snapshot download): memory stays bounded whatever the file's size. A file gone by then is a 404.
+  std::string body_file;
 };
 
 }  // namespace vj

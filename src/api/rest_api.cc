@@ -186,6 +186,8 @@ Response RestApi::Handle(const RequestContext& request_context, const RouteMatch
     call.params.erase(call.params.begin() + 1);
   }
   call.writes = matched->writes;
+  std::optional<Response> raw_response;
+  call.raw_response = &raw_response;
   // A peer's read that asks several replicas wants to know how far along this replica was (see
   // RestApiOptions::replica_position): measured before the read and checked again after it.
   std::optional<ReplicaPosition> position;
@@ -205,6 +207,8 @@ Response RestApi::Handle(const RequestContext& request_context, const RouteMatch
   Response response;
   if (!result.ok()) {
     response = fail(result.status());
+  } else if (raw_response) {
+    response = std::move(*raw_response);
   } else if (matched->handler == HandleRoot) {
     response.body = json::serialize(*result);  // Qdrant answers GET / without the envelope
   } else {

@@ -22,6 +22,7 @@
 namespace vj {
 
 class SecurityStore;  // security/security_store.h
+class SnapshotStore;  // collection/snapshot_store.h
 
 struct RestApiOptions {
   std::string version = "0.1.0";
@@ -53,6 +54,9 @@ struct RestApiOptions {
   // Managed API keys and custom roles (/vjvector/keys, /vjvector/roles); unset: those routes 404.
   // Not owned; outlives the RestApi.
   SecurityStore* security = nullptr;
+  // Collection and full snapshots (standalone node); unset: the snapshot routes answer 501. Not
+  // owned; outlives the RestApi.
+  SnapshotStore* snapshots = nullptr;
   // Strict mode's read_rate_limit / write_rate_limit buckets, per collection on this node
   // (api/strict_mode.h).
   std::shared_ptr<RateLimiter> strict_mode_rates = std::make_shared<RateLimiter>(RateLimitSettings{});

@@ -294,3 +294,27 @@ TEST(ErrorResponseTest, UnavailableTellsClientsWhenToRetry) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+// Without a SnapshotStore (a cluster node) every snapshot route answers 501 naming what is missing.
+TEST_F(RestApiTest, SnapshotRoutesAnswer501WithoutASnapshotStore) {
+  ASSERT_EQ(Send("PUT", "/collections/c", R"({"vectors": {"size": 2, "distance": "Dot"}})").first, 200);
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"POST", "/collections/c/snapshots"},
+           {"GET", "/collections/c/snapshots"},
+           {"GET", "/collections/c/snapshots/c-1.snapshot"},
+           {"DELETE", "/collections/c/snapshots/c-1.snapshot"},
+           {"POST", "/snapshots"},
+           {"GET", "/snapshots"}}) {
+    auto [status, body] = Send(method, path);
+    EXPECT_EQ(status, 501) << method << " " << path;
+    EXPECT_NE(Error(body).find("cluster mode"), std::string::npos) << Error(body);
+  }
+  auto [status, body] = Send("PUT", "/collections/c/snapshots/recover", R"({"location": "file:///x"})");
+  EXPECT_EQ(status, 501);
+}
+
+}  // namespace
+}  // namespace vj

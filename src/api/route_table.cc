@@ -52,6 +52,17 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "POST", "/collections/{name}/points/search/batch", P::kRead, S::kCollection, R::kApi, HandleSearchBatch, false, false},
     {kPub, "GET", "/collections/{name}/points/{id}", P::kRead, S::kCollection, R::kApi, HandleGetPoint, false, false},
     {kPub, "GET", "/collections/{name}/cluster", P::kRead, S::kCollection, R::kApi, HandleCollectionCluster, false, false},
+    // Snapshots (docs/backup.md): downloads read files, so they run on the worker pool (writes=true).
+    {kPub, "POST", "/collections/{name}/snapshots", P::kManage, S::kCollection, R::kApi, HandleCreateSnapshot, true, false},
+    {kPub, "GET", "/collections/{name}/snapshots", P::kRead, S::kCollection, R::kApi, HandleListSnapshots, false, false},
+    {kPub, "PUT", "/collections/{name}/snapshots/recover", P::kManage, S::kCollection, R::kApi, HandleRecoverSnapshot, true, false},
+    {kPub, "POST", "/collections/{name}/snapshots/upload", P::kManage, S::kCollection, R::kApi, HandleUploadSnapshot, true, false},
+    {kPub, "GET", "/collections/{name}/snapshots/{snapshot_name}", P::kRead, S::kCollection, R::kApi, HandleDownloadSnapshot, true, false},
+    {kPub, "DELETE", "/collections/{name}/snapshots/{snapshot_name}", P::kManage, S::kCollection, R::kApi, HandleDeleteSnapshot, true, false},
+    {kPub, "POST", "/snapshots", P::kAdmin, S::kNode, R::kApi, HandleCreateFullSnapshot, true, false},
+    {kPub, "GET", "/snapshots", P::kAdmin, S::kNode, R::kApi, HandleListFullSnapshots, false, false},
+    {kPub, "GET", "/snapshots/{snapshot_name}", P::kAdmin, S::kNode, R::kApi, HandleDownloadFullSnapshot, true, false},
+    {kPub, "DELETE", "/snapshots/{snapshot_name}", P::kAdmin, S::kNode, R::kApi, HandleDeleteFullSnapshot, true, false},
     // API keys and roles (VJVector's own paths; security.md).
     {kPub, "POST", "/vjvector/keys", P::kAdmin, S::kNode, R::kApi, HandleCreateKey, true, false},
     {kPub, "GET", "/vjvector/keys", P::kAdmin, S::kNode, R::kApi, HandleListKeys, false, false},

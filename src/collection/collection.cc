@@ -45,6 +45,20 @@ std::unique_ptr<Collection> Collection::Assemble(std::string name, CollectionCon
   return c;
 }
 
+StatusOr<std::vector<uint64_t>> Collection::Checkpoint(const std::string& dir) const {
+  std::vector<uint64_t> sequences;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    const std::string shard_dir = dir + "/shards/" + std::to_string(i);
+    std::error_code ec;
+    std::filesystem::create_directories(shard_dir, ec);
+    if (ec) return absl::UnavailableError("cannot create " + shard_dir + ": " + ec.message());
+    uint64_t sequence = 0;
+    VJ_RETURN_IF_ERROR(shards_[i]->Checkpoint(shard_dir + "/store", &sequence));
+    sequences.push_back(sequence);
+  }
+  return sequences;
+}
+
 CollectionConfig Collection::config() const {
   std::lock_guard<std::mutex> lock(mu_);
   return config_;

@@ -86,6 +86,10 @@ class Collection {
 
   void WaitForQueuedWrites();
   [[nodiscard]] Status Flush();
+  // Copies each shard's point store into dir/shards/<n>/store (Shard::Checkpoint) while writes go on;
+  // returns each shard's sequence, in shard order. `dir` must exist; Unimplemented for shards stored
+  // on other nodes.
+  [[nodiscard]] StatusOr<std::vector<uint64_t>> Checkpoint(const std::string& dir) const;
 
  private:
   Collection(std::string name, ConfigSink save_config);

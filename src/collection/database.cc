@@ -1,10 +1,14 @@
 #include "collection/database.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include <fstream>
 #include <sstream>
@@ -52,7 +56,9 @@ StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& option
   if (ec) return absl::UnavailableError("cannot list " + root + ": " + ec.message());
   // Leftovers of deletions interrupted by a crash.
   for (const auto& entry : fs::directory_iterator(root, ec)) {
-    if (entry.path().filename().string().rfind(".trash-", 0) == 0) fs::remove_all(entry.path(), ec);
+    const std::string leftover = entry.path().filename().string();
+    // .recover-*: a recovery's staged collection, or the collection it replaced.
+    if (leftover.rfind(".trash-", 0) == 0 || leftover.rfind(".recover-", 0) == 0) fs::remove_all(entry.path(), ec);
   }
   VJ_RETURN_IF_ERROR(db->LoadAliases());
   db->recovery_seconds_ =
@@ -106,7 +112,8 @@ std::vector<AliasEntry> Database::ListAliases() const {
 
 Status Database::CreateCollection(const std::string& name, const CollectionConfig& config) {
   VJ_RETURN_IF_ERROR(ValidateCollectionName(name));
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  AwaitReplace(lock, name);
   if (collections_.count(name) != 0) {
     return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
   }
@@ -143,7 +150,8 @@ Status Database::CreateCollection(const std::string& name, const CollectionConfi
 Status Database::DeleteCollection(const std::string& name) {
   std::shared_ptr<Collection> victim;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    AwaitReplace(lock, name);
     auto it = collections_.find(name);
     if (it == collections_.end()) {
       return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
@@ -186,7 +194,8 @@ Status Database::DeleteCollection(const std::string& name) {
 }
 
 StatusOr<std::shared_ptr<Collection>> Database::Get(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  AwaitReplace(lock, name);
   auto it = collections_.find(name);
   if (it == collections_.end()) {
     return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
@@ -195,15 +204,122 @@ StatusOr<std::shared_ptr<Collection>> Database::Get(const std::string& name) con
 }
 
 bool Database::Exists(const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  AwaitReplace(lock, name);
   return collections_.count(name) != 0;
 }
 
 std::vector<std::string> Database::List() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> names;
-  for (const auto& [name, c] : collections_) names.push_back(name);
-  return names;
+  std::set<std::string> names(replacing_);  // being replaced: listed, as before and after
+  for (const auto& [name, c] : collections_) names.insert(name);
+  return std::vector<std::string>(names.begin(), names.end());
+}
+
+void Database::AwaitReplace(std::unique_lock<std::mutex>& lock, const std::string& name) const {
+  replaced_.wait(lock, [&] { return replacing_.count(name) == 0; });
+}
+
+std::string Database::StagingDir() {
+  return options_.data_dir + "/collections/.recover-" + std::to_string(::getpid()) + "-" +
+         std::to_string(next_staging_.fetch_add(1));
+}
+
+namespace {
+
+// Exchanges two directories in one step (renameat2 RENAME_EXCHANGE), so that a crash leaves each name
+// with one of the two; `b` may be absent, then a is renamed to b.
+Status ExchangeDirs(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  if (!fs::exists(b, ec)) {
+    fs::rename(a, b, ec);
+    if (ec) return absl::UnavailableError("cannot rename " + a + " to " + b + ": " + ec.message());
+    return absl::OkStatus();
+  }
+  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0) {
+    return absl::UnavailableError("cannot exchange " + a + " and " + b + ": " + std::strerror(errno));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status Database::ReplaceCollection(const std::string& name, const std::string& staged_dir,
+                                   std::chrono::milliseconds drain) {
+  VJ_RETURN_IF_ERROR(ValidateCollectionName(name));
+  VJ_ASSIGN_OR_RETURN(CollectionConfig config, LoadCollectionConfig(staged_dir));
+  std::shared_ptr<Collection> old;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    AwaitReplace(lock, name);
+    if (aliases_.Contains(name)) {
+      return absl::AlreadyExistsError("Can't recover collection with name " + name +
+                                      ". Alias with the same name already exists");
+    }
+    auto it = collections_.find(name);
+    if (it == collections_.end() && options_.max_collections != 0 &&
+        collections_.size() >= options_.max_collections) {
+      return absl::InvalidArgumentError("collections: " + std::to_string(collections_.size() + 1) +
+                                        " collections is over the limit of " +
+                                        std::to_string(options_.max_collections) + " (setting limits.collections)");
+    }
+    if (it != collections_.end()) {
+      old = std::move(it->second);
+      collections_.erase(it);
+    }
+    replacing_.insert(name);
+  }
+  // Ends the replacement: `current` (if any) serves `name` again.
+  auto finish = [&](std::shared_ptr<Collection> current) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current) collections_[name] = std::move(current);
+    replacing_.erase(name);
+    replaced_.notify_all();
+  };
+  if (old) {
+    // Requests that got the collection before the replacement began finish with it first: its files
+    // must be closed before they move.
+    const auto until = std::chrono::steady_clock::now() + drain;
+    while (old.use_count() > 1 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (old.use_count() > 1) {
+      finish(std::move(old));
+      return absl::UnavailableError("collection `" + name + "` is still in use by running requests; retry later");
+    }
+    old->WaitForQueuedWrites();
+    old.reset();  // drains its writers, flushes and closes its stores
+  }
+  const std::string dir = CollectionDir(name);
+  const std::string root = options_.data_dir + "/collections";
+  auto reopen_old = [&]() -> std::shared_ptr<Collection> {
+    auto loaded = LoadCollectionConfig(dir);
+    if (!loaded.ok()) return nullptr;
+    auto reopened = Collection::Open(name, dir, std::move(*loaded), options_.collection);
+    return reopened.ok() ? std::shared_ptr<Collection>(std::move(*reopened)) : nullptr;
+  };
+  const bool had_old = fs::exists(dir + "/config.json");
+  if (Status swapped = ExchangeDirs(staged_dir, dir); !swapped.ok()) {
+    finish(had_old ? reopen_old() : nullptr);
+    return swapped;
+  }
+  if (Status synced = SyncDirectory(root); !synced.ok()) {
+    // Not known to be durable: put the old one back, as if nothing happened.
+    (void)ExchangeDirs(dir, staged_dir);
+    finish(had_old ? reopen_old() : nullptr);
+    return synced;
+  }
+  auto opened = Collection::Open(name, dir, std::move(config), options_.collection);
+  if (!opened.ok()) {
+    (void)ExchangeDirs(dir, staged_dir);  // the old one (if any) back in place
+    (void)SyncDirectory(root);
+    finish(had_old ? reopen_old() : nullptr);
+    return opened.status();
+  }
+  finish(std::shared_ptr<Collection>(std::move(*opened)));
+  std::error_code ec;
+  fs::remove_all(staged_dir, ec);  // the old collection's files, if there was one
+  return absl::OkStatus();
 }
 
 DatabaseStats Database::Stats() const {

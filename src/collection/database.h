@@ -8,9 +8,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +62,20 @@ class Database final : public Catalog {
   [[nodiscard]] Status UpdateAliases(const std::vector<AliasAction>& actions) override;
   std::vector<AliasEntry> ListAliases() const override;
 
+  // Makes the collection stored in `staged_dir` (a directory under <data_dir>/collections whose name
+  // starts with '.', holding config.json and shards/<n>/store) the collection `name`, replacing the
+  // one of that name if any (snapshot recovery). Atomic for requests: while it runs, Get/Exists/Create/
+  // Delete of `name` wait, then see the new collection; none sees it missing or half-loaded. The old
+  // collection is closed once the requests holding it finish (Unavailable, nothing changed, when they
+  // do not within `drain`), then the two directories are exchanged in one rename (a crash leaves one
+  // or the other), and the new one is opened; if it does not open, the old one comes back and the
+  // error is returned. On success the old collection's files are removed with staged_dir.
+  [[nodiscard]] Status ReplaceCollection(const std::string& name, const std::string& staged_dir,
+                                         std::chrono::milliseconds drain = std::chrono::seconds(60));
+  // A fresh directory name for ReplaceCollection's staged_dir (not created).
+  std::string StagingDir();
+
+  const std::string& data_dir() const { return options_.data_dir; }
   DatabaseStats Stats() const;
   // Flushes every collection's storage.
   [[nodiscard]] Status Flush();
@@ -77,7 +94,13 @@ class Database final : public Catalog {
   std::map<std::string, std::shared_ptr<Collection>> collections_;  // guarded by mu_
   // Guarded by mu_, with collections_: an alias and a collection never share a name.
   AliasMap aliases_;
+  // Names a ReplaceCollection is swapping (guarded by mu_); replaced_ is signalled when one finishes.
+  std::set<std::string> replacing_;
+  mutable std::condition_variable replaced_;
+  // Waits (with `lock` on mu_ held) until `name` is not being replaced.
+  void AwaitReplace(std::unique_lock<std::mutex>& lock, const std::string& name) const;
   std::atomic<uint64_t> next_trash_{0};  // names deletions' temporary directories (.trash-<n>)
+  std::atomic<uint64_t> next_staging_{0};  // names StagingDir's directories (.recover-<n>)
 };
 
 }  // namespace vj

@@ -153,6 +153,10 @@ uint64_t Shard::compactions() const { return compactor_->compactions(); }
 
 Status Shard::Flush() { return state_->store->Flush(); }
 
+Status Shard::Checkpoint(const std::string& dir, uint64_t* sequence) const {
+  return state_->store->Checkpoint(dir, sequence);
+}
+
 Status Shard::ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const {
   return state_->store->ReadLog(from, max_entries, out);
 }

@@ -47,6 +47,15 @@ class ShardAccess {
 
   virtual void WaitForQueuedWrites() = 0;
   [[nodiscard]] virtual Status Flush() = 0;
+
+  // Writes a consistent copy of the shard's point store into `dir` (must not exist) while writes go
+  // on, and sets *sequence to the last write it holds (PointStore::Checkpoint). Unimplemented for a
+  // shard that is not stored here.
+  [[nodiscard]] virtual Status Checkpoint(const std::string& dir, uint64_t* sequence) const {
+    (void)dir;
+    (void)sequence;
+    return absl::UnimplementedError("snapshots of shards stored on other nodes are not supported yet");
+  }
 };
 
 }  // namespace vj

@@ -185,7 +185,12 @@ BrowserDecision BrowserPolicy::Check(const Request& request) const {
   if (!request.body.empty()) {
     const bool replication = !options_.binary_body_prefix.empty() &&
                              request.path.rfind(options_.binary_body_prefix, 0) == 0;
-    const char* expected = replication ? "application/octet-stream" : "application/json";
+    // Qdrant's snapshot upload (POST /collections/{name}/snapshots/upload) is a form upload.
+    const bool upload = request.method == "POST" && request.path.size() > 17 &&
+                        request.path.compare(request.path.size() - 17, 17, "/snapshots/upload") == 0;
+    const char* expected = replication ? "application/octet-stream"
+                           : upload    ? "multipart/form-data"
+                                       : "application/json";
     const std::string* content_type = Header(request, "content-type");
     if (content_type == nullptr || MediaType(*content_type) != expected) {
       decision.answer = Refusal(

@@ -63,6 +63,20 @@ TEST(BrowserPolicyTest, BodiesThatAreNotJsonAre415) {
     EXPECT_NE(d.answer->body.find("application/json"), std::string::npos) << d.answer->body;
   }
   EXPECT_EQ(StatusOf(kLoopback.Check(Make("PUT", "/collections/a", {{"host", "localhost"}}, "{}"))), 415);
+  // Qdrant's snapshot upload is a form upload, and only it; a foreign page still cannot send one.
+  const char* form = "multipart/form-data; boundary=x";
+  EXPECT_FALSE(kLoopback.Check(Make("POST", "/collections/a/snapshots/upload", {{"content-type", form}}, "--x--"))
+                   .answer);
+  EXPECT_EQ(StatusOf(kLoopback.Check(
+                Make("POST", "/collections/a/snapshots/upload", {{"content-type", "application/json"}}, "{}"))),
+            415);
+  EXPECT_EQ(StatusOf(kLoopback.Check(Make("PUT", "/collections/a/snapshots/upload", {{"content-type", form}}, "x"))),
+            415);
+  EXPECT_EQ(StatusOf(kLoopback.Check(Make("POST", "/collections/a/snapshots/upload",
+                                          {{"host", "127.0.0.1:6333"}, {"origin", "https://evil.example"},
+                                           {"content-type", form}},
+                                          "--x--"))),
+            403);
   // Replication batches (on the peer port) are binary; JSON there is as wrong as text. On the REST port
   // no path takes a binary body.
   EXPECT_FALSE(kPeerPort.Check(Make("POST", "/internal/replication/a/0/entries",

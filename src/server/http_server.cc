@@ -450,7 +450,48 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
     tcp().close();
   }
 
+  // A response whose body is a file (Response::body_file), streamed by Beast's file_body in blocks.
+  void SendFile(Response response) {
+    http::file_body::value_type file;
+    beast::error_code ec;
+    file.open(response.body_file.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+      Response gone = TransportError(404, "Not found: the file of this response is gone (deleted meanwhile)");
+      gone.route = std::move(response.route);
+      return Send(std::move(gone));
+    }
+    const uint64_t size = file.size();
+    route_ = std::move(response.route);
+    status_ = response.status >= 100 && response.status <= 999 ? response.status : 500;
+    auto fill = [&](auto& res) {
+      res.result(static_cast<unsigned>(status_));
+      res.version(version_);
+      res.set(http::field::server, "vjvector");
+      res.set(http::field::content_type, response.content_type);
+      for (auto& [name, value] : response.headers) res.set(name, value);
+      for (const auto& [name, value] : extra_headers_) res.set(name, value);
+      extra_headers_.clear();
+      res.keep_alive(keep_alive_ && !server_.stopping_.load());
+    };
+    if (head_) {  // the headers only, with the file's Content-Length
+      res_.emplace();
+      fill(*res_);
+      res_->content_length(size);
+      tcp().expires_after(options().idle_timeout);
+      http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+      return;
+    }
+    file_res_.emplace();
+    fill(*file_res_);
+    file_res_->body() = std::move(file);
+    file_res_->prepare_payload();
+    // The whole write runs under one deadline: the idle timeout plus one second per MiB.
+    tcp().expires_after(options().idle_timeout + std::chrono::seconds(size >> 20));
+    http::async_write(stream_, *file_res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
   void Send(Response response) {
+    if (!response.body_file.empty()) return SendFile(std::move(response));
     if (response.body.size() > kSmallResponseBytes &&
         !server_.response_budget_.TryReserve(response.body.size(), &response_reservation_)) {
       // Clients that read slowly (or never) hold the responses already queued for them; this one
@@ -482,8 +523,9 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
   void OnWrite(beast::error_code ec, size_t) {
     server_.Record(route_, method_, status_, t0_);
     server_.EndRequest();
-    const bool keep_alive = res_->keep_alive();
+    const bool keep_alive = file_res_ ? file_res_->keep_alive() : res_->keep_alive();
     res_.reset();
+    file_res_.reset();
     response_reservation_.Release();
     if (ec) return tcp().close();
     if (keep_alive) return DoReadHeader();
@@ -520,6 +562,7 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::empty_body> continue_;
   std::optional<http::response<http::string_body>> res_;
+  std::optional<http::response<http::file_body>> file_res_;  // instead of res_ for a file's body
   std::unique_ptr<char[]> scratch_;
   ByteBudget::Reservation body_reservation_;      // the body being read
   ByteBudget::Reservation response_reservation_;  // a large response being written

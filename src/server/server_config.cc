@@ -203,6 +203,10 @@ Status SetWriteTimeout(ServerConfig& c, const std::string& v) {
   VJ_ASSIGN_OR_RETURN(c.write_timeout_ms, ParseNumber(v, 0, 3600000));
   return absl::OkStatus();
 }
+Status SetSnapshotMaxBytes(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.snapshot_max_bytes, ParseNumber(v, 1 << 20, 1ull << 44));
+  return absl::OkStatus();
+}
 Status SetCompactionThreads(ServerConfig& c, const std::string& v) {
   VJ_ASSIGN_OR_RETURN(c.compaction_threads, ParseNumber(v, 1, 256));
   return absl::OkStatus();
@@ -348,6 +352,7 @@ constexpr Setting kSettings[] = {
     {"WRITES_TIMEOUT_MS", "writes.timeout_ms", SetWriteTimeout},
     {"WRITES_COMPACTION_THREADS", "writes.compaction_threads", SetCompactionThreads},
     {"WRITES_MIN_FREE_DISK_MB", "writes.min_free_disk_mb", SetMinFreeDiskMb},
+    {"SNAPSHOTS_MAX_BYTES", "snapshots.max_bytes", SetSnapshotMaxBytes},
     {"SECURITY_API_KEY", "security.api_key", SetApiKey<&ServerConfig::api_key>},
     {"SECURITY_ALT_API_KEY", "security.alt_api_key", SetApiKey<&ServerConfig::alt_api_key>},
     {"SECURITY_READ_ONLY_API_KEY", "security.read_only_api_key", SetApiKey<&ServerConfig::read_only_api_key>},

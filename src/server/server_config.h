@@ -12,6 +12,7 @@
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>,
 //             etcd_ca_file: <pem>, etcd_cert_file: <pem>, etcd_key_file: <pem>}  (default: the tls.* files)
 //   tls: {cert_file: <pem>, key_file: <pem>, ca_file: <pem>, client_auth: none|optional|require}
+//   snapshots: {max_bytes: 1073741824}  (docs/backup.md)
 //   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
 //            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
@@ -106,6 +107,8 @@ struct ServerConfig {
   size_t compaction_threads = 1;
   // Writes are refused (507) while the data directory's filesystem has less free than this (MiB).
   size_t min_free_disk_mb = 64;
+  // The largest snapshot a recovery accepts (download, upload or file) and the most it may unpack to.
+  uint64_t snapshot_max_bytes = 1ull << 30;
   // Static API keys (security/static_keys.h); empty = none. api_key and alt_api_key (a second one, to
   // rotate without downtime) give everything; read_only_api_key reads every collection.
   std::string api_key;

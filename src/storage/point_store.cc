@@ -16,6 +16,7 @@
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
 #include "storage/power_loss_fs.h"
@@ -90,6 +91,37 @@ StatusOr<uint64_t> ParseSequenceKey(const rocksdb::Slice& key) {
   uint64_t seq = 0;
   for (size_t i = 0; i < 8; ++i) seq = (seq << 8) | static_cast<uint8_t>(key[i]);
   return seq;
+}
+
+// The sequence counters of an open store: the log's last key, or the meta key when the log was trimmed
+// empty; *first is the oldest log entry kept (last + 1 when the log is empty).
+Status ReadSequences(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* log_cf, uint64_t* last_out,
+                     uint64_t* first_out) {
+  // Recover the sequence counters: the log's last key, or the meta key when the log was trimmed empty.
+  uint64_t last = 0;
+  std::string meta;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), kLastSequenceKey, &meta);
+  if (s.ok()) {
+    VJ_ASSIGN_OR_RETURN(last, ParseSequenceKey(meta));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read last sequence");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), log_cf));
+  it->SeekToLast();
+  if (it->Valid()) {
+    VJ_ASSIGN_OR_RETURN(uint64_t log_last, ParseSequenceKey(it->key()));
+    last = std::max(last, log_last);
+    it->SeekToFirst();
+  }
+  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
+  uint64_t first = last + 1;
+  if (it->Valid()) {
+    VJ_ASSIGN_OR_RETURN(first, ParseSequenceKey(it->key()));
+  }
+  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
+  *last_out = last;
+  *first_out = first;
+  return absl::OkStatus();
 }
 
 // Crash points of RocksDB's background work (core/crash_point.h), reached on its flush and compaction
@@ -182,28 +214,9 @@ Status PointStore::OpenDb() {
     quarantined_count_.store(quarantined, std::memory_order_release);
   }
 
-  // Recover the sequence counters: the log's last key, or the meta key when the log was trimmed empty.
   uint64_t last = 0;
-  std::string meta;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), kLastSequenceKey, &meta);
-  if (s.ok()) {
-    VJ_ASSIGN_OR_RETURN(last, ParseSequenceKey(meta));
-  } else if (!s.IsNotFound()) {
-    return FromRocks(s, "read last sequence");
-  }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
-  it->SeekToLast();
-  if (it->Valid()) {
-    VJ_ASSIGN_OR_RETURN(uint64_t log_last, ParseSequenceKey(it->key()));
-    last = std::max(last, log_last);
-    it->SeekToFirst();
-  }
-  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
-  uint64_t first = last + 1;
-  if (it->Valid()) {
-    VJ_ASSIGN_OR_RETURN(first, ParseSequenceKey(it->key()));
-  }
-  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
+  uint64_t first = 1;
+  VJ_RETURN_IF_ERROR(ReadSequences(db_.get(), log_cf_, &last, &first));
   last_sequence_.store(last, std::memory_order_release);
   first_log_sequence_.store(first, std::memory_order_release);
   return absl::OkStatus();
@@ -453,6 +466,40 @@ Status PointStore::ReadLog(uint64_t from, size_t max_entries,
   // Nothing found although `from` was assigned: the whole tail was trimmed concurrently.
   if (n == 0 && from <= last_sequence() && from < first_log_sequence()) return trimmed();
   return absl::OkStatus();
+}
+
+Status PointStore::Checkpoint(const std::string& dir, uint64_t* sequence) const {
+  {
+    std::shared_lock<std::shared_timed_mutex> lock(db_mu_);
+    if (db_ == nullptr) return ClosedError();
+    rocksdb::Checkpoint* raw = nullptr;
+    VJ_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint of " + dir_));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush 0: flush the memtables rather than copy the WAL, so the copy is SST files only.
+    VJ_RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+                                 "checkpoint of " + dir_ + " into " + dir));
+  }
+  // Which write the copy ends with: read it from the copy itself (writes went on meanwhile, so the
+  // store's counter may be ahead of it). Read-only: the copy's files stay as the checkpoint made them.
+  rocksdb::DBOptions options = open_->db_options;
+  options.listeners.clear();
+  options.create_if_missing = false;
+  options.info_log = storage_internal::NewRocksLogger(dir);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  VJ_RETURN_IF_ERROR(FromRocks(rocksdb::DB::OpenForReadOnly(options, dir, open_->descriptors, &handles, &raw_db),
+                               "open checkpoint " + dir));
+  std::unique_ptr<rocksdb::DB> copy(raw_db);
+  rocksdb::ColumnFamilyHandle* log_cf = nullptr;
+  for (size_t i = 0; i < open_->names.size(); ++i) {
+    if (open_->names[i] == kLogCf) log_cf = handles[i];
+  }
+  uint64_t first = 0;
+  Status read = log_cf == nullptr ? absl::InternalError("checkpoint " + dir + " has no log family")
+                                  : ReadSequences(copy.get(), log_cf, sequence, &first);
+  for (rocksdb::ColumnFamilyHandle* h : handles) copy->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  copy.reset();
+  return read;
 }
 
 Status PointStore::ResetSequence(uint64_t sequence) {

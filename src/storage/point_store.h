@@ -102,6 +102,13 @@ class PointStore {
   // (sequence may be lower than last_sequence()). Must be serialized with Write, like Write itself.
   [[nodiscard]] Status ResetSequence(uint64_t sequence);
 
+  // Writes a consistent copy of the store into `dir` (which must not exist yet; on the same filesystem
+  // the SST files are hard links, elsewhere copies) while writes go on, and sets *sequence to the last
+  // sequence that copy holds: it has every write up to *sequence and none after (RocksDB's Checkpoint:
+  // memtables are flushed, no write is blocked). The copy opens with Open like any store. Safe
+  // concurrently with every other method. Errors as RocksDB reports them (IOError/Unavailable, disk full).
+  [[nodiscard]] Status Checkpoint(const std::string& dir, uint64_t* sequence) const;
+
   // Flushes memtables to SST files (used before shutdown and snapshots).
   [[nodiscard]] Status Flush();
 

@@ -122,6 +122,55 @@ TEST_F(PointStoreTest, SequencesAreConsecutiveAndSurviveReopen) {
   EXPECT_EQ(last, 4u);
 }
 
+// A checkpoint taken while a writer goes on holds exactly the writes up to the sequence it reports:
+// point i is written by the write of sequence i, so the copy has points 1..sequence and no other.
+TEST_F(PointStoreTest, CheckpointIsOneConsistentStateWhileWritesGoOn) {
+  auto store = OpenOrDie(dir_.File("live"));
+  ASSERT_NE(store, nullptr);
+  uint64_t last = 0;
+  for (int i = 1; i <= 200; ++i) ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), i)}, false, &last).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> written{200};
+  std::thread writer([&] {
+    uint64_t seq = 0;
+    for (int i = 201; !stop.load() && i < 1'000'000; ++i) {
+      ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), i)}, false, &seq).ok());
+      written.store(seq);
+    }
+  });
+  while (written.load() < 1000) std::this_thread::yield();  // the writer is running
+  uint64_t sequence = 0;
+  Status made = store->Checkpoint(dir_.File("copy"), &sequence);
+  const uint64_t after = written.load();
+  stop.store(true);
+  writer.join();
+  ASSERT_TRUE(made.ok()) << made;
+  EXPECT_GE(sequence, 1000u);
+  EXPECT_LE(sequence, after + 1);
+  // A second checkpoint into an existing directory is refused.
+  uint64_t ignored = 0;
+  EXPECT_FALSE(store->Checkpoint(dir_.File("copy"), &ignored).ok());
+
+  PointStoreOptions no_create;
+  no_create.create_if_missing = false;
+  auto copy = OpenOrDie(dir_.File("copy"), no_create);
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(copy->last_sequence(), sequence);
+  uint64_t count = 0;
+  uint64_t max_id = 0;
+  ASSERT_TRUE(copy->ForEach([&](PointRecord&& r) {
+                    ++count;
+                    max_id = std::max(max_id, r.id.num());
+                    return absl::OkStatus();
+                  }).ok());
+  EXPECT_EQ(count, sequence);
+  EXPECT_EQ(max_id, sequence);
+  // The copy is a store of its own: writing to it leaves the original alone.
+  ASSERT_TRUE(copy->Write({Delete(PointId::Num(1))}, true, &last).ok());
+  auto got = store->Get(PointId::Num(1));
+  ASSERT_TRUE(got.ok() && got->has_value());
+}
+
 TEST_F(PointStoreTest, ReadLogFromVariousPoints) {
   auto store = OpenOrDie(dir_.path());
   uint64_t last = 0;

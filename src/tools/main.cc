@@ -26,7 +26,9 @@
 #include "cluster/etcd_client.h"
 #include "cluster/etcd_security_backend.h"
 #include "cluster/membership.h"
+#include "cluster/http_client.h"
 #include "collection/database.h"
+#include "collection/snapshot_store.h"
 #include "core/crash_point.h"
 #include "storage/point_store.h"
 #include "core/distance.h"
@@ -173,6 +175,36 @@ void ApplyWriteSettings(const vj::ServerConfig& config, vj::CollectionOptions& o
   options.min_free_disk_bytes = static_cast<uint64_t>(config.min_free_disk_mb) << 20;
 }
 
+// A snapshot recovery's http(s) location, into a file. The answer is held in memory up to max_bytes
+// (snapshots.max_bytes) before it is written; https verifies the server with the system's CAs.
+vj::Status DownloadSnapshot(const std::string& url, const std::string& path, uint64_t max_bytes,
+                            const std::string& api_key) {
+  vj::HttpClientOptions options;
+  options.request_timeout = std::chrono::minutes(30);
+  options.max_response_bytes = max_bytes;
+  vj::HttpClient client(options);
+  vj::HttpHeaders headers;
+  if (!api_key.empty()) headers.emplace_back("api-key", api_key);
+  vj::StatusOr<vj::HttpResult> got = client.Send("GET", url, {}, headers);
+  if (!got.ok()) {
+    if (got.status().code() == absl::StatusCode::kResourceExhausted) {
+      return absl::InvalidArgumentError("location: the snapshot is over the limit of " + std::to_string(max_bytes) +
+                                        " bytes (setting snapshots.max_bytes)");
+    }
+    return absl::InvalidArgumentError("location: cannot download " + url.substr(0, 256) + ": " +
+                                      vj::StatusMessage(got.status()));
+  }
+  if (got->status != 200) {
+    return absl::InvalidArgumentError("location: " + url.substr(0, 256) + " answered HTTP " +
+                                      std::to_string(got->status));
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(got->body.data(), static_cast<std::streamsize>(got->body.size()));
+  out.flush();
+  if (!out) return absl::UnavailableError("cannot write " + path);
+  return absl::OkStatus();
+}
+
 // The client side of TLS towards peers (the node's own tls.* files) and towards etcd (cluster.etcd_*_file,
 // each defaulting to the tls.* file of the same role).
 vj::HttpClientTls PeerTls(const vj::ServerConfig& c) { return {c.tls_ca_file, c.tls_cert_file, c.tls_key_file}; }
@@ -220,6 +252,7 @@ int Serve(const vj::ServerConfig& config) {
   if (!config.etcd.empty()) DeclareClusterMetrics(metrics);
   std::atomic<bool> ready{false};
   std::unique_ptr<vj::Database> database;            // a standalone node's collections
+  std::unique_ptr<vj::SnapshotStore> snapshots;      // and its snapshots (destroyed before it)
   std::unique_ptr<vj::ClusterNode> cluster;          // a cluster node's (replaces database)
   std::unique_ptr<vj::EtcdClient> etcd;              // a cluster node's (outlives what uses it)
   std::unique_ptr<vj::SecurityStore> security;       // managed keys and roles (a file, or etcd in a cluster)
@@ -488,6 +521,10 @@ int Serve(const vj::ServerConfig& config) {
       return 1;
     }
     database = std::move(*opened);
+    vj::SnapshotStoreOptions snapshot_options;
+    snapshot_options.max_snapshot_bytes = config.snapshot_max_bytes;
+    snapshot_options.download = DownloadSnapshot;
+    snapshots = std::make_unique<vj::SnapshotStore>(*database, snapshot_options);
   }
   vj::RestApiOptions api_options;
   api_options.version = kVersion;
@@ -519,6 +556,7 @@ int Serve(const vj::ServerConfig& config) {
     api = std::make_unique<vj::RestApi>(*cluster, api_options);
     live_cluster.store(cluster.get(), std::memory_order_release);
   } else {
+    api_options.snapshots = snapshots.get();
     api = std::make_unique<vj::RestApi>(*database, api_options);
   }
   live_catalog.store(cluster ? static_cast<vj::Catalog*>(cluster.get()) : database.get(), std::memory_order_release);
@@ -560,6 +598,7 @@ int Serve(const vj::ServerConfig& config) {
   }
   api.reset();
   cluster.reset();
+  snapshots.reset();  // waits for snapshots being built in the background
   database.reset();
   if (membership) membership->Stop();  // revokes the lease: peers see this node leave at once
   spdlog::info("stopped cleanly");

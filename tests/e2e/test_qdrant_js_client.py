@@ -27,6 +27,7 @@ NODE = shutil.which("node")
 CLIENTS = os.path.join(h.REPO_ROOT, "tests", "clients")
 SCRIPT = os.path.join(CLIENTS, "qdrant_js_cycle.mjs")
 ALIASES_SCRIPT = os.path.join(CLIENTS, "qdrant_js_aliases.mjs")
+SNAPSHOTS_SCRIPT = os.path.join(CLIENTS, "qdrant_js_snapshots.mjs")
 API_KEY = "js-client-" + secrets.token_hex(12)
 
 
@@ -54,7 +55,7 @@ class QdrantJsClient(h.TestCase):
     def cycle(self, key, collection, script=SCRIPT):
         env = {k: v for k, v in os.environ.items() if not k.startswith("VJVECTOR_")}
         env.update({"NODE_EXTRA_CA_CERTS": self.pki.path("ca.crt"), "VJ_URL": f"https://127.0.0.1:{self.server.port}",
-                    "VJ_API_KEY": key, "VJ_COLLECTION": collection})
+                    "VJ_API_KEY": key, "VJ_COLLECTION": collection, "VJ_DATA_DIR": os.path.realpath(self.data_dir)})
         return subprocess.run([NODE, script], cwd=CLIENTS, env=env, capture_output=True, text=True, timeout=120)
 
     def wait_ready(self):
@@ -90,6 +91,12 @@ class QdrantJsClient(h.TestCase):
         self.assertEqual(r.returncode, 0, f"{r.stdout}\n{r.stderr}\n{self.server.dump_logs()}")
         self.assertIn("qdrant js aliases ok", r.stdout)
         self.assertNotIn("incompatible", r.stderr + r.stdout)
+
+    def test_snapshots_create_list_recover_delete_and_full(self):
+        self.wait_ready()
+        ok = self.cycle(API_KEY, "js-snap", SNAPSHOTS_SCRIPT)
+        self.assertEqual(ok.returncode, 0, f"{ok.stdout}\n{ok.stderr}\n{self.server.dump_logs()}")
+        self.assertIn("qdrant js snapshots ok", ok.stdout)
 
 
 if __name__ == "__main__":
