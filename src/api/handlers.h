@@ -77,6 +77,8 @@ StatusOr<boost::json::value> HandleCount(const Call& call);
 // Search (handlers_search.cc).
 StatusOr<boost::json::value> HandleQuery(const Call& call);
 StatusOr<boost::json::value> HandleQueryBatch(const Call& call);
+StatusOr<boost::json::value> HandleRecommend(const Call& call);
+StatusOr<boost::json::value> HandleRecommendBatch(const Call& call);
 StatusOr<boost::json::value> HandleSearch(const Call& call);
 StatusOr<boost::json::value> HandleSearchBatch(const Call& call);
 

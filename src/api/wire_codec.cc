@@ -262,8 +262,28 @@ json::object CountBody(const std::optional<Filter>& filter, bool exact) {
   return body;
 }
 
+namespace {
+
+// The "query" of QueryBody: the vector, or a recommend query over raw examples.
+json::value QueryToJson(const QueryRequest& request) {
+  if (!request.recommend) return FloatsToJson(request.vector);
+  const RecommendScoring& r = *request.recommend;
+  auto vectors = [](const std::vector<std::vector<float>>& vs) {
+    json::array out;
+    for (const auto& v : vs) out.push_back(FloatsToJson(v));
+    return out;
+  };
+  return json::object{
+      {"recommend",
+       json::object{{"positive", vectors(r.positive)},
+                    {"negative", vectors(r.negative)},
+                    {"strategy", r.strategy == RecommendScoring::Strategy::kBestScore ? "best_score" : "sum_scores"}}}};
+}
+
+}  // namespace
+
 json::object QueryBody(const QueryRequest& request) {
-  json::object body{{"query", FloatsToJson(request.vector)},
+  json::object body{{"query", QueryToJson(request)},
                     {"limit", static_cast<uint64_t>(request.limit)},
                     {"offset", static_cast<uint64_t>(request.offset)},
                     {"with_payload", PayloadSelectorToJson(request.with_payload)},

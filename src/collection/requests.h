@@ -50,8 +50,21 @@ struct PointSelector {
 
 enum class PayloadUpdate { kSet, kOverwrite, kDeleteKeys, kClear };
 
+// The recommend strategies that score each point against every example instead of searching with
+// one vector (Qdrant's best_score and sum_scores; average_vector is a plain nearest search). A shard
+// scores its matching points exactly; scores are higher-is-better whatever the metric.
+struct RecommendScoring {
+  enum class Strategy { kBestScore, kSumScores };
+  Strategy strategy = Strategy::kBestScore;
+  std::vector<std::vector<float>> positive;  // raw vectors (normalized inside for Cosine)
+  std::vector<std::vector<float>> negative;
+};
+
 struct QueryRequest {
-  std::vector<float> vector;
+  std::vector<float> vector;  // unused when `recommend` is set
+  // Set: rank by the recommend strategy's score over the examples (an exact scan) instead of by
+  // distance to `vector`.
+  std::optional<RecommendScoring> recommend;
   std::string using_vector;  // vector name; "" = the unnamed vector
   std::optional<Filter> filter;
   size_t limit = 10;
