@@ -490,6 +490,22 @@ TEST_F(WireCodecApiTest, ReadsMatchTheCollection) {
     ASSERT_TRUE(local.ok()) << local.status();
     EXPECT_EQ(Describe(*remote), Describe(*local));
 
+    // The same as a recommend query over raw examples, scored on every shard.
+    QueryRequest r = q;
+    r.recommend = RecommendScoring{
+        i % 2 == 0 ? RecommendScoring::Strategy::kBestScore : RecommendScoring::Strategy::kSumScores,
+        {q.vector, points[i + 1].vectors[q.using_vector]},
+        {points[i + 2].vectors[q.using_vector]}};
+    if (i % 3 == 0) r.recommend->positive.clear();
+    json::value reco = Call("POST", "/collections/c/points/query", QueryBody(r));
+    ASSERT_TRUE(reco.is_object());
+    StatusOr<std::vector<PointView>> reco_remote = ParsePointViews(reco.as_object()["points"]);
+    ASSERT_TRUE(reco_remote.ok()) << reco_remote.status();
+    StatusOr<std::vector<PointView>> reco_local = c->Query(r);
+    ASSERT_TRUE(reco_local.ok()) << reco_local.status();
+    EXPECT_EQ(Describe(*reco_remote), Describe(*reco_local));
+    if (!r.filter && !r.score_threshold) EXPECT_FALSE(reco_local->empty());
+
     // Scroll, page by page, from an offset taken from the points.
     ScrollRequest s;
     s.offset = i % 2 == 0 ? std::optional<PointId>() : points[i].id;

@@ -173,7 +173,8 @@ class PlanRunner {
     auto similarity = [&](size_t a, size_t b) {
       return VectorSimilarity(metric, vectors_of[a]->data(), vectors_of[b]->data(), dim);
     };
-    std::vector<size_t> chosen = SelectMmr(relevance, similarity, op.mmr->diversity, need);
+    std::vector<size_t> chosen = SelectMmr(relevance, similarity, op.mmr->diversity, need, deadline_);
+    if (deadline_.Expired()) return deadline_.TimeoutError("Query");
     Ranked out{{}, Distances(node)};
     for (size_t i : chosen) {
       PointView p;

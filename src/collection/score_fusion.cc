@@ -83,7 +83,7 @@ std::vector<PointView> FuseDbsf(std::vector<std::vector<PointView>> lists) {
 
 std::vector<size_t> SelectMmr(const std::vector<float>& relevance,
                               const std::function<float(size_t, size_t)>& similarity, float diversity,
-                              size_t limit) {
+                              size_t limit, const Deadline& deadline) {
   const size_t n = relevance.size();
   std::vector<size_t> chosen;
   if (n == 0 || limit == 0) return chosen;
@@ -91,7 +91,7 @@ std::vector<size_t> SelectMmr(const std::vector<float>& relevance,
   std::vector<bool> taken(n, false);
   // max_sim[i]: the highest similarity of candidate i to any chosen candidate so far.
   std::vector<float> max_sim(n, -std::numeric_limits<float>::infinity());
-  while (chosen.size() < std::min(limit, n)) {
+  while (chosen.size() < std::min(limit, n) && !deadline.Expired()) {
     size_t best = n;
     float best_value = 0;
     for (size_t i = 0; i < n; ++i) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "collection/requests.h"
+#include "core/deadline.h"
 #include "core/distance.h"
 
 namespace vj {
@@ -31,10 +32,11 @@ std::vector<PointView> FuseDbsf(std::vector<std::vector<PointView>> lists);
 
 // Maximal marginal relevance, greedily: the most relevant candidate first, then repeatedly the one
 // maximising (1 - diversity) * relevance[i] - diversity * max over chosen j of similarity(i, j).
-// Returns up to `limit` candidate indices in the order chosen; ties go to the lower index.
+// Returns up to `limit` candidate indices in the order chosen; ties go to the lower index. It costs
+// limit x candidates similarities: it stops early, with what it chose, once `deadline` passes.
 std::vector<size_t> SelectMmr(const std::vector<float>& relevance,
                               const std::function<float(size_t, size_t)>& similarity, float diversity,
-                              size_t limit);
+                              size_t limit, const Deadline& deadline = Deadline());
 
 // Similarity, higher is closer, of a user-facing score under `metric`: the score itself for Cosine and
 // Dot, its negation for the distances (Euclid, Manhattan).
