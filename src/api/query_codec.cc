@@ -178,8 +178,36 @@ StatusOr<FusionOp> ParseRrf(const json::value& v, const std::string& where) {
   return op;
 }
 
+// Context pairs: [{"positive", "negative"}, ...] or one such object.
+StatusOr<std::vector<ContextPair>> ParsePairs(const json::value& v, const std::string& where,
+                                              const RequestLimits& limits) {
+  std::vector<const json::value*> items;
+  if (const json::array* arr = v.if_array()) {
+    if (2 * arr->size() > limits.max_recommend_examples) {
+      return OverLimit(where, 2 * arr->size(), "examples", limits.max_recommend_examples, "recommend_examples");
+    }
+    for (const json::value& item : *arr) items.push_back(&item);
+  } else {
+    items.push_back(&v);
+  }
+  std::vector<ContextPair> pairs;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string at = v.is_array() ? where + "[" + std::to_string(i) + "]" : where;
+    VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*items[i], at));
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"positive", "negative"}, at));
+    const json::value* pos = FindField(*obj, "positive");
+    const json::value* neg = FindField(*obj, "negative");
+    if (pos == nullptr || neg == nullptr) return Invalid(at, "a context pair needs \"positive\" and \"negative\"");
+    ContextPair pair;
+    VJ_ASSIGN_OR_RETURN(pair.positive, ParseVectorInput(*pos, at + ".positive"));
+    VJ_ASSIGN_OR_RETURN(pair.negative, ParseVectorInput(*neg, at + ".negative"));
+    pairs.push_back(std::move(pair));
+  }
+  return pairs;
+}
+
 // Operators of Qdrant's query that VJVector refuses, with the reason given.
-constexpr const char* kUnsupportedOperators[] = {"discover", "context", "formula", "order_by", "sample"};
+constexpr const char* kUnsupportedOperators[] = {"formula", "order_by", "sample"};
 
 // The node's "query": a vector, an id, or an object with one operator.
 Status ParseQueryOp(const json::value& v, const std::string& where, const RequestLimits& limits, QueryNode* node) {
@@ -212,6 +240,29 @@ Status ParseQueryOp(const json::value& v, const std::string& where, const Reques
     VJ_ASSIGN_OR_RETURN(node->op, ParseRecommend(*r, at, limits));
     return absl::OkStatus();
   }
+  if (const json::value* discover = FindField(*obj, "discover")) {
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"discover"}, where));
+    const std::string at = where + ".discover";
+    VJ_ASSIGN_OR_RETURN(const json::object* d, ReadObject(*discover, at));
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*d, {"target", "context"}, at));
+    const json::value* target = FindField(*d, "target");
+    if (target == nullptr) return Invalid(at + ".target", "missing");
+    DiscoverOp op;
+    VJ_ASSIGN_OR_RETURN(op.target, ParseVectorInput(*target, at + ".target"));
+    if (const json::value* context = FindField(*d, "context")) {
+      VJ_ASSIGN_OR_RETURN(op.context, ParsePairs(*context, at + ".context", limits));
+    }
+    node->op = std::move(op);
+    return absl::OkStatus();
+  }
+  if (const json::value* context = FindField(*obj, "context")) {
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"context"}, where));
+    ContextOp op;
+    VJ_ASSIGN_OR_RETURN(op.pairs, ParsePairs(*context, where + ".context", limits));
+    if (op.pairs.empty()) return Invalid(where + ".context", "needs at least one pair");
+    node->op = std::move(op);
+    return absl::OkStatus();
+  }
   if (const json::value* fusion = FindField(*obj, "fusion")) {
     VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"fusion"}, where));
     VJ_ASSIGN_OR_RETURN(std::string name, ReadString(*fusion, where + ".fusion"));
@@ -233,7 +284,7 @@ Status ParseQueryOp(const json::value& v, const std::string& where, const Reques
   }
   if (obj->empty()) return Invalid(where, "expected a vector, a point id or an operator object");
   return Invalid(where, "unknown query operator \"" + std::string(obj->begin()->key()) +
-                            "\" (expected nearest, recommend, fusion or rrf)");
+                            "\" (expected nearest, recommend, discover, context, fusion or rrf)");
 }
 
 // Counts what the whole plan asks for, against the request limits.

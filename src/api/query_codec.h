@@ -1,6 +1,6 @@
 // Decoding of Qdrant's Query API bodies into query plans (collection/query_plan.h): /points/query
-// (prefetch, nearest, recommend, fusion, rrf, mmr), the older /points/recommend, and the search fields
-// that /points/search shares with them. Operators VJVector does not run (discover, context, formula,
+// (prefetch, nearest, recommend, discover, context, fusion, rrf, mmr), the older /points/recommend, and
+// the search fields that /points/search shares with them. Operators VJVector does not run (formula,
 // order_by, sample) are refused with InvalidArgument naming the operator; a plan over the request
 // limits (prefetch depth, prefetch count, candidate points, recommend examples) is refused naming the
 // limit's setting, before any work.

@@ -492,11 +492,11 @@ TEST_F(WireCodecApiTest, ReadsMatchTheCollection) {
 
     // The same as a recommend query over raw examples, scored on every shard.
     QueryRequest r = q;
-    r.recommend = RecommendScoring{
-        i % 2 == 0 ? RecommendScoring::Strategy::kBestScore : RecommendScoring::Strategy::kSumScores,
+    r.examples = ExampleScoring{
+        i % 2 == 0 ? ExampleScoring::Strategy::kBestScore : ExampleScoring::Strategy::kSumScores,
         {q.vector, points[i + 1].vectors[q.using_vector]},
         {points[i + 2].vectors[q.using_vector]}};
-    if (i % 3 == 0) r.recommend->positive.clear();
+    if (i % 3 == 0) r.examples->positive.clear();
     json::value reco = Call("POST", "/collections/c/points/query", QueryBody(r));
     ASSERT_TRUE(reco.is_object());
     StatusOr<std::vector<PointView>> reco_remote = ParsePointViews(reco.as_object()["points"]);

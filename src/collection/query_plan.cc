@@ -100,11 +100,17 @@ class PlanRunner {
       request.exact = true;  // re-scoring a known candidate list: score each one
     }
     if (const auto* nearest = std::get_if<NearestOp>(&node.op)) return Nearest(node, *nearest, std::move(request));
-    return Recommend(node, std::get<RecommendOp>(node.op), std::move(request));
+    if (const auto* reco = std::get_if<RecommendOp>(&node.op)) return Recommend(node, *reco, std::move(request));
+    if (const auto* discover = std::get_if<DiscoverOp>(&node.op)) {
+      return ByPairs(ExampleScoring::Strategy::kDiscover, &discover->target, discover->context, std::move(request));
+    }
+    return ByPairs(ExampleScoring::Strategy::kContext, nullptr, std::get<ContextOp>(node.op).pairs,
+                   std::move(request));
   }
 
  private:
   bool Distances(const QueryNode& node) const {
+    if (std::holds_alternative<DiscoverOp>(node.op) || std::holds_alternative<ContextOp>(node.op)) return false;
     if (std::holds_alternative<RecommendOp>(node.op) &&
         std::get<RecommendOp>(node.op).strategy != RecommendStrategy::kAverageVector) {
       return false;
@@ -200,15 +206,43 @@ class PlanRunner {
       request.vector = AverageVector(positive, negative);
       if (request.vector.empty()) return absl::InvalidArgumentError("recommend: examples differ in dimension");
     } else {
-      RecommendScoring scoring;
-      scoring.strategy = op.strategy == RecommendStrategy::kBestScore ? RecommendScoring::Strategy::kBestScore
-                                                                       : RecommendScoring::Strategy::kSumScores;
+      ExampleScoring scoring;
+      scoring.strategy = op.strategy == RecommendStrategy::kBestScore ? ExampleScoring::Strategy::kBestScore
+                                                                       : ExampleScoring::Strategy::kSumScores;
       scoring.positive = std::move(positive);
       scoring.negative = std::move(negative);
-      request.recommend = std::move(scoring);
+      request.examples = std::move(scoring);
     }
     VJ_ASSIGN_OR_RETURN(std::vector<PointView> found, collection_.Query(request));
     return Ranked{std::move(found), Distances(node)};
+  }
+
+  // Discover (with a target) or context: every point scored against the pairs on every shard.
+  StatusOr<Ranked> ByPairs(ExampleScoring::Strategy strategy, const VectorInput* target,
+                           const std::vector<ContextPair>& pairs, QueryRequest request) {
+    std::vector<VectorInput> inputs;
+    if (target != nullptr) inputs.push_back(*target);
+    for (const ContextPair& pair : pairs) {
+      inputs.push_back(pair.positive);
+      inputs.push_back(pair.negative);
+    }
+    VJ_ASSIGN_OR_RETURN(auto vectors, Resolve(inputs, request.using_vector));
+    std::vector<PointId> examples;
+    for (const VectorInput& in : inputs) {
+      if (in.id) examples.push_back(*in.id);
+    }
+    request.filter = ExceptIds(std::move(examples), request.filter);
+    ExampleScoring scoring;
+    scoring.strategy = strategy;
+    size_t next = 0;
+    if (target != nullptr) scoring.target = std::move(vectors[next++]);
+    while (next + 1 < vectors.size()) {  // the pairs, positive then negative
+      scoring.positive.push_back(std::move(vectors[next++]));
+      scoring.negative.push_back(std::move(vectors[next++]));
+    }
+    request.examples = std::move(scoring);
+    VJ_ASSIGN_OR_RETURN(std::vector<PointView> found, collection_.Query(request));
+    return Ranked{std::move(found), false};
   }
 
   // avg(positive), or 2 avg(positive) - avg(negative) with negatives; empty when dimensions differ.

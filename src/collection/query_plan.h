@@ -1,6 +1,6 @@
 // QueryPlan: one request of the Query API (/points/query, and /points/recommend on top of it) as a tree.
-// Leaves are retrievers: a nearest search by a vector (or by the stored vector of a point), a recommend
-// search over positive and negative examples, or a filter alone. An inner node takes the candidates of
+// Leaves are retrievers: a nearest search by a vector (or by the stored vector of a point), a recommend,
+// discover or context search over examples, or a filter alone. An inner node takes the candidates of
 // its prefetches and either re-scores them with its own retriever (restricted to those candidates),
 // fuses their lists (rrf, dbsf), or passes a single prefetch through. A nearest search may pick its
 // results by maximal marginal relevance (mmr) from a larger candidate list.
@@ -52,6 +52,22 @@ struct RecommendOp {
   RecommendStrategy strategy = RecommendStrategy::kAverageVector;
 };
 
+struct ContextPair {
+  VectorInput positive;
+  VectorInput negative;
+};
+
+// Discovery: points on the positive side of most context pairs, then closest to the target.
+struct DiscoverOp {
+  VectorInput target;
+  std::vector<ContextPair> context;
+};
+
+// Context search: points on the positive side of the pairs (score 0 when on it for every pair).
+struct ContextOp {
+  std::vector<ContextPair> pairs;
+};
+
 struct FusionOp {
   enum class Kind { kRrf, kDbsf };
   Kind kind = Kind::kRrf;
@@ -62,7 +78,7 @@ struct FusionOp {
 struct QueryNode {
   std::vector<QueryNode> prefetch;
   // monostate: no query (a filter-only list in id order, or the one prefetch's list as it is).
-  std::variant<std::monostate, NearestOp, RecommendOp, FusionOp> op;
+  std::variant<std::monostate, NearestOp, RecommendOp, DiscoverOp, ContextOp, FusionOp> op;
   // using_vector, filter, limit, score_threshold and the search params of this node; its vector,
   // offset, selectors and deadline are unused (the plan's apply).
   QueryRequest search;

@@ -147,7 +147,7 @@ TEST_F(QueryPlanTest, RecommendBestScoreScoresEveryPointOnEveryShard) {
     if (id == neg_id) continue;  // an example given by id is not a result
     PointView p;
     p.id = PointId::Num(id);
-    p.score = RecommendScore(RecommendScoring::Strategy::kBestScore, {Cos(pos, id)}, {Cos(stored_[neg_id], id)});
+    p.score = ExampleScore(ExampleScoring::Strategy::kBestScore, {Cos(pos, id)}, {Cos(stored_[neg_id], id)});
     expected.push_back(p);
   }
   SortByScoreDescending(&expected);

@@ -31,7 +31,8 @@ class ScoreSum {
   std::unordered_map<PointId, size_t, PointIdHash> index_;
 };
 
-float Sigmoid(float x) { return 0.5f * (x / (1.0f + std::fabs(x)) + 1.0f); }
+float FastSigmoid(float x) { return x / (1.0f + std::fabs(x)); }
+float ScaledSigmoid(float x) { return 0.5f * (FastSigmoid(x) + 1.0f); }
 
 }  // namespace
 
@@ -119,19 +120,36 @@ float VectorSimilarity(Metric metric, const float* a, const float* b, size_t dim
   return ScoreToSimilarity(metric, DistanceToScore(metric, Distance(metric, a, b, dim)));
 }
 
-float RecommendScore(RecommendScoring::Strategy strategy, const std::vector<float>& positive,
-                     const std::vector<float>& negative) {
-  if (strategy == RecommendScoring::Strategy::kSumScores) {
-    float sum = 0;
-    for (float s : positive) sum += s;
-    for (float s : negative) sum -= s;
-    return sum;
+float ExampleScore(ExampleScoring::Strategy strategy, const std::vector<float>& positive,
+                   const std::vector<float>& negative, float target) {
+  using S = ExampleScoring::Strategy;
+  switch (strategy) {
+    case S::kSumScores: {
+      float sum = 0;
+      for (float s : positive) sum += s;
+      for (float s : negative) sum -= s;
+      return sum;
+    }
+    case S::kDiscover: {
+      int rank = 0;
+      for (size_t i = 0; i < positive.size() && i < negative.size(); ++i) rank += positive[i] > negative[i] ? 1 : -1;
+      return static_cast<float>(rank) + ScaledSigmoid(target);
+    }
+    case S::kContext: {
+      float loss = 0;
+      for (size_t i = 0; i < positive.size() && i < negative.size(); ++i) {
+        loss += FastSigmoid(std::min(positive[i] - negative[i] - std::numeric_limits<float>::epsilon(), 0.0f));
+      }
+      return loss;
+    }
+    case S::kBestScore:
+      break;
   }
   float best_positive = -std::numeric_limits<float>::infinity();
   float best_negative = -std::numeric_limits<float>::infinity();
   for (float s : positive) best_positive = std::max(best_positive, s);
   for (float s : negative) best_negative = std::max(best_negative, s);
-  return best_positive > best_negative ? Sigmoid(best_positive) : -Sigmoid(best_negative);
+  return best_positive > best_negative ? ScaledSigmoid(best_positive) : -ScaledSigmoid(best_negative);
 }
 
 }  // namespace vj

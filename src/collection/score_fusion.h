@@ -44,11 +44,16 @@ float ScoreToSimilarity(Metric metric, float score);
 // Similarity of two stored-form vectors (normalized for Cosine) of `dim` floats, as ScoreToSimilarity.
 float VectorSimilarity(Metric metric, const float* a, const float* b, size_t dim);
 
-// The recommend score of a point given its similarities to the positive and negative examples:
-// best_score is sigmoid(best positive) when that beats the best negative, else -sigmoid(best negative),
-// with sigmoid(x) = (x / (1 + |x|) + 1) / 2; sum_scores is sum(positive) - sum(negative).
-float RecommendScore(RecommendScoring::Strategy strategy, const std::vector<float>& positive,
-                     const std::vector<float>& negative);
+// The score of a point given its similarities to the examples (ExampleScoring): for best_score and
+// sum_scores, `positive` and `negative` hold its similarities to the positive and negative examples;
+// for discover and context, to the two sides of each context pair, and `target` (discover only) to
+// the target. With sigmoid(x) = x / (1 + |x|) and s(x) = (sigmoid(x) + 1) / 2:
+//   best_score: s(best positive) when that beats the best negative, else -s(best negative);
+//   sum_scores: sum(positive) - sum(negative);
+//   discover:   (pairs whose positive is closer) - (the other pairs) + s(target);
+//   context:    sum over pairs of sigmoid(min(positive - negative - FLT_EPSILON, 0)).
+float ExampleScore(ExampleScoring::Strategy strategy, const std::vector<float>& positive,
+                   const std::vector<float>& negative, float target = 0);
 
 // Sorts by score descending (a missing score last), ties by id ascending.
 void SortByScoreDescending(std::vector<PointView>* points);

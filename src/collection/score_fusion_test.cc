@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -162,21 +163,28 @@ TEST(ScoreFusionTest, MmrIsTheGreedyDefinition) {
   EXPECT_EQ(got, (std::vector<size_t>{1, 2, 0}));
 }
 
-TEST(ScoreFusionTest, RecommendScores) {
-  using S = RecommendScoring::Strategy;
+TEST(ScoreFusionTest, ExampleScores) {
+  using S = ExampleScoring::Strategy;
   auto sigmoid = [](float x) { return 0.5f * (x / (1 + std::fabs(x)) + 1); };
   // Qdrant's cases: the higher of best positive and best negative decides.
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {42}, {4}), sigmoid(42));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {4}, {42}), -sigmoid(42));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {-1}, {0}), -sigmoid(0));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {0}, {-1}), sigmoid(0));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {-42}, {-84}), sigmoid(-42));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {1, 2, 3}, {4, 5, 6}), -sigmoid(6));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {10, 2, 3}, {4, 5, 6}), sigmoid(10));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kBestScore, {}, {0.5f}), -sigmoid(0.5f));
-  EXPECT_FLOAT_EQ(RecommendScore(S::kSumScores, {0.5f, 0.25f}, {0.125f}), 0.625f);
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {42}, {4}), sigmoid(42));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {4}, {42}), -sigmoid(42));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {-1}, {0}), -sigmoid(0));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {0}, {-1}), sigmoid(0));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {-42}, {-84}), sigmoid(-42));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {1, 2, 3}, {4, 5, 6}), -sigmoid(6));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {10, 2, 3}, {4, 5, 6}), sigmoid(10));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {}, {0.5f}), -sigmoid(0.5f));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kSumScores, {0.5f, 0.25f}, {0.125f}), 0.625f);
+  // discover: +1 / -1 per pair by the closer side, plus the scaled sigmoid of the target similarity.
+  EXPECT_FLOAT_EQ(ExampleScore(S::kDiscover, {0.9f, 0.1f, 0.5f}, {0.2f, 0.3f, 0.4f}, 0.25f), 1 + sigmoid(0.25f));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kDiscover, {}, {}, -2.0f), sigmoid(-2.0f));
+  // context: 0 on the positive side of every pair, else the fast sigmoid of the shortfall.
+  EXPECT_FLOAT_EQ(ExampleScore(S::kContext, {0.9f, 0.7f}, {0.2f, 0.3f}), 0.0f);
+  const float d = 0.25f - 0.75f - std::numeric_limits<float>::epsilon();
+  EXPECT_FLOAT_EQ(ExampleScore(S::kContext, {0.9f, 0.25f}, {0.2f, 0.75f}), d / (1 + std::fabs(d)));
   // A point chosen by a positive always beats one chosen by a negative.
-  EXPECT_GT(RecommendScore(S::kBestScore, {-100}, {}), RecommendScore(S::kBestScore, {}, {-100}));
+  EXPECT_GT(ExampleScore(S::kBestScore, {-100}, {}), ExampleScore(S::kBestScore, {}, {-100}));
 }
 
 TEST(ScoreFusionTest, Similarity) {

@@ -119,15 +119,25 @@ StatusOr<const VectorIndex*> Shard::QueryIndex(const QueryRequest& request) cons
     }
     return absl::OkStatus();
   };
-  if (!request.recommend) {
+  if (!request.examples) {
     VJ_RETURN_IF_ERROR(check(request.vector));
     return index;
   }
-  if (request.recommend->positive.empty() && request.recommend->negative.empty()) {
+  const ExampleScoring& examples = *request.examples;
+  using S = ExampleScoring::Strategy;
+  const bool pairs = examples.strategy == S::kDiscover || examples.strategy == S::kContext;
+  if (pairs && examples.positive.size() != examples.negative.size()) {
+    return absl::InvalidArgumentError("context: every pair needs a positive and a negative example");
+  }
+  if (examples.strategy == S::kContext && examples.positive.empty()) {
+    return absl::InvalidArgumentError("context: needs at least one pair");
+  }
+  if (!pairs && examples.positive.empty() && examples.negative.empty()) {
     return absl::InvalidArgumentError("recommend: needs at least one positive or negative example");
   }
-  for (const auto& v : request.recommend->positive) VJ_RETURN_IF_ERROR(check(v));
-  for (const auto& v : request.recommend->negative) VJ_RETURN_IF_ERROR(check(v));
+  if (examples.strategy == S::kDiscover) VJ_RETURN_IF_ERROR(check(examples.target));
+  for (const auto& v : examples.positive) VJ_RETURN_IF_ERROR(check(v));
+  for (const auto& v : examples.negative) VJ_RETURN_IF_ERROR(check(v));
   return index;
 }
 
@@ -156,7 +166,7 @@ double EstimateSelectivity(const ShardState& s, const Filter& filter,
 std::vector<std::pair<uint32_t, float>> ScoreByExamples(const ShardState& s, const VectorIndex& index,
                                                        const QueryRequest& request, size_t need,
                                                        DeadlineTicker* ticker) {
-  const RecommendScoring& reco = *request.recommend;
+  const ExampleScoring& reco = *request.examples;
   const Metric metric = index.metric();
   auto similarity = [&](const std::vector<float>& example, uint32_t id) {
     return ScoreToSimilarity(metric, DistanceToScore(metric, index.DistanceTo(example.data(), id)));
@@ -170,7 +180,8 @@ std::vector<std::pair<uint32_t, float>> ScoreByExamples(const ShardState& s, con
   auto consider = [&](uint32_t id) {
     for (size_t i = 0; i < pos.size(); ++i) pos[i] = similarity(reco.positive[i], id);
     for (size_t i = 0; i < neg.size(); ++i) neg[i] = similarity(reco.negative[i], id);
-    const float score = RecommendScore(reco.strategy, pos, neg);
+    const float target = reco.strategy == ExampleScoring::Strategy::kDiscover ? similarity(reco.target, id) : 0.0f;
+    const float score = ExampleScore(reco.strategy, pos, neg, target);
     if (request.score_threshold && score < *request.score_threshold) return;
     std::pair<uint32_t, float> entry{id, score};
     if (heap.size() < need) {
@@ -207,7 +218,7 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   std::vector<PointView> out;
   if (need == 0) return out;
 
-  if (request.recommend) {
+  if (request.examples) {
     DeadlineTicker ticker(deadline);
     auto scored = ScoreByExamples(s, *index, request, need, &ticker);
     if (ticker.expired()) return deadline.TimeoutError("Search");

@@ -272,6 +272,40 @@ class QueryApiTest(vh.SharedServerTestCase):
         self.client.err("POST", f"/collections/{COLL}/points/recommend", {"positive": [999999], "using": "a"},
                         status=404, mentions="999999")
 
+    def test_discover_and_context(self):
+        ids = sorted(self.a)
+        target = self.qa()
+        raw = self.qa()
+        pairs = [(ids[5], ids[9]), (raw, ids[30])]
+        examples = {ids[5], ids[9], ids[30]}
+
+        def vec(x):
+            return x if isinstance(x, list) else self.a[x]
+
+        def sides(p):
+            return [(cos(vec(pos), self.a[p]), cos(vec(neg), self.a[p])) for pos, neg in pairs]
+        cands = [p for p in self.a if p not in examples and self.group[p] != 4]
+        flt = {"must_not": [{"key": "group", "match": {"value": 4}}]}
+        context = [{"positive": pos, "negative": neg} for pos, neg in pairs]
+        got = self.query({"query": {"discover": {"target": target, "context": context}}, "using": "a",
+                          "filter": flt, "limit": 10})["points"]
+        expected = rank([(p, sum(1 if sp > sn else -1 for sp, sn in sides(p)) + sigmoid(cos(target, self.a[p])))
+                         for p in cands])[:10]
+        self.assert_ranking(got, expected, "discover")
+        eps = 1.1920929e-07
+        got = self.query({"query": {"context": context}, "using": "a", "filter": flt, "limit": 15})["points"]
+
+        def loss(p):
+            total = 0.0
+            for sp, sn in sides(p):
+                d = min(sp - sn - eps, 0.0)
+                total += d / (1 + abs(d))
+            return total
+        self.assert_ranking(got, rank([(p, loss(p)) for p in cands])[:15], "context")
+        # A single pair object is a context of one pair.
+        got = self.query({"query": {"context": context[0]}, "using": "a", "limit": 3})["points"]
+        self.assertEqual(len(got), 3)
+
     # ---- mmr
     def test_mmr(self):
         for diversity in (0.0, 0.5, 0.9):
@@ -299,8 +333,10 @@ class QueryApiTest(vh.SharedServerTestCase):
         path = f"/collections/{COLL}/points/query"
         q = self.qa()
         cases = [
-            ({"query": {"discover": {"target": 1, "context": []}}}, "discover"),
-            ({"query": {"context": []}}, "context"),
+            ({"query": {"discover": {"context": []}}, "using": "a"}, "query.discover.target"),
+            ({"query": {"context": []}, "using": "a"}, "needs at least one pair"),
+            ({"query": {"context": [{"positive": q}]}, "using": "a"}, "\"positive\" and \"negative\""),
+            ({"query": {"order_by": "i"}}, "order_by"),
             ({"query": {"formula": {"sum": []}}}, "formula"),
             ({"query": {"bogus": 1}}, "unknown query operator \"bogus\""),
             ({"query": {"fusion": "max"}}, "unknown fusion"),
@@ -387,6 +423,13 @@ class ClusterQueryApiTest(ch.ClusterTestCase):
                         "limit": 5})["points"]
             self.assertEqual([p["id"] for p in got], [e[0] for e in mmr(nearest(q1, 30), vec, 0.5, 5)],
                              f"mmr via {via}")
+            got = c.ok("POST", "/collections/cq/points/query",
+                       {"query": {"discover": {"target": q2, "context": [{"positive": 7, "negative": q1}]}},
+                        "limit": 6})["points"]
+
+            def disc(p):
+                return (1 if cos(vec[7], vec[p]) > cos(q1, vec[p]) else -1) + sigmoid(cos(q2, vec[p]))
+            check(got, rank([(p, disc(p)) for p in vec if p != 7])[:6], f"discover via {via}")
             got = c.ok("POST", "/collections/cq/points/recommend", {"positive": [3, 4], "limit": 4})
             avg = [(a + b) / 2 for a, b in zip(vh.normalize(vec[3]), vh.normalize(vec[4]))]
             check(got, rank([(p, cos(avg, vec[p])) for p in vec if p not in (3, 4)])[:4], f"recommend via {via}")
