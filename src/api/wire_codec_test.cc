@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <bit>
 #include <cstdio>
 #include <limits>
@@ -492,11 +493,13 @@ TEST_F(WireCodecApiTest, ReadsMatchTheCollection) {
 
     // The same as a recommend query over raw examples, scored on every shard.
     QueryRequest r = q;
-    r.examples = ExampleScoring{
-        i % 2 == 0 ? ExampleScoring::Strategy::kBestScore : ExampleScoring::Strategy::kSumScores,
-        {q.vector, points[i + 1].vectors[q.using_vector]},
-        {points[i + 2].vectors[q.using_vector]}};
-    if (i % 3 == 0) r.examples->positive.clear();
+    using S = ExampleScoring::Strategy;
+    const S strategy = std::array{S::kBestScore, S::kSumScores, S::kDiscover, S::kContext}[i % 4];
+    r.examples = ExampleScoring{strategy,
+                                {q.vector, points[i + 1].vectors[q.using_vector]},
+                                {points[i + 2].vectors[q.using_vector], points[i + 3].vectors[q.using_vector]},
+                                strategy == S::kDiscover ? points[i + 4].vectors[q.using_vector] : std::vector<float>()};
+    if (i % 3 == 0 && strategy == S::kBestScore) r.examples->positive.clear();
     json::value reco = Call("POST", "/collections/c/points/query", QueryBody(r));
     ASSERT_TRUE(reco.is_object());
     StatusOr<std::vector<PointView>> reco_remote = ParsePointViews(reco.as_object()["points"]);
