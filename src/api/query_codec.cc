@@ -430,4 +430,35 @@ StatusOr<QueryPlan> ParseRecommendPlan(const json::object& body, const RequestLi
   return plan;
 }
 
+StatusOr<QueryPlan> ParseDiscoverPlan(const json::object& body, const RequestLimits& limits,
+                                      const std::string& where) {
+  VJ_RETURN_IF_ERROR(CheckKnownFields(
+      body, {"target", "context", "using", "filter", "limit", "offset", "params", "with_payload", "with_vector",
+             "lookup_from", "shard_key"},
+      where));
+  QueryPlan plan;
+  QueryRequest common;
+  VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &common));
+  plan.offset = common.offset;
+  plan.with_payload = common.with_payload;
+  plan.with_vector = common.with_vector;
+  PlanBudget budget;
+  VJ_ASSIGN_OR_RETURN(plan.root, ParseNode(body, "", 0, limits, &budget));
+  // Without a target Qdrant runs a context search over the pairs.
+  std::vector<ContextPair> pairs;
+  if (const json::value* context = FindField(body, "context")) {
+    VJ_ASSIGN_OR_RETURN(pairs, ParsePairs(*context, "context", limits));
+  }
+  if (const json::value* target = FindField(body, "target")) {
+    DiscoverOp op;
+    VJ_ASSIGN_OR_RETURN(op.target, ParseVectorInput(*target, "target"));
+    op.context = std::move(pairs);
+    plan.root.op = std::move(op);
+  } else {
+    if (pairs.empty()) return Invalid("target", "missing (and no context pairs either)");
+    plan.root.op = ContextOp{std::move(pairs)};
+  }
+  return plan;
+}
+
 }  // namespace vj

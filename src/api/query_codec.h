@@ -1,5 +1,6 @@
 // Decoding of Qdrant's Query API bodies into query plans (collection/query_plan.h): /points/query
-// (prefetch, nearest, recommend, discover, context, fusion, rrf, mmr), the older /points/recommend, and
+// (prefetch, nearest, recommend, discover, context, fusion, rrf, mmr), the older /points/recommend and
+// /points/discover, and
 // the search fields that /points/search shares with them. Operators VJVector does not run (formula,
 // order_by, sample) are refused with InvalidArgument naming the operator; a plan over the request
 // limits (prefetch depth, prefetch count, candidate points, recommend examples) is refused naming the
@@ -31,5 +32,10 @@ namespace vj {
 // limit, offset, score_threshold, params, with_payload, with_vector.
 [[nodiscard]] StatusOr<QueryPlan> ParseRecommendPlan(const boost::json::object& body,
                                                      const RequestLimits& limits, const std::string& where);
+
+// A /points/discover body: target (id or vector; absent: a context search), context pairs, using,
+// filter, limit, offset, params, with_payload, with_vector.
+[[nodiscard]] StatusOr<QueryPlan> ParseDiscoverPlan(const boost::json::object& body,
+                                                    const RequestLimits& limits, const std::string& where);
 
 }  // namespace vj

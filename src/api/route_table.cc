@@ -44,6 +44,8 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "POST", "/collections/{name}/points/query/batch", P::kRead, S::kCollection, R::kApi, HandleQueryBatch, false, false},
     {kPub, "POST", "/collections/{name}/points/recommend", P::kRead, S::kCollection, R::kApi, HandleRecommend, false, false},
     {kPub, "POST", "/collections/{name}/points/recommend/batch", P::kRead, S::kCollection, R::kApi, HandleRecommendBatch, false, false},
+    {kPub, "POST", "/collections/{name}/points/discover", P::kRead, S::kCollection, R::kApi, HandleDiscover, false, false},
+    {kPub, "POST", "/collections/{name}/points/discover/batch", P::kRead, S::kCollection, R::kApi, HandleDiscoverBatch, false, false},
     {kPub, "POST", "/collections/{name}/points/search", P::kRead, S::kCollection, R::kApi, HandleSearch, false, false},
     {kPub, "POST", "/collections/{name}/points/search/batch", P::kRead, S::kCollection, R::kApi, HandleSearchBatch, false, false},
     {kPub, "GET", "/collections/{name}/points/{id}", P::kRead, S::kCollection, R::kApi, HandleGetPoint, false, false},

@@ -302,6 +302,14 @@ class QueryApiTest(vh.SharedServerTestCase):
                 total += d / (1 + abs(d))
             return total
         self.assert_ranking(got, rank([(p, loss(p)) for p in cands])[:15], "context")
+        # The older /points/discover: with a target a discover query, without one a context query.
+        old = self.query({"target": target, "context": context, "using": "a", "filter": flt, "limit": 10},
+                         "/points/discover")
+        self.assert_ranking(old, expected, "/points/discover")
+        batch = self.query({"searches": [{"context": context, "using": "a", "filter": flt, "limit": 15}]},
+                           "/points/discover/batch")
+        self.assert_ranking(batch[0], rank([(p, loss(p)) for p in cands])[:15], "/points/discover/batch context")
+        self.client.err("POST", f"/collections/{COLL}/points/discover", {"using": "a"}, status=400, mentions="target")
         # A single pair object is a context of one pair.
         got = self.query({"query": {"context": context[0]}, "using": "a", "limit": 3})["points"]
         self.assertEqual(len(got), 3)
