@@ -59,8 +59,9 @@ StatusOr<json::value> HandleBatch(const Call& call, PlanParser parse, const char
   json::array results;
   for (size_t i = 0; i < arr->size(); ++i) {
     VJ_RETURN_IF_ERROR(deadline.Check(operation));
-    VJ_ASSIGN_OR_RETURN(json::value r, RunPlan(parse, *collection, (*arr)[i], "searches[" + std::to_string(i) + "]",
-                                               call.limits(), deadline, strict));
+    VJ_ASSIGN_OR_RETURN(json::value r,
+                        RunPlan(parse, *collection, (*arr)[i], "searches[" + std::to_string(i) + "]",
+                                call.limits(), deadline, strict));
     results.push_back(std::move(r));
   }
   return results;
@@ -76,6 +77,8 @@ StatusOr<json::value> HandleRecommendBatch(const Call& call) {
 
 StatusOr<json::value> HandleDiscover(const Call& call) { return HandleOne(call, ParseDiscoverPlan); }
 
-StatusOr<json::value> HandleDiscoverBatch(const Call& call) { return HandleBatch(call, ParseDiscoverPlan, "Discover"); }
+StatusOr<json::value> HandleDiscoverBatch(const Call& call) {
+  return HandleBatch(call, ParseDiscoverPlan, "Discover");
+}
 
 }  // namespace vj

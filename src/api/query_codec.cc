@@ -151,7 +151,8 @@ StatusOr<MmrOp> ParseMmr(const json::value& v, const std::string& where, const R
   }
   if (const json::value* c = FindField(*obj, "candidates_limit")) {
     VJ_ASSIGN_OR_RETURN(uint64_t n, ReadUint(*c, where + ".candidates_limit"));
-    if (n > limits.max_limit) return OverLimit(where + ".candidates_limit", n, "points", limits.max_limit, "limit");
+    if (n > limits.max_limit)
+      return OverLimit(where + ".candidates_limit", n, "points", limits.max_limit, "limit");
     mmr.candidates_limit = n;
   }
   return mmr;
@@ -184,7 +185,8 @@ StatusOr<std::vector<ContextPair>> ParsePairs(const json::value& v, const std::s
   std::vector<const json::value*> items;
   if (const json::array* arr = v.if_array()) {
     if (2 * arr->size() > limits.max_recommend_examples) {
-      return OverLimit(where, 2 * arr->size(), "examples", limits.max_recommend_examples, "recommend_examples");
+      return OverLimit(where, 2 * arr->size(), "examples", limits.max_recommend_examples,
+                       "recommend_examples");
     }
     for (const json::value& item : *arr) items.push_back(&item);
   } else {
@@ -197,7 +199,8 @@ StatusOr<std::vector<ContextPair>> ParsePairs(const json::value& v, const std::s
     VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"positive", "negative"}, at));
     const json::value* pos = FindField(*obj, "positive");
     const json::value* neg = FindField(*obj, "negative");
-    if (pos == nullptr || neg == nullptr) return Invalid(at, "a context pair needs \"positive\" and \"negative\"");
+    if (pos == nullptr || neg == nullptr)
+      return Invalid(at, "a context pair needs \"positive\" and \"negative\"");
     ContextPair pair;
     VJ_ASSIGN_OR_RETURN(pair.positive, ParseVectorInput(*pos, at + ".positive"));
     VJ_ASSIGN_OR_RETURN(pair.negative, ParseVectorInput(*neg, at + ".negative"));
@@ -210,7 +213,8 @@ StatusOr<std::vector<ContextPair>> ParsePairs(const json::value& v, const std::s
 constexpr const char* kUnsupportedOperators[] = {"formula", "order_by", "sample"};
 
 // The node's "query": a vector, an id, or an object with one operator.
-Status ParseQueryOp(const json::value& v, const std::string& where, const RequestLimits& limits, QueryNode* node) {
+Status ParseQueryOp(const json::value& v, const std::string& where, const RequestLimits& limits,
+                    QueryNode* node) {
   const json::object* obj = v.if_object();
   if (obj == nullptr || obj->contains("indices")) {
     VJ_ASSIGN_OR_RETURN(VectorInput target, ParseVectorInput(v, where));
@@ -313,14 +317,15 @@ Status ParsePrefetch(const json::object& body, const std::string& prefix, size_t
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string item_at = prefetch->is_array() ? at + "[" + std::to_string(i) + "]" : at;
     if (++budget->prefetches > limits.max_prefetches) {
-      return OverLimit(At(prefix, "prefetch"), budget->prefetches, "prefetches", limits.max_prefetches, "prefetches");
+      return OverLimit(At(prefix, "prefetch"), budget->prefetches, "prefetches", limits.max_prefetches,
+                       "prefetches");
     }
     VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*items[i], item_at));
     VJ_ASSIGN_OR_RETURN(QueryNode child, ParseNode(*obj, item_at, depth + 1, limits, budget));
     budget->candidates += child.search.limit;
     if (budget->candidates > limits.max_query_candidates) {
-      return OverLimit(item_at + ".limit", budget->candidates, "candidate points", limits.max_query_candidates,
-                       "query_candidates");
+      return OverLimit(item_at + ".limit", budget->candidates, "candidate points",
+                       limits.max_query_candidates, "query_candidates");
     }
     node->prefetch.push_back(std::move(child));
   }
@@ -361,8 +366,9 @@ StatusOr<QueryNode> ParseNode(const json::object& body, const std::string& prefi
     }
   }
   if (std::holds_alternative<std::monostate>(node.op) && node.prefetch.size() > 1) {
-    return Invalid(query_at, "missing: several prefetches need a query that combines them (fusion, or a "
-                             "vector to re-score them with)");
+    return Invalid(query_at,
+                   "missing: several prefetches need a query that combines them (fusion, or a "
+                   "vector to re-score them with)");
   }
   return node;
 }
@@ -389,18 +395,20 @@ Status ParseSearchCommon(const json::object& body, const RequestLimits& limits, 
     VJ_ASSIGN_OR_RETURN(double threshold, ReadNumber(*t, "score_threshold"));
     request->score_threshold = static_cast<float>(threshold);
   }
-  VJ_ASSIGN_OR_RETURN(request->with_payload,
-                      ParsePayloadSelector(FindField(body, "with_payload"), PayloadSelector{},
-                                           limits.max_payload_keys));
+  VJ_ASSIGN_OR_RETURN(
+      request->with_payload,
+      ParsePayloadSelector(FindField(body, "with_payload"), PayloadSelector{}, limits.max_payload_keys));
   VJ_ASSIGN_OR_RETURN(request->with_vector, ParseVectorSelector(FindField(body, "with_vector")));
   return ParseSearchParams(body, "", request);
 }
 
-StatusOr<QueryPlan> ParseQueryPlan(const json::object& body, const RequestLimits& limits, const std::string& where) {
-  VJ_RETURN_IF_ERROR(CheckKnownFields(
-      body, {"query", "using", "filter", "limit", "offset", "score_threshold", "with_payload", "with_vector",
-             "params", "prefetch", "lookup_from", "shard_key"},
-      where));
+StatusOr<QueryPlan> ParseQueryPlan(const json::object& body, const RequestLimits& limits,
+                                   const std::string& where) {
+  VJ_RETURN_IF_ERROR(
+      CheckKnownFields(body,
+                       {"query", "using", "filter", "limit", "offset", "score_threshold", "with_payload",
+                        "with_vector", "params", "prefetch", "lookup_from", "shard_key"},
+                       where));
   QueryPlan plan;
   QueryRequest common;
   VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &common));
@@ -415,8 +423,9 @@ StatusOr<QueryPlan> ParseQueryPlan(const json::object& body, const RequestLimits
 StatusOr<QueryPlan> ParseRecommendPlan(const json::object& body, const RequestLimits& limits,
                                        const std::string& where) {
   VJ_RETURN_IF_ERROR(CheckKnownFields(
-      body, {"positive", "negative", "strategy", "using", "filter", "limit", "offset", "score_threshold",
-             "with_payload", "with_vector", "params", "lookup_from", "shard_key"},
+      body,
+      {"positive", "negative", "strategy", "using", "filter", "limit", "offset", "score_threshold",
+       "with_payload", "with_vector", "params", "lookup_from", "shard_key"},
       where));
   QueryPlan plan;
   QueryRequest common;
@@ -432,10 +441,10 @@ StatusOr<QueryPlan> ParseRecommendPlan(const json::object& body, const RequestLi
 
 StatusOr<QueryPlan> ParseDiscoverPlan(const json::object& body, const RequestLimits& limits,
                                       const std::string& where) {
-  VJ_RETURN_IF_ERROR(CheckKnownFields(
-      body, {"target", "context", "using", "filter", "limit", "offset", "params", "with_payload", "with_vector",
-             "lookup_from", "shard_key"},
-      where));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(body,
+                                      {"target", "context", "using", "filter", "limit", "offset", "params",
+                                       "with_payload", "with_vector", "lookup_from", "shard_key"},
+                                      where));
   QueryPlan plan;
   QueryRequest common;
   VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &common));

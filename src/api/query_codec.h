@@ -8,9 +8,8 @@
 // Thread-safety: pure functions.
 #pragma once
 
-#include <string>
-
 #include <boost/json.hpp>
+#include <string>
 
 #include "api/request_limits.h"
 #include "collection/query_plan.h"

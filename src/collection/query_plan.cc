@@ -61,7 +61,8 @@ class PlanRunner {
       VJ_ASSIGN_OR_RETURN(Ranked r, Run(child, filter, child.search.limit));
       children.push_back(std::move(r));
     }
-    if (const auto* fusion = std::get_if<FusionOp>(&node.op)) return Fuse(node, *fusion, std::move(children), need);
+    if (const auto* fusion = std::get_if<FusionOp>(&node.op))
+      return Fuse(node, *fusion, std::move(children), need);
     std::optional<std::vector<PointId>> among;  // the prefetches' candidates, when there are prefetches
     if (!node.prefetch.empty()) {
       among.emplace();
@@ -99,10 +100,13 @@ class PlanRunner {
       request.filter = AmongIds(std::move(*among), request.filter);
       request.exact = true;  // re-scoring a known candidate list: score each one
     }
-    if (const auto* nearest = std::get_if<NearestOp>(&node.op)) return Nearest(node, *nearest, std::move(request));
-    if (const auto* reco = std::get_if<RecommendOp>(&node.op)) return Recommend(node, *reco, std::move(request));
+    if (const auto* nearest = std::get_if<NearestOp>(&node.op))
+      return Nearest(node, *nearest, std::move(request));
+    if (const auto* reco = std::get_if<RecommendOp>(&node.op))
+      return Recommend(node, *reco, std::move(request));
     if (const auto* discover = std::get_if<DiscoverOp>(&node.op)) {
-      return ByPairs(ExampleScoring::Strategy::kDiscover, &discover->target, discover->context, std::move(request));
+      return ByPairs(ExampleScoring::Strategy::kDiscover, &discover->target, discover->context,
+                     std::move(request));
     }
     return ByPairs(ExampleScoring::Strategy::kContext, nullptr, std::get<ContextOp>(node.op).pairs,
                    std::move(request));
@@ -110,7 +114,8 @@ class PlanRunner {
 
  private:
   bool Distances(const QueryNode& node) const {
-    if (std::holds_alternative<DiscoverOp>(node.op) || std::holds_alternative<ContextOp>(node.op)) return false;
+    if (std::holds_alternative<DiscoverOp>(node.op) || std::holds_alternative<ContextOp>(node.op))
+      return false;
     if (std::holds_alternative<RecommendOp>(node.op) &&
         std::get<RecommendOp>(node.op).strategy != RecommendStrategy::kAverageVector) {
       return false;
@@ -202,13 +207,15 @@ class PlanRunner {
     }
     request.filter = ExceptIds(std::move(examples), request.filter);
     if (op.strategy == RecommendStrategy::kAverageVector) {
-      if (positive.empty()) return absl::InvalidArgumentError("recommend: average_vector needs a positive example");
+      if (positive.empty())
+        return absl::InvalidArgumentError("recommend: average_vector needs a positive example");
       request.vector = AverageVector(positive, negative);
-      if (request.vector.empty()) return absl::InvalidArgumentError("recommend: examples differ in dimension");
+      if (request.vector.empty())
+        return absl::InvalidArgumentError("recommend: examples differ in dimension");
     } else {
       ExampleScoring scoring;
       scoring.strategy = op.strategy == RecommendStrategy::kBestScore ? ExampleScoring::Strategy::kBestScore
-                                                                       : ExampleScoring::Strategy::kSumScores;
+                                                                      : ExampleScoring::Strategy::kSumScores;
       scoring.positive = std::move(positive);
       scoring.negative = std::move(negative);
       request.examples = std::move(scoring);
@@ -267,7 +274,8 @@ class PlanRunner {
     return pos;
   }
 
-  StatusOr<Ranked> Fuse(const QueryNode& node, const FusionOp& op, std::vector<Ranked> children, size_t need) {
+  StatusOr<Ranked> Fuse(const QueryNode& node, const FusionOp& op, std::vector<Ranked> children,
+                        size_t need) {
     std::vector<std::vector<PointView>> lists;
     for (Ranked& r : children) {
       if (r.distances) {  // DBSF sums normalized scores: make every list higher-is-better first
@@ -324,8 +332,9 @@ StatusOr<std::vector<PointView>> RunQueryPlan(const Collection& collection, cons
     request.deadline = plan.deadline;
     if (nearest.target.id) {
       const PointId& id = *nearest.target.id;
-      VJ_ASSIGN_OR_RETURN(std::vector<PointView> found,
-                          collection.Retrieve({id}, PayloadSelector{}, VectorSelector{false, {request.using_vector}}));
+      VJ_ASSIGN_OR_RETURN(
+          std::vector<PointView> found,
+          collection.Retrieve({id}, PayloadSelector{}, VectorSelector{false, {request.using_vector}}));
       if (found.empty() || found[0].vectors.count(request.using_vector) == 0) {
         return absl::NotFoundError("No point with id " + id.ToString() + " found");
       }
@@ -337,7 +346,8 @@ StatusOr<std::vector<PointView>> RunQueryPlan(const Collection& collection, cons
     return collection.Query(request);
   }
   PlanRunner runner(collection, plan.deadline);
-  VJ_ASSIGN_OR_RETURN(Ranked ranked, runner.Run(plan.root, std::nullopt, plan.offset + plan.root.search.limit));
+  VJ_ASSIGN_OR_RETURN(Ranked ranked,
+                      runner.Run(plan.root, std::nullopt, plan.offset + plan.root.search.limit));
   std::vector<PointView> page;
   for (size_t i = plan.offset; i < ranked.points.size(); ++i) page.push_back(std::move(ranked.points[i]));
   const bool want_payload = plan.with_payload.mode != PayloadSelector::Mode::kNone;
@@ -351,7 +361,8 @@ StatusOr<std::vector<PointView>> RunQueryPlan(const Collection& collection, cons
   // Payloads and vectors for the final page only, in its order; a point deleted meanwhile drops out.
   std::vector<PointId> ids;
   for (const PointView& p : page) ids.push_back(p.id);
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> full, collection.Retrieve(ids, plan.with_payload, plan.with_vector));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> full,
+                      collection.Retrieve(ids, plan.with_payload, plan.with_vector));
   std::unordered_map<PointId, PointView*, PointIdHash> by_id;
   for (PointView& v : full) by_id[v.id] = &v;
   std::vector<PointView> out;

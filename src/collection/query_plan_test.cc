@@ -96,8 +96,9 @@ TEST_F(QueryPlanTest, RrfAndDbsfFuseTheGlobalLists) {
       plan.offset = 2;
       auto got = RunQueryPlan(*collection_, plan);
       ASSERT_TRUE(got.ok()) << got.status();
-      auto expected = kind == FusionOp::Kind::kRrf ? FuseRrf({Nearest(q1, 25), Nearest(q2, 40)}, kDefaultRrfK, {})
-                                                   : FuseDbsf({Nearest(q1, 25), Nearest(q2, 40)});
+      auto expected = kind == FusionOp::Kind::kRrf
+                          ? FuseRrf({Nearest(q1, 25), Nearest(q2, 40)}, kDefaultRrfK, {})
+                          : FuseDbsf({Nearest(q1, 25), Nearest(q2, 40)});
       expected.erase(expected.begin(), expected.begin() + 2);
       expected.resize(10);
       ExpectSame(*got, expected);

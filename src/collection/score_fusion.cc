@@ -132,13 +132,15 @@ float ExampleScore(ExampleScoring::Strategy strategy, const std::vector<float>& 
     }
     case S::kDiscover: {
       int rank = 0;
-      for (size_t i = 0; i < positive.size() && i < negative.size(); ++i) rank += positive[i] > negative[i] ? 1 : -1;
+      for (size_t i = 0; i < positive.size() && i < negative.size(); ++i)
+        rank += positive[i] > negative[i] ? 1 : -1;
       return static_cast<float>(rank) + ScaledSigmoid(target);
     }
     case S::kContext: {
       float loss = 0;
       for (size_t i = 0; i < positive.size() && i < negative.size(); ++i) {
-        loss += FastSigmoid(std::min(positive[i] - negative[i] - std::numeric_limits<float>::epsilon(), 0.0f));
+        loss +=
+            FastSigmoid(std::min(positive[i] - negative[i] - std::numeric_limits<float>::epsilon(), 0.0f));
       }
       return loss;
     }

@@ -26,7 +26,8 @@ std::vector<std::vector<PointView>> RandomLists(std::mt19937_64& rng, size_t lis
     std::map<uint64_t, float> unique;
     while (unique.size() < n) unique[id(rng)] = score(rng);
     for (const auto& [i, s] : unique) list.push_back(P(i, s));
-    std::sort(list.begin(), list.end(), [](const PointView& a, const PointView& b) { return *a.score > *b.score; });
+    std::sort(list.begin(), list.end(),
+              [](const PointView& a, const PointView& b) { return *a.score > *b.score; });
   }
   return out;
 }
@@ -48,8 +49,9 @@ void ExpectFused(const std::vector<PointView>& got, std::map<uint64_t, double> e
 
 TEST(ScoreFusionTest, RrfMatchesQdrantsExample) {
   // Qdrant's own test of its RRF with k = 2.
-  auto fused = FuseRrf({{P(2, .9f), P(1, .8f)}, {P(1, .7f), P(2, .6f), P(3, .5f)}, {P(5, .9f), P(3, .5f), P(1, .4f)}},
-                       kDefaultRrfK, {});
+  auto fused =
+      FuseRrf({{P(2, .9f), P(1, .8f)}, {P(1, .7f), P(2, .6f), P(3, .5f)}, {P(5, .9f), P(3, .5f), P(1, .4f)}},
+              kDefaultRrfK, {});
   ASSERT_EQ(fused.size(), 4u);
   EXPECT_EQ(fused[0].id.num(), 1u);
   EXPECT_FLOAT_EQ(*fused[0].score, 1.0833334f);
@@ -151,15 +153,18 @@ TEST(ScoreFusionTest, MmrIsTheGreedyDefinition) {
     std::vector<std::vector<float>> sim(n, std::vector<float>(n));
     for (size_t i = 0; i < n; ++i) {
       rel[i] = VectorSimilarity(Metric::kCosine, q.data(), vecs[i].data(), dim);
-      for (size_t j = 0; j < n; ++j) sim[i][j] = VectorSimilarity(Metric::kCosine, vecs[i].data(), vecs[j].data(), dim);
+      for (size_t j = 0; j < n; ++j)
+        sim[i][j] = VectorSimilarity(Metric::kCosine, vecs[i].data(), vecs[j].data(), dim);
     }
     const float diversity = static_cast<float>(rng() % 11) / 10.0f;
     const size_t limit = 1 + rng() % 12;
-    auto got = SelectMmr(rel, [&](size_t a, size_t b) { return sim[a][b]; }, diversity, limit);
+    auto got = SelectMmr(
+        rel, [&](size_t a, size_t b) { return sim[a][b]; }, diversity, limit);
     EXPECT_EQ(got, ReferenceMmr(rel, sim, diversity, limit)) << "trial " << trial;
   }
   // diversity 0 is relevance order.
-  auto got = SelectMmr({0.1f, 0.9f, 0.5f}, [](size_t, size_t) { return 1.0f; }, 0.0f, 3);
+  auto got = SelectMmr(
+      {0.1f, 0.9f, 0.5f}, [](size_t, size_t) { return 1.0f; }, 0.0f, 3);
   EXPECT_EQ(got, (std::vector<size_t>{1, 2, 0}));
 }
 
@@ -177,7 +182,8 @@ TEST(ScoreFusionTest, ExampleScores) {
   EXPECT_FLOAT_EQ(ExampleScore(S::kBestScore, {}, {0.5f}), -sigmoid(0.5f));
   EXPECT_FLOAT_EQ(ExampleScore(S::kSumScores, {0.5f, 0.25f}, {0.125f}), 0.625f);
   // discover: +1 / -1 per pair by the closer side, plus the scaled sigmoid of the target similarity.
-  EXPECT_FLOAT_EQ(ExampleScore(S::kDiscover, {0.9f, 0.1f, 0.5f}, {0.2f, 0.3f, 0.4f}, 0.25f), 1 + sigmoid(0.25f));
+  EXPECT_FLOAT_EQ(ExampleScore(S::kDiscover, {0.9f, 0.1f, 0.5f}, {0.2f, 0.3f, 0.4f}, 0.25f),
+                  1 + sigmoid(0.25f));
   EXPECT_FLOAT_EQ(ExampleScore(S::kDiscover, {}, {}, -2.0f), sigmoid(-2.0f));
   // context: 0 on the positive side of every pair, else the fast sigmoid of the shortfall.
   EXPECT_FLOAT_EQ(ExampleScore(S::kContext, {0.9f, 0.7f}, {0.2f, 0.3f}), 0.0f);
