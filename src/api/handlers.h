@@ -90,6 +90,10 @@ StatusOr<boost::json::value> HandleBatchUpdate(const Call& call);
 // Search (handlers_search.cc).
 StatusOr<boost::json::value> HandleQuery(const Call& call);
 StatusOr<boost::json::value> HandleQueryBatch(const Call& call);
+StatusOr<boost::json::value> HandleRecommend(const Call& call);
+StatusOr<boost::json::value> HandleRecommendBatch(const Call& call);
+StatusOr<boost::json::value> HandleDiscover(const Call& call);
+StatusOr<boost::json::value> HandleDiscoverBatch(const Call& call);
 StatusOr<boost::json::value> HandleSearch(const Call& call);
 StatusOr<boost::json::value> HandleSearchBatch(const Call& call);
 

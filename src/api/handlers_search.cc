@@ -2,6 +2,7 @@
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
+#include "api/query_codec.h"
 #include "api/strict_mode.h"
 #include "core/json_fields.h"
 
@@ -10,72 +11,6 @@ namespace json = boost::json;
 
 namespace {
 
-Status ParseSearchParams(const json::object& body, QueryRequest* request) {
-  const json::value* params = FindField(body, "params");
-  if (params == nullptr) return absl::OkStatus();
-  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(*params, "params"));
-  VJ_RETURN_IF_ERROR(
-      CheckKnownFields(*obj, {"hnsw_ef", "exact", "quantization", "indexed_only"}, "params"));
-  if (const json::value* ef = FindField(*obj, "hnsw_ef")) {
-    VJ_ASSIGN_OR_RETURN(uint64_t n, ReadUint(*ef, "params.hnsw_ef"));
-    if (n > 65536) return absl::InvalidArgumentError("params.hnsw_ef: must be at most 65536");
-    request->hnsw_ef = n;
-  }
-  if (const json::value* exact = FindField(*obj, "exact")) {
-    VJ_ASSIGN_OR_RETURN(request->exact, ReadBool(*exact, "params.exact"));
-  }
-  if (const json::value* q = FindField(*obj, "quantization")) {
-    VJ_ASSIGN_OR_RETURN(const json::object* qobj, ReadObject(*q, "params.quantization"));
-    VJ_RETURN_IF_ERROR(
-        CheckKnownFields(*qobj, {"ignore", "rescore", "oversampling"}, "params.quantization"));
-    if (const json::value* v = FindField(*qobj, "ignore")) {
-      VJ_ASSIGN_OR_RETURN(request->ignore_quantization, ReadBool(*v, "params.quantization.ignore"));
-    }
-    if (const json::value* v = FindField(*qobj, "rescore")) {
-      VJ_ASSIGN_OR_RETURN(request->rescore, ReadBool(*v, "params.quantization.rescore"));
-    }
-    if (const json::value* v = FindField(*qobj, "oversampling")) {
-      VJ_ASSIGN_OR_RETURN(double o, ReadNumber(*v, "params.quantization.oversampling"));
-      if (o < 1.0 || o > 100.0) {
-        return absl::InvalidArgumentError("params.quantization.oversampling: must be between 1 and 100");
-      }
-      request->oversampling = static_cast<float>(o);
-    }
-  }
-  if (const json::value* indexed = FindField(*obj, "indexed_only")) {
-    VJ_RETURN_IF_ERROR(ReadBool(*indexed, "params.indexed_only").status());
-  }
-  return absl::OkStatus();
-}
-
-// The fields /points/query and /points/search share.
-Status ParseCommon(const json::object& body, const RequestLimits& limits, QueryRequest* request) {
-  if (const json::value* filter = FindField(body, "filter")) {
-    VJ_ASSIGN_OR_RETURN(request->filter, ParseFilter(*filter, "filter", limits.filter));
-  }
-  if (const json::value* limit = FindField(body, "limit")) {
-    VJ_ASSIGN_OR_RETURN(request->limit, ReadUint(*limit, "limit"));
-    if (request->limit > limits.max_limit) {
-      return OverLimit("limit", request->limit, "points", limits.max_limit, "limit");
-    }
-  }
-  if (const json::value* offset = FindField(body, "offset")) {
-    VJ_ASSIGN_OR_RETURN(request->offset, ReadUint(*offset, "offset"));
-    if (request->offset > limits.max_offset) {
-      return OverLimit("offset", request->offset, "points", limits.max_offset, "offset");
-    }
-  }
-  if (const json::value* t = FindField(body, "score_threshold")) {
-    VJ_ASSIGN_OR_RETURN(double threshold, ReadNumber(*t, "score_threshold"));
-    request->score_threshold = static_cast<float>(threshold);
-  }
-  VJ_ASSIGN_OR_RETURN(request->with_payload,
-                      ParsePayloadSelector(FindField(body, "with_payload"), PayloadSelector{},
-                                           limits.max_payload_keys));
-  VJ_ASSIGN_OR_RETURN(request->with_vector, ParseVectorSelector(FindField(body, "with_vector")));
-  return ParseSearchParams(body, request);
-}
-
 json::array ScoredToJson(const std::vector<PointView>& views) {
   json::array out;
   out.reserve(views.size());
@@ -83,61 +18,16 @@ json::array ScoredToJson(const std::vector<PointView>& views) {
   return out;
 }
 
-// One /points/query body. Without "query" it lists points in id order, as Qdrant does.
+// One /points/query body, run as a query plan (collection/query_plan.h). Without "query" and
+// "prefetch" it lists points in id order, as Qdrant does.
 StatusOr<json::value> RunQuery(const Collection& collection, const json::value& body_value,
                                const std::string& where, const RequestLimits& limits,
                                const Deadline& deadline, const StrictMode& strict) {
-  VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
-  const json::object& body = *body_ptr;
-  VJ_RETURN_IF_ERROR(CheckKnownFields(
-      body, {"query", "using", "filter", "limit", "offset", "score_threshold", "with_payload",
-             "with_vector", "params", "prefetch", "lookup_from", "shard_key"},
-      where));
-  if (FindField(body, "prefetch") != nullptr || FindField(body, "lookup_from") != nullptr) {
-    return absl::InvalidArgumentError(where + (where.empty() ? "" : ": ") +
-                                      "prefetch and lookup_from are not supported yet");
-  }
-  QueryRequest request;
-  VJ_RETURN_IF_ERROR(ParseCommon(body, limits, &request));
-  VJ_RETURN_IF_ERROR(strict.AdmitQuery(request));
-  request.deadline = deadline;
-  if (const json::value* u = FindField(body, "using")) {
-    VJ_ASSIGN_OR_RETURN(request.using_vector, ReadString(*u, "using"));
-  }
-  const json::value* query = FindField(body, "query");
-  if (query == nullptr) {
-    ScrollRequest scroll;
-    scroll.limit = request.limit;
-    scroll.filter = request.filter;
-    scroll.with_payload = request.with_payload;
-    scroll.with_vector = request.with_vector;
-    scroll.deadline = deadline;
-    VJ_ASSIGN_OR_RETURN(ScrollResult result, collection.Scroll(scroll));
-    return json::object{{"points", ScoredToJson(result.points)}};
-  }
-  if (const json::object* q = query->if_object()) {
-    VJ_RETURN_IF_ERROR(CheckKnownFields(*q, {"nearest"}, "query"));
-    const json::value* nearest = FindField(*q, "nearest");
-    if (nearest == nullptr) return absl::InvalidArgumentError("query: expected a vector or {\"nearest\": ...}");
-    query = nearest;
-  }
-  if (query->is_array()) {
-    VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*query, "query"));
-  } else {
-    // A point id: search with that point's stored vector.
-    VJ_ASSIGN_OR_RETURN(PointId id, ParsePointId(*query, "query"));
-    VJ_ASSIGN_OR_RETURN(std::vector<PointView> found,
-                        collection.Retrieve({id}, PayloadSelector{}, VectorSelector{false, {request.using_vector}}));
-    if (found.empty() || found[0].vectors.count(request.using_vector) == 0) {
-      return absl::NotFoundError("No point with id " + id.ToString() + " found");
-    }
-    request.vector = found[0].vectors[request.using_vector];
-    Filter exclude_self;
-    exclude_self.must_not.push_back(HasIdCondition{{id}});
-    if (request.filter) exclude_self.must.push_back(std::make_shared<const Filter>(*request.filter));
-    request.filter = std::move(exclude_self);
-  }
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, collection.Query(request));
+  VJ_ASSIGN_OR_RETURN(const json::object* body, ReadObject(body_value, where));
+  VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryPlan(*body, limits, where));
+  VJ_RETURN_IF_ERROR(strict.AdmitQueryPlan(plan));
+  plan.deadline = deadline;
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunQueryPlan(collection, plan));
   return json::object{{"points", ScoredToJson(views)}};
 }
 
@@ -150,7 +40,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
                                              "with_payload", "with_vector", "params", "shard_key"},
                                       where));
   QueryRequest request;
-  VJ_RETURN_IF_ERROR(ParseCommon(body, limits, &request));
+  VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &request));
   VJ_RETURN_IF_ERROR(strict.AdmitQuery(request));
   request.deadline = deadline;
   const json::value* vector = FindField(body, "vector");

@@ -50,6 +50,15 @@ struct RequestLimits {
   // ranked per shard).
   size_t max_limit = 10000;
   size_t max_offset = 10000;
+  // The Query API's plan (/points/query): levels of nested prefetch (a prefetch of the request is level
+  // 1), prefetches in the whole request, and candidate points the prefetches may hand up (the sum of
+  // every prefetch's limit and of every mmr candidates_limit). Candidates are re-scored through a has_id
+  // filter, so the last is kept at or below filter_has_id. Examples in one recommend query (each is
+  // scored against every point a best_score or sum_scores recommend scans).
+  size_t max_prefetch_depth = 8;
+  size_t max_prefetches = 64;
+  size_t max_query_candidates = 10000;
+  size_t max_recommend_examples = 256;
   // Keys in a with_payload include/exclude list.
   size_t max_payload_keys = 256;
   // At collection create: every shard is a RocksDB instance with its own files and writer thread.

@@ -121,8 +121,7 @@ Status StrictMode::AdmitScroll(size_t limit, const std::optional<Filter>& filter
   return Charge(false, 1);
 }
 
-Status StrictMode::AdmitQuery(const QueryRequest& request) const {
-  if (!on()) return absl::OkStatus();
+Status StrictMode::CheckQueryShape(const QueryRequest& request) const {
   if (config_->search_max_hnsw_ef && request.hnsw_ef > *config_->search_max_hnsw_ef) {
     return OverStrictLimit("params.hnsw_ef", request.hnsw_ef, "search_max_hnsw_ef", *config_->search_max_hnsw_ef);
   }
@@ -130,7 +129,28 @@ Status StrictMode::AdmitQuery(const QueryRequest& request) const {
     return Refusal("exact search (params.exact) is not allowed: strict_mode_config.search_allow_exact is false",
                    "leave params.exact out");
   }
-  return AdmitScroll(request.limit, request.filter);
+  if (config_->max_query_limit && request.limit > *config_->max_query_limit) {
+    return OverStrictLimit("limit", request.limit, "max_query_limit", *config_->max_query_limit);
+  }
+  return CheckReadFilter(request.filter);
+}
+
+Status StrictMode::AdmitQuery(const QueryRequest& request) const {
+  if (!on()) return absl::OkStatus();
+  VJ_RETURN_IF_ERROR(CheckQueryShape(request));
+  return Charge(false, 1);
+}
+
+Status StrictMode::AdmitQueryPlan(const QueryPlan& plan) const {
+  if (!on()) return absl::OkStatus();
+  std::vector<const QueryNode*> nodes{&plan.root};
+  while (!nodes.empty()) {
+    const QueryNode* node = nodes.back();
+    nodes.pop_back();
+    VJ_RETURN_IF_ERROR(CheckQueryShape(node->search));
+    for (const QueryNode& child : node->prefetch) nodes.push_back(&child);
+  }
+  return Charge(false, 1);
 }
 
 Status StrictMode::AdmitCount(const std::optional<Filter>& filter) const {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "api/handlers.h"
+#include "collection/query_plan.h"
 #include "collection/requests.h"
 #include "collection/strict_mode_config.h"
 #include "index/filter.h"
@@ -44,6 +45,8 @@ class StrictMode {
   Status AdmitTimeout(const Call& call) const;
   // A search or query: max_query_limit, search_max_hnsw_ef, search_allow_exact, the read filter; 1 read.
   Status AdmitQuery(const QueryRequest& request) const;
+  // A query plan: AdmitQuery's shape checks on every node (the top level and each prefetch); 1 read.
+  Status AdmitQueryPlan(const QueryPlan& plan) const;
   // A scroll: max_query_limit and the read filter; 1 read.
   Status AdmitScroll(size_t limit, const std::optional<Filter>& filter) const;
   // A count: the read filter; 1 read.
@@ -63,6 +66,8 @@ class StrictMode {
   Status CheckWriteFilter(const std::optional<Filter>& filter) const;
 
  private:
+  // AdmitQuery's checks of one search, without the charge.
+  Status CheckQueryShape(const QueryRequest& request) const;
   Status CheckFilter(const std::optional<Filter>& filter, const std::optional<bool>& allow_unindexed,
                      const char* allow_field) const;
   Status Charge(bool write, size_t cost) const;

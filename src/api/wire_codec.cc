@@ -277,8 +277,44 @@ json::object CountBody(const std::optional<Filter>& filter, bool exact) {
   return body;
 }
 
+namespace {
+
+// The "query" of QueryBody: the vector, or a query over raw example vectors.
+json::value QueryToJson(const QueryRequest& request) {
+  if (!request.examples) return FloatsToJson(request.vector);
+  const ExampleScoring& r = *request.examples;
+  auto vectors = [](const std::vector<std::vector<float>>& vs) {
+    json::array out;
+    for (const auto& v : vs) out.push_back(FloatsToJson(v));
+    return out;
+  };
+  auto pairs = [&r] {
+    json::array out;
+    for (size_t i = 0; i < r.positive.size() && i < r.negative.size(); ++i) {
+      out.push_back(json::object{{"positive", FloatsToJson(r.positive[i])}, {"negative", FloatsToJson(r.negative[i])}});
+    }
+    return out;
+  };
+  switch (r.strategy) {
+    case ExampleScoring::Strategy::kDiscover:
+      return json::object{{"discover", json::object{{"target", FloatsToJson(r.target)}, {"context", pairs()}}}};
+    case ExampleScoring::Strategy::kContext:
+      return json::object{{"context", pairs()}};
+    case ExampleScoring::Strategy::kBestScore:
+    case ExampleScoring::Strategy::kSumScores:
+      break;
+  }
+  return json::object{
+      {"recommend",
+       json::object{{"positive", vectors(r.positive)},
+                    {"negative", vectors(r.negative)},
+                    {"strategy", r.strategy == ExampleScoring::Strategy::kBestScore ? "best_score" : "sum_scores"}}}};
+}
+
+}  // namespace
+
 json::object QueryBody(const QueryRequest& request) {
-  json::object body{{"query", FloatsToJson(request.vector)},
+  json::object body{{"query", QueryToJson(request)},
                     {"limit", static_cast<uint64_t>(request.limit)},
                     {"offset", static_cast<uint64_t>(request.offset)},
                     {"with_payload", PayloadSelectorToJson(request.with_payload)},

@@ -63,7 +63,8 @@ boost::json::object ScrollBody(const ScrollRequest& request);
 // POST /points/count.
 boost::json::object CountBody(const std::optional<Filter>& filter, bool exact);
 
-// POST /points/query with a query vector (the nearest-neighbour form).
+// POST /points/query with a query vector (the nearest-neighbour form), or with a recommend query of
+// raw example vectors when request.examples is set.
 boost::json::object QueryBody(const QueryRequest& request);
 
 // Inverse of PointViewToJson: {"id", "payload"?, "vector"? (array = the unnamed vector, object = named

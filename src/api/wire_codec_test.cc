@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <bit>
 #include <cstdio>
 #include <limits>
@@ -489,6 +490,24 @@ TEST_F(WireCodecApiTest, ReadsMatchTheCollection) {
     StatusOr<std::vector<PointView>> local = c->Query(q);
     ASSERT_TRUE(local.ok()) << local.status();
     EXPECT_EQ(Describe(*remote), Describe(*local));
+
+    // The same as a recommend query over raw examples, scored on every shard.
+    QueryRequest r = q;
+    using S = ExampleScoring::Strategy;
+    const S strategy = std::array{S::kBestScore, S::kSumScores, S::kDiscover, S::kContext}[i % 4];
+    r.examples = ExampleScoring{strategy,
+                                {q.vector, points[i + 1].vectors[q.using_vector]},
+                                {points[i + 2].vectors[q.using_vector], points[i + 3].vectors[q.using_vector]},
+                                strategy == S::kDiscover ? points[i + 4].vectors[q.using_vector] : std::vector<float>()};
+    if (i % 3 == 0 && strategy == S::kBestScore) r.examples->positive.clear();
+    json::value reco = Call("POST", "/collections/c/points/query", QueryBody(r));
+    ASSERT_TRUE(reco.is_object());
+    StatusOr<std::vector<PointView>> reco_remote = ParsePointViews(reco.as_object()["points"]);
+    ASSERT_TRUE(reco_remote.ok()) << reco_remote.status();
+    StatusOr<std::vector<PointView>> reco_local = c->Query(r);
+    ASSERT_TRUE(reco_local.ok()) << reco_local.status();
+    EXPECT_EQ(Describe(*reco_remote), Describe(*reco_local));
+    if (!r.filter && !r.score_threshold) EXPECT_FALSE(reco_local->empty());
 
     // Scroll, page by page, from an offset taken from the points.
     ScrollRequest s;

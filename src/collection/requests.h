@@ -52,8 +52,24 @@ struct PointSelector {
 
 enum class PayloadUpdate { kSet, kOverwrite, kDeleteKeys, kClear };
 
+// The queries that score each point against a set of examples instead of searching with one vector:
+// recommend best_score and sum_scores (average_vector is a plain nearest search), discover and context,
+// as Qdrant defines them (docs/api.md, "Query API"). A shard scores its matching points exactly; scores
+// are higher-is-better whatever the metric.
+struct ExampleScoring {
+  enum class Strategy { kBestScore, kSumScores, kDiscover, kContext };
+  Strategy strategy = Strategy::kBestScore;
+  // Raw vectors (normalized inside for Cosine). For kDiscover and kContext, positive[i] and negative[i]
+  // are the i-th context pair (the two lists have one length).
+  std::vector<std::vector<float>> positive;
+  std::vector<std::vector<float>> negative;
+  std::vector<float> target;  // kDiscover only
+};
+
 struct QueryRequest {
-  std::vector<float> vector;
+  std::vector<float> vector;  // unused when `examples` is set
+  // Set: rank by the score over the examples (an exact scan) instead of by distance to `vector`.
+  std::optional<ExampleScoring> examples;
   std::string using_vector;  // vector name; "" = the unnamed vector
   std::optional<Filter> filter;
   size_t limit = 10;

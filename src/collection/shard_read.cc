@@ -7,6 +7,7 @@
 
 #include "collection/index_compactor.h"
 #include "collection/payload_edit.h"
+#include "collection/score_fusion.h"
 #include "collection/shard_state.h"
 
 namespace vj {
@@ -106,16 +107,38 @@ StatusOr<const VectorIndex*> Shard::QueryIndex(const QueryRequest& request) cons
                                       "\" is not configured in this collection");
   }
   const VectorIndex* index = it->second.get();
-  if (request.vector.size() != index->dim()) {
-    return absl::InvalidArgumentError("wrong query vector dimension: expected " +
-                                      std::to_string(index->dim()) + ", got " +
-                                      std::to_string(request.vector.size()));
-  }
-  for (float v : request.vector) {
-    if (!std::isfinite(v)) {
-      return absl::InvalidArgumentError("query vector contains NaN or infinite values");
+  auto check = [index](const std::vector<float>& vector) -> Status {
+    if (vector.size() != index->dim()) {
+      return absl::InvalidArgumentError("wrong query vector dimension: expected " +
+                                        std::to_string(index->dim()) + ", got " +
+                                        std::to_string(vector.size()));
     }
+    for (float v : vector) {
+      if (!std::isfinite(v)) {
+        return absl::InvalidArgumentError("query vector contains NaN or infinite values");
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (!request.examples) {
+    VJ_RETURN_IF_ERROR(check(request.vector));
+    return index;
   }
+  const ExampleScoring& examples = *request.examples;
+  using S = ExampleScoring::Strategy;
+  const bool pairs = examples.strategy == S::kDiscover || examples.strategy == S::kContext;
+  if (pairs && examples.positive.size() != examples.negative.size()) {
+    return absl::InvalidArgumentError("context: every pair needs a positive and a negative example");
+  }
+  if (examples.strategy == S::kContext && examples.positive.empty()) {
+    return absl::InvalidArgumentError("context: needs at least one pair");
+  }
+  if (!pairs && examples.positive.empty() && examples.negative.empty()) {
+    return absl::InvalidArgumentError("recommend: needs at least one positive or negative example");
+  }
+  if (examples.strategy == S::kDiscover) VJ_RETURN_IF_ERROR(check(examples.target));
+  for (const auto& v : examples.positive) VJ_RETURN_IF_ERROR(check(v));
+  for (const auto& v : examples.negative) VJ_RETURN_IF_ERROR(check(v));
   return index;
 }
 
@@ -138,6 +161,52 @@ double EstimateSelectivity(const ShardState& s, const Filter& filter,
   return static_cast<double>(hits) / static_cast<double>(samples);
 }
 
+// The best `need` of the live points that `filter` admits by the recommend strategy's score over the
+// examples (highest first, ties by internal id), scoring every such point exactly. Stops early, with
+// what it has, once the ticker expires.
+std::vector<std::pair<uint32_t, float>> ScoreByExamples(const ShardState& s, const VectorIndex& index,
+                                                       const QueryRequest& request, size_t need,
+                                                       DeadlineTicker* ticker) {
+  const ExampleScoring& reco = *request.examples;
+  const Metric metric = index.metric();
+  auto similarity = [&](const std::vector<float>& example, uint32_t id) {
+    return ScoreToSimilarity(metric, DistanceToScore(metric, index.DistanceTo(example.data(), id)));
+  };
+  std::vector<float> pos(reco.positive.size());
+  std::vector<float> neg(reco.negative.size());
+  auto worse = [](const std::pair<uint32_t, float>& a, const std::pair<uint32_t, float>& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  std::vector<std::pair<uint32_t, float>> heap;  // the best so far; heap.front() is the worst of them
+  auto consider = [&](uint32_t id) {
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = similarity(reco.positive[i], id);
+    for (size_t i = 0; i < neg.size(); ++i) neg[i] = similarity(reco.negative[i], id);
+    const float target = reco.strategy == ExampleScoring::Strategy::kDiscover ? similarity(reco.target, id) : 0.0f;
+    const float score = ExampleScore(reco.strategy, pos, neg, target);
+    if (request.score_threshold && score < *request.score_threshold) return;
+    std::pair<uint32_t, float> entry{id, score};
+    if (heap.size() < need) {
+      heap.push_back(entry);
+      std::push_heap(heap.begin(), heap.end(), worse);
+    } else if (worse(entry, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), worse);
+      heap.back() = entry;
+      std::push_heap(heap.begin(), heap.end(), worse);
+    }
+  };
+  const bool filtered = request.filter && !request.filter->empty();
+  std::optional<roaring::Roaring> filter_candidates;
+  if (filtered) filter_candidates = s.CandidateIds(*request.filter);
+  for (uint32_t id : filtered ? *filter_candidates : s.live) {
+    if (ticker->Expired()) break;
+    if (!s.live.contains(id)) continue;
+    if (filtered && !s.Matches(*request.filter, id)) continue;
+    consider(id);
+  }
+  std::sort_heap(heap.begin(), heap.end(), worse);
+  return heap;
+}
+
 }  // namespace
 
 StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const {
@@ -149,6 +218,18 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   const size_t need = request.offset + request.limit;
   std::vector<PointView> out;
   if (need == 0) return out;
+
+  if (request.examples) {
+    DeadlineTicker ticker(deadline);
+    auto scored = ScoreByExamples(s, *index, request, need, &ticker);
+    if (ticker.expired()) return deadline.TimeoutError("Search");
+    for (size_t i = request.offset; i < scored.size() && out.size() < request.limit; ++i) {
+      PointView view = View(scored[i].first, request.with_payload, request.with_vector);
+      view.score = scored[i].second;
+      out.push_back(std::move(view));
+    }
+    return out;
+  }
 
   const HnswParams hnsw = s.config.EffectiveHnsw(request.using_vector);
   const double kb_per_vector = static_cast<double>(index->dim()) * sizeof(float) / 1024.0;

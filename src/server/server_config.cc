@@ -339,6 +339,13 @@ constexpr Setting kSettings[] = {
     {"LIMITS_LIMIT", "limits.limit", SetLimit<&RequestLimits::max_limit, 10000000>},
     {"LIMITS_OFFSET", "limits.offset", SetLimit<&RequestLimits::max_offset, 10000000>},
     {"LIMITS_PAYLOAD_KEYS", "limits.payload_keys", SetLimit<&RequestLimits::max_payload_keys, 100000>},
+    // A prefetch level is at least two levels of the JSON parser's 64.
+    {"LIMITS_PREFETCH_DEPTH", "limits.prefetch_depth", SetLimit<&RequestLimits::max_prefetch_depth, 16>},
+    {"LIMITS_PREFETCHES", "limits.prefetches", SetLimit<&RequestLimits::max_prefetches, 100000>},
+    {"LIMITS_QUERY_CANDIDATES", "limits.query_candidates",
+     SetLimit<&RequestLimits::max_query_candidates, 10000000>},
+    {"LIMITS_RECOMMEND_EXAMPLES", "limits.recommend_examples",
+     SetLimit<&RequestLimits::max_recommend_examples, 100000>},
     // The collection config format's own bounds (collection/collection_config.cc).
     {"LIMITS_SHARD_NUMBER", "limits.shard_number", SetLimit<&RequestLimits::max_shard_number, 1024>},
     {"LIMITS_REPLICATION_FACTOR", "limits.replication_factor",

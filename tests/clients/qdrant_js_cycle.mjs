@@ -1,6 +1,7 @@
 // One collection's life through the official Qdrant JS client (@qdrant/js-client-rest, pinned in
-// package.json): create, upsert, query, search, delete points, delete the collection; on a collection with
-// named vectors: updateVectors, deleteVectors, batchUpdate, updateCollection, collectionClusterInfo.
+// package.json): create, upsert, query (plain, and plans with prefetch + fusion, recommend, mmr), search,
+// recommend, delete points, delete the collection; on a collection with named vectors: updateVectors,
+// deleteVectors, batchUpdate, updateCollection, collectionClusterInfo.
 // Environment: VJ_URL (http(s)://host:port), VJ_API_KEY, VJ_COLLECTION (default js-cycle).
 // Exit 0 when every step answered as Qdrant would; 1 with the error otherwise (the HTTP status, when the
 // server refused, is printed as "status=NNN").
@@ -36,6 +37,26 @@ async function main() {
   const s = await client.search(name, { vector: [0, 0, 1, 0], limit: 1,
                                         filter: { must: [{ key: "kind", match: { value: "a" } }] } });
   check(s.length === 1 && s[0].id === 3, "search " + JSON.stringify(s));
+
+  // The Query API's plans: two prefetches fused by RRF (Qdrant's k = 2: 1 / (rank + 2)), a recommend
+  // query, maximal marginal relevance, and the older recommend endpoint.
+  const fused = await client.query(name, {
+    prefetch: [{ query: [1, 0.5, 0, 0], limit: 2 }, { query: [0, 0.2, 1, 0], limit: 2 }],
+    query: { fusion: "rrf" }, limit: 3,
+  });
+  check(fused.points.map((p) => p.id).join() === "2,1,3" && Math.abs(fused.points[0].score - 2 / 3) < 1e-6,
+        "rrf query " + JSON.stringify(fused));
+  const reco = await client.query(name, {
+    query: { recommend: { positive: [[0, 1, 0.5, 0]], strategy: "best_score" } }, limit: 2,
+  });
+  check(reco.points.map((p) => p.id).join() === "2,3" && Math.abs(reco.points[0].score - 0.75) < 1e-6,
+        "recommend query " + JSON.stringify(reco));
+  const diverse = await client.query(name, {
+    query: { nearest: [1, 1, 1, 0], mmr: { diversity: 0.5, candidates_limit: 3 } }, limit: 2,
+  });
+  check(diverse.points.map((p) => p.id).join() === "1,2", "mmr query " + JSON.stringify(diverse));
+  const old = await client.recommend(name, { positive: [1], negative: [3], limit: 1, with_payload: true });
+  check(old.length === 1 && old[0].id === 2 && old[0].payload.kind === "b", "recommend " + JSON.stringify(old));
 
   const del = await client.delete(name, { wait: true, points: [1, 2] });
   check(del.status === "completed", "delete " + JSON.stringify(del));
