@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "collection/collection_config.h"
+#include "collection/index_snapshotter.h"
 #include "collection/requests.h"
 #include "collection/shard_access.h"
 #include "core/payload.h"
@@ -110,14 +111,22 @@ class Shard final : public ShardAccess {
 
   // Time the last Open spent loading points and building indexes, in seconds.
   double load_seconds() const { return load_seconds_; }
-  // Whether the last Open loaded the indexes from their snapshot rather than rebuilding them.
+  // Whether the last Open loaded the indexes from their snapshot rather than rebuilding them, and how
+  // many log entries it replayed over the snapshot then.
   bool loaded_from_snapshot() const { return loaded_from_snapshot_; }
+  uint64_t replayed_log_entries() const { return replayed_log_entries_; }
+  // The store sequence the newest index snapshot covers (written in the background or loaded by Open);
+  // 0 when there is none yet.
+  uint64_t index_snapshot_sequence() const { return snapshot_sequence_.load(std::memory_order_acquire); }
+  // Writes an index snapshot now (what the background snapshots do). Errors: the file system's.
+  [[nodiscard]] Status SaveIndexSnapshot();
   // Point records held in the shard's quarantine (storage/point_store.h), this Open's included.
   uint64_t quarantined_records() const;
 
  private:
   Shard(std::string name, std::string dir, CollectionOptions options);
   Status Load();
+  IndexSnapshotPolicy snapshotter_policy() const;
   // Logs each record Load quarantined (collection/shard, point id, reason).
   void ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined) const;
   // How a caller waits for its write: not at all (a client's wait=false), up to the write deadline (a
@@ -137,9 +146,16 @@ class Shard final : public ShardAccess {
   const CollectionOptions options_;
   double load_seconds_ = 0;
   bool loaded_from_snapshot_ = false;
+  uint64_t replayed_log_entries_ = 0;
+
+  // Serializes index snapshots with each other and with ResetSequence, which removes the snapshot: one
+  // that began before the reset must not be swapped in after it.
+  std::mutex snapshot_mu_;
+  std::atomic<uint64_t> snapshot_sequence_{0};
 
   std::unique_ptr<ShardState> state_;
   std::unique_ptr<IndexCompactor> compactor_;  // outlives writer_, which pokes it
+  std::unique_ptr<IndexSnapshotter> snapshotter_;  // outlives writer_, which counts mutations to it
   std::unique_ptr<ShardWriter> writer_;
 };
 
