@@ -21,7 +21,7 @@
 namespace vj {
 
 struct IndexSnapshotPolicy {
-  uint64_t every_mutations = 100000;  // 0 = no snapshot by count
+  uint64_t every_mutations = 50000;  // 0 = no snapshot by count
   uint64_t interval_s = 300;          // 0 = no snapshot by time
   bool enabled() const { return every_mutations > 0 || interval_s > 0; }
 };

@@ -113,7 +113,7 @@ struct CollectionOptions {
   // Background index snapshots (collection/index_snapshotter.h): after this many mutations, or this
   // many seconds after the last one when anything changed; 0 turns a trigger off. A restart, after
   // kill -9 too, replays the mutations since the newest snapshot instead of rebuilding the indexes.
-  uint64_t index_snapshot_every_mutations = 100000;
+  uint64_t index_snapshot_every_mutations = 50000;
   uint64_t index_snapshot_interval_s = 300;
   // Whether closing the shard writes a snapshot (tests turn it off to stand for a crash).
   bool index_snapshot_on_close = true;

@@ -91,8 +91,8 @@ Status Shard::Load() {
     }
     load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     spdlog::info("shard {}: loaded {} points from the index snapshot at sequence {} and replayed {} log "
-                 "entries in {:.3f} s", name_, s.internal_of.size(), loaded.sequence, loaded.replayed,
-                 load_seconds_);
+                 "entries in {:.3f} s (snapshot files {:.3f} s, replay {:.3f} s)", name_, s.internal_of.size(),
+                 loaded.sequence, loaded.replayed, load_seconds_, loaded.files_s, loaded.replay_s);
     return absl::OkStatus();
   }
   // No usable snapshot (none, trimmed log, rolled-back store, or corrupt): rebuild from the store.

@@ -7,7 +7,9 @@
 // in-memory indexes in sequence order. With wait=true a write returns after it is durable and visible
 // (or DeadlineExceeded after options.write_timeout_ms, when it may still be applied); with wait=false
 // once it is validated and queued (or Unavailable when the shard's bounded write queue stays full:
-// nothing is written). Vector indexes are rebuilt without their tombstones on a background thread.
+// nothing is written). Vector indexes are rebuilt without their tombstones on a background thread,
+// and snapshotted on another (collection/index_snapshotter.h), so that Open, after a crash too, loads
+// the newest snapshot and replays only the log written since (collection/shard_snapshot.h).
 //
 // Thread-safety: all public methods are safe to call concurrently. Reads see a consistent state under a
 // shared lock; the writer applies each batch under an exclusive lock.

@@ -177,6 +177,7 @@ Status ReplayLog(ShardState& s, uint64_t from, uint64_t last, size_t insert_thre
 
 Status LoadShardSnapshot(ShardState& s, const std::string& dir, size_t insert_threads,
                          IndexSnapshotLoaded* loaded, std::vector<QuarantinedRecord>* quarantined) {
+  const auto start = std::chrono::steady_clock::now();
   std::ifstream in(IndexDir(dir) + "/ids.bin", std::ios::binary);
   if (!in) return absl::NotFoundError("no index snapshot in " + dir);
   std::stringstream buffer;
@@ -229,8 +230,11 @@ Status LoadShardSnapshot(ShardState& s, const std::string& dir, size_t insert_th
                         LoadHnswIndex(VectorFile(dir, name), params.size, params.distance,
                                       s.IndexParamsFor(name)));
   }
+  const double files_s = SecondsSince(start);
+  const auto replaying = std::chrono::steady_clock::now();
   uint64_t replayed = 0;
   VJ_RETURN_IF_ERROR(ReplayLog(s, sequence + 1, last, insert_threads, &replayed));
+  const double replay_s = SecondsSince(replaying);
   // The snapshot's indexes may hold entries of points that were dead in its id map (removed after the
   // copy of the map) or of writes the replay made again under other ids: tombstone them.
   for (uint32_t internal = 0; internal < s.next_internal; ++internal) {
@@ -251,7 +255,7 @@ Status LoadShardSnapshot(ShardState& s, const std::string& dir, size_t insert_th
     return absl::OkStatus();
   }, quarantined));
   if (matched != s.internal_of.size()) return corrupt("names points the store does not hold");
-  if (loaded != nullptr) *loaded = IndexSnapshotLoaded{sequence, replayed};
+  if (loaded != nullptr) *loaded = IndexSnapshotLoaded{sequence, replayed, files_s, replay_s};
   return absl::OkStatus();
 }
 

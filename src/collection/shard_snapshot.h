@@ -44,6 +44,8 @@ struct IndexSnapshotWritten {
 struct IndexSnapshotLoaded {
   uint64_t sequence = 0;  // the sequence the snapshot covered
   uint64_t replayed = 0;  // log entries applied over it
+  double files_s = 0;     // reading the snapshot's files
+  double replay_s = 0;    // replaying the log entries
 };
 
 // Loads the snapshot into `state`, whose store is open and whose maps are empty: vector indexes, id

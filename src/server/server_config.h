@@ -21,7 +21,7 @@
 //             (security/rate_limiter.h; roles and keys are YAML only)
 //   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
 //            timeout_ms: 30000, compaction_threads: 1, min_free_disk_mb: 64}
-//   storage: {index_snapshot_every_mutations: 100000, index_snapshot_interval_s: 300}
+//   storage: {index_snapshot_every_mutations: 50000, index_snapshot_interval_s: 300}
 //   security: {api_key: <secret>, alt_api_key: <secret>, read_only_api_key: <secret>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
@@ -110,7 +110,7 @@ struct ServerConfig {
   size_t min_free_disk_mb = 64;
   // Background index snapshots of each shard (collection/index_snapshotter.h): after this many
   // mutations, or this many seconds after the last one when anything changed; 0 = that trigger off.
-  size_t index_snapshot_every_mutations = 100000;
+  size_t index_snapshot_every_mutations = 50000;
   size_t index_snapshot_interval_s = 300;
   // Static API keys (security/static_keys.h); empty = none. api_key and alt_api_key (a second one, to
   // rotate without downtime) give everything; read_only_api_key reads every collection.
