@@ -128,6 +128,13 @@ struct CollectionOptions {
   size_t compaction_threads = 1;            // threads of a shard's background index rebuild
   // A shard refuses writes (DiskFullError, 507) while its disk has less free (PointStoreOptions).
   uint64_t min_free_disk_bytes = 64ull << 20;
+  // Background index snapshots (collection/index_snapshotter.h): after this many mutations, or this
+  // many seconds after the last one when anything changed; 0 turns a trigger off. A restart, after
+  // kill -9 too, replays the mutations since the newest snapshot instead of rebuilding the indexes.
+  uint64_t index_snapshot_every_mutations = 50000;
+  uint64_t index_snapshot_interval_s = 300;
+  // Whether closing the shard writes a snapshot (tests turn it off to stand for a crash).
+  bool index_snapshot_on_close = true;
 };
 
 // InvalidArgument naming the point and vector unless every vector of `point` is configured, of the

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "collection/index_compactor.h"
+#include "collection/index_snapshotter.h"
 #include "collection/shard_writer.h"
 #include "collection/payload_edit.h"
 #include "collection/shard_snapshot.h"
@@ -20,14 +21,29 @@ Shard::Shard(std::string name, std::string dir, CollectionOptions options)
       state_(std::make_unique<ShardState>()) {}
 
 Shard::~Shard() {
-  // A rebuild in progress is cancelled (the index stays as it was); then queued writes drain.
+  // A background snapshot in progress completes; a rebuild in progress is cancelled (the index stays as
+  // it was); then queued writes drain.
+  if (snapshotter_) snapshotter_->Stop();
   if (compactor_) compactor_->Stop();
   writer_.reset();
   if (state_->store) {
-    // Best effort: without a snapshot the next start rebuilds the indexes from the store.
-    (void)SaveShardSnapshot(*state_, dir_);
+    // Best effort: without a snapshot the next start replays the log over the last background one, or
+    // rebuilds the indexes from the store.
+    if (options_.index_snapshot_on_close) (void)SaveShardSnapshot(*state_, dir_);
     (void)state_->store->Flush();
   }
+}
+
+Status Shard::SaveIndexSnapshot() {
+  std::lock_guard lock(snapshot_mu_);
+  IndexSnapshotWritten written;
+  VJ_RETURN_IF_ERROR(SaveShardSnapshot(*state_, dir_, &written));
+  snapshot_sequence_.store(written.sequence, std::memory_order_release);
+  // The log keeps what a restart must replay over this snapshot (PointStore::SetLogTrimFloor).
+  if (snapshotter_policy().enabled()) state_->store->SetLogTrimFloor(written.sequence + 1);
+  spdlog::info("shard {}: index snapshot at sequence {} written in {:.3f} s (vector index saves {:.3f} s)",
+               name_, written.sequence, written.seconds, written.vector_saves_s);
+  return absl::OkStatus();
 }
 
 StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
@@ -44,13 +60,17 @@ StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
   VJ_RETURN_IF_ERROR(collection->Load());
   collection->compactor_ =
       std::make_unique<IndexCompactor>(*collection->state_, options.compaction_threads);
+  Shard* shard = collection.get();
+  collection->snapshotter_ = std::make_unique<IndexSnapshotter>(
+      collection->name_, collection->snapshotter_policy(), [shard] { return shard->SaveIndexSnapshot(); });
   WriteQueueLimits limits;
   limits.max_mutations = options.write_queue_max_mutations;
   limits.max_bytes = options.write_queue_max_bytes;
   limits.full_wait = std::chrono::milliseconds(options.write_queue_full_wait_ms);
   collection->writer_ = std::make_unique<ShardWriter>(*collection->state_, options.max_batch_mutations,
                                                       options.build_threads, limits,
-                                                      *collection->compactor_);
+                                                      *collection->compactor_,
+                                                      collection->snapshotter_.get());
   return collection;
 }
 
@@ -58,16 +78,24 @@ Status Shard::Load() {
   const auto start = std::chrono::steady_clock::now();
   ShardState& s = *state_;
   std::vector<QuarantinedRecord> quarantined;
-  if (LoadShardSnapshot(s, dir_, &quarantined).ok()) {
+  IndexSnapshotLoaded loaded;
+  Status from_snapshot = LoadShardSnapshot(s, dir_, options_.build_threads, &loaded, &quarantined);
+  if (from_snapshot.ok()) {
     ReportQuarantined(quarantined);
     loaded_from_snapshot_ = true;
+    replayed_log_entries_ = loaded.replayed;
+    snapshot_sequence_.store(loaded.sequence, std::memory_order_release);
+    if (snapshotter_policy().enabled()) s.store->SetLogTrimFloor(loaded.sequence + 1);
     for (const auto& [key, type] : s.config.payload_schema) {
       VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
     }
     load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    spdlog::info("shard {}: loaded {} points from the index snapshot at sequence {} and replayed {} log "
+                 "entries in {:.3f} s (snapshot files {:.3f} s, replay {:.3f} s)", name_, s.internal_of.size(),
+                 loaded.sequence, loaded.replayed, load_seconds_, loaded.files_s, loaded.replay_s);
     return absl::OkStatus();
   }
-  // No usable snapshot (none, stale, or corrupt): rebuild the indexes from the store.
+  // No usable snapshot (none, trimmed log, rolled-back store, or corrupt): rebuild from the store.
   s.Clear();
   std::map<std::string, std::vector<std::vector<float>>> vectors;
   VJ_RETURN_IF_ERROR(s.store->RecoverEach([&](PointRecord&& record) -> Status {
@@ -88,6 +116,7 @@ Status Shard::Load() {
     return absl::OkStatus();
   }, &quarantined));
   ReportQuarantined(quarantined);
+  s.applied_sequence = s.store->last_sequence();  // no writer yet: the scan saw exactly that
   for (auto& [name, per_point] : vectors) {
     std::vector<uint32_t> ids;
     std::vector<const float*> data;
@@ -102,7 +131,15 @@ Status Shard::Load() {
     VJ_RETURN_IF_ERROR(s.BuildPayloadIndex(key, type));
   }
   load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("shard {}: rebuilt the indexes of {} points from the store in {:.3f} s ({})", name_,
+               s.internal_of.size(), load_seconds_,
+               absl::IsNotFound(from_snapshot) ? std::string("no index snapshot")
+                                               : "index snapshot not used: " + StatusMessage(from_snapshot));
   return absl::OkStatus();
+}
+
+IndexSnapshotPolicy Shard::snapshotter_policy() const {
+  return IndexSnapshotPolicy{options_.index_snapshot_every_mutations, options_.index_snapshot_interval_s};
 }
 
 void Shard::ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined) const {
@@ -211,15 +248,24 @@ Status Shard::ApplyMutations(std::vector<Mutation> mutations) {
 }
 
 Status Shard::ResetSequence(uint64_t sequence) {
+  // Held until the reset is done: a background snapshot that began before it must not be swapped in
+  // after it. (Taken here, not on the writer thread: a snapshot in progress waits for state.mu, which
+  // the writer holds while it reconfigures.)
+  std::lock_guard snapshots(snapshot_mu_);
   auto request = std::make_unique<WriteRequest>();
   const std::string index_dir = dir_ + "/index";
   request->reconfigure = [sequence, index_dir](ShardState& s) -> Status {
     // An index snapshot stamped with a sequence the store may reach again with other contents.
     std::error_code ec;
     std::filesystem::remove_all(index_dir, ec);
-    return s.store->ResetSequence(sequence);
+    if (ec) return absl::UnavailableError("cannot remove " + index_dir + ": " + ec.message());
+    VJ_RETURN_IF_ERROR(s.store->ResetSequence(sequence));
+    s.applied_sequence = sequence;
+    return absl::OkStatus();
   };
-  return Submit(std::move(request), WriteWait::kInternal);
+  Status reset = Submit(std::move(request), WriteWait::kInternal);
+  if (reset.ok()) snapshot_sequence_.store(0, std::memory_order_release);
+  return reset;
 }
 
 namespace {

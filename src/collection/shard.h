@@ -7,7 +7,9 @@
 // in-memory indexes in sequence order. With wait=true a write returns after it is durable and visible
 // (or DeadlineExceeded after options.write_timeout_ms, when it may still be applied); with wait=false
 // once it is validated and queued (or Unavailable when the shard's bounded write queue stays full:
-// nothing is written). Vector indexes are rebuilt without their tombstones on a background thread.
+// nothing is written). Vector indexes are rebuilt without their tombstones on a background thread,
+// and snapshotted on another (collection/index_snapshotter.h), so that Open, after a crash too, loads
+// the newest snapshot and replays only the log written since (collection/shard_snapshot.h).
 //
 // Thread-safety: all public methods are safe to call concurrently. Reads see a consistent state under a
 // shared lock; the writer applies each batch under an exclusive lock.
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "collection/collection_config.h"
+#include "collection/index_snapshotter.h"
 #include "collection/requests.h"
 #include "collection/shard_access.h"
 #include "core/payload.h"
@@ -128,14 +131,22 @@ class Shard final : public ShardAccess {
 
   // Time the last Open spent loading points and building indexes, in seconds.
   double load_seconds() const { return load_seconds_; }
-  // Whether the last Open loaded the indexes from their snapshot rather than rebuilding them.
+  // Whether the last Open loaded the indexes from their snapshot rather than rebuilding them, and how
+  // many log entries it replayed over the snapshot then.
   bool loaded_from_snapshot() const { return loaded_from_snapshot_; }
+  uint64_t replayed_log_entries() const { return replayed_log_entries_; }
+  // The store sequence the newest index snapshot covers (written in the background or loaded by Open);
+  // 0 when there is none yet.
+  uint64_t index_snapshot_sequence() const { return snapshot_sequence_.load(std::memory_order_acquire); }
+  // Writes an index snapshot now (what the background snapshots do). Errors: the file system's.
+  [[nodiscard]] Status SaveIndexSnapshot();
   // Point records held in the shard's quarantine (storage/point_store.h), this Open's included.
   uint64_t quarantined_records() const;
 
  private:
   Shard(std::string name, std::string dir, CollectionOptions options);
   Status Load();
+  IndexSnapshotPolicy snapshotter_policy() const;
   // Logs each record Load quarantined (collection/shard, point id, reason).
   void ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined) const;
   // How a caller waits for its write: not at all (a client's wait=false), up to the write deadline (a
@@ -155,6 +166,12 @@ class Shard final : public ShardAccess {
   const CollectionOptions options_;
   double load_seconds_ = 0;
   bool loaded_from_snapshot_ = false;
+  uint64_t replayed_log_entries_ = 0;
+
+  // Serializes index snapshots with each other and with ResetSequence, which removes the snapshot: one
+  // that began before the reset must not be swapped in after it.
+  std::mutex snapshot_mu_;
+  std::atomic<uint64_t> snapshot_sequence_{0};
 
   std::unique_ptr<ShardState> state_;
   // The index settings last asked for by UpdateIndexConfig (to ask once per change), and rebuilds queued
@@ -163,6 +180,7 @@ class Shard final : public ShardAccess {
   std::optional<CollectionConfig> index_config_asked_;  // guarded by index_config_mu_
   std::atomic<int> index_rebuilds_pending_{0};
   std::unique_ptr<IndexCompactor> compactor_;  // outlives writer_, which pokes it
+  std::unique_ptr<IndexSnapshotter> snapshotter_;  // outlives writer_, which counts mutations to it
   std::unique_ptr<ShardWriter> writer_;
 };
 

@@ -4,14 +4,16 @@
 #include <xxhash.h>
 
 #include <cerrno>
-
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unordered_map>
+#include <mutex>
+#include <shared_mutex>
 
+#include "collection/shard_apply.h"
 #include "core/crash_point.h"
 #include "core/durable_file.h"
 
@@ -23,8 +25,6 @@ constexpr uint32_t kVersion = 1;
 constexpr uint64_t kSeed = 0x736e617073686f74ULL;  // "snapshot"
 
 std::string IndexDir(const std::string& dir) { return dir + "/index"; }
-
-Status WriteSnapshotFiles(const ShardState& s, const std::string& index_dir);
 
 // The file of vector `name` in the index directory `index_dir`.
 std::string VectorFileIn(const std::string& index_dir, const std::string& name) {
@@ -78,33 +78,14 @@ Status SwapIn(const std::string& next, const std::string& current) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-Status SaveShardSnapshot(const ShardState& s, const std::string& dir) {
-  // Everything is written into index.new/ and swapped in only when complete, so a snapshot that fails
-  // (a full disk) leaves the previous one as it was.
-  const std::string next = IndexDir(dir) + ".new";
-  std::error_code ec;
-  std::filesystem::remove_all(next, ec);
-  std::filesystem::create_directories(next, ec);
-  if (ec) return absl::UnavailableError("cannot create " + next + ": " + ec.message());
-  Status written = WriteSnapshotFiles(s, next);
-  if (written.ok()) written = SwapIn(next, IndexDir(dir));
-  if (written.ok()) written = SyncDirectory(dir);  // the swap itself survives a power loss
-  if (!written.ok()) std::filesystem::remove_all(next, ec);
-  return written;
-}
-
-namespace {
-
-Status WriteSnapshotFiles(const ShardState& s, const std::string& index_dir) {
-  for (const auto& [name, index] : s.vector_indexes) {
-    VJ_RETURN_IF_ERROR(index->Save(VectorFileIn(index_dir, name)));
-  }
-  VJ_CRASH_POINT("index_snapshot");
+// The id map as ids.bin holds it (without its checksum), copied under state.mu held shared: the live
+// points' keys by internal id, stamped with the sequence of the last mutation applied to the maps.
+std::string EncodeIdMap(const ShardState& s) {
+  std::shared_lock lock(s.mu);
   std::string bytes(kMagic, sizeof(kMagic));
   Put(bytes, kVersion);
-  Put<uint64_t>(bytes, s.store->last_sequence());
+  Put<uint64_t>(bytes, s.applied_sequence);
+  // Not next_internal: the writer moves it without the lock; external_of covers every id the maps use.
   Put<uint64_t>(bytes, s.external_of.size());
   for (uint32_t internal = 0; internal < s.external_of.size(); ++internal) {
     const bool live = s.live.contains(internal);
@@ -114,16 +95,89 @@ Status WriteSnapshotFiles(const ShardState& s, const std::string& index_dir) {
     Put<uint8_t>(bytes, static_cast<uint8_t>(key.size()));
     bytes += key;
   }
-  Put<uint64_t>(bytes, XXH64(bytes.data(), bytes.size(), kSeed));
-  // Fsynced (and its directory), as the vector files are by Save: the whole of index.new/ is durable
-  // before it is swapped in.
-  return WriteFileDurably(index_dir + "/ids.bin", bytes);
+  return bytes;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
 
-Status LoadShardSnapshot(ShardState& s, const std::string& dir,
-                         std::vector<QuarantinedRecord>* quarantined) {
+Status SaveShardSnapshot(const ShardState& s, const std::string& dir, IndexSnapshotWritten* written) {
+  const auto start = std::chrono::steady_clock::now();
+  // The id map first: every point it holds live was inserted into the vector indexes before it became
+  // live (shard_apply.h), so the indexes saved after it hold each of them (points that die meanwhile are
+  // tombstoned there, and the log entry that killed them is replayed at load).
+  std::string ids = EncodeIdMap(s);
+  uint64_t sequence;
+  std::memcpy(&sequence, ids.data() + sizeof(kMagic) + sizeof(kVersion), sizeof(sequence));
+  Put<uint64_t>(ids, XXH64(ids.data(), ids.size(), kSeed));
+
+  // Everything is written into index.new/ and swapped in only when complete, so a snapshot that fails
+  // (a full disk) or a crash leaves the previous one as it was.
+  const std::string next = IndexDir(dir) + ".new";
+  std::error_code ec;
+  std::filesystem::remove_all(next, ec);
+  std::filesystem::create_directories(next, ec);
+  if (ec) return absl::UnavailableError("cannot create " + next + ": " + ec.message());
+  double saving_s = 0;
+  Status status = absl::OkStatus();
+  for (const auto& [name, index] : s.vector_indexes) {
+    const auto saving = std::chrono::steady_clock::now();
+    status = index->Save(VectorFileIn(next, name));
+    saving_s += SecondsSince(saving);
+    if (!status.ok()) break;
+  }
+  if (status.ok()) {
+    VJ_CRASH_POINT("index_snapshot");
+    // Fsynced (and its directory), as the vector files are by Save: the whole of index.new/ is durable
+    // before it is swapped in.
+    status = WriteFileDurably(next + "/ids.bin", ids);
+  }
+  if (status.ok()) status = SwapIn(next, IndexDir(dir));
+  if (status.ok()) status = SyncDirectory(dir);  // the swap itself survives a power loss
+  if (!status.ok()) {
+    std::filesystem::remove_all(next, ec);
+    return status;
+  }
+  if (written != nullptr) *written = IndexSnapshotWritten{sequence, SecondsSince(start), saving_s};
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Applies the store's log entries from..last over the state, as the writer applied them.
+Status ReplayLog(ShardState& s, uint64_t from, uint64_t last, size_t insert_threads, uint64_t* replayed) {
+  constexpr size_t kChunk = 4096;
+  std::vector<LoggedMutation> entries;
+  while (from <= last) {
+    entries.clear();
+    VJ_RETURN_IF_ERROR(s.store->ReadLog(from, kChunk, &entries));
+    if (entries.empty() || entries.front().sequence != from) {
+      return absl::DataLossError("the mutation log has no entry " + std::to_string(from));
+    }
+    std::vector<const Mutation*> order;
+    order.reserve(entries.size());
+    for (const LoggedMutation& e : entries) {
+      if (e.sequence > last) break;
+      order.push_back(&e.mutation);
+    }
+    // The log does not say which upserts changed only the payload: re-inserting the vector is right
+    // for both (the old entry becomes a tombstone).
+    ApplyToShardState(s, order, std::vector<bool>(order.size(), true), insert_threads,
+                      from + order.size() - 1);
+    *replayed += order.size();
+    from += order.size();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status LoadShardSnapshot(ShardState& s, const std::string& dir, size_t insert_threads,
+                         IndexSnapshotLoaded* loaded, std::vector<QuarantinedRecord>* quarantined) {
+  const auto start = std::chrono::steady_clock::now();
   std::ifstream in(IndexDir(dir) + "/ids.bin", std::ios::binary);
   if (!in) return absl::NotFoundError("no index snapshot in " + dir);
   std::stringstream buffer;
@@ -143,44 +197,65 @@ Status LoadShardSnapshot(ShardState& s, const std::string& dir,
   uint64_t sequence, count;
   if (!Get(view, &version) || version != kVersion) return corrupt("unknown format version");
   if (!Get(view, &sequence) || !Get(view, &count) || count > (uint64_t{1} << 32)) return corrupt("bad header");
-  if (sequence != s.store->last_sequence()) {
+  const uint64_t last = s.store->last_sequence();
+  if (sequence > last) {
     return absl::FailedPreconditionError("index snapshot covers sequence " + std::to_string(sequence) +
-                                         ", the store is at " + std::to_string(s.store->last_sequence()));
+                                         ", past the store's last " + std::to_string(last) +
+                                         " (the store was rolled back)");
   }
-  std::unordered_map<std::string, uint32_t> internal_by_key;
+  if (sequence + 1 < s.store->first_log_sequence()) {
+    return absl::FailedPreconditionError("index snapshot covers sequence " + std::to_string(sequence) +
+                                         " but the log was trimmed up to " +
+                                         std::to_string(s.store->first_log_sequence() - 1));
+  }
+  s.external_of.assign(count, PointId());
+  s.payloads.assign(count, Payload());
   for (uint32_t internal = 0; internal < count; ++internal) {
     uint8_t live, length;
     if (!Get(view, &live)) return corrupt("truncated id list");
     if (!live) continue;
     if (!Get(view, &length) || view.size() < length) return corrupt("truncated id");
-    internal_by_key.emplace(std::string(view.substr(0, length)), internal);
+    StatusOr<PointId> id = PointId::FromKey(view.substr(0, length));
+    if (!id.ok() || !s.internal_of.emplace(*id, internal).second) return corrupt("bad point id");
+    s.external_of[internal] = *id;
+    s.live.add(internal);
     view.remove_prefix(length);
   }
   if (!view.empty()) return corrupt("trailing bytes");
+  s.next_internal = static_cast<uint32_t>(count);
+  s.applied_sequence = sequence;
 
   for (const auto& [name, params] : s.config.vectors) {
     VJ_ASSIGN_OR_RETURN(s.vector_indexes[name],
                         LoadHnswIndex(VectorFile(dir, name), params.size, params.distance,
                                       s.IndexParamsFor(name)));
   }
-  s.external_of.assign(count, PointId());
-  s.payloads.assign(count, Payload());
+  const double files_s = SecondsSince(start);
+  const auto replaying = std::chrono::steady_clock::now();
+  uint64_t replayed = 0;
+  VJ_RETURN_IF_ERROR(ReplayLog(s, sequence + 1, last, insert_threads, &replayed));
+  const double replay_s = SecondsSince(replaying);
+  // The snapshot's indexes may hold entries of points that were dead in its id map (removed after the
+  // copy of the map) or of writes the replay made again under other ids: tombstone them.
+  for (uint32_t internal = 0; internal < s.next_internal; ++internal) {
+    if (s.live.contains(internal)) continue;
+    for (auto& [name, index] : s.vector_indexes) index->Remove(internal);
+  }
+
+  // The store is the truth: every stored point must be live in the state, and its payload comes from
+  // there.
   size_t matched = 0;
   VJ_RETURN_IF_ERROR(s.store->RecoverEach([&](PointRecord&& record) -> Status {
-    auto it = internal_by_key.find(record.id.Key());
-    if (it == internal_by_key.end()) {
+    auto it = s.internal_of.find(record.id);
+    if (it == s.internal_of.end()) {
       return absl::DataLossError("point " + record.id.ToString() + " is stored but not in the index snapshot");
     }
-    const uint32_t internal = it->second;
-    s.external_of[internal] = record.id;
-    s.payloads[internal] = std::move(record.payload);
-    s.internal_of[record.id] = internal;
-    s.live.add(internal);
+    s.payloads[it->second] = std::move(record.payload);
     ++matched;
     return absl::OkStatus();
   }, quarantined));
-  if (matched != internal_by_key.size()) return corrupt("names points the store does not hold");
-  s.next_internal = static_cast<uint32_t>(count);
+  if (matched != s.internal_of.size()) return corrupt("names points the store does not hold");
+  if (loaded != nullptr) *loaded = IndexSnapshotLoaded{sequence, replayed, files_s, replay_s};
   return absl::OkStatus();
 }
 

@@ -25,6 +25,7 @@ void ShardState::Clear() {
   payloads.clear();
   live = roaring::Roaring();
   next_internal = 0;
+  applied_sequence = 0;
   payload_indexes.clear();
   CreateVectorIndexes();
 }

@@ -37,7 +37,10 @@ struct ShardState {
   std::vector<PointId> external_of;          // by internal id
   std::vector<Payload> payloads;             // by internal id; cleared when the id dies
   roaring::Roaring live;                     // internal ids of current points
-  uint32_t next_internal = 0;
+  uint32_t next_internal = 0;                // written by the writer only, without mu (phase 1)
+  // The store sequence of the last mutation applied to the maps above (written under mu exclusively,
+  // with them), so that a copy taken under mu knows which log entries it covers.
+  uint64_t applied_sequence = 0;
   std::map<std::string, std::unique_ptr<VectorIndex>> vector_indexes;    // by vector name
   std::map<std::string, std::unique_ptr<PayloadIndex>> payload_indexes;  // by key
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "collection/index_compactor.h"
+#include "collection/index_snapshotter.h"
 #include "collection/shard_state.h"
 #include "collection/write_queue.h"
 #include "core/status.h"
@@ -22,9 +23,10 @@ namespace vj {
 
 class ShardWriter {
  public:
-  // `compactor` (which must outlive the writer) is poked after every write.
+  // `compactor` (which must outlive the writer) is poked after every write, and `snapshotter` (which
+  // must outlive it too, when not null) told how many mutations it applied.
   ShardWriter(ShardState& state, size_t max_batch_mutations, size_t insert_threads,
-              WriteQueueLimits limits, IndexCompactor& compactor);
+              WriteQueueLimits limits, IndexCompactor& compactor, IndexSnapshotter* snapshotter);
   ~ShardWriter();  // completes everything queued, then stops
 
   // Queues the request (WriteQueue::Push: `sync` for callers that wait for the result; errors when it
@@ -39,12 +41,12 @@ class ShardWriter {
   void Process(std::vector<std::unique_ptr<WriteRequest>>& requests);
   // Writes the group's mutations in one batch and applies them; completes the group's requests.
   void Commit(std::vector<std::unique_ptr<WriteRequest>>& group);
-  void Apply(const std::vector<const Mutation*>& mutations, const std::vector<bool>& vectors_changed);
 
   ShardState& state_;
   const size_t max_batch_mutations_;
   const size_t insert_threads_;
   IndexCompactor& compactor_;
+  IndexSnapshotter* const snapshotter_;
 
   WriteQueue queue_;
   std::thread thread_;

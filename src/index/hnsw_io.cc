@@ -189,11 +189,13 @@ Status HnswIndex::Save(const std::string& path) const {
     }
     const uint32_t crc = w.crc();
     VJ_RETURN_IF_ERROR(w.Write(&crc, sizeof(crc)));
-    VJ_RETURN_IF_ERROR(w.Flush());
-    if (::fsync(fd) != 0) return ErrnoStatus("cannot sync " + tmp);
-    return absl::OkStatus();
+    return w.Flush();
   };
   Status st = write_all();
+  // What the file needs is in the page cache: writers go on while it reaches the disk.
+  lock.unlock();
+  writers.unlock();
+  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("cannot sync " + tmp);
   ::close(closer.Release());
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("cannot rename " + tmp);
   if (!st.ok()) ::unlink(tmp.c_str());

@@ -131,7 +131,8 @@ class VectorIndex {
   virtual size_t memory_bytes() const = 0;
 
   // Writes a self-contained snapshot (graph, vectors, codes; checksummed) to path, replacing it
-  // atomically. Blocks writers (not searches) while it runs. Unimplemented for indexes without a format.
+  // atomically. Blocks writers (not searches) while it copies the index into the file (the page cache),
+  // not while the file is fsynced. Unimplemented for indexes without a format.
   [[nodiscard]] virtual Status Save(const std::string& path) const {
     return absl::UnimplementedError("this index type has no on-disk format");
   }

@@ -216,6 +216,14 @@ Status SetMinFreeDiskMb(ServerConfig& c, const std::string& v) {
   VJ_ASSIGN_OR_RETURN(c.min_free_disk_mb, ParseNumber(v, 0, 1ull << 30));
   return absl::OkStatus();
 }
+Status SetIndexSnapshotEveryMutations(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.index_snapshot_every_mutations, ParseNumber(v, 0, 1ull << 40));
+  return absl::OkStatus();
+}
+Status SetIndexSnapshotInterval(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.index_snapshot_interval_s, ParseNumber(v, 0, 365ull * 86400));
+  return absl::OkStatus();
+}
 
 // security.*_api_key: secrets, so messages never quote them. A key starting with "vjk_" would be taken
 // for a managed key (security/security_store.h) and never match.
@@ -360,6 +368,9 @@ constexpr Setting kSettings[] = {
     {"WRITES_COMPACTION_THREADS", "writes.compaction_threads", SetCompactionThreads},
     {"WRITES_MIN_FREE_DISK_MB", "writes.min_free_disk_mb", SetMinFreeDiskMb},
     {"SNAPSHOTS_MAX_BYTES", "snapshots.max_bytes", SetSnapshotMaxBytes},
+    {"STORAGE_INDEX_SNAPSHOT_EVERY_MUTATIONS", "storage.index_snapshot_every_mutations",
+     SetIndexSnapshotEveryMutations},
+    {"STORAGE_INDEX_SNAPSHOT_INTERVAL_S", "storage.index_snapshot_interval_s", SetIndexSnapshotInterval},
     {"SECURITY_API_KEY", "security.api_key", SetApiKey<&ServerConfig::api_key>},
     {"SECURITY_ALT_API_KEY", "security.alt_api_key", SetApiKey<&ServerConfig::alt_api_key>},
     {"SECURITY_READ_ONLY_API_KEY", "security.read_only_api_key", SetApiKey<&ServerConfig::read_only_api_key>},

@@ -22,6 +22,7 @@
 //             (security/rate_limiter.h; roles and keys are YAML only)
 //   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
 //            timeout_ms: 30000, compaction_threads: 1, min_free_disk_mb: 64}
+//   storage: {index_snapshot_every_mutations: 50000, index_snapshot_interval_s: 300}
 //   security: {api_key: <secret>, alt_api_key: <secret>, read_only_api_key: <secret>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
@@ -31,7 +32,8 @@
 // VJVECTOR_CLUSTER_LEASE_TTL, VJVECTOR_CLUSTER_INTERNAL_TOKEN, VJVECTOR_LIMITS_<KEY> for each limits
 // key in upper case (VJVECTOR_LIMITS_BATCH_QUERIES, ...), VJVECTOR_WRITES_QUEUE_MAX_MUTATIONS,
 // VJVECTOR_WRITES_QUEUE_MAX_BYTES, VJVECTOR_WRITES_QUEUE_FULL_WAIT_MS, VJVECTOR_WRITES_TIMEOUT_MS,
-// VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB, VJVECTOR_SECURITY_API_KEY,
+// VJVECTOR_WRITES_COMPACTION_THREADS, VJVECTOR_WRITES_MIN_FREE_DISK_MB,
+// VJVECTOR_STORAGE_INDEX_SNAPSHOT_EVERY_MUTATIONS, VJVECTOR_STORAGE_INDEX_SNAPSHOT_INTERVAL_S, VJVECTOR_SECURITY_API_KEY,
 // VJVECTOR_SECURITY_ALT_API_KEY, VJVECTOR_SECURITY_READ_ONLY_API_KEY (secrets have no flags),
 // VJVECTOR_SECURITY_RATE_LIMITS_{READ_PER_S,READ_BURST,WRITE_PER_S,WRITE_BURST},
 // VJVECTOR_TLS_CERT_FILE, VJVECTOR_TLS_KEY_FILE, VJVECTOR_TLS_CA_FILE, VJVECTOR_TLS_CLIENT_AUTH,
@@ -109,6 +111,10 @@ struct ServerConfig {
   size_t min_free_disk_mb = 64;
   // The largest snapshot a recovery accepts (download, upload or file) and the most it may unpack to.
   uint64_t snapshot_max_bytes = 1ull << 30;
+  // Background index snapshots of each shard (collection/index_snapshotter.h): after this many
+  // mutations, or this many seconds after the last one when anything changed; 0 = that trigger off.
+  size_t index_snapshot_every_mutations = 50000;
+  size_t index_snapshot_interval_s = 300;
   // Static API keys (security/static_keys.h); empty = none. api_key and alt_api_key (a second one, to
   // rotate without downtime) give everything; read_only_api_key reads every collection.
   std::string api_key;

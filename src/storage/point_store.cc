@@ -350,6 +350,13 @@ Status PointStore::Write(const std::vector<Mutation>& batch, bool sync, uint64_t
   const uint64_t retention = options_.log_retention;
   if (retention > 0 && seq - first + 1 > retention + std::max<uint64_t>(1, retention / 16)) {
     new_first = seq + 1 - retention;
+    // An index snapshot's floor holds the trim back, up to a bound on the log's length.
+    const uint64_t floor = trim_floor_.load(std::memory_order_acquire);
+    if (floor != 0 && floor < new_first && seq + 1 - floor <= retention * kMaxRetentionFactor) {
+      new_first = std::max(first, floor);
+    }
+  }
+  if (new_first != first) {
     VJ_RETURN_IF_ERROR(
         FromRocks(wb.DeleteRange(log_cf_, SequenceKey(0), SequenceKey(new_first)), "batch"));
   }
@@ -517,12 +524,22 @@ Status PointStore::ResetSequence(uint64_t sequence) {
   VJ_RETURN_IF_ERROR(WriteResult(db_->Write(wo, &wb), "reset sequence"));
   last_sequence_.store(sequence, std::memory_order_release);
   first_log_sequence_.store(sequence + 1, std::memory_order_release);
+  trim_floor_.store(0, std::memory_order_release);  // it named sequences of the old contents
   return absl::OkStatus();
+}
+
+void PointStore::SetLogTrimFloor(uint64_t sequence) {
+  uint64_t current = trim_floor_.load(std::memory_order_acquire);
+  while (current < sequence &&
+         !trim_floor_.compare_exchange_weak(current, sequence, std::memory_order_acq_rel)) {
+  }
 }
 
 Status PointStore::TrimLog(uint64_t before) {
   // Never trim past the end: sequences not yet assigned must still be logged when they are.
   before = std::min(before, last_sequence() + 1);
+  const uint64_t floor = trim_floor_.load(std::memory_order_acquire);
+  if (floor != 0) before = std::min(before, floor);
   const uint64_t first = first_log_sequence();
   if (before <= first) return absl::OkStatus();
   std::shared_lock<std::shared_timed_mutex> lock(db_mu_);

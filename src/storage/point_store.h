@@ -94,8 +94,15 @@ class PointStore {
   // OutOfRange when `from` is older than the oldest entry still kept (the reader needs a snapshot).
   [[nodiscard]] Status ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const;
 
-  // Drops log entries with sequence < before.
+  // Drops log entries with sequence < before (but none at or past the trim floor).
   [[nodiscard]] Status TrimLog(uint64_t before);
+
+  // Keeps the log entries from `sequence` on when trimming (a shard's newest index snapshot needs them
+  // to be brought up to date at restart), unless the log would then exceed kMaxRetentionFactor times
+  // log_retention: past that, retention wins and the shard rebuilds its indexes at the next start.
+  // Raises the floor only (a lower value is ignored) except after ResetSequence, which clears it.
+  void SetLogTrimFloor(uint64_t sequence);
+  static constexpr uint64_t kMaxRetentionFactor = 4;
 
   // Empties the log and makes `sequence` the last sequence, durably: the next Write continues from
   // sequence + 1. A replica calls it after loading a snapshot of its primary's points taken at `sequence`
@@ -155,6 +162,7 @@ class PointStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::atomic<uint64_t> last_sequence_{0};
   std::atomic<uint64_t> first_log_sequence_{1};
+  std::atomic<uint64_t> trim_floor_{0};  // 0 = none
   std::atomic<uint64_t> quarantined_count_{0};
   std::atomic<bool> write_blocked_{false};
 

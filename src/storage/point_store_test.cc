@@ -267,6 +267,38 @@ TEST_F(PointStoreTest, WriteTrimsBeyondRetention) {
   EXPECT_EQ(store->ReadLog(1, 1000, &out).code(), absl::StatusCode::kOutOfRange);
 }
 
+// An index snapshot's trim floor keeps the entries a restart must replay, up to kMaxRetentionFactor
+// times the retention; TrimLog respects it too; ResetSequence clears it.
+TEST_F(PointStoreTest, TrimFloorKeepsTheEntriesAnIndexSnapshotNeeds) {
+  PointStoreOptions options;
+  options.log_retention = 16;
+  auto store = OpenOrDie(dir_.path(), options);
+  uint64_t last = 0;
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), 0)}, false, &last).ok());
+  store->SetLogTrimFloor(6);  // a snapshot at sequence 5
+  store->SetLogTrimFloor(3);  // lower: ignored
+  for (int i = 11; i <= 60; ++i) ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), 0)}, false, &last).ok());
+  EXPECT_EQ(store->first_log_sequence(), 6u);  // trimmed up to the floor, not past it
+  for (int i = 61; i <= 64; ++i) ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), 0)}, false, &last).ok());
+  EXPECT_EQ(store->first_log_sequence(), 6u);
+  std::vector<LoggedMutation> out;
+  ASSERT_TRUE(store->ReadLog(6, 1000, &out).ok());
+  EXPECT_EQ(out.size(), 59u);
+  ASSERT_TRUE(store->TrimLog(50).ok());
+  EXPECT_EQ(store->first_log_sequence(), 6u);
+  // Past 4 x retention (64 entries) the retention wins: the snapshot's shard will rebuild.
+  for (int i = 65; i <= 80; ++i) ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), 0)}, false, &last).ok());
+  EXPECT_GT(store->first_log_sequence(), 6u);
+  EXPECT_EQ(store->ReadLog(6, 1, &out).code(), absl::StatusCode::kOutOfRange);
+  // A floor past the trim point holds until a reset.
+  store->SetLogTrimFloor(70);
+  ASSERT_TRUE(store->TrimLog(80).ok());
+  EXPECT_EQ(store->first_log_sequence(), 70u);
+  ASSERT_TRUE(store->ResetSequence(200).ok());
+  for (int i = 201; i <= 300; ++i) ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), 0)}, false, &last).ok());
+  EXPECT_GE(store->first_log_sequence(), 280u);
+}
+
 // Readers run beside the single writer (which also trims): every read sees a consecutive run of the
 // log or OutOfRange, never a gap.
 TEST_F(PointStoreTest, ReadLogConcurrentWithWriteAndTrim) {

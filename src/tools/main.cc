@@ -173,6 +173,8 @@ void ApplyWriteSettings(const vj::ServerConfig& config, vj::CollectionOptions& o
   options.write_timeout_ms = config.write_timeout_ms;
   options.compaction_threads = config.compaction_threads;
   options.min_free_disk_bytes = static_cast<uint64_t>(config.min_free_disk_mb) << 20;
+  options.index_snapshot_every_mutations = config.index_snapshot_every_mutations;
+  options.index_snapshot_interval_s = config.index_snapshot_interval_s;
 }
 
 // A snapshot recovery's http(s) location, into a file. The answer is held in memory up to max_bytes

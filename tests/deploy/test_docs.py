@@ -58,6 +58,8 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "WRITES_QUEUE_FULL_WAIT_MS": "write_queue_full_wait_ms", "WRITES_TIMEOUT_MS": "write_timeout_ms",
           "WRITES_COMPACTION_THREADS": "compaction_threads", "WRITES_MIN_FREE_DISK_MB": "min_free_disk_mb",
           "SNAPSHOTS_MAX_BYTES": "snapshot_max_bytes",
+          "STORAGE_INDEX_SNAPSHOT_EVERY_MUTATIONS": "index_snapshot_every_mutations",
+          "STORAGE_INDEX_SNAPSHOT_INTERVAL_S": "index_snapshot_interval_s",
           "LOG_FORMAT": "log_format", "LOG_LEVEL": "log_level",
           "CLUSTER_ETCD": "etcd", "CLUSTER_NODE_ID": "node_id", "CLUSTER_ADVERTISE_URL": "advertise_url",
           "CLUSTER_P2P_PORT": "p2p_port",
