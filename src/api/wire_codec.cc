@@ -1,5 +1,7 @@
 #include "api/wire_codec.h"
 
+#include "api/aggregation_codec.h"
+
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -156,6 +158,9 @@ StatusOr<PointView> ParsePointViewAt(const json::value& v, const std::string& wh
   if (const json::value* vector = FindField(*obj, "vector")) {
     VJ_ASSIGN_OR_RETURN(view.vectors, ParseNamedVectors(*vector, at + "vector"));
   }
+  if (const json::value* order_value = FindField(*obj, "order_value")) {
+    VJ_ASSIGN_OR_RETURN(view.order_value, ReadNumber(*order_value, at + "order_value"));
+  }
   if (const json::value* score = FindField(*obj, "score")) {
     VJ_ASSIGN_OR_RETURN(double s, ReadNumber(*score, at + "score"));
     constexpr double kMax = std::numeric_limits<float>::max();
@@ -253,6 +258,7 @@ json::object ScrollBody(const ScrollRequest& request) {
                     {"with_vector", VectorSelectorToJson(request.with_vector)}};
   if (request.offset) body["offset"] = PointIdToJson(*request.offset);
   if (request.filter) body["filter"] = FilterToJson(*request.filter);
+  if (request.order_by) body["order_by"] = OrderByToJson(*request.order_by);
   return body;
 }
 

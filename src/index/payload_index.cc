@@ -1,5 +1,6 @@
 #include "index/payload_index.h"
 
+#include <iterator>
 #include <vector>
 
 #include "core/point_id.h"
@@ -195,6 +196,20 @@ std::optional<roaring::Roaring> PayloadIndex::Answer(const FieldCondition& condi
     }
   }
   return out;
+}
+
+void PayloadIndex::ForEachNumber(bool descending, std::optional<double> from,
+                                 const std::function<bool(double, const roaring::Roaring&)>& fn) const {
+  if (!descending) {
+    for (auto it = from ? numbers_.lower_bound(*from) : numbers_.begin(); it != numbers_.end(); ++it) {
+      if (!fn(it->first, it->second)) return;
+    }
+    return;
+  }
+  auto end = from ? numbers_.upper_bound(*from) : numbers_.end();
+  for (auto it = std::make_reverse_iterator(end); it != numbers_.rend(); ++it) {
+    if (!fn(it->first, it->second)) return;
+  }
 }
 
 size_t PayloadIndex::memory_bytes() const {

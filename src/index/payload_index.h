@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,16 @@ class PayloadIndex {
   // a keyword index, match.except - which also matches points without the key).
   std::optional<roaring::Roaring> Answer(const FieldCondition& condition) const;
 
+  // Whether the index keeps its values as numbers (integer, float): what range conditions and order_by
+  // need.
+  bool range_capable() const {
+    return type_ == PayloadSchemaType::kInteger || type_ == PayloadSchemaType::kFloat;
+  }
+  // Calls fn(value, ids) for each distinct indexed number in ascending order (descending when asked),
+  // starting at `from` inclusive when set, until fn returns false. Only range-capable indexes hold
+  // numbers; on others it calls nothing.
+  void ForEachNumber(bool descending, std::optional<double> from,
+                     const std::function<bool(double, const roaring::Roaring&)>& fn) const;
   // Number of ids that hold at least one indexed value.
   uint64_t indexed_points() const { return all_.cardinality(); }
   size_t memory_bytes() const;
