@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "api/point_codec.h"
+#include "core/datetime.h"
 #include "core/json_fields.h"
 
 namespace vj {
@@ -32,7 +33,18 @@ StatusOr<OrderBy> ParseOrderBy(const json::value& v) {
     order.descending = direction == "desc";
   }
   if (const json::value* s = FindField(*obj, "start_from")) {
-    VJ_ASSIGN_OR_RETURN(double from, ReadNumber(*s, "order_by.start_from"));
+    double from = 0;
+    if (const json::string* text = s->if_string()) {
+      // A date-time, for a datetime index: its microseconds since the epoch.
+      std::optional<int64_t> micros = ParseDateTimeMicros(*text);
+      if (!micros) {
+        return absl::InvalidArgumentError("order_by.start_from: expected a number or an RFC 3339 date-time, got \"" +
+                                          std::string(*text) + "\"");
+      }
+      from = static_cast<double>(*micros);
+    } else {
+      VJ_ASSIGN_OR_RETURN(from, ReadNumber(*s, "order_by.start_from"));
+    }
     if (!std::isfinite(from)) return absl::InvalidArgumentError("order_by.start_from: must be finite");
     order.start_from = from;
   }

@@ -13,7 +13,7 @@
 
 namespace vj {
 
-// order_by: "key" | {"key", "direction": "asc"|"desc", "start_from": number}.
+// order_by: "key" | {"key", "direction": "asc"|"desc", "start_from": number | RFC 3339 date-time}.
 [[nodiscard]] StatusOr<OrderBy> ParseOrderBy(const boost::json::value& v);
 // The object form that ParseOrderBy reads back.
 boost::json::object OrderByToJson(const OrderBy& order_by);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/filter_codec.h"
 #include "api/wire_codec.h"
 
 namespace vj {
@@ -72,6 +73,36 @@ TEST(AggregationJsonTest, QdrantShapes) {
   EXPECT_EQ(json::serialize(offsets.at("offsets_row")), "[0,1]");
   EXPECT_EQ(json::serialize(offsets.at("offsets_col")), "[1,0]");
   EXPECT_EQ(json::serialize(offsets.at("ids")), "[1,2]");
+}
+
+TEST(DateTimeAndHasVectorCodecTest, ParseAndRoundTripThroughThePeerEncoding) {
+  auto f = ParseFilter(json::parse(
+      R"({"must": [{"key": "at", "range": {"gte": "2024-01-01T00:00:00+01:00", "lt": "2024-02-01"}},
+                   {"has_vector": "image"}]})"));
+  ASSERT_TRUE(f.ok()) << f.status();
+  const auto& range = *std::get<FieldCondition>(f->must[0]).range;
+  EXPECT_TRUE(range.datetime);
+  EXPECT_EQ(*range.gte, 1704063600000000.0);
+  EXPECT_EQ(std::get<HasVectorCondition>(f->must[1]).name, "image");
+  auto back = ParseFilter(FilterToJson(*f));
+  ASSERT_TRUE(back.ok()) << back.status();
+  const auto& again = *std::get<FieldCondition>(back->must[0]).range;
+  EXPECT_TRUE(again.datetime);
+  EXPECT_EQ(*again.gte, *range.gte);
+  EXPECT_EQ(*again.lt, *range.lt);
+  EXPECT_FALSE(again.gt.has_value());
+  EXPECT_EQ(std::get<HasVectorCondition>(back->must[1]).name, "image");
+}
+
+TEST(DateTimeAndHasVectorCodecTest, RefusesBadInputNamingTheField) {
+  for (const char* bad : {R"({"must": [{"key": "at", "range": {"gte": "2024-13-01"}}]})",
+                          R"({"must": [{"key": "at", "range": {"gte": "2024-01-01", "lt": 5}}]})",
+                          R"({"must": [{"key": "at", "range": {"gte": 5, "lt": "2024-01-01"}}]})",
+                          R"({"must": [{"has_vector": 3}]})", R"({"must": [{"has_vector": "a", "key": "b"}]})"}) {
+    auto r = ParseFilter(json::parse(bad));
+    ASSERT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("filter.must[0]"), std::string::npos) << r.status();
+  }
 }
 
 }  // namespace

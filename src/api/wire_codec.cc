@@ -1,6 +1,7 @@
 #include "api/wire_codec.h"
 
 #include "api/aggregation_codec.h"
+#include "core/datetime.h"
 
 #include <cmath>
 #include <limits>
@@ -114,7 +115,16 @@ json::value ConditionToJson(const Condition& condition) {
   if (const auto* f = std::get_if<FieldCondition>(&condition)) {
     json::object out{{"key", KeyOf(f->key, f->path)}};
     if (f->match) out["match"] = MatchToJson(*f->match);
-    if (f->range) out["range"] = BoundsToJson(*f->range);
+    if (f->range && f->range->datetime) {
+      json::object bounds;
+      for (auto [name, slot] : {std::pair{"gt", &f->range->gt}, std::pair{"gte", &f->range->gte},
+                                std::pair{"lt", &f->range->lt}, std::pair{"lte", &f->range->lte}}) {
+        if (*slot) bounds[name] = FormatDateTimeMicros(static_cast<int64_t>(**slot));
+      }
+      out["range"] = std::move(bounds);
+    } else if (f->range) {
+      out["range"] = BoundsToJson(*f->range);
+    }
     if (f->values_count) out["values_count"] = BoundsToJson(*f->values_count);
     return out;
   }
@@ -126,6 +136,9 @@ json::value ConditionToJson(const Condition& condition) {
   }
   if (const auto* c = std::get_if<HasIdCondition>(&condition)) {
     return json::object{{"has_id", IdsToJson(c->ids)}};
+  }
+  if (const auto* c = std::get_if<HasVectorCondition>(&condition)) {
+    return json::object{{"has_vector", c->name}};
   }
   // A nested filter; an empty one ({}) matches every point, as a null pointer would.
   const auto& nested = std::get<std::shared_ptr<const Filter>>(condition);

@@ -4,12 +4,16 @@
 
 namespace vj {
 
+bool OrdersBy(PayloadSchemaType type) {
+  return type == PayloadSchemaType::kInteger || type == PayloadSchemaType::kFloat ||
+         type == PayloadSchemaType::kDatetime;
+}
+
 Status CheckOrderByIndex(const CollectionConfig& config, const OrderBy& order_by) {
   auto it = config.payload_schema.find(order_by.key);
-  if (it == config.payload_schema.end() ||
-      (it->second != PayloadSchemaType::kInteger && it->second != PayloadSchemaType::kFloat)) {
+  if (it == config.payload_schema.end() || !OrdersBy(it->second)) {
     return absl::InvalidArgumentError("order_by.key: no range index for \"" + order_by.key +
-                                      "\": create an integer or float payload index on it to order by it");
+                                      "\": create an integer, float or datetime payload index on it to order by it");
   }
   return absl::OkStatus();
 }

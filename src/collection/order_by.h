@@ -11,7 +11,11 @@
 
 namespace vj {
 
-// OkStatus when `config` holds a range-capable payload index (integer, float) on order_by's key;
+// Whether an index of this type keeps numbers in order: integer, float, and datetime (microseconds since
+// the epoch).
+bool OrdersBy(PayloadSchemaType type);
+
+// OkStatus when `config` holds a range-capable payload index (integer, float, datetime) on order_by's key;
 // otherwise InvalidArgument naming the key, as Qdrant refuses an order_by without such an index.
 [[nodiscard]] Status CheckOrderByIndex(const CollectionConfig& config, const OrderBy& order_by);
 

@@ -76,8 +76,9 @@ struct QueryRequest {
 };
 
 // Qdrant's order_by of scroll: points in the order of a payload key's values (its payload index must
-// be integer or float), ties broken by id ascending; a point with several values is listed once per
-// value. start_from is inclusive (>= ascending, <= descending).
+// be integer, float or datetime: date-times order as microseconds since the epoch), ties broken by id
+// ascending; a point with several values is listed once per value. start_from is inclusive (>=
+// ascending, <= descending).
 struct OrderBy {
   std::string key;
   bool descending = false;

@@ -15,7 +15,7 @@ StatusOr<ScrollResult> Shard::ScrollOrdered(const ScrollRequest& request) const 
   std::shared_lock lock(state_->mu);
   const ShardState& s = *state_;
   auto index = s.payload_indexes.find(order.key);
-  if (index == s.payload_indexes.end() || !index->second->range_capable()) {
+  if (index == s.payload_indexes.end() || !OrdersBy(index->second->type())) {
     return CheckOrderByIndex(CollectionConfig{}, order);  // the same refusal as the collection's
   }
   DeadlineTicker ticker(request.deadline);

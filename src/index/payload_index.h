@@ -3,7 +3,8 @@
 // so that a filter condition on the key turns into a bitmap without reading any payload.
 //
 // Schemas (Qdrant's field_schema): keyword (strings), integer, float, bool, uuid (strings parsed as
-// UUIDs, matched as keywords). Values of other JSON types under the key are ignored by the index; the
+// UUIDs, matched as keywords), datetime (RFC 3339 strings, kept as microseconds since the epoch; they
+// answer datetime ranges). Values of other JSON types under the key are ignored by the index; the
 // planner only asks it about conditions it can answer exactly (Answer returns nullopt otherwise).
 //
 // Thread-safety: none; the owning shard guards it with its own lock (writers exclusive, readers shared).
@@ -32,9 +33,9 @@ using ::Roaring;
 
 namespace vj {
 
-enum class PayloadSchemaType { kKeyword, kInteger, kFloat, kBool, kUuid };
+enum class PayloadSchemaType { kKeyword, kInteger, kFloat, kBool, kUuid, kDatetime };
 
-// Accepts "keyword", "integer", "float", "bool", "uuid" (a string, or {"type": "..."} already unwrapped
+// Accepts "keyword", "integer", "float", "bool", "uuid", "datetime" (a string, or {"type": "..."} already unwrapped
 // by the caller). InvalidArgument otherwise.
 StatusOr<PayloadSchemaType> ParsePayloadSchemaType(std::string_view name);
 std::string_view PayloadSchemaTypeName(PayloadSchemaType type);
