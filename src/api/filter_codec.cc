@@ -1,5 +1,7 @@
 #include "api/filter_codec.h"
 
+#include "core/datetime.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -150,12 +152,23 @@ StatusOr<RangeCondition> ParseRange(const json::value& v, const std::string& whe
   if (obj == nullptr) return Bad(where, "expected an object");
   VJ_RETURN_IF_ERROR(RejectUnknownFields(*obj, where, {"gt", "gte", "lt", "lte"}));
   RangeCondition r;
+  bool numbers = false;
   for (auto [name, slot] :
        {std::pair{"gt", &r.gt}, std::pair{"gte", &r.gte}, std::pair{"lt", &r.lt}, std::pair{"lte", &r.lte}}) {
     const json::value* b = Field(*obj, name);
     if (b == nullptr) continue;
     const std::string at = where + "." + name;
-    if (b->is_string()) return Bad(at, "datetime ranges are not supported; expected a number");
+    if (const json::string* s = b->if_string()) {
+      // A datetime range (RFC 3339); its bounds are all date-times.
+      std::optional<int64_t> micros = ParseDateTimeMicros(*s);
+      if (!micros) return Bad(at, "expected a number or an RFC 3339 datetime, got " + Quoted(*s));
+      if (numbers) return Bad(at, "a range's bounds are all numbers or all datetimes");
+      r.datetime = true;
+      *slot = static_cast<double>(*micros);
+      continue;
+    }
+    if (r.datetime) return Bad(at, "a range's bounds are all numbers or all datetimes");
+    numbers = true;
     if (const double* d = b->if_double()) {
       *slot = *d;
     } else if (const int64_t* i = b->if_int64()) {
@@ -284,7 +297,14 @@ StatusOr<Condition> ParseCondition(const json::value& v, const std::string& wher
   if (obj->contains("is_empty")) return ParseKeyOnlyCondition<IsEmptyCondition>(*obj, where, "is_empty");
   if (obj->contains("is_null")) return ParseKeyOnlyCondition<IsNullCondition>(*obj, where, "is_null");
   if (obj->contains("has_id")) return ParseHasId(*obj, where, budget.limits);
-  for (std::string_view unsupported : {"nested", "has_vector"}) {
+  if (obj->contains("has_vector")) {
+    VJ_RETURN_IF_ERROR(RejectUnknownFields(*obj, where, {"has_vector"}));
+    const json::value* name = Field(*obj, "has_vector");
+    const json::string* s = name == nullptr ? nullptr : name->if_string();
+    if (s == nullptr) return Bad(where + ".has_vector", "expected a vector name (a string; \"\" for the unnamed vector)");
+    return Condition(HasVectorCondition{std::string(*s)});
+  }
+  for (std::string_view unsupported : {"nested"}) {
     if (obj->contains(unsupported)) {
       return Bad(where + "." + std::string(unsupported),
                  std::string(unsupported) + " conditions are not supported");
@@ -293,7 +313,7 @@ StatusOr<Condition> ParseCondition(const json::value& v, const std::string& wher
   for (const auto& kv : *obj) {
     if (!IsFilterField(kv.key())) {
       return Bad(where, "unknown condition field " + Quoted(kv.key()) +
-                            " (expected key, is_empty, is_null, has_id, or a nested filter's must, should, "
+                            " (expected key, is_empty, is_null, has_id, has_vector, or a nested filter's must, should, "
                             "must_not, min_should)");
     }
   }

@@ -97,6 +97,13 @@ StatusOr<boost::json::value> HandleDiscoverBatch(const Call& call);
 StatusOr<boost::json::value> HandleSearch(const Call& call);
 StatusOr<boost::json::value> HandleSearchBatch(const Call& call);
 
+// Search groups (handlers_groups.cc), facet (handlers_facet.cc), search matrix (handlers_matrix.cc).
+StatusOr<boost::json::value> HandleSearchGroups(const Call& call);
+StatusOr<boost::json::value> HandleQueryGroups(const Call& call);
+StatusOr<boost::json::value> HandleFacet(const Call& call);
+StatusOr<boost::json::value> HandleSearchMatrixPairs(const Call& call);
+StatusOr<boost::json::value> HandleSearchMatrixOffsets(const Call& call);
+
 // API keys and roles (handlers_security.cc); 404 when RestApiOptions::security is unset.
 StatusOr<boost::json::value> HandleCreateKey(const Call& call);
 StatusOr<boost::json::value> HandleListKeys(const Call& call);

@@ -1,11 +1,13 @@
 // Point endpoints: upsert, retrieve, delete, payload updates, scroll, count.
 #include <charconv>
 
+#include "api/aggregation_codec.h"
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
 #include "api/point_ops.h"
 #include "api/strict_mode.h"
+#include "collection/order_by.h"
 #include "collection/payload_edit.h"
 #include "core/json_fields.h"
 #include "core/payload_limits.h"
@@ -107,11 +109,16 @@ StatusOr<json::value> HandleScroll(const Call& call) {
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
   VJ_RETURN_IF_ERROR(CheckKnownFields(
       body, {"offset", "limit", "filter", "with_payload", "with_vector", "shard_key", "order_by"}, ""));
-  if (FindField(body, "order_by") != nullptr) {
-    return absl::InvalidArgumentError("order_by: not supported yet");
-  }
   ScrollRequest request;
   request.deadline = deadline;
+  if (const json::value* order_by = FindField(body, "order_by")) {
+    VJ_ASSIGN_OR_RETURN(request.order_by, ParseOrderBy(*order_by));
+    if (FindField(body, "offset") != nullptr) {
+      return absl::InvalidArgumentError(
+          "offset: cannot be used with order_by; continue from the last order_value with order_by.start_from");
+    }
+    VJ_RETURN_IF_ERROR(CheckOrderByIndex(collection->config(), *request.order_by));
+  }
   if (const json::value* offset = FindField(body, "offset")) {
     VJ_ASSIGN_OR_RETURN(request.offset, ParsePointId(*offset, "offset"));
   }

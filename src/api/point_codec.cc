@@ -1,5 +1,7 @@
 #include "api/point_codec.h"
 
+#include "api/aggregation_codec.h"
+
 #include <cmath>
 #include <limits>
 
@@ -266,6 +268,7 @@ boost::json::object PointViewToJson(const PointView& point) {
     out["score"] = *point.score;
   }
   if (point.payload) out["payload"] = *point.payload;
+  if (point.order_value) out["order_value"] = OrderValueToJson(*point.order_value);
   if (!point.vectors.empty()) {
     auto to_array = [](const std::vector<float>& v) {
       json::array a;

@@ -54,6 +54,11 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "POST", "/collections/{name}/points/discover/batch", P::kRead, S::kCollection, R::kApi, HandleDiscoverBatch, false, false},
     {kPub, "POST", "/collections/{name}/points/search", P::kRead, S::kCollection, R::kApi, HandleSearch, false, false},
     {kPub, "POST", "/collections/{name}/points/search/batch", P::kRead, S::kCollection, R::kApi, HandleSearchBatch, false, false},
+    {kPub, "POST", "/collections/{name}/points/search/groups", P::kRead, S::kCollection, R::kApi, HandleSearchGroups, false, false},
+    {kPub, "POST", "/collections/{name}/points/query/groups", P::kRead, S::kCollection, R::kApi, HandleQueryGroups, false, false},
+    {kPub, "POST", "/collections/{name}/points/search/matrix/pairs", P::kRead, S::kCollection, R::kApi, HandleSearchMatrixPairs, false, false},
+    {kPub, "POST", "/collections/{name}/points/search/matrix/offsets", P::kRead, S::kCollection, R::kApi, HandleSearchMatrixOffsets, false, false},
+    {kPub, "POST", "/collections/{name}/facet", P::kRead, S::kCollection, R::kApi, HandleFacet, false, false},
     {kPub, "GET", "/collections/{name}/points/{id}", P::kRead, S::kCollection, R::kApi, HandleGetPoint, false, false},
     {kPub, "GET", "/collections/{name}/cluster", P::kRead, S::kCollection, R::kApi, HandleCollectionCluster, false, false},
     // Snapshots (docs/backup.md): downloads read files, so they run on the worker pool (writes=true).

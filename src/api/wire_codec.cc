@@ -1,5 +1,8 @@
 #include "api/wire_codec.h"
 
+#include "api/aggregation_codec.h"
+#include "core/datetime.h"
+
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -112,7 +115,16 @@ json::value ConditionToJson(const Condition& condition) {
   if (const auto* f = std::get_if<FieldCondition>(&condition)) {
     json::object out{{"key", KeyOf(f->key, f->path)}};
     if (f->match) out["match"] = MatchToJson(*f->match);
-    if (f->range) out["range"] = BoundsToJson(*f->range);
+    if (f->range && f->range->datetime) {
+      json::object bounds;
+      for (auto [name, slot] : {std::pair{"gt", &f->range->gt}, std::pair{"gte", &f->range->gte},
+                                std::pair{"lt", &f->range->lt}, std::pair{"lte", &f->range->lte}}) {
+        if (*slot) bounds[name] = FormatDateTimeMicros(static_cast<int64_t>(**slot));
+      }
+      out["range"] = std::move(bounds);
+    } else if (f->range) {
+      out["range"] = BoundsToJson(*f->range);
+    }
     if (f->values_count) out["values_count"] = BoundsToJson(*f->values_count);
     return out;
   }
@@ -124,6 +136,9 @@ json::value ConditionToJson(const Condition& condition) {
   }
   if (const auto* c = std::get_if<HasIdCondition>(&condition)) {
     return json::object{{"has_id", IdsToJson(c->ids)}};
+  }
+  if (const auto* c = std::get_if<HasVectorCondition>(&condition)) {
+    return json::object{{"has_vector", c->name}};
   }
   // A nested filter; an empty one ({}) matches every point, as a null pointer would.
   const auto& nested = std::get<std::shared_ptr<const Filter>>(condition);
@@ -155,6 +170,9 @@ StatusOr<PointView> ParsePointViewAt(const json::value& v, const std::string& wh
   }
   if (const json::value* vector = FindField(*obj, "vector")) {
     VJ_ASSIGN_OR_RETURN(view.vectors, ParseNamedVectors(*vector, at + "vector"));
+  }
+  if (const json::value* order_value = FindField(*obj, "order_value")) {
+    VJ_ASSIGN_OR_RETURN(view.order_value, ReadNumber(*order_value, at + "order_value"));
   }
   if (const json::value* score = FindField(*obj, "score")) {
     VJ_ASSIGN_OR_RETURN(double s, ReadNumber(*score, at + "score"));
@@ -268,6 +286,7 @@ json::object ScrollBody(const ScrollRequest& request) {
                     {"with_vector", VectorSelectorToJson(request.with_vector)}};
   if (request.offset) body["offset"] = PointIdToJson(*request.offset);
   if (request.filter) body["filter"] = FilterToJson(*request.filter);
+  if (request.order_by) body["order_by"] = OrderByToJson(*request.order_by);
   return body;
 }
 

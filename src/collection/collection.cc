@@ -264,6 +264,7 @@ StatusOr<std::vector<PointView>> Collection::Retrieve(const std::vector<PointId>
 }
 
 StatusOr<ScrollResult> Collection::Scroll(const ScrollRequest& request) const {
+  if (request.order_by) return ScrollOrdered(request);
   if (shards_.size() == 1) return shards_[0]->Scroll(request);
   ScrollResult merged;
   std::optional<PointId> next;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "collection/aggregations.h"
 #include "collection/collection_config.h"
 #include "collection/requests.h"
 #include "collection/shard.h"
@@ -84,6 +85,15 @@ class Collection {
                                          const Deadline& deadline = Deadline()) const;
   [[nodiscard]] StatusOr<std::vector<PointView>> Query(const QueryRequest& request) const;
 
+  // Aggregating reads (collection/aggregations.h), exact over all shards.
+  // Groups: queries for group_size * limit candidates, then twice as many each round until the groups
+  // fill, the candidates run out or max_candidates is reached (collection_groups.cc).
+  [[nodiscard]] StatusOr<std::vector<PointGroup>> QueryGroups(const GroupRequest& request) const;
+  // Facet counts from every matching point's payload, shards scanned in parallel (collection_facet.cc).
+  [[nodiscard]] StatusOr<std::vector<FacetHit>> Facet(const FacetRequest& request) const;
+  // Samples ids of matching points, then computes the sample's pairwise scores (collection_matrix.cc).
+  [[nodiscard]] StatusOr<MatrixResult> SearchMatrix(const MatrixRequest& request) const;
+
   void WaitForQueuedWrites();
   [[nodiscard]] Status Flush();
   // Copies each shard's point store into dir/shards/<n>/store (Shard::Checkpoint) while writes go on;
@@ -93,6 +103,12 @@ class Collection {
 
  private:
   Collection(std::string name, ConfigSink save_config);
+  // Scroll with order_by: each shard's first page, merged (collection_order_by.cc).
+  StatusOr<ScrollResult> ScrollOrdered(const ScrollRequest& request) const;
+  // Pages through every shard's points matching request.filter (in parallel, request.limit per page),
+  // calling fn with each page; fn runs concurrently for different shards, never for one shard.
+  Status ScanShards(const ScrollRequest& request,
+                    const std::function<Status(size_t shard, std::vector<PointView>&& page)>& fn) const;
   // Groups ids by the shard that owns them.
   std::vector<std::vector<PointId>> SplitIds(const std::vector<PointId>& ids) const;
   // NotFound naming the first id of parts[i] that shard i does not hold.

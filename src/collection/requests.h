@@ -42,6 +42,8 @@ struct PointView {
   std::optional<Payload> payload;
   NamedVectors vectors;  // vectors as stored (Cosine vectors normalized, as Qdrant returns them)
   std::optional<float> score;
+  // The order_by key's value this point was listed under (scroll with order_by only).
+  std::optional<double> order_value;
 };
 
 // Which points a write addresses: explicit ids, or every point matching a filter.
@@ -91,12 +93,23 @@ struct QueryRequest {
   Deadline deadline;
 };
 
+// Qdrant's order_by of scroll: points in the order of a payload key's values (its payload index must
+// be integer, float or datetime: date-times order as microseconds since the epoch), ties broken by id
+// ascending; a point with several values is listed once per value. start_from is inclusive (>=
+// ascending, <= descending).
+struct OrderBy {
+  std::string key;
+  bool descending = false;
+  std::optional<double> start_from;
+};
+
 struct ScrollRequest {
-  std::optional<PointId> offset;  // first id to return (inclusive)
+  std::optional<PointId> offset;  // first id to return (inclusive); not with order_by
   size_t limit = 10;
   std::optional<Filter> filter;
   PayloadSelector with_payload{PayloadSelector::Mode::kAll, {}};
   VectorSelector with_vector;
+  std::optional<OrderBy> order_by;  // then offset is unset and next_page_offset stays empty
   Deadline deadline;  // as QueryRequest::deadline
 };
 

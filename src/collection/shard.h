@@ -157,6 +157,8 @@ class Shard final : public ShardAccess {
   Status Submit(std::unique_ptr<WriteRequest> request, WriteWait wait);
   // Dimension, finiteness and names of a query vector; the vector index it targets.
   StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
+  // Scroll with order_by (shard_order_by.cc).
+  StatusOr<ScrollResult> ScrollOrdered(const ScrollRequest& request) const;
   PointView View(uint32_t internal, const PayloadSelector& with_payload,
                  const VectorSelector& with_vector) const;
 

@@ -63,6 +63,7 @@ StatusOr<std::vector<PointView>> Shard::Retrieve(const std::vector<PointId>& ids
 }
 
 StatusOr<ScrollResult> Shard::Scroll(const ScrollRequest& request) const {
+  if (request.order_by) return ScrollOrdered(request);
   VJ_RETURN_IF_ERROR(request.deadline.Check("Scroll"));
   std::shared_lock lock(state_->mu);
   const ShardState& s = *state_;

@@ -60,8 +60,10 @@ struct ShardState {
   // A superset of MatchingIds from payload indexes alone (all live ids when none applies).
   roaring::Roaring CandidateIds(const Filter& filter) const;
   bool Matches(const Filter& filter, uint32_t internal) const {
-    return vj::Matches(filter, external_of[internal], payloads[internal]);
+    return vj::Matches(filter, external_of[internal], payloads[internal], &vector_names);
   }
+  // The configured vector names (has_vector): set with the vector indexes.
+  VectorNames vector_names;
 };
 
 // The ids of the points a selector addresses, read under s.mu (taken here): a filter's matches, or the

@@ -1,5 +1,7 @@
 #include "index/filter.h"
 
+#include "core/datetime.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -148,7 +150,12 @@ void IndexMatchValues(FieldCondition* condition) {
 
 bool ValueMatches(const FieldCondition& condition, const json::value& value) {
   if (condition.range) {
-    std::optional<double> x = AsNumber(value);
+    std::optional<double> x;
+    if (!condition.range->datetime) {
+      x = AsNumber(value);
+    } else if (const json::string* s = value.if_string()) {
+      if (std::optional<int64_t> micros = ParseDateTimeMicros(*s)) x = static_cast<double>(*micros);
+    }
     if (!x || !InRange(*condition.range, *x)) return false;
   }
   if (condition.match) {
@@ -170,28 +177,31 @@ bool ValueMatches(const FieldCondition& condition, const json::value& value) {
   return true;
 }
 
-bool Matches(const Condition& condition, const PointId& id, const Payload& payload) {
+bool Matches(const Condition& condition, const PointId& id, const Payload& payload, const VectorNames* vectors) {
   if (const auto* f = std::get_if<FieldCondition>(&condition)) return FieldMatches(*f, payload);
   if (const auto* e = std::get_if<IsEmptyCondition>(&condition)) return IsEmpty(*e, payload);
   if (const auto* n = std::get_if<IsNullCondition>(&condition)) return IsNull(*n, payload);
   if (const auto* h = std::get_if<HasIdCondition>(&condition)) {
     return std::binary_search(h->ids.begin(), h->ids.end(), id);
   }
+  if (const auto* v = std::get_if<HasVectorCondition>(&condition)) {
+    return vectors != nullptr && std::find(vectors->begin(), vectors->end(), v->name) != vectors->end();
+  }
   const auto& nested = std::get<std::shared_ptr<const Filter>>(condition);
-  return nested == nullptr || Matches(*nested, id, payload);
+  return nested == nullptr || Matches(*nested, id, payload, vectors);
 }
 
-bool Matches(const Filter& filter, const PointId& id, const Payload& payload) {
+bool Matches(const Filter& filter, const PointId& id, const Payload& payload, const VectorNames* vectors) {
   for (const Condition& c : filter.must) {
-    if (!Matches(c, id, payload)) return false;
+    if (!Matches(c, id, payload, vectors)) return false;
   }
   for (const Condition& c : filter.must_not) {
-    if (Matches(c, id, payload)) return false;
+    if (Matches(c, id, payload, vectors)) return false;
   }
   if (!filter.should.empty()) {
     bool any = false;
     for (const Condition& c : filter.should) {
-      if (Matches(c, id, payload)) {
+      if (Matches(c, id, payload, vectors)) {
         any = true;
         break;
       }
@@ -202,7 +212,7 @@ bool Matches(const Filter& filter, const PointId& id, const Payload& payload) {
     size_t hits = 0;
     for (const Condition& c : filter.min_should->conditions) {
       if (hits >= filter.min_should->min_count) break;
-      if (Matches(c, id, payload)) ++hits;
+      if (Matches(c, id, payload, vectors)) ++hits;
     }
     if (hits < filter.min_should->min_count) return false;
   }

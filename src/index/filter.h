@@ -2,8 +2,8 @@
 //
 // A Filter holds `must` (all hold), `should` (at least one holds, when non-empty), `must_not` (none
 // holds) and `min_should` (at least min_count of its conditions hold). A Condition is a field condition
-// on a payload key (match value / any / except / text, range), is_empty, is_null, has_id, or a nested
-// Filter. Semantics follow Qdrant: a field condition holds when ANY value the key reaches (arrays are
+// on a payload key (match value / any / except / text, range), is_empty, is_null, has_id, has_vector, or
+// a nested Filter. Semantics follow Qdrant: a field condition holds when ANY value the key reaches (arrays are
 // expanded) satisfies it; match.except holds when some value is not in the list (so ["a", "b"] passes
 // except ["a"]) and is not null; a key without values (absent, null, []) matches no match condition,
 // except included (as in Qdrant);
@@ -54,8 +54,11 @@ struct MatchCondition {
   std::string text;                // kText: substring (case-sensitive, as Qdrant without a text index)
 };
 
+// Numeric bounds; with `datetime` the bounds are microseconds since the epoch (UTC) of RFC 3339 strings,
+// and only string values that parse as date-times are compared (core/datetime.h).
 struct RangeCondition {
   std::optional<double> gt, gte, lt, lte;
+  bool datetime = false;
 };
 
 // Bounds on how many values the key holds (an array counts its elements, null counts none).
@@ -96,8 +99,13 @@ struct HasIdCondition {
   std::vector<PointId> ids;  // sorted, unique
 };
 
+// Qdrant's has_vector: the point holds the named vector ("" = the unnamed one).
+struct HasVectorCondition {
+  std::string name;
+};
+
 using Condition = std::variant<FieldCondition, IsEmptyCondition, IsNullCondition, HasIdCondition,
-                               std::shared_ptr<const Filter>>;
+                               std::shared_ptr<const Filter>, HasVectorCondition>;
 
 struct MinShould {
   std::vector<Condition> conditions;
@@ -113,9 +121,15 @@ struct Filter {
   bool empty() const { return must.empty() && should.empty() && must_not.empty() && !min_should; }
 };
 
-// True when the point (id, payload) satisfies the filter.
-bool Matches(const Filter& filter, const PointId& id, const Payload& payload);
-bool Matches(const Condition& condition, const PointId& id, const Payload& payload);
+// The vector names a point holds, for has_vector: a shard passes its configured names (every point
+// holds every configured vector; upserts must give them all). Without it has_vector matches nothing.
+using VectorNames = std::vector<std::string>;
+
+// True when the point (id, payload, vectors) satisfies the filter.
+bool Matches(const Filter& filter, const PointId& id, const Payload& payload,
+             const VectorNames* vectors = nullptr);
+bool Matches(const Condition& condition, const PointId& id, const Payload& payload,
+             const VectorNames* vectors = nullptr);
 // True when one JSON value satisfies a field condition's match/range part.
 bool ValueMatches(const FieldCondition& condition, const boost::json::value& value);
 

@@ -1,7 +1,9 @@
 #include "index/payload_index.h"
 
+#include <iterator>
 #include <vector>
 
+#include "core/datetime.h"
 #include "core/point_id.h"
 
 namespace vj {
@@ -20,6 +22,15 @@ std::optional<double> AsNumber(const json::value& v) {
   return std::nullopt;
 }
 
+// A datetime index's key for a value: an RFC 3339 string's microseconds since the epoch.
+std::optional<double> AsDateTime(const json::value& v) {
+  const json::string* s = v.if_string();
+  if (s == nullptr) return std::nullopt;
+  std::optional<int64_t> micros = ParseDateTimeMicros(*s);
+  if (!micros) return std::nullopt;
+  return static_cast<double>(*micros);
+}
+
 }  // namespace
 
 StatusOr<PayloadSchemaType> ParsePayloadSchemaType(std::string_view name) {
@@ -28,8 +39,9 @@ StatusOr<PayloadSchemaType> ParsePayloadSchemaType(std::string_view name) {
   if (name == "float") return PayloadSchemaType::kFloat;
   if (name == "bool") return PayloadSchemaType::kBool;
   if (name == "uuid") return PayloadSchemaType::kUuid;
+  if (name == "datetime") return PayloadSchemaType::kDatetime;
   return absl::InvalidArgumentError("unsupported field_schema \"" + std::string(name) +
-                                    "\": expected one of keyword, integer, float, bool, uuid");
+                                    "\": expected one of keyword, integer, float, bool, uuid, datetime");
 }
 
 std::string_view PayloadSchemaTypeName(PayloadSchemaType type) {
@@ -44,6 +56,8 @@ std::string_view PayloadSchemaTypeName(PayloadSchemaType type) {
       return "bool";
     case PayloadSchemaType::kUuid:
       return "uuid";
+    case PayloadSchemaType::kDatetime:
+      return "datetime";
   }
   return "unknown";
 }
@@ -94,6 +108,12 @@ void PayloadIndex::Add(uint32_t id, const Payload& payload) {
           indexed = true;
         }
         break;
+      case PayloadSchemaType::kDatetime:
+        if (std::optional<double> x = AsDateTime(*v)) {
+          numbers_[*x].add(id);
+          indexed = true;
+        }
+        break;
     }
   }
   if (indexed) all_.add(id);
@@ -128,6 +148,15 @@ void PayloadIndex::Remove(uint32_t id, const Payload& payload) {
       case PayloadSchemaType::kBool:
         if (const bool* b = v->if_bool()) (*b ? true_ : false_).remove(id);
         break;
+      case PayloadSchemaType::kDatetime:
+        if (std::optional<double> x = AsDateTime(*v)) {
+          auto it = numbers_.find(*x);
+          if (it != numbers_.end()) {
+            it->second.remove(id);
+            if (it->second.isEmpty()) numbers_.erase(it);
+          }
+        }
+        break;
     }
   }
   all_.remove(id);
@@ -138,7 +167,9 @@ std::optional<roaring::Roaring> PayloadIndex::Answer(const FieldCondition& condi
   if (condition.match && condition.range) return std::nullopt;
 
   if (condition.range) {
-    if (type_ != PayloadSchemaType::kInteger && type_ != PayloadSchemaType::kFloat) return std::nullopt;
+    // Numeric ranges on integer and float indexes, datetime ranges on datetime indexes.
+    const bool numeric = type_ == PayloadSchemaType::kInteger || type_ == PayloadSchemaType::kFloat;
+    if (condition.range->datetime ? type_ != PayloadSchemaType::kDatetime : !numeric) return std::nullopt;
     const RangeCondition& r = *condition.range;
     // Start at the tighter of the two lower bounds; the loop re-checks every bound, so the answer is
     // exactly Matches' comparison on each stored number.
@@ -191,10 +222,25 @@ std::optional<roaring::Roaring> PayloadIndex::Answer(const FieldCondition& condi
         break;
       }
       case PayloadSchemaType::kFloat:
+      case PayloadSchemaType::kDatetime:
         return std::nullopt;
     }
   }
   return out;
+}
+
+void PayloadIndex::ForEachNumber(bool descending, std::optional<double> from,
+                                 const std::function<bool(double, const roaring::Roaring&)>& fn) const {
+  if (!descending) {
+    for (auto it = from ? numbers_.lower_bound(*from) : numbers_.begin(); it != numbers_.end(); ++it) {
+      if (!fn(it->first, it->second)) return;
+    }
+    return;
+  }
+  auto end = from ? numbers_.upper_bound(*from) : numbers_.end();
+  for (auto it = std::make_reverse_iterator(end); it != numbers_.rend(); ++it) {
+    if (!fn(it->first, it->second)) return;
+  }
 }
 
 size_t PayloadIndex::memory_bytes() const {

@@ -3,13 +3,15 @@
 // so that a filter condition on the key turns into a bitmap without reading any payload.
 //
 // Schemas (Qdrant's field_schema): keyword (strings), integer, float, bool, uuid (strings parsed as
-// UUIDs, matched as keywords). Values of other JSON types under the key are ignored by the index; the
+// UUIDs, matched as keywords), datetime (RFC 3339 strings, kept as microseconds since the epoch; they
+// answer datetime ranges). Values of other JSON types under the key are ignored by the index; the
 // planner only asks it about conditions it can answer exactly (Answer returns nullopt otherwise).
 //
 // Thread-safety: none; the owning shard guards it with its own lock (writers exclusive, readers shared).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,9 +33,9 @@ using ::Roaring;
 
 namespace vj {
 
-enum class PayloadSchemaType { kKeyword, kInteger, kFloat, kBool, kUuid };
+enum class PayloadSchemaType { kKeyword, kInteger, kFloat, kBool, kUuid, kDatetime };
 
-// Accepts "keyword", "integer", "float", "bool", "uuid" (a string, or {"type": "..."} already unwrapped
+// Accepts "keyword", "integer", "float", "bool", "uuid", "datetime" (a string, or {"type": "..."} already unwrapped
 // by the caller). InvalidArgument otherwise.
 StatusOr<PayloadSchemaType> ParsePayloadSchemaType(std::string_view name);
 std::string_view PayloadSchemaTypeName(PayloadSchemaType type);
@@ -56,6 +58,16 @@ class PayloadIndex {
   // a keyword index, match.except - which also matches points without the key).
   std::optional<roaring::Roaring> Answer(const FieldCondition& condition) const;
 
+  // Whether the index keeps its values as numbers (integer, float): what range conditions and order_by
+  // need.
+  bool range_capable() const {
+    return type_ == PayloadSchemaType::kInteger || type_ == PayloadSchemaType::kFloat;
+  }
+  // Calls fn(value, ids) for each distinct indexed number in ascending order (descending when asked),
+  // starting at `from` inclusive when set, until fn returns false. Only range-capable indexes hold
+  // numbers; on others it calls nothing.
+  void ForEachNumber(bool descending, std::optional<double> from,
+                     const std::function<bool(double, const roaring::Roaring&)>& fn) const;
   // Number of ids that hold at least one indexed value.
   uint64_t indexed_points() const { return all_.cardinality(); }
   size_t memory_bytes() const;

@@ -1,7 +1,8 @@
 // One collection's life through the official Qdrant JS client (@qdrant/js-client-rest, pinned in
 // package.json): create, upsert, query (plain, and plans with prefetch + fusion, recommend, mmr), search,
-// recommend, delete points, delete the collection; on a collection with named vectors: updateVectors,
-// deleteVectors, batchUpdate, updateCollection, collectionClusterInfo.
+// recommend, search groups, query groups, scroll with order_by, facet, the search matrix, delete points,
+// delete the collection; on a collection with named vectors: updateVectors, deleteVectors, batchUpdate,
+// updateCollection, collectionClusterInfo.
 // Environment: VJ_URL (http(s)://host:port), VJ_API_KEY, VJ_COLLECTION (default js-cycle).
 // Exit 0 when every step answered as Qdrant would; 1 with the error otherwise (the HTTP status, when the
 // server refused, is printed as "status=NNN").
@@ -24,9 +25,9 @@ async function main() {
   check((await client.createCollection(name, { vectors: { size: 4, distance: "Dot" } })) === true,
         "createCollection");
   const points = [
-    { id: 1, vector: [1, 0, 0, 0], payload: { kind: "a" } },
-    { id: 2, vector: [0, 1, 0, 0], payload: { kind: "b" } },
-    { id: 3, vector: [0, 0, 1, 0], payload: { kind: "a" } },
+    { id: 1, vector: [1, 0, 0, 0], payload: { kind: "a", rank: 5 } },
+    { id: 2, vector: [0, 1, 0, 0], payload: { kind: "b", rank: 1 } },
+    { id: 3, vector: [0, 0, 1, 0], payload: { kind: "a", rank: 5 } },
   ];
   const up = await client.upsert(name, { wait: true, points });
   check(up.status === "completed", "upsert status " + JSON.stringify(up));
@@ -57,6 +58,24 @@ async function main() {
   check(diverse.points.map((p) => p.id).join() === "1,2", "mmr query " + JSON.stringify(diverse));
   const old = await client.recommend(name, { positive: [1], negative: [3], limit: 1, with_payload: true });
   check(old.length === 1 && old[0].id === 2 && old[0].payload.kind === "b", "recommend " + JSON.stringify(old));
+  await client.createPayloadIndex(name, { field_name: "kind", field_schema: "keyword", wait: true });
+  await client.createPayloadIndex(name, { field_name: "rank", field_schema: "integer", wait: true });
+  const sg = await client.searchPointGroups(name, { vector: [1, 0, 1, 0], group_by: "kind", group_size: 2,
+                                                    limit: 2 });
+  check(sg.groups.length === 2 && sg.groups[0].id === "a" && sg.groups[0].hits.length === 2 &&
+        sg.groups[1].id === "b", "searchPointGroups " + JSON.stringify(sg));
+  const qg = await client.queryGroups(name, { query: [0, 1, 0, 0], group_by: "rank", group_size: 1, limit: 1,
+                                              with_payload: true });
+  check(qg.groups.length === 1 && qg.groups[0].id === 1 && qg.groups[0].hits[0].payload.kind === "b",
+        "queryGroups " + JSON.stringify(qg));
+  const ordered = await client.scroll(name, { order_by: { key: "rank", direction: "desc" }, limit: 3 });
+  check(ordered.points.map((p) => p.id).join() === "1,3,2" && ordered.points[0].order_value === 5,
+        "scroll order_by " + JSON.stringify(ordered));
+  const facet = await client.facet(name, { key: "kind", exact: true });
+  check(facet.hits.length === 2 && facet.hits[0].value === "a" && facet.hits[0].count === 2,
+        "facet " + JSON.stringify(facet));
+  const pairs = await client.searchMatrixPairs(name, { sample: 3, limit: 1 });
+  check(pairs.pairs.length === 3 && pairs.pairs.every((p) => p.a !== p.b), "searchMatrixPairs " + JSON.stringify(pairs));
 
   const del = await client.delete(name, { wait: true, points: [1, 2] });
   check(del.status === "completed", "delete " + JSON.stringify(del));
