@@ -54,9 +54,6 @@ StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
   if (ec) return absl::UnavailableError("cannot create " + dir + ": " + ec.message());
   std::unique_ptr<Shard> collection(new Shard(std::move(name), dir, options));
   collection->state_->config = std::move(config);
-  for (const auto& [name, params] : collection->state_->config.vectors) {
-    collection->state_->vector_names.push_back(name);
-  }
   PointStoreOptions store_options;
   store_options.min_free_bytes = options.min_free_disk_bytes;
   VJ_ASSIGN_OR_RETURN(collection->state_->store, PointStore::Open(dir + "/store", store_options));

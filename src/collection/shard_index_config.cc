@@ -1,5 +1,7 @@
 // Shard::UpdateIndexConfig: rebuilding a shard's vector indexes with new HNSW or quantization settings
 // (PATCH /collections/{name}) while searches go on.
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "collection/index_compactor.h"
@@ -63,9 +65,17 @@ Status Shard::UpdateIndexConfig(const CollectionConfig& config) {
       fresh[name] = RebuiltIndex(s, name, vector, probe.IndexParamsFor(name), threads);
     }
     {
+      // A background index snapshot reads vector_indexes without s.mu (it holds snapshot_mu_), and the
+      // snapshot on disk holds indexes built with the old settings: it goes, so that a restart before
+      // the next snapshot rebuilds with the new ones rather than loading the old.
+      std::lock_guard snapshots(snapshot_mu_);
       std::unique_lock lock(s.mu);
       for (auto& [name, index] : fresh) s.vector_indexes[name] = std::move(index);
       s.config = std::move(next);
+      std::error_code ec;
+      std::filesystem::remove_all(dir_ + "/index", ec);
+      if (ec) spdlog::warn("shard {}: cannot remove the old index snapshot: {}", name_, ec.message());
+      snapshot_sequence_.store(0, std::memory_order_release);
     }
     compactor_->Resume();
     index_rebuilds_pending_.fetch_sub(1);

@@ -77,6 +77,39 @@ roaring::Roaring ShardState::CandidateIds(const Filter& filter) const {
   return ids;
 }
 
+namespace {
+
+// Whether the filter (nested ones too) has a has_vector condition, which needs the point's vectors.
+bool MentionsHasVector(const std::vector<Condition>& conditions);
+
+bool MentionsHasVector(const Filter& filter) {
+  return MentionsHasVector(filter.must) || MentionsHasVector(filter.should) ||
+         MentionsHasVector(filter.must_not) || (filter.min_should && MentionsHasVector(filter.min_should->conditions));
+}
+
+bool MentionsHasVector(const std::vector<Condition>& conditions) {
+  for (const Condition& c : conditions) {
+    if (std::holds_alternative<HasVectorCondition>(c)) return true;
+    const auto* nested = std::get_if<std::shared_ptr<const Filter>>(&c);
+    if (nested != nullptr && *nested != nullptr && MentionsHasVector(**nested)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ShardState::Matches(const Filter& filter, uint32_t internal) const {
+  if (!MentionsHasVector(filter)) return vj::Matches(filter, external_of[internal], payloads[internal]);
+  thread_local VectorNames held;
+  thread_local std::vector<float> scratch;
+  held.clear();
+  for (const auto& [name, index] : vector_indexes) {
+    scratch.resize(index->dim());
+    if (index->GetVector(internal, scratch.data())) held.push_back(name);
+  }
+  return vj::Matches(filter, external_of[internal], payloads[internal], &held);
+}
+
 roaring::Roaring ShardState::MatchingIds(const Filter& filter, DeadlineTicker* ticker) const {
   roaring::Roaring ids = live;
   bool exact = filter.should.empty() && filter.must_not.empty() && !filter.min_should;

@@ -59,11 +59,9 @@ struct ShardState {
   roaring::Roaring MatchingIds(const Filter& filter, DeadlineTicker* ticker = nullptr) const;
   // A superset of MatchingIds from payload indexes alone (all live ids when none applies).
   roaring::Roaring CandidateIds(const Filter& filter) const;
-  bool Matches(const Filter& filter, uint32_t internal) const {
-    return vj::Matches(filter, external_of[internal], payloads[internal], &vector_names);
-  }
-  // The configured vector names (has_vector): set with the vector indexes.
-  VectorNames vector_names;
+  // True when the point satisfies filter. A has_vector condition asks the vector indexes whether they
+  // hold the point (a point may lack a named vector: delete_vectors, or an upsert that left it out).
+  bool Matches(const Filter& filter, uint32_t internal) const;
 };
 
 // The ids of the points a selector addresses, read under s.mu (taken here): a filter's matches, or the

@@ -121,8 +121,8 @@ struct Filter {
   bool empty() const { return must.empty() && should.empty() && must_not.empty() && !min_should; }
 };
 
-// The vector names a point holds, for has_vector: a shard passes its configured names (every point
-// holds every configured vector; upserts must give them all). Without it has_vector matches nothing.
+// The vector names a point holds, for has_vector (a shard lists those its vector indexes hold for the
+// point). Without it has_vector matches nothing.
 using VectorNames = std::vector<std::string>;
 
 // True when the point (id, payload, vectors) satisfies the filter.
