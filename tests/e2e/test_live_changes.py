@@ -92,6 +92,16 @@ class LiveChanges(h.ServerTestCase):
             self.assertEqual(sorted(ids), [i for i in range(1, 21) if i not in (5, 6)])
         txt = c.ok("POST", "/collections/nv/points/query", {"query": [0, 1, 0], "using": "txt", "limit": 20})
         self.assertEqual(len(txt["points"]), 20)
+        # has_vector sees it: in a filter of a scroll and of a search, and negated.
+        def scrolled(flt):
+            got = c.ok("POST", "/collections/nv/points/scroll", {"filter": flt, "limit": 100})
+            return sorted(p["id"] for p in got["points"])
+        self.assertEqual(scrolled({"must_not": [{"has_vector": "img"}]}), [5, 6])
+        self.assertEqual(scrolled({"must": [{"has_vector": "img"}]}), [i for i in range(1, 21) if i not in (5, 6)])
+        self.assertEqual(scrolled({"must": [{"has_vector": "txt"}, {"has_id": [5, 7]}]}), [5, 7])
+        found = c.ok("POST", "/collections/nv/points/query", {"query": [0, 1, 0], "using": "txt", "limit": 20,
+                                                              "filter": {"must_not": [{"has_vector": "img"}]}})
+        self.assertEqual(sorted(p["id"] for p in found["points"]), [5, 6])
         # By filter, then the vector comes back with update_vectors.
         c.ok("POST", "/collections/nv/points/vectors/delete?wait=true",
              {"filter": {"must": [{"key": "i", "range": {"gte": 19}}]}, "vector": ["txt", "img"]})
