@@ -29,18 +29,7 @@ import vjharness as vh  # noqa: E402
 sys.argv = _argv
 
 
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(p * len(sorted_values)))]
-
-
-def summary(name, values):
-    v = sorted(values)
-    if not v:
-        return f"{name}: no writes"
-    return (f"{name}: {len(v)} writes, p50 {percentile(v, 0.5) * 1000:.1f} ms, "
-            f"p99 {percentile(v, 0.99) * 1000:.1f} ms, max {v[-1] * 1000:.1f} ms")
+from write_stall_bench import percentile, summary  # noqa: E402  (write latency p50/p99/max)
 
 
 def main():

@@ -402,13 +402,11 @@ Status ParseSearchCommon(const json::object& body, const RequestLimits& limits, 
   return ParseSearchParams(body, "", request);
 }
 
-StatusOr<QueryPlan> ParseQueryPlan(const json::object& body, const RequestLimits& limits,
-                                   const std::string& where) {
-  VJ_RETURN_IF_ERROR(
-      CheckKnownFields(body,
-                       {"query", "using", "filter", "limit", "offset", "score_threshold", "with_payload",
-                        "with_vector", "params", "prefetch", "lookup_from", "shard_key"},
-                       where));
+namespace {
+
+// What every plan body shares: offset, with_payload and with_vector for the final page, and the root
+// node (its query, filter, limit, params and prefetches).
+StatusOr<QueryPlan> ParsePlanTop(const json::object& body, const RequestLimits& limits) {
   QueryPlan plan;
   QueryRequest common;
   VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &common));
@@ -420,6 +418,18 @@ StatusOr<QueryPlan> ParseQueryPlan(const json::object& body, const RequestLimits
   return plan;
 }
 
+}  // namespace
+
+StatusOr<QueryPlan> ParseQueryPlan(const json::object& body, const RequestLimits& limits,
+                                   const std::string& where) {
+  VJ_RETURN_IF_ERROR(
+      CheckKnownFields(body,
+                       {"query", "using", "filter", "limit", "offset", "score_threshold", "with_payload",
+                        "with_vector", "params", "prefetch", "lookup_from", "shard_key"},
+                       where));
+  return ParsePlanTop(body, limits);
+}
+
 StatusOr<QueryPlan> ParseRecommendPlan(const json::object& body, const RequestLimits& limits,
                                        const std::string& where) {
   VJ_RETURN_IF_ERROR(CheckKnownFields(
@@ -427,14 +437,7 @@ StatusOr<QueryPlan> ParseRecommendPlan(const json::object& body, const RequestLi
       {"positive", "negative", "strategy", "using", "filter", "limit", "offset", "score_threshold",
        "with_payload", "with_vector", "params", "lookup_from", "shard_key"},
       where));
-  QueryPlan plan;
-  QueryRequest common;
-  VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &common));
-  plan.offset = common.offset;
-  plan.with_payload = common.with_payload;
-  plan.with_vector = common.with_vector;
-  PlanBudget budget;
-  VJ_ASSIGN_OR_RETURN(plan.root, ParseNode(body, "", 0, limits, &budget));
+  VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParsePlanTop(body, limits));
   VJ_ASSIGN_OR_RETURN(plan.root.op, ParseRecommend(body, "", limits));
   return plan;
 }
@@ -445,14 +448,7 @@ StatusOr<QueryPlan> ParseDiscoverPlan(const json::object& body, const RequestLim
                                       {"target", "context", "using", "filter", "limit", "offset", "params",
                                        "with_payload", "with_vector", "lookup_from", "shard_key"},
                                       where));
-  QueryPlan plan;
-  QueryRequest common;
-  VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &common));
-  plan.offset = common.offset;
-  plan.with_payload = common.with_payload;
-  plan.with_vector = common.with_vector;
-  PlanBudget budget;
-  VJ_ASSIGN_OR_RETURN(plan.root, ParseNode(body, "", 0, limits, &budget));
+  VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParsePlanTop(body, limits));
   // Without a target Qdrant runs a context search over the pairs.
   std::vector<ContextPair> pairs;
   if (const json::value* context = FindField(body, "context")) {

@@ -53,7 +53,7 @@ StatusOr<std::vector<uint64_t>> Collection::Checkpoint(const std::string& dir) c
     std::filesystem::create_directories(shard_dir, ec);
     if (ec) return absl::UnavailableError("cannot create " + shard_dir + ": " + ec.message());
     uint64_t sequence = 0;
-    VJ_RETURN_IF_ERROR(shards_[i]->Checkpoint(shard_dir + "/store", &sequence));
+    VJ_RETURN_IF_ERROR(shards_[i]->Checkpoint(shard_dir, &sequence));
     sequences.push_back(sequence);
   }
   return sequences;

@@ -96,8 +96,8 @@ class Collection {
 
   void WaitForQueuedWrites();
   [[nodiscard]] Status Flush();
-  // Copies each shard's point store into dir/shards/<n>/store (Shard::Checkpoint) while writes go on;
-  // returns each shard's sequence, in shard order. `dir` must exist; Unimplemented for shards stored
+  // Copies each shard into dir/shards/<n> (its point store into store/, its index snapshot into index/:
+  // Shard::Checkpoint) while writes go on; returns each shard's sequence, in shard order. `dir` must exist; Unimplemented for shards stored
   // on other nodes.
   [[nodiscard]] StatusOr<std::vector<uint64_t>> Checkpoint(const std::string& dir) const;
 

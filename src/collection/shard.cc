@@ -190,8 +190,35 @@ uint64_t Shard::compactions() const { return compactor_->compactions(); }
 
 Status Shard::Flush() { return state_->store->Flush(); }
 
-Status Shard::Checkpoint(const std::string& dir, uint64_t* sequence) const {
-  return state_->store->Checkpoint(dir, sequence);
+Status Shard::Checkpoint(const std::string& shard_dir, uint64_t* sequence) {
+  // A fresh index snapshot first, so that a collection recovered from the copy loads its indexes and
+  // replays only the writes made between it and the store's copy, rather than rebuilding them.
+  VJ_RETURN_IF_ERROR(SaveIndexSnapshot());
+  {
+    // Held while the files are linked: no other snapshot replaces them meanwhile. Snapshot files are
+    // never changed in place (a new snapshot is a new directory renamed over the old), so hard links
+    // are a consistent copy; another file system gets a copy.
+    std::lock_guard lock(snapshot_mu_);
+    const std::filesystem::path from = dir_ + "/index";
+    const std::filesystem::path to = shard_dir + "/index";
+    std::error_code ec;
+    std::filesystem::create_directories(to, ec);
+    if (ec) return absl::UnavailableError("cannot create " + to.string() + ": " + ec.message());
+    for (const auto& entry : std::filesystem::directory_iterator(from, ec)) {
+      if (!entry.is_regular_file()) continue;
+      const std::filesystem::path target = to / entry.path().filename();
+      std::filesystem::create_hard_link(entry.path(), target, ec);
+      if (ec) {
+        ec.clear();
+        std::filesystem::copy_file(entry.path(), target, ec);
+      }
+      if (ec) return absl::UnavailableError("cannot copy " + entry.path().string() + ": " + ec.message());
+    }
+    if (ec) return absl::UnavailableError("cannot list " + from.string() + ": " + ec.message());
+  }
+  // The store after the index files: the copy holds every write the index snapshot holds, and the log
+  // after it (SetLogTrimFloor keeps it), so the snapshot is never newer than the store it is opened with.
+  return state_->store->Checkpoint(shard_dir + "/store", sequence);
 }
 
 Status Shard::ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const {

@@ -126,8 +126,8 @@ class Shard final : public ShardAccess {
   uint64_t compactions() const;
   // Flushes storage; the destructor calls it too.
   [[nodiscard]] Status Flush() override;
-  // A consistent copy of the point store (ShardAccess::Checkpoint); the indexes are not copied.
-  [[nodiscard]] Status Checkpoint(const std::string& dir, uint64_t* sequence) const override;
+  // A consistent copy of the point store and a fresh index snapshot (ShardAccess::Checkpoint).
+  [[nodiscard]] Status Checkpoint(const std::string& shard_dir, uint64_t* sequence) override;
 
   // Time the last Open spent loading points and building indexes, in seconds.
   double load_seconds() const { return load_seconds_; }

@@ -48,11 +48,13 @@ class ShardAccess {
   virtual void WaitForQueuedWrites() = 0;
   [[nodiscard]] virtual Status Flush() = 0;
 
-  // Writes a consistent copy of the shard's point store into `dir` (must not exist) while writes go
-  // on, and sets *sequence to the last write it holds (PointStore::Checkpoint). Unimplemented for a
-  // shard that is not stored here.
-  [[nodiscard]] virtual Status Checkpoint(const std::string& dir, uint64_t* sequence) const {
-    (void)dir;
+  // Writes a consistent copy of the shard into `shard_dir` (which exists): its point store into
+  // shard_dir/store (must not exist) while writes go on, setting *sequence to the last write it holds
+  // (PointStore::Checkpoint), and, where it has them, its index snapshot files into shard_dir/index,
+  // taken at or before *sequence (a shard that opens the copy loads them and replays the log after
+  // them). Unimplemented for a shard that is not stored here.
+  [[nodiscard]] virtual Status Checkpoint(const std::string& shard_dir, uint64_t* sequence) {
+    (void)shard_dir;
     (void)sequence;
     return absl::UnimplementedError("snapshots of shards stored on other nodes are not supported yet");
   }

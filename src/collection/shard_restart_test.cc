@@ -216,13 +216,14 @@ TEST_F(ShardRestartTest, BackgroundSnapshotsRunWhileWritesGoOnAndARestartReplays
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ASSERT_GT(shard->index_snapshot_sequence(), 0u);
-    ASSERT_TRUE(shard->Upsert(Points(10000, 20, 11), true).ok());  // at least 20 entries to replay
+    // Usually replayed at the next open; a background snapshot that the writers' last mutations set
+    // off may still cover it (replay is then empty: the other tests here check replays exactly).
+    ASSERT_TRUE(shard->Upsert(Points(10000, 20, 11), true).ok());
     last = shard->last_sequence();
     before = Observe(*shard);
   }
   auto shard = Open(shard_dir());
   EXPECT_TRUE(shard->loaded_from_snapshot());
-  EXPECT_GE(shard->replayed_log_entries(), 20u);
   EXPECT_EQ(shard->index_snapshot_sequence() + shard->replayed_log_entries(), last);
   EXPECT_TRUE(Observe(*shard) == before);
   EXPECT_TRUE(Observe(*shard) == Rebuilt());

@@ -39,7 +39,8 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// The names a collection snapshot may hold: its manifest and files of shards/<n>/store/.
+// The names a collection snapshot may hold: its manifest and files of shards/<n>/store/ and
+// shards/<n>/index/ (the shard's index snapshot: checked when the shard opens, rebuilt when bad).
 bool AllowedInCollectionSnapshot(std::string_view name) {
   if (name == kSnapshotManifestName) return true;
   constexpr std::string_view kShards = "shards/";
@@ -50,8 +51,14 @@ bool AllowedInCollectionSnapshot(std::string_view name) {
   if (digits == 0 || digits > 5) return false;
   name.remove_prefix(digits);
   constexpr std::string_view kStore = "/store/";
-  if (name.substr(0, kStore.size()) != kStore) return false;
-  name.remove_prefix(kStore.size());
+  constexpr std::string_view kIndex = "/index/";
+  if (name.substr(0, kStore.size()) == kStore) {
+    name.remove_prefix(kStore.size());
+  } else if (name.substr(0, kIndex.size()) == kIndex) {
+    name.remove_prefix(kIndex.size());
+  } else {
+    return false;
+  }
   return !name.empty() && name.find('/') == std::string_view::npos;
 }
 

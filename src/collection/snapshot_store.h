@@ -3,9 +3,10 @@
 //   <collection>/<name>.snapshot.checksum   its sha256 (hex), written before the snapshot appears
 //   <name>.snapshot (+ .checksum)           full snapshots: every collection's snapshot, nested
 // A collection snapshot holds manifest.json (snapshot_manifest.h: format version, the collection's
-// config, each shard's sequence) and shards/<n>/store/ (a RocksDB checkpoint of each shard's point
-// store: one consistent state per shard, taken while writes go on). Index files are not included: a
-// recovered collection rebuilds its indexes when it opens.
+// config, each shard's sequence), shards/<n>/store/ (a RocksDB checkpoint of each shard's point
+// store: one consistent state per shard, taken while writes go on) and shards/<n>/index/ (the shard's
+// index snapshot, written just before the store is copied, so a recovered collection loads its vector
+// indexes and replays the few writes after them instead of rebuilding: Shard::Checkpoint).
 //
 // A snapshot is built under a temporary name (.tmp-*), fsynced, and renamed into place: a crash never
 // leaves a half-written snapshot visible, and the constructor removes such leftovers. Recovery checks

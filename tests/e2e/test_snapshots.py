@@ -138,7 +138,11 @@ class Snapshots(vh.ServerTestCase):
         self.assert_same(got, want, "recovered")
         info_dst = other.client.ok("GET", "/collections/dst")
         self.assertEqual(info_dst["config"]["params"]["shard_number"], 2)
-        # Searching works on the rebuilt indexes.
+        # The snapshot carries each shard's index snapshot: the recovered shards load it and replay the
+        # writes made between it and the store's copy, rather than rebuilding.
+        logs = other.stderr_text() + other.stdout_text()
+        self.assertEqual(logs.count("from the index snapshot at sequence"), 2, logs[-3000:])
+        self.assertNotIn("rebuilt the indexes", logs)
         q = other.client.ok("POST", "/collections/dst/points/query", {"query": base[5]["vector"], "limit": 3})
         self.assertEqual(len(q["points"]), 3)
 
