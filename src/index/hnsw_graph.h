@@ -318,6 +318,9 @@ class HnswIndex final : public VectorIndex {
   template <typename Score>
   void SelectNeighbors(const Score& score, const std::vector<Candidate>& sorted, size_t max,
                        std::vector<Candidate>& out, uint32_t exclude) const;
+  // Writes node's links at level from s.selected, keeping the links concurrent inserts already added.
+  template <typename Score>
+  void SetOwnLinks(const Score& score, uint32_t node, int level, InsertScratch& s);
   template <typename Score>
   void ConnectBack(const Score& score, uint32_t neighbor, uint32_t node, int level, InsertScratch& s);
   void Publish(uint32_t id, uint32_t node);

@@ -293,15 +293,42 @@ void HnswIndex::LinkWith(const Score& score, uint32_t node, int level, InsertScr
     std::sort(found.begin(), found.end(), FartherFirst());
     SelectNeighbors(score, found, m_, s.selected, node);
     if (!s.selected.empty()) cur = s.selected.front().node;
-    {
-      ByteLock lock(s_.meta[node].lock);
-      uint32_t* links = Links(node, l);
-      for (size_t i = 0; i < s.selected.size(); ++i) StoreRelease(links[i], s.selected[i].node);
-      SetLinkCount(node, l, static_cast<uint32_t>(s.selected.size()));
-    }
+    SetOwnLinks(score, node, l, s);
     for (const Candidate& c : s.selected) ConnectBack(score, c.node, node, l, s);
   }
   if (level > max_level) entry_.store(PackEntry(node, level), std::memory_order_release);
+}
+
+template <typename Score>
+void HnswIndex::SetOwnLinks(const Score& score, uint32_t node, int level, InsertScratch& s) {
+  ByteLock lock(s_.meta[node].lock);
+  uint32_t* links = Links(node, level);
+  const size_t max = MaxLinks(level);
+  const uint32_t present = std::min<uint32_t>(LinkCount(node, level), static_cast<uint32_t>(max));
+  if (present == 0) {
+    for (size_t i = 0; i < s.selected.size(); ++i) StoreRelease(links[i], s.selected[i].node);
+    SetLinkCount(node, level, static_cast<uint32_t>(s.selected.size()));
+    return;
+  }
+  // Concurrent inserts reached this node through a level above (its links there are written first)
+  // and linked themselves to it here (ConnectBack) before this insert got here. Overwriting the list
+  // would drop those links, and a node whose only incoming link is one of them would be unreachable
+  // by any search: keep them, and re-select with the heuristic when there are too many.
+  s.prune_in.assign(s.selected.begin(), s.selected.end());
+  for (uint32_t i = 0; i < present; ++i) {
+    const uint32_t other = LoadRelaxed(links[i]);
+    bool known = false;
+    for (const Candidate& c : s.selected) known = known || c.node == other;
+    if (!known) s.prune_in.push_back({score.Between(node, other), other});
+  }
+  const std::vector<Candidate>* keep = &s.prune_in;
+  if (s.prune_in.size() > max) {
+    std::sort(s.prune_in.begin(), s.prune_in.end(), FartherFirst());
+    SelectNeighbors(score, s.prune_in, max, s.prune_out, node);
+    keep = &s.prune_out;
+  }
+  for (size_t i = 0; i < keep->size(); ++i) StoreRelease(links[i], (*keep)[i].node);
+  SetLinkCount(node, level, static_cast<uint32_t>(keep->size()));
 }
 
 template <typename Score>
