@@ -1,6 +1,9 @@
 #include "security/security_store.h"
 
+#include <algorithm>
 #include <chrono>
+#include <random>
+#include <thread>
 
 #include "security/auth_failure.h"
 #include "security/jws.h"
@@ -76,7 +79,16 @@ Status SecurityStore::Update(const std::function<Status(SecurityState&)>& change
   std::lock_guard<std::mutex> write_lock(write_mu_);
   Status stored;
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
-    if (attempt > 0) VJ_RETURN_IF_ERROR(ReloadLocked());  // another node wrote: start from its state
+    if (attempt > 0) {
+      // Another node wrote: back off for a random while before starting again from its state. Without
+      // it a node that writes back to back wins every race (its compare-and-swap is on its own last
+      // write) and the other loses all its attempts until that burst ends.
+      thread_local std::minstd_rand rng{std::random_device{}()};
+      const int cap_ms = std::min(100, 1 << attempt);
+      std::this_thread::sleep_for(std::chrono::microseconds(
+          std::uniform_int_distribution<int>(0, cap_ms * 1000)(rng)));
+      VJ_RETURN_IF_ERROR(ReloadLocked());
+    }
     SecurityState next = *Snapshot();
     VJ_RETURN_IF_ERROR(change(next));
     ++next.generation;

@@ -15,7 +15,8 @@
 // serialized: each copies the snapshot, changes the copy, stores it durably through the backend, and
 // only then publishes it. A write that could not be stored changes nothing. A backend shared with other
 // writers (etcd, in a cluster) answers Aborted when the document changed since it was read: the store
-// then reloads and applies the change again to what is now stored (up to kCommitAttempts times), so
+// then backs off for a random, growing while, reloads and applies the change again to what is now
+// stored (up to kCommitAttempts times), so
 // concurrent writers on different nodes never lose each other's changes.
 #pragma once
 
