@@ -4,6 +4,8 @@
 #include <set>
 #include <string>
 
+#include "core/retry_backoff.h"
+
 namespace vj {
 
 StatusOr<ClusterAliases::Stored> ClusterAliases::Read() {
@@ -36,6 +38,7 @@ Status ClusterAliases::Update(const std::vector<AliasAction>& actions) {
     }
   }
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    BackOffBeforeRetry(attempt);  // lost to another writer: take turns (core/retry_backoff.h)
     // One read at one revision: the aliases and each named collection's config key.
     std::vector<TxnOp> reads{TxnOp::Get(keys_.Aliases())};
     for (const std::string& name : names) reads.push_back(TxnOp::Get(keys_.Collection(name)));

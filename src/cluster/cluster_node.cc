@@ -12,6 +12,7 @@
 
 #include "collection/peer_number.h"
 #include "core/crash_point.h"
+#include "core/retry_backoff.h"
 #include "core/durable_file.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
@@ -664,6 +665,7 @@ Status ClusterNode::CreateCollection(const std::string& name, const CollectionCo
   }
   // An alias may not take the name meanwhile: the create also needs the aliases unchanged since read.
   for (int attempt = 0;; ++attempt) {
+    BackOffBeforeRetry(attempt);  // lost to another writer: take turns (core/retry_backoff.h)
     VJ_ASSIGN_OR_RETURN(ClusterAliases::Stored aliases, aliases_.Read());
     if (aliases.aliases.Contains(name)) {
       return absl::AlreadyExistsError("Can't create collection with name " + name +
@@ -700,6 +702,7 @@ Status ClusterNode::DeleteCollection(const std::string& name) {
   // The collection's aliases go with it, in the same transaction (guarded: an alias created for it
   // meanwhile fails the compare, and the next attempt drops it too).
   for (int attempt = 0;; ++attempt) {
+    BackOffBeforeRetry(attempt);  // lost to another writer: take turns (core/retry_backoff.h)
     VJ_ASSIGN_OR_RETURN(ClusterAliases::Stored aliases, aliases_.Read());
     AliasMap remaining = aliases.aliases;
     std::vector<TxnOp> ops{TxnOp::Delete(keys_.Collection(name)), TxnOp::DeletePrefix(keys_.Shards(name)),

@@ -1,10 +1,8 @@
 #include "security/security_store.h"
 
-#include <algorithm>
 #include <chrono>
-#include <random>
-#include <thread>
 
+#include "core/retry_backoff.h"
 #include "security/auth_failure.h"
 #include "security/jws.h"
 
@@ -80,14 +78,8 @@ Status SecurityStore::Update(const std::function<Status(SecurityState&)>& change
   Status stored;
   for (int attempt = 0; attempt < kCommitAttempts; ++attempt) {
     if (attempt > 0) {
-      // Another node wrote: back off for a random while before starting again from its state. Without
-      // it a node that writes back to back wins every race (its compare-and-swap is on its own last
-      // write) and the other loses all its attempts until that burst ends.
-      thread_local std::minstd_rand rng{std::random_device{}()};
-      const int cap_ms = std::min(100, 1 << attempt);
-      std::this_thread::sleep_for(std::chrono::microseconds(
-          std::uniform_int_distribution<int>(0, cap_ms * 1000)(rng)));
-      VJ_RETURN_IF_ERROR(ReloadLocked());
+      BackOffBeforeRetry(attempt);              // another node wrote: let it finish its burst
+      VJ_RETURN_IF_ERROR(ReloadLocked());  // and start from its state
     }
     SecurityState next = *Snapshot();
     VJ_RETURN_IF_ERROR(change(next));
