@@ -650,6 +650,12 @@ Status ClusterNode::CreateCollection(const std::string& name, const CollectionCo
                                       std::to_string(rf) + ")");
   }
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
+  if (snap->nodes.size() < rf) {
+    // The view follows etcd a few milliseconds behind: a node that just joined (and that GET /cluster,
+    // which reads the membership, may already list) is counted after a fresh read.
+    VJ_RETURN_IF_ERROR(view_.Refresh());
+    snap = view_.Current();
+  }
   if (snap->collections.count(name) != 0) return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
   std::vector<std::string> nodes;
   for (const auto& [node, url] : snap->nodes) nodes.push_back(node);
