@@ -30,6 +30,8 @@ constexpr auto kProgressInterval = std::chrono::milliseconds(1000);
 // least 2/3 of a lease TTL (>= 2 s) before its leader key expired, and progress is published within
 // kProgressInterval of a change; this delay covers the rest with a margin.
 constexpr auto kElectionDelay = std::chrono::milliseconds(1000);
+// How many lease TTLs a live primary may leave its shard unclaimed (no leader key) before the others elect.
+constexpr int kUnclaimedLeases = 2;
 // etcd refuses transactions of more than 128 operations by default.
 constexpr uint32_t kMaxClusterShards = 100;
 
@@ -137,6 +139,7 @@ Status ClusterNode::SaveMeta(const LocalReplicaState& replica) const {
 
 Status ClusterNode::OpenReplica(const std::string& name, uint32_t shard, int64_t incarnation,
                                 const CollectionConfig& config) {
+  VJ_DELAY_POINT("open_replica");
   auto replica = std::make_shared<LocalReplicaState>();
   replica->dir = ReplicaDir(name, incarnation, shard);
   replica->incarnation = incarnation;
@@ -347,13 +350,20 @@ void ClusterNode::MaybeElect(const ClusterSnapshot& snap, const std::string& nam
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // An election is due when the primary is gone (its lease expired) or gave the shard up.
-    if (entry.leader || (snap.nodes.count(entry.placement.primary) != 0 && !entry.placement.stepped_down)) {
+    // An election is due when the primary is gone (its lease expired) or gave the shard up, or when a live
+    // primary has not claimed the shard for kUnclaimedLeases leases: a node restarted after a crash that is
+    // still opening its replicas (minutes for big ones) would otherwise hold every write to the shard until
+    // it is done. With write_consistency_factor 1 a live primary may hold writes no other replica has:
+    // then the shard waits for it.
+    const bool primary_live = snap.nodes.count(entry.placement.primary) != 0 && !entry.placement.stepped_down;
+    if (entry.leader || (primary_live && snap.WriteConsistencyFactor(name) < 2)) {
       leaderless_since_.erase(key);
       return;
     }
     auto [it, inserted] = leaderless_since_.emplace(key, now);
-    if (now - it->second < kElectionDelay) return;
+    const std::chrono::milliseconds due =
+        primary_live ? std::chrono::milliseconds(kUnclaimedLeases * membership_.lease_ttl()) : kElectionDelay;
+    if (now - it->second < due) return;
   }
   if (ElectionWinner(snap, name, entry) != options_.node_id) return;
   std::shared_ptr<LocalReplicaState> replica = Replica(key);

@@ -6,9 +6,12 @@
 #include <absl/strings/numbers.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <random>
+#include <thread>
 
 namespace vj {
 namespace crash_point_internal {
@@ -32,6 +35,7 @@ class Table {
 };
 
 std::atomic<const Table*> g_armed{nullptr};
+std::atomic<const std::map<std::string, double>*> g_delays{nullptr};
 
 void Reach(const Table& table, std::string_view name) {
   if (!table.Draw(name)) return;
@@ -39,6 +43,13 @@ void Reach(const Table& table, std::string_view name) {
   const std::string line = "crash point " + std::string(name) + ": raising SIGKILL\n";
   (void)!::write(STDERR_FILENO, line.data(), line.size());
   ::raise(SIGKILL);
+}
+
+void Delay(const std::map<std::string, double>& delays, std::string_view name) {
+  auto it = delays.find(std::string(name));
+  if (it == delays.end() || it->second <= 0) return;
+  std::fprintf(stderr, "delay point %s: sleeping %.0f ms\n", it->first.c_str(), it->second);
+  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(it->second));
 }
 
 }  // namespace crash_point_internal
@@ -53,7 +64,13 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
-StatusOr<std::map<std::string, double>> ParseCrashPoints(std::string_view spec) {
+namespace {
+
+// "name:value,..." with names from `known` and values that `valid` accepts (`what` says which in errors).
+template <size_t N>
+StatusOr<std::map<std::string, double>> ParsePoints(std::string_view spec, const char* env_var,
+                                                    const std::string_view (&known)[N], const char* what,
+                                                    bool (*valid)(double)) {
   std::map<std::string, double> out;
   while (!spec.empty()) {
     const size_t comma = spec.find(',');
@@ -61,24 +78,46 @@ StatusOr<std::map<std::string, double>> ParseCrashPoints(std::string_view spec) 
     spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
     if (item.empty()) continue;
     auto bad = [&](const std::string& why) {
-      return absl::InvalidArgumentError(std::string(kCrashPointsEnvVar) + ": \"" + std::string(item) +
-                                        "\": " + why);
+      return absl::InvalidArgumentError(std::string(env_var) + ": \"" + std::string(item) + "\": " + why);
     };
     const size_t colon = item.find(':');
-    if (colon == std::string_view::npos) return bad("want name:probability");
+    if (colon == std::string_view::npos) return bad(std::string("want name:") + what);
     const std::string name(Trim(item.substr(0, colon)));
-    if (std::find(std::begin(kCrashPointNames), std::end(kCrashPointNames), name) == std::end(kCrashPointNames)) {
-      std::string known;
-      for (std::string_view n : kCrashPointNames) known += (known.empty() ? "" : ", ") + std::string(n);
-      return bad("unknown crash point; known: " + known);
+    if (std::find(std::begin(known), std::end(known), name) == std::end(known)) {
+      std::string names;
+      for (std::string_view n : known) names += (names.empty() ? "" : ", ") + std::string(n);
+      return bad("unknown point; known: " + names);
     }
-    double p = 0;
-    if (!absl::SimpleAtod(std::string(Trim(item.substr(colon + 1))), &p) || !(p >= 0 && p <= 1)) {
-      return bad("probability must be a number in [0, 1]");
+    double v = 0;
+    if (!absl::SimpleAtod(std::string(Trim(item.substr(colon + 1))), &v) || !valid(v)) {
+      return bad(std::string(what) + " out of range or not a number");
     }
-    if (!out.emplace(name, p).second) return bad("crash point named twice");
+    if (!out.emplace(name, v).second) return bad("point named twice");
   }
   return out;
+}
+
+bool ValidProbability(double p) { return p >= 0 && p <= 1; }
+bool ValidMilliseconds(double ms) { return ms >= 0 && ms <= 3'600'000 && ms == static_cast<double>(static_cast<int64_t>(ms)); }
+
+}  // namespace
+
+StatusOr<std::map<std::string, double>> ParseCrashPoints(std::string_view spec) {
+  return ParsePoints(spec, kCrashPointsEnvVar, kCrashPointNames, "probability in [0, 1]", ValidProbability);
+}
+
+StatusOr<std::map<std::string, double>> ParseDelayPoints(std::string_view spec) {
+  return ParsePoints(spec, kDelayPointsEnvVar, kDelayPointNames, "milliseconds (0 to 3600000)", ValidMilliseconds);
+}
+
+StatusOr<std::map<std::string, double>> InitDelayPoints() {
+  const char* spec = std::getenv(kDelayPointsEnvVar);
+  if (spec == nullptr) return std::map<std::string, double>();
+  VJ_ASSIGN_OR_RETURN(auto points, ParseDelayPoints(spec));
+  if (points.empty()) return points;
+  // Never freed: a point may be reached on any thread until the process ends.
+  crash_point_internal::g_delays.store(new std::map<std::string, double>(points), std::memory_order_release);
+  return points;
 }
 
 StatusOr<std::map<std::string, double>> InitCrashPoints() {

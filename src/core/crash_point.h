@@ -11,8 +11,12 @@
 // The points placed in the code are kCrashPointNames; a name outside it is refused, so that a typo in
 // a test does not silently test nothing.
 //
-// Thread-safety: VJ_CRASH_POINT may be reached from any thread. InitCrashPoints is called once, before
-// other threads reach a crash point.
+// Delay points are their sibling: VJ_DELAY_POINT("open_replica") sleeps the listed number of
+// milliseconds each time it is reached, when VJVECTOR_TEST_DELAY_POINTS="name:milliseconds,..." armed it
+// (a slow disk or a huge replica, made on purpose). Off, a point costs one atomic load.
+//
+// Thread-safety: VJ_CRASH_POINT and VJ_DELAY_POINT may be reached from any thread. InitCrashPoints and
+// InitDelayPoints are called once, before other threads reach a point.
 #pragma once
 
 #include <atomic>
@@ -44,8 +48,23 @@ StatusOr<std::map<std::string, double>> ParseCrashPoints(std::string_view spec);
 // seed that is not an unsigned integer) leaves every point off. Returns the armed points.
 StatusOr<std::map<std::string, double>> InitCrashPoints();
 
+inline constexpr char kDelayPointsEnvVar[] = "VJVECTOR_TEST_DELAY_POINTS";
+
+// Every name a VJ_DELAY_POINT uses: "open_replica" (a cluster node opens a local replica of a shard, before
+// it reads the replica's files).
+inline constexpr std::string_view kDelayPointNames[] = {"open_replica"};
+
+// Parses "name:milliseconds,..." (a whole number of milliseconds, at most one hour). InvalidArgument
+// naming the item as ParseCrashPoints does.
+StatusOr<std::map<std::string, double>> ParseDelayPoints(std::string_view spec);
+
+// Reads VJVECTOR_TEST_DELAY_POINTS and arms the listed points; returns them (name -> milliseconds).
+StatusOr<std::map<std::string, double>> InitDelayPoints();
+
 namespace crash_point_internal {
 class Table;
+extern std::atomic<const std::map<std::string, double>*> g_delays;
+void Delay(const std::map<std::string, double>& delays, std::string_view name);
 extern std::atomic<const Table*> g_armed;
 void Reach(const Table& table, std::string_view name);
 }  // namespace crash_point_internal
@@ -57,5 +76,13 @@ void Reach(const Table& table, std::string_view name);
     if (const auto* vj_crash_table = ::vj::crash_point_internal::g_armed.load(                \
             std::memory_order_acquire)) {                                                     \
       ::vj::crash_point_internal::Reach(*vj_crash_table, name);                               \
+    }                                                                                         \
+  } while (0)
+
+#define VJ_DELAY_POINT(name)                                                                  \
+  do {                                                                                        \
+    if (const auto* vj_delays = ::vj::crash_point_internal::g_delays.load(                    \
+            std::memory_order_acquire)) {                                                     \
+      ::vj::crash_point_internal::Delay(*vj_delays, name);                                    \
     }                                                                                         \
   } while (0)

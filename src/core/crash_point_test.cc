@@ -29,6 +29,16 @@ TEST(ParseCrashPoints, RefusesWhatItCannotRead) {
   EXPECT_NE(std::string(typo.status().message()).find("replica_snapshot"), std::string::npos) << typo.status();
 }
 
+TEST(ParseDelayPoints, ReadsWholeMillisecondsOfKnownPoints) {
+  auto points = ParseDelayPoints("open_replica: 2500");
+  ASSERT_TRUE(points.ok()) << points.status();
+  EXPECT_EQ(*points, (std::map<std::string, double>{{"open_replica", 2500.0}}));
+  for (const char* spec : {"open_replica", "open_replica:-1", "open_replica:1.5", "open_replica:3600001",
+                           "flush:10", "open_replica:1,open_replica:2"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ParseDelayPoints(spec).status())) << spec;
+  }
+}
+
 TEST(CrashPointDeathTest, AnArmedPointKillsTheProcessWithSigkill) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(

@@ -248,6 +248,15 @@ int Serve(const vj::ServerConfig& config) {
     spdlog::warn("TEST ONLY: crash points armed ({}): the process kills itself (SIGKILL) when it reaches "
                  "them. Never use this in production", list);
   }
+  if (vj::StatusOr<std::map<std::string, double>> delays = vj::InitDelayPoints(); !delays.ok()) {
+    spdlog::critical("{}", vj::StatusMessage(delays.status()));
+    return 1;
+  } else if (!delays->empty()) {
+    std::string list;
+    for (const auto& [name, ms] : *delays) list += (list.empty() ? "" : ", ") + name + ":" + std::to_string(ms);
+    spdlog::warn("TEST ONLY: delay points armed ({} ms): the process sleeps when it reaches them. Never use this "
+                 "in production", list);
+  }
   RaiseFileLimit(config.max_connections);
   vj::Metrics metrics;
   DeclareMetrics(metrics);
