@@ -420,6 +420,7 @@ std::string ClusterNode::ProgressRecord(const LocalReplicaState& replica) const 
   return json::serialize(json::object{{"term", replica.meta.term},
                                       {"sequence", replica.shard->last_sequence()},
                                       {"complete", replica.meta.complete},
+                                      {"writable", !replica.shard->write_blocked()},
                                       {"reaches", std::move(reaches)}});
 }
 

@@ -164,8 +164,8 @@ class ClusterNode final : public Catalog, public ShardRouter {
   void PublishProgress();
   // This node's progress record of one replica (the value under <prefix>/progress/...).
   std::string ProgressRecord(const LocalReplicaState& replica) const;
-  // Gives up the primary role of a shard this node acts for when it reaches too few replicas; see
-  // docs/design/cluster.md, "Partitions".
+  // Gives up the primary role of a shard this node acts for when it reaches too few replicas, or when its
+  // disk is full, and another replica can take over; see docs/design/cluster.md, "Partitions".
   void MaybeStepDown(const ClusterSnapshot& snap, const std::string& name, uint32_t shard, const ShardEntry& entry);
   // The replica that wins an election of the shard now, or "" when none may (see MaybeElect); `exclude`
   // is not a candidate.

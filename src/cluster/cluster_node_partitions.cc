@@ -31,7 +31,7 @@ size_t PublishedReach(const ClusterSnapshot& snap, const ShardEntry& entry, cons
 
 std::string ClusterNode::ElectionWinner(const ClusterSnapshot& snap, const std::string& name,
                                         const ShardEntry& entry, const std::string& exclude) const {
-  // Candidates: live replicas with complete data that reach (by what they published) the
+  // Candidates: live replicas with complete, writable (disk not full) data that reach (by what they published) the
   // write_consistency_factor - 1 other replicas a primary needs, so that a node cut off from its peers
   // does not win (and lose) the shard again and again. Ranked by published progress: the newest term,
   // then the most entries; the node id breaks ties. Every node computes the same winner.
@@ -42,7 +42,7 @@ std::string ClusterNode::ElectionWinner(const ClusterSnapshot& snap, const std::
   for (const std::string& node : entry.placement.replicas) {
     if (node == exclude || snap.nodes.count(node) == 0) continue;
     auto p = entry.progress.find(node);
-    if (p == entry.progress.end() || !p->second.complete) continue;
+    if (p == entry.progress.end() || !p->second.complete || !p->second.writable) continue;
     if (PublishedReach(snap, entry, node) + 1 < wcf) continue;
     ++candidates;
     const auto rank = std::make_tuple(p->second.term, p->second.sequence);
@@ -69,24 +69,31 @@ size_t ClusterNode::ReachableReplicas(const ShardEntry& entry) const {
 
 void ClusterNode::MaybeStepDown(const ClusterSnapshot& snap, const std::string& name, uint32_t shard,
                                 const ShardEntry& entry) {
+  // Two reasons to give a shard up: this node no longer reaches the replicas a write needs (a partition),
+  // or its disk is full (it refuses every write with 507). With write_consistency_factor 1 it keeps the
+  // shard either way: it may hold writes no other replica has.
   const size_t wcf = snap.WriteConsistencyFactor(name);
-  const size_t reached = ReachableReplicas(entry);
-  if (wcf <= 1 || reached + 1 >= wcf) return;
-  // Give the shard up only when another replica can take it: otherwise writes are refused either way,
-  // and this node goes on serving `primary` reads and takes writes again as soon as a replica answers.
-  const std::string successor = ElectionWinner(snap, name, entry, /*exclude=*/options_.node_id);
-  if (successor.empty()) return;
-  // ...and only once the successor, too, says it no longer reaches this node: a partition is seen from
-  // both sides, while replicas that died (or were paused) still list this node until their leases expire
-  // and cannot take over.
-  auto p = entry.progress.find(successor);
-  if (p != entry.progress.end() && p->second.reaches &&
-      std::find(p->second.reaches->begin(), p->second.reaches->end(), options_.node_id) != p->second.reaches->end()) {
-    return;
-  }
+  if (wcf <= 1) return;
   std::shared_ptr<LocalReplicaState> replica = Replica({name, shard});
   const int64_t lease = membership_.lease_id();
   if (replica == nullptr || lease == 0) return;
+  const size_t reached = ReachableReplicas(entry);
+  const bool cut_off = reached + 1 < wcf;
+  const bool disk_full = replica->shard->write_blocked();
+  if (!cut_off && !disk_full) return;
+  // Give the shard up only when another replica can take it: otherwise writes are refused either way,
+  // and this node goes on serving `primary` reads and takes writes again as soon as a replica answers
+  // (or the disk has room again).
+  const std::string successor = ElectionWinner(snap, name, entry, /*exclude=*/options_.node_id);
+  if (successor.empty()) return;
+  // ...and, cut off, only once the successor, too, says it no longer reaches this node: a partition is
+  // seen from both sides, while replicas that died (or were paused) still list this node until their
+  // leases expire and cannot take over.
+  auto p = entry.progress.find(successor);
+  if (cut_off && !disk_full && p != entry.progress.end() && p->second.reaches &&
+      std::find(p->second.reaches->begin(), p->second.reaches->end(), options_.node_id) != p->second.reaches->end()) {
+    return;
+  }
   ShardPlacement next = entry.placement;
   next.stepped_down = true;
   // With the shard map, this node's progress record says whom it reaches now, so that no election in
@@ -111,9 +118,15 @@ void ClusterNode::MaybeStepDown(const ClusterSnapshot& snap, const std::string& 
       replicators_.erase(it);
     }
   }
-  spdlog::warn("cluster: gave up the primary role of shard {} in term {}: this node reaches {} of the {} other "
-               "replicas write_consistency_factor {} needs; {} can take over",
-               ShardLabel(name, shard), entry.placement.term, reached, wcf - 1, wcf, successor);
+  if (disk_full) {
+    spdlog::warn("cluster: gave up the primary role of shard {} in term {}: its disk is full (writes refused "
+                 "with 507); {} can take over",
+                 ShardLabel(name, shard), entry.placement.term, successor);
+  } else {
+    spdlog::warn("cluster: gave up the primary role of shard {} in term {}: this node reaches {} of the {} "
+                 "other replicas write_consistency_factor {} needs; {} can take over",
+                 ShardLabel(name, shard), entry.placement.term, reached, wcf - 1, wcf, successor);
+  }
   (void)view_.Refresh();
 }
 

@@ -119,6 +119,9 @@ StatusOr<std::shared_ptr<ClusterSnapshot>> ClusterView::Read() const {
           if (peer.is_string()) published.reaches->emplace_back(peer.as_string());
         }
       }
+      if (const json::value* writable = FindField(obj, "writable"); writable != nullptr && writable->is_bool()) {
+        published.writable = writable->as_bool();
+      }
       progress[name][shard][node] = std::move(published);
     } else if (StartsWith(kv.key, leaders_base) && SplitShardKey(kv.key, leaders_base, &name, &shard)) {
       auto v = ParseJson(kv.value, 4);

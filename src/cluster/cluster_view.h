@@ -42,6 +42,9 @@ struct PublishedProgress {
   // The peers the node reached when it published (cluster/peer_prober.h); nullopt when it published
   // none (taken as reaching every peer).
   std::optional<std::vector<std::string>> reaches;
+  // False while the node's copy refuses writes for a full disk: it is then no candidate in elections.
+  // Records without the field (older nodes) count as writable.
+  bool writable = true;
 };
 
 struct ShardEntry {

@@ -153,6 +153,8 @@ void Shard::ReportQuarantined(const std::vector<QuarantinedRecord>& quarantined)
 
 uint64_t Shard::quarantined_records() const { return state_->store->quarantined_count(); }
 
+bool Shard::write_blocked() const { return state_->store->write_blocked(); }
+
 CollectionConfig Shard::config() const {
   std::shared_lock lock(state_->mu);
   return state_->config;

@@ -142,6 +142,8 @@ class Shard final : public ShardAccess {
   [[nodiscard]] Status SaveIndexSnapshot();
   // Point records held in the shard's quarantine (storage/point_store.h), this Open's included.
   uint64_t quarantined_records() const;
+  // True while the store refuses writes for a full disk (storage/point_store.h write_blocked).
+  bool write_blocked() const;
 
  private:
   Shard(std::string name, std::string dir, CollectionOptions options);
