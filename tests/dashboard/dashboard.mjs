@@ -5,7 +5,8 @@
 //               the collection in the UI;
 //   auth:       the node requires an API key: the page asks for it, then works; a wrong key is asked again;
 //   cluster:    the cluster page shows every shard's replicas; after the harness kills a node (it reads
-//               "killed" on stdin), the page shows that node's replicas Dead.
+//               "killed" on stdin), the page shows that node gone and its replicas Dead; "Replace dead
+//               replicas" on the page moves them to live nodes.
 // Prints "step: ..." lines; exits non-zero on the first failed check. Screenshots go to VJ_SCREENSHOTS.
 import { chromium } from 'playwright-core';
 import { createInterface } from 'node:readline';
@@ -277,6 +278,17 @@ async function cluster(browser) {
   await page.waitForSelector(`#nodes tr[data-node="${victim}"][data-health="gone"]`, { timeout: 60000 });
   await page.waitForSelector(`li[data-replica="${victim}"][data-state="Dead"]`, { timeout: 60000 });
   await shot(page, 'cluster-node-killed');
+  step('replace dead replicas from the page: the victim leaves the placement of "spread"');
+  await page.click('#replace-dead');
+  await page.getByRole('button', { name: 'Replace dead', exact: true }).click();
+  const done = page.getByRole('dialog', { name: 'Done' });
+  await done.waitFor({ timeout: 60000 });
+  const movesText = await done.textContent();
+  check(movesText.includes('replaced_dead'), 'the moves made are shown: ' + movesText.slice(0, 300));
+  await done.getByRole('button', { name: 'OK' }).click();
+  await page.waitForFunction((v) => document.querySelector('table.shards[data-collection="spread"]') &&
+    !document.querySelector(`table.shards[data-collection="spread"] li[data-replica="${v}"]`), victim, { timeout: 60000 });
+  await shot(page, 'cluster-dead-replaced');
   check(problems.length === 0, 'no page errors: ' + problems.join('; '));
 }
 

@@ -68,7 +68,7 @@ async function askForCredential(message) {
   const kind = h('select', { name: 'kind' },
     h('option', { value: 'api-key' }, 'API key (api-key header)'),
     h('option', { value: 'bearer' }, 'Bearer token (Authorization header)'));
-  const value = h('input', { type: 'password', name: 'credential', autocomplete: 'off', required: true, spellcheck: false });
+  const value = h('input', { type: 'password', name: 'credential', autocomplete: 'off', required: true, spellcheck: false, autofocus: true });
   const body = h('div', { class: 'stack' },
     h('p', {}, 'This node requires credentials. They are kept for this browser tab only (sessionStorage) and sent with every call.'),
     getCredential() ? h('p', { class: 'notice error', role: 'alert' }, 'The node refused the credential: ' + message) : null,

@@ -3,11 +3,19 @@
 import { api, enc } from './api.js';
 import { h, clear, table, pre, errorBox, field, title, collectionTabs, parseJson, vectorView } from './ui.js';
 
-const pointColumns = (withScore) => [
+// A payload on one line when it is short, else pretty-printed in a disclosure.
+function payloadView(payload) {
+  if (!payload || Object.keys(payload).length === 0) return '';
+  const text = JSON.stringify(payload);
+  if (text.length <= 100) return h('code', {}, text);
+  return h('details', {}, h('summary', {}, h('code', {}, text.slice(0, 92) + '…')), pre(payload));
+}
+
+const pointColumns = (withScore, points) => [
   { label: 'ID', class: 'id', cell: (p) => h('code', {}, String(p.id)) },
   withScore ? { label: 'Score', class: 'num', cell: (p) => (typeof p.score === 'number' ? p.score.toFixed(4) : '') } : null,
-  { label: 'Payload', cell: (p) => (p.payload && Object.keys(p.payload).length ? pre(p.payload) : '') },
-  { label: 'Vector', cell: (p) => vectorView(p.vector) },
+  { label: 'Payload', cell: (p) => payloadView(p.payload) },
+  points.some((p) => p.vector !== undefined && p.vector !== null) ? { label: 'Vector', cell: (p) => vectorView(p.vector) } : null,
 ].filter(Boolean);
 
 function pointRows(points) {
@@ -30,7 +38,7 @@ export async function browsePage(main, [name]) {
       const page = await api('POST', `/collections/${enc(name)}/points/scroll`, body);
       offset = page.next_page_offset ?? null;
       clear(results,
-        table(pointColumns(false), pointRows(page.points), { id: 'points', empty: 'No points match.' }),
+        table(pointColumns(false, page.points), pointRows(page.points), { id: 'points', empty: 'No points match.' }),
         h('div', { class: 'toolbar' },
           offset !== null ? h('button', { type: 'button', class: 'secondary', id: 'next-page', onclick: () => load(false) }, 'Next page') : h('span', { class: 'muted' }, 'Last page.')));
     } catch (err) {
@@ -76,7 +84,7 @@ export async function queryPage(main, [name]) {
       const res = await api('POST', `/collections/${enc(name)}/points/query`, body);
       clear(results,
         h('p', { class: 'muted' }, `${res.points.length} results in ${(performance.now() - started).toFixed(0)} ms.`),
-        table(pointColumns(true), pointRows(res.points), { id: 'query-points', empty: 'No results.' }),
+        table(pointColumns(true, res.points), pointRows(res.points), { id: 'query-points', empty: 'No results.' }),
         h('details', {}, h('summary', {}, 'Request body'), pre(body)));
     } catch (err) {
       clear(results, errorBox(err, 'query'));

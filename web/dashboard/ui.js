@@ -69,7 +69,8 @@ export function toast(message) {
 export function errorBox(err, what = '') {
   const status = err && err.status;
   let text;
-  if (status === 403) text = `Your key is not allowed to ${what || 'do this'} (403): ${err.message}`;
+  if (status === 401) text = `Not signed in (401): ${err.message}. Reload the page to give an API key or token.`;
+  else if (status === 403) text = `Your key is not allowed to ${what || 'do this'} (403): ${err.message}`;
   else if (status === 404) text = `Not found (404): ${err.message}`;
   else if (status) text = `${what ? what + ' failed' : 'Failed'} (${status}): ${err.message}`;
   else text = `${what ? what + ' failed' : 'Failed'}: ${err && err.message ? err.message : err}`;
