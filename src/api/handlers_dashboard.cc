@@ -11,7 +11,7 @@ namespace {
 // Scripts, styles and data only from this node: no inline script or style, no plugins, no framing, no
 // form posts; fetch() only to the node itself (the REST API).
 constexpr char kContentSecurityPolicy[] =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 bool EndsWith(std::string_view s, std::string_view suffix) {

@@ -98,3 +98,18 @@ export async function api(method, path, body) {
 }
 
 export const enc = encodeURIComponent;
+
+// fn over items with at most `limit` calls in flight (a node with many collections is not sent hundreds
+// of requests at once); results in the items' order.
+export async function mapLimited(items, fn, limit = 8) {
+  const results = new Array(items.length);
+  let next = 0;
+  async function worker() {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

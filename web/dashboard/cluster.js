@@ -1,7 +1,7 @@
 // The cluster's live shape: nodes with their health, and every collection's shards with the primary,
 // the replicas, their state and replication lag; refreshed every few seconds while the page is open.
 // Rebalance and replace-dead call POST /cluster/rebalance.
-import { api, enc } from './api.js';
+import { api, enc, mapLimited } from './api.js';
 import { h, clear, table, errorBox, confirmAction, pre, title, notify } from './ui.js';
 
 const REFRESH_MS = 3000;
@@ -19,7 +19,7 @@ async function snapshot() {
   } catch (err) {
     listError = err;
   }
-  const shapes = await Promise.all(names.map((n) => api('GET', `/collections/${enc(n)}/cluster`).catch((err) => ({ error: err }))));
+  const shapes = await mapLimited(names, (n) => api('GET', `/collections/${enc(n)}/cluster`).catch((err) => ({ error: err })));
   return { cluster, listError, collections: names.map((name, i) => ({ name, shape: shapes[i] })) };
 }
 

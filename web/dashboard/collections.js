@@ -1,6 +1,6 @@
 // Collections: the list (points, vectors, indexes, status), create and delete; one collection's config,
 // payload schema and payload indexes.
-import { api, enc } from './api.js';
+import { api, enc, mapLimited } from './api.js';
 import { h, clear, table, pre, errorBox, modal, confirmAction, field, toast, title, collectionTabs, notify } from './ui.js';
 
 const DISTANCES = ['Cosine', 'Dot', 'Euclid', 'Manhattan'];
@@ -27,7 +27,7 @@ export async function collectionsPage(main, _params, { alive }) {
     clear(main, heading, errorBox(err, 'list collections'));
     return;
   }
-  const infos = await Promise.all(names.map((n) => api('GET', `/collections/${enc(n)}`).catch((err) => ({ error: err }))));
+  const infos = await mapLimited(names, (n) => api('GET', `/collections/${enc(n)}`).catch((err) => ({ error: err })));
   if (!alive()) return;
   const rows = names.map((name, i) => ({ name, info: infos[i], __attrs: { 'data-collection': name } }));
   const cell = (f) => (r) => (r.info.error ? '' : f(r.info));
