@@ -9,8 +9,11 @@ set(table "")
 set(index 0)
 string(REPLACE "|" ";" FILES "${FILES}")
 foreach(name IN LISTS FILES)
+  # Served names are one path segment of lower-case letters, digits, '.', '-', '_' (no hidden files:
+  # an editor's swap file is not embedded).
   if(NOT name MATCHES "^[a-z0-9][a-z0-9_.-]*$")
-    message(FATAL_ERROR "embed_files: ${name}: file names are lower-case letters, digits, '.', '-', '_'")
+    message(WARNING "embed_files: ${name} not embedded: names are lower-case letters, digits, '.', '-', '_'")
+    continue()
   endif()
   file(READ "${INPUT_DIR}/${name}" hex HEX)
   string(LENGTH "${hex}" hex_length)
