@@ -16,8 +16,9 @@ PACKAGES=(
 )
 # Only `make test` needs these (the server's image does not): clang and its sanitizer and libFuzzer
 # runtimes for the fuzz targets, RocksDB's ldb for the quarantine test, iptables and libfaketime for the
-# cluster fault test (tests/faults: partitions and clock skew).
-TEST_ONLY_PACKAGES=(clang-14 libclang-rt-14-dev rocksdb-tools iptables faketime iproute2)
+# cluster fault test (tests/faults: partitions and clock skew), chromium for the web console's browser
+# tests (tests/e2e/test_dashboard.py drives /usr/bin/chromium headless; no browser download is needed).
+TEST_ONLY_PACKAGES=(clang-14 libclang-rt-14-dev rocksdb-tools iptables faketime iproute2 chromium)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -44,8 +45,9 @@ if ! command -v npm >/dev/null; then
 fi
 
 # npm packages of the tests, each pinned by its package-lock.json: the Kubernetes schema validator of
-# tests/deploy, and the official Qdrant JS client of tests/clients (tests/e2e/test_qdrant_js_client.py).
-for dir in tests/deploy tests/clients; do
+# tests/deploy, the official Qdrant JS client of tests/clients (tests/e2e/test_qdrant_js_client.py), and
+# playwright-core of tests/dashboard, which drives chromium (tests/e2e/test_dashboard.py).
+for dir in tests/deploy tests/clients tests/dashboard; do
   LOCK="$ROOT/$dir/package-lock.json"
   INSTALLED="$ROOT/$dir/node_modules/.package-lock.json"
   if [ -f "$LOCK" ] && { [ ! -f "$INSTALLED" ] || [ "$LOCK" -nt "$INSTALLED" ]; }; then

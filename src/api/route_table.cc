@@ -21,6 +21,9 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "GET", "/healthz", P::kPublic, S::kNode, R::kTransport, nullptr, false, false},
     {kPub, "GET", "/metrics", P::kRead, S::kNode, R::kTransport, nullptr, false, false},
     {kPub, "GET", "/", P::kPublic, S::kNode, R::kApi, HandleRoot, false, false},
+    // The web console (docs/dashboard.md): static files, no data; the page's own calls are authorized as any.
+    {kPub, "GET", "/dashboard", P::kPublic, S::kNode, R::kApi, HandleDashboard, false, false},
+    {kPub, "GET", "/dashboard/{file}", P::kPublic, S::kNode, R::kApi, HandleDashboardFile, false, false},
     {kPub, "GET", "/cluster", P::kRead, S::kNode, R::kApi, HandleClusterInfo, false, false},
     {kPub, "POST", "/cluster/rebalance", P::kAdmin, S::kNode, R::kApi, HandleRebalance, true, false},
     {kPub, "GET", "/collections", P::kRead, S::kAnyCollection, R::kApi, HandleListCollections, false, false},

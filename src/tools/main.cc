@@ -480,6 +480,7 @@ int Serve(const vj::ServerConfig& config) {
     spdlog::info("peer port listening on {}://{}:{}", scheme, config.host, peer_server->bound_port());
   }
   spdlog::info("listening on {}://{}:{}", scheme, config.host, server.bound_port());
+  spdlog::info("web console: {}://{}:{}/dashboard (docs/dashboard.md)", scheme, config.host, server.bound_port());
 
   // Cluster membership (when etcd is configured): this node's lease-backed registration and the peers.
   std::unique_ptr<vj::Membership> membership;

@@ -42,6 +42,8 @@ EXPECTED_ROUTES = {
     ("GET", "/healthz"): ("public", "node"),
     ("GET", "/metrics"): ("read", "node"),
     ("GET", "/"): ("public", "node"),
+    ("GET", "/dashboard"): ("public", "node"),
+    ("GET", "/dashboard/{file}"): ("public", "node"),
     ("GET", "/cluster"): ("read", "node"),
     ("POST", "/cluster/rebalance"): ("admin", "node"),
     ("GET", "/collections"): ("read", "any_collection"),
@@ -289,6 +291,7 @@ class RouteMatrix(AuthTestCase):
             for collection in targets:
                 path = route["path"].replace("{field_name}", "f").replace("/points/{id}", "/points/1")
                 path = path.replace("{id}", "0123456789abcdef")  # a managed key's id
+                path = path.replace("{file}", "app.js")  # a file of the web console
                 if scope == "collection":
                     path = path.replace("{name}", collection)
                 else:
