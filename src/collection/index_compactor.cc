@@ -9,8 +9,8 @@
 
 namespace vj {
 
-IndexCompactor::IndexCompactor(ShardState& state, size_t threads)
-    : state_(state), threads_(threads == 0 ? 1 : threads), thread_([this] { Run(); }) {}
+IndexCompactor::IndexCompactor(ShardState& state, size_t threads, std::shared_ptr<RebuildSlots> slots)
+    : state_(state), threads_(threads == 0 ? 1 : threads), slots_(std::move(slots)), thread_([this] { Run(); }) {}
 
 IndexCompactor::~IndexCompactor() { Stop(); }
 
@@ -85,12 +85,15 @@ void IndexCompactor::Run() {
       if (tombstones < kMinTombstones || tombstones * 5 <= index->live_count()) continue;
       // A failure (the scratch vector file cannot be created, memory runs out) leaves the index as it
       // was; the next write tries again. An exception must not end the process from this thread.
+      // One slot per index rebuilt: the node-wide cap counts second copies of graphs.
+      if (slots_ != nullptr && !slots_->Acquire(cancel_)) break;
       Status status;
       try {
         status = index->Compact(threads_, &cancel_);
       } catch (const std::exception& e) {
         status = absl::ResourceExhaustedError(e.what());
       }
+      if (slots_ != nullptr) slots_->Release();
       if (status.ok()) {
         compactions_.fetch_add(1, std::memory_order_relaxed);
         progressed = true;

@@ -10,18 +10,21 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "collection/rebuild_slots.h"
 #include "collection/shard_state.h"
 
 namespace vj {
 
 class IndexCompactor {
  public:
-  // Compacts with `threads` threads (inserting into the new graph).
-  IndexCompactor(ShardState& state, size_t threads);
+  // Compacts with `threads` threads (inserting into the new graph), each rebuild in a slot of `slots`
+  // (the node-wide cap; null: none).
+  IndexCompactor(ShardState& state, size_t threads, std::shared_ptr<RebuildSlots> slots = nullptr);
   ~IndexCompactor();  // Stop()
 
   // Starts a rebuild of every index whose tombstones exceed a fifth of its live points (at least
@@ -55,6 +58,7 @@ class IndexCompactor {
 
   ShardState& state_;
   const size_t threads_;
+  const std::shared_ptr<RebuildSlots> slots_;
 
   std::mutex mu_;
   std::condition_variable cv_;

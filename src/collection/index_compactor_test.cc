@@ -2,9 +2,13 @@
 // background rebuild keep every point; a full write queue refuses wait=false writes and nothing else.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
 #include <new>
 #include <random>
+#include <thread>
 
 #include "collection/index_compactor.h"
 #include "collection/shard.h"
@@ -97,11 +101,13 @@ TEST(IndexCompactorTest, WritesAndSearchesDuringARebuildKeepEveryPoint) {
   EXPECT_GE(found * 100, expected.size() * 99) << found << " of " << expected.size();
 }
 
-// A seam for the failure no real index can be made to hit on demand: a rebuild that throws (as
-// std::bad_alloc would while the fresh graph grows). Everything else is a real flat index.
-class ThrowingRebuildIndex final : public VectorIndex {
+// A seam for rebuilds no real index can be made to do on demand: one that throws (as std::bad_alloc
+// would while the fresh graph grows), one that takes a while. Everything else is a real flat index.
+class SeamRebuildIndex final : public VectorIndex {
  public:
-  explicit ThrowingRebuildIndex(std::unique_ptr<VectorIndex> inner) : inner_(std::move(inner)) {}
+  using CompactFn = std::function<Status()>;
+  SeamRebuildIndex(std::unique_ptr<VectorIndex> inner, CompactFn compact)
+      : inner_(std::move(inner)), compact_(std::move(compact)) {}
   void Insert(uint32_t id, const float* v) override { inner_->Insert(id, v); }
   void InsertBatch(const std::vector<uint32_t>& ids, const std::vector<const float*>& vectors,
                    size_t threads) override {
@@ -122,16 +128,23 @@ class ThrowingRebuildIndex final : public VectorIndex {
   Metric metric() const override { return inner_->metric(); }
   size_t live_count() const override { return inner_->live_count(); }
   size_t memory_bytes() const override { return inner_->memory_bytes(); }
-  Status Compact(size_t, const std::atomic<bool>*) override { throw std::bad_alloc(); }
-  size_t tombstone_count() const override { return 100000; }  // always due
+  Status Compact(size_t, const std::atomic<bool>*) override {
+    Status s = compact_();
+    if (s.ok()) compacted_ = true;
+    return s;
+  }
+  size_t tombstone_count() const override { return compacted_ ? 0 : 100000; }  // due until compacted
 
  private:
   std::unique_ptr<VectorIndex> inner_;
+  const CompactFn compact_;
+  std::atomic<bool> compacted_{false};
 };
 
 TEST(IndexCompactorTest, ARebuildThatThrowsIsCountedAndTheProcessGoesOn) {
   ShardState state;
-  state.vector_indexes[""] = std::make_unique<ThrowingRebuildIndex>(NewFlatIndex(kDim, Metric::kEuclid));
+  state.vector_indexes[""] = std::make_unique<SeamRebuildIndex>(NewFlatIndex(kDim, Metric::kEuclid),
+                                                               []() -> Status { throw std::bad_alloc(); });
   IndexCompactor compactor(state, 1);
   compactor.Poke();
   compactor.WaitIdle();
@@ -141,6 +154,54 @@ TEST(IndexCompactorTest, ARebuildThatThrowsIsCountedAndTheProcessGoesOn) {
   compactor.Poke();
   compactor.WaitIdle();
   EXPECT_EQ(compactor.failures(), 2u);
+}
+
+TEST(IndexCompactorTest, RebuildsOfManyShardsTakeTurnsInTheNodeWideSlots) {
+  // Eight shards due at once, two slots: never more than two rebuilds run, and every one runs.
+  auto slots = std::make_shared<RebuildSlots>(2);
+  std::atomic<int> running{0}, most{0}, done{0};
+  auto slow_rebuild = [&]() -> Status {
+    const int now = running.fetch_add(1) + 1;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    running.fetch_sub(1);
+    done.fetch_add(1);
+    return absl::OkStatus();
+  };
+  std::vector<std::unique_ptr<ShardState>> states;
+  std::vector<std::unique_ptr<IndexCompactor>> compactors;
+  for (int i = 0; i < 8; ++i) {
+    states.push_back(std::make_unique<ShardState>());
+    states.back()->vector_indexes[""] =
+        std::make_unique<SeamRebuildIndex>(NewFlatIndex(kDim, Metric::kEuclid), slow_rebuild);
+    compactors.push_back(std::make_unique<IndexCompactor>(*states.back(), 1, slots));
+  }
+  for (auto& c : compactors) c->Poke();
+  for (auto& c : compactors) c->WaitIdle();
+  EXPECT_EQ(done.load(), 8);
+  EXPECT_LE(most.load(), 2);  // 8 without the cap: every rebuild sleeps while the others start
+  EXPECT_LE(slots->peak(), 2u);
+  EXPECT_EQ(slots->waiting(), 0u);
+}
+
+TEST(IndexCompactorTest, AStoppedCompactorWaitingForASlotGivesUpAtOnce) {
+  auto slots = std::make_shared<RebuildSlots>(1);
+  std::atomic<bool> never{false};
+  ASSERT_TRUE(slots->Acquire(never));  // the only slot, held by "another shard"
+  ShardState state;
+  std::atomic<int> rebuilds{0};
+  state.vector_indexes[""] = std::make_unique<SeamRebuildIndex>(NewFlatIndex(kDim, Metric::kEuclid), [&] {
+    rebuilds.fetch_add(1);
+    return absl::OkStatus();
+  });
+  auto compactor = std::make_unique<IndexCompactor>(state, 1, slots);
+  compactor->Poke();
+  while (slots->waiting() == 0) std::this_thread::yield();
+  EXPECT_TRUE(compactor->busy());
+  compactor.reset();  // Stop: cancels the wait for the slot
+  EXPECT_EQ(rebuilds.load(), 0);
+  slots->Release();
 }
 
 TEST(IndexCompactorTest, FullWriteQueueRefusesAsyncWritesOnly) {

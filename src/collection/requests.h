@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "storage/point_record.h"
 
 namespace vj {
+
+class RebuildSlots;  // collection/rebuild_slots.h
 
 struct PointInput {
   PointId id;
@@ -139,6 +142,8 @@ struct CollectionOptions {
   uint64_t write_queue_full_wait_ms = 500;  // a wait=false write waits this long for room, then 503
   uint64_t write_timeout_ms = 30000;        // a wait=true write answers 504 after this; 0 = no deadline
   size_t compaction_threads = 1;            // threads of a shard's background index rebuild
+  // Shared by every shard of the node: background rebuilds running at once (null: no cap).
+  std::shared_ptr<RebuildSlots> rebuild_slots;
   // A shard refuses writes (DiskFullError, 507) while its disk has less free (PointStoreOptions).
   uint64_t min_free_disk_bytes = 64ull << 20;
   // Background index snapshots (collection/index_snapshotter.h): after this many mutations, or this

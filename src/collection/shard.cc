@@ -59,7 +59,7 @@ StatusOr<std::unique_ptr<Shard>> Shard::Open(std::string name, std::string dir,
   VJ_ASSIGN_OR_RETURN(collection->state_->store, PointStore::Open(dir + "/store", store_options));
   VJ_RETURN_IF_ERROR(collection->Load());
   collection->compactor_ =
-      std::make_unique<IndexCompactor>(*collection->state_, options.compaction_threads);
+      std::make_unique<IndexCompactor>(*collection->state_, options.compaction_threads, options.rebuild_slots);
   Shard* shard = collection.get();
   collection->snapshotter_ = std::make_unique<IndexSnapshotter>(
       collection->name_, collection->snapshotter_policy(), [shard] { return shard->SaveIndexSnapshot(); });

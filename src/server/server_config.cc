@@ -212,6 +212,11 @@ Status SetCompactionThreads(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetMaxConcurrentRebuilds(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.max_concurrent_rebuilds, ParseNumber(v, 1, 1024));
+  return absl::OkStatus();
+}
+
 Status SetMinFreeDiskMb(ServerConfig& c, const std::string& v) {
   VJ_ASSIGN_OR_RETURN(c.min_free_disk_mb, ParseNumber(v, 0, 1ull << 30));
   return absl::OkStatus();
@@ -366,6 +371,7 @@ constexpr Setting kSettings[] = {
     {"WRITES_QUEUE_FULL_WAIT_MS", "writes.queue_full_wait_ms", SetWriteQueueFullWait},
     {"WRITES_TIMEOUT_MS", "writes.timeout_ms", SetWriteTimeout},
     {"WRITES_COMPACTION_THREADS", "writes.compaction_threads", SetCompactionThreads},
+    {"WRITES_MAX_CONCURRENT_REBUILDS", "writes.max_concurrent_rebuilds", SetMaxConcurrentRebuilds},
     {"WRITES_MIN_FREE_DISK_MB", "writes.min_free_disk_mb", SetMinFreeDiskMb},
     {"SNAPSHOTS_MAX_BYTES", "snapshots.max_bytes", SetSnapshotMaxBytes},
     {"STORAGE_INDEX_SNAPSHOT_EVERY_MUTATIONS", "storage.index_snapshot_every_mutations",

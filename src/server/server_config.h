@@ -21,7 +21,7 @@
 //              roles: {reader: {read_per_s: .., ...}}, keys: {"<principal id>": {...}}}}
 //             (security/rate_limiter.h; roles and keys are YAML only)
 //   writes: {queue_max_mutations: 16384, queue_max_bytes: 67108864, queue_full_wait_ms: 500,
-//            timeout_ms: 30000, compaction_threads: 1, min_free_disk_mb: 64}
+//            timeout_ms: 30000, compaction_threads: 1, max_concurrent_rebuilds: 2, min_free_disk_mb: 64}
 //   storage: {index_snapshot_every_mutations: 50000, index_snapshot_interval_s: 300}
 //   security: {api_key: <secret>, alt_api_key: <secret>, read_only_api_key: <secret>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
@@ -107,6 +107,7 @@ struct ServerConfig {
   size_t write_queue_full_wait_ms = 500;
   size_t write_timeout_ms = 30000;  // 0 = none
   size_t compaction_threads = 1;
+  size_t max_concurrent_rebuilds = 2;  // writes.max_concurrent_rebuilds: node-wide
   // Writes are refused (507) while the data directory's filesystem has less free than this (MiB).
   size_t min_free_disk_mb = 64;
   // The largest snapshot a recovery accepts (download, upload or file) and the most it may unpack to.

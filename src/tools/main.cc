@@ -28,6 +28,7 @@
 #include "cluster/membership.h"
 #include "cluster/http_client.h"
 #include "collection/database.h"
+#include "collection/rebuild_slots.h"
 #include "collection/snapshot_store.h"
 #include "core/crash_point.h"
 #include "storage/point_store.h"
@@ -172,6 +173,7 @@ void ApplyWriteSettings(const vj::ServerConfig& config, vj::CollectionOptions& o
   options.write_queue_full_wait_ms = config.write_queue_full_wait_ms;
   options.write_timeout_ms = config.write_timeout_ms;
   options.compaction_threads = config.compaction_threads;
+  options.rebuild_slots = std::make_shared<vj::RebuildSlots>(config.max_concurrent_rebuilds);
   options.min_free_disk_bytes = static_cast<uint64_t>(config.min_free_disk_mb) << 20;
   options.index_snapshot_every_mutations = config.index_snapshot_every_mutations;
   options.index_snapshot_interval_s = config.index_snapshot_interval_s;

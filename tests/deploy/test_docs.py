@@ -56,7 +56,7 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "HTTP_MAX_PENDING_RESPONSE_BYTES": "max_pending_response_bytes",
           "WRITES_QUEUE_MAX_MUTATIONS": "write_queue_max_mutations", "WRITES_QUEUE_MAX_BYTES": "write_queue_max_bytes",
           "WRITES_QUEUE_FULL_WAIT_MS": "write_queue_full_wait_ms", "WRITES_TIMEOUT_MS": "write_timeout_ms",
-          "WRITES_COMPACTION_THREADS": "compaction_threads", "WRITES_MIN_FREE_DISK_MB": "min_free_disk_mb",
+          "WRITES_COMPACTION_THREADS": "compaction_threads", "WRITES_MAX_CONCURRENT_REBUILDS": "max_concurrent_rebuilds", "WRITES_MIN_FREE_DISK_MB": "min_free_disk_mb",
           "SNAPSHOTS_MAX_BYTES": "snapshot_max_bytes",
           "STORAGE_INDEX_SNAPSHOT_EVERY_MUTATIONS": "index_snapshot_every_mutations",
           "STORAGE_INDEX_SNAPSHOT_INTERVAL_S": "index_snapshot_interval_s",
