@@ -174,7 +174,8 @@ std::string DescribeAuditVerifyResult(const AuditVerifyResult& r) {
     return "BROKEN: " + r.file + ":" + std::to_string(r.line) + ": " + r.reason + " (" + std::to_string(r.records) +
            " records before it verified)";
   }
-  std::string out = "OK: " + std::to_string(r.records) + " records in " + std::to_string(r.files) + " files";
+  std::string out = "OK: " + std::to_string(r.records) + " records in " + std::to_string(r.files) +
+                    (r.files == 1 ? " file" : " files");
   if (r.records == 0) return out;
   out += ", seq " + std::to_string(r.first_seq) + ".." + std::to_string(r.last_seq);
   out += r.from_genesis ? " (from the first record)"
