@@ -1,6 +1,7 @@
 #include "audit/audit_log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,9 @@ namespace vj {
 namespace {
 
 namespace fs = std::filesystem;
+
+// How long the writer lets records gather after the first one before it writes them.
+constexpr auto kBatchWindow = std::chrono::milliseconds(50);
 
 // Records are a few hundred bytes; a line this long at the end of a file is not one of ours.
 constexpr size_t kMaxTail = 1 << 20;
@@ -193,6 +197,7 @@ Status AuditLog::OpenFile() {
 
 void AuditLog::Append(AuditEvent event, bool must_keep) {
   if (event.time_ms == 0) event.time_ms = NowMs();
+  bool wake = false;
   {
     std::unique_lock lock(mu_);
     ++appended_;
@@ -206,15 +211,23 @@ void AuditLog::Append(AuditEvent event, bool must_keep) {
       room_.wait(lock, [&] { return queue_.size() < options_.queue_records; });
     }
     queue_.push_back(std::move(event));
+    // Wake the writer only when it sleeps for want of work, or when a batch is big enough to go now:
+    // a request never pays for a wake-up the writer does not need.
+    wake = writer_idle_ || queue_.size() == EagerBatch();
+    if (wake) writer_idle_ = false;
   }
-  work_.notify_one();
+  if (wake) work_.notify_one();
 }
+
+size_t AuditLog::EagerBatch() const { return std::max<size_t>(1, std::min<size_t>(1024, options_.queue_records / 2)); }
 
 void AuditLog::Flush() {
   std::unique_lock lock(mu_);
   const uint64_t target = appended_;
+  ++flushes_waiting_;
   work_.notify_one();
   room_.wait(lock, [&] { return processed_ >= target; });
+  --flushes_waiting_;
 }
 
 AuditLog::Stats AuditLog::GetStats() const {
@@ -228,13 +241,20 @@ AuditLog::Stats AuditLog::GetStats() const {
 }
 
 void AuditLog::Run() {
+  pthread_setname_np(pthread_self(), "vj-audit");
   for (;;) {
     std::deque<AuditEvent> batch;
     uint64_t dropped = 0;
     {
       std::unique_lock lock(mu_);
+      writer_idle_ = true;
       work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      writer_idle_ = false;
       if (queue_.empty() && stopping_) return;
+      // The batch window: let records gather, so that one write and one fdatasync serve them all.
+      work_.wait_for(lock, kBatchWindow, [&] {
+        return stopping_ || flushes_waiting_ > 0 || queue_.size() >= EagerBatch();
+      });
       batch.swap(queue_);
       dropped = dropped_since_gap_;
       dropped_since_gap_ = 0;
