@@ -17,7 +17,8 @@ rotated each round):
              moments of this shared machine's noise: p50/p99 latency per node, and each server's own CPU
              time per search (/proc/PID/task/*/schedstat), all threads ("cpu") and the audit writer
              thread alone ("writer")
-  N clients  --queries searches from --clients threads (keep-alive each), one node at a time: QPS
+  N clients  --queries searches from --clients threads (keep-alive each), one node at a time: QPS, and
+             the server's CPU per search (all threads / the writer) at that load
 
 Every figure is the median over --rounds rounds; a ratio is the median of the per-round ratios to
 `off`. Timings are printed, never asserted. Python 3 standard library only.
@@ -152,10 +153,14 @@ def throughput(node, bodies, clients):
     for t in threads:
         t.start()
     barrier.wait()
+    cpu0 = node.cpu_s()
     t0 = time.perf_counter()
     for t in threads:
         t.join()
-    return sum(done) / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    cpu1 = node.cpu_s()
+    n = sum(done)
+    return n / elapsed, (cpu1[0] - cpu0[0]) / n, (cpu1[1] - cpu0[1]) / n
 
 
 def main():
@@ -182,19 +187,24 @@ def main():
         for r in range(args.rounds):
             order = nodes[r % len(nodes):] + nodes[:r % len(nodes)]
             lat, cpu, writer = interleaved(order, bodies)
-            qps = {n.config: throughput(n, bodies, args.clients) for n in order}
+            loaded = {n.config: throughput(n, bodies, args.clients) for n in order}
+            qps = {c: v[0] for c, v in loaded.items()}
             rounds.append({"p50": {c: percentile(v, 50) for c, v in lat.items()},
                            "p99": {c: percentile(v, 99) for c, v in lat.items()},
-                           "cpu": cpu, "writer": writer, "qps": qps})
+                           "cpu": cpu, "writer": writer, "qps": qps,
+                           "cpu_n": {c: v[1] for c, v in loaded.items()},
+                           "writer_n": {c: v[2] for c, v in loaded.items()}})
             log(f"round {r + 1}: " + ", ".join(f"{c} {qps[c]:.0f} qps cpu {cpu[c] * 1e6:.0f} us" for c in CONFIGS))
-        records = {}
-        for n in nodes:
-            audit_dir = os.path.join(n.dir, "audit")
-            records[n.config] = sum(len(open(os.path.join(audit_dir, f)).readlines())
-                                    for f in os.listdir(audit_dir)) if os.path.isdir(audit_dir) else 0
     finally:
         for n in nodes:
             n.server.stop()
+    records = {}
+    for n in nodes:
+        audit_dir = os.path.join(n.dir, "audit")
+        records[n.config] = 0
+        for f in os.listdir(audit_dir) if os.path.isdir(audit_dir) else []:
+            with open(os.path.join(audit_dir, f)) as fh:
+                records[n.config] += sum(1 for _ in fh)
 
     def med(metric, c):
         return statistics.median(r[metric][c] for r in rounds)
@@ -204,17 +214,22 @@ def main():
 
     print(f"audit bench: {args.points} points dim {args.dim}, {args.queries} searches x {args.rounds} rounds, "
           f"{args.clients} clients for QPS")
-    print(f"{'config':9} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/q':>9} {'writer':>7} {'QPS':>7} | ratios to off: "
-          f"{'p50':>6} {'cpu/q':>6} {'QPS':>6}  records")
+    print("1c inter.: p50/p99 latency, server CPU per search (all threads / the audit writer);"
+          f" N clients: QPS and server CPU per search at {args.clients} clients")
+    print(f"{'config':9} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/q':>9} {'writer':>7} {'QPS':>7} {'cpu us/q':>9} "
+          f"{'writer':>7} | ratios to off: {'p50':>6} {'cpu/q':>6} {'QPS':>6} {'Ncpu/q':>6}  records")
     out = {}
     for c in CONFIGS:
         row = {"p50_ms": med("p50", c) * 1e3, "p99_ms": med("p99", c) * 1e3, "cpu_us": med("cpu", c) * 1e6,
-               "writer_us": med("writer", c) * 1e6, "qps": med("qps", c), "p50_ratio": ratio("p50", c), "cpu_ratio": ratio("cpu", c),
+               "writer_us": med("writer", c) * 1e6, "qps": med("qps", c),
+               "n_cpu_us": med("cpu_n", c) * 1e6, "n_writer_us": med("writer_n", c) * 1e6,
+               "n_cpu_ratio": ratio("cpu_n", c), "p50_ratio": ratio("p50", c), "cpu_ratio": ratio("cpu", c),
                "qps_ratio": ratio("qps", c), "audit_records": records[c]}
         out[c] = row
         print(f"{c:9} {row['p50_ms']:8.3f} {row['p99_ms']:8.3f} {row['cpu_us']:9.1f} {row['writer_us']:7.1f} "
-              f"{row['qps']:7.0f} | "
-              f"{'':14}{row['p50_ratio']:6.3f} {row['cpu_ratio']:6.3f} {row['qps_ratio']:6.3f}  {records[c]}")
+              f"{row['qps']:7.0f} {row['n_cpu_us']:9.1f} {row['n_writer_us']:7.1f} | "
+              f"{'':15}{row['p50_ratio']:6.3f} {row['cpu_ratio']:6.3f} {row['qps_ratio']:6.3f} "
+              f"{row['n_cpu_ratio']:6.3f}  {records[c]}")
     print("A/A noise floor: the off-2 row's ratios")
     if args.json:
         print(json.dumps(out))
