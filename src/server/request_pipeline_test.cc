@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "security/auth_failure.h"
+#include "server/audit_hook.h"
 
 namespace vj {
 namespace {
@@ -225,6 +226,28 @@ TEST_F(RequestPipelineTest, TheAuditHookSeesEveryAnswerRefusalsIncluded) {
   expect(5, "limited-6", "key:logs", "/collections/{name}/points", "logs-1", "rate_limited", 429);
   expect(6, "unknown-7", "key:reader", "", "", "", 404);
   expect(7, "unknown-8", "", "", "", "missing", 401);
+}
+
+TEST_F(RequestPipelineTest, AuditRecordsCarryThePrincipalRouteAndAdminFlagButNoCredentials) {
+  std::vector<AuditEvent> events;
+  RequestPipelineHooks hooks;
+  hooks.audit = [&events](const AuditedRequest& a) { events.push_back(AuditEventOf(a)); };
+  RequestPipeline p = Make(Port::kPublic, std::move(hooks));
+  Request r = vj::Make("POST", "/vjvector/keys", "admin");
+  r.body = R"({"role":"reader"})";
+  EXPECT_EQ(p.Handle(r).status, 200);
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/vjvector/keys", "wrong")).status, 401);
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/vjvector/keys", "admin")).status, 200);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].principal, "key:admin");
+  EXPECT_EQ(events[0].action, "/vjvector/keys");
+  EXPECT_EQ(events[0].method, "POST");
+  EXPECT_TRUE(events[0].admin);
+  EXPECT_EQ(events[1].principal, "");  // the presented credential is not a principal, and never recorded
+  EXPECT_EQ(events[1].reason, "unknown_key");
+  EXPECT_TRUE(events[1].admin);        // a refused admin action is one too
+  EXPECT_FALSE(events[2].admin);       // reading the key list is not
+  for (const AuditEvent& e : events) EXPECT_EQ(AuditEventJson(e, "n1").find("wrong"), std::string::npos);
 }
 
 TEST_F(RequestPipelineTest, ThePublicPortHasNoPeerRoutesAndUsersNeverReachThem) {
