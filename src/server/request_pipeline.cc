@@ -86,7 +86,9 @@ RequestContext RequestPipeline::NewContext(const Request& request) {
   return context;
 }
 
-Response RequestPipeline::Refuse(const Status& status, const std::string& request_id, std::string_view reason) {
+Response RequestPipeline::Refuse(const Status& status, const std::string& request_id, std::string_view reason,
+                                 std::string& refusal) {
+  refusal = reason;
   metrics_.Increment(kAuthFailures, {{"reason", std::string(reason)}});
   Response response = port_ == Port::kPeer ? PeerErrorResponse(status) : ErrorResponse(status, 0);
   if (status.code() == absl::StatusCode::kUnauthenticated) {
@@ -98,9 +100,21 @@ Response RequestPipeline::Refuse(const Status& status, const std::string& reques
 
 Response RequestPipeline::Handle(const Request& request) {
   RequestContext context = NewContext(request);
+  RouteMatch match;
+  std::string refusal;
+  Response response = Serve(request, context, match, refusal);
+  if (hooks_.audit) hooks_.audit(AuditedRequest{context, request, match, response.status, refusal});
+  return response;
+}
+
+Response RequestPipeline::Serve(const Request& request, RequestContext& context, RouteMatch& match,
+                                std::string& refusal) {
+  // The route is matched first so that a refusal can be audited with what it refused; it is answered
+  // only after authentication (probing paths needs credentials).
+  match = MatchRoute(port_, request.method, request.path);
   // Authenticate: invalid credentials are refused even on public routes.
   StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
-  if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()));
+  if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()), refusal);
   context.principal = std::move(*principal);
   if (context.principal != nullptr && context.principal->value_exists) {
     Status valid = hooks_.value_exists
@@ -108,7 +122,7 @@ Response RequestPipeline::Handle(const Request& request) {
                        : AuthFailure("unsupported_claim", "tokens with a value_exists claim are not accepted here");
     if (!valid.ok()) {
       const bool refused = valid.code() == absl::StatusCode::kUnauthenticated;
-      return Refuse(valid, context.request_id, refused ? AuthFailureReason(valid) : "unavailable");
+      return Refuse(valid, context.request_id, refused ? AuthFailureReason(valid) : "unavailable", refusal);
     }
   }
   if (port_ == Port::kPeer) {
@@ -119,13 +133,12 @@ Response RequestPipeline::Handle(const Request& request) {
     }
   }
 
-  RouteMatch match = MatchRoute(port_, request.method, request.path);
   // The alias the client used, if any: a refusal names it, so that it tells nothing of its target.
   std::optional<std::string> alias;
   if (hooks_.resolve_collection && match.route != nullptr) alias = hooks_.resolve_collection(match);
   if (match.route == nullptr) {
     if (context.principal == nullptr) {
-      return Refuse(MissingCredentials(), context.request_id, "missing");
+      return Refuse(MissingCredentials(), context.request_id, "missing", refusal);
     }
     Response response = NoRouteResponse(match, request);
     response.headers.emplace_back("X-Request-Id", context.request_id);
@@ -138,7 +151,7 @@ Response RequestPipeline::Handle(const Request& request) {
                     (hooks_.metrics_public && route.server == RouteServer::kTransport);
   if (!open) {
     if (context.principal == nullptr) {
-      return Refuse(MissingCredentials(), context.request_id, "missing");
+      return Refuse(MissingCredentials(), context.request_id, "missing", refusal);
     }
     const Principal& who = *context.principal;
     const bool allowed = route.scope == RouteScope::kAnyCollection
@@ -150,13 +163,13 @@ Response RequestPipeline::Handle(const Request& request) {
       std::string what = std::string(PermissionName(route.permission));
       what += match.collection() ? " access to collection " + (alias ? *alias : std::string(*match.collection()))
                                  : " access to this node";
-      return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden");
+      return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden", refusal);
     }
     if (hooks_.rate_limit) {
       if (std::optional<int> wait = hooks_.rate_limit(who, route)) {
         return Refuse(RetryAfterError("rate limit of " + who.id + " reached: retry in " + std::to_string(*wait) + " s",
                                       *wait),
-                      context.request_id, "rate_limited");
+                      context.request_id, "rate_limited", refusal);
       }
     }
   }
@@ -180,7 +193,6 @@ Response RequestPipeline::Handle(const Request& request) {
   }
   response.route = std::string(route.pattern);
   response.headers.emplace_back("X-Request-Id", context.request_id);
-  if (hooks_.audit) hooks_.audit(context, route, response.status);
   return response;
 }
 
