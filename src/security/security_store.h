@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,7 @@ inline constexpr int kCommitAttempts = 10;
 struct SecurityStoreOptions {
   size_t max_keys = 10000;  // managed keys, expired ones included until revoked
   size_t max_roles = 1000;  // custom roles
+  size_t max_tenants = 1000;
   // Unix seconds now; the system clock when unset (tests pass their own).
   std::function<int64_t()> now;
 };
@@ -83,6 +85,15 @@ class SecurityStore {
   // FailedPrecondition for a built-in role, NotFound for an unknown one. Keys with this role remain and
   // authenticate with no grants until a role of this name exists again.
   Status DeleteRole(std::string_view name);
+
+  // Tenants (docs/tenancy.md). CreateTenant: InvalidArgument for a bad id or quota or past max_tenants,
+  // AlreadyExists for a taken id.
+  StatusOr<TenantRecord> CreateTenant(const TenantRecord& spec);
+  std::vector<TenantRecord> ListTenants() const;  // by id
+  std::optional<TenantRecord> GetTenant(std::string_view id) const;
+  // Deletes the tenant and revokes its keys (returned: how many); NotFound for an unknown id. Its
+  // collections are the caller's to delete first (api/handlers_tenants.cc).
+  StatusOr<size_t> DeleteTenant(std::string_view id);
 
   // The principal "key:<id>" of a managed key's secret, or an AuthFailure.
   StatusOr<Principal> Authenticate(std::string_view secret) const;
