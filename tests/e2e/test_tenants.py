@@ -109,6 +109,16 @@ class Tenants(AuthTestCase):
         r = self.c.call("PUT", "/collections/docs", {"vectors": {"size": 4, "distance": "Dot"}}, headers=self.acme)
         self.assertEqual(r.status, 409, r.describe())
         self.assertNotIn("acme~", r.raw.decode(), r.describe())
+        # Answers about its own collection never show the stored name.
+        self.c.ok("PUT", "/collections/docs/index?wait=true", {"field_name": "owner", "field_schema": "keyword"},
+                  headers=self.acme)
+        for method, path, body in (("GET", "/collections/docs", None), ("GET", "/collections/docs/cluster", None),
+                                   ("GET", "/collections/current", None), ("GET", "/collections", None),
+                                   ("POST", "/collections/docs/facet", {"key": "owner"}),
+                                   ("POST", "/collections/docs/points/scroll", {"limit": 5})):
+            r = self.c.call(method, path, body, headers=self.acme)
+            self.assertEqual(r.status, 200, r.describe())
+            self.assertNotIn("acme~", r.raw.decode(), r.describe())
         # with_lookup names a collection in a body: mapped the same way.
         r = self.c.ok("POST", "/collections/docs/points/search/groups",
                       {"vector": VEC, "group_by": "owner", "group_size": 1, "limit": 1,
