@@ -1,4 +1,5 @@
-// SecurityStore: managed API keys and custom roles (issue 10), kept in a SecurityStateBackend.
+// SecurityStore: managed API keys, custom roles (issue 10) and tenants (docs/tenancy.md), kept in a
+// SecurityStateBackend.
 //
 // A managed key's secret is "vjk_<id>_<43 characters of base64url>" (32 random bytes); it is returned
 // once, by CreateKey, and only (salt, SHA-256(salt || secret)) is kept (security_state.h says why a fast
@@ -12,7 +13,7 @@
 // Thread-safety: every method may be called concurrently. Readers (Authenticate, List*) take the current
 // immutable snapshot (a shared_ptr<const SecurityState> copied under a mutex held for that copy only)
 // and never wait for a writer. Writers (CreateKey, RevokeKey, PutRole, DeleteRole, Reload) are
-// serialized: each copies the snapshot, changes the copy, stores it durably through the backend, and
+// serialized (CreateTenant and DeleteTenant too): each copies the snapshot, changes the copy, stores it durably through the backend, and
 // only then publishes it. A write that could not be stored changes nothing. A backend shared with other
 // writers (etcd, in a cluster) answers Aborted when the document changed since it was read: the store
 // then backs off for a random, growing while, reloads and applies the change again to what is now
