@@ -116,9 +116,18 @@ Response RequestPipeline::Serve(const Request& request, RequestContext& context,
   StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
   if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()), refusal);
   context.principal = std::move(*principal);
+  if (context.principal != nullptr && !context.principal->tenant.empty()) {
+    // A key's tenant exists (deleting a tenant revokes its keys); a token may name any.
+    const std::string& tenant = context.principal->tenant;
+    if (!hooks_.tenant_exists || !hooks_.tenant_exists(tenant)) {
+      return Refuse(AuthFailure("unknown_tenant", "the credential's tenant \"" + tenant + "\" does not exist"),
+                    context.request_id, "unknown_tenant", refusal);
+    }
+    context.tenant = tenant;
+  }
   if (context.principal != nullptr && context.principal->value_exists) {
     Status valid = hooks_.value_exists
-                       ? hooks_.value_exists(*context.principal->value_exists)
+                       ? hooks_.value_exists(context, *context.principal->value_exists)
                        : AuthFailure("unsupported_claim", "tokens with a value_exists claim are not accepted here");
     if (!valid.ok()) {
       const bool refused = valid.code() == absl::StatusCode::kUnauthenticated;
@@ -135,7 +144,7 @@ Response RequestPipeline::Serve(const Request& request, RequestContext& context,
 
   // The alias the client used, if any: a refusal names it, so that it tells nothing of its target.
   std::optional<std::string> alias;
-  if (hooks_.resolve_collection && match.route != nullptr) alias = hooks_.resolve_collection(match);
+  if (hooks_.resolve_collection && match.route != nullptr) alias = hooks_.resolve_collection(context, match);
   if (match.route == nullptr) {
     if (context.principal == nullptr) {
       return Refuse(MissingCredentials(), context.request_id, "missing", refusal);
@@ -154,6 +163,14 @@ Response RequestPipeline::Serve(const Request& request, RequestContext& context,
       return Refuse(MissingCredentials(), context.request_id, "missing", refusal);
     }
     const Principal& who = *context.principal;
+    // A tenant principal acts inside its tenant only: node-wide routes (keys, roles, tenants, cluster,
+    // full snapshots, metrics) are refused whatever its grants, so an "admin" key of a tenant is the
+    // admin of its tenant's collections and nothing more.
+    if (!context.tenant.empty() && !TenantMayUse(route)) {
+      return Refuse(absl::PermissionDeniedError(who.id + " acts for tenant " + context.tenant +
+                                                " and may not use node-wide routes"),
+                    context.request_id, "forbidden", refusal);
+    }
     const bool allowed = route.scope == RouteScope::kAnyCollection
                              ? std::any_of(who.grants.begin(), who.grants.end(),
                                            [&](const Grant& g) { return g.level >= route.permission &&
@@ -170,6 +187,11 @@ Response RequestPipeline::Serve(const Request& request, RequestContext& context,
         return Refuse(RetryAfterError("rate limit of " + who.id + " reached: retry in " + std::to_string(*wait) + " s",
                                       *wait),
                       context.request_id, "rate_limited", refusal);
+      }
+    }
+    if (!context.tenant.empty() && hooks_.tenant_rate_limit) {
+      if (Status quota = hooks_.tenant_rate_limit(context.tenant, route); !quota.ok()) {
+        return Refuse(quota, context.request_id, "tenant_rate_limited", refusal);
       }
     }
   }

@@ -1,8 +1,10 @@
 // RequestPipeline: the middleware chain every request of one port goes through, in this order:
-//   trace (request id, traceparent) -> authenticate -> route (api/route_table.h) -> resolve a
-//   collection alias -> authorize (the route's declared permission and scope, on the resolved
-//   collection) -> rate limit -> handler -> audit hook. The audit hook sees every request the pipeline
-//   answers, refusals (401, 403, 429) and unknown routes included.
+//   trace (request id, traceparent) -> authenticate (and the principal's tenant: it must exist) ->
+//   route (api/route_table.h) -> resolve a collection alias, in the principal's namespace -> authorize
+//   (the route's declared permission and scope, on the resolved collection; a tenant principal never
+//   passes a node-wide route) -> rate limit (the principal's, then its tenant's) -> handler -> audit hook.
+//   The audit hook sees every request the pipeline answers, refusals (401, 403, 429) and unknown routes
+//   included.
 // The transport (HttpServer) hands it every request it does not serve itself (/livez, /readyz,
 // /healthz), and it hands each authorized request, with its RequestContext, to the server of its route:
 // RestApi, the cluster node (replication), or the transport's own /metrics.
@@ -83,12 +85,20 @@ struct RequestPipelineHooks {
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> cluster;
   // Replaces an alias in the matched route's collection parameter by the collection it names
   // (api/rest_api.h ResolveCollectionAlias), before authorization: a grant is checked against the
-  // collection a request reaches, whatever name it used. Returns the alias it replaced, nullopt when it
+  // collection a request reaches, whatever name it used. Names are those the context's principal sees
+  // (its tenant's namespace; api/tenant_scope.h). Returns the alias it replaced, nullopt when it
   // changed nothing. Unset: names are taken as they are.
-  std::function<std::optional<std::string>(RouteMatch&)> resolve_collection;
-  // Checks a principal whose token carries Qdrant's value_exists claim (api/value_exists.h): OK, or the
-  // refusal. Unset: such principals are refused (a claim that cannot be checked never grants access).
-  std::function<Status(const ValueExistsCondition&)> value_exists;
+  std::function<std::optional<std::string>(const RequestContext&, RouteMatch&)> resolve_collection;
+  // Checks a principal whose token carries Qdrant's value_exists claim (api/value_exists.h), in the
+  // context's namespace: OK, or the refusal. Unset: such principals are refused (a claim that cannot be
+  // checked never grants access).
+  std::function<Status(const RequestContext&, const ValueExistsCondition&)> value_exists;
+  // Whether a tenant exists (docs/tenancy.md). A principal of an unknown tenant is refused (401).
+  // Unset: every tenant principal is refused.
+  std::function<bool(const std::string& tenant)> tenant_exists;
+  // The tenant's request-rate quota: OK, or the refusal (RetryAfterError naming the quota; 429).
+  // Unset: no quota.
+  std::function<Status(const std::string& tenant, const RouteSpec&)> tenant_rate_limit;
   // Rate limit: seconds to wait before retrying (429), or nullopt to go on. Unset: no limit.
   std::function<std::optional<int>(const Principal&, const RouteSpec&)> rate_limit;
   // Called with every answer, after the handler or the refusal (the audit log hangs here; issue 12).

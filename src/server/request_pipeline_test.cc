@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/retry_after.h"
 #include "security/auth_failure.h"
 #include "server/audit_hook.h"
 
@@ -26,6 +27,9 @@ class FixedAuthenticator final : public Authenticator {
       p->grants = {{"*", Permission::kRead}};
     } else if (it->second == "logs") {
       p->grants = {{"logs-*", Permission::kWrite}};
+    } else if (it->second == "acme-admin" || it->second == "ghost-admin") {
+      p->grants = {{"*", Permission::kAdmin}};
+      p->tenant = it->second.substr(0, it->second.find('-'));
     } else {
       return AuthFailure("unknown_key", "invalid credentials");
     }
@@ -134,7 +138,7 @@ TEST_F(RequestPipelineTest, AnAliasIsResolvedBeforeAuthorization) {
     return Response{};
   };
   // "logs-view" is an alias of "secret"; "logs-2" one of "logs-1".
-  hooks.resolve_collection = [](RouteMatch& match) -> std::optional<std::string> {
+  hooks.resolve_collection = [](const RequestContext&, RouteMatch& match) -> std::optional<std::string> {
     if (match.params.empty()) return std::nullopt;
     std::string alias = match.params[0];
     if (alias == "logs-view") match.params[0] = "secret";
@@ -281,6 +285,48 @@ TEST(PeerAuthenticatorTest, TokenAndCertificate) {
 
   PeerAuthenticator open("", /*mutual_tls=*/false);
   EXPECT_TRUE(open.Authenticate(Make("POST", "/internal/shards/a/0/points/count")).ok());
+}
+
+}  // namespace
+}  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST_F(RequestPipelineTest, TenantPrincipalsActInTheirTenantOnly) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipelineHooks hooks;
+  hooks.tenant_exists = [](const std::string& tenant) { return tenant == "acme"; };
+  int rate_checks = 0;
+  hooks.tenant_rate_limit = [&](const std::string& tenant, const RouteSpec& route) -> Status {
+    ++rate_checks;
+    EXPECT_EQ(tenant, "acme");
+    if (route.pattern == "/collections/{name}/points/count") return RetryAfterError("tenant acme: quota read_per_s", 3);
+    return absl::OkStatus();
+  };
+  RequestPipeline p = Make(Port::kPublic, hooks);
+  Response r = p.Handle(vj::Make("GET", "/collections", "acme-admin"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(seen_.tenant, "acme");
+  // An "admin" of a tenant is refused every node-wide route, but may change its namespace's aliases.
+  for (const char* path : {"/vjvector/keys", "/metrics", "/cluster", "/snapshots", "/vjvector/tenants"}) {
+    r = p.Handle(vj::Make("GET", path, "acme-admin"));
+    EXPECT_EQ(r.status, 403) << path;
+    EXPECT_THAT(r.body, HasSubstr("acts for tenant acme"));
+  }
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/collections/aliases", "acme-admin")).status, 200);
+  r = p.Handle(vj::Make("POST", "/collections/a/points/count", "acme-admin"));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "3");
+  EXPECT_THAT(metrics_.Render(), HasSubstr("vjvector_auth_failures_total{reason=\"tenant_rate_limited\"} 1"));
+  // A principal of a tenant that does not exist: 401, before anything else.
+  r = p.Handle(vj::Make("GET", "/collections", "ghost-admin"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("tenant \\\"ghost\\\" does not exist"));
+  // Principals of no tenant are not charged to a tenant.
+  const int before = rate_checks;
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/vjvector/keys", "admin")).status, 200);
+  EXPECT_EQ(rate_checks, before);
 }
 
 }  // namespace

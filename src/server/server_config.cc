@@ -400,6 +400,7 @@ constexpr Setting kSettings[] = {
     {"SECURITY_OIDC_JWKS_URL", "security.oidc.jwks_url", SetOidcUrl},
     {"SECURITY_OIDC_JWKS_FILE", "security.oidc.jwks_file", SetOidcText<&ServerConfig::Oidc::jwks_file>},
     {"SECURITY_OIDC_ROLES_CLAIM", "security.oidc.roles_claim", SetOidcText<&ServerConfig::Oidc::roles_claim>},
+    {"SECURITY_OIDC_TENANT_CLAIM", "security.oidc.tenant_claim", SetOidcText<&ServerConfig::Oidc::tenant_claim>},
     {"SECURITY_OIDC_LEEWAY_S", "security.oidc.leeway_s", SetOidcLeeway},
     {"SECURITY_OIDC_JWKS_MIN_REFRESH_S", "security.oidc.jwks_min_refresh_s", SetOidcMinRefresh},
     {"SECURITY_RATE_LIMITS_READ_PER_S", "security.rate_limits.read_per_s",

@@ -137,6 +137,7 @@ struct ServerConfig {
     std::string jwks_url;
     std::string jwks_file;
     std::string roles_claim = "realm_access.roles";
+    std::string tenant_claim = "tenant";
     size_t leeway_s = 30;
     size_t jwks_min_refresh_s = 30;  // at most one JWKS fetch per this many seconds on unknown kids
     std::map<std::string, std::vector<Grant>> role_grants;

@@ -18,9 +18,13 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <absl/strings/str_cat.h>
+
 #include "api/error_mapping.h"
 #include "api/replication_route.h"
 #include "api/rest_api.h"
+#include "api/tenant_scope.h"
+#include "core/retry_after.h"
 #include "api/value_exists.h"
 #include "audit/audit_verify.h"
 #include "cluster/cluster_node.h"
@@ -470,20 +474,42 @@ int Serve(const vj::ServerConfig& config) {
   public_hooks.metrics_text = [&metrics] { return metrics.Render(); };
   public_hooks.metrics_public = config.metrics_public;
   public_hooks.audit = vj::MakeAuditHook(audit_log->get(), audit_node, vj::Port::kPublic);
-  public_hooks.resolve_collection = [&live_catalog](vj::RouteMatch& match) -> std::optional<std::string> {
+  public_hooks.resolve_collection = [&live_catalog, &security](const vj::RequestContext& context,
+                                                                vj::RouteMatch& match) -> std::optional<std::string> {
     vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
     if (catalog == nullptr) return std::nullopt;  // still loading: the handler answers 503
-    return vj::ResolveCollectionAlias(*catalog, match);
+    return vj::ResolveCollectionAlias(vj::ScopedCatalog(*catalog, context, security.get()), match);
   };
-  public_hooks.value_exists = [&live_catalog, &loading](const vj::ValueExistsCondition& condition) -> vj::Status {
+  public_hooks.value_exists = [&live_catalog, &loading, &security](const vj::RequestContext& context,
+                                                                    const vj::ValueExistsCondition& condition) -> vj::Status {
     vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
     if (catalog == nullptr) return loading;
-    return vj::CheckValueExists(*catalog, condition);
+    vj::NamespacedCatalog scoped = vj::ScopedCatalog(*catalog, context, security.get());
+    return vj::CheckValueExists(scoped, condition);
   };
   public_hooks.rate_limit = [&rate_limiter](const vj::Principal& who, const vj::RouteSpec& route) -> std::optional<int> {
     const vj::RateDecision d = rate_limiter.Check(who, route.writes);
     if (d.allowed) return std::nullopt;
     return static_cast<int>(std::max<int64_t>(1, d.retry_after_s));
+  };
+  public_hooks.tenant_exists = [&security](const std::string& tenant) {
+    return security != nullptr && security->GetTenant(tenant).has_value();
+  };
+  // A tenant's read_per_s / write_per_s quota: one bucket per tenant and operation class on this node,
+  // in the principals' limiter under "tenant:<id>" (no principal id starts so).
+  public_hooks.tenant_rate_limit = [&rate_limiter, &security](const std::string& tenant,
+                                                             const vj::RouteSpec& route) -> vj::Status {
+    std::optional<vj::TenantRecord> record = security != nullptr ? security->GetTenant(tenant) : std::nullopt;
+    if (!record) return absl::OkStatus();
+    const double per_s = route.writes ? record->quotas.write_per_s : record->quotas.read_per_s;
+    if (per_s <= 0) return absl::OkStatus();
+    const vj::RateDecision d =
+        rate_limiter.CheckKey("tenant:" + tenant, vj::RateLimit{per_s, 0}, route.writes, 1);
+    if (d.allowed) return absl::OkStatus();
+    const int64_t wait = std::max<int64_t>(1, d.retry_after_s);
+    return vj::RetryAfterError("tenant " + tenant + ": quota " + (route.writes ? "write_per_s" : "read_per_s") +
+                                   " (" + absl::StrCat(per_s) + ") reached: retry in " + std::to_string(wait) + " s",
+                               wait);
   };
   vj::RequestPipeline public_pipeline(vj::Port::kPublic, public_authenticator, public_hooks, metrics, nonce);
   vj::RequestPipelineHooks peer_hooks;
