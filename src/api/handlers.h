@@ -11,6 +11,7 @@
 #include "api/request.h"
 #include "api/rest_api.h"
 #include "collection/catalog.h"
+#include "collection/collection_namespace.h"
 #include "core/deadline.h"
 #include "core/request_context.h"
 #include "core/status.h"
@@ -30,6 +31,16 @@ struct Call {
   // A handler that answers with something other than the JSON envelope (a snapshot's bytes, a 202)
   // puts the whole response here; RestApi sends it as it is.
   std::optional<Response>* raw_response = nullptr;
+  // The node's whole catalog, beyond the request's namespace (`catalog` is its NamespacedCatalog: the
+  // names a tenant principal sees; api/tenant_scope.h). For node-wide limits; null in tests of one view.
+  Catalog* node_catalog = nullptr;
+  // The stored name of a collection name the client gave (the namespace's mapping); itself without a
+  // namespace.
+  const NamespacedCatalog* names = nullptr;
+  std::string StoredName(const std::string& name) const {
+    if (names == nullptr) return name;
+    return names->ToStored(name).value_or(std::string(1, kTenantSeparator));  // '~' names nothing
+  }
 
   // The request body as a JSON object; InvalidArgument when missing, malformed or not an object.
   StatusOr<boost::json::object> Body() const;
@@ -115,6 +126,16 @@ StatusOr<boost::json::value> HandleRevokeKey(const Call& call);
 StatusOr<boost::json::value> HandlePutRole(const Call& call);
 StatusOr<boost::json::value> HandleListRoles(const Call& call);
 StatusOr<boost::json::value> HandleDeleteRole(const Call& call);
+
+// Tenants (handlers_tenants.cc); 404 when RestApiOptions::security is unset.
+StatusOr<boost::json::value> HandleCreateTenant(const Call& call);
+StatusOr<boost::json::value> HandleListTenants(const Call& call);
+StatusOr<boost::json::value> HandleGetTenant(const Call& call);
+StatusOr<boost::json::value> HandleDeleteTenant(const Call& call);
+StatusOr<boost::json::value> HandleTenantUsage(const Call& call);
+// The tenant's max_points quota before a write that adds up to `new_points` points: OK, or 403 naming
+// the quota. OK for a request of no tenant.
+Status CheckTenantPointQuota(const Call& call, uint64_t new_points);
 
 // Snapshots (handlers_snapshots.cc); 501 when RestApiOptions::snapshots is unset (cluster mode).
 StatusOr<boost::json::value> HandleCreateSnapshot(const Call& call);

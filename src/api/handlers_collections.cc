@@ -34,7 +34,10 @@ StatusOr<json::value> HandleRebalance(const Call& call) {
 }
 
 StatusOr<json::value> HandleCollectionCluster(const Call& call) {
-  if (call.options.collection_cluster) return call.options.collection_cluster(call.params[0]);
+  if (call.options.collection_cluster) {
+    VJ_RETURN_IF_ERROR(call.GetCollection().status());  // a name outside the namespace is absent
+    return call.options.collection_cluster(call.StoredName(call.params[0]));
+  }
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   // Qdrant's CollectionClusterInfo for a single node: every shard is local and active.
   json::array local;
@@ -83,7 +86,7 @@ StatusOr<json::value> HandleGetCollection(const Call& call) {
 }
 
 StatusOr<json::value> HandleCreateCollection(const Call& call) {
-  VJ_RETURN_IF_ERROR(ValidateCollectionName(call.params[0]));
+  VJ_RETURN_IF_ERROR(ValidateUserCollectionName(call.params[0]));
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   if (body.contains("payload_schema")) {
     return absl::InvalidArgumentError("unknown field \"payload_schema\"");
@@ -100,9 +103,11 @@ StatusOr<json::value> HandleCreateCollection(const Call& call) {
   }
   // The catalog checks again atomically (a standalone Database); this answers early, and bounds a
   // cluster's catalog, which counts the cluster's collections.
+  // Node-wide (every tenant's collections count); a tenant's own quota is its namespace's check.
+  const Catalog& node = call.node_catalog != nullptr ? *call.node_catalog : call.catalog;
   if (limits.max_collections != 0 && !call.catalog.Exists(call.params[0]) &&
-      call.catalog.List().size() >= limits.max_collections) {
-    return OverLimit("collections", call.catalog.List().size() + 1, "collections", limits.max_collections,
+      node.List().size() >= limits.max_collections) {
+    return OverLimit("collections", node.List().size() + 1, "collections", limits.max_collections,
                      "collections");
   }
   VJ_RETURN_IF_ERROR(call.catalog.CreateCollection(call.params[0], config));

@@ -63,7 +63,8 @@ json::object KeyJson(const ApiKeyInfo& key) {
                    {"collections", std::move(collections)},
                    {"created_at", key.created_at},
                    {"expires_at", key.spec.expires_at == 0 ? json::value(nullptr) : json::value(key.spec.expires_at)},
-                   {"expired", key.expired}};
+                   {"expired", key.expired},
+                   {"tenant", key.spec.tenant.empty() ? json::value(nullptr) : json::value(key.spec.tenant)}};
   return out;
 }
 
@@ -77,7 +78,7 @@ StatusOr<json::value> HandleCreateKey(const Call& call) {
   VJ_ASSIGN_OR_RETURN(SecurityStore * store, Store(call));
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_RETURN_IF_ERROR(
-      CheckKnownFields(body, {"role", "grants", "collections", "expires_at", "name", "description"}, ""));
+      CheckKnownFields(body, {"role", "grants", "collections", "expires_at", "name", "description", "tenant"}, ""));
   ApiKeySpec spec;
   if (const json::value* v = FindField(body, "role")) {
     VJ_ASSIGN_OR_RETURN(spec.role, ReadString(*v, "role"));
@@ -109,6 +110,9 @@ StatusOr<json::value> HandleCreateKey(const Call& call) {
   }
   if (const json::value* v = FindField(body, "description")) {
     VJ_ASSIGN_OR_RETURN(spec.description, ReadString(*v, "description"));
+  }
+  if (const json::value* v = FindField(body, "tenant"); v != nullptr && !v->is_null()) {
+    VJ_ASSIGN_OR_RETURN(spec.tenant, ReadString(*v, "tenant"));
   }
   VJ_ASSIGN_OR_RETURN(CreatedApiKey created, store->CreateKey(spec));
   json::object out = KeyJson(created.info);

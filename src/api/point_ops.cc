@@ -60,6 +60,7 @@ StatusOr<PointSelector> ParseSelector(const json::object& body, const RequestLim
 StatusOr<PointWrite> ParseUpsertWrite(const Call& call, const Collection& collection, const json::object& body) {
   VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points, ParseUpsertBody(body, call.limits().max_points_per_request));
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitUpsert(points.size()));
+  VJ_RETURN_IF_ERROR(CheckTenantPointQuota(call, points.size()));
   const CollectionConfig config = collection.config();
   for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidatePointVectors(config, p));
   auto held = std::make_shared<std::vector<PointInput>>(std::move(points));

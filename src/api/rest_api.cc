@@ -11,6 +11,7 @@
 #include "api/error_mapping.h"
 #include "api/handlers.h"
 #include "api/route_table.h"
+#include "api/tenant_scope.h"
 #include "security/permission.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
@@ -145,7 +146,7 @@ Response RestApi::Handle(const Request& request, Port port) {
   principal.is_peer = port == Port::kPeer;
   context.principal = std::make_shared<const Principal>(std::move(principal));
   RouteMatch match = MatchRoute(port, request.method, request.path);
-  (void)ResolveCollectionAlias(catalog_, match);
+  (void)ResolveCollectionAlias(ScopedCatalog(catalog_, context, options_.security), match);
   return Handle(context, match, request);
 }
 
@@ -166,9 +167,12 @@ Response RestApi::Handle(const RequestContext& request_context, const RouteMatch
   };
   const RouteSpec* matched = match.route;
   if (matched == nullptr || matched->server != RouteServer::kApi) return NoRouteResponse(match, request);
-  // Peers read errors of their routes in the peer protocol's envelope (cluster/peer_protocol.h).
+  // The names this request sees (its tenant's namespace; api/tenant_scope.h): handlers see only these.
+  NamespacedCatalog scoped = ScopedCatalog(catalog_, request_context, options_.security);
+  // Peers read errors of their routes in the peer protocol's envelope (cluster/peer_protocol.h). An
+  // error that names a stored collection names it as the client does.
   auto fail = [&](const Status& status) {
-    return matched->port == Port::kPeer ? PeerErrorResponse(status) : ErrorResponse(status, elapsed());
+    return matched->port == Port::kPeer ? PeerErrorResponse(status) : ErrorResponse(scoped.Unmap(status), elapsed());
   };
   RequestContext context = request_context;
   if (!context.deadline.is_set()) {
@@ -176,7 +180,9 @@ Response RestApi::Handle(const RequestContext& request_context, const RouteMatch
     if (!deadline.ok()) return fail(deadline.status());
     context.deadline = *deadline;
   }
-  Call call{catalog_, options_, context, request, match.params, std::nullopt, false};
+  Call call{scoped, options_, context, request, match.params, std::nullopt, false};
+  call.node_catalog = &catalog_;
+  call.names = &scoped;
   if (matched->shard_scoped) {
     uint64_t shard = 0;
     if (!absl::SimpleAtoi(call.params.at(1), &shard) || shard > UINT32_MAX) {

@@ -82,6 +82,12 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "GET", "/vjvector/roles", P::kAdmin, S::kNode, R::kApi, HandleListRoles, false, false},
     {kPub, "PUT", "/vjvector/roles/{name}", P::kAdmin, S::kNode, R::kApi, HandlePutRole, true, false},
     {kPub, "DELETE", "/vjvector/roles/{name}", P::kAdmin, S::kNode, R::kApi, HandleDeleteRole, true, false},
+    // Tenants (docs/tenancy.md).
+    {kPub, "POST", "/vjvector/tenants", P::kAdmin, S::kNode, R::kApi, HandleCreateTenant, true, false},
+    {kPub, "GET", "/vjvector/tenants", P::kAdmin, S::kNode, R::kApi, HandleListTenants, false, false},
+    {kPub, "GET", "/vjvector/tenants/{tenant}/usage", P::kAdmin, S::kNode, R::kApi, HandleTenantUsage, false, false},
+    {kPub, "GET", "/vjvector/tenants/{tenant}", P::kAdmin, S::kNode, R::kApi, HandleGetTenant, false, false},
+    {kPub, "DELETE", "/vjvector/tenants/{tenant}", P::kAdmin, S::kNode, R::kApi, HandleDeleteTenant, true, false},
 
     // The peer port (cluster mode): node-to-node only, authenticated as a peer (request_pipeline.h).
     {kPeer, "GET", "/livez", P::kPublic, S::kNode, R::kTransport, nullptr, false, false},
@@ -163,6 +169,11 @@ RouteMatch MatchRoute(Port port, std::string_view method, std::string_view path)
 bool AcceptsCollectionAlias(const RouteSpec& route) {
   if (route.port != Port::kPublic || route.scope != RouteScope::kCollection) return false;
   return !(route.pattern == "/collections/{name}" && (route.method == "PUT" || route.method == "DELETE"));
+}
+
+bool TenantMayUse(const RouteSpec& route) {
+  if (route.scope != RouteScope::kNode || route.permission == Permission::kPublic) return true;
+  return route.port == Port::kPublic && route.method == "POST" && route.pattern == "/collections/aliases";
 }
 
 std::span<const RouteSpec> AllRoutes() { return kRoutes; }

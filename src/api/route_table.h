@@ -70,6 +70,10 @@ RouteMatch MatchRoute(Port port, std::string_view method, std::string_view path)
 // stand for: every collection route of the public port but those that create or delete a collection by
 // its own name (PUT and DELETE /collections/{name}; as Qdrant, DELETE on an alias deletes nothing).
 bool AcceptsCollectionAlias(const RouteSpec& route);
+// Whether a tenant principal may use the route (docs/tenancy.md): every route but those of node scope,
+// except POST /collections/aliases, which needs `manage` on "*" but changes the aliases of the caller's
+// namespace only (a tenant's "*" is its tenant's collections).
+bool TenantMayUse(const RouteSpec& route);
 std::span<const RouteSpec> AllRoutes();
 std::string_view PortName(Port port);  // "public", "peer"
 std::string_view RouteScopeName(RouteScope scope);  // "node", "collection", "any_collection"

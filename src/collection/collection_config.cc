@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/durable_file.h"
+#include "core/tenant_id.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -416,7 +417,7 @@ bool SameIndexSettings(const CollectionConfig& a, const CollectionConfig& b) {
   return true;
 }
 
-Status ValidateCollectionName(std::string_view name) {
+Status ValidateUserCollectionName(std::string_view name) {
   if (name.empty() || name.size() > 255) {
     return absl::InvalidArgumentError("collection name must have 1 to 255 characters");
   }
@@ -431,6 +432,17 @@ Status ValidateCollectionName(std::string_view name) {
     }
   }
   return absl::OkStatus();
+}
+
+Status ValidateCollectionName(std::string_view name) {
+  const size_t sep = name.find(kTenantSeparator);
+  if (sep == std::string_view::npos) return ValidateUserCollectionName(name);
+  if (name.size() > 255) return absl::InvalidArgumentError("collection name must have 1 to 255 characters");
+  if (!ValidTenantId(name.substr(0, sep))) {
+    return absl::InvalidArgumentError("collection name \"" + std::string(name) +
+                                      "\": the part before '~' is not a tenant id");
+  }
+  return ValidateUserCollectionName(name.substr(sep + 1));
 }
 
 Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& config) {

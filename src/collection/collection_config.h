@@ -76,7 +76,12 @@ bool SameIndexSettings(const CollectionConfig& a, const CollectionConfig& b);
 Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& config);
 StatusOr<CollectionConfig> LoadCollectionConfig(const std::string& dir);
 
-// Collection names: 1-255 characters of [A-Za-z0-9_.-], not "." or "..". InvalidArgument otherwise.
+// Stored collection names: 1-255 characters of [A-Za-z0-9_.-] not starting with '.', or a tenant's
+// namespaced name "<tenant>~<name>" (collection/collection_namespace.h) of at most 255 characters.
+// InvalidArgument otherwise. Storage, aliases and the cluster check stored names.
 Status ValidateCollectionName(std::string_view name);
+// A name a client chooses (the Qdrant API): as above, but never with the tenant separator '~', so no
+// client-chosen name collides with a tenant's namespaced name.
+Status ValidateUserCollectionName(std::string_view name);
 
 }  // namespace vj

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "absl/strings/str_join.h"
+#include "core/tenant_id.h"
 #include "security/auth_failure.h"
 
 namespace vj {
@@ -203,6 +204,13 @@ StatusOr<Principal> OidcVerifier::Verify(std::string_view token, Clock::time_poi
   principal.grants = GrantsFor(*claims, &principal.roles);
   if (principal.grants.empty()) {
     return AuthFailure("no_access", "the token has no role that this server grants access to");
+  }
+  if (const boost::json::value* tenant = claims->if_contains(options_.tenant_claim); tenant && !tenant->is_null()) {
+    if (!tenant->is_string() || !ValidTenantId(std::string_view(tenant->as_string().data(), tenant->as_string().size()))) {
+      return AuthFailure("malformed", "the token's \"" + options_.tenant_claim +
+                                          "\" claim must be a tenant id (1 to 32 characters of a-z, 0-9, '_', '-')");
+    }
+    principal.tenant = std::string(tenant->as_string());
   }
   return principal;
 }

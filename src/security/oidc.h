@@ -40,6 +40,8 @@ struct OidcOptions {
   // Dot path to the roles in the claims: an array of strings or one string. Keycloak:
   // "realm_access.roles" or "resource_access.<client>.roles"; others: "roles", "groups".
   std::string roles_claim = "realm_access.roles";
+  // Top-level claim naming the tenant the token acts for (docs/tenancy.md); absent: no tenant.
+  std::string tenant_claim = "tenant";
   std::map<std::string, std::vector<Grant>> role_grants;  // role name -> what it may do
   std::chrono::seconds leeway{30};                         // clock skew allowed on exp and nbf
   std::chrono::seconds jwks_refresh_interval{3600};

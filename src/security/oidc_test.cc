@@ -317,3 +317,25 @@ TEST(OidcVerifierCreate, RefusesIncompleteOptions) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST_F(OidcTest, TenantClaimNamesThePrincipalsTenant) {
+  boost::json::object claims = Claims();
+  auto p = Verify(Rs256(claims));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->tenant, "");
+  claims["tenant"] = "acme";
+  p = Verify(Rs256(claims));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->tenant, "acme");
+  for (boost::json::value bad : {boost::json::value("Acme"), boost::json::value("a~b"), boost::json::value(7),
+                                 boost::json::value(std::string(33, 'a'))}) {
+    claims["tenant"] = bad;
+    ExpectRefused(Rs256(claims), "malformed");
+  }
+}
+
+}  // namespace
+}  // namespace vj

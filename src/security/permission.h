@@ -63,6 +63,9 @@ struct Principal {
   std::vector<Grant> grants;
   // A cluster peer (the peer port's authenticator); the only principal kInternal routes allow.
   bool is_peer = false;
+  // The tenant it acts for (a key's `tenant`, a token's tenant claim; docs/tenancy.md); empty: none. A
+  // tenant principal sees only its tenant's collections, under their own names, and no node-wide route.
+  std::string tenant;
   // Qdrant's JWT `value_exists` claim, kept for the authenticator that checks it; empty otherwise.
   std::string value_exists_json;
   // The same claim, parsed and validated; set exactly when value_exists_json is non-empty.

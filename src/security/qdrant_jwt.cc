@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/tenant_id.h"
 #include "security/auth_failure.h"
 #include "security/jws.h"
 
@@ -149,6 +150,14 @@ StatusOr<Principal> QdrantJwtVerifier::Verify(std::string_view token,
   auto value_exists = ValueExists(*claims, &principal.value_exists_json);
   if (!value_exists.ok()) return value_exists.status();
   principal.value_exists = std::move(*value_exists);
+  // VJVector's own claim: the tenant the token acts for (docs/tenancy.md); the pipeline refuses a
+  // tenant that does not exist.
+  if (const boost::json::value* tenant = claims->if_contains("tenant"); tenant && !tenant->is_null()) {
+    if (!tenant->is_string() || !ValidTenantId(std::string_view(tenant->as_string().data(), tenant->as_string().size()))) {
+      return Malformed("the token's \"tenant\" claim must be a tenant id (1 to 32 characters of a-z, 0-9, '_', '-')");
+    }
+    principal.tenant = std::string(tenant->as_string());
+  }
   return principal;
 }
 

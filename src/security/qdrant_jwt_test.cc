@@ -190,3 +190,22 @@ TEST(QdrantJwtVerifierCreate, NeedsANonEmptyKey) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST_F(QdrantJwtTest, TenantClaim) {
+  auto p = Verify(Token({{"tenant", "acme"}, {"access", "r"}}));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->tenant, "acme");
+  EXPECT_EQ(Verify(Token({{"access", "r"}}))->tenant, "");
+  EXPECT_EQ(Verify(Token({{"tenant", nullptr}}))->tenant, "");
+  for (boost::json::value bad : {boost::json::value("Acme"), boost::json::value(""), boost::json::value(1)}) {
+    auto refused = Verify(Token({{"tenant", bad}}));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(AuthFailureReason(refused.status()), "malformed") << refused.status();
+  }
+}
+
+}  // namespace
+}  // namespace vj

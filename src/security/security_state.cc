@@ -5,6 +5,7 @@
 #include "core/crc32c.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
+#include "core/tenant_id.h"
 
 namespace vj {
 namespace json = boost::json;
@@ -45,8 +46,23 @@ json::object EncodeState(const SecurityState& state) {
                                 {"expires_at", key.spec.expires_at},
                                 {"salt", HexEncode(key.salt)},
                                 {"sha256", HexEncode(digest)}});
+    // Written only when set, so that a state without tenants reads on nodes that predate them.
+    if (!key.spec.tenant.empty()) keys.back().as_object()["tenant"] = key.spec.tenant;
   }
-  return json::object{{"generation", state.generation}, {"roles", std::move(roles)}, {"keys", std::move(keys)}};
+  json::object out{{"generation", state.generation}, {"roles", std::move(roles)}, {"keys", std::move(keys)}};
+  if (!state.tenants.empty()) {
+    json::array tenants;
+    for (const auto& [id, t] : state.tenants) {
+      tenants.push_back(json::object{{"id", id},
+                                     {"created_at", t.created_at},
+                                     {"quotas", json::object{{"max_collections", t.quotas.max_collections},
+                                                             {"max_points", t.quotas.max_points},
+                                                             {"read_per_s", t.quotas.read_per_s},
+                                                             {"write_per_s", t.quotas.write_per_s}}}});
+    }
+    out["tenants"] = std::move(tenants);
+  }
+  return out;
 }
 
 // The readers below return InvalidArgument naming the field; DecodeSecurityState turns it into DataLoss.
@@ -88,7 +104,7 @@ StatusOr<int64_t> ReadSeconds(const json::value& v, const std::string& where) {
 StatusOr<ApiKeyRecord> ReadKey(const json::value& v, const std::string& where) {
   VJ_ASSIGN_OR_RETURN(const json::object* o, ReadObject(v, where));
   VJ_RETURN_IF_ERROR(CheckKnownFields(*o, {"id", "name", "description", "role", "grants", "collections",
-                                           "created_at", "expires_at", "salt", "sha256"},
+                                           "created_at", "expires_at", "salt", "sha256", "tenant"},
                                       where));
   ApiKeyRecord key;
   const json::value* f = nullptr;
@@ -113,6 +129,9 @@ StatusOr<ApiKeyRecord> ReadKey(const json::value& v, const std::string& where) {
   VJ_ASSIGN_OR_RETURN(key.created_at, ReadSeconds(*f, where + ".created_at"));
   VJ_ASSIGN_OR_RETURN(f, Field(*o, "expires_at", where));
   VJ_ASSIGN_OR_RETURN(key.spec.expires_at, ReadSeconds(*f, where + ".expires_at"));
+  if (const json::value* t = o->if_contains("tenant")) {
+    VJ_ASSIGN_OR_RETURN(key.spec.tenant, ReadString(*t, where + ".tenant"));
+  }
   VJ_RETURN_IF_ERROR(ValidateApiKeySpec(key.spec, where));
   VJ_ASSIGN_OR_RETURN(f, Field(*o, "salt", where));
   VJ_ASSIGN_OR_RETURN(std::string salt_hex, ReadString(*f, where + ".salt"));
@@ -129,8 +148,33 @@ StatusOr<ApiKeyRecord> ReadKey(const json::value& v, const std::string& where) {
   return key;
 }
 
+StatusOr<TenantRecord> ReadTenant(const json::value& v, const std::string& where) {
+  VJ_ASSIGN_OR_RETURN(const json::object* o, ReadObject(v, where));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(*o, {"id", "created_at", "quotas"}, where));
+  TenantRecord tenant;
+  const json::value* f = nullptr;
+  VJ_ASSIGN_OR_RETURN(f, Field(*o, "id", where));
+  VJ_ASSIGN_OR_RETURN(tenant.id, ReadString(*f, where + ".id"));
+  VJ_ASSIGN_OR_RETURN(f, Field(*o, "created_at", where));
+  VJ_ASSIGN_OR_RETURN(tenant.created_at, ReadSeconds(*f, where + ".created_at"));
+  VJ_ASSIGN_OR_RETURN(f, Field(*o, "quotas", where));
+  const std::string at = where + ".quotas";
+  VJ_ASSIGN_OR_RETURN(const json::object* q, ReadObject(*f, at));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(*q, {"max_collections", "max_points", "read_per_s", "write_per_s"}, at));
+  VJ_ASSIGN_OR_RETURN(f, Field(*q, "max_collections", at));
+  VJ_ASSIGN_OR_RETURN(tenant.quotas.max_collections, ReadUint(*f, at + ".max_collections"));
+  VJ_ASSIGN_OR_RETURN(f, Field(*q, "max_points", at));
+  VJ_ASSIGN_OR_RETURN(tenant.quotas.max_points, ReadUint(*f, at + ".max_points"));
+  VJ_ASSIGN_OR_RETURN(f, Field(*q, "read_per_s", at));
+  VJ_ASSIGN_OR_RETURN(tenant.quotas.read_per_s, ReadNumber(*f, at + ".read_per_s"));
+  VJ_ASSIGN_OR_RETURN(f, Field(*q, "write_per_s", at));
+  VJ_ASSIGN_OR_RETURN(tenant.quotas.write_per_s, ReadNumber(*f, at + ".write_per_s"));
+  VJ_RETURN_IF_ERROR(ValidateTenant(tenant, where));
+  return tenant;
+}
+
 StatusOr<SecurityState> ReadState(const json::object& o) {
-  VJ_RETURN_IF_ERROR(CheckKnownFields(o, {"generation", "roles", "keys"}, "state"));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(o, {"generation", "roles", "keys", "tenants"}, "state"));
   SecurityState state;
   const json::value* f = nullptr;
   VJ_ASSIGN_OR_RETURN(f, Field(o, "generation", "state"));
@@ -162,6 +206,23 @@ StatusOr<SecurityState> ReadState(const json::object& o) {
       return absl::InvalidArgumentError("state.keys[" + std::to_string(i) + "].id: key " + id + " twice");
     }
   }
+  if (const json::value* tenants_json = o.if_contains("tenants")) {
+    VJ_ASSIGN_OR_RETURN(const json::array* tenants, ReadArray(*tenants_json, "state.tenants"));
+    for (size_t i = 0; i < tenants->size(); ++i) {
+      const std::string at = "state.tenants[" + std::to_string(i) + "]";
+      VJ_ASSIGN_OR_RETURN(TenantRecord tenant, ReadTenant((*tenants)[i], at));
+      const std::string id = tenant.id;
+      if (!state.tenants.emplace(id, std::move(tenant)).second) {
+        return absl::InvalidArgumentError(at + ".id: tenant " + id + " twice");
+      }
+    }
+  }
+  // A key acts for a tenant that exists: the store deletes a tenant's keys with it.
+  for (const auto& [id, key] : state.keys) {
+    if (!key.spec.tenant.empty() && state.tenants.count(key.spec.tenant) == 0) {
+      return absl::InvalidArgumentError("key " + id + ": tenant \"" + key.spec.tenant + "\" does not exist");
+    }
+  }
   return state;
 }
 
@@ -177,8 +238,32 @@ bool ValidKeyId(std::string_view id) {
   return true;
 }
 
+Status ValidateTenant(const TenantRecord& tenant, const std::string& where) {
+  auto at = [&where](const std::string& field) { return where.empty() ? field : where + "." + field; };
+  if (!ValidTenantId(tenant.id)) {
+    return absl::InvalidArgumentError(at("id") + ": a tenant id has 1 to " + std::to_string(kMaxTenantIdLength) +
+                                      " characters of a-z, 0-9, '_' and '-'");
+  }
+  const TenantQuotas& q = tenant.quotas;
+  if (q.max_collections > kMaxTenantQuotaCount || q.max_points > kMaxTenantQuotaCount) {
+    return absl::InvalidArgumentError(at("quotas") + ": max_collections and max_points are at most " +
+                                      std::to_string(kMaxTenantQuotaCount));
+  }
+  for (auto [name, rate] : {std::pair{"read_per_s", q.read_per_s}, std::pair{"write_per_s", q.write_per_s}}) {
+    if (!(rate >= 0 && rate <= kMaxTenantQuotaRate)) {
+      return absl::InvalidArgumentError(at(std::string("quotas.") + name) + ": expected 0 (unlimited) to " +
+                                        std::to_string(static_cast<int64_t>(kMaxTenantQuotaRate)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 Status ValidateApiKeySpec(const ApiKeySpec& spec, const std::string& where) {
   auto at = [&where](const std::string& field) { return where.empty() ? field : where + "." + field; };
+  if (!spec.tenant.empty() && !ValidTenantId(spec.tenant)) {
+    return absl::InvalidArgumentError(at("tenant") + ": not a tenant id (1 to " +
+                                      std::to_string(kMaxTenantIdLength) + " characters of a-z, 0-9, '_', '-')");
+  }
   if (spec.role.empty() == spec.grants.empty()) {
     return absl::InvalidArgumentError((where.empty() ? "key" : where) + ": give either role or grants");
   }

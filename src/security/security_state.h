@@ -1,4 +1,4 @@
-// SecurityState: everything the node keeps about managed API keys and custom roles, and its on-disk /
+// SecurityState: everything the node keeps about managed API keys, custom roles and tenants, and its on-disk /
 // in-etcd form: one JSON document
 //   {"format": "vjvector-security-state", "version": 1, "crc32c": N, "state": {...}}
 // where N is the CRC32C of the serialized "state" object. A document that is not exactly this (bad
@@ -40,6 +40,7 @@ struct ApiKeySpec {
   int64_t expires_at = 0;
   std::string name;
   std::string description;
+  std::string tenant;  // the tenant the key acts for (docs/tenancy.md); empty: none
 };
 
 struct ApiKeyRecord {
@@ -50,11 +51,34 @@ struct ApiKeyRecord {
   Sha256Digest digest{};  // SHA-256(salt || secret)
 };
 
+// A tenant's quotas (docs/tenancy.md); 0 = unlimited.
+inline constexpr uint64_t kMaxTenantQuotaCount = 1000000000000;  // 10^12
+inline constexpr double kMaxTenantQuotaRate = 1000000;
+struct TenantQuotas {
+  uint64_t max_collections = 0;
+  uint64_t max_points = 0;  // over all its collections, checked on upserts (approximate)
+  double read_per_s = 0;    // requests a second (a bucket of one second's worth), per node
+  double write_per_s = 0;
+  bool operator==(const TenantQuotas&) const = default;
+};
+
+struct TenantRecord {
+  std::string id;  // collection/collection_namespace.h ValidTenantId
+  TenantQuotas quotas;
+  int64_t created_at = 0;
+  bool operator==(const TenantRecord&) const = default;
+};
+
 struct SecurityState {
   uint64_t generation = 0;                   // one more on every stored change
   std::map<std::string, ApiKeyRecord> keys;  // by id
   std::map<std::string, Role> roles;         // custom roles by name
+  std::map<std::string, TenantRecord> tenants;  // by id
 };
+
+// InvalidArgument naming the field (under `where`, or by its own name when empty) for an id that is not
+// 1-32 characters of [a-z0-9_-] or a quota out of range.
+Status ValidateTenant(const TenantRecord& tenant, const std::string& where);
 
 // The shape rules of a key (role XOR 1..100 grants, valid patterns and role name, bounded labels,
 // expires_at within 0..kMaxUnixSeconds); InvalidArgument naming the field under `where` (empty: the

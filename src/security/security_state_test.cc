@@ -114,3 +114,47 @@ TEST(SecurityState, ContentIsCheckedLikeARequest) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(SecurityState, TenantsAndTenantKeysRoundTrip) {
+  SecurityState s = Sample();
+  s.tenants["acme"] = TenantRecord{"acme", {2, 1000, 0.5, 20}, 1700000001};
+  s.tenants["b_2-x"] = TenantRecord{"b_2-x", {}, 1700000002};
+  s.keys.at("0123456789abcdef").spec.tenant = "acme";
+  const std::string doc = EncodeSecurityState(s);
+  StatusOr<SecurityState> back = DecodeSecurityState(doc);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->tenants, s.tenants);
+  EXPECT_EQ(back->keys.at("0123456789abcdef").spec.tenant, "acme");
+  EXPECT_EQ(back->keys.at("fedcba9876543210").spec.tenant, "");
+  EXPECT_EQ(EncodeSecurityState(*back), doc);
+  // A state without tenants is written as before tenants existed, so older nodes still read it.
+  EXPECT_EQ(EncodeSecurityState(Sample()).find("tenant"), std::string::npos);
+}
+
+TEST(SecurityState, DamagedTenantsAreDataLoss) {
+  const std::string key = R"({"id":"0123456789abcdef","name":"","description":"","role":"reader","grants":[],)"
+                          R"("collections":[],"created_at":1,"expires_at":0,"salt":"07070707070707070707070707070707",)"
+                          R"("sha256":"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881")";
+  const std::string tenant = R"({"id":"acme","created_at":1,"quotas":{"max_collections":1,"max_points":2,"read_per_s":0,"write_per_s":0}})";
+  auto doc = [&](const std::string& keys, const std::string& tenants) {
+    return Wrap(R"({"generation":1,"roles":[],"keys":[)" + keys + "]" +
+                (tenants.empty() ? "" : R"(,"tenants":[)" + tenants + "]") + "}");
+  };
+  ASSERT_TRUE(DecodeSecurityState(doc(key + R"(,"tenant":"acme"})", tenant)).ok());
+  for (const std::string& bad :
+       {doc(key + R"(,"tenant":"ghost"})", tenant),  // a key of a tenant that does not exist
+        doc(key + R"(,"tenant":"Bad Id"})", ""), doc(key + "}", tenant + "," + tenant),
+        doc(key + "}", R"({"id":"a~b","created_at":1,"quotas":{"max_collections":1,"max_points":2,"read_per_s":0,"write_per_s":0}})"),
+        doc(key + "}", R"({"id":"acme","created_at":1,"quotas":{"max_collections":1,"max_points":2,"read_per_s":-1,"write_per_s":0}})"),
+        doc(key + "}", R"({"id":"acme","created_at":1,"quotas":{"max_collections":1}})"),
+        doc(key + "}", R"({"id":"acme","created_at":1,"quotas":{},"extra":1})")}) {
+    StatusOr<SecurityState> got = DecodeSecurityState(bad);
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace vj

@@ -108,6 +108,9 @@ StatusOr<CreatedApiKey> SecurityStore::CreateKey(const ApiKeySpec& spec) {
     if (!spec.role.empty() && BuiltinRole(spec.role) == nullptr && next.roles.count(spec.role) == 0) {
       return absl::InvalidArgumentError("role: there is no role \"" + spec.role + "\"");
     }
+    if (!spec.tenant.empty() && next.tenants.count(spec.tenant) == 0) {
+      return absl::InvalidArgumentError("tenant: there is no tenant \"" + spec.tenant + "\"");
+    }
     if (next.keys.size() >= options_.max_keys) {
       return absl::InvalidArgumentError("this node has " + std::to_string(next.keys.size()) +
                                         " API keys, the most it keeps; revoke some first");
@@ -208,7 +211,53 @@ StatusOr<Principal> SecurityStore::Authenticate(std::string_view secret) const {
   principal.id = "key:" + key.id;
   if (!key.spec.role.empty()) principal.roles = {key.spec.role};
   principal.grants = ResolveGrants(*state, key.spec);
+  principal.tenant = key.spec.tenant;
   return principal;
+}
+
+StatusOr<TenantRecord> SecurityStore::CreateTenant(const TenantRecord& spec) {
+  VJ_RETURN_IF_ERROR(ValidateTenant(spec, ""));
+  TenantRecord tenant = spec;
+  tenant.created_at = Now();
+  VJ_RETURN_IF_ERROR(Update([&](SecurityState& next) -> Status {
+    if (next.tenants.count(tenant.id) != 0) {
+      return absl::AlreadyExistsError("tenant \"" + tenant.id + "\" already exists");
+    }
+    if (next.tenants.size() >= options_.max_tenants) {
+      return absl::InvalidArgumentError("this node has " + std::to_string(next.tenants.size()) +
+                                        " tenants, the most it keeps; delete some first");
+    }
+    next.tenants.emplace(tenant.id, tenant);
+    return absl::OkStatus();
+  }));
+  return tenant;
+}
+
+std::vector<TenantRecord> SecurityStore::ListTenants() const {
+  std::shared_ptr<const SecurityState> state = Snapshot();
+  std::vector<TenantRecord> out;
+  out.reserve(state->tenants.size());
+  for (const auto& [id, tenant] : state->tenants) out.push_back(tenant);
+  return out;
+}
+
+std::optional<TenantRecord> SecurityStore::GetTenant(std::string_view id) const {
+  std::shared_ptr<const SecurityState> state = Snapshot();
+  auto it = state->tenants.find(std::string(id));
+  if (it == state->tenants.end()) return std::nullopt;
+  return it->second;
+}
+
+StatusOr<size_t> SecurityStore::DeleteTenant(std::string_view id) {
+  size_t revoked = 0;
+  VJ_RETURN_IF_ERROR(Update([&](SecurityState& next) -> Status {
+    auto it = next.tenants.find(std::string(id));
+    if (it == next.tenants.end()) return absl::NotFoundError("there is no tenant \"" + std::string(id) + "\"");
+    next.tenants.erase(it);
+    revoked = std::erase_if(next.keys, [&](const auto& entry) { return entry.second.spec.tenant == id; });
+    return absl::OkStatus();
+  }));
+  return revoked;
 }
 
 }  // namespace vj

@@ -1,4 +1,5 @@
-// SecurityStore: managed API keys and custom roles (issue 10), kept in a SecurityStateBackend.
+// SecurityStore: managed API keys, custom roles (issue 10) and tenants (docs/tenancy.md), kept in a
+// SecurityStateBackend.
 //
 // A managed key's secret is "vjk_<id>_<43 characters of base64url>" (32 random bytes); it is returned
 // once, by CreateKey, and only (salt, SHA-256(salt || secret)) is kept (security_state.h says why a fast
@@ -12,7 +13,7 @@
 // Thread-safety: every method may be called concurrently. Readers (Authenticate, List*) take the current
 // immutable snapshot (a shared_ptr<const SecurityState> copied under a mutex held for that copy only)
 // and never wait for a writer. Writers (CreateKey, RevokeKey, PutRole, DeleteRole, Reload) are
-// serialized: each copies the snapshot, changes the copy, stores it durably through the backend, and
+// serialized (CreateTenant and DeleteTenant too): each copies the snapshot, changes the copy, stores it durably through the backend, and
 // only then publishes it. A write that could not be stored changes nothing. A backend shared with other
 // writers (etcd, in a cluster) answers Aborted when the document changed since it was read: the store
 // then backs off for a random, growing while, reloads and applies the change again to what is now
@@ -25,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +47,7 @@ inline constexpr int kCommitAttempts = 10;
 struct SecurityStoreOptions {
   size_t max_keys = 10000;  // managed keys, expired ones included until revoked
   size_t max_roles = 1000;  // custom roles
+  size_t max_tenants = 1000;
   // Unix seconds now; the system clock when unset (tests pass their own).
   std::function<int64_t()> now;
 };
@@ -83,6 +86,15 @@ class SecurityStore {
   // FailedPrecondition for a built-in role, NotFound for an unknown one. Keys with this role remain and
   // authenticate with no grants until a role of this name exists again.
   Status DeleteRole(std::string_view name);
+
+  // Tenants (docs/tenancy.md). CreateTenant: InvalidArgument for a bad id or quota or past max_tenants,
+  // AlreadyExists for a taken id.
+  StatusOr<TenantRecord> CreateTenant(const TenantRecord& spec);
+  std::vector<TenantRecord> ListTenants() const;  // by id
+  std::optional<TenantRecord> GetTenant(std::string_view id) const;
+  // Deletes the tenant and revokes its keys (returned: how many); NotFound for an unknown id. Its
+  // collections are the caller's to delete first (api/handlers_tenants.cc).
+  StatusOr<size_t> DeleteTenant(std::string_view id);
 
   // The principal "key:<id>" of a managed key's secret, or an AuthFailure.
   StatusOr<Principal> Authenticate(std::string_view secret) const;

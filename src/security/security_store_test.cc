@@ -306,3 +306,44 @@ TEST_F(SecurityStoreTest, AuthenticationRunsConcurrentlyWithWrites) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST_F(SecurityStoreTest, TenantsOwnKeysAndTakeThemAlongWhenDeleted) {
+  ApiKeySpec spec = WithRole("admin");
+  spec.tenant = "acme";
+  EXPECT_EQ(store_->CreateKey(spec).status().code(), absl::StatusCode::kInvalidArgument);  // no such tenant
+  StatusOr<TenantRecord> acme = store_->CreateTenant(TenantRecord{"acme", {3, 100, 1, 2}, 0});
+  ASSERT_TRUE(acme.ok()) << acme.status();
+  EXPECT_EQ(acme->created_at, kNow);
+  EXPECT_EQ(store_->CreateTenant(TenantRecord{"acme", {}, 0}).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->CreateTenant(TenantRecord{"A", {}, 0}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->CreateTenant(TenantRecord{"x", {0, 0, -1, 0}, 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  CreatedApiKey tenant_key = Create(spec);
+  CreatedApiKey plain_key = Create(WithRole("reader"));
+  StatusOr<Principal> p = store_->Authenticate(tenant_key.secret);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->tenant, "acme");
+  EXPECT_EQ(store_->Authenticate(plain_key.secret)->tenant, "");
+
+  // The state survives a reopen.
+  store_ = Open();
+  ASSERT_TRUE(store_->GetTenant("acme").has_value());
+  EXPECT_EQ(store_->GetTenant("acme")->quotas, (TenantQuotas{3, 100, 1, 2}));
+  EXPECT_EQ(store_->ListTenants().size(), 1u);
+
+  StatusOr<size_t> revoked = store_->DeleteTenant("acme");
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(*revoked, 1u);
+  ExpectRefused(store_->Authenticate(tenant_key.secret), "unknown_key");
+  EXPECT_TRUE(store_->Authenticate(plain_key.secret).ok());
+  EXPECT_FALSE(store_->GetTenant("acme").has_value());
+  EXPECT_TRUE(absl::IsNotFound(store_->DeleteTenant("acme").status()));
+  store_ = Open();
+  EXPECT_TRUE(store_->ListTenants().empty());
+}
+
+}  // namespace
+}  // namespace vj

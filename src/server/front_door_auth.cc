@@ -57,6 +57,7 @@ StatusOr<std::unique_ptr<FrontDoorAuthenticator>> FrontDoorAuthenticator::Create
     options.issuer = config.oidc.issuer;
     options.audience = config.oidc.audience;
     options.roles_claim = config.oidc.roles_claim;
+    options.tenant_claim = config.oidc.tenant_claim;
     options.role_grants = config.oidc.role_grants;
     options.leeway = std::chrono::seconds(config.oidc.leeway_s);
     options.jwks_min_refresh_interval = std::chrono::seconds(config.oidc.jwks_min_refresh_s);

@@ -86,7 +86,9 @@ RequestContext RequestPipeline::NewContext(const Request& request) {
   return context;
 }
 
-Response RequestPipeline::Refuse(const Status& status, const std::string& request_id, std::string_view reason) {
+Response RequestPipeline::Refuse(const Status& status, const std::string& request_id, std::string_view reason,
+                                 std::string& refusal) {
+  refusal = reason;
   metrics_.Increment(kAuthFailures, {{"reason", std::string(reason)}});
   Response response = port_ == Port::kPeer ? PeerErrorResponse(status) : ErrorResponse(status, 0);
   if (status.code() == absl::StatusCode::kUnauthenticated) {
@@ -98,17 +100,38 @@ Response RequestPipeline::Refuse(const Status& status, const std::string& reques
 
 Response RequestPipeline::Handle(const Request& request) {
   RequestContext context = NewContext(request);
+  RouteMatch match;
+  std::string refusal;
+  Response response = Serve(request, context, match, refusal);
+  if (hooks_.audit) hooks_.audit(AuditedRequest{context, request, match, response.status, refusal});
+  return response;
+}
+
+Response RequestPipeline::Serve(const Request& request, RequestContext& context, RouteMatch& match,
+                                std::string& refusal) {
+  // The route is matched first so that a refusal can be audited with what it refused; it is answered
+  // only after authentication (probing paths needs credentials).
+  match = MatchRoute(port_, request.method, request.path);
   // Authenticate: invalid credentials are refused even on public routes.
   StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
-  if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()));
+  if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()), refusal);
   context.principal = std::move(*principal);
+  if (context.principal != nullptr && !context.principal->tenant.empty()) {
+    // A key's tenant exists (deleting a tenant revokes its keys); a token may name any.
+    const std::string& tenant = context.principal->tenant;
+    if (!hooks_.tenant_exists || !hooks_.tenant_exists(tenant)) {
+      return Refuse(AuthFailure("unknown_tenant", "the credential's tenant \"" + tenant + "\" does not exist"),
+                    context.request_id, "unknown_tenant", refusal);
+    }
+    context.tenant = tenant;
+  }
   if (context.principal != nullptr && context.principal->value_exists) {
     Status valid = hooks_.value_exists
-                       ? hooks_.value_exists(*context.principal->value_exists)
+                       ? hooks_.value_exists(context, *context.principal->value_exists)
                        : AuthFailure("unsupported_claim", "tokens with a value_exists claim are not accepted here");
     if (!valid.ok()) {
       const bool refused = valid.code() == absl::StatusCode::kUnauthenticated;
-      return Refuse(valid, context.request_id, refused ? AuthFailureReason(valid) : "unavailable");
+      return Refuse(valid, context.request_id, refused ? AuthFailureReason(valid) : "unavailable", refusal);
     }
   }
   if (port_ == Port::kPeer) {
@@ -119,13 +142,12 @@ Response RequestPipeline::Handle(const Request& request) {
     }
   }
 
-  RouteMatch match = MatchRoute(port_, request.method, request.path);
   // The alias the client used, if any: a refusal names it, so that it tells nothing of its target.
   std::optional<std::string> alias;
-  if (hooks_.resolve_collection && match.route != nullptr) alias = hooks_.resolve_collection(match);
+  if (hooks_.resolve_collection && match.route != nullptr) alias = hooks_.resolve_collection(context, match);
   if (match.route == nullptr) {
     if (context.principal == nullptr) {
-      return Refuse(MissingCredentials(), context.request_id, "missing");
+      return Refuse(MissingCredentials(), context.request_id, "missing", refusal);
     }
     Response response = NoRouteResponse(match, request);
     response.headers.emplace_back("X-Request-Id", context.request_id);
@@ -138,9 +160,17 @@ Response RequestPipeline::Handle(const Request& request) {
                     (hooks_.metrics_public && route.server == RouteServer::kTransport);
   if (!open) {
     if (context.principal == nullptr) {
-      return Refuse(MissingCredentials(), context.request_id, "missing");
+      return Refuse(MissingCredentials(), context.request_id, "missing", refusal);
     }
     const Principal& who = *context.principal;
+    // A tenant principal acts inside its tenant only: node-wide routes (keys, roles, tenants, cluster,
+    // full snapshots, metrics) are refused whatever its grants, so an "admin" key of a tenant is the
+    // admin of its tenant's collections and nothing more.
+    if (!context.tenant.empty() && !TenantMayUse(route)) {
+      return Refuse(absl::PermissionDeniedError(who.id + " acts for tenant " + context.tenant +
+                                                " and may not use node-wide routes"),
+                    context.request_id, "forbidden", refusal);
+    }
     const bool allowed = route.scope == RouteScope::kAnyCollection
                              ? std::any_of(who.grants.begin(), who.grants.end(),
                                            [&](const Grant& g) { return g.level >= route.permission &&
@@ -150,13 +180,18 @@ Response RequestPipeline::Handle(const Request& request) {
       std::string what = std::string(PermissionName(route.permission));
       what += match.collection() ? " access to collection " + (alias ? *alias : std::string(*match.collection()))
                                  : " access to this node";
-      return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden");
+      return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden", refusal);
     }
     if (hooks_.rate_limit) {
       if (std::optional<int> wait = hooks_.rate_limit(who, route)) {
         return Refuse(RetryAfterError("rate limit of " + who.id + " reached: retry in " + std::to_string(*wait) + " s",
                                       *wait),
-                      context.request_id, "rate_limited");
+                      context.request_id, "rate_limited", refusal);
+      }
+    }
+    if (!context.tenant.empty() && hooks_.tenant_rate_limit) {
+      if (Status quota = hooks_.tenant_rate_limit(context.tenant, route); !quota.ok()) {
+        return Refuse(quota, context.request_id, "tenant_rate_limited", refusal);
       }
     }
   }
@@ -180,7 +215,6 @@ Response RequestPipeline::Handle(const Request& request) {
   }
   response.route = std::string(route.pattern);
   response.headers.emplace_back("X-Request-Id", context.request_id);
-  if (hooks_.audit) hooks_.audit(context, route, response.status);
   return response;
 }
 

@@ -1,7 +1,10 @@
 // RequestPipeline: the middleware chain every request of one port goes through, in this order:
-//   trace (request id, traceparent) -> authenticate -> route (api/route_table.h) -> resolve a
-//   collection alias -> authorize (the route's declared permission and scope, on the resolved
-//   collection) -> rate limit -> handler -> audit hook.
+//   trace (request id, traceparent) -> authenticate (and the principal's tenant: it must exist) ->
+//   route (api/route_table.h) -> resolve a collection alias, in the principal's namespace -> authorize
+//   (the route's declared permission and scope, on the resolved collection; a tenant principal never
+//   passes a node-wide route) -> rate limit (the principal's, then its tenant's) -> handler -> audit hook.
+//   The audit hook sees every request the pipeline answers, refusals (401, 403, 429) and unknown routes
+//   included.
 // The transport (HttpServer) hands it every request it does not serve itself (/livez, /readyz,
 // /healthz), and it hands each authorized request, with its RequestContext, to the server of its route:
 // RestApi, the cluster node (replication), or the transport's own /metrics.
@@ -67,22 +70,40 @@ class PeerAuthenticator final : public Authenticator {
   const std::shared_ptr<const Principal> peer_;
 };
 
+// What the audit hook learns of one answered request: never its body, nor its credentials.
+struct AuditedRequest {
+  const RequestContext& context;  // principal null: none was proven (a 401, or a public route without one)
+  const Request& request;
+  const RouteMatch& match;        // route null: no route matched (404/405), or none was needed to refuse
+  int status;                     // the HTTP status answered
+  std::string_view refusal;       // the reason of a refusal, as in vjvector_auth_failures_total; else empty
+};
+
 struct RequestPipelineHooks {
   // Served by the route's server (RouteServer::kApi / kCluster); unset ones answer 404.
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> api;
   std::function<Response(const RequestContext&, const RouteMatch&, const Request&)> cluster;
   // Replaces an alias in the matched route's collection parameter by the collection it names
   // (api/rest_api.h ResolveCollectionAlias), before authorization: a grant is checked against the
-  // collection a request reaches, whatever name it used. Returns the alias it replaced, nullopt when it
+  // collection a request reaches, whatever name it used. Names are those the context's principal sees
+  // (its tenant's namespace; api/tenant_scope.h). Returns the alias it replaced, nullopt when it
   // changed nothing. Unset: names are taken as they are.
-  std::function<std::optional<std::string>(RouteMatch&)> resolve_collection;
-  // Checks a principal whose token carries Qdrant's value_exists claim (api/value_exists.h): OK, or the
-  // refusal. Unset: such principals are refused (a claim that cannot be checked never grants access).
-  std::function<Status(const ValueExistsCondition&)> value_exists;
+  std::function<std::optional<std::string>(const RequestContext&, RouteMatch&)> resolve_collection;
+  // Checks a principal whose token carries Qdrant's value_exists claim (api/value_exists.h), in the
+  // context's namespace: OK, or the refusal. Unset: such principals are refused (a claim that cannot be
+  // checked never grants access).
+  std::function<Status(const RequestContext&, const ValueExistsCondition&)> value_exists;
+  // Whether a tenant exists (docs/tenancy.md). A principal of an unknown tenant is refused (401).
+  // Unset: every tenant principal is refused.
+  std::function<bool(const std::string& tenant)> tenant_exists;
+  // The tenant's request-rate quota: OK, or the refusal (RetryAfterError naming the quota; 429).
+  // Unset: no quota.
+  std::function<Status(const std::string& tenant, const RouteSpec&)> tenant_rate_limit;
   // Rate limit: seconds to wait before retrying (429), or nullopt to go on. Unset: no limit.
   std::function<std::optional<int>(const Principal&, const RouteSpec&)> rate_limit;
-  // Called after the handler with the answer's status (the audit log hangs here; issue 12).
-  std::function<void(const RequestContext&, const RouteSpec&, int status)> audit;
+  // Called with every answer, after the handler or the refusal (the audit log hangs here; issue 12).
+  // Runs on the request's thread: it must be quick.
+  std::function<void(const AuditedRequest&)> audit;
   // /metrics text (RouteServer::kTransport); unset answers 404.
   std::function<std::string()> metrics_text;
   // /metrics without credentials (security.metrics_public).
@@ -97,7 +118,11 @@ class RequestPipeline {
   Response Handle(const Request& request);
 
  private:
-  Response Refuse(const Status& status, const std::string& request_id, std::string_view reason);
+  // The chain up to the answer; `match` and `refusal` tell the audit hook what was asked and why it
+  // was refused.
+  Response Serve(const Request& request, RequestContext& context, RouteMatch& match, std::string& refusal);
+  Response Refuse(const Status& status, const std::string& request_id, std::string_view reason,
+                  std::string& refusal);
   RequestContext NewContext(const Request& request);
 
   const Port port_;

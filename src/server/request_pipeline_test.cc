@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/retry_after.h"
 #include "security/auth_failure.h"
+#include "server/audit_hook.h"
 
 namespace vj {
 namespace {
@@ -25,6 +27,9 @@ class FixedAuthenticator final : public Authenticator {
       p->grants = {{"*", Permission::kRead}};
     } else if (it->second == "logs") {
       p->grants = {{"logs-*", Permission::kWrite}};
+    } else if (it->second == "acme-admin" || it->second == "ghost-admin") {
+      p->grants = {{"*", Permission::kAdmin}};
+      p->tenant = it->second.substr(0, it->second.find('-'));
     } else {
       return AuthFailure("unknown_key", "invalid credentials");
     }
@@ -133,7 +138,7 @@ TEST_F(RequestPipelineTest, AnAliasIsResolvedBeforeAuthorization) {
     return Response{};
   };
   // "logs-view" is an alias of "secret"; "logs-2" one of "logs-1".
-  hooks.resolve_collection = [](RouteMatch& match) -> std::optional<std::string> {
+  hooks.resolve_collection = [](const RequestContext&, RouteMatch& match) -> std::optional<std::string> {
     if (match.params.empty()) return std::nullopt;
     std::string alias = match.params[0];
     if (alias == "logs-view") match.params[0] = "secret";
@@ -169,6 +174,86 @@ TEST_F(RequestPipelineTest, TheRateLimitAnswers429WithRetryAfter) {
   EXPECT_EQ(p.Handle(vj::Make("GET", "/")).status, 200);
 }
 
+// What the audit hook was told of one request.
+struct Audited {
+  std::string request_id, principal, route, collection, refusal, client;
+  int status;
+};
+
+TEST_F(RequestPipelineTest, TheAuditHookSeesEveryAnswerRefusalsIncluded) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipelineHooks hooks;
+  std::vector<Audited> audited;
+  hooks.audit = [&audited](const AuditedRequest& a) {
+    audited.push_back({a.context.request_id, a.context.principal ? a.context.principal->id : "",
+                       a.match.route ? std::string(a.match.route->pattern) : "",
+                       std::string(a.match.collection().value_or("")), std::string(a.refusal),
+                       a.context.client_address, a.status});
+  };
+  int calls = 0;
+  hooks.rate_limit = [&](const Principal& who, const RouteSpec&) -> std::optional<int> {
+    return who.id == "key:logs" && ++calls > 1 ? std::optional<int>(1) : std::nullopt;
+  };
+  RequestPipeline p = Make(Port::kPublic, std::move(hooks));
+  auto handle = [&p](std::string method, std::string path, std::string key, std::string id) {
+    Request r = vj::Make(std::move(method), std::move(path), std::move(key));
+    r.headers["x-request-id"] = std::move(id);
+    r.client_address = "10.0.0.9:4242";
+    return p.Handle(r).status;
+  };
+  EXPECT_EQ(handle("POST", "/collections/a/points/query", "reader", "ok-1"), 200);
+  EXPECT_EQ(handle("POST", "/collections/a/points/query", "wrong", "badkey-2"), 401);
+  EXPECT_EQ(handle("PUT", "/collections/a/points", "", "nokey-3"), 401);
+  EXPECT_EQ(handle("PUT", "/collections/a/points", "reader", "forbidden-4"), 403);
+  EXPECT_EQ(handle("PUT", "/collections/logs-1/points", "logs", "served-5"), 200);
+  EXPECT_EQ(handle("PUT", "/collections/logs-1/points", "logs", "limited-6"), 429);
+  EXPECT_EQ(handle("GET", "/no/such/route", "reader", "unknown-7"), 404);
+  EXPECT_EQ(handle("GET", "/no/such/route", "", "unknown-8"), 401);
+  ASSERT_EQ(audited.size(), 8u);
+  auto expect = [&](size_t i, std::string id, std::string principal, std::string route, std::string collection,
+                    std::string refusal, int status) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(audited[i].request_id, id);
+    EXPECT_EQ(audited[i].principal, principal);
+    EXPECT_EQ(audited[i].route, route);
+    EXPECT_EQ(audited[i].collection, collection);
+    EXPECT_EQ(audited[i].refusal, refusal);
+    EXPECT_EQ(audited[i].status, status);
+    EXPECT_EQ(audited[i].client, "10.0.0.9:4242");
+  };
+  expect(0, "ok-1", "key:reader", "/collections/{name}/points/query", "a", "", 200);
+  // A refusal before authentication still names the route asked for, without a principal.
+  expect(1, "badkey-2", "", "/collections/{name}/points/query", "a", "unknown_key", 401);
+  expect(2, "nokey-3", "", "/collections/{name}/points", "a", "missing", 401);
+  expect(3, "forbidden-4", "key:reader", "/collections/{name}/points", "a", "forbidden", 403);
+  expect(4, "served-5", "key:logs", "/collections/{name}/points", "logs-1", "", 200);
+  expect(5, "limited-6", "key:logs", "/collections/{name}/points", "logs-1", "rate_limited", 429);
+  expect(6, "unknown-7", "key:reader", "", "", "", 404);
+  expect(7, "unknown-8", "", "", "", "missing", 401);
+}
+
+TEST_F(RequestPipelineTest, AuditRecordsCarryThePrincipalRouteAndAdminFlagButNoCredentials) {
+  std::vector<AuditEvent> events;
+  RequestPipelineHooks hooks;
+  hooks.audit = [&events](const AuditedRequest& a) { events.push_back(AuditEventOf(a)); };
+  RequestPipeline p = Make(Port::kPublic, std::move(hooks));
+  Request r = vj::Make("POST", "/vjvector/keys", "admin");
+  r.body = R"({"role":"reader"})";
+  EXPECT_EQ(p.Handle(r).status, 200);
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/vjvector/keys", "wrong")).status, 401);
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/vjvector/keys", "admin")).status, 200);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].principal, "key:admin");
+  EXPECT_EQ(events[0].action, "/vjvector/keys");
+  EXPECT_EQ(events[0].method, "POST");
+  EXPECT_TRUE(events[0].admin);
+  EXPECT_EQ(events[1].principal, "");  // the presented credential is not a principal, and never recorded
+  EXPECT_EQ(events[1].reason, "unknown_key");
+  EXPECT_TRUE(events[1].admin);        // a refused admin action is one too
+  EXPECT_FALSE(events[2].admin);       // reading the key list is not
+  for (const AuditEvent& e : events) EXPECT_EQ(AuditEventJson(e, "n1").find("wrong"), std::string::npos);
+}
+
 TEST_F(RequestPipelineTest, ThePublicPortHasNoPeerRoutesAndUsersNeverReachThem) {
   RequestPipeline pub = Make(Port::kPublic);
   for (const char* path : {"/internal/shards/a/0/points", "//internal/shards/a/0/points",
@@ -200,6 +285,48 @@ TEST(PeerAuthenticatorTest, TokenAndCertificate) {
 
   PeerAuthenticator open("", /*mutual_tls=*/false);
   EXPECT_TRUE(open.Authenticate(Make("POST", "/internal/shards/a/0/points/count")).ok());
+}
+
+}  // namespace
+}  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST_F(RequestPipelineTest, TenantPrincipalsActInTheirTenantOnly) {
+  DeclarePipelineMetrics(metrics_);
+  RequestPipelineHooks hooks;
+  hooks.tenant_exists = [](const std::string& tenant) { return tenant == "acme"; };
+  int rate_checks = 0;
+  hooks.tenant_rate_limit = [&](const std::string& tenant, const RouteSpec& route) -> Status {
+    ++rate_checks;
+    EXPECT_EQ(tenant, "acme");
+    if (route.pattern == "/collections/{name}/points/count") return RetryAfterError("tenant acme: quota read_per_s", 3);
+    return absl::OkStatus();
+  };
+  RequestPipeline p = Make(Port::kPublic, hooks);
+  Response r = p.Handle(vj::Make("GET", "/collections", "acme-admin"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(seen_.tenant, "acme");
+  // An "admin" of a tenant is refused every node-wide route, but may change its namespace's aliases.
+  for (const char* path : {"/vjvector/keys", "/metrics", "/cluster", "/snapshots", "/vjvector/tenants"}) {
+    r = p.Handle(vj::Make("GET", path, "acme-admin"));
+    EXPECT_EQ(r.status, 403) << path;
+    EXPECT_THAT(r.body, HasSubstr("acts for tenant acme"));
+  }
+  EXPECT_EQ(p.Handle(vj::Make("POST", "/collections/aliases", "acme-admin")).status, 200);
+  r = p.Handle(vj::Make("POST", "/collections/a/points/count", "acme-admin"));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(HeaderOf(r, "Retry-After"), "3");
+  EXPECT_THAT(metrics_.Render(), HasSubstr("vjvector_auth_failures_total{reason=\"tenant_rate_limited\"} 1"));
+  // A principal of a tenant that does not exist: 401, before anything else.
+  r = p.Handle(vj::Make("GET", "/collections", "ghost-admin"));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_THAT(r.body, HasSubstr("tenant \\\"ghost\\\" does not exist"));
+  // Principals of no tenant are not charged to a tenant.
+  const int before = rate_checks;
+  EXPECT_EQ(p.Handle(vj::Make("GET", "/vjvector/keys", "admin")).status, 200);
+  EXPECT_EQ(rate_checks, before);
 }
 
 }  // namespace

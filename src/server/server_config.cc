@@ -293,6 +293,24 @@ Status SetRate(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetAuditMaxFileBytes(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.audit_max_file_bytes, ParseNumber(v, 4096, 1ull << 40));
+  return absl::OkStatus();
+}
+Status SetAuditMaxFiles(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.audit_max_files, ParseNumber(v, 0, 1000000));
+  return absl::OkStatus();
+}
+Status SetAuditQueueRecords(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.audit_queue_records, ParseNumber(v, 16, 1ull << 24));
+  return absl::OkStatus();
+}
+Status SetAuditQueueFull(ServerConfig& c, const std::string& v) {
+  if (v != "drop" && v != "block") return absl::InvalidArgumentError("expected drop or block, got \"" + v.substr(0, 16) + "\"");
+  c.audit_queue_full = v;
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -388,6 +406,7 @@ constexpr Setting kSettings[] = {
     {"SECURITY_OIDC_JWKS_URL", "security.oidc.jwks_url", SetOidcUrl},
     {"SECURITY_OIDC_JWKS_FILE", "security.oidc.jwks_file", SetOidcText<&ServerConfig::Oidc::jwks_file>},
     {"SECURITY_OIDC_ROLES_CLAIM", "security.oidc.roles_claim", SetOidcText<&ServerConfig::Oidc::roles_claim>},
+    {"SECURITY_OIDC_TENANT_CLAIM", "security.oidc.tenant_claim", SetOidcText<&ServerConfig::Oidc::tenant_claim>},
     {"SECURITY_OIDC_LEEWAY_S", "security.oidc.leeway_s", SetOidcLeeway},
     {"SECURITY_OIDC_JWKS_MIN_REFRESH_S", "security.oidc.jwks_min_refresh_s", SetOidcMinRefresh},
     {"SECURITY_RATE_LIMITS_READ_PER_S", "security.rate_limits.read_per_s",
@@ -398,6 +417,15 @@ constexpr Setting kSettings[] = {
      SetRate<&OperationLimits::write, &RateLimit::per_s>},
     {"SECURITY_RATE_LIMITS_WRITE_BURST", "security.rate_limits.write_burst",
      SetRate<&OperationLimits::write, &RateLimit::burst>},
+    {"AUDIT_ENABLED", "audit.enabled", SetFlag<&ServerConfig::audit_enabled>},
+    {"AUDIT_PATH", "audit.path", SetPath<&ServerConfig::audit_path>},
+    {"AUDIT_STDOUT", "audit.stdout", SetFlag<&ServerConfig::audit_stdout>},
+    {"AUDIT_MAX_FILE_BYTES", "audit.max_file_bytes", SetAuditMaxFileBytes},
+    {"AUDIT_MAX_FILES", "audit.max_files", SetAuditMaxFiles},
+    {"AUDIT_FSYNC", "audit.fsync", SetFlag<&ServerConfig::audit_fsync>},
+    {"AUDIT_HMAC_KEY_FILE", "audit.hmac_key_file", SetPath<&ServerConfig::audit_hmac_key_file>},
+    {"AUDIT_QUEUE_RECORDS", "audit.queue_records", SetAuditQueueRecords},
+    {"AUDIT_QUEUE_FULL", "audit.queue_full", SetAuditQueueFull},
 };
 
 // The YAML-only maps of security.rate_limits: name -> {read_per_s, read_burst, write_per_s, write_burst},

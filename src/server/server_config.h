@@ -24,6 +24,9 @@
 //            timeout_ms: 30000, compaction_threads: 1, max_concurrent_rebuilds: 2, min_free_disk_mb: 64}
 //   storage: {index_snapshot_every_mutations: 50000, index_snapshot_interval_s: 300}
 //   security: {api_key: <secret>, alt_api_key: <secret>, read_only_api_key: <secret>}
+//   audit: {enabled: false, path: <file>, stdout: false, max_file_bytes: 104857600, max_files: 0,
+//           fsync: true, hmac_key_file: <file>, queue_records: 65536, queue_full: drop|block}
+//          (audit/audit_log.h; docs/compliance.md)
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
 // VJVECTOR_HTTP_MAX_QUEUED_REQUESTS, VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES,
@@ -37,7 +40,8 @@
 // VJVECTOR_SECURITY_ALT_API_KEY, VJVECTOR_SECURITY_READ_ONLY_API_KEY (secrets have no flags),
 // VJVECTOR_SECURITY_RATE_LIMITS_{READ_PER_S,READ_BURST,WRITE_PER_S,WRITE_BURST},
 // VJVECTOR_TLS_CERT_FILE, VJVECTOR_TLS_KEY_FILE, VJVECTOR_TLS_CA_FILE, VJVECTOR_TLS_CLIENT_AUTH,
-// VJVECTOR_CLUSTER_ETCD_CA_FILE, VJVECTOR_CLUSTER_ETCD_CERT_FILE, VJVECTOR_CLUSTER_ETCD_KEY_FILE.
+// VJVECTOR_CLUSTER_ETCD_CA_FILE, VJVECTOR_CLUSTER_ETCD_CERT_FILE, VJVECTOR_CLUSTER_ETCD_KEY_FILE,
+// VJVECTOR_AUDIT_<KEY> for each audit key in upper case (VJVECTOR_AUDIT_ENABLED, ...).
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
 // VJVECTOR_HTTP_ALLOWED_HOSTS.
 // Thread-safety: plain values and pure functions.
@@ -134,12 +138,24 @@ struct ServerConfig {
     std::string jwks_url;
     std::string jwks_file;
     std::string roles_claim = "realm_access.roles";
+    std::string tenant_claim = "tenant";
     size_t leeway_s = 30;
     size_t jwks_min_refresh_s = 30;  // at most one JWKS fetch per this many seconds on unknown kids
     std::map<std::string, std::vector<Grant>> role_grants;
   } oidc;
   // Per-principal read and write rates (security.rate_limits; docs/security.md). All 0: unlimited.
   RateLimitSettings rate_limits;
+  // The audit log (audit/audit_log.h, docs/compliance.md). audit_path empty: <data_dir>/audit/audit.log,
+  // unless audit_stdout is set (then standard output only).
+  bool audit_enabled = false;
+  std::string audit_path;
+  bool audit_stdout = false;
+  uint64_t audit_max_file_bytes = 100ull << 20;
+  size_t audit_max_files = 0;  // rotated files kept; 0 = all
+  bool audit_fsync = true;     // fdatasync after each batch of records
+  std::string audit_hmac_key_file;  // records chained with HMAC-SHA256 under the key in this file
+  size_t audit_queue_records = 65536;
+  std::string audit_queue_full = "drop";  // drop (counted) | block (requests wait for room)
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

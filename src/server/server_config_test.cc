@@ -186,6 +186,29 @@ TEST(ServerConfigTest, WriteQueueSettingsComeFromFileOrEnvAndAreBounded) {
   ExpectRefusedNamingEnv("VJVECTOR_WRITES_COMPACTION_THREADS", {"0"});
 }
 
+TEST(ServerConfigTest, AuditSettingsComeFromFileOrEnvAndAreChecked) {
+  auto defaults = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_FALSE(defaults->audit_enabled);
+  EXPECT_EQ(defaults->audit_max_file_bytes, uint64_t{100} << 20);
+  EXPECT_EQ(defaults->audit_queue_full, "drop");
+  auto from_file = LoadServerConfig(
+      WriteYaml("audit:\n  enabled: true\n  path: /var/log/vj/audit.log\n  max_files: 7\n  queue_full: block\n"),
+      Env({{"VJVECTOR_AUDIT_STDOUT", "true"}, {"VJVECTOR_AUDIT_MAX_FILE_BYTES", "65536"}}), {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_TRUE(from_file->audit_enabled);
+  EXPECT_TRUE(from_file->audit_stdout);
+  EXPECT_EQ(from_file->audit_path, "/var/log/vj/audit.log");
+  EXPECT_EQ(from_file->audit_max_files, 7u);
+  EXPECT_EQ(from_file->audit_max_file_bytes, 65536u);
+  EXPECT_EQ(from_file->audit_queue_full, "block");
+  EXPECT_FALSE(LoadServerConfig(WriteYaml("audit:\n  enable: true\n"), Env({}), {}).ok());
+  ExpectRefusedNamingEnv("VJVECTOR_AUDIT_ENABLED", {"yes", ""});
+  ExpectRefusedNamingEnv("VJVECTOR_AUDIT_MAX_FILE_BYTES", {"100", "big"});
+  ExpectRefusedNamingEnv("VJVECTOR_AUDIT_QUEUE_FULL", {"wait"});
+  ExpectRefusedNamingEnv("VJVECTOR_AUDIT_PATH", {""});
+}
+
 TEST(ServerConfigTest, TlsSettingsComeFromFileOrEnvAndMustBeConsistent) {
   std::string path = WriteYaml(
       "tls:\n  cert_file: /etc/vj/node.crt\n  key_file: /etc/vj/node.key\n  ca_file: /etc/vj/ca.crt\n"

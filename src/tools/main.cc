@@ -18,10 +18,15 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <absl/strings/str_cat.h>
+
 #include "api/error_mapping.h"
 #include "api/replication_route.h"
 #include "api/rest_api.h"
+#include "api/tenant_scope.h"
+#include "core/retry_after.h"
 #include "api/value_exists.h"
+#include "audit/audit_verify.h"
 #include "cluster/cluster_node.h"
 #include "cluster/etcd_client.h"
 #include "cluster/etcd_security_backend.h"
@@ -35,6 +40,7 @@
 #include "core/distance.h"
 #include "security/local_state_file.h"
 #include "security/security_store.h"
+#include "server/audit_hook.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/browser_policy.h"
@@ -132,6 +138,34 @@ std::string RequestIdNonce() {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", random());
   return buf;
+}
+
+// The node an audit record names: cluster.node_id, else the host's name.
+std::string AuditNodeName(const vj::ServerConfig& config) {
+  if (!config.node_id.empty()) return config.node_id;
+  char host[256] = {};
+  return ::gethostname(host, sizeof host - 1) == 0 ? std::string(host) : std::string("localhost");
+}
+
+// `vjvector audit verify`: 0 when the chain holds, 1 (naming the first broken record) when it does not.
+int VerifyAudit(const std::vector<std::string>& arguments, const std::string& key_file) {
+  std::string key;
+  if (!key_file.empty()) {
+    vj::StatusOr<std::string> read = vj::ReadAuditKeyFile(key_file);
+    if (!read.ok()) {
+      std::fprintf(stderr, "vjvector audit verify: %s\n", std::string(read.status().message()).c_str());
+      return 1;
+    }
+    key = std::move(*read);
+  }
+  vj::StatusOr<std::vector<std::string>> files = vj::AuditFilesInOrder(arguments);
+  if (!files.ok()) {
+    std::fprintf(stderr, "vjvector audit verify: %s\n", std::string(files.status().message()).c_str());
+    return 1;
+  }
+  const vj::AuditVerifyResult result = vj::VerifyAuditFiles(*files, key);
+  std::printf("%s\n", vj::DescribeAuditVerifyResult(result).c_str());
+  return result.ok ? 0 : 1;
 }
 
 // How long /readyz waits for a cluster node's replicas to catch up before reporting ready anyway.
@@ -416,6 +450,16 @@ int Serve(const vj::ServerConfig& config) {
     spdlog::warn("no authentication is configured: every client of {}:{} may do everything (set "
                  "security.api_key; docs/security.md)", config.host, config.port);
   }
+  // The audit log (audit.*; docs/compliance.md): before the pipelines that write to it, after them gone.
+  const std::string audit_node = AuditNodeName(config);
+  vj::StatusOr<std::unique_ptr<vj::AuditLog>> audit_log = vj::OpenAuditLog(config, audit_node);
+  if (!audit_log.ok()) {
+    spdlog::critical("cannot open the audit log: {}", vj::StatusMessage(audit_log.status()));
+    return 1;
+  }
+  vj::DeclareAuditMetrics(metrics);
+  metrics.AddCollector([log = audit_log->get()](vj::Metrics& m) { vj::CollectAuditMetrics(log, m); });
+  if (*audit_log) spdlog::info("audit log on ({})", config.audit_path.empty() && config.audit_stdout ? "stdout" : "file");
   vj::RateLimiter rate_limiter(config.rate_limits);
   vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/peer_tls != nullptr);
   const vj::Status loading = absl::UnavailableError("the node is still loading its collections");
@@ -431,24 +475,48 @@ int Serve(const vj::ServerConfig& config) {
   public_hooks.api = serve_api;
   public_hooks.metrics_text = [&metrics] { return metrics.Render(); };
   public_hooks.metrics_public = config.metrics_public;
-  public_hooks.resolve_collection = [&live_catalog](vj::RouteMatch& match) -> std::optional<std::string> {
+  public_hooks.audit = vj::MakeAuditHook(audit_log->get(), audit_node, vj::Port::kPublic);
+  public_hooks.resolve_collection = [&live_catalog, &security](const vj::RequestContext& context,
+                                                                vj::RouteMatch& match) -> std::optional<std::string> {
     vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
     if (catalog == nullptr) return std::nullopt;  // still loading: the handler answers 503
-    return vj::ResolveCollectionAlias(*catalog, match);
+    return vj::ResolveCollectionAlias(vj::ScopedCatalog(*catalog, context, security.get()), match);
   };
-  public_hooks.value_exists = [&live_catalog, &loading](const vj::ValueExistsCondition& condition) -> vj::Status {
+  public_hooks.value_exists = [&live_catalog, &loading, &security](const vj::RequestContext& context,
+                                                                    const vj::ValueExistsCondition& condition) -> vj::Status {
     vj::Catalog* catalog = live_catalog.load(std::memory_order_acquire);
     if (catalog == nullptr) return loading;
-    return vj::CheckValueExists(*catalog, condition);
+    vj::NamespacedCatalog scoped = vj::ScopedCatalog(*catalog, context, security.get());
+    return vj::CheckValueExists(scoped, condition);
   };
   public_hooks.rate_limit = [&rate_limiter](const vj::Principal& who, const vj::RouteSpec& route) -> std::optional<int> {
     const vj::RateDecision d = rate_limiter.Check(who, route.writes);
     if (d.allowed) return std::nullopt;
     return static_cast<int>(std::max<int64_t>(1, d.retry_after_s));
   };
+  public_hooks.tenant_exists = [&security](const std::string& tenant) {
+    return security != nullptr && security->GetTenant(tenant).has_value();
+  };
+  // A tenant's read_per_s / write_per_s quota: one bucket per tenant and operation class on this node,
+  // in the principals' limiter under "tenant:<id>" (no principal id starts so).
+  public_hooks.tenant_rate_limit = [&rate_limiter, &security](const std::string& tenant,
+                                                             const vj::RouteSpec& route) -> vj::Status {
+    std::optional<vj::TenantRecord> record = security != nullptr ? security->GetTenant(tenant) : std::nullopt;
+    if (!record) return absl::OkStatus();
+    const double per_s = route.writes ? record->quotas.write_per_s : record->quotas.read_per_s;
+    if (per_s <= 0) return absl::OkStatus();
+    const vj::RateDecision d =
+        rate_limiter.CheckKey("tenant:" + tenant, vj::RateLimit{per_s, 0}, route.writes, 1);
+    if (d.allowed) return absl::OkStatus();
+    const int64_t wait = std::max<int64_t>(1, d.retry_after_s);
+    return vj::RetryAfterError("tenant " + tenant + ": quota " + (route.writes ? "write_per_s" : "read_per_s") +
+                                   " (" + absl::StrCat(per_s) + ") reached: retry in " + std::to_string(wait) + " s",
+                               wait);
+  };
   vj::RequestPipeline public_pipeline(vj::Port::kPublic, public_authenticator, public_hooks, metrics, nonce);
   vj::RequestPipelineHooks peer_hooks;
   peer_hooks.api = serve_api;
+  peer_hooks.audit = vj::MakeAuditHook(audit_log->get(), audit_node, vj::Port::kPeer);
   peer_hooks.cluster = [&live_cluster, &loading](const vj::RequestContext&, const vj::RouteMatch& match,
                                                  const vj::Request& request) {
     vj::ClusterNode* c = live_cluster.load(std::memory_order_acquire);
@@ -641,6 +709,16 @@ int main(int argc, char** argv) {
         std::printf("%s\n", boost::json::serialize(routes).c_str());
       });
 
+  CLI::App* audit = app.add_subcommand("audit", "Audit log tools");
+  audit->require_subcommand(1);
+  CLI::App* audit_verify = audit->add_subcommand(
+      "verify", "Check an audit log's hash chain (files in rotation order, or a directory); exit 0 when it "
+                "holds, 1 naming the first broken record");
+  std::vector<std::string> audit_files;
+  std::string audit_key_file;
+  audit_verify->add_option("files", audit_files, "audit files, oldest first, or directories")->required();
+  audit_verify->add_option("--hmac-key-file", audit_key_file, "the key of audit.hmac_key_file");
+
   CLI::App* serve = app.add_subcommand("serve", "Run a node");
   std::string config_file, data_dir, host, log_format, log_level;
   std::string etcd, node_id, advertise_url, cluster_prefix;
@@ -675,11 +753,13 @@ int main(int argc, char** argv) {
                     "none on a loopback address, any elsewhere)");
 
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
-      std::string(argv[1]) != "version" && std::string(argv[1]) != "routes") {
+      std::string(argv[1]) != "version" && std::string(argv[1]) != "routes" &&
+      std::string(argv[1]) != "audit") {
     std::fprintf(stderr, "vjvector: unknown command \"%s\" (try vjvector --help)\n", argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
+  if (audit_verify->parsed()) return VerifyAudit(audit_files, audit_key_file);
   if (!serve->parsed()) return 0;  // version, routes
 
   vj::ConfigOverrides flags;

@@ -70,10 +70,15 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "SECURITY_JWT_RBAC": "jwt_rbac", "SECURITY_OIDC_ISSUER": "issuer", "SECURITY_OIDC_AUDIENCE": "audience",
           "SECURITY_OIDC_JWKS_URL": "jwks_url", "SECURITY_OIDC_JWKS_FILE": "jwks_file",
           "SECURITY_OIDC_ROLES_CLAIM": "roles_claim", "SECURITY_OIDC_LEEWAY_S": "leeway_s",
+          "SECURITY_OIDC_TENANT_CLAIM": "tenant_claim",
           "SECURITY_OIDC_JWKS_MIN_REFRESH_S": "jwks_min_refresh_s",
           "CLUSTER_ETCD_CA_FILE": "etcd_ca_file", "CLUSTER_ETCD_CERT_FILE": "etcd_cert_file",
           "CLUSTER_ETCD_KEY_FILE": "etcd_key_file", "TLS_CERT_FILE": "tls_cert_file",
-          "TLS_KEY_FILE": "tls_key_file", "TLS_CA_FILE": "tls_ca_file", "TLS_CLIENT_AUTH": "tls_client_auth"}
+          "TLS_KEY_FILE": "tls_key_file", "TLS_CA_FILE": "tls_ca_file", "TLS_CLIENT_AUTH": "tls_client_auth",
+          "AUDIT_ENABLED": "audit_enabled", "AUDIT_PATH": "audit_path", "AUDIT_STDOUT": "audit_stdout",
+          "AUDIT_MAX_FILE_BYTES": "audit_max_file_bytes", "AUDIT_MAX_FILES": "audit_max_files",
+          "AUDIT_FSYNC": "audit_fsync", "AUDIT_HMAC_KEY_FILE": "audit_hmac_key_file",
+          "AUDIT_QUEUE_RECORDS": "audit_queue_records", "AUDIT_QUEUE_FULL": "audit_queue_full"}
 
 
 def reference_section():

@@ -100,6 +100,11 @@ EXPECTED_ROUTES = {
     ("GET", "/vjvector/roles"): ("admin", "node"),
     ("PUT", "/vjvector/roles/{name}"): ("admin", "node"),
     ("DELETE", "/vjvector/roles/{name}"): ("admin", "node"),
+    ("POST", "/vjvector/tenants"): ("admin", "node"),
+    ("GET", "/vjvector/tenants"): ("admin", "node"),
+    ("GET", "/vjvector/tenants/{tenant}/usage"): ("admin", "node"),
+    ("GET", "/vjvector/tenants/{tenant}"): ("admin", "node"),
+    ("DELETE", "/vjvector/tenants/{tenant}"): ("admin", "node"),
 }
 PROBES = {"/livez", "/readyz", "/healthz"}  # served by the transport, open to all
 # Routes that create or drop collections run on scratch collections (one in logs-*, one outside).
@@ -139,6 +144,7 @@ BODIES = {
     ("POST", "/collections/{name}/points/search/matrix/offsets"): {"sample": 2, "limit": 1},
     ("POST", "/collections/{name}/facet"): {"key": "f"},
     ("POST", "/vjvector/keys"): {"role": "reader", "name": "matrix"},
+    ("POST", "/vjvector/tenants"): {"id": "matrix"},
     ("POST", "/collections/aliases"): {"actions": []},
     ("PUT", "/collections/{name}/snapshots/recover"): {"location": "file:///nonexistent.snapshot"},
     ("PUT", "/vjvector/roles/{name}"): {"grants": [{"collections": "matrix-*", "access": "read"}]},
@@ -292,6 +298,7 @@ class RouteMatrix(AuthTestCase):
                 path = route["path"].replace("{field_name}", "f").replace("/points/{id}", "/points/1")
                 path = path.replace("{id}", "0123456789abcdef")  # a managed key's id
                 path = path.replace("{file}", "app.js")  # a file of the web console
+                path = path.replace("{tenant}", "matrix")
                 if scope == "collection":
                     path = path.replace("{name}", collection)
                 else:
