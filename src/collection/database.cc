@@ -72,11 +72,8 @@ Status Database::LoadAliases() {
     if (ec) return absl::UnavailableError("cannot read " + AliasFile() + ": " + ec.message());
     return absl::OkStatus();
   }
-  std::ifstream in(AliasFile(), std::ios::binary);
-  if (!in) return absl::UnavailableError("cannot open " + AliasFile());
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  VJ_ASSIGN_OR_RETURN(aliases_, AliasMap::Parse(bytes.str(), AliasFile()));
+  VJ_ASSIGN_OR_RETURN(std::string bytes, ReadDurableFile(AliasFile()));
+  VJ_ASSIGN_OR_RETURN(aliases_, AliasMap::Parse(bytes, AliasFile()));
   size_t dropped = 0;
   for (const AliasEntry& entry : aliases_.List()) {
     if (collections_.count(entry.collection) == 0) dropped += aliases_.RemoveCollection(entry.collection);

@@ -70,11 +70,7 @@ StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
     return absl::InvalidArgumentError("snapshot archive: " + fs::path(path).filename().string() + " is over " +
                                       std::to_string(max_bytes) + " bytes");
   }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (!in) return absl::UnavailableError("cannot read " + path);
-  return buffer.str();
+  return ReadDurableFile(path);
 }
 
 StatusOr<SnapshotInfo> InfoOf(const std::string& path, const std::string& name) {
@@ -86,9 +82,8 @@ StatusOr<SnapshotInfo> InfoOf(const std::string& path, const std::string& name) 
   info.name = name;
   info.size = static_cast<uint64_t>(st.st_size);
   info.creation_time = UtcTime(st.st_mtime, "%Y-%m-%dT%H:%M:%S");
-  std::ifstream in(path + kChecksumSuffix);
-  std::string checksum;
-  if (in >> checksum && checksum.size() == 64) info.checksum = checksum;
+  auto checksum = ReadDurableFile(path + kChecksumSuffix);
+  if (checksum.ok() && checksum->size() == 64) info.checksum = *checksum;
   return info;
 }
 
