@@ -73,7 +73,9 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "SECURITY_OIDC_JWKS_MIN_REFRESH_S": "jwks_min_refresh_s",
           "CLUSTER_ETCD_CA_FILE": "etcd_ca_file", "CLUSTER_ETCD_CERT_FILE": "etcd_cert_file",
           "CLUSTER_ETCD_KEY_FILE": "etcd_key_file", "TLS_CERT_FILE": "tls_cert_file",
-          "TLS_KEY_FILE": "tls_key_file", "TLS_CA_FILE": "tls_ca_file", "TLS_CLIENT_AUTH": "tls_client_auth"}
+          "TLS_KEY_FILE": "tls_key_file", "TLS_CA_FILE": "tls_ca_file", "TLS_CLIENT_AUTH": "tls_client_auth",
+          "ENCRYPTION_ENABLED": "encryption_enabled", "ENCRYPTION_MASTER_KEY_FILE": "encryption_master_key_file",
+          "ENCRYPTION_MASTER_KEY_COMMAND": "encryption_master_key_command"}
 
 
 def reference_section():
