@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include <atomic>
@@ -139,18 +140,34 @@ Status AesCtrXor(const uint8_t key[kAesKeyBytes], const uint8_t iv[16], uint64_t
     counter[i] = static_cast<uint8_t>(sum);
     add = (add >> 8) + (sum >> 8);
   }
-  // One context per thread: RocksDB calls this for every read and append; the key schedule is redone
-  // by each init, the allocation is not.
-  thread_local Ctx ctx(EVP_CIPHER_CTX_new());
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, key, counter) != 1) {
-    return CryptoError("AES-CTR init");
+  // RocksDB calls this for every block it reads and every append: one context per thread keeps the
+  // key schedule of the last key used, so a call sets only the counter. The cipher is fetched once
+  // (OpenSSL 3 looks up its provider on every EVP_aes_256_ctr() init otherwise: measured 6x slower on
+  // 4 KiB blocks).
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-CTR", nullptr);
+  struct Keyed {
+    Ctx ctx{EVP_CIPHER_CTX_new()};
+    uint8_t key[kAesKeyBytes] = {};
+    bool set = false;
+    ~Keyed() { OPENSSL_cleanse(key, sizeof(key)); }
+  };
+  thread_local Keyed t;
+  if (cipher == nullptr || !t.ctx) return CryptoError("AES-CTR cipher");
+  EVP_CIPHER_CTX* ctx = t.ctx.get();
+  if (t.set && std::memcmp(t.key, key, kAesKeyBytes) == 0) {
+    if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, counter) != 1) return CryptoError("AES-CTR init");
+  } else {
+    t.set = false;
+    if (EVP_EncryptInit_ex(ctx, cipher, nullptr, key, counter) != 1) return CryptoError("AES-CTR init");
+    std::memcpy(t.key, key, kAesKeyBytes);
+    t.set = true;
   }
   const size_t skip = offset % 16;
   if (skip != 0) {
     char discard[16];
-    VJ_RETURN_IF_ERROR(CipherUpdate(ctx.get(), true, discard, skip, discard));
+    VJ_RETURN_IF_ERROR(CipherUpdate(ctx, true, discard, skip, discard));
   }
-  return CipherUpdate(ctx.get(), true, data, n, data);
+  return CipherUpdate(ctx, true, data, n, data);
 }
 
 FileSealer::~FileSealer() { EVP_CIPHER_CTX_free(ctx_); }
