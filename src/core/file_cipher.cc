@@ -83,6 +83,8 @@ Registry& TheRegistry() {
 
 }  // namespace
 
+DataKey::~DataKey() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+
 Status RandomBytes(void* out, size_t n) {
   if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) != 1) {
     return CryptoError("random bytes");

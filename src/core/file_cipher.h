@@ -39,6 +39,11 @@ inline constexpr char kSealedMagic[8] = {'V', 'J', 'S', 'E', 'A', 'L', '0', '1'}
 
 // A data key: 32 random bytes and the id stored next to everything it encrypts. Never logged.
 struct DataKey {
+  DataKey() = default;
+  DataKey(const DataKey&) = default;
+  DataKey& operator=(const DataKey&) = default;
+  ~DataKey();  // overwrites the key bytes (OPENSSL_cleanse)
+
   std::string id;
   std::array<uint8_t, kAesKeyBytes> bytes{};
 };

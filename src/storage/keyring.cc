@@ -146,6 +146,16 @@ bool Exists(const std::string& path) {
   return fs::exists(path, ec);
 }
 
+// Whether data_dir holds anything but empty directories: data written before encryption was enabled
+// (collections, aliases, a security state, a cluster node's replicas, ...).
+bool HoldsData(const std::string& data_dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(data_dir, ec)) {
+    if (!entry.is_directory() || !fs::is_empty(entry.path(), ec)) return true;
+  }
+  return false;
+}
+
 // The collection directories that hold a collection (a config.json), as Database::Open sees them.
 std::vector<std::string> CollectionDirs(const std::string& data_dir) {
   std::vector<std::string> out;
@@ -237,8 +247,7 @@ StatusOr<std::unique_ptr<Keyring>> Keyring::Open(const std::string& data_dir, co
       keys.emplace_back(dir, std::move(key));
     }
   } else {
-    if (!CollectionDirs(data_dir).empty() || Exists(data_dir + "/aliases.json") ||
-        Exists(data_dir + "/security/state.json")) {
+    if (HoldsData(data_dir)) {
       return absl::FailedPreconditionError(
           data_dir + " holds data written without encryption (and no " + kKeysFile +
           "); encryption can be enabled on a new data directory only: start an encrypted node and move "

@@ -45,7 +45,8 @@ class Keyring {
   // Unwraps every data key of data_dir with `master` and registers them. Refuses, writing nothing,
   // when a keys.json does not open with this master key (FailedPrecondition naming the file and both
   // key ids), when a collection has no keys.json, or when data_dir holds data written without
-  // encryption. A data directory without keys.json and without data gets its node key here.
+  // encryption (no keys.json, and anything in it but empty directories). A data directory without
+  // keys.json and without data gets its node key here.
   [[nodiscard]] static StatusOr<std::unique_ptr<Keyring>> Open(const std::string& data_dir, const MasterKey& master);
 
   // A new data key for a new collection directory `dir` (created, empty): written to dir/keys.json

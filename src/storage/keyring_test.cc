@@ -119,6 +119,21 @@ TEST_F(KeyringTest, EncryptionIsRefusedOverPlaintextData) {
   EXPECT_TRUE(CheckDataDirNotEncrypted(dir_.path()).ok());
 }
 
+TEST_F(KeyringTest, AnyFileCountsAsPlaintextDataButEmptyDirectoriesDoNot) {
+  fs::create_directories(dir_.File("collections"));
+  fs::create_directories(dir_.File("snapshots"));
+  {
+    TestDir other;
+    fs::create_directories(other.File("replicas/c@1/0/store"));
+    std::ofstream(other.File("replicas/c@1/0/store/CURRENT")) << "MANIFEST-000001\n";
+    const auto before = Tree(other.path());
+    EXPECT_EQ(Keyring::Open(other.path(), Key('1')).status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(Tree(other.path()), before);
+  }
+  ASSERT_TRUE(Keyring::Open(dir_.path(), Key('1')).ok());
+  EXPECT_TRUE(fs::exists(dir_.File("keys.json")));
+}
+
 TEST_F(KeyringTest, RotateMasterRewrapsWithoutTouchingData) {
   {
     auto ring = Keyring::Open(dir_.path(), Key('1'));
