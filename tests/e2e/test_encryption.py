@@ -14,6 +14,8 @@
 - kill -9 under a stream of acknowledged writes (power-loss mode, encryption on): every acknowledged point
   is there after the restart.
 - A collection snapshot of an encrypted node is recovered into a new collection on the same node.
+- A two-node cluster with encryption on both nodes: the replicas' files (under replicas/, encrypted with
+  the node key) hold no marker and no vector bytes on either node, and a restarted node serves its data.
 """
 
 import hashlib
@@ -23,6 +25,7 @@ import subprocess
 import threading
 import time
 
+import cluster_harness as ch
 import vjharness as vh
 
 DIM = 8
@@ -260,6 +263,44 @@ class EncryptedPowerLossTest(EncryptionTestBase):
         got = {p["id"] for p in self.server.client.scroll_all("w")}
         missing = sorted(set(acked) - got)
         self.assertNoItems(missing, f"{len(missing)} acknowledged points lost after kill -9: {missing[:10]}")
+
+
+class EncryptedClusterTest(ch.ClusterTestCase):
+    node_names = ("n1", "n2")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.keys_dir = vh.tempfile.mkdtemp(prefix="vj-e2e-keys-")
+        cls.node_env = {"VJVECTOR_ENCRYPTION_ENABLED": "true",
+                        "VJVECTOR_ENCRYPTION_MASTER_KEY_FILE": write_key(os.path.join(cls.keys_dir, "m.key"), 0x5C)}
+
+    @classmethod
+    def tearDownClass(cls):
+        vh.shutil.rmtree(cls.keys_dir, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_replicas_are_encrypted_on_every_node(self):
+        c = self.client("n1")
+        c.ok("PUT", "/collections/secret", {"vectors": {"size": DIM, "distance": "Dot"}, "shard_number": 2,
+                                            "replication_factor": 2, "write_consistency_factor": 2})
+        for start in range(0, POINTS, 50):
+            c.upsert("secret", [{"id": i, "vector": vector(i), "payload": {"text": f"{MARKER} number {i}"}}
+                                for i in range(start, start + 50)])
+        ch.wait_for(lambda: self.replicas_agree("secret"), "the replicas to agree")
+        for name in self.node_names:
+            self.nodes[name].stop()
+        for name in self.node_names:
+            root = os.path.join(self.tmp, name)
+            files = tree(root)
+            self.assertTrue(any(f.startswith("replicas/") and (f.endswith(".log") or f.endswith(".sst"))
+                                for f in files), f"{name}: no replica store files: {sorted(files)[:20]}")
+            found = files_containing(root, MARKER.encode()) + files_containing(root, HEAD_BYTES)
+            self.assertNoItems(found, f"{name}: marker or vector bytes in the clear in {found}")
+        self.nodes["n1"] = self.start_node("n1")
+        self.nodes["n2"] = self.start_node("n2")
+        self.wait_for_members()
+        ch.wait_for(lambda: self.client("n1").count("secret") == POINTS or "count differs", "n1 to serve")
 
 
 class PlaintextDataDirTest(EncryptionTestBase):
