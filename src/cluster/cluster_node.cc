@@ -146,11 +146,10 @@ Status ClusterNode::OpenReplica(const std::string& name, uint32_t shard, int64_t
   std::error_code ec;
   fs::create_directories(replica->dir, ec);
   if (ec) return absl::UnavailableError("cannot create " + replica->dir + ": " + ec.message());
-  std::ifstream in(replica->dir + "/replica.json");
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    auto v = ParseJson(text.str(), 4);
+  auto text = ReadDurableFile(replica->dir + "/replica.json");
+  if (!text.ok() && !absl::IsNotFound(text.status())) return text.status();
+  if (text.ok()) {
+    auto v = ParseJson(*text, 4);
     if (v.ok() && v->is_object()) {
       if (const json::value* t = FindField(v->as_object(), "term"); t && t->is_number()) {
         replica->meta.term = t->to_number<uint64_t>();

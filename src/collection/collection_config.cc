@@ -450,11 +450,10 @@ Status SaveCollectionConfig(const std::string& dir, const CollectionConfig& conf
 }
 
 StatusOr<CollectionConfig> LoadCollectionConfig(const std::string& dir) {
-  std::ifstream in(dir + "/config.json", std::ios::binary);
-  if (!in) return absl::NotFoundError("no config.json in " + dir);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto parsed = ParseJson(buffer.str());
+  auto bytes = ReadDurableFile(dir + "/config.json");
+  if (absl::IsNotFound(bytes.status())) return absl::NotFoundError("no config.json in " + dir);
+  if (!bytes.ok()) return bytes.status();
+  auto parsed = ParseJson(*bytes);
   if (!parsed.ok()) {
     return absl::DataLossError(dir + "/config.json is unreadable: " + StatusMessage(parsed.status()));
   }

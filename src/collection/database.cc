@@ -17,6 +17,7 @@
 
 #include "collection/collection_config.h"
 #include "core/durable_file.h"
+#include "storage/keyring.h"
 
 namespace vj {
 namespace fs = std::filesystem;
@@ -72,11 +73,8 @@ Status Database::LoadAliases() {
     if (ec) return absl::UnavailableError("cannot read " + AliasFile() + ": " + ec.message());
     return absl::OkStatus();
   }
-  std::ifstream in(AliasFile(), std::ios::binary);
-  if (!in) return absl::UnavailableError("cannot open " + AliasFile());
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  VJ_ASSIGN_OR_RETURN(aliases_, AliasMap::Parse(bytes.str(), AliasFile()));
+  VJ_ASSIGN_OR_RETURN(std::string bytes, ReadDurableFile(AliasFile()));
+  VJ_ASSIGN_OR_RETURN(aliases_, AliasMap::Parse(bytes, AliasFile()));
   size_t dropped = 0;
   for (const AliasEntry& entry : aliases_.List()) {
     if (collections_.count(entry.collection) == 0) dropped += aliases_.RemoveCollection(entry.collection);
@@ -134,6 +132,14 @@ Status Database::CreateCollection(const std::string& name, const CollectionConfi
   fs::create_directories(dir, ec);
   if (!ec) fs::permissions(dir, fs::perms::owner_all, ec);
   if (ec) return absl::UnavailableError("cannot create " + dir + ": " + ec.message());
+  // Its data key before any of its files (a create that fails after this leaves a directory without
+  // config.json, which the next start discards with its keys.json).
+  if (options_.keyring != nullptr) {
+    if (Status keyed = options_.keyring->CreateCollectionKey(dir); !keyed.ok()) {
+      fs::remove_all(dir, ec);
+      return keyed;
+    }
+  }
   // Storage first, config last: the config file is the commit point of a create.
   VJ_ASSIGN_OR_RETURN(std::unique_ptr<Collection> collection,
                       Collection::Open(name, dir, config, options_.collection));
@@ -172,6 +178,7 @@ Status Database::DeleteCollection(const std::string& name) {
     collections_.emplace(name, std::move(victim));  // still stored: keep serving it
     return absl::UnavailableError("cannot remove " + dir + ": " + ec.message());
   }
+  if (options_.keyring != nullptr) options_.keyring->ForgetDirectory(dir);
   // The rename is the commit point of a delete: make it durable before acknowledging.
   if (int dfd = ::open((options_.data_dir + "/collections").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dfd >= 0) {
@@ -292,7 +299,13 @@ Status Database::ReplaceCollection(const std::string& name, const std::string& s
   }
   const std::string dir = CollectionDir(name);
   const std::string root = options_.data_dir + "/collections";
+  // With encryption, each directory's files are readable under the key of its own keys.json, which
+  // moves with it: after every exchange `dir` is registered with the key of what it now holds.
+  auto load_key = [&]() -> Status {
+    return options_.keyring != nullptr ? options_.keyring->LoadCollectionKey(dir) : absl::OkStatus();
+  };
   auto reopen_old = [&]() -> std::shared_ptr<Collection> {
+    if (!load_key().ok()) return nullptr;
     auto loaded = LoadCollectionConfig(dir);
     if (!loaded.ok()) return nullptr;
     auto reopened = Collection::Open(name, dir, std::move(*loaded), options_.collection);
@@ -309,7 +322,9 @@ Status Database::ReplaceCollection(const std::string& name, const std::string& s
     finish(had_old ? reopen_old() : nullptr);
     return synced;
   }
-  auto opened = Collection::Open(name, dir, std::move(config), options_.collection);
+  Status keyed = load_key();
+  auto opened = keyed.ok() ? Collection::Open(name, dir, std::move(config), options_.collection)
+                           : StatusOr<std::unique_ptr<Collection>>(keyed);
   if (!opened.ok()) {
     (void)ExchangeDirs(dir, staged_dir);  // the old one (if any) back in place
     (void)SyncDirectory(root);

@@ -23,12 +23,18 @@
 
 namespace vj {
 
+class Keyring;
+
+
 struct DatabaseOptions {
   std::string data_dir = "./data";
   CollectionOptions collection;
   // CreateCollection refuses (InvalidArgument) a collection beyond this many; 0 = no limit. Collections
   // already on disk all open at start, whatever their number.
   size_t max_collections = 0;
+  // Encryption at rest: the keyring that gives each new collection its data key (storage/keyring.h);
+  // null = encryption off. Not owned; outlives the database.
+  Keyring* keyring = nullptr;
 };
 
 struct DatabaseStats {
@@ -74,6 +80,10 @@ class Database final : public Catalog {
                                          std::chrono::milliseconds drain = std::chrono::seconds(60));
   // A fresh directory name for ReplaceCollection's staged_dir (not created).
   std::string StagingDir();
+  // The directory of collection `name` (whether or not it exists).
+  std::string CollectionDirOf(const std::string& name) const { return CollectionDir(name); }
+  // The keyring of encryption at rest, or null when it is off.
+  Keyring* keyring() const { return options_.keyring; }
 
   const std::string& data_dir() const { return options_.data_dir; }
   DatabaseStats Stats() const;

@@ -178,11 +178,10 @@ Status ReplayLog(ShardState& s, uint64_t from, uint64_t last, size_t insert_thre
 Status LoadShardSnapshot(ShardState& s, const std::string& dir, size_t insert_threads,
                          IndexSnapshotLoaded* loaded, std::vector<QuarantinedRecord>* quarantined) {
   const auto start = std::chrono::steady_clock::now();
-  std::ifstream in(IndexDir(dir) + "/ids.bin", std::ios::binary);
-  if (!in) return absl::NotFoundError("no index snapshot in " + dir);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
+  auto read = ReadDurableFile(IndexDir(dir) + "/ids.bin");
+  if (absl::IsNotFound(read.status())) return absl::NotFoundError("no index snapshot in " + dir);
+  if (!read.ok()) return read.status();
+  const std::string bytes = std::move(*read);
   auto corrupt = [&](const char* why) {
     return absl::DataLossError(IndexDir(dir) + "/ids.bin: " + why);
   };

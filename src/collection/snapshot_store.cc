@@ -16,6 +16,8 @@
 #include "collection/snapshot_manifest.h"
 #include "core/crash_point.h"
 #include "core/durable_file.h"
+#include "core/file_cipher.h"
+#include "storage/keyring.h"
 #include "storage/point_store.h"
 
 namespace vj {
@@ -42,7 +44,7 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 // The names a collection snapshot may hold: its manifest and files of shards/<n>/store/ and
 // shards/<n>/index/ (the shard's index snapshot: checked when the shard opens, rebuilt when bad).
 bool AllowedInCollectionSnapshot(std::string_view name) {
-  if (name == kSnapshotManifestName) return true;
+  if (name == kSnapshotManifestName || name == kKeysFile) return true;
   constexpr std::string_view kShards = "shards/";
   if (name.substr(0, kShards.size()) != kShards) return false;
   name.remove_prefix(kShards.size());
@@ -70,11 +72,7 @@ StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
     return absl::InvalidArgumentError("snapshot archive: " + fs::path(path).filename().string() + " is over " +
                                       std::to_string(max_bytes) + " bytes");
   }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (!in) return absl::UnavailableError("cannot read " + path);
-  return buffer.str();
+  return ReadDurableFile(path);
 }
 
 StatusOr<SnapshotInfo> InfoOf(const std::string& path, const std::string& name) {
@@ -86,9 +84,8 @@ StatusOr<SnapshotInfo> InfoOf(const std::string& path, const std::string& name) 
   info.name = name;
   info.size = static_cast<uint64_t>(st.st_size);
   info.creation_time = UtcTime(st.st_mtime, "%Y-%m-%dT%H:%M:%S");
-  std::ifstream in(path + kChecksumSuffix);
-  std::string checksum;
-  if (in >> checksum && checksum.size() == 64) info.checksum = checksum;
+  auto checksum = ReadDurableFile(path + kChecksumSuffix);
+  if (checksum.ok() && checksum->size() == 64) info.checksum = *checksum;
   return info;
 }
 
@@ -186,6 +183,13 @@ StatusOr<std::string> SnapshotStore::WriteCollectionSnapshot(const std::string& 
   std::error_code ec;
   fs::create_directories(staging, ec);
   if (ec) return absl::UnavailableError("cannot create " + staging + ": " + ec.message());
+  // Encrypted: the archive is the collection's files as they are on disk (encrypted with its data
+  // key), its manifest sealed with the same key, and its keys.json (the data key wrapped by the master
+  // key), so that restoring it needs the master key and nothing else.
+  const std::string keys_file = database_.CollectionDirOf(collection) + "/" + kKeysFile;
+  std::shared_ptr<const DataKey> key = DirectoryKeyFor(keys_file);
+  const bool encrypted = database_.keyring() != nullptr && key != nullptr;
+  if (encrypted) RegisterDirectoryKey(staging, key);
   auto built = [&]() -> StatusOr<std::string> {
     SnapshotManifest manifest;
     manifest.kind = SnapshotManifest::Kind::kCollection;
@@ -198,6 +202,12 @@ StatusOr<std::string> SnapshotStore::WriteCollectionSnapshot(const std::string& 
     VJ_RETURN_IF_ERROR(WriteFileDurably(manifest_path, EncodeSnapshotManifest(manifest)));
     VJ_ASSIGN_OR_RETURN(std::vector<ArchiveFile> files, FilesUnder(staging + "/shards", "shards/"));
     files.insert(files.begin(), ArchiveFile{kSnapshotManifestName, manifest_path});
+    if (encrypted) {
+      // A copy taken now: a rotation may rewrite the collection's keys.json while the archive is written.
+      VJ_ASSIGN_OR_RETURN(std::string wrapped, ReadDurableFile(keys_file, Sealing::kNever));
+      VJ_RETURN_IF_ERROR(WriteFileDurably(staging + "/" + kKeysFile, wrapped, Sealing::kNever));
+      files.insert(files.begin() + 1, ArchiveFile{kKeysFile, staging + "/" + kKeysFile});
+    }
     const std::string temp = dir + "/" + kTempPrefix + name;
     VJ_ASSIGN_OR_RETURN(std::string checksum, WriteSnapshotArchive(temp, files));
     // The checksum first, then the snapshot under its name: once listed, it has its checksum.
@@ -210,6 +220,7 @@ StatusOr<std::string> SnapshotStore::WriteCollectionSnapshot(const std::string& 
   }();
   c.reset();
   fs::remove_all(staging, ec);
+  if (encrypted) UnregisterDirectoryKey(staging);
   if (!built.ok()) {
     fs::remove(dir + "/" + kTempPrefix + name, ec);
     fs::remove(dir + "/" + name + kChecksumSuffix, ec);
@@ -390,6 +401,13 @@ Status SnapshotStore::RecoverFromFile(const std::string& collection, const std::
     limits.max_bytes = options_.max_snapshot_bytes;
     limits.allowed = AllowedInCollectionSnapshot;
     VJ_RETURN_IF_ERROR(ExtractSnapshotArchive(archive, staging, limits));
+    // An encrypted snapshot brings its collection's wrapped data key: the master key must open it.
+    if (Keyring* keyring = database_.keyring(); keyring != nullptr && fs::exists(staging + "/" + kKeysFile, ec)) {
+      if (Status keyed = keyring->LoadCollectionKey(staging); !keyed.ok()) {
+        return absl::InvalidArgumentError("snapshot: its data key does not open with this node's master key: " +
+                                          StatusMessage(keyed));
+      }
+    }
     const std::string manifest_path = staging + "/" + kSnapshotManifestName;
     VJ_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(manifest_path, kMaxManifestBytes));
     VJ_ASSIGN_OR_RETURN(SnapshotManifest manifest, DecodeSnapshotManifest(text));
@@ -443,6 +461,7 @@ Status SnapshotStore::RecoverFromFile(const std::string& collection, const std::
   }();
   if (staged.ok()) staged = database_.ReplaceCollection(collection, staging);
   fs::remove_all(staging, ec);
+  UnregisterDirectoryKey(staging);
   return staged;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/file_cipher.h"
 #include "index/hnsw_graph.h"
 #include "index/hnsw_walk.h"
 
@@ -53,8 +54,14 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(size_t dim, Metric metric
       return absl::InvalidArgumentError(
           "on_disk vectors need quantization: the graph is walked on in-memory codes");
     }
-    VJ_ASSIGN_OR_RETURN(index->s_.file,
-                        MappedVectorFile::Create(params.storage_path, index->float_bytes_));
+    // Encryption at rest: a mapped file would hold the float vectors in the clear, and encrypting
+    // pages on eviction would put AES on the search path. With a data key over the directory the
+    // floats stay in memory instead (docs/compliance.md): search speed from RAM is unchanged, memory
+    // use is that of on_disk=false.
+    if (DirectoryKeyFor(params.storage_path) == nullptr) {
+      VJ_ASSIGN_OR_RETURN(index->s_.file,
+                          MappedVectorFile::Create(params.storage_path, index->float_bytes_));
+    }
   }
   return index;
 }

@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "core/crc32c.h"
+#include "core/durable_file.h"
 #include "index/hnsw_graph.h"
 
 namespace vj::hnsw {
@@ -61,10 +62,10 @@ Status ErrnoStatus(const std::string& what) {
   return absl::InternalError(message);
 }
 
-// Buffered writes with a running checksum.
+// Buffered writes with a running checksum, through the file seam (encrypted when the directory is).
 class SnapshotWriter {
  public:
-  explicit SnapshotWriter(int fd) : fd_(fd) { buffer_.reserve(kBuffer); }
+  explicit SnapshotWriter(DurableFileWriter& file) : file_(file) { buffer_.reserve(kBuffer); }
   Status Write(const void* data, size_t n) {
     crc_ = ExtendCrc(crc_, data, n);
     const char* p = static_cast<const char*>(data);
@@ -78,12 +79,7 @@ class SnapshotWriter {
     return absl::OkStatus();
   }
   Status Flush() {
-    for (size_t done = 0; done < buffer_.size();) {
-      const ssize_t w = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return ErrnoStatus("cannot write HNSW snapshot");
-      done += static_cast<size_t>(w);
-    }
+    VJ_RETURN_IF_ERROR(file_.Append(buffer_.data(), buffer_.size()));
     buffer_.clear();
     return absl::OkStatus();
   }
@@ -91,7 +87,7 @@ class SnapshotWriter {
 
  private:
   static constexpr size_t kBuffer = size_t{1} << 20;
-  int fd_;
+  DurableFileWriter& file_;
   std::vector<char> buffer_;
   uint32_t crc_ = 0xFFFFFFFFu;
 };
@@ -157,15 +153,10 @@ Status HnswIndex::Save(const std::string& path) const {
   for (size_t node = 0; node < nodes; ++node) h.upper_words += size_t{s_.meta[node].level} * (1 + m_);
   h.header_crc = Crc(&h, offsetof(FileHeader, header_crc));
 
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("cannot create " + tmp);
-  FileCloser closer(fd);
+  VJ_ASSIGN_OR_RETURN(std::unique_ptr<DurableFileWriter> file, DurableFileWriter::Create(path));
   auto write_all = [&]() -> Status {
-    if (::write(fd, &h, sizeof(h)) != static_cast<ssize_t>(sizeof(h))) {
-      return ErrnoStatus("cannot write HNSW snapshot");
-    }
-    SnapshotWriter w(fd);
+    VJ_RETURN_IF_ERROR(file->Append(&h, sizeof(h)));
+    SnapshotWriter w(*file);
     for (size_t node = 0; node < nodes; ++node) {
       NodeMeta meta = s_.meta[node];
       meta.lock = 0;
@@ -195,17 +186,14 @@ Status HnswIndex::Save(const std::string& path) const {
   // What the file needs is in the page cache: writers go on while it reaches the disk.
   lock.unlock();
   writers.unlock();
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("cannot sync " + tmp);
-  ::close(closer.Release());
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus("cannot rename " + tmp);
-  if (!st.ok()) ::unlink(tmp.c_str());
+  if (st.ok()) st = file->Commit();  // fsync, rename, directory fsync; on failure the .tmp goes
   return st;
 }
 
 StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, size_t dim, Metric metric,
                                                      const HnswParams& params) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("cannot open " + path);
+  // The plaintext: the file itself, or its decrypted copy in memory (core/durable_file.h).
+  VJ_ASSIGN_OR_RETURN(const int fd, OpenPlainFile(path));
   FileCloser closer(fd);
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoStatus("cannot stat " + path);

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/file_cipher.h"
 #include "core/test_dir.h"
 #include "gtest/gtest.h"
 #include "index/vector_index.h"
@@ -250,6 +251,41 @@ TEST(HnswOnDiskTest, VectorsLiveInTheFileAndSearchMatchesInMemory) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_TRUE(std::filesystem::exists(disk.storage_path));
   ExpectSame(Answers(**loaded, queries), results);
+}
+
+// Encryption at rest: under a directory with a data key, vectors_on_disk keeps the floats in memory (a
+// mapped file would be plaintext), and snapshots are sealed: no vector's bytes in the file, and no load
+// without the key.
+TEST(HnswOnDiskTest, EncryptedDirectoryKeepsVectorsInMemoryAndSealsSnapshots) {
+  TestDir dir;
+  auto key = std::make_shared<DataKey>();
+  key->id = "index-test";
+  ASSERT_TRUE(RandomBytes(key->bytes.data(), key->bytes.size()).ok());
+  RegisterDirectoryKey(dir.path(), key);
+  const auto base = Vectors(kN, 8), queries = Vectors(50, 9);
+  HnswParams mem = Params(Quantization::kScalarInt8);
+  HnswParams disk = mem;
+  disk.vectors_on_disk = true;
+  disk.storage_path = dir.File("vectors.bin");
+  auto in_memory = NewHnswIndex(kDim, Metric::kEuclid, mem);
+  auto created = CreateHnswIndex(kDim, Metric::kEuclid, disk);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Fill(*in_memory, base, 1);
+  Fill(**created, base, 1);
+  EXPECT_FALSE(std::filesystem::exists(disk.storage_path));
+  ExpectSame(Answers(**created, queries), Answers(*in_memory, queries));
+
+  ASSERT_TRUE((*created)->Save(dir.File("snap")).ok());
+  std::ifstream in(dir.File("snap"), std::ios::binary);
+  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string vector17(reinterpret_cast<const char*>(&base[17 * kDim]), kDim * sizeof(float));
+  EXPECT_EQ(raw.find(vector17), std::string::npos);
+  auto loaded = LoadHnswIndex(dir.File("snap"), kDim, Metric::kEuclid, disk);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ExpectSame(Answers(**loaded, queries), Answers(*in_memory, queries));
+  UnregisterDirectoryKey(dir.path());
+  EXPECT_EQ(LoadHnswIndex(dir.File("snap"), kDim, Metric::kEuclid, disk).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(HnswOnDiskTest, BadConfigurationsAreErrors) {

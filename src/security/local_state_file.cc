@@ -25,11 +25,11 @@ StatusOr<std::unique_ptr<LocalSecurityStateBackend>> LocalSecurityStateBackend::
 }
 
 StatusOr<std::string> LocalSecurityStateBackend::Load() {
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::string();
-    return absl::UnavailableError("cannot open " + path_ + ": " + std::strerror(errno));
-  }
+  // Through the file seam: the plaintext, decrypted when the data directory is encrypted.
+  StatusOr<int> opened = OpenPlainFile(path_);
+  if (absl::IsNotFound(opened.status())) return std::string();
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
   std::string out;
   char buf[64 * 1024];
   for (;;) {

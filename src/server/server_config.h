@@ -27,6 +27,7 @@
 //   audit: {enabled: false, path: <file>, stdout: false, max_file_bytes: 104857600, max_files: 0,
 //           fsync: true, hmac_key_file: <file>, queue_records: 65536, queue_full: drop|block}
 //          (audit/audit_log.h; docs/compliance.md)
+//   encryption: {enabled: false, master_key_file: <path>, master_key_command: <shell command>}
 // Environment: VJVECTOR_DATA_DIR, VJVECTOR_HTTP_HOST, VJVECTOR_HTTP_PORT, VJVECTOR_HTTP_THREADS,
 // VJVECTOR_HTTP_MAX_BODY_BYTES, VJVECTOR_HTTP_BUSY_POLL_US, VJVECTOR_HTTP_MAX_CONNECTIONS,
 // VJVECTOR_HTTP_MAX_QUEUED_REQUESTS, VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES,
@@ -128,6 +129,11 @@ struct ServerConfig {
   // The front door (docs/security.md). A node bound to a non-loopback address with no authentication
   // configured refuses to start unless allow_unauthenticated.
   bool allow_unauthenticated = false;
+  // Encryption at rest (storage/keyring.h, docs/compliance.md): with encryption_enabled, the master key
+  // comes from exactly one of master_key_file (0600) or master_key_command (its stdout).
+  bool encryption_enabled = false;
+  std::string encryption_master_key_file;
+  std::string encryption_master_key_command;
   bool metrics_public = false;  // /metrics without credentials (Prometheus without a key)
   bool jwt_rbac = false;        // Qdrant's JWT RBAC: HS256 tokens signed with api_key / alt_api_key
   // OIDC (security/oidc.h): enabled when issuer is set; jwks_url or jwks_file gives the provider's keys;

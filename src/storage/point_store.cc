@@ -19,6 +19,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
+#include "storage/encrypted_fs.h"
 #include "storage/power_loss_fs.h"
 #include "storage/rocks_events.h"
 
@@ -137,6 +138,7 @@ class CrashPointListener : public rocksdb::EventListener {
 }  // namespace
 
 struct PointStore::OpenState {
+  std::unique_ptr<rocksdb::Env> encrypted_env;  // set when the store's directory has a data key
   rocksdb::DBOptions db_options;
   std::vector<std::string> names;  // column families, in the order of descriptors
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -165,6 +167,12 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
   db_options.listeners.push_back(std::make_shared<CrashPointListener>());
   // Tests only (VJVECTOR_TEST_POWER_LOSS=1): what is not fsynced dies with the process.
   if (PowerLossModeRequested()) db_options.env = PowerLossEnv();
+  // Encryption at rest: one decision, made by the data key that covers the directory (core/file_cipher.h).
+  if (std::shared_ptr<const DataKey> key = DirectoryKeyFor(dir)) {
+    open.encrypted_env = NewEncryptedEnv(
+        PowerLossModeRequested() ? SharedPowerLossFileSystem() : rocksdb::FileSystem::Default(), std::move(key));
+    db_options.env = open.encrypted_env.get();
+  }
   // RocksDB's own log goes to ours (warnings and errors only), not to a LOG file that a full disk would
   // break; its background errors are recorded and recovered from here (rocks_events.h).
   db_options.info_log = storage_internal::NewRocksLogger(dir);

@@ -243,10 +243,14 @@ rocksdb::IOStatus PowerLossFileSystem::NewRandomAccessFile(const std::string& fn
   return s.ok() ? target()->NewRandomAccessFile(fname, options, result, dbg) : s;
 }
 
+std::shared_ptr<rocksdb::FileSystem> SharedPowerLossFileSystem() {
+  static auto* const fs = new std::shared_ptr<rocksdb::FileSystem>(
+      std::make_shared<PowerLossFileSystem>(rocksdb::FileSystem::Default()));
+  return *fs;
+}
+
 rocksdb::Env* PowerLossEnv() {
-  static rocksdb::Env* const env =
-      rocksdb::NewCompositeEnv(std::make_shared<PowerLossFileSystem>(rocksdb::FileSystem::Default()))
-          .release();
+  static rocksdb::Env* const env = rocksdb::NewCompositeEnv(SharedPowerLossFileSystem()).release();
   return env;
 }
 

@@ -80,5 +80,7 @@ class PowerLossFileSystem : public rocksdb::FileSystemWrapper {
 // One process-wide Env over PowerLossFileSystem on the default file system. Never destroyed: every DB
 // opened with it may outlive any other static.
 rocksdb::Env* PowerLossEnv();
+// The PowerLossFileSystem under PowerLossEnv, for layering another file system on it (encrypted_fs.h).
+std::shared_ptr<rocksdb::FileSystem> SharedPowerLossFileSystem();
 
 }  // namespace vj

@@ -36,6 +36,7 @@
 #include "collection/rebuild_slots.h"
 #include "collection/snapshot_store.h"
 #include "core/crash_point.h"
+#include "storage/keyring.h"
 #include "storage/point_store.h"
 #include "core/distance.h"
 #include "security/local_state_file.h"
@@ -243,6 +244,51 @@ vj::Status DownloadSnapshot(const std::string& url, const std::string& path, uin
   return absl::OkStatus();
 }
 
+// The keyring of encryption at rest (storage/keyring.h) when encryption.enabled, else null after
+// checking that the data directory is not encrypted.
+vj::StatusOr<std::unique_ptr<vj::Keyring>> OpenKeyring(const vj::ServerConfig& config) {
+  if (!config.encryption_enabled) {
+    if (!config.encryption_master_key_file.empty() || !config.encryption_master_key_command.empty()) {
+      spdlog::warn("encryption.master_key_* is set but encryption.enabled is not: the data is not encrypted");
+    }
+    VJ_RETURN_IF_ERROR(vj::CheckDataDirNotEncrypted(config.data_dir));
+    return std::unique_ptr<vj::Keyring>();
+  }
+  const bool file = !config.encryption_master_key_file.empty();
+  const bool command = !config.encryption_master_key_command.empty();
+  if (file == command) {
+    return absl::InvalidArgumentError("encryption.enabled needs exactly one of encryption.master_key_file and "
+                                      "encryption.master_key_command");
+  }
+  VJ_ASSIGN_OR_RETURN(vj::MasterKey master, file ? vj::LoadMasterKeyFile(config.encryption_master_key_file)
+                                                 : vj::LoadMasterKeyCommand(config.encryption_master_key_command));
+  return vj::Keyring::Open(config.data_dir, master);
+}
+
+// `vjvector keys rotate-master`: rewraps every data key of a stopped node's data directory.
+int RotateMaster(const std::string& old_file, const std::string& new_file, const std::string& data_dir) {
+  auto old_key = vj::LoadMasterKeyFile(old_file);
+  auto new_key = old_key.ok() ? vj::LoadMasterKeyFile(new_file) : old_key;
+  if (!old_key.ok() || !new_key.ok()) {
+    std::fprintf(stderr, "vjvector keys rotate-master: %s\n",
+                 std::string((old_key.ok() ? new_key : old_key).status().message()).c_str());
+    return 1;
+  }
+  if (old_key->bytes == new_key->bytes) {
+    std::fprintf(stderr, "vjvector keys rotate-master: the old and the new key are the same\n");
+    return 1;
+  }
+  size_t rotated = 0;
+  if (vj::Status st = vj::RotateMasterKey(data_dir, *old_key, *new_key, &rotated); !st.ok()) {
+    std::fprintf(stderr, "vjvector keys rotate-master: %s (rewrapped %zu before the error; run it again)\n",
+                 std::string(st.message()).c_str(), rotated);
+    return 1;
+  }
+  std::printf("rewrapped %zu data keys of %s from master key %s to %s\n", rotated, data_dir.c_str(),
+              old_key->id.c_str(), new_key->id.c_str());
+  return 0;
+}
+
 // The client side of TLS towards peers (the node's own tls.* files) and towards etcd (cluster.etcd_*_file,
 // each defaulting to the tls.* file of the same role).
 vj::HttpClientTls PeerTls(const vj::ServerConfig& c) { return {c.tls_ca_file, c.tls_cert_file, c.tls_key_file}; }
@@ -292,6 +338,18 @@ int Serve(const vj::ServerConfig& config) {
     for (const auto& [name, ms] : *delays) list += (list.empty() ? "" : ", ") + name + ":" + std::to_string(ms);
     spdlog::warn("TEST ONLY: delay points armed ({} ms): the process sleeps when it reaches them. Never use this "
                  "in production", list);
+  }
+  // Encryption at rest, before anything reads or writes the data directory: a wrong or missing master
+  // key stops the start here, with nothing on disk changed.
+  std::unique_ptr<vj::Keyring> keyring;
+  if (vj::StatusOr<std::unique_ptr<vj::Keyring>> opened = OpenKeyring(config); !opened.ok()) {
+    spdlog::critical("encryption at rest: {}", vj::StatusMessage(opened.status()));
+    return 1;
+  } else {
+    keyring = std::move(*opened);
+  }
+  if (keyring != nullptr) {
+    spdlog::info("encryption at rest is on: master key id {}", keyring->master_key_id());
   }
   RaiseFileLimit(config.max_connections);
   vj::Metrics metrics;
@@ -594,6 +652,7 @@ int Serve(const vj::ServerConfig& config) {
     db_options.data_dir = config.data_dir;
     db_options.collection.build_threads = std::max<size_t>(1, std::thread::hardware_concurrency());
     db_options.max_collections = config.limits.max_collections;
+    db_options.keyring = keyring.get();
     ApplyWriteSettings(config, db_options.collection);
     auto opened = vj::Database::Open(db_options);
     if (!opened.ok()) {
@@ -752,14 +811,24 @@ int main(int argc, char** argv) {
                     "Host names accepted besides localhost and IP addresses (comma-separated; default: "
                     "none on a loopback address, any elsewhere)");
 
+  CLI::App* keys = app.add_subcommand("keys", "Manage the keys of encryption at rest");
+  CLI::App* rotate = keys->add_subcommand(
+      "rotate-master", "Rewrap every data key of a stopped node's data directory under a new master key");
+  keys->require_subcommand(1);
+  std::string old_key_file, new_key_file, keys_data_dir;
+  rotate->add_option("--old-key-file", old_key_file, "the current master key (0600)")->required();
+  rotate->add_option("--new-key-file", new_key_file, "the new master key (0600)")->required();
+  rotate->add_option("--data", keys_data_dir, "the data directory")->required();
+
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
       std::string(argv[1]) != "version" && std::string(argv[1]) != "routes" &&
-      std::string(argv[1]) != "audit") {
+      std::string(argv[1]) != "audit" && std::string(argv[1]) != "keys") {
     std::fprintf(stderr, "vjvector: unknown command \"%s\" (try vjvector --help)\n", argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
   if (audit_verify->parsed()) return VerifyAudit(audit_files, audit_key_file);
+  if (rotate->parsed()) return RotateMaster(old_key_file, new_key_file, keys_data_dir);
   if (!serve->parsed()) return 0;  // version, routes
 
   vj::ConfigOverrides flags;

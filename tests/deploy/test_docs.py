@@ -78,7 +78,9 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "AUDIT_ENABLED": "audit_enabled", "AUDIT_PATH": "audit_path", "AUDIT_STDOUT": "audit_stdout",
           "AUDIT_MAX_FILE_BYTES": "audit_max_file_bytes", "AUDIT_MAX_FILES": "audit_max_files",
           "AUDIT_FSYNC": "audit_fsync", "AUDIT_HMAC_KEY_FILE": "audit_hmac_key_file",
-          "AUDIT_QUEUE_RECORDS": "audit_queue_records", "AUDIT_QUEUE_FULL": "audit_queue_full"}
+          "AUDIT_QUEUE_RECORDS": "audit_queue_records", "AUDIT_QUEUE_FULL": "audit_queue_full",
+          "ENCRYPTION_ENABLED": "encryption_enabled", "ENCRYPTION_MASTER_KEY_FILE": "encryption_master_key_file",
+          "ENCRYPTION_MASTER_KEY_COMMAND": "encryption_master_key_command"}
 
 
 def reference_section():
