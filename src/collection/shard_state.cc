@@ -115,9 +115,11 @@ bool ShardState::Matches(const Filter& filter, uint32_t internal) const {
   }
   if (text) {
     // A text condition on a key with a full-text index matches on tokens, as the index answers it.
-    context.text_tokenizer = [this](const FieldCondition& c) -> const text::Tokenizer* {
+    // Answered from the posting lists: tokenizing the payload instead cost ~16 us per 30-word point.
+    context.indexed_text = [this, internal](const FieldCondition& c) -> std::optional<bool> {
       auto it = payload_indexes.find(c.key);
-      return it == payload_indexes.end() ? nullptr : it->second->TextTokenizerFor(c);
+      if (it == payload_indexes.end() || it->second->TextTokenizerFor(c) == nullptr) return std::nullopt;
+      return it->second->TextConditionHolds(c, internal);
     };
   }
   return vj::Matches(filter, external_of[internal], payloads[internal], context);

@@ -170,7 +170,12 @@ bool FieldMatches(const FieldCondition& c, const Payload& payload, const MatchCo
   std::vector<const json::value*> values;
   CollectValues(payload, c.path, /*expand_arrays=*/true, &values);
   const text::Tokenizer* tokenizer = nullptr;
-  if (c.match && IsTextKind(c.match->kind) && context.text_tokenizer) tokenizer = context.text_tokenizer(c);
+  if (c.match && IsTextKind(c.match->kind)) {
+    if (context.indexed_text && !c.range) {
+      if (std::optional<bool> holds = context.indexed_text(c)) return *holds;
+    }
+    if (context.text_tokenizer) tokenizer = context.text_tokenizer(c);
+  }
   for (const json::value* v : values) {
     if (ValueMatches(c, *v, tokenizer)) return true;
   }

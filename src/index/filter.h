@@ -141,6 +141,9 @@ struct MatchContext {
   // The tokenizer of the full-text index that answers a text condition (text, text_any, phrase) on its
   // key, or nullptr to match it as a substring (no index; or phrase on an index without phrase_matching).
   std::function<const text::Tokenizer*(const FieldCondition&)> text_tokenizer;
+  // Faster, when set: the point's answer to a text condition from a full-text index (nullopt when no
+  // index answers it); consulted before text_tokenizer.
+  std::function<std::optional<bool>(const FieldCondition&)> indexed_text;
 };
 
 // True when the point (id, payload, vectors) satisfies the filter.

@@ -126,6 +126,29 @@ bool IsTextMatch(const FieldCondition& c) {
 
 }  // namespace
 
+bool PayloadIndex::TextConditionHolds(const FieldCondition& condition, uint32_t id) const {
+  // The query's tokens, once per thread while the same condition is evaluated point after point.
+  struct Cached {
+    const PayloadIndex* index = nullptr;
+    const FieldCondition* condition = nullptr;
+    std::string text;
+    std::vector<std::string> tokens;
+  };
+  thread_local Cached cached;
+  if (cached.index != this || cached.condition != &condition || cached.text != condition.match->text) {
+    cached.index = this;
+    cached.condition = &condition;
+    cached.text = condition.match->text;
+    cached.tokens.clear();
+    text_->tokenizer().QueryTokens(condition.match->text, &cached.tokens);
+  }
+  const MatchCondition::Kind k = condition.match->kind;
+  const text::TextQueryKind kind = k == MatchCondition::Kind::kText      ? text::TextQueryKind::kAll
+                                   : k == MatchCondition::Kind::kTextAny ? text::TextQueryKind::kAny
+                                                                         : text::TextQueryKind::kPhrase;
+  return text_->Contains(kind, cached.tokens, id);
+}
+
 const text::Tokenizer* PayloadIndex::TextTokenizerFor(const FieldCondition& condition) const {
   if (text_ == nullptr || condition.key != key_ || !IsTextMatch(condition)) return nullptr;
   if (condition.match->kind == MatchCondition::Kind::kPhrase && !text_->tokenizer().params().phrase_matching) {

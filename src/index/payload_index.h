@@ -73,6 +73,9 @@ class PayloadIndex {
   // A text index's tokenizer when it answers `condition` (a text, text_any, or a phrase with
   // phrase_matching) on this key; nullptr otherwise. Matches uses it for points the index did not select.
   const text::Tokenizer* TextTokenizerFor(const FieldCondition& condition) const;
+  // Whether point `id` satisfies a text condition this index answers (TextTokenizerFor is not null),
+  // from the index alone (no payload tokenizing): what Answer would say for that point.
+  bool TextConditionHolds(const FieldCondition& condition, uint32_t id) const;
 
   // Indexes the values the key reaches in payload under id. Call Remove with the same payload before
   // re-adding a changed point.

@@ -96,6 +96,22 @@ roaring::Roaring TextIndex::Answer(text::TextQueryKind kind, std::string_view qu
   return verified;
 }
 
+bool TextIndex::Contains(text::TextQueryKind kind, const std::vector<std::string>& tokens, uint32_t id) const {
+  if (tokens.empty()) return false;
+  if (kind == text::TextQueryKind::kAny) {
+    for (const std::string& t : tokens) {
+      const roaring::Roaring* p = Postings(t);
+      if (p != nullptr && p->contains(id)) return true;
+    }
+    return false;
+  }
+  for (const std::string& t : tokens) {
+    const roaring::Roaring* p = Postings(t);
+    if (p == nullptr || !p->contains(id)) return false;
+  }
+  return Verify(id, kind, tokens);
+}
+
 size_t TextIndex::memory_bytes() const {
   size_t bytes = sizeof(*this);
   for (const auto& [t, r] : postings_) bytes += t.capacity() + sizeof(r) + r.getSizeInBytes() + 32;

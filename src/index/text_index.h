@@ -39,6 +39,9 @@ class TextIndex {
   // The exact set of points with a string matching the query. A phrase query needs phrase_matching
   // (the caller checks); a query without tokens matches nothing.
   roaring::Roaring Answer(text::TextQueryKind kind, std::string_view query) const;
+  // Whether point `id` matches query tokens (QueryTokens of the tokenizer), from the posting lists and
+  // kept sequences alone: what Answer computes, for one point, without tokenizing its payload.
+  bool Contains(text::TextQueryKind kind, const std::vector<std::string>& tokens, uint32_t id) const;
   // How many points hold the term (0 when unknown), for estimates.
   uint64_t TermCardinality(const std::string& term) const;
   size_t memory_bytes() const;

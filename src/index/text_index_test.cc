@@ -128,6 +128,11 @@ TEST(TextIndexTest, AnswerEqualsTokenizedMatches) {
           if (i % 7 != 0 && Matches(f, PointId::Num(i), docs[i], context)) expected.add(i);
         }
         EXPECT_EQ(Ids(*answer), Ids(expected)) << query << " kind " << static_cast<int>(kind);
+        roaring::Roaring per_point;
+        for (uint32_t i = 0; i < 300; ++i) {
+          if (index->TextConditionHolds(c, i)) per_point.add(i);
+        }
+        EXPECT_EQ(Ids(per_point), Ids(expected)) << query << " kind " << static_cast<int>(kind);
       }
     }
   }
