@@ -9,6 +9,7 @@ params answer 400 naming the field without changing the schema.
 import random
 import re
 
+import cluster_harness as ch
 import vjharness as vh
 
 COLL = "docs"
@@ -167,6 +168,36 @@ class FullTextTest(vh.ServerTestCase):
             c.err("POST", f"/collections/{COLL}/points/count",
                   {"filter": {"must": [{"key": "body", "match": match}]}}, status=400, mentions=field)
         self.assertTrue(self.server.alive())
+
+
+class ClusterFullTextTest(ch.ClusterTestCase):
+    """The index's params reach the replicas on both nodes; conditions on remote shards use them."""
+    node_names = ("n1", "n2")
+
+    def test_text_index_through_a_node_with_remote_shards(self):
+        rnd = random.Random(5)
+        c1, c2 = self.client("n1"), self.client("n2")
+        c1.create_collection(COLL, body={"vectors": {"size": DIM, "distance": "Dot"}, "shard_number": 2})
+        points = {}
+        pts = []
+        for i in range(1, 201):
+            body = [sentence(rnd), sentence(rnd)] if i % 9 == 0 else sentence(rnd)
+            pts.append({"id": i, "vector": [rnd.random() for _ in range(DIM)], "payload": {"body": body}})
+            points[i] = {"body": body}
+        c1.upsert(COLL, pts)
+        self.assertEqual({self.primary_of(COLL, shard) for shard in range(2)}, {"n1", "n2"})
+        c1.ok("PUT", f"/collections/{COLL}/index?wait=true", {"field_name": "body", "field_schema": SCHEMA})
+        ch.wait_for(lambda: "body" in c2.ok("GET", f"/collections/{COLL}")["payload_schema"] or "waiting",
+                    "the text index to reach n2's view")
+        self.assertEqual(c2.ok("GET", f"/collections/{COLL}")["payload_schema"]["body"]["params"]["stemmer"],
+                         {"type": "snowball", "language": "english"})
+        for query in QUERIES:
+            for kind in ("text", "text_any", "phrase"):
+                want = sorted(i for i, p in points.items() if any(indexed_match(kind, query, v) for v in strings(p)))
+                flt = {"must": [{"key": "body", "match": {kind: query}}]}
+                for c in (c1, c2):
+                    self.assertEqual(sorted(p["id"] for p in c.scroll_all(COLL, flt, limit=50)), want,
+                                     f"{kind} {query!r}")
 
 
 if __name__ == "__main__":
