@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev libssl-dev
-  libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libxxhash-dev libroaring-dev libarchive-dev
+  libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libxxhash-dev libroaring-dev libarchive-dev libstemmer-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   prometheus curl etcd-server haproxy nodejs
   libhnswlib-dev libfaiss-dev libomp-dev libblas-dev liblapack-dev zlib1g-dev

@@ -113,14 +113,8 @@ StatusOr<std::vector<MatchValue>> ParseMatchList(const json::value& v, const std
 StatusOr<MatchCondition> ParseMatch(const json::value& v, const std::string& where,
                                     const FilterLimits& limits) {
   const json::object* obj = v.if_object();
-  constexpr std::string_view kExpected = "expected one of value, any, except, text";
+  constexpr std::string_view kExpected = "expected one of value, any, except, text, text_any, phrase";
   if (obj == nullptr) return Bad(where, "expected an object");
-  for (std::string_view unsupported : {"phrase", "text_any"}) {
-    if (obj->contains(unsupported)) {
-      return Bad(where + "." + std::string(unsupported),
-                 "match." + std::string(unsupported) + " is not supported");
-    }
-  }
   if (obj->size() != 1) return Bad(where, std::string(kExpected) + ", exactly one");
   const auto& kv = *obj->begin();
   const std::string at = where + "." + std::string(kv.key());
@@ -132,8 +126,10 @@ StatusOr<MatchCondition> ParseMatch(const json::value& v, const std::string& whe
   } else if (kv.key() == "any" || kv.key() == "except") {
     m.kind = kv.key() == "any" ? MatchCondition::Kind::kAny : MatchCondition::Kind::kExcept;
     VJ_ASSIGN_OR_RETURN(m.values, ParseMatchList(kv.value(), at, limits));
-  } else if (kv.key() == "text") {
-    m.kind = MatchCondition::Kind::kText;
+  } else if (kv.key() == "text" || kv.key() == "text_any" || kv.key() == "phrase") {
+    m.kind = kv.key() == "text"       ? MatchCondition::Kind::kText
+             : kv.key() == "text_any" ? MatchCondition::Kind::kTextAny
+                                      : MatchCondition::Kind::kPhrase;
     const json::string* s = kv.value().if_string();
     if (s == nullptr) return Bad(at, "expected a string");
     if (s->size() > kMaxMatchTextBytes) {

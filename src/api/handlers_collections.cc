@@ -71,8 +71,8 @@ StatusOr<json::value> HandleGetCollection(const Call& call) {
     if (auto it = info.payload_index_points.find(key); it != info.payload_index_points.end()) {
       points = it->second;
     }
-    schema[key] = json::object{{"data_type", std::string(PayloadSchemaTypeName(type))},
-                               {"params", nullptr},
+    schema[key] = json::object{{"data_type", std::string(PayloadSchemaTypeName(type.type))},
+                               {"params", PayloadFieldSchemaParams(type)},
                                {"points", points}};
   }
   return json::object{{"status", info.status},
@@ -137,18 +137,9 @@ StatusOr<json::value> HandleCreateIndex(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::string key, ReadString(*name, "field_name"));
   const json::value* schema = FindField(body, "field_schema");
   if (schema == nullptr) return absl::InvalidArgumentError("field_schema: missing");
-  std::string type_name;
-  if (const json::object* obj = schema->if_object()) {
-    const json::value* type = FindField(*obj, "type");
-    if (type == nullptr) return absl::InvalidArgumentError("field_schema.type: missing");
-    VJ_ASSIGN_OR_RETURN(type_name, ReadString(*type, "field_schema.type"));
-  } else {
-    VJ_ASSIGN_OR_RETURN(type_name, ReadString(*schema, "field_schema"));
-  }
-  auto type = ParsePayloadSchemaType(type_name);
-  if (!type.ok()) return WithContext(type.status(), "field_schema");
+  VJ_ASSIGN_OR_RETURN(PayloadFieldSchema type, ParsePayloadFieldSchema(*schema, "field_schema"));
   VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).CheckNewPayloadIndex(key));
-  VJ_RETURN_IF_ERROR(WithContext(collection->CreatePayloadIndex(key, *type, wait), "field_name"));
+  VJ_RETURN_IF_ERROR(WithContext(collection->CreatePayloadIndex(key, type, wait), "field_name"));
   return UpdateResult(*collection, wait);
 }
 

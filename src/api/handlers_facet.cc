@@ -38,11 +38,12 @@ StatusOr<json::value> HandleFacet(const Call& call) {
   }
   const CollectionConfig config = collection->config();
   auto index = config.payload_schema.find(request.key);
-  if (index == config.payload_schema.end() || index->second == PayloadSchemaType::kFloat) {
+  if (index == config.payload_schema.end() || index->second.type == PayloadSchemaType::kFloat ||
+      index->second.type == PayloadSchemaType::kText) {
     return absl::InvalidArgumentError("key: facet needs a keyword, integer, bool or uuid payload index on \"" +
                                       request.key + "\"; create one first");
   }
-  request.type = index->second;
+  request.type = index->second.type;
   VJ_RETURN_IF_ERROR(strict.AdmitCount(request.filter));
   VJ_ASSIGN_OR_RETURN(std::vector<FacetHit> hits, collection->Facet(request));
   return FacetHitsToJson(hits);

@@ -75,7 +75,9 @@ StrictMode StrictMode::For(const Call& call, const Collection& collection) {
   if (call.shard) return StrictMode(collection.name(), std::nullopt, {}, nullptr);
   if (!collection.strict_mode().is_enabled()) return StrictMode(collection.name(), std::nullopt, {}, nullptr);
   CollectionConfig config = collection.config();  // the payload schema too, only when strict mode is on
-  return StrictMode(collection.name(), std::move(config.strict_mode), std::move(config.payload_schema),
+  std::map<std::string, PayloadSchemaType> indexed;
+  for (const auto& [key, schema] : config.payload_schema) indexed[key] = schema.type;
+  return StrictMode(collection.name(), std::move(config.strict_mode), std::move(indexed),
                     call.options.strict_mode_rates.get());
 }
 

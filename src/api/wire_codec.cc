@@ -76,6 +76,10 @@ json::object MatchToJson(const MatchCondition& match) {
       return {{"except", list()}};
     case MatchCondition::Kind::kText:
       return {{"text", match.text}};
+    case MatchCondition::Kind::kTextAny:
+      return {{"text_any", match.text}};
+    case MatchCondition::Kind::kPhrase:
+      return {{"phrase", match.text}};
   }
   return {};
 }

@@ -99,8 +99,8 @@ StatusOr<uint64_t> PeerClient::UpdatePayload(const PeerShard& to, PayloadUpdate 
 }
 
 StatusOr<uint64_t> PeerClient::CreatePayloadIndex(const PeerShard& to, const std::string& key,
-                                                  PayloadSchemaType type, bool wait) {
-  json::object body{{"field_name", key}, {"field_schema", std::string(PayloadSchemaTypeName(type))}};
+                                                  const PayloadFieldSchema& type, bool wait) {
+  json::object body{{"field_name", key}, {"field_schema", PayloadFieldSchemaToJson(type)}};
   return Write("PUT", to, "/index", body, wait);
 }
 

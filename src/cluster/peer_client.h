@@ -52,7 +52,7 @@ class PeerClient {
   StatusOr<uint64_t> UpdatePayload(const PeerShard& to, PayloadUpdate op, const PointSelector& selector,
                                    const Payload& payload, const std::vector<std::string>& keys,
                                    const std::optional<std::string>& key, bool wait);
-  StatusOr<uint64_t> CreatePayloadIndex(const PeerShard& to, const std::string& key, PayloadSchemaType type,
+  StatusOr<uint64_t> CreatePayloadIndex(const PeerShard& to, const std::string& key, const PayloadFieldSchema& type,
                                         bool wait);
   StatusOr<uint64_t> DeletePayloadIndex(const PeerShard& to, const std::string& key, bool wait);
 

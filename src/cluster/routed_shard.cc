@@ -197,7 +197,7 @@ Status RoutedShard::DeleteVectors(const PointSelector& selector, std::vector<std
                [&](const PeerShard& p) { return router_.peers().DeleteVectors(p, selector, names, wait); }, wait);
 }
 
-Status RoutedShard::CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) {
+Status RoutedShard::CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) {
   return EveryReplica([&](Shard& s) { return s.CreatePayloadIndex(key, type, wait); },
                       [&](const PeerShard& p) { return router_.peers().CreatePayloadIndex(p, key, type, wait); });
 }

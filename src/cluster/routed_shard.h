@@ -79,7 +79,7 @@ class RoutedShard final : public ShardAccess {
   // Nothing to do here: every node rebuilds its own replicas when it sees the new config in etcd
   // (ClusterNode's reconcile).
   [[nodiscard]] Status UpdateIndexConfig(const CollectionConfig&) override { return absl::OkStatus(); }
-  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
+  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) override;
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;
 
   [[nodiscard]] StatusOr<std::vector<PointView>> Retrieve(const std::vector<PointId>& ids,

@@ -203,7 +203,7 @@ Status Collection::DeleteVectors(const PointSelector& selector, std::vector<std:
   return absl::OkStatus();
 }
 
-Status Collection::CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) {
+Status Collection::CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) {
   for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->CreatePayloadIndex(key, type, wait));
   std::lock_guard<std::mutex> lock(mu_);
   config_.payload_schema[key] = type;

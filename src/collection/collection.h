@@ -62,7 +62,7 @@ class Collection {
   // id must exist, before any shard changes.
   [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait);
   [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait);
-  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait);
+  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait);
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
   // Merges `update` into the stored strict_mode_config (MergeStrictModeConfig) and persists it
   // (config.json, or etcd in cluster mode), under the config's lock, so that concurrent updates never

@@ -269,9 +269,8 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
     VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*schema, "payload_schema"));
     for (const auto& kv : *s) {
       std::string where = "payload_schema." + std::string(kv.key());
-      VJ_ASSIGN_OR_RETURN(std::string type, ReadString(kv.value(), where));
-      auto parsed = ParsePayloadSchemaType(type);
-      if (!parsed.ok()) return absl::InvalidArgumentError(where + ": " + StatusMessage(parsed.status()));
+      auto parsed = ParsePayloadFieldSchema(kv.value(), where);
+      if (!parsed.ok()) return parsed.status();
       // Only stored configs carry payload_schema (a create request may not). A key that the path
       // grammar refuses was written by an older version: its index is dropped with a warning rather
       // than making the collection, and so the node, fail to load.
@@ -299,7 +298,7 @@ json::object CollectionConfigToJson(const CollectionConfig& config) {
   if (config.quantization) out["quantization_config"] = QuantizationToJson(config.quantization);
   json::object schema;
   for (const auto& [key, type] : config.payload_schema) {
-    schema[key] = std::string(PayloadSchemaTypeName(type));
+    schema[key] = PayloadFieldSchemaToJson(type);
   }
   out["payload_schema"] = std::move(schema);
   if (config.strict_mode != StrictModeConfig{}) out["strict_mode_config"] = StrictModeConfigToJson(config.strict_mode);

@@ -43,7 +43,7 @@ struct CollectionConfig {
   uint32_t replication_factor = 1;
   uint32_t write_consistency_factor = 1;
   // Payload indexes, key -> schema; part of the config so they survive restarts.
-  std::map<std::string, PayloadSchemaType> payload_schema;
+  std::map<std::string, PayloadFieldSchema> payload_schema;
   // Qdrant's strict_mode_config (collection/strict_mode_config.h); all unset by default.
   StrictModeConfig strict_mode;
 

@@ -11,7 +11,7 @@ bool OrdersBy(PayloadSchemaType type) {
 
 Status CheckOrderByIndex(const CollectionConfig& config, const OrderBy& order_by) {
   auto it = config.payload_schema.find(order_by.key);
-  if (it == config.payload_schema.end() || !OrdersBy(it->second)) {
+  if (it == config.payload_schema.end() || !OrdersBy(it->second.type)) {
     return absl::InvalidArgumentError("order_by.key: no range index for \"" + order_by.key +
                                       "\": create an integer, float or datetime payload index on it to order by it");
   }

@@ -446,7 +446,7 @@ Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Pay
   return Submit(std::move(request), ClientWait(wait));
 }
 
-Status Shard::CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) {
+Status Shard::CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) {
   VJ_RETURN_IF_ERROR(PayloadIndex::Create(key, type).status());
   auto request = std::make_unique<WriteRequest>();
   request->reconfigure = [key, type](ShardState& s) -> Status {

@@ -89,7 +89,7 @@ class Shard final : public ShardAccess {
   [[nodiscard]] Status UpdateIndexConfig(const CollectionConfig& config) override;
 
   // Payload indexes. InvalidArgument for a malformed key; NotFound when deleting an absent index.
-  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type, bool wait) override;
+  [[nodiscard]] Status CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) override;
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait) override;
 
   // Reads.

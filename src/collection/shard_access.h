@@ -33,7 +33,7 @@ class ShardAccess {
   // Rebuilds the vector indexes with `config`'s HNSW and quantization settings when they differ from the
   // ones in use, in the background (Shard::UpdateIndexConfig).
   [[nodiscard]] virtual Status UpdateIndexConfig(const CollectionConfig& config) = 0;
-  [[nodiscard]] virtual Status CreatePayloadIndex(const std::string& key, PayloadSchemaType type,
+  [[nodiscard]] virtual Status CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type,
                                                   bool wait) = 0;
   [[nodiscard]] virtual Status DeletePayloadIndex(const std::string& key, bool wait) = 0;
 

@@ -30,8 +30,8 @@ void ShardState::Clear() {
   CreateVectorIndexes();
 }
 
-Status ShardState::BuildPayloadIndex(const std::string& key, PayloadSchemaType type) {
-  VJ_ASSIGN_OR_RETURN(std::unique_ptr<PayloadIndex> index, PayloadIndex::Create(key, type));
+Status ShardState::BuildPayloadIndex(const std::string& key, const PayloadFieldSchema& schema) {
+  VJ_ASSIGN_OR_RETURN(std::unique_ptr<PayloadIndex> index, PayloadIndex::Create(key, schema));
   for (uint32_t internal : live) index->Add(internal, payloads[internal]);
   payload_indexes[key] = std::move(index);
   return absl::OkStatus();
@@ -99,15 +99,30 @@ bool MentionsHasVector(const std::vector<Condition>& conditions) {
 }  // namespace
 
 bool ShardState::Matches(const Filter& filter, uint32_t internal) const {
-  if (!MentionsHasVector(filter)) return vj::Matches(filter, external_of[internal], payloads[internal]);
-  thread_local VectorNames held;
-  thread_local std::vector<float> scratch;
-  held.clear();
-  for (const auto& [name, index] : vector_indexes) {
-    scratch.resize(index->dim());
-    if (index->GetVector(internal, scratch.data())) held.push_back(name);
+  const bool has_vector = MentionsHasVector(filter);
+  const bool text = MentionsTextMatch(filter);
+  if (!has_vector && !text) return vj::Matches(filter, external_of[internal], payloads[internal]);
+  MatchContext context;
+  if (has_vector) {
+    thread_local VectorNames held;
+    thread_local std::vector<float> scratch;
+    held.clear();
+    for (const auto& [name, index] : vector_indexes) {
+      scratch.resize(index->dim());
+      if (index->GetVector(internal, scratch.data())) held.push_back(name);
+    }
+    context.vectors = &held;
   }
-  return vj::Matches(filter, external_of[internal], payloads[internal], &held);
+  if (text) {
+    // A text condition on a key with a full-text index matches on tokens, as the index answers it.
+    // Answered from the posting lists: tokenizing the payload instead cost ~16 us per 30-word point.
+    context.indexed_text = [this, internal](const FieldCondition& c) -> std::optional<bool> {
+      auto it = payload_indexes.find(c.key);
+      if (it == payload_indexes.end() || it->second->TextTokenizerFor(c) == nullptr) return std::nullopt;
+      return it->second->TextConditionHolds(c, internal);
+    };
+  }
+  return vj::Matches(filter, external_of[internal], payloads[internal], context);
 }
 
 roaring::Roaring ShardState::MatchingIds(const Filter& filter, DeadlineTicker* ticker) const {

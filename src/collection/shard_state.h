@@ -51,7 +51,7 @@ struct ShardState {
   // Drops every point from the in-memory state (before a rebuild).
   void Clear();
   // Builds a payload index over every live point; InvalidArgument for a bad key.
-  Status BuildPayloadIndex(const std::string& key, PayloadSchemaType type);
+  Status BuildPayloadIndex(const std::string& key, const PayloadFieldSchema& schema);
 
   // The ids of the points matching filter, exactly (payload indexes answer what they can; the rest is
   // evaluated on payloads). Requires mu held (shared is enough). With a ticker, stops early once it

@@ -1,6 +1,8 @@
 #include "index/filter.h"
 
 #include "core/datetime.h"
+#include "text/text_match.h"
+#include "text/tokenizer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -98,13 +100,84 @@ uint64_t CountValues(const FieldCondition& c, const Payload& payload) {
   return n;
 }
 
-bool FieldMatches(const FieldCondition& c, const Payload& payload) {
+bool IsTextKind(MatchCondition::Kind kind) {
+  return kind == MatchCondition::Kind::kText || kind == MatchCondition::Kind::kTextAny ||
+         kind == MatchCondition::Kind::kPhrase;
+}
+
+text::TextQueryKind TextQueryKindOf(MatchCondition::Kind kind) {
+  switch (kind) {
+    case MatchCondition::Kind::kTextAny: return text::TextQueryKind::kAny;
+    case MatchCondition::Kind::kPhrase: return text::TextQueryKind::kPhrase;
+    default: return text::TextQueryKind::kAll;
+  }
+}
+
+// A condition's query tokens, tokenized once per thread for as long as the same condition is evaluated
+// (a filter is evaluated point after point).
+const std::vector<std::string>& QueryTokens(const FieldCondition& c, const text::Tokenizer& tokenizer) {
+  struct Cached {
+    const FieldCondition* condition = nullptr;
+    const text::Tokenizer* tokenizer = nullptr;
+    std::string text;
+    std::vector<std::string> tokens;
+  };
+  thread_local Cached cached;
+  if (cached.condition != &c || cached.tokenizer != &tokenizer || cached.text != c.match->text) {
+    cached.condition = &c;
+    cached.tokenizer = &tokenizer;
+    cached.text = c.match->text;
+    cached.tokens.clear();
+    tokenizer.QueryTokens(c.match->text, &cached.tokens);
+  }
+  return cached.tokens;
+}
+
+bool Contains(const json::string& s, std::string_view needle) {
+  // glibc's memmem is linear in the haystack (two-way search); string_view::find is not.
+  return needle.empty() || ::memmem(s.data(), s.size(), needle.data(), needle.size()) != nullptr;
+}
+
+bool TextMatches(const FieldCondition& c, const json::value& value, const text::Tokenizer* tokenizer) {
+  const json::string* s = value.if_string();
+  if (s == nullptr) return false;
+  const MatchCondition& m = *c.match;
+  if (tokenizer != nullptr) {
+    const std::vector<std::string>& tokens = QueryTokens(c, *tokenizer);
+    if (tokens.empty()) return false;
+    thread_local std::vector<std::string> words;
+    words.clear();
+    tokenizer->Words(std::string_view(*s), &words);
+    return text::TokensMatch(*tokenizer, TextQueryKindOf(m.kind), tokens, words);
+  }
+  if (m.kind != MatchCondition::Kind::kTextAny) return Contains(*s, m.text);
+  // Any whitespace-separated word of the query as a substring (Qdrant without an index).
+  std::string_view rest = m.text;
+  while (!rest.empty()) {
+    const size_t start = rest.find_first_not_of(" \t\n\r\f\v");
+    if (start == std::string_view::npos) break;
+    rest.remove_prefix(start);
+    const size_t end = std::min(rest.find_first_of(" \t\n\r\f\v"), rest.size());
+    if (Contains(*s, rest.substr(0, end))) return true;
+    rest.remove_prefix(end);
+  }
+  return false;
+}
+
+bool FieldMatches(const FieldCondition& c, const Payload& payload, const MatchContext& context) {
   if (c.values_count && !CountInBounds(*c.values_count, CountValues(c, payload))) return false;
   if (!c.match && !c.range) return true;
   std::vector<const json::value*> values;
   CollectValues(payload, c.path, /*expand_arrays=*/true, &values);
+  const text::Tokenizer* tokenizer = nullptr;
+  if (c.match && IsTextKind(c.match->kind)) {
+    if (context.indexed_text && !c.range) {
+      if (std::optional<bool> holds = context.indexed_text(c)) return *holds;
+    }
+    if (context.text_tokenizer) tokenizer = context.text_tokenizer(c);
+  }
   for (const json::value* v : values) {
-    if (ValueMatches(c, *v)) return true;
+    if (ValueMatches(c, *v, tokenizer)) return true;
   }
   // A key without values (absent, null, []) matches nothing, except included, as in Qdrant.
   return false;
@@ -148,7 +221,7 @@ void IndexMatchValues(FieldCondition* condition) {
   condition->match_set = std::move(set);
 }
 
-bool ValueMatches(const FieldCondition& condition, const json::value& value) {
+bool ValueMatches(const FieldCondition& condition, const json::value& value, const text::Tokenizer* tokenizer) {
   if (condition.range) {
     std::optional<double> x;
     if (!condition.range->datetime) {
@@ -166,19 +239,22 @@ bool ValueMatches(const FieldCondition& condition, const json::value& value) {
         return AnyEquals(condition, value);
       case MatchCondition::Kind::kExcept:
         return !value.is_null() && !AnyEquals(condition, value);
-      case MatchCondition::Kind::kText: {
-        const json::string* s = value.if_string();
-        // glibc's memmem is linear in the haystack (two-way search); string_view::find is not.
-        return s != nullptr && (m.text.empty() ||
-                                ::memmem(s->data(), s->size(), m.text.data(), m.text.size()) != nullptr);
-      }
+      case MatchCondition::Kind::kText:
+      case MatchCondition::Kind::kTextAny:
+      case MatchCondition::Kind::kPhrase:
+        return TextMatches(condition, value, tokenizer);
     }
   }
   return true;
 }
 
-bool Matches(const Condition& condition, const PointId& id, const Payload& payload, const VectorNames* vectors) {
-  if (const auto* f = std::get_if<FieldCondition>(&condition)) return FieldMatches(*f, payload);
+namespace {
+
+bool MatchesIn(const Filter& filter, const PointId& id, const Payload& payload, const MatchContext& context);
+
+bool MatchesIn(const Condition& condition, const PointId& id, const Payload& payload, const MatchContext& context) {
+  const VectorNames* vectors = context.vectors;
+  if (const auto* f = std::get_if<FieldCondition>(&condition)) return FieldMatches(*f, payload, context);
   if (const auto* e = std::get_if<IsEmptyCondition>(&condition)) return IsEmpty(*e, payload);
   if (const auto* n = std::get_if<IsNullCondition>(&condition)) return IsNull(*n, payload);
   if (const auto* h = std::get_if<HasIdCondition>(&condition)) {
@@ -188,20 +264,20 @@ bool Matches(const Condition& condition, const PointId& id, const Payload& paylo
     return vectors != nullptr && std::find(vectors->begin(), vectors->end(), v->name) != vectors->end();
   }
   const auto& nested = std::get<std::shared_ptr<const Filter>>(condition);
-  return nested == nullptr || Matches(*nested, id, payload, vectors);
+  return nested == nullptr || MatchesIn(*nested, id, payload, context);
 }
 
-bool Matches(const Filter& filter, const PointId& id, const Payload& payload, const VectorNames* vectors) {
+bool MatchesIn(const Filter& filter, const PointId& id, const Payload& payload, const MatchContext& context) {
   for (const Condition& c : filter.must) {
-    if (!Matches(c, id, payload, vectors)) return false;
+    if (!MatchesIn(c, id, payload, context)) return false;
   }
   for (const Condition& c : filter.must_not) {
-    if (Matches(c, id, payload, vectors)) return false;
+    if (MatchesIn(c, id, payload, context)) return false;
   }
   if (!filter.should.empty()) {
     bool any = false;
     for (const Condition& c : filter.should) {
-      if (Matches(c, id, payload, vectors)) {
+      if (MatchesIn(c, id, payload, context)) {
         any = true;
         break;
       }
@@ -212,11 +288,49 @@ bool Matches(const Filter& filter, const PointId& id, const Payload& payload, co
     size_t hits = 0;
     for (const Condition& c : filter.min_should->conditions) {
       if (hits >= filter.min_should->min_count) break;
-      if (Matches(c, id, payload, vectors)) ++hits;
+      if (MatchesIn(c, id, payload, context)) ++hits;
     }
     if (hits < filter.min_should->min_count) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool Matches(const Condition& condition, const PointId& id, const Payload& payload, const VectorNames* vectors) {
+  MatchContext context;
+  context.vectors = vectors;
+  return MatchesIn(condition, id, payload, context);
+}
+
+bool Matches(const Filter& filter, const PointId& id, const Payload& payload, const VectorNames* vectors) {
+  MatchContext context;
+  context.vectors = vectors;
+  return MatchesIn(filter, id, payload, context);
+}
+
+bool Matches(const Filter& filter, const PointId& id, const Payload& payload, const MatchContext& context) {
+  return MatchesIn(filter, id, payload, context);
+}
+
+namespace {
+
+bool MentionsTextMatch(const std::vector<Condition>& conditions) {
+  for (const Condition& c : conditions) {
+    if (const auto* f = std::get_if<FieldCondition>(&c)) {
+      if (f->match && IsTextKind(f->match->kind)) return true;
+    } else if (const auto* nested = std::get_if<std::shared_ptr<const Filter>>(&c)) {
+      if (*nested != nullptr && MentionsTextMatch(**nested)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool MentionsTextMatch(const Filter& filter) {
+  return MentionsTextMatch(filter.must) || MentionsTextMatch(filter.should) || MentionsTextMatch(filter.must_not) ||
+         (filter.min_should && MentionsTextMatch(filter.min_should->conditions));
 }
 
 }  // namespace vj

@@ -21,12 +21,18 @@
 #include <variant>
 #include <vector>
 
+#include <functional>
+
 #include <boost/json.hpp>
 
 #include "core/payload.h"
 #include "core/point_id.h"
 
 namespace vj {
+
+namespace text {
+class Tokenizer;
+}  // namespace text
 
 struct Filter;
 
@@ -48,10 +54,14 @@ struct MatchValueSet {
 };
 
 struct MatchCondition {
-  enum class Kind { kValue, kAny, kExcept, kText };
+  // kText, kTextAny, kPhrase: on a key with a full-text index, the tokens of `text` against the tokens
+  // of the value (all of them, any of them, consecutively: text/text_match.h); without one, as Qdrant:
+  // text and phrase are a case-sensitive substring, text_any holds when any whitespace-separated word
+  // of `text` is a substring.
+  enum class Kind { kValue, kAny, kExcept, kText, kTextAny, kPhrase };
   Kind kind = Kind::kValue;
   std::vector<MatchValue> values;  // one for kValue; the list for kAny/kExcept
-  std::string text;                // kText: substring (case-sensitive, as Qdrant without a text index)
+  std::string text;                // kText, kTextAny, kPhrase
 };
 
 // Numeric bounds; with `datetime` the bounds are microseconds since the epoch (UTC) of RFC 3339 strings,
@@ -125,12 +135,28 @@ struct Filter {
 // point). Without it has_vector matches nothing.
 using VectorNames = std::vector<std::string>;
 
+// What evaluation needs beyond the point itself.
+struct MatchContext {
+  const VectorNames* vectors = nullptr;  // for has_vector
+  // The tokenizer of the full-text index that answers a text condition (text, text_any, phrase) on its
+  // key, or nullptr to match it as a substring (no index; or phrase on an index without phrase_matching).
+  std::function<const text::Tokenizer*(const FieldCondition&)> text_tokenizer;
+  // Faster, when set: the point's answer to a text condition from a full-text index (nullopt when no
+  // index answers it); consulted before text_tokenizer.
+  std::function<std::optional<bool>(const FieldCondition&)> indexed_text;
+};
+
 // True when the point (id, payload, vectors) satisfies the filter.
 bool Matches(const Filter& filter, const PointId& id, const Payload& payload,
              const VectorNames* vectors = nullptr);
+bool Matches(const Filter& filter, const PointId& id, const Payload& payload, const MatchContext& context);
 bool Matches(const Condition& condition, const PointId& id, const Payload& payload,
              const VectorNames* vectors = nullptr);
-// True when one JSON value satisfies a field condition's match/range part.
-bool ValueMatches(const FieldCondition& condition, const boost::json::value& value);
+// True when one JSON value satisfies a field condition's match/range part (text conditions as
+// substrings, or tokenized when a tokenizer is given).
+bool ValueMatches(const FieldCondition& condition, const boost::json::value& value,
+                  const text::Tokenizer* tokenizer = nullptr);
+// Whether a filter holds a text, text_any or phrase condition anywhere (nested filters too).
+bool MentionsTextMatch(const Filter& filter);
 
 }  // namespace vj

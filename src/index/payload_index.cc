@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/datetime.h"
+#include "core/json_fields.h"
 #include "core/point_id.h"
 
 namespace vj {
@@ -40,8 +41,9 @@ StatusOr<PayloadSchemaType> ParsePayloadSchemaType(std::string_view name) {
   if (name == "bool") return PayloadSchemaType::kBool;
   if (name == "uuid") return PayloadSchemaType::kUuid;
   if (name == "datetime") return PayloadSchemaType::kDatetime;
+  if (name == "text") return PayloadSchemaType::kText;
   return absl::InvalidArgumentError("unsupported field_schema \"" + std::string(name) +
-                                    "\": expected one of keyword, integer, float, bool, uuid, datetime");
+                                    "\": expected one of keyword, integer, float, bool, uuid, datetime, text");
 }
 
 std::string_view PayloadSchemaTypeName(PayloadSchemaType type) {
@@ -58,13 +60,101 @@ std::string_view PayloadSchemaTypeName(PayloadSchemaType type) {
       return "uuid";
     case PayloadSchemaType::kDatetime:
       return "datetime";
+    case PayloadSchemaType::kText:
+      return "text";
   }
   return "unknown";
 }
 
-StatusOr<std::unique_ptr<PayloadIndex>> PayloadIndex::Create(std::string key, PayloadSchemaType type) {
+StatusOr<PayloadFieldSchema> ParsePayloadFieldSchema(const json::value& v, std::string_view where_view) {
+  const std::string where(where_view);
+  PayloadFieldSchema schema;
+  const json::object* obj = v.if_object();
+  std::string type_name;
+  if (obj != nullptr) {
+    const json::value* type = FindField(*obj, "type");
+    if (type == nullptr) return absl::InvalidArgumentError(where + ".type: missing");
+    VJ_ASSIGN_OR_RETURN(type_name, ReadString(*type, where + ".type"));
+  } else {
+    VJ_ASSIGN_OR_RETURN(type_name, ReadString(v, where));
+  }
+  auto type = ParsePayloadSchemaType(type_name);
+  if (!type.ok()) return absl::InvalidArgumentError(where + ": " + std::string(type.status().message()));
+  schema.type = *type;
+  if (schema.type == PayloadSchemaType::kText && obj != nullptr) {
+    VJ_ASSIGN_OR_RETURN(schema.text, text::ParseTextIndexParams(*obj, where));
+  }
+  return schema;
+}
+
+json::value PayloadFieldSchemaToJson(const PayloadFieldSchema& schema) {
+  if (schema.type == PayloadSchemaType::kText) return text::TextIndexParamsToJson(schema.text);
+  return json::value(std::string(PayloadSchemaTypeName(schema.type)));
+}
+
+json::value PayloadFieldSchemaParams(const PayloadFieldSchema& schema) {
+  if (schema.type == PayloadSchemaType::kText) return text::TextIndexParamsToJson(schema.text);
+  return nullptr;
+}
+
+StatusOr<std::unique_ptr<PayloadIndex>> PayloadIndex::Create(std::string key, const PayloadFieldSchema& schema) {
   VJ_ASSIGN_OR_RETURN(PayloadPath path, ParsePayloadPath(key));
-  return std::unique_ptr<PayloadIndex>(new PayloadIndex(std::move(key), std::move(path), type));
+  std::unique_ptr<PayloadIndex> index(new PayloadIndex(std::move(key), std::move(path), schema.type));
+  if (schema.type == PayloadSchemaType::kText) {
+    VJ_ASSIGN_OR_RETURN(std::shared_ptr<const text::Tokenizer> tokenizer, text::Tokenizer::Create(schema.text));
+    index->text_ = std::make_unique<TextIndex>(std::move(tokenizer));
+  }
+  return index;
+}
+
+namespace {
+
+std::vector<std::string_view> StringValues(const Payload& payload, const PayloadPath& path) {
+  std::vector<const json::value*> values;
+  CollectValues(payload, path, /*expand_arrays=*/true, &values);
+  std::vector<std::string_view> strings;
+  for (const json::value* v : values) {
+    if (const json::string* s = v->if_string()) strings.emplace_back(s->data(), s->size());
+  }
+  return strings;
+}
+
+bool IsTextMatch(const FieldCondition& c) {
+  return c.match && (c.match->kind == MatchCondition::Kind::kText || c.match->kind == MatchCondition::Kind::kTextAny ||
+                     c.match->kind == MatchCondition::Kind::kPhrase);
+}
+
+}  // namespace
+
+bool PayloadIndex::TextConditionHolds(const FieldCondition& condition, uint32_t id) const {
+  // The query's tokens, once per thread while the same condition is evaluated point after point.
+  struct Cached {
+    const PayloadIndex* index = nullptr;
+    const FieldCondition* condition = nullptr;
+    std::string text;
+    std::vector<std::string> tokens;
+  };
+  thread_local Cached cached;
+  if (cached.index != this || cached.condition != &condition || cached.text != condition.match->text) {
+    cached.index = this;
+    cached.condition = &condition;
+    cached.text = condition.match->text;
+    cached.tokens.clear();
+    text_->tokenizer().QueryTokens(condition.match->text, &cached.tokens);
+  }
+  const MatchCondition::Kind k = condition.match->kind;
+  const text::TextQueryKind kind = k == MatchCondition::Kind::kText      ? text::TextQueryKind::kAll
+                                   : k == MatchCondition::Kind::kTextAny ? text::TextQueryKind::kAny
+                                                                         : text::TextQueryKind::kPhrase;
+  return text_->Contains(kind, cached.tokens, id);
+}
+
+const text::Tokenizer* PayloadIndex::TextTokenizerFor(const FieldCondition& condition) const {
+  if (text_ == nullptr || condition.key != key_ || !IsTextMatch(condition)) return nullptr;
+  if (condition.match->kind == MatchCondition::Kind::kPhrase && !text_->tokenizer().params().phrase_matching) {
+    return nullptr;
+  }
+  return &text_->tokenizer();
 }
 
 namespace {
@@ -81,6 +171,13 @@ std::string KeywordFor(PayloadSchemaType type, std::string_view s) {
 }  // namespace
 
 void PayloadIndex::Add(uint32_t id, const Payload& payload) {
+  if (text_ != nullptr) {
+    std::vector<std::string_view> strings = StringValues(payload, path_);
+    if (strings.empty()) return;
+    text_->Add(id, strings);
+    all_.add(id);
+    return;
+  }
   std::vector<const json::value*> values;
   CollectValues(payload, path_, /*expand_arrays=*/true, &values);
   bool indexed = false;
@@ -114,12 +211,19 @@ void PayloadIndex::Add(uint32_t id, const Payload& payload) {
           indexed = true;
         }
         break;
+      case PayloadSchemaType::kText:
+        break;  // text_ holds them
     }
   }
   if (indexed) all_.add(id);
 }
 
 void PayloadIndex::Remove(uint32_t id, const Payload& payload) {
+  if (text_ != nullptr) {
+    text_->Remove(id, StringValues(payload, path_));
+    all_.remove(id);
+    return;
+  }
   std::vector<const json::value*> values;
   CollectValues(payload, path_, /*expand_arrays=*/true, &values);
   // Emptied entries are dropped so that memory and range scans track live values only.
@@ -157,6 +261,8 @@ void PayloadIndex::Remove(uint32_t id, const Payload& payload) {
           }
         }
         break;
+      case PayloadSchemaType::kText:
+        break;
     }
   }
   all_.remove(id);
@@ -193,6 +299,14 @@ std::optional<roaring::Roaring> PayloadIndex::Answer(const FieldCondition& condi
 
   if (!condition.match) return std::nullopt;
   const MatchCondition& m = *condition.match;
+  if (IsTextMatch(condition)) {
+    if (TextTokenizerFor(condition) == nullptr) return std::nullopt;
+    const text::TextQueryKind kind = m.kind == MatchCondition::Kind::kText      ? text::TextQueryKind::kAll
+                                     : m.kind == MatchCondition::Kind::kTextAny ? text::TextQueryKind::kAny
+                                                                                : text::TextQueryKind::kPhrase;
+    return text_->Answer(kind, m.text);
+  }
+  if (text_ != nullptr) return std::nullopt;
   if (m.kind != MatchCondition::Kind::kValue && m.kind != MatchCondition::Kind::kAny) return std::nullopt;
 
   roaring::Roaring out;
@@ -223,6 +337,7 @@ std::optional<roaring::Roaring> PayloadIndex::Answer(const FieldCondition& condi
       }
       case PayloadSchemaType::kFloat:
       case PayloadSchemaType::kDatetime:
+      case PayloadSchemaType::kText:
         return std::nullopt;
     }
   }
@@ -247,6 +362,7 @@ size_t PayloadIndex::memory_bytes() const {
   size_t bytes = sizeof(*this) + all_.getSizeInBytes() + true_.getSizeInBytes() + false_.getSizeInBytes();
   for (const auto& [k, r] : keywords_) bytes += k.capacity() + sizeof(r) + r.getSizeInBytes() + 32;
   for (const auto& [x, r] : numbers_) bytes += sizeof(x) + sizeof(r) + r.getSizeInBytes() + 32;
+  if (text_ != nullptr) bytes += text_->memory_bytes();
   return bytes;
 }
 
