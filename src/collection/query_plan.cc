@@ -133,6 +133,10 @@ class PlanRunner {
   // The vectors of `inputs` under `name`: given ones as they are, ids by their stored vectors.
   StatusOr<std::vector<std::vector<float>>> Resolve(const std::vector<VectorInput>& inputs,
                                                     const std::string& name) const {
+    if (config_.sparse_vectors.count(name) != 0) {
+      return absl::InvalidArgumentError("vector \"" + name + "\" is a sparse vector: recommend, discover and "
+                                        "context over sparse vectors are not supported");
+    }
     std::vector<PointId> ids;
     for (const VectorInput& in : inputs) {
       if (in.id) ids.push_back(*in.id);

@@ -43,10 +43,10 @@ struct PointView {
   PointId id;
   std::optional<Payload> payload;
   NamedVectors vectors;  // vectors as stored (Cosine vectors normalized, as Qdrant returns them)
-  NamedSparseVectors sparse;  // sparse vectors as stored (indices sorted)
   std::optional<float> score;
   // The order_by key's value this point was listed under (scroll with order_by only).
   std::optional<double> order_value;
+  NamedSparseVectors sparse;  // sparse vectors as stored (indices sorted)
 };
 
 // Which points a write addresses: explicit ids, or every point matching a filter.
