@@ -25,13 +25,14 @@ void CheckOk(const Status& status, const char* what) {
 }
 
 // "c": the unnamed 4-d Cosine vector with keyword/integer payload indexes; "n": named vectors "a" (3-d
-// Dot, int8-quantized) and "b" (2-d Euclid).
+// Dot, int8-quantized) and "b" (2-d Euclid), and the sparse vector "s" (idf).
 void Populate(Database& db) {
   const char* configs[][2] = {
       {"c", R"({"vectors": {"size": 4, "distance": "Cosine"}, "shard_number": 2})"},
       {"n", R"({"vectors": {"a": {"size": 3, "distance": "Dot",
                 "quantization_config": {"scalar": {"type": "int8"}}},
-                "b": {"size": 2, "distance": "Euclid"}}})"}};
+                "b": {"size": 2, "distance": "Euclid"}},
+                "sparse_vectors": {"s": {"modifier": "idf"}}})"}};
   for (const auto& [name, text] : configs) {
     StatusOr<CollectionConfig> config = ParseCollectionConfig(*ParseJson(text));
     CheckOk(config.status(), name);
@@ -46,7 +47,9 @@ void Populate(Database& db) {
     PointId id = i % 10 == 0 ? *PointId::ParseUuid("550e8400-e29b-41d4-a716-4466554400" + std::to_string(10 + i))
                              : PointId::Num(i);
     c_points.push_back({id, {{"", {f, 1.0f, -f, 0.5f}}}, payload});
-    n_points.push_back({id, {{"a", {f, 2.0f, 0.0f}}, {"b", {-f, f}}}, payload});
+    const auto term = static_cast<uint32_t>(i % 7);
+    n_points.push_back({id, {{"a", {f, 2.0f, 0.0f}}, {"b", {-f, f}}}, payload,
+                        {{"s", SparseVector{{term, 10 + term}, {f, 1.0f}}}}});
   }
   std::shared_ptr<Collection> c = *db.Get("c");
   CheckOk(c->Upsert(std::move(c_points), /*wait=*/true), "upsert c");

@@ -25,6 +25,9 @@ std::string ReadFile(const std::string& path) {
 
 std::vector<PointRecord> Records() {
   std::vector<PointRecord> out;
+  PointRecord sparse{PointId::Num(9), {{"d", {1.0f, 0.5f}}}, {}};
+  sparse.sparse["text"] = SparseVector{{1, 5, 4000000000u}, {0.5f, 1.0f, 2.0f}};
+  out.push_back(sparse);
   out.push_back({PointId::Num(1), {{"", {0.5f, -1.0f, 2.0f, 0.0f}}}, {}});
   out.push_back({*PointId::ParseUuid("550e8400-e29b-41d4-a716-446655440000"),
                  {{"a", {1.0f, 2.0f, 3.0f}}, {"b", {-0.25f, 1e-30f}}},

@@ -53,7 +53,12 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
       return absl::InvalidArgumentError("vector: expected {\"name\": ..., \"vector\": [...]}");
     }
     VJ_ASSIGN_OR_RETURN(request.using_vector, ReadString(*name, "vector.name"));
-    VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*values, "vector.vector"));
+    if (values->is_object()) {
+      VJ_ASSIGN_OR_RETURN(request.sparse_vector,
+                          ParseSparseVector(*values, "vector.vector", limits.max_sparse_nnz));
+    } else {
+      VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*values, "vector.vector"));
+    }
   } else {
     VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*vector, "vector"));
   }

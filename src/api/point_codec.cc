@@ -95,6 +95,90 @@ StatusOr<NamedVectors> ParseNamedVectors(const json::value& v, const std::string
   return out;
 }
 
+StatusOr<SparseVector> ParseSparseVector(const json::value& v, const std::string& where, size_t max_nnz) {
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"indices", "values"}, where));
+  const json::value* indices = FindField(*obj, "indices");
+  if (indices == nullptr) return absl::InvalidArgumentError(where + ".indices: missing");
+  const json::value* values = FindField(*obj, "values");
+  if (values == nullptr) return absl::InvalidArgumentError(where + ".values: missing");
+  VJ_ASSIGN_OR_RETURN(const json::array* iarr, ReadArray(*indices, where + ".indices"));
+  VJ_ASSIGN_OR_RETURN(const json::array* varr, ReadArray(*values, where + ".values"));
+  // Before decoding any element, so that an oversized vector costs no more than its parse.
+  if (iarr->size() > max_nnz) {
+    return OverLimit(where + ".indices", iarr->size(), "non-zero entries", max_nnz, "sparse_vector_nnz");
+  }
+  SparseVector out;
+  out.indices.reserve(iarr->size());
+  for (size_t i = 0; i < iarr->size(); ++i) {
+    const json::value& e = (*iarr)[i];
+    const std::string at = where + ".indices[" + std::to_string(i) + "]";
+    uint64_t index = 0;
+    if (const uint64_t* u = e.if_uint64()) {
+      index = *u;
+    } else if (const int64_t* s = e.if_int64(); s != nullptr && *s >= 0) {
+      index = static_cast<uint64_t>(*s);
+    } else {
+      return absl::InvalidArgumentError(at + ": expected an integer between 0 and 4294967295, got " +
+                                        (e.is_number() ? std::string("a negative or fractional number")
+                                                       : std::string(JsonTypeName(e))));
+    }
+    if (index > 0xFFFFFFFFull) {
+      return absl::InvalidArgumentError(at + ": " + std::to_string(index) + " is over 4294967295 (indices are u32)");
+    }
+    out.indices.push_back(static_cast<uint32_t>(index));
+  }
+  VJ_ASSIGN_OR_RETURN(out.values, ParseFloatVector(*values, where + ".values"));
+  VJ_RETURN_IF_ERROR(ValidateSparseVector(out, max_nnz, where));
+  CanonicalizeSparseVector(&out);
+  return out;
+}
+
+json::object SparseVectorToJson(const SparseVector& v) {
+  json::array indices, values;
+  indices.reserve(v.indices.size());
+  values.reserve(v.values.size());
+  for (uint32_t i : v.indices) indices.emplace_back(static_cast<uint64_t>(i));
+  for (float f : v.values) values.emplace_back(static_cast<double>(f));
+  return json::object{{"indices", std::move(indices)}, {"values", std::move(values)}};
+}
+
+Status ParsePointVectors(const json::value& v, const std::string& where, size_t max_nnz, NamedVectors* dense,
+                         NamedSparseVectors* sparse) {
+  if (v.is_array()) {
+    VJ_ASSIGN_OR_RETURN((*dense)[""], ParseFloatVector(v, where));
+    return absl::OkStatus();
+  }
+  const json::object* obj = v.if_object();
+  if (obj == nullptr) {
+    return absl::InvalidArgumentError(where + ": expected an array of numbers or an object of named "
+                                              "vectors, got " + std::string(JsonTypeName(v)));
+  }
+  for (const auto& kv : *obj) {
+    std::string name(kv.key());
+    if (kv.value().is_object()) {
+      VJ_ASSIGN_OR_RETURN((*sparse)[name], ParseSparseVector(kv.value(), where + "." + name, max_nnz));
+    } else {
+      VJ_ASSIGN_OR_RETURN((*dense)[name], ParseFloatVector(kv.value(), where + "." + name));
+    }
+  }
+  return absl::OkStatus();
+}
+
+json::value PointVectorsToJson(const NamedVectors& dense, const NamedSparseVectors& sparse) {
+  auto to_array = [](const std::vector<float>& v) {
+    json::array a;
+    a.reserve(v.size());
+    for (float f : v) a.emplace_back(static_cast<double>(f));
+    return a;
+  };
+  if (sparse.empty() && dense.size() == 1 && dense.begin()->first.empty()) return to_array(dense.begin()->second);
+  json::object named;
+  for (const auto& [name, v] : dense) named[name] = to_array(v);
+  for (const auto& [name, v] : sparse) named[name] = SparseVectorToJson(v);
+  return named;
+}
+
 namespace {
 
 StatusOr<Payload> ParsePayloadObject(const json::value* v, const std::string& where) {
@@ -104,7 +188,7 @@ StatusOr<Payload> ParsePayloadObject(const json::value* v, const std::string& wh
   return *obj;
 }
 
-StatusOr<std::vector<PointInput>> ParsePointList(const json::value& v, size_t max_points) {
+StatusOr<std::vector<PointInput>> ParsePointList(const json::value& v, size_t max_points, size_t max_nnz) {
   VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(v, "points"));
   if (arr->size() > max_points) {
     return OverLimit("points", arr->size(), "points", max_points, "points_per_request");
@@ -121,14 +205,14 @@ StatusOr<std::vector<PointInput>> ParsePointList(const json::value& v, size_t ma
     VJ_ASSIGN_OR_RETURN(p.id, ParsePointId(*id, where + ".id"));
     const json::value* vector = FindField(*obj, "vector");
     if (vector == nullptr) return absl::InvalidArgumentError(where + ".vector: missing");
-    VJ_ASSIGN_OR_RETURN(p.vectors, ParseNamedVectors(*vector, where + ".vector"));
+    VJ_RETURN_IF_ERROR(ParsePointVectors(*vector, where + ".vector", max_nnz, &p.vectors, &p.sparse));
     VJ_ASSIGN_OR_RETURN(p.payload, ParsePayloadObject(FindField(*obj, "payload"), where + ".payload"));
     points.push_back(std::move(p));
   }
   return points;
 }
 
-StatusOr<std::vector<PointInput>> ParseBatch(const json::value& v, size_t max_points) {
+StatusOr<std::vector<PointInput>> ParseBatch(const json::value& v, size_t max_points, size_t max_nnz) {
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, "batch"));
   VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"ids", "vectors", "payloads"}, "batch"));
   const json::value* ids_json = FindField(*obj, "ids");
@@ -156,8 +240,12 @@ StatusOr<std::vector<PointInput>> ParseBatch(const json::value& v, size_t max_po
                                           " vectors (one per id), got " + std::to_string(arr->size()));
       }
       for (size_t i = 0; i < ids.size(); ++i) {
-        VJ_ASSIGN_OR_RETURN(points[i].vectors[std::string(kv.key())],
-                            ParseFloatVector((*arr)[i], where + "[" + std::to_string(i) + "]"));
+        const std::string at = where + "[" + std::to_string(i) + "]";
+        if ((*arr)[i].is_object()) {
+          VJ_ASSIGN_OR_RETURN(points[i].sparse[std::string(kv.key())], ParseSparseVector((*arr)[i], at, max_nnz));
+        } else {
+          VJ_ASSIGN_OR_RETURN(points[i].vectors[std::string(kv.key())], ParseFloatVector((*arr)[i], at));
+        }
       }
     }
   } else {
@@ -205,15 +293,15 @@ StatusOr<std::vector<std::string>> ParsePathList(const json::value& v, const std
 
 }  // namespace
 
-StatusOr<std::vector<PointInput>> ParseUpsertBody(const json::object& body, size_t max_points) {
+StatusOr<std::vector<PointInput>> ParseUpsertBody(const json::object& body, size_t max_points, size_t max_nnz) {
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "batch", "shard_key"}, ""));
   const json::value* points = FindField(body, "points");
   const json::value* batch = FindField(body, "batch");
   if ((points == nullptr) == (batch == nullptr)) {
     return absl::InvalidArgumentError("expected exactly one of \"points\" or \"batch\"");
   }
-  if (points != nullptr) return ParsePointList(*points, max_points);
-  return ParseBatch(*batch, max_points);
+  if (points != nullptr) return ParsePointList(*points, max_points, max_nnz);
+  return ParseBatch(*batch, max_points, max_nnz);
 }
 
 StatusOr<PayloadSelector> ParsePayloadSelector(const json::value* v, PayloadSelector fallback,
@@ -269,21 +357,7 @@ boost::json::object PointViewToJson(const PointView& point) {
   }
   if (point.payload) out["payload"] = *point.payload;
   if (point.order_value) out["order_value"] = OrderValueToJson(*point.order_value);
-  if (!point.vectors.empty()) {
-    auto to_array = [](const std::vector<float>& v) {
-      json::array a;
-      a.reserve(v.size());
-      for (float f : v) a.emplace_back(static_cast<double>(f));
-      return a;
-    };
-    if (point.vectors.size() == 1 && point.vectors.begin()->first.empty()) {
-      out["vector"] = to_array(point.vectors.begin()->second);
-    } else {
-      json::object named;
-      for (const auto& [name, v] : point.vectors) named[name] = to_array(v);
-      out["vector"] = std::move(named);
-    }
-  }
+  if (!point.vectors.empty() || !point.sparse.empty()) out["vector"] = PointVectorsToJson(point.vectors, point.sparse);
   return out;
 }
 

@@ -25,11 +25,26 @@ boost::json::value PointIdToJson(const PointId& id);
 StatusOr<std::vector<float>> ParseFloatVector(const boost::json::value& v, const std::string& where);
 // `[...]` (the unnamed vector) or `{"name": [...], ...}`.
 StatusOr<NamedVectors> ParseNamedVectors(const boost::json::value& v, const std::string& where);
+// A sparse vector {"indices": [u32, ...], "values": [numbers]}: validated (unique indices, one value each,
+// finite float32 values, at most max_nnz entries; InvalidArgument naming the field otherwise) and
+// canonicalized (sorted by index). Where a caller holds a SparseVector from elsewhere (a text encoder),
+// it passes the struct itself: ValidateSparseVector and CanonicalizeSparseVector are the same checks.
+StatusOr<SparseVector> ParseSparseVector(const boost::json::value& v, const std::string& where, size_t max_nnz);
+boost::json::object SparseVectorToJson(const SparseVector& v);
+// A point's vectors: `[...]` (the unnamed vector) or `{"name": [...] | {"indices", "values"}, ...}`; dense
+// ones into *dense, sparse ones into *sparse.
+Status ParsePointVectors(const boost::json::value& v, const std::string& where, size_t max_nnz,
+                         NamedVectors* dense, NamedSparseVectors* sparse);
+// The "vector" of a point in Qdrant's shape: an array for the unnamed dense vector alone, else an object
+// of named dense arrays and sparse {"indices", "values"} objects.
+boost::json::value PointVectorsToJson(const NamedVectors& dense, const NamedSparseVectors& sparse);
 
 // The body of PUT /collections/{c}/points: {"points": [...]} or {"batch": {ids, vectors, payloads}}.
 // More than `max_points` points are refused (limits.points_per_request) before any is decoded.
+// Sparse vectors over `max_nnz` entries are refused (limits.sparse_vector_nnz).
 StatusOr<std::vector<PointInput>> ParseUpsertBody(const boost::json::object& body,
-                                                  size_t max_points = SIZE_MAX);
+                                                  size_t max_points = SIZE_MAX,
+                                                  size_t max_nnz = kMaxSparseNnzHardLimit);
 
 // with_payload: bool | [keys] | {"include": [...]} | {"exclude": [...]}; absent -> `fallback`.
 // More than `max_keys` keys are refused (limits.payload_keys) before any is decoded.

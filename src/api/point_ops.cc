@@ -58,7 +58,7 @@ StatusOr<PointSelector> ParseSelector(const json::object& body, const RequestLim
 }
 
 StatusOr<PointWrite> ParseUpsertWrite(const Call& call, const Collection& collection, const json::object& body) {
-  VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points, ParseUpsertBody(body, call.limits().max_points_per_request));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points, ParseUpsertBody(body, call.limits().max_points_per_request, call.limits().max_sparse_nnz));
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitUpsert(points.size()));
   VJ_RETURN_IF_ERROR(CheckTenantPointQuota(call, points.size()));
   const CollectionConfig config = collection.config();
@@ -146,7 +146,8 @@ StatusOr<PointWrite> ParseUpdateVectorsWrite(const Call& call, const Collection&
     if (vector == nullptr) return absl::InvalidArgumentError(where + ".vector: missing");
     PointInput p;
     VJ_ASSIGN_OR_RETURN(p.id, ParsePointId(*id, where + ".id"));
-    VJ_ASSIGN_OR_RETURN(p.vectors, ParseNamedVectors(*vector, where + ".vector"));
+    VJ_RETURN_IF_ERROR(ParsePointVectors(*vector, where + ".vector", call.limits().max_sparse_nnz, &p.vectors,
+                                         &p.sparse));
     VJ_RETURN_IF_ERROR(ValidateVectorUpdate(config, p));
     points.push_back(std::move(p));
   }
@@ -162,7 +163,7 @@ StatusOr<PointWrite> ParseDeleteVectorsWrite(const Call& call, const Collection&
   if (vector == nullptr) return absl::InvalidArgumentError("vector: missing (the names of the vectors to delete)");
   VJ_ASSIGN_OR_RETURN(const json::array* arr, ReadArray(*vector, "vector"));
   const CollectionConfig config = collection.config();
-  if (arr->size() > config.vectors.size()) {
+  if (arr->size() > config.vectors.size() + config.sparse_vectors.size()) {
     return absl::InvalidArgumentError("vector: " + std::to_string(arr->size()) + " names, the collection has " +
                                       std::to_string(config.vectors.size()) + " vectors");
   }

@@ -76,8 +76,10 @@ Status ParseNodeSearch(const json::object& body, const std::string& prefix, cons
   return ParseSearchParams(body, prefix, request);
 }
 
-// A vector (array of numbers) or a point id, as the nearest target or a recommend example.
-StatusOr<VectorInput> ParseVectorInput(const json::value& v, const std::string& where) {
+// A vector (array of numbers) or a point id, as the nearest target or a recommend example; a sparse
+// vector ({"indices", "values"}, at most max_nnz entries) only where `sparse_ok` (a nearest target).
+StatusOr<VectorInput> ParseVectorInput(const json::value& v, const std::string& where, bool sparse_ok = false,
+                                       size_t max_nnz = 0) {
   VectorInput input;
   if (const json::array* arr = v.if_array()) {
     if (!arr->empty() && (*arr)[0].is_array()) return Invalid(where, "multi-vectors are not supported");
@@ -87,7 +89,9 @@ StatusOr<VectorInput> ParseVectorInput(const json::value& v, const std::string& 
   }
   if (const json::object* obj = v.if_object()) {
     if (obj->contains("indices") || obj->contains("values")) {
-      return Invalid(where, "sparse vectors are not supported");
+      if (!sparse_ok) return Invalid(where, "sparse vectors are supported only as the query of a nearest search");
+      VJ_ASSIGN_OR_RETURN(input.sparse, ParseSparseVector(v, where, max_nnz));
+      return input;
     }
     return Invalid(where, "expected a vector or a point id, got an object");
   }
@@ -216,8 +220,8 @@ constexpr const char* kUnsupportedOperators[] = {"formula", "order_by", "sample"
 Status ParseQueryOp(const json::value& v, const std::string& where, const RequestLimits& limits,
                     QueryNode* node) {
   const json::object* obj = v.if_object();
-  if (obj == nullptr || obj->contains("indices")) {
-    VJ_ASSIGN_OR_RETURN(VectorInput target, ParseVectorInput(v, where));
+  if (obj == nullptr || obj->contains("indices") || obj->contains("values")) {
+    VJ_ASSIGN_OR_RETURN(VectorInput target, ParseVectorInput(v, where, true, limits.max_sparse_nnz));
     node->op = NearestOp{std::move(target), std::nullopt};
     return absl::OkStatus();
   }
@@ -228,7 +232,7 @@ Status ParseQueryOp(const json::value& v, const std::string& where, const Reques
   }
   if (const json::value* nearest = FindField(*obj, "nearest")) {
     VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"nearest", "mmr"}, where));
-    VJ_ASSIGN_OR_RETURN(VectorInput target, ParseVectorInput(*nearest, where + ".nearest"));
+    VJ_ASSIGN_OR_RETURN(VectorInput target, ParseVectorInput(*nearest, where + ".nearest", true, limits.max_sparse_nnz));
     NearestOp op{std::move(target), std::nullopt};
     if (const json::value* mmr = FindField(*obj, "mmr")) {
       VJ_ASSIGN_OR_RETURN(op.mmr, ParseMmr(*mmr, where + ".mmr", limits));

@@ -61,6 +61,10 @@ struct RequestLimits {
   size_t max_recommend_examples = 256;
   // Keys in a with_payload include/exclude list.
   size_t max_payload_keys = 256;
+  // Non-zero entries of one sparse vector in a point or a query (SPLADE-like models give tens to a few
+  // hundred, BM25 over a long document a few thousand). At most kMaxSparseNnzHardLimit, which stored
+  // records are checked against.
+  size_t max_sparse_nnz = 16384;
   // At collection create: every shard is a RocksDB instance with its own files and writer thread.
   uint32_t max_shard_number = 64;
   uint32_t max_replication_factor = 8;

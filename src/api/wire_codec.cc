@@ -173,7 +173,7 @@ StatusOr<PointView> ParsePointViewAt(const json::value& v, const std::string& wh
     view.payload = *p;
   }
   if (const json::value* vector = FindField(*obj, "vector")) {
-    VJ_ASSIGN_OR_RETURN(view.vectors, ParseNamedVectors(*vector, at + "vector"));
+    VJ_RETURN_IF_ERROR(ParsePointVectors(*vector, at + "vector", kMaxSparseNnzHardLimit, &view.vectors, &view.sparse));
   }
   if (const json::value* order_value = FindField(*obj, "order_value")) {
     VJ_ASSIGN_OR_RETURN(view.order_value, ReadNumber(*order_value, at + "order_value"));
@@ -232,7 +232,7 @@ json::object UpsertBody(const std::vector<PointInput>& points) {
   out.reserve(points.size());
   for (const PointInput& p : points) {
     out.push_back(json::object{
-        {"id", PointIdToJson(p.id)}, {"vector", NamedVectorsToJson(p.vectors)}, {"payload", p.payload}});
+        {"id", PointIdToJson(p.id)}, {"vector", PointVectorsToJson(p.vectors, p.sparse)}, {"payload", p.payload}});
   }
   return {{"points", std::move(out)}};
 }
@@ -241,7 +241,7 @@ json::object UpdateVectorsBody(const std::vector<PointInput>& points) {
   json::array out;
   out.reserve(points.size());
   for (const PointInput& p : points) {
-    out.push_back(json::object{{"id", PointIdToJson(p.id)}, {"vector", NamedVectorsToJson(p.vectors)}});
+    out.push_back(json::object{{"id", PointIdToJson(p.id)}, {"vector", PointVectorsToJson(p.vectors, p.sparse)}});
   }
   return {{"points", std::move(out)}};
 }
@@ -304,6 +304,7 @@ namespace {
 
 // The "query" of QueryBody: the vector, or a query over raw example vectors.
 json::value QueryToJson(const QueryRequest& request) {
+  if (request.sparse_vector) return SparseVectorToJson(*request.sparse_vector);
   if (!request.examples) return FloatsToJson(request.vector);
   const ExampleScoring& r = *request.examples;
   auto vectors = [](const std::vector<std::vector<float>>& vs) {

@@ -10,6 +10,7 @@
 
 #include "api/filter_codec.h"
 #include "api/point_codec.h"
+#include "api/query_codec.h"
 #include "api/rest_api.h"
 #include "collection/database.h"
 #include "core/test_dir.h"
@@ -666,6 +667,70 @@ TEST_F(WireCodecApiTest, WritesMatchTheCollection) {
     expect_same("delete");
   }
   EXPECT_LT(*b->Count(std::nullopt, true), points.size());
+}
+
+}  // namespace
+}  // namespace vj
+
+namespace vj {
+namespace {
+
+// Sparse vectors travel between nodes in the public shapes: an upsert, a point view and a sparse query
+// come back equal (indices sorted, values bit for bit).
+TEST(WireCodecSparseTest, UpsertViewAndQueryRoundTrip) {
+  std::vector<PointInput> points(2);
+  points[0].id = PointId::Num(1);
+  points[0].vectors["d"] = {1.0f, 2.0f};
+  points[0].sparse["text"] = SparseVector{{2, 9, 4294967295u}, {0.5f, -1.0f, std::numeric_limits<float>::max()}};
+  points[1].id = PointId::Num(2);
+  points[1].sparse["text"] = SparseVector{};
+  StatusOr<std::vector<PointInput>> back = ParseUpsertBody(OverTheWire(UpsertBody(points)).as_object());
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[0].sparse, points[0].sparse);
+  EXPECT_EQ((*back)[0].vectors, points[0].vectors);
+  EXPECT_EQ((*back)[1].sparse, points[1].sparse);
+  EXPECT_TRUE((*back)[1].vectors.empty());
+
+  PointView view;
+  view.id = PointId::Num(3);
+  view.sparse["text"] = SparseVector{{1, 7}, {3.0f, 0.25f}};
+  view.score = 1.5f;
+  StatusOr<PointView> view_back = ParsePointView(OverTheWire(PointViewToJson(view)));
+  ASSERT_TRUE(view_back.ok()) << view_back.status();
+  EXPECT_EQ(view_back->sparse, view.sparse);
+
+  QueryRequest request;
+  request.using_vector = "text";
+  request.sparse_vector = SparseVector{{4, 8}, {1.0f, 0.5f}};
+  request.limit = 7;
+  StatusOr<QueryPlan> plan = ParseQueryPlan(OverTheWire(QueryBody(request)).as_object(), RequestLimits{}, "");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const auto* nearest = std::get_if<NearestOp>(&plan->root.op);
+  ASSERT_NE(nearest, nullptr);
+  ASSERT_TRUE(nearest->target.sparse.has_value());
+  EXPECT_EQ(*nearest->target.sparse, *request.sparse_vector);
+  EXPECT_EQ(plan->root.search.using_vector, "text");
+  EXPECT_EQ(plan->root.search.limit, 7u);
+}
+
+TEST(WireCodecSparseTest, BadSparseVectorsAreInvalidArgumentNamingTheField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"points": [{"id": 1, "vector": {"t": {"indices": [1, 1], "values": [1, 2]}}}]})", "points[0].vector.t.indices"},
+      {R"({"points": [{"id": 1, "vector": {"t": {"indices": [1], "values": [1, 2]}}}]})", "same length"},
+      {R"({"points": [{"id": 1, "vector": {"t": {"indices": [-3], "values": [1]}}}]})", "indices[0]"},
+      {R"({"points": [{"id": 1, "vector": {"t": {"indices": [4294967296], "values": [1]}}}]})", "4294967295"},
+      {R"({"points": [{"id": 1, "vector": {"t": {"indices": [1], "values": [1e300]}}}]})", "values[0]"},
+      {R"({"points": [{"id": 1, "vector": {"t": {"indices": [1, 2, 3], "values": [1, 2, 3]}}}]})", "sparse_vector_nnz"},
+      {R"({"batch": {"ids": [1], "vectors": {"t": [{"indices": [1]}]}}})", "batch.vectors.t[0].values"},
+  };
+  for (const auto& [text, expected] : cases) {
+    StatusOr<std::vector<PointInput>> parsed = ParseUpsertBody(ParseJson(text)->as_object(), 100, 2);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find(expected), std::string_view::npos)
+        << text << " -> " << parsed.status().message();
+  }
 }
 
 }  // namespace

@@ -63,6 +63,7 @@ TEST(LogBatchTest, RoundTripAndHostileBytes) {
   entries[1].mutation.record.id = PointId::Num(6);
   entries[2].sequence = 43;
   entries[2].mutation.record.id = PointId::Num(7);
+  entries[2].mutation.record.sparse["text"] = SparseVector{{3, 70000}, {0.5f, -2.0f}};  // format version 2
   const std::string bytes = EncodeLogBatch(entries);
   auto back = DecodeLogBatch(bytes);
   ASSERT_TRUE(back.ok()) << back.status();
@@ -71,6 +72,8 @@ TEST(LogBatchTest, RoundTripAndHostileBytes) {
   EXPECT_EQ((*back)[0].mutation.record.vectors.at(""), std::vector<float>({1.5f, -2.0f}));
   EXPECT_EQ((*back)[1].mutation.kind, Mutation::Kind::kDelete);
   EXPECT_EQ((*back)[2].mutation.record.id, PointId::Num(7));
+  EXPECT_EQ((*back)[2].mutation.record.sparse, entries[2].mutation.record.sparse);
+  EXPECT_TRUE((*back)[0].mutation.record.sparse.empty());
   ASSERT_TRUE(DecodeLogBatch(EncodeLogBatch({})).ok());
 
   // Every truncation, a wrong header, trailing bytes and a flipped byte are refused, never a crash.

@@ -314,9 +314,9 @@ StatusOr<std::vector<PointView>> Collection::Query(const QueryRequest& request) 
   }
   const CollectionConfig cfg = config();
   auto it = cfg.vectors.find(request.using_vector);
-  // Recommend scores are higher-is-better whatever the metric.
+  // Recommend scores and sparse dot products are higher-is-better whatever the metric.
   const bool higher_is_closer =
-      request.examples.has_value() ||
+      request.examples.has_value() || request.sparse_vector.has_value() ||
       (it != cfg.vectors.end() && (it->second.distance == Metric::kCosine || it->second.distance == Metric::kDot));
   std::stable_sort(all.begin(), all.end(), [higher_is_closer](const PointView& a, const PointView& b) {
     if (*a.score != *b.score) return higher_is_closer ? *a.score > *b.score : *a.score < *b.score;

@@ -151,6 +151,51 @@ StatusOr<VectorParams> ParseVectorParams(const json::value& v, const std::string
   return params;
 }
 
+StatusOr<SparseVectorParams> ParseSparseVectorParams(const json::value& v, const std::string& where) {
+  SparseVectorParams params;
+  if (v.is_null()) return params;
+  VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));
+  VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"index", "modifier"}, where));
+  if (const json::value* index = FindField(*obj, "index"); index != nullptr && !index->is_null()) {
+    const std::string at = where + ".index";
+    VJ_ASSIGN_OR_RETURN(const json::object* iobj, ReadObject(*index, at));
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*iobj, {"on_disk", "full_scan_threshold", "datatype"}, at));
+    if (const json::value* d = FindField(*iobj, "on_disk"); d != nullptr && !d->is_null()) {
+      VJ_ASSIGN_OR_RETURN(params.on_disk, ReadBool(*d, at + ".on_disk"));
+    }
+    if (const json::value* t = FindField(*iobj, "full_scan_threshold"); t != nullptr && !t->is_null()) {
+      VJ_ASSIGN_OR_RETURN(uint64_t n, ReadUint(*t, at + ".full_scan_threshold"));
+      if (n > (uint64_t{1} << 32)) return absl::InvalidArgumentError(at + ".full_scan_threshold: too large");
+      params.full_scan_threshold = static_cast<size_t>(n);
+    }
+    if (const json::value* dt = FindField(*iobj, "datatype"); dt != nullptr && !dt->is_null()) {
+      VJ_ASSIGN_OR_RETURN(std::string type, ReadString(*dt, at + ".datatype"));
+      if (type != "float32") return absl::InvalidArgumentError(at + ".datatype: only \"float32\" is supported");
+    }
+  }
+  if (const json::value* m = FindField(*obj, "modifier"); m != nullptr && !m->is_null()) {
+    VJ_ASSIGN_OR_RETURN(std::string modifier, ReadString(*m, where + ".modifier"));
+    if (modifier == "idf") {
+      params.idf = true;
+    } else if (modifier != "none") {
+      return absl::InvalidArgumentError(where + ".modifier: expected \"none\" or \"idf\", got \"" + modifier + "\"");
+    }
+  }
+  return params;
+}
+
+json::object SparseVectorParamsToJson(const SparseVectorParams& p) {
+  json::object index{{"on_disk", p.on_disk}};
+  if (p.full_scan_threshold) index["full_scan_threshold"] = *p.full_scan_threshold;
+  return json::object{{"index", std::move(index)}, {"modifier", p.idf ? "idf" : "none"}};
+}
+
+json::object SparseVectorsToJson(const CollectionConfig& config) {
+  json::object out;
+  for (const auto& [name, params] : config.sparse_vectors) out[name] = SparseVectorParamsToJson(params);
+  return out;
+}
+
 bool IsVectorParamsObject(const json::object& obj) {
   return obj.contains("size") || obj.contains("distance");
 }
@@ -215,13 +260,30 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
   if (const json::value* h = FindField(*obj, "hnsw_config")) {
     VJ_ASSIGN_OR_RETURN(config.hnsw, ParseHnsw(*h, "hnsw_config", HnswParams{}));
   }
+  if (const json::value* sparse = FindField(*obj, "sparse_vectors"); sparse != nullptr && !sparse->is_null()) {
+    VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*sparse, "sparse_vectors"));
+    for (const auto& kv : *s) {
+      std::string name(kv.key());
+      if (name.empty() || name.size() > 255) {
+        return absl::InvalidArgumentError("sparse_vectors: sparse vector names must have 1 to 255 characters");
+      }
+      VJ_ASSIGN_OR_RETURN(config.sparse_vectors[name],
+                          ParseSparseVectorParams(kv.value(), "sparse_vectors." + name));
+    }
+  }
   const json::value* vectors = FindField(*obj, "vectors");
-  if (vectors == nullptr) return absl::InvalidArgumentError("vectors: missing");
+  if (vectors == nullptr && config.sparse_vectors.empty()) {
+    return absl::InvalidArgumentError("vectors: missing (give vectors, sparse_vectors, or both)");
+  }
+  static const json::value kNoVectors = json::object();
+  if (vectors == nullptr) vectors = &kNoVectors;
   VJ_ASSIGN_OR_RETURN(const json::object* vobj, ReadObject(*vectors, "vectors"));
   if (IsVectorParamsObject(*vobj)) {
     VJ_ASSIGN_OR_RETURN(config.vectors[""], ParseVectorParams(*vectors, "vectors", config.hnsw));
   } else {
-    if (vobj->empty()) return absl::InvalidArgumentError("vectors: at least one vector is required");
+    if (vobj->empty() && config.sparse_vectors.empty()) {
+      return absl::InvalidArgumentError("vectors: at least one vector (or a sparse vector) is required");
+    }
     for (const auto& kv : *vobj) {
       std::string name(kv.key());
       if (name.empty() || name.size() > 255) {
@@ -238,9 +300,11 @@ StatusOr<CollectionConfig> ParseCollectionConfig(const json::value& body) {
   if (const json::value* q = FindField(*obj, "quantization_config")) {
     VJ_ASSIGN_OR_RETURN(config.quantization, ParseQuantization(*q, "quantization_config"));
   }
-  if (const json::value* sparse = FindField(*obj, "sparse_vectors")) {
-    VJ_ASSIGN_OR_RETURN(const json::object* s, ReadObject(*sparse, "sparse_vectors"));
-    if (!s->empty()) return absl::InvalidArgumentError("sparse_vectors: not supported yet");
+  for (const auto& [name, params] : config.sparse_vectors) {
+    if (config.vectors.count(name) != 0) {
+      return absl::InvalidArgumentError("sparse_vectors." + name + ": a dense vector has the same name; names of "
+                                        "vectors and sparse vectors must differ");
+    }
   }
   if (FindField(*obj, "init_from") != nullptr) {
     return absl::InvalidArgumentError("init_from: not supported");
@@ -296,6 +360,7 @@ json::object CollectionConfigToJson(const CollectionConfig& config) {
                    {"replication_factor", config.replication_factor},
                    {"write_consistency_factor", config.write_consistency_factor}};
   if (config.quantization) out["quantization_config"] = QuantizationToJson(config.quantization);
+  if (!config.sparse_vectors.empty()) out["sparse_vectors"] = SparseVectorsToJson(config);
   json::object schema;
   for (const auto& [key, type] : config.payload_schema) {
     schema[key] = PayloadFieldSchemaToJson(type);
@@ -311,6 +376,7 @@ json::object CollectionInfoConfigJson(const CollectionConfig& config) {
                       {"replication_factor", config.replication_factor},
                       {"write_consistency_factor", config.write_consistency_factor},
                       {"on_disk_payload", false}};
+  if (!config.sparse_vectors.empty()) params["sparse_vectors"] = SparseVectorsToJson(config);
   json::object hnsw = HnswToJson(config.hnsw);
   hnsw["max_indexing_threads"] = 0;
   hnsw["on_disk"] = false;

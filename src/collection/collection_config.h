@@ -34,9 +34,25 @@ struct VectorParams {
   std::optional<QuantizationConfig> quantization;  // per-vector override of the collection's
 };
 
+// Qdrant's sparse_vectors.<name>: {"index": {"on_disk", "full_scan_threshold", "datatype"}, "modifier"}.
+// Sparse vectors are searched by dot product in an exact inverted index (index/sparse_index.h) held in
+// memory whatever on_disk says (accepted and returned for compatibility).
+struct SparseVectorParams {
+  bool on_disk = false;
+  // Qdrant's meaning: a filtered search whose filter admits fewer points than this scores them one by
+  // one instead of walking the posting lists. Unset: kDefaultSparseFullScanThreshold.
+  std::optional<size_t> full_scan_threshold;
+  bool idf = false;  // modifier "idf" (query weights times the index's idf) or "none"
+  friend bool operator==(const SparseVectorParams&, const SparseVectorParams&) = default;
+};
+inline constexpr size_t kDefaultSparseFullScanThreshold = 5000;
+
 struct CollectionConfig {
   // Vector name -> params. The unnamed vector of `"vectors": {"size":..,"distance":..}` is "".
   std::map<std::string, VectorParams> vectors;
+  // Sparse vector name -> params; names are distinct from `vectors`' names. A collection may have only
+  // sparse vectors.
+  std::map<std::string, SparseVectorParams> sparse_vectors;
   HnswParams hnsw;
   std::optional<QuantizationConfig> quantization;
   uint32_t shard_number = 1;

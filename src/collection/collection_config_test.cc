@@ -187,3 +187,54 @@ TEST(CollectionConfigTest, CreateRefusesOptimizerSettingsAndOnDiskPayload) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(CollectionConfigSparseTest, SparseOnlyAndMixedRoundTrip) {
+  auto only = Parse(R"({"sparse_vectors": {"text": {"modifier": "idf", "index": {"on_disk": true,
+                        "full_scan_threshold": 100, "datatype": "float32"}}}})");
+  ASSERT_TRUE(only.ok()) << only.status();
+  EXPECT_TRUE(only->vectors.empty());
+  ASSERT_EQ(only->sparse_vectors.count("text"), 1u);
+  EXPECT_TRUE(only->sparse_vectors.at("text").idf);
+  EXPECT_TRUE(only->sparse_vectors.at("text").on_disk);
+  EXPECT_EQ(only->sparse_vectors.at("text").full_scan_threshold, 100u);
+  // What is stored (and sent through etcd) reads back the same.
+  auto back = ParseCollectionConfig(CollectionConfigToJson(*only));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->sparse_vectors, only->sparse_vectors);
+  EXPECT_TRUE(back->vectors.empty());
+  const auto info = CollectionInfoConfigJson(*only);
+  EXPECT_EQ(info.at("params").at("sparse_vectors").at("text").at("modifier").as_string(), "idf");
+
+  auto mixed = Parse(R"({"vectors": {"dense": {"size": 4, "distance": "Dot"}}, "sparse_vectors": {"s": {}}})");
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_FALSE(mixed->sparse_vectors.at("s").idf);
+  back = ParseCollectionConfig(CollectionConfigToJson(*mixed));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->sparse_vectors, mixed->sparse_vectors);
+  EXPECT_EQ(back->vectors.size(), 1u);
+}
+
+TEST(CollectionConfigSparseTest, RejectsBadSparseConfigNamingTheField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"sparse_vectors": {"s": {"modifier": "bm25"}}})", "sparse_vectors.s.modifier"},
+      {R"({"sparse_vectors": {"s": {"index": {"datatype": "uint8"}}}})", "sparse_vectors.s.index.datatype"},
+      {R"({"sparse_vectors": {"s": {"idx": {}}}})", "unknown field \"idx\""},
+      {R"({"sparse_vectors": {"s": {"index": {"full_scan_threshold": -1}}}})", "full_scan_threshold"},
+      {R"({"vectors": {"s": {"size": 2, "distance": "Dot"}}, "sparse_vectors": {"s": {}}})", "same name"},
+      {R"({"sparse_vectors": {}})", "vectors"},
+      {R"({"sparse_vectors": {"": {}}})", "sparse vector names"},
+  };
+  for (const auto& [body, expected] : cases) {
+    auto config = Parse(body);
+    ASSERT_FALSE(config.ok()) << body;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << body;
+    EXPECT_NE(config.status().message().find(expected), std::string_view::npos)
+        << body << " -> " << config.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace vj

@@ -133,6 +133,10 @@ class PlanRunner {
   // The vectors of `inputs` under `name`: given ones as they are, ids by their stored vectors.
   StatusOr<std::vector<std::vector<float>>> Resolve(const std::vector<VectorInput>& inputs,
                                                     const std::string& name) const {
+    if (config_.sparse_vectors.count(name) != 0) {
+      return absl::InvalidArgumentError("vector \"" + name + "\" is a sparse vector: recommend, discover and "
+                                        "context over sparse vectors are not supported");
+    }
     std::vector<PointId> ids;
     for (const VectorInput& in : inputs) {
       if (in.id) ids.push_back(*in.id);
@@ -160,6 +164,16 @@ class PlanRunner {
   }
 
   StatusOr<Ranked> Nearest(const QueryNode& node, const NearestOp& op, QueryRequest request) {
+    if (op.target.sparse || config_.sparse_vectors.count(request.using_vector) != 0) {
+      if (op.mmr) return absl::InvalidArgumentError("mmr over sparse vectors is not supported");
+      if (!op.target.sparse) {
+        return absl::InvalidArgumentError("vector \"" + request.using_vector +
+                                          "\" is a sparse vector: query it with {\"indices\": [...], \"values\": [...]}");
+      }
+      request.sparse_vector = *op.target.sparse;
+      VJ_ASSIGN_OR_RETURN(std::vector<PointView> found, collection_.Query(request));
+      return Ranked{std::move(found), false};
+    }
     VJ_ASSIGN_OR_RETURN(auto vectors, Resolve({op.target}, request.using_vector));
     request.vector = std::move(vectors[0]);
     if (op.target.id) request.filter = ExceptIds({*op.target.id}, request.filter);
@@ -335,11 +349,16 @@ StatusOr<std::vector<PointView>> RunQueryPlan(const Collection& collection, cons
       VJ_ASSIGN_OR_RETURN(
           std::vector<PointView> found,
           collection.Retrieve({id}, PayloadSelector{}, VectorSelector{false, {request.using_vector}}));
-      if (found.empty() || found[0].vectors.count(request.using_vector) == 0) {
+      if (!found.empty() && found[0].sparse.count(request.using_vector) != 0) {
+        request.sparse_vector = std::move(found[0].sparse[request.using_vector]);  // its sparse vector
+      } else if (found.empty() || found[0].vectors.count(request.using_vector) == 0) {
         return absl::NotFoundError("No point with id " + id.ToString() + " found");
+      } else {
+        request.vector = std::move(found[0].vectors[request.using_vector]);
       }
-      request.vector = std::move(found[0].vectors[request.using_vector]);
       request.filter = ExceptIds({id}, request.filter);
+    } else if (nearest.target.sparse) {
+      request.sparse_vector = nearest.target.sparse;
     } else {
       request.vector = nearest.target.vector;
     }

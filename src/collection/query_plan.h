@@ -31,7 +31,10 @@ namespace vj {
 // A vector given in the request, or the id of a point whose stored vector (of the node's `using`) it is.
 struct VectorInput {
   std::optional<PointId> id;
-  std::vector<float> vector;  // when !id
+  std::vector<float> vector;  // when !id and !sparse
+  // A sparse query vector ({"indices", "values"}); only as the target of a nearest search, whose `using`
+  // then names a sparse vector.
+  std::optional<SparseVector> sparse;
 };
 
 struct MmrOp {

@@ -25,6 +25,8 @@ struct PointInput {
   // may hold any subset of them (Qdrant's meaning: searches over a vector the point lacks skip it).
   NamedVectors vectors;
   Payload payload;
+  // Configured sparse vector names only; any subset. Canonicalized (sorted) by the shard.
+  NamedSparseVectors sparse;
 };
 
 struct PayloadSelector {
@@ -47,6 +49,7 @@ struct PointView {
   std::optional<float> score;
   // The order_by key's value this point was listed under (scroll with order_by only).
   std::optional<double> order_value;
+  NamedSparseVectors sparse;  // sparse vectors as stored (indices sorted)
 };
 
 // Which points a write addresses: explicit ids, or every point matching a filter.
@@ -72,7 +75,10 @@ struct ExampleScoring {
 };
 
 struct QueryRequest {
-  std::vector<float> vector;  // unused when `examples` is set
+  std::vector<float> vector;  // unused when `examples` or `sparse_vector` is set
+  // Set: a search of the sparse vector named using_vector by this query (scores are dot products,
+  // higher is better; only points sharing an index with the query are found).
+  std::optional<SparseVector> sparse_vector;
   // Set: rank by the score over the examples (an exact scan) instead of by distance to `vector`.
   std::optional<ExampleScoring> examples;
   std::string using_vector;  // vector name; "" = the unnamed vector
@@ -156,7 +162,8 @@ struct CollectionOptions {
 };
 
 // InvalidArgument naming the point and vector unless every vector of `point` is configured, of the
-// configured dimension and finite, and, in a collection with one unnamed vector, that vector is there.
+// configured dimension and finite, and, in a collection with one unnamed vector, that vector is there;
+// every sparse vector configured and valid (core/sparse_vector.h, at most kMaxSparseNnzHardLimit).
 Status ValidatePointVectors(const CollectionConfig& config, const PointInput& point);
 // The same checks for update_vectors, which replaces only the vectors it names: any configured subset,
 // at least one.

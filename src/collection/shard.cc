@@ -109,6 +109,14 @@ Status Shard::Load() {
       vectors[name].resize(internal + 1);
       vectors[name][internal] = std::move(values);
     }
+    for (auto& [name, v] : record.sparse) {
+      auto it = s.sparse_indexes.find(name);
+      if (it == s.sparse_indexes.end()) {
+        return absl::DataLossError("stored point " + record.id.ToString() + " has sparse vector \"" + name +
+                                   "\", which the collection does not have");
+      }
+      it->second->Insert(internal, std::move(v));
+    }
     s.external_of.push_back(record.id);
     s.payloads.push_back(std::move(record.payload));
     s.internal_of[record.id] = internal;
@@ -321,6 +329,13 @@ Status CheckGivenVectors(const CollectionConfig& config, const PointInput& point
       }
     }
   }
+  for (const auto& [name, v] : point.sparse) {
+    if (config.sparse_vectors.find(name) == config.sparse_vectors.end()) {
+      return absl::InvalidArgumentError(who + ": sparse vector \"" + name + "\" is not configured in this collection" +
+                                        (config.vectors.count(name) != 0 ? " (it is a dense vector)" : ""));
+    }
+    VJ_RETURN_IF_ERROR(ValidateSparseVector(v, kMaxSparseNnzHardLimit, who + ": sparse vector \"" + name + "\""));
+  }
   return absl::OkStatus();
 }
 
@@ -336,7 +351,7 @@ Status ValidatePointVectors(const CollectionConfig& config, const PointInput& po
 
 Status ValidateVectorUpdate(const CollectionConfig& config, const PointInput& point) {
   VJ_RETURN_IF_ERROR(CheckGivenVectors(config, point));
-  if (point.vectors.empty()) {
+  if (point.vectors.empty() && point.sparse.empty()) {
     return absl::InvalidArgumentError("point " + point.id.ToString() + ": no vector to update");
   }
   return absl::OkStatus();
@@ -346,7 +361,8 @@ Status ValidateVectorNames(const CollectionConfig& config, const std::vector<std
                            const std::string& where) {
   if (names.empty()) return absl::InvalidArgumentError(where + ": expected at least one vector name");
   for (size_t i = 0; i < names.size(); ++i) {
-    if (config.vectors.find(names[i]) == config.vectors.end()) {
+    if (config.vectors.find(names[i]) == config.vectors.end() &&
+        config.sparse_vectors.find(names[i]) == config.sparse_vectors.end()) {
       return absl::InvalidArgumentError(where + "[" + std::to_string(i) + "]: vector \"" + names[i] +
                                         "\" is not configured in this collection");
     }
@@ -365,6 +381,8 @@ Status Shard::Upsert(std::vector<PointInput> points, bool wait) {
     m.record.id = p.id;
     m.record.vectors = std::move(p.vectors);
     m.record.payload = std::move(p.payload);
+    for (auto& [name, v] : p.sparse) CanonicalizeSparseVector(&v);
+    m.record.sparse = std::move(p.sparse);
     request->mutations.push_back(std::move(m));
   }
   return Submit(std::move(request), ClientWait(wait));

@@ -159,6 +159,9 @@ class Shard final : public ShardAccess {
   Status Submit(std::unique_ptr<WriteRequest> request, WriteWait wait);
   // Dimension, finiteness and names of a query vector; the vector index it targets.
   StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
+  // A search of a sparse vector (request.sparse_vector set; shard_sparse.cc). Called with state_->mu
+  // held shared.
+  StatusOr<std::vector<PointView>> QuerySparse(const QueryRequest& request) const;
   // Scroll with order_by (shard_order_by.cc).
   StatusOr<ScrollResult> ScrollOrdered(const ScrollRequest& request) const;
   PointView View(uint32_t internal, const PayloadSelector& with_payload,

@@ -28,6 +28,14 @@ void ApplyToShardState(ShardState& state, const std::vector<const Mutation*>& mu
     if (it == state.vector_indexes.end()) continue;
     it->second->InsertBatch(ids, data_by_vector[name], insert_threads);
   }
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    const Mutation& m = *mutations[i];
+    if (m.kind != Mutation::Kind::kUpsert || !vectors_changed[i]) continue;
+    for (const auto& [name, v] : m.record.sparse) {
+      auto it = state.sparse_indexes.find(name);
+      if (it != state.sparse_indexes.end()) it->second->Insert(new_internal[i], v);
+    }
+  }
 
   // Phase 2, exclusive: switch the maps over in sequence order. Replaced and deleted points leave
   // `live` here, which every search checks; their vector-index entries are removed in phase 3, after
@@ -79,6 +87,7 @@ void ApplyToShardState(ShardState& state, const std::vector<const Mutation*>& mu
   // Phase 3, without the state lock: drop the dead points from the vector indexes.
   for (uint32_t internal : removed) {
     for (auto& [name, index] : state.vector_indexes) index->Remove(internal);
+    for (auto& [name, index] : state.sparse_indexes) index->Remove(internal);
   }
 }
 

@@ -45,6 +45,14 @@ PointView Shard::View(uint32_t internal, const PayloadSelector& with_payload,
       std::vector<float> values(index->dim());
       if (index->GetVector(internal, values.data())) view.vectors[name] = std::move(values);
     }
+    for (const auto& [name, index] : state_->sparse_indexes) {
+      if (!with_vector.all &&
+          std::find(with_vector.names.begin(), with_vector.names.end(), name) == with_vector.names.end()) {
+        continue;
+      }
+      SparseVector v;
+      if (index->Get(internal, &v)) view.sparse[name] = std::move(v);
+    }
   }
   return view;
 }
@@ -100,6 +108,10 @@ StatusOr<uint64_t> Shard::Count(const std::optional<Filter>& filter, bool exact,
 StatusOr<const VectorIndex*> Shard::QueryIndex(const QueryRequest& request) const {
   auto it = state_->vector_indexes.find(request.using_vector);
   if (it == state_->vector_indexes.end()) {
+    if (state_->sparse_indexes.count(request.using_vector) != 0) {
+      return absl::InvalidArgumentError("vector \"" + request.using_vector +
+                                        "\" is a sparse vector: query it with {\"indices\": [...], \"values\": [...]}");
+    }
     if (request.using_vector.empty()) {
       return absl::InvalidArgumentError(
           "this collection has only named vectors: say which one with \"using\"");
@@ -214,6 +226,7 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   const Deadline& deadline = request.deadline;
   VJ_RETURN_IF_ERROR(deadline.Check("Search"));
   std::shared_lock lock(state_->mu);
+  if (request.sparse_vector) return QuerySparse(request);
   const ShardState& s = *state_;
   VJ_ASSIGN_OR_RETURN(const VectorIndex* index, QueryIndex(request));
   const size_t need = request.offset + request.limit;

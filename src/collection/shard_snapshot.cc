@@ -229,6 +229,7 @@ Status LoadShardSnapshot(ShardState& s, const std::string& dir, size_t insert_th
                         LoadHnswIndex(VectorFile(dir, name), params.size, params.distance,
                                       s.IndexParamsFor(name)));
   }
+  s.CreateSparseIndexes();  // filled by the replay, then from the store below
   const double files_s = SecondsSince(start);
   const auto replaying = std::chrono::steady_clock::now();
   uint64_t replayed = 0;
@@ -250,6 +251,14 @@ Status LoadShardSnapshot(ShardState& s, const std::string& dir, size_t insert_th
       return absl::DataLossError("point " + record.id.ToString() + " is stored but not in the index snapshot");
     }
     s.payloads[it->second] = std::move(record.payload);
+    for (auto& [name, v] : record.sparse) {
+      auto sparse = s.sparse_indexes.find(name);
+      if (sparse == s.sparse_indexes.end()) {
+        return absl::DataLossError("point " + record.id.ToString() + " has sparse vector \"" + name +
+                                   "\", which the collection does not have");
+      }
+      sparse->second->Insert(it->second, std::move(v));
+    }
     ++matched;
     return absl::OkStatus();
   }, quarantined));

@@ -17,6 +17,14 @@ void ShardState::CreateVectorIndexes() {
   for (const auto& [name, params] : config.vectors) {
     vector_indexes[name] = NewHnswIndex(params.size, params.distance, IndexParamsFor(name));
   }
+  CreateSparseIndexes();
+}
+
+void ShardState::CreateSparseIndexes() {
+  sparse_indexes.clear();
+  for (const auto& [name, params] : config.sparse_vectors) {
+    sparse_indexes[name] = std::make_unique<SparseIndex>(params.idf);
+  }
 }
 
 void ShardState::Clear() {
@@ -110,6 +118,9 @@ bool ShardState::Matches(const Filter& filter, uint32_t internal) const {
     for (const auto& [name, index] : vector_indexes) {
       scratch.resize(index->dim());
       if (index->GetVector(internal, scratch.data())) held.push_back(name);
+    }
+    for (const auto& [name, index] : sparse_indexes) {
+      if (index->Contains(internal)) held.push_back(name);
     }
     context.vectors = &held;
   }

@@ -23,6 +23,7 @@
 #include "core/point_id.h"
 #include "index/filter.h"
 #include "index/payload_index.h"
+#include "index/sparse_index.h"
 #include "index/vector_index.h"
 #include "storage/point_store.h"
 
@@ -43,11 +44,16 @@ struct ShardState {
   uint64_t applied_sequence = 0;
   std::map<std::string, std::unique_ptr<VectorIndex>> vector_indexes;    // by vector name
   std::map<std::string, std::unique_ptr<PayloadIndex>> payload_indexes;  // by key
+  // By sparse vector name. Internally synchronized like the vector indexes, and kept in step with them
+  // by the same phases (shard_apply.h). Never snapshotted: Open rebuilds them from the store.
+  std::map<std::string, std::unique_ptr<SparseIndex>> sparse_indexes;
 
   // The index parameters of one vector: its HNSW config and quantization.
   HnswParams IndexParamsFor(const std::string& vector_name) const;
-  // Creates an empty index for every configured vector.
+  // Creates an empty index for every configured vector, and an empty sparse index for every configured
+  // sparse vector.
   void CreateVectorIndexes();
+  void CreateSparseIndexes();
   // Drops every point from the in-memory state (before a rebuild).
   void Clear();
   // Builds a payload index over every live point; InvalidArgument for a bad key.

@@ -17,6 +17,7 @@ Status Shard::UpdateVectors(std::vector<PointInput> points, bool wait) {
   auto request = std::make_unique<WriteRequest>();
   for (const PointInput& p : points) {
     for (const auto& [name, values] : p.vectors) request->held_bytes += name.size() + values.size() * sizeof(float);
+    for (const auto& [name, v] : p.sparse) request->held_bytes += name.size() + v.nnz() * 8;
   }
   request->build = [points = std::move(points)](const ShardState& s) mutable -> StatusOr<std::vector<Mutation>> {
     std::vector<Mutation> mutations;
@@ -34,6 +35,11 @@ Status Shard::UpdateVectors(std::vector<PointInput> points, bool wait) {
       }
       NamedVectors& vectors = mutations[seen->second].record.vectors;
       for (auto& [name, values] : p.vectors) vectors[name] = std::move(values);
+      NamedSparseVectors& sparse = mutations[seen->second].record.sparse;
+      for (auto& [name, v] : p.sparse) {
+        CanonicalizeSparseVector(&v);
+        sparse[name] = std::move(v);
+      }
     }
     return mutations;
   };
@@ -53,7 +59,10 @@ Status Shard::DeleteVectors(const PointSelector& selector, std::vector<std::stri
       VJ_ASSIGN_OR_RETURN(std::optional<PointRecord> record, s.store->Get(id));
       if (!record) continue;
       bool changed = false;
-      for (const std::string& name : names) changed = record->vectors.erase(name) > 0 || changed;
+      for (const std::string& name : names) {
+        changed = record->vectors.erase(name) > 0 || changed;
+        changed = record->sparse.erase(name) > 0 || changed;
+      }
       if (!changed) continue;  // nothing to delete: no new log entry, no re-insert
       Mutation m;
       m.kind = Mutation::Kind::kUpsert;

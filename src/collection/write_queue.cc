@@ -39,6 +39,9 @@ size_t QueuedBytes(const Mutation& m) {
   for (const auto& [name, values] : m.record.vectors) {
     bytes += name.size() + values.size() * sizeof(float) + 64;  // map node
   }
+  for (const auto& [name, v] : m.record.sparse) {
+    bytes += name.size() + v.nnz() * (sizeof(uint32_t) + sizeof(float)) + 64;
+  }
   return bytes + JsonBytes(m.record.payload);
 }
 

@@ -370,6 +370,8 @@ constexpr Setting kSettings[] = {
     {"LIMITS_LIMIT", "limits.limit", SetLimit<&RequestLimits::max_limit, 10000000>},
     {"LIMITS_OFFSET", "limits.offset", SetLimit<&RequestLimits::max_offset, 10000000>},
     {"LIMITS_PAYLOAD_KEYS", "limits.payload_keys", SetLimit<&RequestLimits::max_payload_keys, 100000>},
+    // Stored records are checked against kMaxSparseNnzHardLimit (core/sparse_vector.h): never above it.
+    {"LIMITS_SPARSE_VECTOR_NNZ", "limits.sparse_vector_nnz", SetLimit<&RequestLimits::max_sparse_nnz, 1048576>},
     // A prefetch level is at least two levels of the JSON parser's 64.
     {"LIMITS_PREFETCH_DEPTH", "limits.prefetch_depth", SetLimit<&RequestLimits::max_prefetch_depth, 16>},
     {"LIMITS_PREFETCHES", "limits.prefetches", SetLimit<&RequestLimits::max_prefetches, 100000>},

@@ -16,7 +16,8 @@
 //   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
 //            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
-//            collections: 1000, default_timeout_s: 30, max_timeout_s: 300}  (api/request_limits.h)
+//            collections: 1000, default_timeout_s: 30, max_timeout_s: 300, sparse_vector_nnz: 16384}
+//            (api/request_limits.h)
 //   security: {rate_limits: {read_per_s: 0, read_burst: 0, write_per_s: 0, write_burst: 0,
 //              roles: {reader: {read_per_s: .., ...}}, keys: {"<principal id>": {...}}}}
 //             (security/rate_limiter.h; roles and keys are YAML only)

@@ -17,9 +17,14 @@ namespace {
 //   u8  id kind (0 = integer, 1 = UUID), then u64 or 16 UUID bytes
 //   u32 vector count, then per vector: u32 name length, name bytes, u32 dim, dim x f32
 //   u32 payload length, payload as JSON text (length 0 = empty object)
+//   version 2 only: u32 sparse vector count, then per sparse vector: u32 name length, name bytes,
+//     u32 nnz, nnz x u32 indices (strictly increasing), nnz x f32 values (finite)
 //   u32 CRC32C of everything before it
 // A Mutation is: u8 version, u8 kind, then the record body (delete: the id only), then the CRC32C.
+// Version 1 is written whenever a record has no sparse vectors (so the bytes of such records are what
+// they always were); version 2 when it has. Both are read.
 constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kFormatVersionSparse = 2;
 constexpr uint8_t kIdNum = 0;
 constexpr uint8_t kIdUuid = 1;
 constexpr size_t kCrcBytes = 4;
@@ -106,6 +111,18 @@ void PutRecordBody(std::string* out, const PointRecord& record) {
     PutFloats(out, values);
   }
   PutBytes(out, SerializePayload(record.payload));
+  if (record.sparse.empty()) return;
+  PutU32(out, static_cast<uint32_t>(record.sparse.size()));
+  for (const auto& [name, v] : record.sparse) {
+    PutBytes(out, name);
+    PutU32(out, static_cast<uint32_t>(v.indices.size()));
+    for (uint32_t index : v.indices) PutU32(out, index);
+    for (float f : v.values) PutU32(out, std::bit_cast<uint32_t>(f));
+  }
+}
+
+uint8_t VersionFor(const PointRecord& record) {
+  return record.sparse.empty() ? kFormatVersion : kFormatVersionSparse;
 }
 
 void AppendCrc(std::string* out) { PutU32(out, Crc32c(*out)); }
@@ -197,7 +214,42 @@ Status ReadId(Reader& in, PointId* id) {
   return absl::DataLossError("point record: unknown id kind " + std::to_string(kind));
 }
 
-Status ReadRecordBody(Reader& in, PointRecord* record) {
+Status ReadSparse(Reader& in, PointRecord* record) {
+  uint32_t count = 0;
+  VJ_RETURN_IF_ERROR(in.U32(&count));
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view name;
+    VJ_RETURN_IF_ERROR(in.Bytes(&name));
+    uint32_t nnz = 0;
+    VJ_RETURN_IF_ERROR(in.U32(&nnz));
+    if (nnz > kMaxSparseNnzHardLimit) {
+      return absl::DataLossError("point record: sparse vector of " + std::to_string(nnz) + " entries");
+    }
+    // Checked before allocating, so a corrupt count cannot ask for gigabytes.
+    std::string_view raw;
+    VJ_RETURN_IF_ERROR(in.Raw(static_cast<size_t>(nnz) * 8, &raw));
+    Reader fields(raw);
+    SparseVector v;
+    v.indices.resize(nnz);
+    v.values.resize(nnz);
+    for (uint32_t j = 0; j < nnz; ++j) VJ_RETURN_IF_ERROR(fields.U32(&v.indices[j]));
+    for (uint32_t j = 0; j < nnz; ++j) {
+      uint32_t bits = 0;
+      VJ_RETURN_IF_ERROR(fields.U32(&bits));
+      v.values[j] = std::bit_cast<float>(bits);
+      if (!std::isfinite(v.values[j])) return absl::DataLossError("point record: non-finite sparse value");
+      if (j > 0 && v.indices[j] <= v.indices[j - 1]) {
+        return absl::DataLossError("point record: sparse indices not strictly increasing");
+      }
+    }
+    if (!record->sparse.emplace(std::string(name), std::move(v)).second) {
+      return absl::DataLossError("point record: duplicate sparse vector name");
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status ReadRecordBody(Reader& in, PointRecord* record, uint8_t version) {
   VJ_RETURN_IF_ERROR(ReadId(in, &record->id));
   uint32_t count = 0;
   VJ_RETURN_IF_ERROR(in.U32(&count));
@@ -227,11 +279,13 @@ Status ReadRecordBody(Reader& in, PointRecord* record) {
     if (!parsed->is_object()) return absl::DataLossError("point record: payload is not an object");
     record->payload = std::move(parsed->get_object());
   }
+  if (version == kFormatVersionSparse) return ReadSparse(in, record);
   return absl::OkStatus();
 }
 
-// Verifies the trailing checksum and the version byte; returns a Reader over the fields in between.
-StatusOr<Reader> OpenChecked(std::string_view bytes, const char* what) {
+// Verifies the trailing checksum and the version byte (returned in *version); returns a Reader over the
+// fields in between.
+StatusOr<Reader> OpenChecked(std::string_view bytes, const char* what, uint8_t* version) {
   if (bytes.size() < 1 + kCrcBytes) {
     return absl::DataLossError(std::string(what) + ": too short (" + std::to_string(bytes.size()) +
                                " bytes)");
@@ -241,9 +295,9 @@ StatusOr<Reader> OpenChecked(std::string_view bytes, const char* what) {
   uint32_t stored = 0;
   VJ_RETURN_IF_ERROR(crc_reader.U32(&stored));
   if (stored != Crc32c(body)) return absl::DataLossError(std::string(what) + ": checksum mismatch");
-  if (static_cast<uint8_t>(body[0]) != kFormatVersion) {
-    return absl::DataLossError(std::string(what) + ": unsupported format version " +
-                               std::to_string(static_cast<uint8_t>(body[0])));
+  *version = static_cast<uint8_t>(body[0]);
+  if (*version != kFormatVersion && *version != kFormatVersionSparse) {
+    return absl::DataLossError(std::string(what) + ": unsupported format version " + std::to_string(*version));
   }
   return Reader(body.substr(1));
 }
@@ -257,23 +311,24 @@ Status ExpectEnd(const Reader& in, const char* what) {
 
 std::string EncodePointRecord(const PointRecord& record) {
   std::string out;
-  PutU8(&out, kFormatVersion);
+  PutU8(&out, VersionFor(record));
   PutRecordBody(&out, record);
   AppendCrc(&out);
   return out;
 }
 
 StatusOr<PointRecord> DecodePointRecord(std::string_view bytes) {
-  VJ_ASSIGN_OR_RETURN(Reader in, OpenChecked(bytes, "point record"));
+  uint8_t version = 0;
+  VJ_ASSIGN_OR_RETURN(Reader in, OpenChecked(bytes, "point record", &version));
   PointRecord record;
-  VJ_RETURN_IF_ERROR(ReadRecordBody(in, &record));
+  VJ_RETURN_IF_ERROR(ReadRecordBody(in, &record, version));
   VJ_RETURN_IF_ERROR(ExpectEnd(in, "point record"));
   return record;
 }
 
 std::string EncodeMutation(const Mutation& mutation) {
   std::string out;
-  PutU8(&out, kFormatVersion);
+  PutU8(&out, mutation.kind == Mutation::Kind::kDelete ? kFormatVersion : VersionFor(mutation.record));
   PutU8(&out, static_cast<uint8_t>(mutation.kind));
   if (mutation.kind == Mutation::Kind::kDelete) {
     PutId(&out, mutation.record.id);
@@ -285,7 +340,8 @@ std::string EncodeMutation(const Mutation& mutation) {
 }
 
 StatusOr<Mutation> DecodeMutation(std::string_view bytes) {
-  VJ_ASSIGN_OR_RETURN(Reader in, OpenChecked(bytes, "mutation"));
+  uint8_t version = 0;
+  VJ_ASSIGN_OR_RETURN(Reader in, OpenChecked(bytes, "mutation", &version));
   Mutation mutation;
   uint8_t kind = 0;
   VJ_RETURN_IF_ERROR(in.U8(&kind));
@@ -294,7 +350,7 @@ StatusOr<Mutation> DecodeMutation(std::string_view bytes) {
     VJ_RETURN_IF_ERROR(ReadId(in, &mutation.record.id));
   } else if (kind == static_cast<uint8_t>(Mutation::Kind::kUpsert)) {
     mutation.kind = Mutation::Kind::kUpsert;
-    VJ_RETURN_IF_ERROR(ReadRecordBody(in, &mutation.record));
+    VJ_RETURN_IF_ERROR(ReadRecordBody(in, &mutation.record, version));
   } else {
     return absl::DataLossError("mutation: unknown kind " + std::to_string(kind));
   }

@@ -11,6 +11,7 @@
 
 #include "core/payload.h"
 #include "core/point_id.h"
+#include "core/sparse_vector.h"
 #include "core/status.h"
 
 namespace vj {
@@ -22,6 +23,8 @@ struct PointRecord {
   PointId id;
   NamedVectors vectors;
   Payload payload;
+  // Named sparse vectors, canonical (core/sparse_vector.h).
+  NamedSparseVectors sparse;
 };
 
 // The log records each point's resulting state, so applying a mutation is idempotent (replicas and

@@ -28,6 +28,7 @@ CLIENTS = os.path.join(h.REPO_ROOT, "tests", "clients")
 SCRIPT = os.path.join(CLIENTS, "qdrant_js_cycle.mjs")
 ALIASES_SCRIPT = os.path.join(CLIENTS, "qdrant_js_aliases.mjs")
 SNAPSHOTS_SCRIPT = os.path.join(CLIENTS, "qdrant_js_snapshots.mjs")
+SPARSE_SCRIPT = os.path.join(CLIENTS, "qdrant_js_sparse.mjs")
 API_KEY = "js-client-" + secrets.token_hex(12)
 
 
@@ -97,6 +98,12 @@ class QdrantJsClient(h.TestCase):
         ok = self.cycle(API_KEY, "js-snap", SNAPSHOTS_SCRIPT)
         self.assertEqual(ok.returncode, 0, f"{ok.stdout}\n{ok.stderr}\n{self.server.dump_logs()}")
         self.assertIn("qdrant js snapshots ok", ok.stdout)
+
+    def test_sparse_vectors_upsert_query_hybrid_retrieve(self):
+        self.wait_ready()
+        r = self.cycle(API_KEY, "js-sparse", SPARSE_SCRIPT)
+        self.assertEqual(r.returncode, 0, f"{r.stdout}\n{r.stderr}\n{self.server.dump_logs()}")
+        self.assertIn("qdrant js sparse ok", r.stdout)
 
 
 if __name__ == "__main__":
