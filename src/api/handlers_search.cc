@@ -55,7 +55,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
     VJ_ASSIGN_OR_RETURN(request.using_vector, ReadString(*name, "vector.name"));
     if (values->is_object()) {
       VJ_ASSIGN_OR_RETURN(request.sparse_vector,
-                          ParseSparseVector(*values, "vector.vector", limits.max_sparse_nnz));
+                          ParseSparseVector(*values, "vector.vector", limits.max_sparse_nnz, InferenceSide::kQuery));
     } else {
       VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*values, "vector.vector"));
     }

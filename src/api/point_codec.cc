@@ -95,8 +95,10 @@ StatusOr<NamedVectors> ParseNamedVectors(const json::value& v, const std::string
   return out;
 }
 
-StatusOr<SparseVector> ParseSparseVector(const json::value& v, const std::string& where, size_t max_nnz) {
+StatusOr<SparseVector> ParseSparseVector(const json::value& v, const std::string& where, size_t max_nnz,
+                                         InferenceSide side) {
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));
+  if (IsInferenceDocument(*obj)) return InferSparseVector(*obj, where, side, max_nnz);
   VJ_RETURN_IF_ERROR(CheckKnownFields(*obj, {"indices", "values"}, where));
   const json::value* indices = FindField(*obj, "indices");
   if (indices == nullptr) return absl::InvalidArgumentError(where + ".indices: missing");

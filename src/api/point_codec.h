@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/inference.h"
 #include "collection/collection.h"
 #include "core/point_id.h"
 #include "core/status.h"
@@ -29,7 +30,10 @@ StatusOr<NamedVectors> ParseNamedVectors(const boost::json::value& v, const std:
 // finite float32 values, at most max_nnz entries; InvalidArgument naming the field otherwise) and
 // canonicalized (sorted by index). Where a caller holds a SparseVector from elsewhere (a text encoder),
 // it passes the struct itself: ValidateSparseVector and CanonicalizeSparseVector are the same checks.
-StatusOr<SparseVector> ParseSparseVector(const boost::json::value& v, const std::string& where, size_t max_nnz);
+// A Document ({"text", "model": "qdrant/bm25", "options"?}) in its place is encoded by the server
+// (api/inference.h) as `side` says: a point's vector is a document, a search's or query's a query.
+StatusOr<SparseVector> ParseSparseVector(const boost::json::value& v, const std::string& where, size_t max_nnz,
+                                         InferenceSide side = InferenceSide::kDocument);
 boost::json::object SparseVectorToJson(const SparseVector& v);
 // A point's vectors: `[...]` (the unnamed vector) or `{"name": [...] | {"indices", "values"}, ...}`; dense
 // ones into *dense, sparse ones into *sparse.

@@ -88,9 +88,9 @@ StatusOr<VectorInput> ParseVectorInput(const json::value& v, const std::string& 
     return input;
   }
   if (const json::object* obj = v.if_object()) {
-    if (obj->contains("indices") || obj->contains("values")) {
+    if (obj->contains("indices") || obj->contains("values") || IsInferenceDocument(*obj)) {
       if (!sparse_ok) return Invalid(where, "sparse vectors are supported only as the query of a nearest search");
-      VJ_ASSIGN_OR_RETURN(input.sparse, ParseSparseVector(v, where, max_nnz));
+      VJ_ASSIGN_OR_RETURN(input.sparse, ParseSparseVector(v, where, max_nnz, InferenceSide::kQuery));
       return input;
     }
     return Invalid(where, "expected a vector or a point id, got an object");
