@@ -1,5 +1,5 @@
 // Fuzzes the point decoders from raw request bytes, as the handlers call them: core ParseJson, then
-// ParseUpsertBody (PUT /points), ParsePointIds, ParseNamedVectors, the payload/vector selectors, and the
+// ParseUpsertBody (PUT /points), ParsePointIds, ParsePointVectors, the payload/vector selectors, and the
 // decoders of a peer's results (ParsePointView(s), ParseScrollResult). Properties checked:
 //  - an accepted upsert re-encodes (api/wire_codec UpsertBody) to a body that decodes to the same points;
 //  - every accepted point can be stored and read back (storage/point_record): a request must never store
@@ -54,7 +54,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const boost::json::object* body = v->if_object()) CheckUpsert(*body);
   (void)ParsePointId(*v, "id");
   (void)ParsePointIds(*v, "points");
-  (void)ParseNamedVectors(*v, "vector");
+  {
+    NamedVectors dense;
+    NamedSparseVectors sparse;
+    (void)ParsePointVectors(*v, "vector", kMaxSparseNnzHardLimit, &dense, &sparse);
+  }
   (void)ParsePayloadSelector(&*v, PayloadSelector{});
   (void)ParseVectorSelector(&*v);
   CheckPeerResults(*v);

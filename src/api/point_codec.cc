@@ -77,24 +77,6 @@ StatusOr<std::vector<float>> ParseFloatVector(const json::value& v, const std::s
   return out;
 }
 
-StatusOr<NamedVectors> ParseNamedVectors(const json::value& v, const std::string& where) {
-  NamedVectors out;
-  if (v.is_array()) {
-    VJ_ASSIGN_OR_RETURN(out[""], ParseFloatVector(v, where));
-    return out;
-  }
-  const json::object* obj = v.if_object();
-  if (obj == nullptr) {
-    return absl::InvalidArgumentError(where + ": expected an array of numbers or an object of named "
-                                              "vectors, got " + std::string(JsonTypeName(v)));
-  }
-  for (const auto& kv : *obj) {
-    std::string name(kv.key());
-    VJ_ASSIGN_OR_RETURN(out[name], ParseFloatVector(kv.value(), where + "." + name));
-  }
-  return out;
-}
-
 StatusOr<SparseVector> ParseSparseVector(const json::value& v, const std::string& where, size_t max_nnz,
                                          InferenceSide side) {
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(v, where));

@@ -24,8 +24,6 @@ boost::json::value PointIdToJson(const PointId& id);
 
 // A JSON array of finite numbers as float32. Numbers outside float's range are rejected too.
 StatusOr<std::vector<float>> ParseFloatVector(const boost::json::value& v, const std::string& where);
-// `[...]` (the unnamed vector) or `{"name": [...], ...}`.
-StatusOr<NamedVectors> ParseNamedVectors(const boost::json::value& v, const std::string& where);
 // A sparse vector {"indices": [u32, ...], "values": [numbers]}: validated (unique indices, one value each,
 // finite float32 values, at most max_nnz entries; InvalidArgument naming the field otherwise) and
 // canonicalized (sorted by index). Where a caller holds a SparseVector from elsewhere (a text encoder),

@@ -220,7 +220,7 @@ constexpr const char* kUnsupportedOperators[] = {"formula", "order_by", "sample"
 Status ParseQueryOp(const json::value& v, const std::string& where, const RequestLimits& limits,
                     QueryNode* node) {
   const json::object* obj = v.if_object();
-  if (obj == nullptr || obj->contains("indices") || obj->contains("values")) {
+  if (obj == nullptr || obj->contains("indices") || obj->contains("values") || IsInferenceDocument(*obj)) {
     VJ_ASSIGN_OR_RETURN(VectorInput target, ParseVectorInput(v, where, true, limits.max_sparse_nnz));
     node->op = NearestOp{std::move(target), std::nullopt};
     return absl::OkStatus();

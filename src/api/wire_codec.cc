@@ -27,7 +27,7 @@ json::array FloatsToJson(const std::vector<float>& values) {
 }
 
 // The unnamed vector alone is a bare array; anything else is an object of named vectors (where "" is
-// a valid name), as ParseNamedVectors reads them.
+// a valid name), as ParsePointVectors reads them.
 json::value NamedVectorsToJson(const NamedVectors& vectors) {
   if (vectors.size() == 1 && vectors.begin()->first.empty()) return FloatsToJson(vectors.begin()->second);
   json::object named;

@@ -41,10 +41,10 @@ def tf_weight(tf, doc_len, k=1.2, b=0.75, avg_len=256.0):
     return tf * (k + 1) / (tf + k * (1 - b + b * doc_len / avg_len))
 
 
-class Bm25InferenceTest(vh.TestCase):
+class Bm25InferenceTest(vh.ServerTestCase):
     def setUp(self):
-        self.server = self.start_server()
-        self.c = self.server.client
+        super().setUp()
+        self.c = self.client
         self.c.ok("PUT", f"/collections/{COLL}", {"vectors": {"dense": {"size": 2, "distance": "Dot"}},
                                                   "sparse_vectors": {"bm25": {"modifier": "idf"}}})
         points = [{"id": i, "vector": {"bm25": doc(t), "dense": [1.0, float(i)]}, "payload": {"t": t}}
