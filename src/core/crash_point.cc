@@ -69,8 +69,8 @@ namespace {
 // "name:value,..." with names from `known` and values that `valid` accepts (`what` says which in errors).
 template <size_t N>
 StatusOr<std::map<std::string, double>> ParsePoints(std::string_view spec, const char* env_var,
-                                                    const std::string_view (&known)[N], const char* what,
-                                                    bool (*valid)(double)) {
+                                                    const char* kind, const std::string_view (&known)[N],
+                                                    const char* what, bool (*valid)(double)) {
   std::map<std::string, double> out;
   while (!spec.empty()) {
     const size_t comma = spec.find(',');
@@ -86,13 +86,13 @@ StatusOr<std::map<std::string, double>> ParsePoints(std::string_view spec, const
     if (std::find(std::begin(known), std::end(known), name) == std::end(known)) {
       std::string names;
       for (std::string_view n : known) names += (names.empty() ? "" : ", ") + std::string(n);
-      return bad("unknown point; known: " + names);
+      return bad(std::string("unknown ") + kind + "; known: " + names);
     }
     double v = 0;
     if (!absl::SimpleAtod(std::string(Trim(item.substr(colon + 1))), &v) || !valid(v)) {
       return bad(std::string(what) + " out of range or not a number");
     }
-    if (!out.emplace(name, v).second) return bad("point named twice");
+    if (!out.emplace(name, v).second) return bad(std::string(kind) + " named twice");
   }
   return out;
 }
@@ -103,11 +103,13 @@ bool ValidMilliseconds(double ms) { return ms >= 0 && ms <= 3'600'000 && ms == s
 }  // namespace
 
 StatusOr<std::map<std::string, double>> ParseCrashPoints(std::string_view spec) {
-  return ParsePoints(spec, kCrashPointsEnvVar, kCrashPointNames, "probability in [0, 1]", ValidProbability);
+  return ParsePoints(spec, kCrashPointsEnvVar, "crash point", kCrashPointNames, "probability in [0, 1]",
+                     ValidProbability);
 }
 
 StatusOr<std::map<std::string, double>> ParseDelayPoints(std::string_view spec) {
-  return ParsePoints(spec, kDelayPointsEnvVar, kDelayPointNames, "milliseconds (0 to 3600000)", ValidMilliseconds);
+  return ParsePoints(spec, kDelayPointsEnvVar, "delay point", kDelayPointNames, "milliseconds (0 to 3600000)",
+                     ValidMilliseconds);
 }
 
 StatusOr<std::map<std::string, double>> InitDelayPoints() {
