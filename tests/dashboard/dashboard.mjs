@@ -143,6 +143,27 @@ async function standalone(browser) {
   const apiById = (await apiCall('POST', `/collections/${name}/points/query`, { query: 5, limit: 7, filter: { must: [{ key: 'colour', match: { value: 'red' } }] } })).points.map((p) => String(p.id));
   check(JSON.stringify(byId) === JSON.stringify(apiById), `query by id: UI ${byId} vs API ${apiById}`);
 
+  step('a text (BM25) query in the UI gives the ranking of the API');
+  const textName = name + '-text';
+  await apiCall('PUT', `/collections/${textName}`, { sparse_vectors: { bm25: { modifier: 'idf' } } });
+  const texts = ['baking chocolate chip cookies', 'a guide to baking bread', 'cookies and milk', 'vector search engines',
+    'the cookie jar was empty', 'baking soda in cookies and cakes'];
+  await apiCall('PUT', `/collections/${textName}/points?wait=true`, {
+    points: texts.map((t, i) => ({ id: i + 1, vector: { bm25: { text: t, model: 'qdrant/bm25' } }, payload: { t } })),
+  });
+  await page.goto(URL_BASE + `/dashboard#/collections/${textName}/query`);
+  await page.locator('#query-mode').selectOption('text');
+  await page.locator('#query-input').fill('baking cookies');
+  await page.locator('#query-using').fill('bm25');
+  await page.click('#query-run');
+  await page.waitForSelector('#query-points tbody tr[data-point-id]');
+  const byText = await shownIds(page, '#query-points');
+  const apiByText = (await apiCall('POST', `/collections/${textName}/points/query`,
+    { query: { text: 'baking cookies', model: 'qdrant/bm25' }, using: 'bm25', limit: 10 })).points.map((p) => String(p.id));
+  check(byText.length === 5 && JSON.stringify(byText) === JSON.stringify(apiByText), `text query: UI ${byText} vs API ${apiByText}`);
+  await shot(page, 'query-text');
+  await apiCall('DELETE', `/collections/${textName}`);
+
   step('browse with a filter and page on');
   await page.goto(URL_BASE + `/dashboard#/collections/${name}/points`);
   await page.waitForSelector('#points tbody tr[data-point-id]');

@@ -1,4 +1,4 @@
-// Points: browse (scroll with a JSON filter, payload and vector shown, next page) and query (by vector or
+// Points: browse (scroll with a JSON filter, payload and vector shown, next page) and query (by text, vector or
 // by point id, scored results).
 import { api, enc } from './api.js';
 import { h, clear, table, pre, errorBox, field, title, collectionTabs, parseJson, vectorView } from './ui.js';
@@ -56,14 +56,16 @@ export async function browsePage(main, [name]) {
 }
 
 export async function queryPage(main, [name]) {
-  const mode = h('select', { id: 'query-mode' }, h('option', { value: 'vector' }, 'A vector'), h('option', { value: 'id' }, 'A point id (its vector)'));
+  const mode = h('select', { id: 'query-mode' }, h('option', { value: 'vector' }, 'A vector'), h('option', { value: 'id' }, 'A point id (its vector)'),
+    h('option', { value: 'text' }, 'Text (BM25 on a sparse vector)'));
   const input = h('textarea', { id: 'query-input', rows: '3', spellcheck: false, placeholder: '[0.1, 0.2, 0.3, 0.4]' });
   const using = h('input', { id: 'query-using', autocomplete: 'off', placeholder: 'default vector' });
   const limit = h('input', { id: 'query-limit', type: 'number', min: '1', max: '1000', value: '10' });
   const filter = h('textarea', { id: 'query-filter', rows: '2', spellcheck: false, placeholder: 'optional filter (JSON)' });
   const results = h('div', { id: 'query-results', 'aria-live': 'polite' });
   mode.addEventListener('change', () => {
-    input.placeholder = mode.value === 'id' ? '42 or "6a1f…-uuid"' : '[0.1, 0.2, 0.3, 0.4]';
+    input.placeholder = { id: '42 or "6a1f…-uuid"', text: 'words to search for', vector: '[0.1, 0.2, 0.3, 0.4]' }[mode.value];
+    using.placeholder = mode.value === 'text' ? 'sparse vector name (required)' : 'default vector';
   });
 
   async function run() {
@@ -73,6 +75,11 @@ export async function queryPage(main, [name]) {
       if (mode.value === 'vector') {
         query = parseJson(text, 'Vector');
         if (!Array.isArray(query)) throw new Error('Vector: expected a JSON array of numbers');
+      } else if (mode.value === 'text') {
+        // Server-side BM25: the node tokenizes the text as it did the points' texts.
+        if (text === '') throw new Error('Text: missing');
+        if (!using.value.trim()) throw new Error('Vector name: a text query needs the sparse vector that holds BM25');
+        query = { text, model: 'qdrant/bm25' };
       } else {
         query = /^\d+$/.test(text) ? Number(text) : text.replace(/^"|"$/g, '');
         if (query === '') throw new Error('Point id: missing');
