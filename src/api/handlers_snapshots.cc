@@ -30,6 +30,18 @@ StatusOr<SnapshotStore*> Store(const Call& call) {
   return call.options.snapshots;
 }
 
+// The stored name of the path's collection, in the request's namespace. A name outside it (a tenant's
+// "acme~docs" asked by a key of no tenant) is NotFound, as a collection that does not exist: the
+// snapshot store works on the node's whole database and must never see such a name.
+StatusOr<std::string> StoredCollection(const Call& call) {
+  VJ_RETURN_IF_ERROR(Store(call).status());  // its refusals (tenant principals, cluster mode) come first
+  const std::string& name = call.params.at(0);
+  if (call.names == nullptr) return name;
+  std::optional<std::string> stored = call.names->ToStored(name);
+  if (!stored) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+  return *stored;
+}
+
 json::value Describe(const SnapshotInfo& info) {
   return json::object{{"name", info.name},
                       {"creation_time", info.creation_time},
@@ -110,13 +122,21 @@ Status CheckChecksum(const std::string& checksum, const std::string& where) {
 
 }  // namespace
 
-StatusOr<json::value> HandleCreateSnapshot(const Call& call) { return Create(call, call.params.at(0)); }
-StatusOr<json::value> HandleListSnapshots(const Call& call) { return List(call, call.params.at(0)); }
+StatusOr<json::value> HandleCreateSnapshot(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::string name, StoredCollection(call));
+  return Create(call, name);
+}
+StatusOr<json::value> HandleListSnapshots(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(std::string name, StoredCollection(call));
+  return List(call, name);
+}
 StatusOr<json::value> HandleDownloadSnapshot(const Call& call) {
-  return Download(call, call.params.at(0), call.params.at(1));
+  VJ_ASSIGN_OR_RETURN(std::string name, StoredCollection(call));
+  return Download(call, name, call.params.at(1));
 }
 StatusOr<json::value> HandleDeleteSnapshot(const Call& call) {
-  return Delete(call, call.params.at(0), call.params.at(1));
+  VJ_ASSIGN_OR_RETURN(std::string name, StoredCollection(call));
+  return Delete(call, name, call.params.at(1));
 }
 StatusOr<json::value> HandleCreateFullSnapshot(const Call& call) { return Create(call, ""); }
 StatusOr<json::value> HandleListFullSnapshots(const Call& call) { return List(call, ""); }
@@ -144,7 +164,8 @@ StatusOr<json::value> HandleRecoverSnapshot(const Call& call) {
   if (const json::value* k = FindField(body, "api_key")) {
     VJ_ASSIGN_OR_RETURN(api_key, ReadString(*k, "api_key"));
   }
-  VJ_RETURN_IF_ERROR(store->RecoverFromLocation(call.params.at(0), url, checksum, api_key));
+  VJ_ASSIGN_OR_RETURN(std::string name, StoredCollection(call));
+  VJ_RETURN_IF_ERROR(store->RecoverFromLocation(name, url, checksum, api_key));
   return true;
 }
 
@@ -152,6 +173,7 @@ StatusOr<json::value> HandleUploadSnapshot(const Call& call) {
   VJ_ASSIGN_OR_RETURN(SnapshotStore * store, Store(call));
   VJ_RETURN_IF_ERROR(WaitDefaultTrue(call).status());
   VJ_RETURN_IF_ERROR(ValidateCollectionName(call.params.at(0)));
+  VJ_ASSIGN_OR_RETURN(const std::string name, StoredCollection(call));
   if (auto p = call.request.query.find("priority"); p != call.request.query.end()) {
     VJ_RETURN_IF_ERROR(CheckPriority(p->second, "query parameter priority"));
   }
@@ -186,7 +208,7 @@ StatusOr<json::value> HandleUploadSnapshot(const Call& call) {
       done += static_cast<size_t>(n);
     }
     ::close(fd);
-    return store->RecoverFromFile(call.params.at(0), temp, checksum);
+    return store->RecoverFromFile(name, temp, checksum);
   }();
   std::error_code ec;
   std::filesystem::remove(temp, ec);

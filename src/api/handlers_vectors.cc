@@ -25,8 +25,9 @@ StatusOr<json::value> HandleDeleteVectors(const Call& call) {
 namespace {
 
 // One operation of a batch: {"<kind>": {...}} with exactly one key.
+// `upserted`: the points the batch's earlier upserts write (one tenant quota check for the whole batch).
 StatusOr<PointWrite> ParseBatchOperation(const Call& call, const Collection& collection, const json::value& op,
-                                         const std::string& where) {
+                                         const std::string& where, uint64_t* upserted) {
   VJ_ASSIGN_OR_RETURN(const json::object* obj, ReadObject(op, where));
   if (obj->size() != 1) {
     return absl::InvalidArgumentError(where + ": expected an object with one operation (upsert, delete, set_payload, "
@@ -38,7 +39,7 @@ StatusOr<PointWrite> ParseBatchOperation(const Call& call, const Collection& col
   VJ_ASSIGN_OR_RETURN(const json::object* body, ReadObject(obj->begin()->value(), inner));
   StatusOr<PointWrite> write = absl::InvalidArgumentError(inner + ": unknown operation");
   if (kind == "upsert") {
-    write = ParseUpsertWrite(call, collection, *body);
+    write = ParseUpsertWrite(call, collection, *body, upserted);
   } else if (kind == "delete") {
     write = ParseDeleteWrite(call, collection, *body);
   } else if (kind == "set_payload") {
@@ -76,9 +77,10 @@ StatusOr<json::value> HandleBatchUpdate(const Call& call) {
   // Every operation is parsed and checked before the first is applied: a malformed one changes nothing.
   std::vector<PointWrite> writes;
   writes.reserve(arr->size());
+  uint64_t upserted = 0;
   for (size_t i = 0; i < arr->size(); ++i) {
-    VJ_ASSIGN_OR_RETURN(PointWrite write,
-                        ParseBatchOperation(call, *collection, (*arr)[i], "operations[" + std::to_string(i) + "]"));
+    VJ_ASSIGN_OR_RETURN(PointWrite write, ParseBatchOperation(call, *collection, (*arr)[i],
+                                                              "operations[" + std::to_string(i) + "]", &upserted));
     writes.push_back(std::move(write));
   }
   // Applied in order, each as its own write (as Qdrant does): a later operation sees what an earlier one

@@ -57,10 +57,13 @@ StatusOr<PointSelector> ParseSelector(const json::object& body, const RequestLim
   return selector;
 }
 
-StatusOr<PointWrite> ParseUpsertWrite(const Call& call, const Collection& collection, const json::object& body) {
+StatusOr<PointWrite> ParseUpsertWrite(const Call& call, const Collection& collection, const json::object& body,
+                                      uint64_t* upserted) {
   VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points, ParseUpsertBody(body, call.limits().max_points_per_request, call.limits().max_sparse_nnz));
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitUpsert(points.size()));
-  VJ_RETURN_IF_ERROR(CheckTenantPointQuota(call, points.size()));
+  const uint64_t earlier = upserted != nullptr ? *upserted : 0;
+  VJ_RETURN_IF_ERROR(CheckTenantPointQuota(call, earlier + points.size()));
+  if (upserted != nullptr) *upserted = earlier + points.size();
   const CollectionConfig config = collection.config();
   for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidatePointVectors(config, p));
   auto held = std::make_shared<std::vector<PointInput>>(std::move(points));

@@ -27,8 +27,10 @@ StatusOr<PointSelector> ParseSelector(const boost::json::object& body, const Req
 
 // The bodies of PUT /points, POST /points/delete, the four payload routes, PUT /points/vectors and POST
 // /points/vectors/delete. InvalidArgument naming the field, or strict mode's refusal.
+// `upserted` (batches): the points earlier operations of the same request upsert, counted against the
+// tenant's max_points quota with this one's, and increased by them.
 StatusOr<PointWrite> ParseUpsertWrite(const Call& call, const Collection& collection,
-                                      const boost::json::object& body);
+                                      const boost::json::object& body, uint64_t* upserted = nullptr);
 StatusOr<PointWrite> ParseDeleteWrite(const Call& call, const Collection& collection,
                                       const boost::json::object& body);
 StatusOr<PointWrite> ParsePayloadWrite(const Call& call, const Collection& collection, PayloadUpdate op,

@@ -184,6 +184,30 @@ class Tenants(AuthTestCase):
         r = self.c.call("PUT", "/collections/acme~x", {"vectors": {"size": 4, "distance": "Dot"}}, headers=ADMIN)
         self.assertEqual(r.status, 400, r.describe())  # '~' names are the store's, never a client's
 
+    def test_keys_of_no_tenant_never_reach_a_tenant_collection(self):
+        # Built-in manager and reader keys (grants on "*") of no tenant see the shared namespace: a stored
+        # name such as "bob~secret" is a collection that does not exist for them on every route, the
+        # snapshot routes included (the snapshot store works on the node's whole database; a manager
+        # could snapshot and download a tenant's collection through them before).
+        self.two_tenants()
+        manager = api_key(self.create_key(self.c, {"role": "manager", "name": "ops"})["key"])
+        reader = api_key(self.create_key(self.c, {"role": "reader", "name": "ro"})["key"])
+        for headers, want_create in ((manager, 404), (reader, 403)):
+            for method, path, body, want in (
+                    ("POST", "/collections/bob~secret/snapshots", None, want_create),
+                    ("GET", "/collections/bob~secret/snapshots", None, 404),
+                    ("GET", "/collections/bob~secret/snapshots/x.snapshot", None, 404),
+                    ("POST", "/collections/bob~secret/points/count", {"exact": True}, 404),
+                    ("GET", "/collections/bob~secret", None, 404)):
+                r = self.c.call(method, path, body, headers=headers)
+                self.assertEqual(r.status, want, r.describe())
+                self.assertNotIn(MARKER_B, r.raw.decode("utf-8", "replace"))
+        self.assertEqual(self.c.ok("GET", "/collections/bob~secret/snapshots", headers=ADMIN), [],
+                         "a snapshot of a tenant's collection was taken by a key of no tenant")
+        # Their own (shared) collections keep their snapshots.
+        self.c.ok("POST", "/collections/shared/snapshots", headers=manager)
+        self.assertEqual(len(self.c.ok("GET", "/collections/shared/snapshots", headers=reader)), 1)
+
     def test_node_routes_are_refused_to_tenant_principals(self):
         self.tenant("acme")
         acme = self.key("acme", role="admin")
@@ -202,6 +226,13 @@ class Tenants(AuthTestCase):
         r = self.c.call("PUT", "/collections/c2", {"vectors": {"size": 4, "distance": "Dot"}}, headers=small)
         self.check_refusal(r, 403)
         self.assertIn("max_collections", r.error)
+        # A batch's upserts count together: two of one point each would make 4 (each alone passed before).
+        r = self.c.call("POST", "/collections/c1/points/batch?wait=true",
+                        {"operations": [{"upsert": {"points": [{"id": 3, "vector": VEC}]}},
+                                        {"upsert": {"points": [{"id": 4, "vector": VEC}]}}]}, headers=small)
+        self.check_refusal(r, 403)
+        self.assertIn("max_points", r.error)
+        self.assertEqual(self.count(small, "c1"), 2)
         self.c.ok("PUT", "/collections/c1/points?wait=true", {"points": [{"id": 3, "vector": VEC}]}, headers=small)
         for body in ({"points": [{"id": 4, "vector": VEC}]},
                      {"batch": {"ids": [5, 6], "vectors": [VEC, VEC]}}):
