@@ -149,6 +149,15 @@ class ClusterReplicationTest(ch.ClusterTestCase):
         # Qdrant's shape of the collection's cluster info: integer peer ids, each shard's replicas split
         # into this node's (with their points) and the others'.
         for name in ("n1", "n2", "n3"):
+            # Replica states come from the progress records each node keeps in etcd under its lease: a
+            # lease that lapsed (an etcd stall on a loaded machine outlasting the 2 s TTL) takes them away
+            # until the node has registered again and republished them (within a second). Seen once in
+            # CI: every replica "Initializing" and no leader, with the data in place.
+            def all_active(name=name):
+                info = self.client(name).ok("GET", "/collections/c/cluster")
+                return True if all(s["state"] == "Active" for s in info["local_shards"]) else info
+
+            ch.wait_for(all_active, f"every local shard of {name} to be Active")
             info = self.client(name).ok("GET", "/collections/c/cluster")
             self.assertIsInstance(info["peer_id"], int, info)
             self.assertEqual(info["node_id"], name)
