@@ -107,8 +107,9 @@ StatusOr<json::value> HandleCreateCollection(const Call& call) {
   const Catalog& node = call.node_catalog != nullptr ? *call.node_catalog : call.catalog;
   if (limits.max_collections != 0 && !call.catalog.Exists(call.params[0]) &&
       node.List().size() >= limits.max_collections) {
-    return OverLimit("collections", node.List().size() + 1, "collections", limits.max_collections,
-                     "collections");
+    // A tenant is not told how many collections the node holds (other tenants' among them).
+    const size_t asked = call.context.tenant.empty() ? node.List().size() + 1 : limits.max_collections + 1;
+    return OverLimit("collections", asked, "collections", limits.max_collections, "collections");
   }
   VJ_RETURN_IF_ERROR(call.catalog.CreateCollection(call.params[0], config));
   return json::value(true);

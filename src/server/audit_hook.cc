@@ -27,7 +27,11 @@ StatusOr<std::unique_ptr<AuditLog>> OpenAuditLog(const ServerConfig& config, con
 }
 
 bool IsAdminAction(const RouteSpec& route) {
-  return route.permission == Permission::kAdmin && route.method != "GET";
+  if (route.method == "GET") return false;
+  // Node-wide changes, and the collection actions that take or replace data wholesale: snapshots
+  // (create, recover, upload, delete) and deleting a collection.
+  return route.permission == Permission::kAdmin || route.pattern.find("/snapshots") != std::string_view::npos ||
+         (route.method == "DELETE" && route.pattern == "/collections/{name}");
 }
 
 AuditEvent AuditEventOf(const AuditedRequest& a) {

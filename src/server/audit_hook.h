@@ -27,7 +27,8 @@ namespace vj {
 // or the HMAC key cannot be read; `node` names the node in every record.
 StatusOr<std::unique_ptr<AuditLog>> OpenAuditLog(const ServerConfig& config, const std::string& node);
 
-// Whether a route is an administrative action (always audited).
+// Whether a route is an administrative action (always audited): a change that needs admin, or a
+// collection's snapshot action or deletion.
 bool IsAdminAction(const RouteSpec& route);
 
 // The record of one answered request.

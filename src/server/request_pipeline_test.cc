@@ -254,6 +254,23 @@ TEST_F(RequestPipelineTest, AuditRecordsCarryThePrincipalRouteAndAdminFlagButNoC
   for (const AuditEvent& e : events) EXPECT_EQ(AuditEventJson(e, "n1").find("wrong"), std::string::npos);
 }
 
+TEST(AuditAdminActionTest, SnapshotActionsAndCollectionDeletesAreAlwaysKept) {
+  auto admin = [](const char* method, const char* path) {
+    RouteMatch m = MatchRoute(Port::kPublic, method, path);
+    EXPECT_NE(m.route, nullptr) << method << " " << path;
+    return m.route != nullptr && IsAdminAction(*m.route);
+  };
+  EXPECT_TRUE(admin("POST", "/vjvector/keys"));
+  EXPECT_TRUE(admin("POST", "/collections/c/snapshots"));
+  EXPECT_TRUE(admin("PUT", "/collections/c/snapshots/recover"));
+  EXPECT_TRUE(admin("POST", "/collections/c/snapshots/upload"));
+  EXPECT_TRUE(admin("DELETE", "/collections/c/snapshots/s.snapshot"));
+  EXPECT_TRUE(admin("DELETE", "/collections/c"));
+  EXPECT_FALSE(admin("GET", "/collections/c/snapshots"));
+  EXPECT_FALSE(admin("PUT", "/collections/c/points"));
+  EXPECT_FALSE(admin("PUT", "/collections/c"));
+}
+
 TEST_F(RequestPipelineTest, ThePublicPortHasNoPeerRoutesAndUsersNeverReachThem) {
   RequestPipeline pub = Make(Port::kPublic);
   for (const char* path : {"/internal/shards/a/0/points", "//internal/shards/a/0/points",

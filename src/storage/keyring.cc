@@ -1,9 +1,12 @@
 #include "storage/keyring.h"
 
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstring>
@@ -192,9 +195,25 @@ StatusOr<MasterKey> ParseMasterKey(std::string_view text, const std::string& wha
 
 StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path) {
   const std::string what = "encryption.master_key_file " + path;
+  // Checked and read through one descriptor, opened without following a symbolic link: the file whose
+  // mode and owner were checked is the one read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(what + ": " + (errno == ELOOP ? std::string("a symbolic link; name the key "
+                                                                                      "file itself")
+                                                                        : std::string(std::strerror(errno))));
+  }
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return absl::FailedPreconditionError(what + ": " + std::strerror(errno));
+  if (::fstat(fd, &st) != 0) return absl::FailedPreconditionError(what + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return absl::FailedPreconditionError(what + ": not a regular file");
+  if (st.st_uid != ::geteuid()) {
+    return absl::FailedPreconditionError(what + ": owned by uid " + std::to_string(st.st_uid) +
+                                         ", not by the user the node runs as");
+  }
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
@@ -202,9 +221,17 @@ StatusOr<MasterKey> LoadMasterKeyFile(const std::string& path) {
                                          " lets others read it; a master key file must be 0600 (chmod 600)");
   }
   if (st.st_size > 4096) return absl::InvalidArgumentError(what + ": too large for a key");
-  auto text = ReadDurableFile(path, Sealing::kNever);
-  if (!text.ok()) return absl::FailedPreconditionError(what + ": " + std::string(text.status().message()));
-  return ParseMasterKey(*text, what);
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return absl::FailedPreconditionError(what + ": cannot read it: " + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  StatusOr<MasterKey> key = ParseMasterKey(text, what);
+  OPENSSL_cleanse(text.data(), text.size());
+  return key;
 }
 
 StatusOr<MasterKey> LoadMasterKeyCommand(const std::string& command) {

@@ -74,6 +74,12 @@ TEST(MasterKeyTest, KeyFileMustBeOwnerOnly) {
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->bytes, Key('b').bytes);
   EXPECT_FALSE(LoadMasterKeyFile(dir.File("absent")).ok());
+  // A symbolic link to a good key file is refused: the file checked must be the file read.
+  const std::string link = dir.File("link.key");
+  ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
+  auto linked = LoadMasterKeyFile(link);
+  ASSERT_EQ(linked.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(linked.status().message().find("symbolic link"), std::string::npos) << linked.status();
 }
 
 TEST(MasterKeyTest, CommandOutputIsTheKey) {
