@@ -79,9 +79,7 @@ StatusOr<SparseVector> InferSparseVector(const json::object& document, const std
   VJ_ASSIGN_OR_RETURN(std::optional<text::Bm25Encoder> own,
                       EncoderFor(FindField(document, "options"), where + ".options", &encoder));
   if (own) encoder = &*own;
-  text::SparseVector encoded =
-      side == InferenceSide::kDocument ? encoder->EncodeDocument(text) : encoder->EncodeQuery(text);
-  SparseVector out{std::move(encoded.indices), std::move(encoded.values)};
+  SparseVector out = side == InferenceSide::kDocument ? encoder->EncodeDocument(text) : encoder->EncodeQuery(text);
   VJ_RETURN_IF_ERROR(ValidateSparseVector(out, max_nnz, where));
   CanonicalizeSparseVector(&out);
   return out;

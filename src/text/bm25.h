@@ -16,16 +16,15 @@
 #include <string_view>
 #include <vector>
 
+#include "core/sparse_vector.h"
 #include "core/status.h"
 #include "text/tokenizer.h"
 
 namespace vj::text {
 
-// A sparse vector: indices ascending and unique, values[i] belongs to indices[i].
-struct SparseVector {
-  std::vector<uint32_t> indices;
-  std::vector<float> values;
-};
+// Encodings are core's SparseVector (core/sparse_vector.h), indices ascending and unique: what the
+// collection stores and indexes, with no conversion between.
+using vj::SparseVector;
 
 struct Bm25Options {
   std::string language = "english";  // for stop words and the stemmer
