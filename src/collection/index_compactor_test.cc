@@ -124,6 +124,7 @@ class SeamRebuildIndex final : public VectorIndex {
   }
   float DistanceTo(const float* query, uint32_t id) const override { return inner_->DistanceTo(query, id); }
   bool GetVector(uint32_t id, float* out) const override { return inner_->GetVector(id, out); }
+  bool Contains(uint32_t id) const override { return inner_->Contains(id); }
   size_t dim() const override { return inner_->dim(); }
   Metric metric() const override { return inner_->metric(); }
   size_t live_count() const override { return inner_->live_count(); }

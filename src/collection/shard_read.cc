@@ -159,8 +159,7 @@ namespace {
 
 constexpr size_t kSelectivitySample = 256;
 // Estimated fraction of `candidates` that match, from a deterministic sample.
-double EstimateSelectivity(const ShardState& s, const Filter& filter,
-                           const roaring::Roaring& candidates) {
+double EstimateSelectivity(const FilterMatcher& matches, const roaring::Roaring& candidates) {
   const uint64_t n = candidates.cardinality();
   if (n == 0) return 0;
   std::mt19937_64 rng(n);
@@ -169,7 +168,7 @@ double EstimateSelectivity(const ShardState& s, const Filter& filter,
   for (size_t i = 0; i < samples; ++i) {
     uint32_t internal = 0;
     candidates.select(static_cast<uint32_t>(rng() % n), &internal);
-    if (s.Matches(filter, internal)) ++hits;
+    if (matches(internal)) ++hits;
   }
   return static_cast<double>(hits) / static_cast<double>(samples);
 }
@@ -209,11 +208,15 @@ std::vector<std::pair<uint32_t, float>> ScoreByExamples(const ShardState& s, con
   };
   const bool filtered = request.filter && !request.filter->empty();
   std::optional<roaring::Roaring> filter_candidates;
-  if (filtered) filter_candidates = s.CandidateIds(*request.filter);
+  std::optional<FilterMatcher> matches;
+  if (filtered) {
+    filter_candidates = s.CandidateIds(*request.filter);
+    matches.emplace(s, *request.filter);
+  }
   for (uint32_t id : filtered ? *filter_candidates : s.live) {
     if (ticker->Expired()) break;
     if (!s.live.contains(id)) continue;
-    if (filtered && !s.Matches(*request.filter, id)) continue;
+    if (filtered && !(*matches)(id)) continue;
     consider(id);
   }
   std::sort_heap(heap.begin(), heap.end(), worse);
@@ -279,15 +282,16 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
   } else {
     const Filter& filter = *request.filter;
     roaring::Roaring candidates = s.CandidateIds(filter);
+    const FilterMatcher matches(s, filter);
     bool scan = request.exact || small_enough_to_scan(static_cast<double>(candidates.cardinality()));
     double matching = 0;
     if (!scan) {
-      matching = EstimateSelectivity(s, filter, candidates) * candidates.cardinality();
+      matching = EstimateSelectivity(matches, candidates) * candidates.cardinality();
       scan = small_enough_to_scan(matching);
     }
     if (!scan) {
       auto allowed = [&](uint32_t id) {
-        return !ticker.Expired() && candidates.contains(id) && s.Matches(filter, id);
+        return !ticker.Expired() && candidates.contains(id) && matches(id);
       };
       // A filter correlated with the vectors (the query's neighbourhood holds few matches) makes the
       // walk cross much of the graph; past its budget the exact scan of the matches is cheaper.
@@ -301,7 +305,7 @@ StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const
       std::vector<uint32_t> matching;
       for (uint32_t id : candidates) {
         if (ticker.Expired()) break;
-        if (s.Matches(filter, id)) matching.push_back(id);
+        if (matches(id)) matching.push_back(id);
       }
       if (!ticker.expired()) found = index->SearchAmong(request.vector.data(), need, matching);
     }

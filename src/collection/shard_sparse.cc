@@ -41,18 +41,19 @@ StatusOr<std::vector<PointView>> Shard::QuerySparse(const QueryRequest& request)
   } else {
     const Filter& filter = *request.filter;
     const roaring::Roaring candidates = s.CandidateIds(filter);
+    const FilterMatcher matches(s, filter);
     const auto& params = s.config.sparse_vectors.at(request.using_vector);
     const size_t threshold = params.full_scan_threshold.value_or(kDefaultSparseFullScanThreshold);
     if (request.exact || candidates.cardinality() < threshold) {
       std::vector<uint32_t> matching;
       for (uint32_t id : candidates) {
         if (ticker.Expired()) break;
-        if (s.Matches(filter, id)) matching.push_back(id);
+        if (matches(id)) matching.push_back(id);
       }
       if (!ticker.expired()) hits = index.SearchAmong(query, need, matching);
     } else {
       hits = index.Search(query, need, [&](uint32_t id) {
-        return !ticker.Expired() && candidates.contains(id) && s.Matches(filter, id);
+        return !ticker.Expired() && candidates.contains(id) && matches(id);
       });
     }
   }

@@ -85,55 +85,31 @@ roaring::Roaring ShardState::CandidateIds(const Filter& filter) const {
   return ids;
 }
 
-namespace {
-
-// Whether the filter (nested ones too) has a has_vector condition, which needs the point's vectors.
-bool MentionsHasVector(const std::vector<Condition>& conditions);
-
-bool MentionsHasVector(const Filter& filter) {
-  return MentionsHasVector(filter.must) || MentionsHasVector(filter.should) ||
-         MentionsHasVector(filter.must_not) || (filter.min_should && MentionsHasVector(filter.min_should->conditions));
-}
-
-bool MentionsHasVector(const std::vector<Condition>& conditions) {
-  for (const Condition& c : conditions) {
-    if (std::holds_alternative<HasVectorCondition>(c)) return true;
-    const auto* nested = std::get_if<std::shared_ptr<const Filter>>(&c);
-    if (nested != nullptr && *nested != nullptr && MentionsHasVector(**nested)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-bool ShardState::Matches(const Filter& filter, uint32_t internal) const {
-  const bool has_vector = MentionsHasVector(filter);
-  const bool text = MentionsTextMatch(filter);
-  if (!has_vector && !text) return vj::Matches(filter, external_of[internal], payloads[internal]);
-  MatchContext context;
-  if (has_vector) {
-    thread_local VectorNames held;
-    thread_local std::vector<float> scratch;
-    held.clear();
-    for (const auto& [name, index] : vector_indexes) {
-      scratch.resize(index->dim());
-      if (index->GetVector(internal, scratch.data())) held.push_back(name);
-    }
-    for (const auto& [name, index] : sparse_indexes) {
-      if (index->Contains(internal)) held.push_back(name);
-    }
-    context.vectors = &held;
-  }
-  if (text) {
-    // A text condition on a key with a full-text index matches on tokens, as the index answers it.
-    // Answered from the posting lists: tokenizing the payload instead cost ~16 us per 30-word point.
-    context.indexed_text = [this, internal](const FieldCondition& c) -> std::optional<bool> {
-      auto it = payload_indexes.find(c.key);
-      if (it == payload_indexes.end() || it->second->TextTokenizerFor(c) == nullptr) return std::nullopt;
-      return it->second->TextConditionHolds(c, internal);
+FilterMatcher::FilterMatcher(const ShardState& state, const Filter& filter)
+    : state_(state), filter_(filter), needs_(NeedsOf(filter)) {
+  if (needs_.vectors) context_.vectors = &held_;
+  if (needs_.text) {
+    // Tokenizing the payload instead cost ~16 us per 30-word point.
+    context_.indexed_text = [this](const FieldCondition& c) -> std::optional<bool> {
+      auto it = state_.payload_indexes.find(c.key);
+      if (it == state_.payload_indexes.end() || it->second->TextTokenizerFor(c) == nullptr) return std::nullopt;
+      return it->second->TextConditionHolds(c, internal_);
     };
   }
-  return vj::Matches(filter, external_of[internal], payloads[internal], context);
+}
+
+bool FilterMatcher::operator()(uint32_t internal) const {
+  internal_ = internal;
+  if (needs_.vectors) {
+    held_.clear();
+    for (const auto& [name, index] : state_.vector_indexes) {
+      if (index->Contains(internal)) held_.push_back(name);
+    }
+    for (const auto& [name, index] : state_.sparse_indexes) {
+      if (index->Contains(internal)) held_.push_back(name);
+    }
+  }
+  return vj::Matches(filter_, state_.external_of[internal], state_.payloads[internal], context_);
 }
 
 roaring::Roaring ShardState::MatchingIds(const Filter& filter, DeadlineTicker* ticker) const {
@@ -142,9 +118,10 @@ roaring::Roaring ShardState::MatchingIds(const Filter& filter, DeadlineTicker* t
   for (const Condition& c : filter.must) exact = NarrowBy(*this, c, &ids) && exact;
   if (exact) return ids;
   roaring::Roaring out;
+  const FilterMatcher matches(*this, filter);
   for (uint32_t internal : ids) {
     if (ticker != nullptr && ticker->Expired()) break;
-    if (Matches(filter, internal)) out.add(internal);
+    if (matches(internal)) out.add(internal);
   }
   return out;
 }

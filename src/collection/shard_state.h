@@ -65,9 +65,32 @@ struct ShardState {
   roaring::Roaring MatchingIds(const Filter& filter, DeadlineTicker* ticker = nullptr) const;
   // A superset of MatchingIds from payload indexes alone (all live ids when none applies).
   roaring::Roaring CandidateIds(const Filter& filter) const;
-  // True when the point satisfies filter. A has_vector condition asks the vector indexes whether they
-  // hold the point (a point may lack a named vector: delete_vectors, or an upsert that left it out).
-  bool Matches(const Filter& filter, uint32_t internal) const;
+};
+
+// Evaluates one filter on points of a shard. What the filter needs beyond payloads (the vectors a point
+// holds for has_vector, full-text indexes for text conditions) is worked out once, at construction, so
+// that the per-point call walks the filter once and allocates nothing. A has_vector condition asks the
+// vector indexes whether they hold the point (a point may lack a named vector: delete_vectors, or an
+// upsert that left it out); a text condition on a key with a full-text index is answered from its
+// posting lists, as the index answers it.
+// Thread-safety: one thread (it keeps per-point scratch). The state and the filter must outlive it, with
+// the state's mu held (shared is enough) while it is used.
+class FilterMatcher {
+ public:
+  FilterMatcher(const ShardState& state, const Filter& filter);
+  FilterMatcher(const FilterMatcher&) = delete;  // the match context points into this object
+  FilterMatcher& operator=(const FilterMatcher&) = delete;
+
+  // True when the point with this internal id satisfies the filter.
+  bool operator()(uint32_t internal) const;
+
+ private:
+  const ShardState& state_;
+  const Filter& filter_;
+  const FilterNeeds needs_;
+  MatchContext context_;
+  mutable uint32_t internal_ = 0;  // the point being evaluated, for context_.indexed_text
+  mutable VectorNames held_;       // the vectors it holds, when needs_.vectors
 };
 
 // The ids of the points a selector addresses, read under s.mu (taken here): a filter's matches, or the

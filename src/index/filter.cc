@@ -315,22 +315,33 @@ bool Matches(const Filter& filter, const PointId& id, const Payload& payload, co
 
 namespace {
 
-bool MentionsTextMatch(const std::vector<Condition>& conditions) {
+void AddNeeds(const Filter& filter, FilterNeeds* needs);
+
+void AddNeeds(const std::vector<Condition>& conditions, FilterNeeds* needs) {
   for (const Condition& c : conditions) {
     if (const auto* f = std::get_if<FieldCondition>(&c)) {
-      if (f->match && IsTextKind(f->match->kind)) return true;
+      if (f->match && IsTextKind(f->match->kind)) needs->text = true;
+    } else if (std::holds_alternative<HasVectorCondition>(c)) {
+      needs->vectors = true;
     } else if (const auto* nested = std::get_if<std::shared_ptr<const Filter>>(&c)) {
-      if (*nested != nullptr && MentionsTextMatch(**nested)) return true;
+      if (*nested != nullptr) AddNeeds(**nested, needs);
     }
   }
-  return false;
+}
+
+void AddNeeds(const Filter& filter, FilterNeeds* needs) {
+  AddNeeds(filter.must, needs);
+  AddNeeds(filter.should, needs);
+  AddNeeds(filter.must_not, needs);
+  if (filter.min_should) AddNeeds(filter.min_should->conditions, needs);
 }
 
 }  // namespace
 
-bool MentionsTextMatch(const Filter& filter) {
-  return MentionsTextMatch(filter.must) || MentionsTextMatch(filter.should) || MentionsTextMatch(filter.must_not) ||
-         (filter.min_should && MentionsTextMatch(filter.min_should->conditions));
+FilterNeeds NeedsOf(const Filter& filter) {
+  FilterNeeds needs;
+  AddNeeds(filter, &needs);
+  return needs;
 }
 
 }  // namespace vj

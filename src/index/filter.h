@@ -156,7 +156,12 @@ bool Matches(const Condition& condition, const PointId& id, const Payload& paylo
 // substrings, or tokenized when a tokenizer is given).
 bool ValueMatches(const FieldCondition& condition, const boost::json::value& value,
                   const text::Tokenizer* tokenizer = nullptr);
-// Whether a filter holds a text, text_any or phrase condition anywhere (nested filters too).
-bool MentionsTextMatch(const Filter& filter);
+// What evaluating a filter needs beyond a point's id and payload, found in one walk of the filter
+// (nested filters too): worked out once per query, not per point.
+struct FilterNeeds {
+  bool vectors = false;  // a has_vector condition: the names of the vectors the point holds
+  bool text = false;     // a text, text_any or phrase condition: full-text indexes answer it
+};
+FilterNeeds NeedsOf(const Filter& filter);
 
 }  // namespace vj

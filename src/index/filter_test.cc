@@ -313,5 +313,25 @@ TEST(FilterTest, ShortMatchListsStayLinear) {
   EXPECT_EQ(c.match_set, nullptr);
 }
 
+TEST(FilterTest, NeedsOfFindsHasVectorAndTextConditionsAtAnyDepth) {
+  Filter plain;
+  plain.must.push_back(Value("a", int64_t{1}));
+  EXPECT_FALSE(NeedsOf(plain).vectors);
+  EXPECT_FALSE(NeedsOf(plain).text);
+
+  Filter inner;
+  inner.must_not.push_back(HasVectorCondition{"image"});
+  Filter outer;
+  outer.should.push_back(Value("a", int64_t{1}));
+  outer.should.push_back(Nested(inner));
+  EXPECT_TRUE(NeedsOf(outer).vectors);
+  EXPECT_FALSE(NeedsOf(outer).text);
+
+  Filter text;
+  text.min_should = MinShould{{Value("a", int64_t{1}), Text("t", "red car")}, 1};
+  EXPECT_FALSE(NeedsOf(text).vectors);
+  EXPECT_TRUE(NeedsOf(text).text);
+}
+
 }  // namespace
 }  // namespace vj

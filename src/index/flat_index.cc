@@ -96,6 +96,11 @@ class FlatIndex final : public VectorIndex {
     return true;
   }
 
+  bool Contains(uint32_t id) const override {
+    std::shared_lock lock(mu_);
+    return id < live_.size() && live_[id];
+  }
+
   size_t dim() const override { return distance_.dim(); }
   Metric metric() const override { return distance_.metric(); }
   size_t live_count() const override {

@@ -166,6 +166,7 @@ class HnswIndex final : public VectorIndex {
                                     const std::vector<uint32_t>& candidates) const override;
   float DistanceTo(const float* query, uint32_t id) const override;
   bool GetVector(uint32_t id, float* out) const override;
+  bool Contains(uint32_t id) const override;
 
   size_t dim() const override { return distance_.dim(); }
   Metric metric() const override { return distance_.metric(); }

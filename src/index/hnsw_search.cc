@@ -129,4 +129,9 @@ bool HnswIndex::GetVector(uint32_t id, float* out) const {
   return true;
 }
 
+bool HnswIndex::Contains(uint32_t id) const {
+  auto lock = ReadLock();
+  return NodeOf(id) != kNoNode;
+}
+
 }  // namespace vj::hnsw

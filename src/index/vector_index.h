@@ -123,6 +123,8 @@ class VectorIndex {
   virtual float DistanceTo(const float* query, uint32_t id) const = 0;
   // Copies the stored vector of id into out (dim floats; normalized for Cosine). False if absent.
   virtual bool GetVector(uint32_t id, float* out) const = 0;
+  // Whether the index holds a vector for id, without reading it (has_vector filters).
+  virtual bool Contains(uint32_t id) const = 0;
 
   virtual size_t dim() const = 0;
   virtual Metric metric() const = 0;
