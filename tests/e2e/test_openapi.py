@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""The OpenAPI document (GET /openapi.json) against the route table and a live node.
+
+One real node with security on (an admin API key, so /vjvector/keys, roles and tenants are served):
+- the document it serves is the committed src/api/openapi/openapi.json, which is what
+  src/api/openapi/make_openapi.py writes, and @apidevtools/swagger-parser (tests/openapi, pinned) finds
+  it a valid OpenAPI 3.1 document;
+- its (method, path) set is the public port's routes of `vjvector routes`: a route without an operation
+  or an operation without a route fails, and so does an `x-vjvector-permission` / `x-vjvector-scope`
+  that is not the route's;
+- every operation is called on the node (bodies: the document's own examples; path parameters: a
+  collection, point, index, snapshot, key, role and tenant made on the way), and must be served (2xx,
+  but for the few answers listed in REFUSED, which are checked too); never an unmatched 404 or a 405;
+- each JSON answer validates against the operation's response schema (ajv, JSON Schema 2020-12).
+
+Needs node and tests/openapi/node_modules (scripts/install-deps.sh).
+"""
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import vjharness as h
+
+REPO = h.REPO_ROOT
+SPEC_FILE = os.path.join(REPO, "src", "api", "openapi", "openapi.json")
+GENERATOR = os.path.join(REPO, "src", "api", "openapi", "make_openapi.py")
+CHECKER_DIR = os.path.join(REPO, "tests", "openapi")
+NODE = shutil.which("node")
+ADMIN_KEY = "admin-" + secrets.token_hex(12)
+COLLECTION = "openapi_test"
+ALIAS = "openapi_alias"
+ROLE = "openapi-role"
+TENANT = "openapi-tenant"
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+# The order operations are called in: what later calls need comes first (the collection, its points and
+# index, a snapshot, a key...), what removes it last. Unlisted operations (reads, updates) run at 50.
+RANK = {
+    ("PUT", "/collections/{name}"): 0,
+    ("PUT", "/collections/{name}/points"): 1,
+    ("PUT", "/collections/{name}/index"): 2,
+    ("POST", "/collections/aliases"): 3,
+    ("POST", "/collections/{name}/snapshots"): 3,
+    ("POST", "/snapshots"): 3,
+    ("POST", "/vjvector/keys"): 3,
+    ("PUT", "/vjvector/roles/{name}"): 3,
+    ("POST", "/vjvector/tenants"): 3,
+    ("PUT", "/collections/{name}/snapshots/recover"): 60,
+    ("POST", "/collections/{name}/snapshots/upload"): 61,
+    ("POST", "/collections/{name}/points/payload/delete"): 70,
+    ("POST", "/collections/{name}/points/payload/clear"): 71,
+    ("POST", "/collections/{name}/points/vectors/delete"): 72,
+    ("POST", "/collections/{name}/points/delete"): 73,
+    ("DELETE", "/collections/{name}/index/{field_name}"): 80,
+    ("DELETE", "/collections/{name}/snapshots/{snapshot_name}"): 85,
+    ("DELETE", "/snapshots/{snapshot_name}"): 85,
+    ("DELETE", "/vjvector/keys/{id}"): 85,
+    ("DELETE", "/vjvector/roles/{name}"): 85,
+    ("DELETE", "/vjvector/tenants/{tenant}"): 85,
+    ("DELETE", "/collections/{name}"): 99,
+}
+# Answers other than 2xx that a standalone node gives on purpose: (status, words of the message).
+REFUSED = {
+    ("POST", "/cluster/rebalance"): (404, "not in a cluster"),
+}
+
+
+def operations(spec):
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                yield method.upper(), path, op
+
+
+def run_checker(spec_path, answers_path=None):
+    argv = [NODE, os.path.join(CHECKER_DIR, "check.mjs"), spec_path] + ([answers_path] if answers_path else [])
+    done = subprocess.run(argv, cwd=CHECKER_DIR, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise AssertionError(f"check.mjs failed ({done.returncode}): {done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+class OpenApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if NODE is None:
+            raise AssertionError("node is not installed: run scripts/install-deps.sh")
+        if not os.path.isdir(os.path.join(CHECKER_DIR, "node_modules", "@apidevtools", "swagger-parser")):
+            raise AssertionError("tests/openapi/node_modules is missing: run scripts/install-deps.sh")
+        cls.tmp = tempfile.mkdtemp(prefix="vj-e2e-openapi-")
+        cls.data_dir = os.path.join(cls.tmp, "data")
+        cls.server = h.Server(data_dir=cls.data_dir, log_dir=cls.tmp, api_key=ADMIN_KEY,
+                              env={"VJVECTOR_SECURITY_API_KEY": ADMIN_KEY})
+        cls.server.start()
+        anonymous = h.Client(cls.server.host, cls.server.port)
+        r = anonymous.call("GET", "/openapi.json")  # public: no credentials
+        if r.status != 200:
+            raise AssertionError(f"GET /openapi.json: {r.describe()}")
+        cls.served_raw = r.raw
+        cls.served_headers = {k.lower(): v for k, v in r.headers.items()}
+        cls.spec = json.loads(r.raw)
+        cls.spec_path = os.path.join(cls.tmp, "served-openapi.json")
+        with open(cls.spec_path, "wb") as f:
+            f.write(r.raw)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # -------------------------------------------------------------------------------------------
+    def test_served_document_is_the_committed_valid_one(self):
+        self.assertTrue(self.served_headers.get("content-type", "").startswith("application/json"))
+        with open(SPEC_FILE, "rb") as f:
+            self.assertEqual(self.served_raw, f.read(), "the binary serves another openapi.json than the "
+                             "committed one: rebuild")
+        fresh = subprocess.run([sys.executable, GENERATOR, "--check"], capture_output=True, text=True)
+        self.assertEqual(fresh.returncode, 0, f"openapi.json is stale: {fresh.stderr}")
+        self.assertEqual(self.spec["openapi"], "3.1.0")
+        out = run_checker(self.spec_path)
+        self.assertTrue(out["valid"], f"swagger-parser: {out['error']}")
+
+    def test_checker_rejects_broken_documents_and_answers(self):
+        """The checks are no rubber stamp: a dangling $ref, a parameter of no location and an answer
+        unlike its schema all fail."""
+        path = os.path.join(self.tmp, "broken.json")
+        broken = json.loads(self.served_raw)
+        op = broken["paths"]["/collections/{name}/points/query"]["post"]
+        op["requestBody"]["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/NoSuchThing"}
+        with open(path, "w") as f:
+            json.dump(broken, f)
+        self.assertFalse(run_checker(path)["valid"])
+        broken = json.loads(self.served_raw)
+        broken["paths"]["/collections/{name}/exists"]["get"]["parameters"] = [{"name": "name", "in": "body"}]
+        with open(path, "w") as f:
+            json.dump(broken, f)
+        self.assertFalse(run_checker(path)["valid"])
+        answers = os.path.join(self.tmp, "bad-answers.json")
+        bad = [{"method": "POST", "path": "/collections/{name}/points/count", "status": 200,
+                "body": {"result": {"count": "three"}, "status": "ok", "time": 0.1}},
+               {"method": "POST", "path": "/collections/{name}/points/search", "status": 200,
+                "body": {"result": [{"id": -1, "score": 0.5, "version": 0}], "status": "ok", "time": 0.1}},
+               {"method": "GET", "path": "/collections/{name}", "status": 200,
+                "body": {"result": {"status": "purple", "config": {}, "payload_schema": {}}, "status": "ok",
+                         "time": 0.1}}]
+        with open(answers, "w") as f:
+            json.dump(bad, f)
+        out = run_checker(self.spec_path, answers)
+        self.assertEqual(out["checked"], 3)
+        self.assertEqual(len(out["failures"]), 3, out["failures"])
+
+    def test_operations_are_the_public_routes(self):
+        done = subprocess.run([h.BINARY, "routes"], capture_output=True, text=True, check=True)
+        routes = {(r["method"], r["path"]): r for r in json.loads(done.stdout) if r["port"] == "public"}
+        ops = {(m, p): op for m, p, op in operations(self.spec)}
+        self.assertEqual(sorted(set(routes) - set(ops)), [], "routes without an operation in openapi.json")
+        self.assertEqual(sorted(set(ops) - set(routes)), [], "operations in openapi.json without a route")
+        for key, op in ops.items():
+            self.assertEqual(op.get("x-vjvector-permission"), routes[key]["permission"], f"{key}: permission")
+            self.assertEqual(op.get("x-vjvector-scope"), routes[key]["scope"], f"{key}: scope")
+            if routes[key]["permission"] == "public":
+                self.assertEqual(op.get("security"), [], f"{key}: a public route needs no credentials")
+            else:
+                self.assertNotIn("security", op, f"{key}: needs the document's credentials")
+            declared = {p.get("name") for p in self.parameters(op) if p.get("in") == "path"}
+            wanted = {s[1:-1] for s in key[1].split("/") if s.startswith("{")}
+            self.assertEqual(declared, wanted, f"{key}: path parameters")
+        self.assertFalse(any(p.startswith("/internal") for _, p in ops), "peer routes are not public")
+
+    def parameters(self, op):
+        out = []
+        for p in op.get("parameters", []):
+            if "$ref" in p:
+                p = self.spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
+            out.append(p)
+        return out
+
+    # -------------------------------------------------------------------------------------------
+    def test_every_operation_is_served_and_answers_its_schema(self):
+        client = self.server.client
+        state = {"name": COLLECTION, "field_name": "city", "id": "1", "file": "app.js", "tenant": TENANT}
+        ops = sorted(operations(self.spec), key=lambda t: (RANK.get((t[0], t[1]), 50), t[1], t[0]))
+        answers = []
+        snapshot_file = None
+        for method, path, op in ops:
+            with self.subTest(op=f"{method} {path}"):
+                url, body, raw, headers = self.request_for(method, path, op, state, snapshot_file)
+                r = client.call(method, url, body=body, raw=raw, headers=headers)
+                message = ""
+                if r.status >= 400:
+                    try:
+                        message = r.error or ""
+                    except Exception:  # a non-JSON error body
+                        message = r.raw[:200].decode("utf-8", "replace")
+                self.assertFalse(r.status == 404 and "no such endpoint" in message, f"unmatched: {r.describe()}")
+                self.assertNotEqual(r.status, 405, r.describe())
+                if (method, path) in REFUSED:
+                    status, words = REFUSED[(method, path)]
+                    self.assertEqual(r.status, status, r.describe())
+                    self.assertIn(words, message, r.describe())
+                else:
+                    self.assertTrue(200 <= r.status < 300, f"not served: {r.describe()}")
+                content_type = {k.lower(): v for k, v in r.headers.items()}.get("content-type", "")
+                documented = op["responses"].get(str(r.status), {})
+                if "$ref" in documented:
+                    documented = self.spec["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
+                media = list(documented.get("content", {}))
+                if media:
+                    self.assertTrue(any(content_type.startswith(m) for m in media),
+                                    f"{method} {path}: content type {content_type!r}, documented {media}")
+                if content_type.startswith("application/json"):
+                    answers.append({"method": method, "path": path, "status": r.status, "body": r.json})
+                state_key = (method, path)
+                result = r.json.get("result") if content_type.startswith("application/json") and \
+                    isinstance(r.json, dict) else None
+                if state_key == ("POST", "/collections/{name}/snapshots"):
+                    state["snapshot_name"] = result["name"]
+                    snapshot_file = os.path.join(self.data_dir, "snapshots", COLLECTION, result["name"])
+                elif state_key == ("POST", "/snapshots"):
+                    state["full_snapshot_name"] = result["name"]
+                elif state_key == ("POST", "/vjvector/keys"):
+                    state["key_id"] = result["id"]
+                elif state_key == ("GET", "/collections/{name}/snapshots/{snapshot_name}"):
+                    state["snapshot_bytes"] = r.raw
+        called = {(a["method"], a["path"]) for a in answers}
+        self.assertIn(("POST", "/collections/{name}/points/query"), called)
+        answers_path = os.path.join(self.tmp, "answers.json")
+        with open(answers_path, "w") as f:
+            json.dump(answers, f)
+        out = run_checker(self.spec_path, answers_path)
+        self.assertEqual(out["failures"], [], "answers that do not match their documented schema")
+        self.assertGreaterEqual(out["checked"], 60, "too few answers validated")
+
+    def request_for(self, method, path, op, state, snapshot_file):
+        """(url, JSON body, raw body, headers) of one call."""
+        values = dict(state)
+        if path.startswith("/vjvector/keys/"):
+            values["id"] = state["key_id"]
+        if path.startswith("/vjvector/roles/"):
+            values["name"] = ROLE
+        if path.startswith("/snapshots/"):
+            values["snapshot_name"] = state["full_snapshot_name"]
+        url = path
+        for segment in path.split("/"):
+            if segment.startswith("{"):
+                url = url.replace(segment, str(values[segment[1:-1]]))
+        query = []
+        if any(p.get("name") == "wait" for p in self.parameters(op)) and path not in (
+                "/snapshots", "/collections/{name}/snapshots"):
+            query.append("wait=true")
+        if path == "/vjvector/tenants/{tenant}" and method == "DELETE":
+            query.append("force=true")
+        if query:
+            url += "?" + "&".join(query)
+        body = raw = headers = None
+        content = op.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            media = content["application/json"]
+            self.assertIn("example", media, f"{method} {path}: the request body has no example")
+            body = media["example"]
+            if (method, path) == ("PUT", "/collections/{name}/snapshots/recover"):
+                body = {"location": "file://" + snapshot_file}
+        elif "multipart/form-data" in content:
+            boundary = "vj" + secrets.token_hex(8)
+            raw = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"s.snapshot\"\r\n"
+                   f"Content-Type: application/octet-stream\r\n\r\n").encode() + state["snapshot_bytes"] + \
+                f"\r\n--{boundary}--\r\n".encode()
+            headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return url, body, raw, headers
+
+
+if __name__ == "__main__":
+    h.main()
