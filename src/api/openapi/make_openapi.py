@@ -46,8 +46,10 @@ def declare(*names):
 
 
 def obj(props, required=(), description=None, strict=True, example=None, **extra):
-    """A JSON object. strict: unknown fields are refused (400 unknown field "x"), as VJVector does for
-    every request body; response objects are left open."""
+    """A JSON object. strict: no other fields. Request bodies: unknown fields are refused (400 unknown
+    field "x"), as VJVector does. Answers: the fields listed are all the server sends (test_openapi.py
+    validates live answers against them, so a new field must be described here); the few answers left
+    open (strict=False) are noted."""
     out = {"type": "object"}
     if description:
         out["description"] = description
@@ -139,7 +141,7 @@ schema("Record", obj({
     "vector": nullable(ref("VectorStructOutput")),
     "shard_key": {},
     "order_value": ref("OrderValue"),
-}, required=["id"], strict=False, description="A stored point."))
+}, required=["id"], strict=True, description="A stored point."))
 schema("ScoredPoint", obj({
     "id": ref("ExtendedPointId"),
     "version": desc("Always 0: the store keeps no per-point version.", UINT),
@@ -148,12 +150,12 @@ schema("ScoredPoint", obj({
     "vector": nullable(ref("VectorStructOutput")),
     "shard_key": {},
     "order_value": ref("OrderValue"),
-}, required=["id", "version", "score"], strict=False))
+}, required=["id", "version", "score"], strict=True))
 schema("UpdateResult", obj({
     "operation_id": desc("The shard log position after the write.", nullable(UINT)),
     "status": {"type": "string", "enum": ["acknowledged", "completed"],
                "description": "completed with ?wait=true (durable and visible), else acknowledged."},
-}, required=["status"], strict=False))
+}, required=["status"], strict=True))
 schema("WithPayloadInterface", {
     "description": "true/false, a list of keys to include, or {include} / {exclude}.",
     "anyOf": [BOOL, arr(STR), obj({"include": arr(STR)}, required=["include"]),
@@ -315,7 +317,7 @@ schema("QueryRequestBatch", obj({"searches": arr(ref("QueryRequest")), "shard_ke
                                 required=["searches"],
                                 example={"searches": [{"query": [0.1, 0.2, 0.3, 0.4], "limit": 2},
                                                       {"query": {"nearest": 2}, "limit": 1}]}))
-schema("QueryResponse", obj({"points": arr(ref("ScoredPoint"))}, required=["points"], strict=False))
+schema("QueryResponse", obj({"points": arr(ref("ScoredPoint"))}, required=["points"], strict=True))
 RECOMMEND_PROPS = {
     "positive": arr(ref("VectorInput")),
     "negative": arr(ref("VectorInput")),
@@ -367,8 +369,8 @@ schema("QueryGroupsRequest", obj({
 }, required=["query", "group_by"], example={"query": [0.1, 0.2, 0.3, 0.4], "group_by": "city", "group_size": 2}))
 schema("GroupId", {"anyOf": [STR, {"type": "integer"}]})
 schema("PointGroup", obj({"id": ref("GroupId"), "hits": arr(ref("ScoredPoint")), "lookup": nullable(ref("Record"))},
-                         required=["id", "hits"], strict=False))
-schema("GroupsResult", obj({"groups": arr(ref("PointGroup"))}, required=["groups"], strict=False))
+                         required=["id", "hits"], strict=True))
+schema("GroupsResult", obj({"groups": arr(ref("PointGroup"))}, required=["groups"], strict=True))
 
 # ---------------------------------------------------------------------------------------------------
 # Scroll, count, facet, matrix
@@ -388,18 +390,18 @@ schema("ScrollRequest", obj({
     "shard_key": IGNORED_SHARD_KEY,
 }, example={"limit": 2, "with_payload": True}))
 schema("ScrollResult", obj({"points": arr(ref("Record")), "next_page_offset": nullable(ref("ExtendedPointId"))},
-                           required=["points"], strict=False))
+                           required=["points"], strict=True))
 schema("CountRequest", obj({"filter": nullable(ref("Filter")), "exact": BOOL, "shard_key": IGNORED_SHARD_KEY},
                            example={"filter": {"must": [{"key": "city", "match": {"value": "Berlin"}}]}, "exact": True}))
-schema("CountResult", obj({"count": UINT}, required=["count"], strict=False))
+schema("CountResult", obj({"count": UINT}, required=["count"], strict=True))
 schema("FacetRequest", obj({
     "key": desc("Needs a keyword, uuid, integer or bool payload index.", STR),
     "filter": nullable(ref("Filter")), "limit": desc("Default 10.", UINT), "exact": BOOL,
     "shard_key": IGNORED_SHARD_KEY,
 }, required=["key"], example={"key": "city", "limit": 5}))
 schema("FacetValueHit", obj({"value": {"anyOf": [STR, {"type": "integer"}, BOOL]}, "count": UINT},
-                            required=["value", "count"], strict=False))
-schema("FacetResponse", obj({"hits": arr(ref("FacetValueHit"))}, required=["hits"], strict=False))
+                            required=["value", "count"], strict=True))
+schema("FacetResponse", obj({"hits": arr(ref("FacetValueHit"))}, required=["hits"], strict=True))
 schema("SearchMatrixRequest", obj({
     "filter": nullable(ref("Filter")),
     "sample": desc("Points sampled, 2 to 1000 (default 10).", UINT),
@@ -408,11 +410,11 @@ schema("SearchMatrixRequest", obj({
     "shard_key": IGNORED_SHARD_KEY,
 }, example={"sample": 3, "limit": 1}))
 schema("SearchMatrixPair", obj({"a": ref("ExtendedPointId"), "b": ref("ExtendedPointId"), "score": NUM},
-                               required=["a", "b", "score"], strict=False))
-schema("SearchMatrixPairsResponse", obj({"pairs": arr(ref("SearchMatrixPair"))}, required=["pairs"], strict=False))
+                               required=["a", "b", "score"], strict=True))
+schema("SearchMatrixPairsResponse", obj({"pairs": arr(ref("SearchMatrixPair"))}, required=["pairs"], strict=True))
 schema("SearchMatrixOffsetsResponse", obj({
     "offsets_row": arr(UINT), "offsets_col": arr(UINT), "scores": arr(NUM), "ids": arr(ref("ExtendedPointId")),
-}, required=["offsets_row", "offsets_col", "scores", "ids"], strict=False))
+}, required=["offsets_row", "offsets_col", "scores", "ids"], strict=True))
 
 # ---------------------------------------------------------------------------------------------------
 # Collections
@@ -491,11 +493,25 @@ schema("UpdateCollection", obj({
     "metadata": desc("Null or empty only (400 otherwise).", {}),
 }, description="A config diff: the fields given replace the stored ones.",
     example={"hnsw_config": {"ef": 64}}))
-schema("CollectionDescription", obj({"name": STR}, required=["name"], strict=False))
-schema("CollectionsResponse", obj({"collections": arr(ref("CollectionDescription"))}, required=["collections"], strict=False))
-schema("CollectionExistence", obj({"exists": BOOL}, required=["exists"], strict=False))
+schema("CollectionDescription", obj({"name": STR}, required=["name"], strict=True))
+schema("CollectionsResponse", obj({"collections": arr(ref("CollectionDescription"))}, required=["collections"], strict=True))
+schema("CollectionExistence", obj({"exists": BOOL}, required=["exists"], strict=True))
 schema("CollectionStatus", {"type": "string", "enum": ["green", "yellow", "grey", "red"]})
-schema("PayloadIndexInfo", obj({"data_type": STR, "params": {}, "points": UINT}, required=["data_type"], strict=False))
+schema("PayloadIndexInfo", obj({"data_type": STR, "params": {}, "points": UINT}, required=["data_type"], strict=True))
+schema("CollectionParams", obj({
+    "vectors": ref("VectorsConfig"),
+    "shard_number": UINT, "replication_factor": UINT, "write_consistency_factor": UINT,
+    "on_disk_payload": BOOL,
+    "sparse_vectors": {"type": "object", "additionalProperties": ref("SparseVectorParams")},
+}, required=["shard_number", "replication_factor", "write_consistency_factor"], strict=True))
+schema("CollectionConfig", obj({
+    "params": ref("CollectionParams"),
+    "hnsw_config": ANY_OBJ,
+    "optimizer_config": desc("Zeros: VJVector has no optimizers; returned so Qdrant clients read it.", ANY_OBJ),
+    "wal_config": desc("Zeros: returned so Qdrant clients read it.", ANY_OBJ),
+    "quantization_config": nullable(ref("QuantizationConfig")),
+    "strict_mode_config": ref("StrictModeConfig"),
+}, required=["params", "hnsw_config"], strict=True))
 schema("CollectionInfo", obj({
     "status": ref("CollectionStatus"),
     "optimizer_status": {},
@@ -503,10 +519,9 @@ schema("CollectionInfo", obj({
     "indexed_vectors_count": nullable(UINT),
     "points_count": nullable(UINT),
     "segments_count": UINT,
-    "config": desc("params (vectors, shard_number, ...), hnsw_config, quantization_config, strict_mode_config, ...",
-                   ANY_OBJ),
+    "config": ref("CollectionConfig"),
     "payload_schema": {"type": "object", "additionalProperties": ref("PayloadIndexInfo")},
-}, required=["status", "config", "payload_schema"], strict=False))
+}, required=["status", "config", "payload_schema"], strict=True))
 schema("PayloadSchemaType", {"type": "string", "enum": ["keyword", "integer", "float", "bool", "uuid", "datetime", "text"]})
 schema("PayloadFieldSchema", {"anyOf": [ref("PayloadSchemaType"), {
     "type": "object", "required": ["type"], "properties": {"type": ref("PayloadSchemaType")},
@@ -529,14 +544,14 @@ schema("ChangeAliasesOperation", obj({"actions": arr(ref("AliasOperations"), max
                                      description="Applied in order, atomically.",
                                      example={"actions": [{"create_alias": {"collection_name": "openapi_test",
                                                                             "alias_name": "openapi_alias"}}]}))
-schema("AliasDescription", obj({"alias_name": STR, "collection_name": STR}, required=["alias_name", "collection_name"], strict=False))
-schema("CollectionsAliasesResponse", obj({"aliases": arr(ref("AliasDescription"))}, required=["aliases"], strict=False))
+schema("AliasDescription", obj({"alias_name": STR, "collection_name": STR}, required=["alias_name", "collection_name"], strict=True))
+schema("CollectionsAliasesResponse", obj({"aliases": arr(ref("AliasDescription"))}, required=["aliases"], strict=True))
 schema("SnapshotDescription", obj({
     "name": STR,
     "creation_time": nullable(desc("YYYY-MM-DDTHH:MM:SS, UTC", STR)),
     "size": UINT,
     "checksum": nullable(desc("sha256, hex", STR)),
-}, required=["name", "size"], strict=False))
+}, required=["name", "size"], strict=True))
 schema("SnapshotPriority", {"type": "string", "enum": ["replica", "snapshot", "no_sync"]})
 schema("SnapshotRecover", obj({
     "location": desc("http(s)://... or file://<path inside data_dir/snapshots>", STR),
@@ -553,12 +568,12 @@ schema("CollectionClusterInfo", obj({
     "peer_id": UINT, "shard_count": UINT,
     "local_shards": arr(ref("ShardInfo")), "remote_shards": arr(ref("ShardInfo")), "shard_transfers": arr({}),
     "node_id": STR, "shards": desc("Cluster mode: per shard its term, primary and replicas.", {}),
-}, required=["peer_id", "shard_count", "local_shards", "remote_shards", "shard_transfers"], strict=False))
+}, required=["peer_id", "shard_count", "local_shards", "remote_shards", "shard_transfers"], strict=True))
 schema("RebalanceMove", obj({"collection": STR, "shard_id": UINT, "from": STR, "to": STR, "replaced_dead": BOOL},
-                            strict=False))
-schema("RebalanceResult", obj({"moves": arr(ref("RebalanceMove"))}, required=["moves"], strict=False))
+                            strict=True))
+schema("RebalanceResult", obj({"moves": arr(ref("RebalanceMove"))}, required=["moves"], strict=True))
 schema("VersionInfo", obj({"title": STR, "version": desc("The Qdrant API version followed.", STR),
-                           "vjvector_version": STR}, required=["title", "version"], strict=False))
+                           "vjvector_version": STR}, required=["title", "version"], strict=True))
 
 # ---------------------------------------------------------------------------------------------------
 # VJVector: keys, roles, tenants
@@ -579,30 +594,30 @@ schema("ApiKey", obj({
     "grants": arr(ref("Grant")), "collections": {}, "created_at": UINT, "expires_at": nullable(UINT),
     "expired": BOOL, "tenant": nullable(STR),
     "key": desc("The secret, returned once at create.", STR),
-}, required=["id"], strict=False))
-schema("ApiKeysResponse", obj({"keys": arr(ref("ApiKey"))}, required=["keys"], strict=False))
-schema("Role", obj({"name": STR, "builtin": BOOL, "grants": arr(ref("Grant"))}, required=["name", "grants"], strict=False))
-schema("RolesResponse", obj({"roles": arr(ref("Role"))}, required=["roles"], strict=False))
+}, required=["id"], strict=True))
+schema("ApiKeysResponse", obj({"keys": arr(ref("ApiKey"))}, required=["keys"], strict=True))
+schema("Role", obj({"name": STR, "builtin": BOOL, "grants": arr(ref("Grant"))}, required=["name", "grants"], strict=True))
+schema("RolesResponse", obj({"roles": arr(ref("Role"))}, required=["roles"], strict=True))
 schema("RolePut", obj({"grants": arr(ref("Grant"))}, required=["grants"],
                       example={"grants": [{"collections": "openapi_*", "access": "read"}]}))
 schema("TenantQuotas", obj({k: desc("0 = unlimited", UINT) for k in ("max_collections", "max_points", "read_per_s", "write_per_s")}))
 schema("TenantCreate", obj({"id": desc("1-32 of [a-z0-9_-]", {"type": "string", "pattern": "^[a-z0-9_-]{1,32}$"}),
                             "quotas": ref("TenantQuotas")}, required=["id"],
                            example={"id": "openapi-tenant", "quotas": {"max_collections": 2}}))
-schema("Tenant", obj({"id": STR, "created_at": UINT, "quotas": ref("TenantQuotas")}, required=["id"], strict=False))
-schema("TenantsResponse", obj({"tenants": arr(ref("Tenant"))}, required=["tenants"], strict=False))
+schema("Tenant", obj({"id": STR, "created_at": UINT, "quotas": ref("TenantQuotas")}, required=["id"], strict=True))
+schema("TenantsResponse", obj({"tenants": arr(ref("Tenant"))}, required=["tenants"], strict=True))
 schema("TenantUsage", obj({"tenant": STR, "collections": UINT, "points": UINT, "vector_bytes": UINT,
-                           "quotas": ref("TenantQuotas")}, required=["tenant"], strict=False))
-schema("TenantDeleted", obj({"deleted_collections": arr(STR), "revoked_keys": UINT}, strict=False))
+                           "quotas": ref("TenantQuotas")}, required=["tenant"], strict=True))
+schema("TenantDeleted", obj({"deleted_collections": arr(STR), "revoked_keys": UINT}, strict=True))
 
 # ---------------------------------------------------------------------------------------------------
 # Envelopes
 # ---------------------------------------------------------------------------------------------------
 schema("ErrorResponse", obj({
-    "status": obj({"error": STR}, required=["error"], strict=False),
+    "status": obj({"error": STR}, required=["error"], strict=True),
     "time": NUM,
     "result": {"type": "null"},
-}, required=["status"], strict=False, description="Every error: the message names the problem."))
+}, required=["status"], strict=True, description="Every error: the message names the problem."))
 
 # ---------------------------------------------------------------------------------------------------
 # Parameters
@@ -846,10 +861,10 @@ TAGS = [
 ]
 
 
-def envelope(result):
-    return {"type": "object", "required": ["result", "status", "time"], "properties": {
+def envelope(result, status="ok"):
+    return {"type": "object", "required": ["result", "status", "time"], "additionalProperties": False, "properties": {
         "result": result,
-        "status": {"type": "string", "enum": ["ok", "acknowledged", "accepted"]},
+        "status": {"type": "string", "enum": [status]},
         "time": {"type": "number", "description": "Seconds the request took."},
     }}
 
@@ -894,7 +909,7 @@ def operation(method, path, permission, scope, op_id, tag, summary, extra):
         if int(code) >= 400:
             responses[code]["content"] = {"application/json": {"schema": ref("ErrorResponse")}}
         elif code == "202":
-            responses[code]["content"] = {"application/json": {"schema": envelope({"type": "null"})}}
+            responses[code]["content"] = {"application/json": {"schema": envelope({"type": "null"}, "accepted")}}
     if permission != "public":
         for code, text in ERROR_RESPONSES.items():
             responses.setdefault(code, {"$ref": f"#/components/responses/E{code}"})
