@@ -11,7 +11,8 @@ One real node with security on (an admin API key, so /vjvector/keys, roles and t
 - every operation is called on the node (bodies: the document's own examples; path parameters: a
   collection, point, index, snapshot, key, role and tenant made on the way), and must be served (2xx,
   but for the few answers listed in REFUSED, which are checked too); never an unmatched 404 or a 405;
-- each JSON answer validates against the operation's response schema (ajv, JSON Schema 2020-12).
+- each JSON answer validates against the operation's response schema (ajv, JSON Schema 2020-12), and
+  so do a few refusals (400, 404) and every request example against its request schema.
 
 Needs node and tests/openapi/node_modules (scripts/install-deps.sh).
 """
@@ -125,6 +126,8 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual(self.spec["openapi"], "3.1.0")
         out = run_checker(self.spec_path)
         self.assertTrue(out["valid"], f"swagger-parser: {out['error']}")
+        self.assertEqual(out["failures"], [], "request examples that do not match their own schema")
+        self.assertGreaterEqual(out["examples"], 30)
 
     def test_checker_rejects_broken_documents_and_answers(self):
         """The checks are no rubber stamp: a dangling $ref, a parameter of no location and an answer
@@ -228,6 +231,16 @@ class OpenApiTest(unittest.TestCase):
                     state["key_id"] = result["id"]
                 elif state_key == ("GET", "/collections/{name}/snapshots/{snapshot_name}"):
                     state["snapshot_bytes"] = r.raw
+        # Refusals answer the documented error shape too.
+        for method, path, url, body in (
+                ("POST", "/collections/{name}/points/query", f"/collections/{ALIAS}x/points/query", {}),
+                ("POST", "/collections/{name}/points/count", f"/collections/{COLLECTION}/points/count",
+                 {"filter": {"must": [{"key": "city", "nope": 1}]}}),
+                ("PUT", "/collections/{name}/points", f"/collections/{COLLECTION}/points", {"points": [{"id": -1}]}),
+                ("GET", "/vjvector/tenants/{tenant}", "/vjvector/tenants/nobody", None)):
+            r = client.call(method, url, body=body)
+            self.assertIn(r.status, (400, 404), r.describe())
+            answers.append({"method": method, "path": path, "status": r.status, "body": r.json})
         called = {(a["method"], a["path"]) for a in answers}
         self.assertIn(("POST", "/collections/{name}/points/query"), called)
         answers_path = os.path.join(self.tmp, "answers.json")

@@ -1,10 +1,11 @@
 // Checks the OpenAPI document a VJVector node serves, for tests/e2e/test_openapi.py:
 //   node check.mjs <openapi.json> [answers.json]
 // 1. validates the document with @apidevtools/swagger-parser (OpenAPI 3.1 schema + $ref resolution);
-// 2. validates each recorded answer, [{method, path (the spec's template), status, body}], against the
-//    JSON schema of that operation's response for that status (ajv, JSON Schema 2020-12, the dialect of
-//    OpenAPI 3.1), with the document's components as the $ref targets.
-// Prints one JSON object: {"valid": bool, "error": string|null, "checked": n, "failures": [...]}.
+// 2. validates each request body example against its request schema, and each recorded answer,
+//    [{method, path (the spec's template), status, body}], against the JSON schema of that operation's
+//    response for that status (ajv, JSON Schema 2020-12, the dialect of OpenAPI 3.1), with the
+//    document's components as the $ref targets.
+// Prints one JSON object: {"valid": bool, "error": string|null, "examples": n, "checked": n, "failures": [...]}.
 import fs from "node:fs";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import Ajv2020 from "ajv/dist/2020.js";
@@ -20,9 +21,9 @@ try {
   out.error = String(e && e.message ? e.message : e);
 }
 
-if (answersPath) {
+if (out.valid) {
   const spec = JSON.parse(fs.readFileSync(specPath, "utf8"));
-  const answers = JSON.parse(fs.readFileSync(answersPath, "utf8"));
+  const answers = answersPath ? JSON.parse(fs.readFileSync(answersPath, "utf8")) : [];
   // Schema keywords of OpenAPI (example, x-...) are not JSON Schema's: strict off. Formats (uuid) are
   // not checked: ajv-formats is not installed.
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
@@ -44,6 +45,20 @@ if (answersPath) {
     }
     return node;
   };
+  // Every request example validates against its own request schema.
+  out.examples = 0;
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const media = op?.requestBody?.content?.["application/json"];
+      if (!media || media.example === undefined) continue;
+      const validate = ajv.compile(rebase(media.schema));
+      out.examples += 1;
+      if (!validate(media.example)) {
+        out.failures.push({ method: method.toUpperCase(), path, problem: "request example: " +
+          ajv.errorsText(validate.errors, { separator: "; " }).slice(0, 2000) });
+      }
+    }
+  }
   for (const a of answers) {
     const op = spec.paths?.[a.path]?.[a.method.toLowerCase()];
     if (!op) {
