@@ -190,47 +190,15 @@ class OpenApiTest(unittest.TestCase):
         state = {"name": COLLECTION, "field_name": "city", "id": "1", "file": "app.js", "tenant": TENANT}
         ops = sorted(operations(self.spec), key=lambda t: (RANK.get((t[0], t[1]), 50), t[1], t[0]))
         answers = []
-        snapshot_file = None
         for method, path, op in ops:
-            with self.subTest(op=f"{method} {path}"):
-                url, body, raw, headers = self.request_for(method, path, op, state, snapshot_file)
-                r = client.call(method, url, body=body, raw=raw, headers=headers)
-                message = ""
-                if r.status >= 400:
-                    try:
-                        message = r.error or ""
-                    except Exception:  # a non-JSON error body
-                        message = r.raw[:200].decode("utf-8", "replace")
-                self.assertFalse(r.status == 404 and "no such endpoint" in message, f"unmatched: {r.describe()}")
-                self.assertNotEqual(r.status, 405, r.describe())
-                if (method, path) in REFUSED:
-                    status, words = REFUSED[(method, path)]
-                    self.assertEqual(r.status, status, r.describe())
-                    self.assertIn(words, message, r.describe())
-                else:
-                    self.assertTrue(200 <= r.status < 300, f"not served: {r.describe()}")
-                content_type = {k.lower(): v for k, v in r.headers.items()}.get("content-type", "")
-                documented = op["responses"].get(str(r.status), {})
-                if "$ref" in documented:
-                    documented = self.spec["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
-                media = list(documented.get("content", {}))
-                if media:
-                    self.assertTrue(any(content_type.startswith(m) for m in media),
-                                    f"{method} {path}: content type {content_type!r}, documented {media}")
-                if content_type.startswith("application/json"):
-                    answers.append({"method": method, "path": path, "status": r.status, "body": r.json})
-                state_key = (method, path)
-                result = r.json.get("result") if content_type.startswith("application/json") and \
-                    isinstance(r.json, dict) else None
-                if state_key == ("POST", "/collections/{name}/snapshots"):
-                    state["snapshot_name"] = result["name"]
-                    snapshot_file = os.path.join(self.data_dir, "snapshots", COLLECTION, result["name"])
-                elif state_key == ("POST", "/snapshots"):
-                    state["full_snapshot_name"] = result["name"]
-                elif state_key == ("POST", "/vjvector/keys"):
-                    state["key_id"] = result["id"]
-                elif state_key == ("GET", "/collections/{name}/snapshots/{snapshot_name}"):
-                    state["snapshot_bytes"] = r.raw
+            url, bodies, raw, headers = self.request_for(method, path, op, state)
+            for n, (example, body) in enumerate(bodies):
+                with self.subTest(op=f"{method} {path}", example=example):
+                    r = self.call_checked(client, method, path, op, url, body, raw, headers)
+                    if r.headers_ci.get("content-type", "").startswith("application/json"):
+                        answers.append({"method": method, "path": path, "status": r.status, "body": r.json})
+                    if n == 0:
+                        self.remember(state, method, path, r)
         # Refusals answer the documented error shape too.
         for method, path, url, body in (
                 ("POST", "/collections/{name}/points/query", f"/collections/{ALIAS}x/points/query", {}),
@@ -250,8 +218,50 @@ class OpenApiTest(unittest.TestCase):
         self.assertEqual(out["failures"], [], "answers that do not match their documented schema")
         self.assertGreaterEqual(out["checked"], 60, "too few answers validated")
 
-    def request_for(self, method, path, op, state, snapshot_file):
-        """(url, JSON body, raw body, headers) of one call."""
+    def call_checked(self, client, method, path, op, url, body, raw, headers):
+        """One call: served (or refused as REFUSED says), never unmatched or 405, in a documented media type."""
+        r = client.call(method, url, body=body, raw=raw, headers=headers)
+        r.headers_ci = {k.lower(): v for k, v in r.headers.items()}
+        message = ""
+        if r.status >= 400:
+            try:
+                message = r.error or ""
+            except Exception:  # a non-JSON error body
+                message = r.raw[:200].decode("utf-8", "replace")
+        self.assertFalse(r.status == 404 and "no such endpoint" in message, f"unmatched: {r.describe()}")
+        self.assertNotEqual(r.status, 405, r.describe())
+        if (method, path) in REFUSED:
+            status, words = REFUSED[(method, path)]
+            self.assertEqual(r.status, status, r.describe())
+            self.assertIn(words, message, r.describe())
+        else:
+            self.assertTrue(200 <= r.status < 300, f"not served: {r.describe()}")
+        documented = op["responses"].get(str(r.status), {})
+        if "$ref" in documented:
+            documented = self.spec["components"]["responses"][documented["$ref"].rsplit("/", 1)[1]]
+        media = list(documented.get("content", {}))
+        content_type = r.headers_ci.get("content-type", "")
+        self.assertTrue(media, f"{method} {path}: status {r.status} is not documented")
+        self.assertTrue(any(content_type.startswith(m) for m in media),
+                        f"{method} {path}: content type {content_type!r}, documented {media}")
+        return r
+
+    def remember(self, state, method, path, r):
+        """What later calls need from this answer: names and ids made, a snapshot's bytes."""
+        result = r.json.get("result") if r.headers_ci.get("content-type", "").startswith("application/json") \
+            and isinstance(r.json, dict) else None
+        if (method, path) == ("POST", "/collections/{name}/snapshots"):
+            state["snapshot_name"] = result["name"]
+            state["snapshot_file"] = os.path.join(self.data_dir, "snapshots", COLLECTION, result["name"])
+        elif (method, path) == ("POST", "/snapshots"):
+            state["full_snapshot_name"] = result["name"]
+        elif (method, path) == ("POST", "/vjvector/keys"):
+            state["key_id"] = result["id"]
+        elif (method, path) == ("GET", "/collections/{name}/snapshots/{snapshot_name}"):
+            state["snapshot_bytes"] = r.raw
+
+    def request_for(self, method, path, op, state):
+        """(url, [(example name, JSON body)], raw body, headers) of one operation's calls."""
         values = dict(state)
         if path.startswith("/vjvector/keys/"):
             values["id"] = state["key_id"]
@@ -271,21 +281,25 @@ class OpenApiTest(unittest.TestCase):
             query.append("force=true")
         if query:
             url += "?" + "&".join(query)
-        body = raw = headers = None
+        bodies = [("none", None)]
+        raw = headers = None
         content = op.get("requestBody", {}).get("content", {})
         if "application/json" in content:
             media = content["application/json"]
-            self.assertIn("example", media, f"{method} {path}: the request body has no example")
-            body = media["example"]
+            if "examples" in media:
+                bodies = [(name, e["value"]) for name, e in media["examples"].items()]
+            else:
+                self.assertIn("example", media, f"{method} {path}: the request body has no example")
+                bodies = [("example", media["example"])]
             if (method, path) == ("PUT", "/collections/{name}/snapshots/recover"):
-                body = {"location": "file://" + snapshot_file}
+                bodies = [("example", {"location": "file://" + state["snapshot_file"]})]
         elif "multipart/form-data" in content:
             boundary = "vj" + secrets.token_hex(8)
             raw = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"s.snapshot\"\r\n"
                    f"Content-Type: application/octet-stream\r\n\r\n").encode() + state["snapshot_bytes"] + \
                 f"\r\n--{boundary}--\r\n".encode()
             headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        return url, body, raw, headers
+        return url, bodies, raw, headers
 
 
 if __name__ == "__main__":

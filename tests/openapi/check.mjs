@@ -50,12 +50,16 @@ if (out.valid) {
   for (const [path, item] of Object.entries(spec.paths)) {
     for (const [method, op] of Object.entries(item)) {
       const media = op?.requestBody?.content?.["application/json"];
-      if (!media || media.example === undefined) continue;
+      if (!media) continue;
+      const values = media.examples ? Object.entries(media.examples).map(([k, e]) => [k, e.value])
+                                    : media.example !== undefined ? [["example", media.example]] : [];
       const validate = ajv.compile(rebase(media.schema));
-      out.examples += 1;
-      if (!validate(media.example)) {
-        out.failures.push({ method: method.toUpperCase(), path, problem: "request example: " +
-          ajv.errorsText(validate.errors, { separator: "; " }).slice(0, 2000) });
+      for (const [name, value] of values) {
+        out.examples += 1;
+        if (!validate(value)) {
+          out.failures.push({ method: method.toUpperCase(), path, problem: `request example ${name}: ` +
+            ajv.errorsText(validate.errors, { separator: "; " }).slice(0, 2000) });
+        }
       }
     }
   }

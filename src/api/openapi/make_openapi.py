@@ -317,7 +317,9 @@ schema("QueryRequestBatch", obj({"searches": arr(ref("QueryRequest")), "shard_ke
                                 required=["searches"],
                                 example={"searches": [{"query": [0.1, 0.2, 0.3, 0.4], "limit": 2},
                                                       {"query": {"nearest": 2}, "limit": 1}]}))
-schema("QueryResponse", obj({"points": arr(ref("ScoredPoint"))}, required=["points"], strict=True))
+schema("QueryResponse", obj({"points": arr({"anyOf": [ref("ScoredPoint"), ref("Record")]}, description=(
+    "Scored points; a query without `query` (points in id order) answers records, without score or "
+    "version (Qdrant's ScoredPoint always has both: typed clients may refuse these)."))}, required=["points"], strict=True))
 RECOMMEND_PROPS = {
     "positive": arr(ref("VectorInput")),
     "negative": arr(ref("VectorInput")),
@@ -880,6 +882,71 @@ ERROR_RESPONSES = {
 }
 
 
+# More request examples, by body schema: the media type then lists `examples` (the schema's own example
+# first, as "default"). test_openapi.py sends every one of them to a live node, in this order, and each
+# must be served; so they show, and keep true, what the shapes accept.
+Q = [0.1, 0.2, 0.3, 0.4]
+MORE_EXAMPLES = {
+    "PointInsertOperations": {
+        "named_and_sparse": ("Named vectors: the unnamed dense one is \"\"", {"points": [
+            {"id": 4, "vector": {"": [0.3, 0.1, 0.4, 0.1], "sparse": {"indices": [1, 7], "values": [1.0, 2.0]}},
+             "payload": {"city": "Paris", "price": 40, "created": "2024-03-01T10:00:00Z", "tags": ["a", "b"]}}]}),
+        "document": ("A sparse vector from text (BM25)", {"points": [
+            {"id": 5, "vector": {"": [0.9, 0.1, 0.1, 0.1], "sparse": {"text": "Berlin is big", "model": "qdrant/bm25"}},
+             "payload": {"city": "Berlin", "price": 50}}]}),
+        "batch": ("Column form", {"batch": {"ids": [6, "7f3c5bd0-8e0a-4c1e-9a57-0d7d3f1b9a11"],
+                                            "vectors": [[0.1, 0.1, 0.1, 0.9], [0.5, 0.1, 0.3, 0.2]],
+                                            "payloads": [{"city": "Rome"}, None]}}),
+    },
+    "QueryRequest": {
+        "by_point_id_filtered": ("The point's vector as the query; filter clauses may be one condition", {
+            "query": 1, "filter": {"must": [{"key": "city", "match": {"any": ["Berlin", "Paris"]}}],
+                                   "must_not": {"has_id": [3]}}, "limit": 2}),
+        "hybrid_rrf": ("Dense and sparse prefetches fused by reciprocal rank", {
+            "prefetch": [{"query": Q, "limit": 5},
+                         {"query": {"indices": [1, 7], "values": [1.0, 1.0]}, "using": "sparse", "limit": 5}],
+            "query": {"fusion": "rrf"}, "limit": 3}),
+        "bm25_text": ("A sparse query from text", {
+            "query": {"text": "berlin", "model": "qdrant/bm25"}, "using": "sparse", "limit": 2}),
+        "recommend": ("Recommend by examples", {
+            "query": {"recommend": {"positive": [1], "negative": [2], "strategy": "best_score"}}, "limit": 2}),
+        "mmr": ("Maximal marginal relevance", {
+            "query": {"nearest": Q, "mmr": {"diversity": 0.5, "candidates_limit": 10}}, "limit": 2}),
+        "discover": ("Discovery", {"query": {"discover": {"target": 1, "context": [{"positive": 2, "negative": 3}]}},
+                                   "limit": 2}),
+        "filter_only": ("No query: points in id order", {
+            "filter": {"should": [{"key": "price", "range": {"gte": 10, "lt": 45}},
+                                  {"key": "created", "range": {"gte": "2024-01-01T00:00:00Z"}}],
+                       "min_should": {"conditions": [{"is_empty": {"key": "tags"}}, {"has_vector": "sparse"}],
+                                      "min_count": 1}},
+            "with_payload": {"include": ["city"]}, "with_vector": ["sparse"]}),
+    },
+    "SearchRequest": {
+        "named_sparse": ("A named sparse vector", {"vector": {"name": "sparse", "vector": {"indices": [1, 7], "values": [1.0, 1.0]}},
+                                                   "limit": 2}),
+        "params": ("Search params and a threshold", {"vector": Q, "limit": 2, "score_threshold": 0.1,
+                                                     "params": {"hnsw_ef": 64, "exact": False}, "with_payload": {"exclude": ["tags"]}}),
+    },
+    "ScrollRequest": {
+        "filtered": ("Filtered, with nested conditions", {
+            "filter": {"must": [{"should": [{"key": "city", "match": {"value": "Berlin"}},
+                                            {"key": "tags", "values_count": {"gte": 1}}]},
+                                {"is_null": {"key": "missing"}}]} , "limit": 10, "offset": 1}),
+    },
+    "CountRequest": {
+        "text_match": ("Full-text conditions without an index: substrings", {
+            "filter": {"should": [{"key": "city", "match": {"text": "erl"}}, {"key": "city", "match": {"except": ["Rome"]}}]},
+            "exact": True}),
+    },
+    "RecommendRequest": {
+        "average_vector": ("Vectors and ids as examples", {"positive": [1, Q], "strategy": "average_vector", "limit": 2}),
+    },
+    "DiscoverRequest": {
+        "context_only": ("No target: a context search", {"context": [{"positive": 1, "negative": 2}], "limit": 2}),
+    },
+}
+
+
 def operation(method, path, permission, scope, op_id, tag, summary, extra):
     op = {"tags": [tag], "summary": summary, "operationId": op_id,
           "x-vjvector-permission": permission, "x-vjvector-scope": scope}
@@ -889,7 +956,12 @@ def operation(method, path, permission, scope, op_id, tag, summary, extra):
         body_ref = ref(extra["body"])
         example = SCHEMAS[extra["body"]].get("example")
         media = {"schema": body_ref}
-        if example is not None:
+        more = MORE_EXAMPLES.get(extra["body"])
+        if more:
+            media["examples"] = {"default": {"summary": "A simple request", "value": example}}
+            for key, (summary_, value) in more.items():
+                media["examples"][key] = {"summary": summary_, "value": value}
+        elif example is not None:
             media["example"] = example
         op["requestBody"] = {"required": not extra.get("optional_body", False),
                              "content": {"application/json": media}}
