@@ -66,6 +66,10 @@ RANK = {
     ("DELETE", "/vjvector/tenants/{tenant}"): 85,
     ("DELETE", "/collections/{name}"): 99,
 }
+# Values sent for the query parameters an operation documents (read_consistency: its older spelling,
+# which may not be given with consistency; priority and checksum of an upload change what is checked).
+QUERY_VALUES = {"wait": "true", "ordering": "strong", "timeout": "30", "consistency": "majority",
+                "force": "true", "replace_dead": "false"}
 # Answers other than 2xx that a standalone node gives on purpose: (status, words of the message).
 REFUSED = {
     ("POST", "/cluster/rebalance"): (404, "not in a cluster"),
@@ -273,12 +277,9 @@ class OpenApiTest(unittest.TestCase):
         for segment in path.split("/"):
             if segment.startswith("{"):
                 url = url.replace(segment, str(values[segment[1:-1]]))
-        query = []
-        if any(p.get("name") == "wait" for p in self.parameters(op)) and path not in (
-                "/snapshots", "/collections/{name}/snapshots"):
-            query.append("wait=true")
-        if path == "/vjvector/tenants/{tenant}" and method == "DELETE":
-            query.append("force=true")
+        # Every documented query parameter that has a harmless value is sent, so each must be accepted.
+        query = [f"{p['name']}={QUERY_VALUES[p['name']]}" for p in self.parameters(op)
+                 if p.get("in") == "query" and p["name"] in QUERY_VALUES]
         if query:
             url += "?" + "&".join(query)
         bodies = [("none", None)]
