@@ -982,6 +982,9 @@ def operation(method, path, permission, scope, op_id, tag, summary, extra):
             responses[code]["content"] = {"application/json": {"schema": ref("ErrorResponse")}}
         elif code == "202":
             responses[code]["content"] = {"application/json": {"schema": envelope({"type": "null"}, "accepted")}}
+    if tag == "Snapshots":
+        responses["501"] = {"description": "Cluster mode: snapshots are not supported yet (docs/backup.md)",
+                            "content": {"application/json": {"schema": ref("ErrorResponse")}}}
     if permission != "public":
         for code, text in ERROR_RESPONSES.items():
             responses.setdefault(code, {"$ref": f"#/components/responses/E{code}"})
