@@ -83,7 +83,8 @@ BOOL = {"type": "boolean"}
 ANY_OBJ = {"type": "object"}
 IGNORED_SHARD_KEY = desc("Accepted and ignored (VJVector has no user-defined shard keys).", {})
 
-declare("Filter", "Condition", "VectorInput", "Prefetch", "QueryInterface", "ScoredPoint")
+declare("Filter", "Condition", "VectorInput", "Prefetch", "QueryInterface", "ScoredPoint", "PayloadFieldSchema", "PayloadSchemaType",
+        "TextIndexParams")
 
 # ---------------------------------------------------------------------------------------------------
 # Points, vectors, payloads
@@ -470,16 +471,17 @@ schema("CreateCollection", obj({
     "sparse_vectors": nullable({"type": "object", "additionalProperties": ref("SparseVectorParams")}),
     "hnsw_config": nullable(ref("HnswConfigDiff")),
     "quantization_config": nullable(ref("QuantizationConfig")),
-    "shard_number": nullable({"type": "integer", "minimum": 1, "maximum": 100}),
-    "replication_factor": nullable({"type": "integer", "minimum": 1}),
-    "write_consistency_factor": nullable({"type": "integer", "minimum": 1}),
+    "shard_number": nullable(desc("Default 1; cluster mode: at most 100.", {"type": "integer", "minimum": 1, "maximum": 1024})),
+    "replication_factor": nullable(desc("Cluster mode: replicas per shard, on distinct nodes.", {"type": "integer", "minimum": 1, "maximum": 16})),
+    "write_consistency_factor": nullable(desc("Replicas that must hold a wait=true write.", {"type": "integer", "minimum": 1, "maximum": 16})),
     "strict_mode_config": nullable(ref("StrictModeConfig")),
     "on_disk_payload": desc("Only false is accepted.", nullable(BOOL)),
     "wal_config": desc("Accepted and ignored.", {}),
     "optimizers_config": desc("Only an empty object is accepted.", {}),
-    "init_from": desc("Accepted and ignored.", {}),
+    "init_from": desc("Refused (400): not supported.", {}),
     "sharding_method": desc("Accepted and ignored.", {}),
-    "payload_schema": desc("Accepted and ignored.", {}),
+    "payload_schema": nullable(desc("Payload indexes to create, by key (the shape a stored config carries).",
+                                    {"type": "object", "additionalProperties": ref("PayloadFieldSchema")})),
 }, example={"vectors": {"size": 4, "distance": "Cosine"}, "sparse_vectors": {"sparse": {"modifier": "idf"}}}))
 schema("UpdateCollection", obj({
     "strict_mode_config": nullable(ref("StrictModeConfig")),
@@ -499,7 +501,8 @@ schema("CollectionDescription", obj({"name": STR}, required=["name"], strict=Tru
 schema("CollectionsResponse", obj({"collections": arr(ref("CollectionDescription"))}, required=["collections"], strict=True))
 schema("CollectionExistence", obj({"exists": BOOL}, required=["exists"], strict=True))
 schema("CollectionStatus", {"type": "string", "enum": ["green", "yellow", "grey", "red"]})
-schema("PayloadIndexInfo", obj({"data_type": STR, "params": {}, "points": UINT}, required=["data_type"], strict=True))
+schema("PayloadIndexInfo", obj({"data_type": ref("PayloadSchemaType"), "params": nullable(ref("TextIndexParams")), "points": UINT},
+                                required=["data_type"], strict=True))
 schema("CollectionParams", obj({
     "vectors": ref("VectorsConfig"),
     "shard_number": UINT, "replication_factor": UINT, "write_consistency_factor": UINT,
@@ -508,9 +511,13 @@ schema("CollectionParams", obj({
 }, required=["shard_number", "replication_factor", "write_consistency_factor"], strict=True))
 schema("CollectionConfig", obj({
     "params": ref("CollectionParams"),
-    "hnsw_config": ANY_OBJ,
-    "optimizer_config": desc("Zeros: VJVector has no optimizers; returned so Qdrant clients read it.", ANY_OBJ),
-    "wal_config": desc("Zeros: returned so Qdrant clients read it.", ANY_OBJ),
+    "hnsw_config": obj({"m": UINT, "ef_construct": UINT, "full_scan_threshold": UINT,
+                        "max_indexing_threads": UINT, "on_disk": BOOL},
+                       required=["m", "ef_construct", "full_scan_threshold"]),
+    "optimizer_config": obj({"indexing_threshold": UINT, "flush_interval_sec": UINT},
+                            description="Zeros: VJVector has no optimizers; returned so Qdrant clients read it."),
+    "wal_config": obj({"wal_capacity_mb": UINT, "wal_segments_ahead": UINT},
+                      description="Zeros: returned so Qdrant clients read it."),
     "quantization_config": nullable(ref("QuantizationConfig")),
     "strict_mode_config": ref("StrictModeConfig"),
 }, required=["params", "hnsw_config"], strict=True))
@@ -525,12 +532,34 @@ schema("CollectionInfo", obj({
     "payload_schema": {"type": "object", "additionalProperties": ref("PayloadIndexInfo")},
 }, required=["status", "config", "payload_schema"], strict=True))
 schema("PayloadSchemaType", {"type": "string", "enum": ["keyword", "integer", "float", "bool", "uuid", "datetime", "text"]})
-schema("PayloadFieldSchema", {"anyOf": [ref("PayloadSchemaType"), {
-    "type": "object", "required": ["type"], "properties": {"type": ref("PayloadSchemaType")},
-    "description": "Params of the type; for text: tokenizer, lowercase, min_token_len, max_token_len, stopwords, stemmer, phrase_matching (docs/api.md)."}]})
+schema("TextIndexParams", obj({
+    "type": {"type": "string", "const": "text"},
+    "tokenizer": {"type": "string", "enum": ["word", "whitespace", "prefix", "multilingual"]},
+    "lowercase": BOOL,
+    "min_token_len": {"type": "integer", "minimum": 0, "maximum": 1024},
+    "max_token_len": {"type": "integer", "minimum": 0, "maximum": 1024},
+    "stopwords": {"anyOf": [STR, obj({"languages": arr(STR), "custom": arr(STR)})]},
+    "stemmer": obj({"type": {"type": "string", "const": "snowball"}, "language": STR}, required=["type", "language"]),
+    "phrase_matching": BOOL,
+    "ascii_folding": desc("Only false.", {"type": "boolean", "const": False}),
+    "on_disk": desc("Only false.", {"type": "boolean", "const": False}),
+}, required=["type"], description="A full-text index (docs/api.md, Full-text index)."))
+schema("PayloadFieldSchema", {"anyOf": [
+    ref("PayloadSchemaType"),
+    ref("TextIndexParams"),
+    {"type": "object", "required": ["type"], "properties": {
+        "type": {"type": "string", "enum": ["keyword", "integer", "float", "bool", "uuid", "datetime"]}},
+     "description": "Qdrant's params object of the other types: only `type` is read, other params are ignored."},
+]})
 schema("CreateFieldIndex", obj({"field_name": STR, "field_schema": ref("PayloadFieldSchema")},
                                required=["field_name", "field_schema"],
                                example={"field_name": "city", "field_schema": "keyword"}))
+MORE_EXAMPLES_LATE = {"CreateFieldIndex": {
+    "text": ("A full-text index", {"field_name": "note", "field_schema": {
+        "type": "text", "tokenizer": "word", "lowercase": True, "min_token_len": 2, "stopwords": "english",
+        "stemmer": {"type": "snowball", "language": "english"}, "phrase_matching": True}}),
+    "integer": ("An integer index (for order_by, facet)", {"field_name": "price", "field_schema": {"type": "integer"}}),
+}}
 
 # ---------------------------------------------------------------------------------------------------
 # Aliases, snapshots, cluster
@@ -928,6 +957,8 @@ MORE_EXAMPLES = {
                                                      "params": {"hnsw_ef": 64, "exact": False}, "with_payload": {"exclude": ["tags"]}}),
     },
     "ScrollRequest": {
+        "order_by": ("By an indexed number, largest first (needs an integer, float or datetime index)", {
+            "order_by": {"key": "price", "direction": "desc"}, "limit": 3, "with_payload": False}),
         "filtered": ("Filtered, with nested conditions", {
             "filter": {"must": [{"should": [{"key": "city", "match": {"value": "Berlin"}},
                                             {"key": "tags", "values_count": {"gte": 1}}]},
@@ -945,6 +976,9 @@ MORE_EXAMPLES = {
         "context_only": ("No target: a context search", {"context": [{"positive": 1, "negative": 2}], "limit": 2}),
     },
 }
+
+
+MORE_EXAMPLES.update(MORE_EXAMPLES_LATE)
 
 
 def operation(method, path, permission, scope, op_id, tag, summary, extra):
