@@ -81,6 +81,7 @@ NUM = {"type": "number"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 ANY_OBJ = {"type": "object"}
+NULL = {"type": "null"}
 IGNORED_SHARD_KEY = desc("Accepted and ignored (VJVector has no user-defined shard keys).", {})
 
 declare("Filter", "Condition", "VectorInput", "Prefetch", "QueryInterface", "ScoredPoint", "PayloadFieldSchema", "PayloadSchemaType",
@@ -185,7 +186,7 @@ schema("PointVectors", obj({"id": ref("ExtendedPointId"), "vector": ref("VectorS
 schema("UpdateVectors", obj({
     "points": arr(ref("PointVectors")),
     "shard_key": IGNORED_SHARD_KEY,
-    "update_filter": desc("Refused (400): not supported.", {}),
+    "update_filter": desc("Only null; a value is refused with 400: not supported.", NULL),
 }, required=["points"], example={"points": [{"id": 2, "vector": {"": [0.5, 0.5, 0.5, 0.5], "sparse": {"indices": [1, 7], "values": [0.5, 0.25]}}}]}))
 schema("DeleteVectors", obj({"vector": arr(STR, description="Vector names to remove."), **SELECTOR_PROPS},
                             required=["vector"], example={"points": [3], "vector": ["sparse"]}))
@@ -303,7 +304,7 @@ PREFETCH_PROPS = {
     "params": nullable(ref("SearchParams")),
     "score_threshold": nullable(NUM),
     "limit": desc("Default 10.", UINT),
-    "lookup_from": desc("Refused (400): not supported.", {}),
+    "lookup_from": desc("Only null; a value is refused with 400: not supported.", NULL),
 }
 schema("Prefetch", obj(PREFETCH_PROPS))
 schema("QueryRequest", obj({
@@ -326,7 +327,7 @@ RECOMMEND_PROPS = {
     "negative": arr(ref("VectorInput")),
     "strategy": ref("RecommendStrategy"),
     "using": nullable(STR),
-    "lookup_from": desc("Refused (400): not supported.", {}),
+    "lookup_from": desc("Only null; a value is refused with 400: not supported.", NULL),
     **COMMON_SEARCH,
 }
 schema("RecommendRequest", obj(RECOMMEND_PROPS, example={"positive": [1], "negative": [2], "limit": 2}))
@@ -336,7 +337,7 @@ DISCOVER_PROPS = {
     "target": nullable(ref("VectorInput")),
     "context": CONTEXT,
     "using": nullable(STR),
-    "lookup_from": desc("Refused (400): not supported.", {}),
+    "lookup_from": desc("Only null; a value is refused with 400: not supported.", NULL),
     **{k: v for k, v in COMMON_SEARCH.items() if k != "score_threshold"},
 }
 schema("DiscoverRequest", obj(DISCOVER_PROPS, description="Without target: a context search over the pairs.",
@@ -366,8 +367,8 @@ schema("SearchGroupsRequest", obj({
 schema("QueryGroupsRequest", obj({
     "query": {"anyOf": [ref("DenseVector"), ref("ExtendedPointId"), obj({"nearest": {"anyOf": [ref("DenseVector"), ref("ExtendedPointId")]}}, required=["nearest"])]},
     "using": nullable(STR),
-    "prefetch": desc("Refused (400): not supported with groups.", {}),
-    "lookup_from": desc("Refused (400): not supported.", {}),
+    "prefetch": desc("Only null; a value is refused with 400: not supported with groups.", NULL),
+    "lookup_from": desc("Only null; a value is refused with 400: not supported.", NULL),
     **GROUP_PROPS,
 }, required=["query", "group_by"], example={"query": [0.1, 0.2, 0.3, 0.4], "group_by": "city", "group_size": 2}))
 schema("GroupId", {"anyOf": [STR, {"type": "integer"}]})
@@ -446,7 +447,7 @@ schema("VectorParams", obj({
     "quantization_config": nullable(ref("QuantizationConfig")),
     "on_disk": desc("Accepted; vectors are stored on disk either way.", nullable(BOOL)),
     "datatype": desc('Only "float32".', nullable(STR)),
-    "multivector_config": desc("Refused (400): no multivectors.", {}),
+    "multivector_config": desc("Only null; a value is refused with 400: no multivectors.", NULL),
 }, required=["size", "distance"]))
 schema("VectorsConfig", {"anyOf": [ref("VectorParams"), {"type": "object", "additionalProperties": ref("VectorParams")}]})
 schema("SparseVectorParams", obj({
@@ -462,7 +463,7 @@ STRICT_FIELDS = {
     "max_points_count": UINT, "filter_max_conditions": UINT, "condition_max_size": UINT,
     "read_rate_limit": UINT, "write_rate_limit": UINT, "max_payload_index_count": UINT,
     "max_resident_memory_percent": NUM,
-    "multivector_config": desc("Refused (400).", {}), "sparse_config": desc("Refused (400).", {}),
+    "multivector_config": desc("Only null; a value is refused with 400.", NULL), "sparse_config": desc("Only null: a value is refused (400).", NULL),
 }
 schema("StrictModeConfig", obj({k: nullable(v) if "type" in v else v for k, v in STRICT_FIELDS.items()},
                                description="Limits on requests to the collection (docs/api.md, Strict mode)."))
@@ -478,7 +479,7 @@ schema("CreateCollection", obj({
     "on_disk_payload": desc("Only false is accepted.", nullable(BOOL)),
     "wal_config": desc("Accepted and ignored.", {}),
     "optimizers_config": desc("Only an empty object is accepted.", {}),
-    "init_from": desc("Refused (400): not supported.", {}),
+    "init_from": desc("Only null; a value is refused with 400: not supported.", NULL),
     "sharding_method": desc("Accepted and ignored.", {}),
     "payload_schema": nullable(desc("Payload indexes to create, by key (the shape a stored config carries).",
                                     {"type": "object", "additionalProperties": ref("PayloadFieldSchema")})),
@@ -488,7 +489,7 @@ schema("UpdateCollection", obj({
     "vectors": nullable({"type": "object", "additionalProperties": obj({
         "hnsw_config": nullable(ref("HnswConfigDiff")),
         "quantization_config": nullable(ref("QuantizationConfigDiff")),
-        "on_disk": desc("Refused (400).", {})})}),
+        "on_disk": desc("Only null; a value is refused with 400.", NULL)})}),
     "hnsw_config": nullable(ref("HnswConfigDiff")),
     "quantization_config": nullable(ref("QuantizationConfigDiff")),
     "optimizers_config": desc("Null or empty only (400 otherwise).", {}),
@@ -1048,7 +1049,8 @@ def build():
             "description": (
                 "VJVector's REST API: Qdrant's API (the same paths, bodies, filter syntax and response "
                 "envelope; `version` is the Qdrant API version followed) and VJVector's own /vjvector/... "
-                "routes. Request bodies are strict: unknown fields are refused with 400. Every JSON answer "
+                "routes. Request bodies are strict: unknown fields are refused with 400; a field given as null is "
+                "the same as a field left out. Every JSON answer "
                 "is an envelope {result, status, time}; errors are {status: {error}, time}. "
                 "`x-vjvector-permission` on each operation is the access it needs (public, read, write, "
                 "manage, admin) and `x-vjvector-scope` what the grant must cover: the collection named in "
