@@ -8,6 +8,8 @@ One real node with security on (an admin API key, so /vjvector/keys, roles and t
 - its (method, path) set is the public port's routes of `vjvector routes`: a route without an operation
   or an operation without a route fails, and so does an `x-vjvector-permission` / `x-vjvector-scope`
   that is not the route's;
+- every JSON request schema is closed and the node agrees: the first example plus an unknown field is a
+  400 naming it;
 - every operation is called on the node (bodies: the document's own examples; path parameters: a
   collection, point, index, snapshot, key, role and tenant made on the way), and must be served (2xx,
   but for the few answers listed in REFUSED, which are checked too); never an unmatched 404 or a 405;
@@ -201,6 +203,13 @@ class OpenApiTest(unittest.TestCase):
         answers = []
         for method, path, op in ops:
             url, bodies, raw, headers = self.request_for(method, path, op, state)
+            if isinstance(bodies[0][1], dict):
+                with self.subTest(op=f"{method} {path}", example="unknown field"):
+                    # The request schemas are closed, as the server is: an unknown field is a 400 naming it.
+                    self.assertIs(self.body_schema_closed(op), True, f"{method} {path}: request schema not closed")
+                    r = client.call(method, url, body={**bodies[0][1], "zz_unknown": 1})
+                    self.assertEqual(r.status, 400, r.describe())
+                    self.assertIn("zz_unknown", r.error, r.describe())
             for n, (example, body) in enumerate(bodies):
                 with self.subTest(op=f"{method} {path}", example=example):
                     r = self.call_checked(client, method, path, op, url, body, raw, headers)
@@ -226,6 +235,16 @@ class OpenApiTest(unittest.TestCase):
         out = run_checker(self.spec_path, answers_path)
         self.assertEqual(out["failures"], [], "answers that do not match their documented schema")
         self.assertGreaterEqual(out["checked"], 60, "too few answers validated")
+
+    def body_schema_closed(self, op):
+        """Whether the operation's JSON body schema allows no other top-level fields (each branch of an anyOf)."""
+        def closed(schema):
+            if "$ref" in schema:
+                schema = self.spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+            if "anyOf" in schema:
+                return all(closed(branch) for branch in schema["anyOf"])
+            return schema.get("type") == "object" and schema.get("additionalProperties") is False
+        return closed(op["requestBody"]["content"]["application/json"]["schema"])
 
     def call_checked(self, client, method, path, op, url, body, raw, headers):
         """One call: served (or refused as REFUSED says), never unmatched or 405, in a documented media type."""
