@@ -982,9 +982,17 @@ MORE_EXAMPLES = {
 MORE_EXAMPLES.update(MORE_EXAMPLES_LATE)
 
 
+LEGACY_SEARCH = {"search_points", "search_batch_points", "search_point_groups", "recommend_points",
+                 "recommend_batch_points", "discover_points", "discover_batch_points"}
+
+
 def operation(method, path, permission, scope, op_id, tag, summary, extra):
     op = {"tags": [tag], "summary": summary, "operationId": op_id,
           "x-vjvector-permission": permission, "x-vjvector-scope": scope}
+    if op_id in LEGACY_SEARCH:
+        op["deprecated"] = True
+        op["description"] = ("Qdrant's earlier search API, served for the clients that still call it (Qdrant's "
+                             "current document lists only /points/query); /points/query does the same and more.")
     if extra.get("params"):
         op["parameters"] = extra["params"]
     if "body" in extra:
