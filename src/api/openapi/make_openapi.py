@@ -986,6 +986,14 @@ LEGACY_SEARCH = {"search_points", "search_batch_points", "search_point_groups", 
                  "recommend_batch_points", "discover_points", "discover_batch_points"}
 
 
+ERROR_COMPONENTS = {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("ErrorResponse")}}}
+                    for code, text in ERROR_RESPONSES.items()}
+for code in ("429", "503"):
+    ERROR_COMPONENTS[f"E{code}"]["headers"] = {"Retry-After": {
+        "description": "Seconds to wait before retrying (on a refusal for load or a rate limit).",
+        "schema": {"type": "integer", "minimum": 0}}}
+
+
 def operation(method, path, permission, scope, op_id, tag, summary, extra):
     op = {"tags": [tag], "summary": summary, "operationId": op_id,
           "x-vjvector-permission": permission, "x-vjvector-scope": scope}
@@ -1076,8 +1084,7 @@ def build():
                            "description": "Authorization: Bearer <API key, Qdrant JWT or OIDC token>."},
             },
             "parameters": PARAMETERS,
-            "responses": {f"E{code}": {"description": text, "content": {"application/json": {
-                "schema": ref("ErrorResponse")}}} for code, text in ERROR_RESPONSES.items()},
+            "responses": ERROR_COMPONENTS,
             "schemas": SCHEMAS,
         },
     }
