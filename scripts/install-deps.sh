@@ -45,9 +45,10 @@ if ! command -v npm >/dev/null; then
 fi
 
 # npm packages of the tests, each pinned by its package-lock.json: the Kubernetes schema validator of
-# tests/deploy, the official Qdrant JS client of tests/clients (tests/e2e/test_qdrant_js_client.py), and
-# playwright-core of tests/dashboard, which drives chromium (tests/e2e/test_dashboard.py).
-for dir in tests/deploy tests/clients tests/dashboard; do
+# tests/deploy, the official Qdrant JS client of tests/clients (tests/e2e/test_qdrant_js_client.py),
+# playwright-core of tests/dashboard, which drives chromium (tests/e2e/test_dashboard.py), and the OpenAPI
+# validator (@apidevtools/swagger-parser, ajv) of tests/openapi (tests/e2e/test_openapi.py).
+for dir in tests/deploy tests/clients tests/dashboard tests/openapi; do
   LOCK="$ROOT/$dir/package-lock.json"
   INSTALLED="$ROOT/$dir/node_modules/.package-lock.json"
   if [ -f "$LOCK" ] && { [ ! -f "$INSTALLED" ] || [ "$LOCK" -nt "$INSTALLED" ]; }; then

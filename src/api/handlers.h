@@ -118,6 +118,8 @@ StatusOr<boost::json::value> HandleSearchMatrixOffsets(const Call& call);
 // The web console's static files (handlers_dashboard.cc; docs/dashboard.md).
 StatusOr<boost::json::value> HandleDashboard(const Call& call);
 StatusOr<boost::json::value> HandleDashboardFile(const Call& call);
+// The OpenAPI document (handlers_openapi.cc).
+StatusOr<boost::json::value> HandleOpenApi(const Call& call);
 
 // API keys and roles (handlers_security.cc); 404 when RestApiOptions::security is unset.
 StatusOr<boost::json::value> HandleCreateKey(const Call& call);

@@ -24,6 +24,8 @@ constexpr RouteSpec kRoutes[] = {
     // The web console (docs/dashboard.md): static files, no data; the page's own calls are authorized as any.
     {kPub, "GET", "/dashboard", P::kPublic, S::kNode, R::kApi, HandleDashboard, false, false},
     {kPub, "GET", "/dashboard/{file}", P::kPublic, S::kNode, R::kApi, HandleDashboardFile, false, false},
+    // The OpenAPI document of this port's routes (src/api/openapi/; docs/api.md): no data, public.
+    {kPub, "GET", "/openapi.json", P::kPublic, S::kNode, R::kApi, HandleOpenApi, false, false},
     {kPub, "GET", "/cluster", P::kRead, S::kNode, R::kApi, HandleClusterInfo, false, false},
     {kPub, "POST", "/cluster/rebalance", P::kAdmin, S::kNode, R::kApi, HandleRebalance, true, false},
     {kPub, "GET", "/collections", P::kRead, S::kAnyCollection, R::kApi, HandleListCollections, false, false},

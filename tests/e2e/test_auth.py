@@ -44,6 +44,7 @@ EXPECTED_ROUTES = {
     ("GET", "/"): ("public", "node"),
     ("GET", "/dashboard"): ("public", "node"),
     ("GET", "/dashboard/{file}"): ("public", "node"),
+    ("GET", "/openapi.json"): ("public", "node"),
     ("GET", "/cluster"): ("read", "node"),
     ("POST", "/cluster/rebalance"): ("admin", "node"),
     ("GET", "/collections"): ("read", "any_collection"),
