@@ -45,9 +45,10 @@ StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const GrpcServerO
 
 }  // namespace
 
-GrpcServer::GrpcServer(GrpcServerOptions options, RequestPipeline& pipeline, std::function<RestApi*()> api)
+GrpcServer::GrpcServer(GrpcServerOptions options, RequestPipeline& pipeline, std::function<RestApi*()> api,
+                       Metrics& metrics)
     : options_(std::move(options)),
-      services_(std::make_unique<Services>(pipeline, std::move(api), options_.version)) {}
+      services_(std::make_unique<Services>(pipeline, std::move(api), metrics, options_.version)) {}
 
 GrpcServer::~GrpcServer() { Stop(); }
 
@@ -59,6 +60,9 @@ Status GrpcServer::Start() {
   builder.AddListeningPort(address, credentials, &bound_port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<size_t>(options_.max_message_bytes, INT32_MAX)));
   builder.SetMaxSendMessageSize(INT32_MAX);
+  grpc::ResourceQuota quota("vjvector-grpc");
+  quota.SetMaxThreads(options_.max_threads);
+  builder.SetResourceQuota(quota);
   for (grpc::Service* service : services_->all()) builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || bound_port_ == 0) {

@@ -16,6 +16,7 @@
 
 #include "api/rest_api.h"
 #include "core/status.h"
+#include "server/metrics.h"
 #include "server/request_pipeline.h"
 #include "server/tls_context.h"
 
@@ -33,12 +34,17 @@ struct GrpcServerOptions {
   TlsClientAuth client_auth = TlsClientAuth::kNone;
   size_t max_message_bytes = 32ull << 20;  // http.max_body_bytes: the same bound on one request
   std::string version;                     // HealthCheck's version
+  // Threads serving calls at once; a call beyond them is refused with RESOURCE_EXHAUSTED (gRPC's
+  // resource quota) rather than queued without bound.
+  int max_threads = 64;
 };
 
 class GrpcServer {
  public:
   // `api` returns the node's RestApi, or null while the node loads (calls answer UNAVAILABLE).
-  GrpcServer(GrpcServerOptions options, RequestPipeline& pipeline, std::function<RestApi*()> api);
+  // Calls are counted in `metrics` (vjvector_grpc_requests_total{method,code},
+  // vjvector_grpc_request_duration_seconds{method}).
+  GrpcServer(GrpcServerOptions options, RequestPipeline& pipeline, std::function<RestApi*()> api, Metrics& metrics);
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

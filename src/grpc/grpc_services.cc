@@ -9,6 +9,8 @@
 namespace vj {
 namespace {
 
+constexpr char kRequestsTotal[] = "vjvector_grpc_requests_total";
+constexpr char kRequestDuration[] = "vjvector_grpc_request_duration_seconds";
 constexpr std::string_view kIpv4 = "ipv4:";
 constexpr std::string_view kIpv6 = "ipv6:";
 
@@ -280,9 +282,23 @@ class CollectionsService final : public qdrant::Collections::Service {
 
 }  // namespace
 
+GrpcCalls::GrpcCalls(RequestPipeline& pipeline, std::function<RestApi*()> api, Metrics& metrics)
+    : pipeline_(pipeline), api_(std::move(api)), metrics_(metrics) {
+  metrics_.DeclareCounter(kRequestsTotal, "gRPC calls answered, by method and status code.");
+  metrics_.DeclareHistogram(kRequestDuration, "gRPC call latency inside the server, by method.",
+                            {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+}
+
 grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_view method,
                               const std::string* collection, const google::protobuf::Message& message,
                               std::optional<uint64_t> timeout, const std::function<Status(const Call&)>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string method_label(method.substr(0, 64));  // only the table's methods reach here
+  auto answer = [&](const Status& status) {
+    metrics_.Increment(kRequestsTotal, {{"method", method_label}, {"code", absl::StatusCodeToString(status.code())}});
+    metrics_.Observe(kRequestDuration, {{"method", method_label}}, SecondsSince(start));
+    return ToGrpc(status, server_context);
+  };
   Request request;
   request.method = "POST";
   request.path = std::string(method);
@@ -302,7 +318,7 @@ grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_v
   std::string refusal;
   StatusOr<RequestContext> context =
       pipeline_.Admit(request, match, entry != nullptr && entry->accepts_alias, refusal);
-  if (!context.ok()) return ToGrpc(context.status(), server_context);
+  if (!context.ok()) return answer(context.status());
 
   Status status = RejectUnknownFields(message);
   if (status.ok() && collection != nullptr && collection->empty()) {
@@ -318,11 +334,12 @@ grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_v
     }
   }
   pipeline_.Audit(*context, request, match, status.ok() ? 200 : HttpStatusFor(status));
-  return ToGrpc(status, server_context);
+  return answer(status);
 }
 
-GrpcServer::Services::Services(RequestPipeline& pipeline, std::function<RestApi*()> api, std::string version)
-    : calls_(pipeline, std::move(api)),
+GrpcServer::Services::Services(RequestPipeline& pipeline, std::function<RestApi*()> api, Metrics& metrics,
+                               std::string version)
+    : calls_(pipeline, std::move(api), metrics),
       qdrant_(std::make_unique<QdrantService>(calls_, std::move(version))),
       collections_(std::make_unique<CollectionsService>(calls_)),
       points_(NewPointsService(calls_)) {}

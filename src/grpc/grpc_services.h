@@ -16,6 +16,7 @@
 #include "grpc/grpc_server.h"
 #include "points.grpc.pb.h"
 #include "qdrant.grpc.pb.h"
+#include "server/metrics.h"
 #include "server/request_pipeline.h"
 
 namespace vj {
@@ -26,7 +27,7 @@ namespace vj {
 // mapping of the result to a gRPC status.
 class GrpcCalls {
  public:
-  GrpcCalls(RequestPipeline& pipeline, std::function<RestApi*()> api) : pipeline_(pipeline), api_(std::move(api)) {}
+  GrpcCalls(RequestPipeline& pipeline, std::function<RestApi*()> api, Metrics& metrics);
   grpc::Status Serve(grpc::ServerContext* server_context, std::string_view method, const std::string* collection,
                      const google::protobuf::Message& request, std::optional<uint64_t> timeout,
                      const std::function<Status(const Call&)>& work);
@@ -34,11 +35,12 @@ class GrpcCalls {
  private:
   RequestPipeline& pipeline_;
   const std::function<RestApi*()> api_;
+  Metrics& metrics_;
 };
 
 class GrpcServer::Services {
  public:
-  Services(RequestPipeline& pipeline, std::function<RestApi*()> api, std::string version);
+  Services(RequestPipeline& pipeline, std::function<RestApi*()> api, Metrics& metrics, std::string version);
   ~Services();
   std::vector<grpc::Service*> all();
 

@@ -604,7 +604,8 @@ int Serve(const vj::ServerConfig& config) {
                                        *vj::ParseTlsClientAuth(config.tls_client_auth), config.max_body_bytes,
                                        kVersion};
     grpc_server = std::make_unique<vj::GrpcServer>(std::move(grpc_options), public_pipeline,
-                                                   [&live_api] { return live_api.load(std::memory_order_acquire); });
+                                                   [&live_api] { return live_api.load(std::memory_order_acquire); },
+                                                   metrics);
     if (vj::Status st = grpc_server->Start(); !st.ok()) {
       spdlog::critical("cannot start the gRPC port: {}", vj::StatusMessage(st));
       server.Stop();

@@ -2,7 +2,7 @@
 // tests/e2e/test_grpc_client.py: a create / upsert / query / search / scroll / count / get / delete cycle
 // whose answers the test compares with the REST port's, then refusals. Prints one JSON object.
 // Env: VJ_GRPC_URL (https://127.0.0.1:PORT), VJ_API_KEY (read-write), VJ_READ_KEY (read-only),
-// VJ_COLLECTION, VJ_STEP ("cycle", "refuse_and_delete" or "cleanup").
+// VJ_COLLECTION, VJ_STEP ("cycle", "refuse_and_delete", "rate_limited" or "cleanup").
 import { QdrantClient, ConnectError, toDenseVector } from '@qdrant/js-client-grpc';
 
 const url = process.env.VJ_GRPC_URL;
@@ -44,7 +44,12 @@ async function refusal(promise) {
     await promise;
     return 'OK';
   } catch (e) {
-    if (e instanceof ConnectError) return { code: e.code, message: e.rawMessage };
+    if (e instanceof ConnectError) {
+      // The client turns RESOURCE_EXHAUSTED with retry-after metadata into its own error, which its
+      // transport then wraps (code Unknown) when the two copies of @connectrpc/connect differ: unwrap it.
+      const inner = e.cause?.name === 'QdrantClientResourceExhaustedError' ? e.cause : e;
+      return { code: inner.code, message: inner.rawMessage, retry_after: inner.retry_after };
+    }
     throw e;
   }
 }
@@ -86,6 +91,8 @@ async function refuseAndDelete() {
   const points = [0, 1].map((i) => ({ id: id(i), vectors: { vectorsOptions: { case: 'vector', value: dense(vectorOf(i)) } } }));
   // Refusals: the server must stay up and nothing may change.
   const ro = client(process.env.VJ_READ_KEY);
+  const bearer = new QdrantClient({ url, checkCompatibility: false, headers: { authorization: `Bearer ${process.env.VJ_API_KEY}` } });
+  out.bearer_count = Number((await bearer.api('points').count({ collectionName, exact: true })).result.count);
   out.read_only_count = Number((await ro.api('points').count({ collectionName, exact: true })).result.count);
   out.read_only_upsert = await refusal(ro.api('points').upsert({ collectionName, wait: true, points: [points[0]] }));
   out.no_key = await refusal(client(undefined).api('collections').list({}));
@@ -105,6 +112,18 @@ async function refuseAndDelete() {
   return out;
 }
 
+// A node with a write rate limit of one request and no refill to speak of: creating the collection takes
+// the token, the upsert that follows is refused with the time to wait.
+async function rateLimited() {
+  const out = {};
+  out.create = (await rw.api('collections').create({
+    collectionName, vectorsConfig: { config: { case: 'params', value: { size: 4n, distance: 1 } } } })).result;
+  out.upsert = await refusal(rw.api('points').upsert({ collectionName, wait: true, points: [
+    { id: id(1), vectors: { vectorsOptions: { case: 'vector', value: dense(vectorOf(1)) } } }] }));
+  out.count = Number((await rw.api('points').count({ collectionName, exact: true })).result.count);
+  return out;
+}
+
 async function cleanup() {
   const out = {};
   out.delete_collection = (await rw.api('collections').delete({ collectionName })).result;
@@ -112,5 +131,5 @@ async function cleanup() {
   return out;
 }
 
-const step = { cycle, refuse_and_delete: refuseAndDelete, cleanup }[process.env.VJ_STEP];
+const step = { cycle, refuse_and_delete: refuseAndDelete, rate_limited: rateLimited, cleanup }[process.env.VJ_STEP];
 step().then((out) => { console.log(JSON.stringify(out)); }, (e) => { console.error(e); process.exit(1); });

@@ -28,7 +28,7 @@ READ_KEY = "grpc-ro-" + secrets.token_hex(12)
 RED = {"must": [{"key": "color", "match": {"value": "red"}}]}
 
 # gRPC status codes (grpc/status.h)
-INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED = 3, 5, 7, 16
+INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAUTHENTICATED = 3, 5, 7, 8, 16
 
 
 def vector_of(i):
@@ -61,9 +61,9 @@ class GrpcClient(h.TestCase):
         cls.pki.cleanup()
         shutil.rmtree(cls.data_dir, ignore_errors=True)
 
-    def node(self, step, collection):
+    def node(self, step, collection, port=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith("VJVECTOR_")}
-        env.update({"NODE_EXTRA_CA_CERTS": self.pki.path("ca.crt"), "VJ_GRPC_URL": f"https://127.0.0.1:{self.grpc_port}",
+        env.update({"NODE_EXTRA_CA_CERTS": self.pki.path("ca.crt"), "VJ_GRPC_URL": f"https://127.0.0.1:{port or self.grpc_port}",
                     "VJ_API_KEY": API_KEY, "VJ_READ_KEY": READ_KEY, "VJ_COLLECTION": collection, "VJ_STEP": step})
         r = subprocess.run([NODE, SCRIPT], cwd=CLIENTS, env=env, capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, f"{r.stdout}\n{r.stderr}\n{self.server.dump_logs()}")
@@ -107,6 +107,7 @@ class GrpcClient(h.TestCase):
         # Refusals, each with the code a Qdrant client expects, and nothing changed.
         out = self.node("refuse_and_delete", c)
         self.assertEqual(out["read_only_count"], 30)
+        self.assertEqual(out["bearer_count"], 30)  # authorization: Bearer <key>
         self.assertEqual(out["read_only_upsert"]["code"], PERMISSION_DENIED, out["read_only_upsert"])
         self.assertEqual(out["no_key"]["code"], UNAUTHENTICATED, out["no_key"])
         self.assertEqual(out["wrong_key"]["code"], UNAUTHENTICATED, out["wrong_key"])
@@ -126,10 +127,38 @@ class GrpcClient(h.TestCase):
         self.assertEqual(rest.ok("POST", f"/collections/{c}/points/count", {"filter": RED})["count"], 8)
         self.assertEqual(rest.call("GET", f"/collections/{c}/points/3").status, 404)
 
+        metrics = rest.call("GET", "/metrics").raw.decode()
+        counted = [l for l in metrics.splitlines() if l.startswith("vjvector_grpc_requests_total{")]
+        self.assertTrue(any('/qdrant.Points/Upsert' in l and 'PERMISSION_DENIED' in l for l in counted), counted)
+        self.assertTrue(any('/qdrant.Points/Query' in l and '"OK"' in l for l in counted), counted)
+
         done = self.node("cleanup", c)
         self.assertEqual(done, {"delete_collection": True, "exists_after": False})
         self.assertEqual(rest.call("GET", f"/collections/{c}").status, 404)
         self.assertTrue(self.server.alive(), self.server.dump_logs())
+
+    def test_rate_limit_is_resource_exhausted_with_retry_after(self):
+        grpc_port = h.free_port()
+        ctx = ssl.create_default_context(cafile=self.pki.path("ca.crt"))
+        limited = h.Server(data_dir=tempfile.mkdtemp(prefix="vj-e2e-grpc-rl-"), log_dir=self.pki.dir,
+                           port=h.free_port(), extra_args=["--grpc-port", str(grpc_port)], api_key=API_KEY,
+                           ssl_context=ctx,
+                           env={"VJVECTOR_TLS_CERT_FILE": self.pki.path("server.crt"),
+                                "VJVECTOR_TLS_KEY_FILE": self.pki.path("server.key"),
+                                "VJVECTOR_SECURITY_API_KEY": API_KEY,
+                                "VJVECTOR_SECURITY_RATE_LIMITS_WRITE_PER_S": "0.001",
+                                "VJVECTOR_SECURITY_RATE_LIMITS_WRITE_BURST": "1"})
+        limited.start()
+        try:
+            out = self.node("rate_limited", "grpc-rl", port=grpc_port)
+            self.assertTrue(out["create"])
+            self.assertEqual(out["upsert"]["code"], RESOURCE_EXHAUSTED, out)
+            self.assertGreaterEqual(out["upsert"]["retry_after"], 1, out)
+            self.assertEqual(out["count"], 0)  # reads have their own bucket; the refused write wrote nothing
+            self.assertTrue(limited.alive(), limited.dump_logs())
+        finally:
+            limited.stop()
+            shutil.rmtree(limited.data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
