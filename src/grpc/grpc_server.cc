@@ -55,6 +55,9 @@ GrpcServer::~GrpcServer() { Stop(); }
 Status GrpcServer::Start() {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options_));
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second node would share the port with this one, the kernel
+  // splitting connections between them. A port in use must fail the start instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   const bool v6 = options_.host.find(':') != std::string::npos && options_.host.front() != '[';
   const std::string address = (v6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(options_.port);
   builder.AddListeningPort(address, credentials, &bound_port_);

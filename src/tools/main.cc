@@ -489,12 +489,16 @@ int Serve(const vj::ServerConfig& config) {
     spdlog::critical("{}", vj::StatusMessage(front_door.status()));
     return 1;
   }
-  // Secure by default: a node reachable from other machines needs credentials unless told otherwise.
+  // Secure by default: a node reachable from other machines needs credentials unless told otherwise,
+  // on either public port (REST, and gRPC on its own host when set).
+  const std::string& grpc_host = config.grpc_host.empty() ? config.host : config.grpc_host;
   const bool loopback = vj::IsLoopbackName(config.host);
+  const bool public_loopback = loopback && (config.grpc_port == 0 || vj::IsLoopbackName(grpc_host));
   const bool authenticates = (*front_door)->configured();
-  if (!authenticates && !loopback && !config.allow_unauthenticated) {
+  if (!authenticates && !public_loopback && !config.allow_unauthenticated) {
     spdlog::critical("refusing to serve {} without authentication: set security.api_key (or JWT/OIDC), or "
-                     "security.allow_unauthenticated: true to run open (docs/security.md)", config.host);
+                     "security.allow_unauthenticated: true to run open (docs/security.md)",
+                     vj::IsLoopbackName(config.host) ? grpc_host : config.host);
     return 1;
   }
   if (cluster_mode && config.internal_token.empty() && !loopback && !config.allow_unauthenticated) {
@@ -599,7 +603,7 @@ int Serve(const vj::ServerConfig& config) {
   // The gRPC port: the same pipeline (credentials, permissions, rate limits, audit) and the same RestApi.
   std::unique_ptr<vj::GrpcServer> grpc_server;
   if (config.grpc_port != 0) {
-    vj::GrpcServerOptions grpc_options{config.grpc_host.empty() ? config.host : config.grpc_host, config.grpc_port,
+    vj::GrpcServerOptions grpc_options{grpc_host, config.grpc_port,
                                        config.tls_cert_file, config.tls_key_file, config.tls_ca_file,
                                        *vj::ParseTlsClientAuth(config.tls_client_auth), config.max_body_bytes,
                                        kVersion};
@@ -611,7 +615,7 @@ int Serve(const vj::ServerConfig& config) {
       server.Stop();
       return 1;
     }
-    spdlog::info("gRPC listening on {}:{}{}", config.grpc_host.empty() ? config.host : config.grpc_host,
+    spdlog::info("gRPC listening on {}:{}{}", grpc_host,
                  grpc_server->bound_port(), tls ? " (TLS)" : "");
   }
   std::unique_ptr<vj::HttpServer> peer_server;

@@ -137,6 +137,20 @@ class GrpcClient(h.TestCase):
         self.assertEqual(rest.call("GET", f"/collections/{c}").status, 404)
         self.assertTrue(self.server.alive(), self.server.dump_logs())
 
+    def test_a_grpc_port_in_use_stops_the_start(self):
+        # gRPC's default SO_REUSEPORT would let a second node share the port silently.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VJVECTOR_")}
+        tmp = tempfile.mkdtemp(prefix="vj-e2e-grpc-busy-")
+        try:
+            r = subprocess.run([h.BINARY, "serve", "--data-dir", os.path.join(tmp, "d"), "--host", "127.0.0.1",
+                                "--http-port", str(h.free_port()), "--grpc-port", str(self.grpc_port)],
+                               env=env, capture_output=True, text=True, timeout=60)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("cannot start the gRPC port", r.stdout + r.stderr)
+        self.assertTrue(self.server.alive(), self.server.dump_logs())
+
     def test_rate_limit_is_resource_exhausted_with_retry_after(self):
         grpc_port = h.free_port()
         ctx = ssl.create_default_context(cafile=self.pki.path("ca.crt"))
