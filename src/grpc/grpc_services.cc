@@ -112,6 +112,10 @@ Status CheckVectorName(const std::string& name, const std::string& where) {
 
 StatusOr<CollectionConfig> ConfigFromProto(const qdrant::CreateCollection& c) {
   CollectionConfig config;
+  if (c.has_on_disk_payload() && c.on_disk_payload()) {  // as the REST port: no on-disk-only payloads
+    return absl::InvalidArgumentError("on_disk_payload: true is not supported (payloads are kept in memory for "
+                                      "filtering, and stored durably either way); leave it out or set false");
+  }
   if (c.has_hnsw_config()) VJ_RETURN_IF_ERROR(HnswFromProto(c.hnsw_config(), "hnsw_config", &config.hnsw));
   if (c.has_shard_number()) {
     if (c.shard_number() == 0) return absl::InvalidArgumentError("shard_number: must be at least 1");

@@ -102,6 +102,11 @@ async function refuseAndDelete() {
   out.nan_vector = await refusal(p.search({ collectionName, vector: [NaN, 1, 1, 1], limit: 3n }));
   out.bad_key = await refusal(p.count({ collectionName, filter: { must: [{ conditionOneOf: { case: 'isEmpty', value: { key: 'a..b' } } }] } }));
   out.unsupported_field = await refusal(p.upsert({ collectionName, wait: true, points: [points[1]], updateFilter: red }));
+  const cols = rw.api('collections');
+  const params = (size) => ({ config: { case: 'params', value: { size, distance: 1 } } });
+  out.create_again = await refusal(cols.create({ collectionName, vectorsConfig: params(4n) }));
+  out.create_zero_size = await refusal(cols.create({ collectionName: collectionName + '-zero', vectorsConfig: params(0n) }));
+  out.zero_size_exists = (await cols.collectionExists({ collectionName: collectionName + '-zero' })).result.exists;
   out.missing_collection = await refusal(p.count({ collectionName: collectionName + '-missing' }));
   out.count_after_refusals = Number((await p.count({ collectionName, exact: true })).result.count);
 

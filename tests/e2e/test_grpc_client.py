@@ -28,7 +28,7 @@ READ_KEY = "grpc-ro-" + secrets.token_hex(12)
 RED = {"must": [{"key": "color", "match": {"value": "red"}}]}
 
 # gRPC status codes (grpc/status.h)
-INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAUTHENTICATED = 3, 5, 7, 8, 16
+INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAUTHENTICATED = 3, 5, 6, 7, 8, 16
 
 
 def vector_of(i):
@@ -118,6 +118,10 @@ class GrpcClient(h.TestCase):
         self.assertEqual(out["unsupported_field"]["code"], INVALID_ARGUMENT, out["unsupported_field"])
         self.assertIn("field 6 of qdrant.UpsertPoints", out["unsupported_field"]["message"])
         self.assertEqual(out["missing_collection"]["code"], NOT_FOUND, out["missing_collection"])
+        self.assertEqual(out["create_again"]["code"], ALREADY_EXISTS, out["create_again"])
+        self.assertEqual(out["create_zero_size"]["code"], INVALID_ARGUMENT, out["create_zero_size"])
+        self.assertIn("vectors_config.params.size", out["create_zero_size"]["message"])
+        self.assertFalse(out["zero_size_exists"])
         self.assertEqual(out["count_after_refusals"], 30)
         self.assertIsNone(rest.call("GET", f"/collections/{c}/points/99").json.get("result"))
 
