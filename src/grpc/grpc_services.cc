@@ -158,6 +158,22 @@ StatusOr<CollectionConfig> ConfigFromProto(const qdrant::CreateCollection& c) {
   if (config.vectors.empty() && config.sparse_vectors.empty()) {
     return absl::InvalidArgumentError("vectors_config: missing (give vectors_config, sparse_vectors_config, or both)");
   }
+  // Never store what cannot be read back: the stored config.json is read with the collection layer's
+  // own parser at start-up, which has rules of its own (shard and replica counts, a vector named "size"
+  // or "distance" reads as the unnamed vector's params). A config that does not come back the same is
+  // refused here, before anything is created.
+  StatusOr<CollectionConfig> back = ParseCollectionConfig(CollectionConfigToJson(config));
+  if (!back.ok()) return back.status();
+  auto shape = [](const CollectionConfig& c) {
+    std::vector<std::pair<std::string, size_t>> out;
+    for (const auto& [name, p] : c.vectors) out.emplace_back(name, p.size);
+    for (const auto& [name, p] : c.sparse_vectors) out.emplace_back(name, 0);
+    return out;
+  };
+  if (shape(*back) != shape(config) || back->shard_number != config.shard_number ||
+      back->replication_factor != config.replication_factor) {
+    return absl::InvalidArgumentError("vectors_config: vector names \"size\" and \"distance\" are reserved");
+  }
   return config;
 }
 

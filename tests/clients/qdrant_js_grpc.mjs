@@ -106,6 +106,9 @@ async function refuseAndDelete() {
   const params = (size) => ({ config: { case: 'params', value: { size, distance: 1 } } });
   out.create_again = await refusal(cols.create({ collectionName, vectorsConfig: params(4n) }));
   out.create_zero_size = await refusal(cols.create({ collectionName: collectionName + '-zero', vectorsConfig: params(0n) }));
+  out.create_reserved_name = await refusal(cols.create({ collectionName: collectionName + '-size', vectorsConfig: {
+    config: { case: 'paramsMap', value: { map: { size: { size: 4n, distance: 1 } } } } } }));
+  out.reserved_name_exists = (await cols.collectionExists({ collectionName: collectionName + '-size' })).result.exists;
   out.zero_size_exists = (await cols.collectionExists({ collectionName: collectionName + '-zero' })).result.exists;
   out.missing_collection = await refusal(p.count({ collectionName: collectionName + '-missing' }));
   out.count_after_refusals = Number((await p.count({ collectionName, exact: true })).result.count);

@@ -122,6 +122,9 @@ class GrpcClient(h.TestCase):
         self.assertEqual(out["create_zero_size"]["code"], INVALID_ARGUMENT, out["create_zero_size"])
         self.assertIn("vectors_config.params.size", out["create_zero_size"]["message"])
         self.assertFalse(out["zero_size_exists"])
+        # A named vector "size" would be stored as a config the node cannot read back at start-up.
+        self.assertEqual(out["create_reserved_name"]["code"], INVALID_ARGUMENT, out["create_reserved_name"])
+        self.assertFalse(out["reserved_name_exists"])
         self.assertEqual(out["count_after_refusals"], 30)
         self.assertIsNone(rest.call("GET", f"/collections/{c}/points/99").json.get("result"))
 
