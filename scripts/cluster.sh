@@ -39,7 +39,7 @@ done
 
 for i in 1 2 3; do
   port=$((BASE_PORT + i - 1))
-  "$BIN" serve --data-dir "$CLUSTER_DIR/node$i" --host 127.0.0.1 --http-port "$port" --p2p-port "$((BASE_PORT + 100 + i - 1))" \
+  "$BIN" serve --data-dir "$CLUSTER_DIR/node$i" --host 127.0.0.1 --http-port "$port" --p2p-port "$((BASE_PORT + 100 + i - 1))" --grpc-port "$((BASE_PORT + 200 + i - 1))" \
     --etcd "$etcd_url" --node-id "node$i" >"$CLUSTER_DIR/node$i.log" 2>&1 &
   pids+=($!)
   echo "node$i: http://127.0.0.1:$port (log $CLUSTER_DIR/node$i.log)"

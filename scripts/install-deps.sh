@@ -11,6 +11,7 @@ PACKAGES=(
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev libssl-dev
   libabsl-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libxxhash-dev libroaring-dev libarchive-dev libstemmer-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   prometheus curl etcd-server haproxy nodejs
   libhnswlib-dev libfaiss-dev libomp-dev libblas-dev liblapack-dev zlib1g-dev
 )

@@ -1,5 +1,6 @@
 // Collection endpoints: list, get, create, delete, exists, payload indexes.
 #include "api/handlers.h"
+#include "api/service.h"
 #include "security/permission.h"
 #include "api/strict_mode.h"
 #include "collection/collection_config.h"
@@ -52,13 +53,18 @@ StatusOr<json::value> HandleCollectionCluster(const Call& call) {
                       {"shard_transfers", json::array()}};
 }
 
+std::vector<std::string> VisibleCollections(const Call& call) {
+  std::vector<std::string> names;
+  const Principal* principal = call.context.principal.get();
+  for (std::string& name : call.catalog.List()) {
+    if (principal != nullptr && principal->CanSee(name)) names.push_back(std::move(name));
+  }
+  return names;
+}
+
 StatusOr<json::value> HandleListCollections(const Call& call) {
   json::array list;
-  // Only the collections the principal may read (deny by default: no principal sees none).
-  const Principal* principal = call.context.principal.get();
-  for (const std::string& name : call.catalog.List()) {
-    if (principal != nullptr && principal->CanSee(name)) list.push_back(json::object{{"name", name}});
-  }
+  for (const std::string& name : VisibleCollections(call)) list.push_back(json::object{{"name", name}});
   return json::object{{"collections", std::move(list)}};
 }
 
@@ -92,6 +98,12 @@ StatusOr<json::value> HandleCreateCollection(const Call& call) {
     return absl::InvalidArgumentError("unknown field \"payload_schema\"");
   }
   VJ_ASSIGN_OR_RETURN(CollectionConfig config, ParseCollectionConfig(body));
+  VJ_RETURN_IF_ERROR(CreateCollection(call, call.params[0], config));
+  return json::value(true);
+}
+
+Status CreateCollection(const Call& call, const std::string& name, const CollectionConfig& config) {
+  VJ_RETURN_IF_ERROR(ValidateUserCollectionName(name));
   // Limits apply to new collections only: a stored config with more shards still loads.
   const RequestLimits& limits = call.limits();
   if (config.shard_number > limits.max_shard_number) {
@@ -105,23 +117,27 @@ StatusOr<json::value> HandleCreateCollection(const Call& call) {
   // cluster's catalog, which counts the cluster's collections.
   // Node-wide (every tenant's collections count); a tenant's own quota is its namespace's check.
   const Catalog& node = call.node_catalog != nullptr ? *call.node_catalog : call.catalog;
-  if (limits.max_collections != 0 && !call.catalog.Exists(call.params[0]) &&
+  if (limits.max_collections != 0 && !call.catalog.Exists(name) &&
       node.List().size() >= limits.max_collections) {
     // A tenant is not told how many collections the node holds (other tenants' among them).
     const size_t asked = call.context.tenant.empty() ? node.List().size() + 1 : limits.max_collections + 1;
     return OverLimit("collections", asked, "collections", limits.max_collections, "collections");
   }
-  VJ_RETURN_IF_ERROR(call.catalog.CreateCollection(call.params[0], config));
-  return json::value(true);
+  return call.catalog.CreateCollection(name, config);
 }
 
 StatusOr<json::value> HandleDeleteCollection(const Call& call) {
+  VJ_ASSIGN_OR_RETURN(bool deleted, DeleteCollection(call, call.params[0]));
+  return json::value(deleted);
+}
+
+StatusOr<bool> DeleteCollection(const Call& call, const std::string& name) {
   // As Qdrant: deleting a collection that does not exist answers 200 with false (recreateCollection
   // deletes first).
-  Status deleted = call.catalog.DeleteCollection(call.params[0]);
-  if (deleted.code() == absl::StatusCode::kNotFound) return json::value(false);
+  Status deleted = call.catalog.DeleteCollection(name);
+  if (deleted.code() == absl::StatusCode::kNotFound) return false;
   VJ_RETURN_IF_ERROR(deleted);
-  return json::value(true);
+  return true;
 }
 
 StatusOr<json::value> HandleCollectionExists(const Call& call) {

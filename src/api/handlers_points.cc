@@ -6,6 +6,7 @@
 #include "api/handlers.h"
 #include "api/point_codec.h"
 #include "api/point_ops.h"
+#include "api/service.h"
 #include "api/strict_mode.h"
 #include "collection/order_by.h"
 #include "collection/payload_edit.h"
@@ -57,9 +58,8 @@ StatusOr<json::value> HandleRetrieve(const Call& call) {
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}, call.limits().max_payload_keys));
   VJ_ASSIGN_OR_RETURN(VectorSelector with_vector, ParseVectorSelector(FindField(body, "with_vector")));
-  VJ_RETURN_IF_ERROR(StrictMode::For(call, *collection).AdmitRetrieve(ids.size()));
   VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                      collection->Retrieve(ids, with_payload, with_vector));
+                      RetrievePoints(call, *collection, {std::move(ids), std::move(with_payload), std::move(with_vector)}));
   return ViewsToJson(views);
 }
 
@@ -104,20 +104,17 @@ StatusOr<json::value> HandleClearPayload(const Call& call) {
 }
 
 StatusOr<json::value> HandleScroll(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
   VJ_RETURN_IF_ERROR(CheckKnownFields(
       body, {"offset", "limit", "filter", "with_payload", "with_vector", "shard_key", "order_by"}, ""));
   ScrollRequest request;
-  request.deadline = deadline;
   if (const json::value* order_by = FindField(body, "order_by")) {
     VJ_ASSIGN_OR_RETURN(request.order_by, ParseOrderBy(*order_by));
     if (FindField(body, "offset") != nullptr) {
       return absl::InvalidArgumentError(
           "offset: cannot be used with order_by; continue from the last order_value with order_by.start_from");
     }
-    VJ_RETURN_IF_ERROR(CheckOrderByIndex(collection->config(), *request.order_by));
   }
   if (const json::value* offset = FindField(body, "offset")) {
     VJ_ASSIGN_OR_RETURN(request.offset, ParsePointId(*offset, "offset"));
@@ -128,17 +125,13 @@ StatusOr<json::value> HandleScroll(const Call& call) {
                       ParsePayloadSelector(FindField(body, "with_payload"),
                                            {PayloadSelector::Mode::kAll, {}}, call.limits().max_payload_keys));
   VJ_ASSIGN_OR_RETURN(request.with_vector, ParseVectorSelector(FindField(body, "with_vector")));
-  const StrictMode strict = StrictMode::For(call, *collection);
-  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
-  VJ_RETURN_IF_ERROR(strict.AdmitScroll(request.limit, request.filter));
-  VJ_ASSIGN_OR_RETURN(ScrollResult result, collection->Scroll(request));
+  VJ_ASSIGN_OR_RETURN(ScrollResult result, ScrollPoints(call, *collection, std::move(request)));
   json::value next = nullptr;
   if (result.next_page_offset) next = PointIdToJson(*result.next_page_offset);
   return json::object{{"points", ViewsToJson(result.points)}, {"next_page_offset", std::move(next)}};
 }
 
 StatusOr<json::value> HandleCount(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"filter", "exact", "shard_key"}, ""));
@@ -147,11 +140,38 @@ StatusOr<json::value> HandleCount(const Call& call) {
   if (const json::value* e = FindField(body, "exact")) {
     VJ_ASSIGN_OR_RETURN(exact, ReadBool(*e, "exact"));
   }
-  const StrictMode strict = StrictMode::For(call, *collection);
+  VJ_ASSIGN_OR_RETURN(uint64_t count, CountPoints(call, *collection, filter, exact));
+  return json::object{{"count", count}};
+}
+
+StatusOr<std::vector<PointView>> RetrievePoints(const Call& call, const Collection& collection,
+                                                const RetrieveRequest& request) {
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitRetrieve(request.ids.size()));
+  return collection.Retrieve(request.ids, request.with_payload, request.with_vector);
+}
+
+StatusOr<ScrollResult> ScrollPoints(const Call& call, const Collection& collection, ScrollRequest request) {
+  if (request.order_by) {
+    if (request.offset) {
+      return absl::InvalidArgumentError(
+          "offset: cannot be used with order_by; continue from the last order_value with order_by.start_from");
+    }
+    VJ_RETURN_IF_ERROR(CheckOrderByIndex(collection.config(), *request.order_by));
+  }
+  const StrictMode strict = StrictMode::For(call, collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  VJ_RETURN_IF_ERROR(strict.AdmitScroll(request.limit, request.filter));
+  VJ_ASSIGN_OR_RETURN(request.deadline, call.RequestDeadline());
+  return collection.Scroll(request);
+}
+
+StatusOr<uint64_t> CountPoints(const Call& call, const Collection& collection, const std::optional<Filter>& filter,
+                               bool exact) {
+  const StrictMode strict = StrictMode::For(call, collection);
   VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
   VJ_RETURN_IF_ERROR(strict.AdmitCount(filter));
-  VJ_ASSIGN_OR_RETURN(uint64_t count, collection->Count(filter, exact, deadline));
-  return json::object{{"count", count}};
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
+  return collection.Count(filter, exact, deadline);
 }
 
 }  // namespace vj

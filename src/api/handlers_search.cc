@@ -3,6 +3,7 @@
 #include "api/handlers.h"
 #include "api/point_codec.h"
 #include "api/query_codec.h"
+#include "api/service.h"
 #include "api/strict_mode.h"
 #include "core/json_fields.h"
 
@@ -20,20 +21,17 @@ json::array ScoredToJson(const std::vector<PointView>& views) {
 
 // One /points/query body, run as a query plan (collection/query_plan.h). Without "query" and
 // "prefetch" it lists points in id order, as Qdrant does.
-StatusOr<json::value> RunQuery(const Collection& collection, const json::value& body_value,
-                               const std::string& where, const RequestLimits& limits,
-                               const Deadline& deadline, const StrictMode& strict) {
+StatusOr<json::value> RunQuery(const Call& call, const Collection& collection, const json::value& body_value,
+                               const std::string& where) {
   VJ_ASSIGN_OR_RETURN(const json::object* body, ReadObject(body_value, where));
-  VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryPlan(*body, limits, where));
-  VJ_RETURN_IF_ERROR(strict.AdmitQueryPlan(plan));
-  plan.deadline = deadline;
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunQueryPlan(collection, plan));
+  VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryPlan(*body, call.limits(), where));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, QueryPoints(call, collection, std::move(plan)));
   return json::object{{"points", ScoredToJson(views)}};
 }
 
-StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const json::value& body_value,
-                                           const std::string& where, const RequestLimits& limits,
-                                           const Deadline& deadline, const StrictMode& strict) {
+StatusOr<std::vector<PointView>> RunSearch(const Call& call, const Collection& collection,
+                                           const json::value& body_value, const std::string& where) {
+  const RequestLimits limits = call.limits();
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"vector", "filter", "limit", "offset", "score_threshold",
@@ -41,8 +39,6 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
                                       where));
   QueryRequest request;
   VJ_RETURN_IF_ERROR(ParseSearchCommon(body, limits, &request));
-  VJ_RETURN_IF_ERROR(strict.AdmitQuery(request));
-  request.deadline = deadline;
   const json::value* vector = FindField(body, "vector");
   if (vector == nullptr) return absl::InvalidArgumentError("vector: missing");
   if (const json::object* named = vector->if_object()) {
@@ -62,7 +58,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
   } else {
     VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*vector, "vector"));
   }
-  return collection.Query(request);
+  return SearchPoints(call, collection, std::move(request));
 }
 
 StatusOr<const json::array*> ReadSearches(const json::object& body, const RequestLimits& limits) {
@@ -79,12 +75,10 @@ StatusOr<const json::array*> ReadSearches(const json::object& body, const Reques
 }  // namespace
 
 StatusOr<json::value> HandleQuery(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
-  const StrictMode strict = StrictMode::For(call, *collection);
-  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, 1));
   VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
-  return RunQuery(*collection, json::value(std::move(body)), "", call.limits(), deadline, strict);
+  return RunQuery(call, *collection, json::value(std::move(body)), "");
 }
 
 // Batches check the deadline before each query, so a batch that runs out of time stops there.
@@ -93,27 +87,21 @@ StatusOr<json::value> HandleQueryBatch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
-  const StrictMode strict = StrictMode::For(call, *collection);
-  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
-  VJ_RETURN_IF_ERROR(strict.CheckBatch(searches->size()));
+  VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, searches->size()));
   json::array results;
   for (size_t i = 0; i < searches->size(); ++i) {
     VJ_RETURN_IF_ERROR(deadline.Check("Query"));
-    VJ_ASSIGN_OR_RETURN(json::value r, RunQuery(*collection, (*searches)[i],
-                                                "searches[" + std::to_string(i) + "]", call.limits(), deadline, strict));
+    VJ_ASSIGN_OR_RETURN(json::value r, RunQuery(call, *collection, (*searches)[i], "searches[" + std::to_string(i) + "]"));
     results.push_back(std::move(r));
   }
   return results;
 }
 
 StatusOr<json::value> HandleSearch(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
-  const StrictMode strict = StrictMode::For(call, *collection);
-  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, 1));
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                      RunSearch(*collection, json::value(std::move(body)), "", call.limits(), deadline, strict));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunSearch(call, *collection, json::value(std::move(body)), ""));
   return ScoredToJson(views);
 }
 
@@ -122,18 +110,33 @@ StatusOr<json::value> HandleSearchBatch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
-  const StrictMode strict = StrictMode::For(call, *collection);
-  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
-  VJ_RETURN_IF_ERROR(strict.CheckBatch(searches->size()));
+  VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, searches->size()));
   json::array results;
   for (size_t i = 0; i < searches->size(); ++i) {
     VJ_RETURN_IF_ERROR(deadline.Check("Search"));
     VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                        RunSearch(*collection, (*searches)[i], "searches[" + std::to_string(i) + "]",
-                                  call.limits(), deadline, strict));
+                        RunSearch(call, *collection, (*searches)[i], "searches[" + std::to_string(i) + "]"));
     results.push_back(ScoredToJson(views));
   }
   return results;
+}
+
+Status AdmitReadBatch(const Call& call, const Collection& collection, size_t queries) {
+  const StrictMode strict = StrictMode::For(call, collection);
+  VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
+  return queries > 1 ? strict.CheckBatch(queries) : absl::OkStatus();
+}
+
+StatusOr<std::vector<PointView>> SearchPoints(const Call& call, const Collection& collection, QueryRequest request) {
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitQuery(request));
+  VJ_ASSIGN_OR_RETURN(request.deadline, call.RequestDeadline());
+  return collection.Query(request);
+}
+
+StatusOr<std::vector<PointView>> QueryPoints(const Call& call, const Collection& collection, QueryPlan plan) {
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitQueryPlan(plan));
+  VJ_ASSIGN_OR_RETURN(plan.deadline, call.RequestDeadline());
+  return RunQueryPlan(collection, plan);
 }
 
 }  // namespace vj

@@ -4,6 +4,7 @@
 
 #include "api/filter_codec.h"
 #include "api/point_codec.h"
+#include "api/service.h"
 #include "api/strict_mode.h"
 #include "collection/payload_edit.h"
 #include "core/json_fields.h"
@@ -60,6 +61,11 @@ StatusOr<PointSelector> ParseSelector(const json::object& body, const RequestLim
 StatusOr<PointWrite> ParseUpsertWrite(const Call& call, const Collection& collection, const json::object& body,
                                       uint64_t* upserted) {
   VJ_ASSIGN_OR_RETURN(std::vector<PointInput> points, ParseUpsertBody(body, call.limits().max_points_per_request, call.limits().max_sparse_nnz));
+  return PrepareUpsert(call, collection, std::move(points), upserted);
+}
+
+StatusOr<PointWrite> PrepareUpsert(const Call& call, const Collection& collection, std::vector<PointInput> points,
+                                   uint64_t* upserted) {
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitUpsert(points.size()));
   const uint64_t earlier = upserted != nullptr ? *upserted : 0;
   VJ_RETURN_IF_ERROR(CheckTenantPointQuota(call, earlier + points.size()));
@@ -73,9 +79,18 @@ StatusOr<PointWrite> ParseUpsertWrite(const Call& call, const Collection& collec
 StatusOr<PointWrite> ParseDeleteWrite(const Call& call, const Collection& collection, const json::object& body) {
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"points", "filter", "shard_key"}, ""));
   VJ_ASSIGN_OR_RETURN(PointSelector selector, ParseSelector(body, call.limits()));
+  return PrepareDelete(call, collection, std::move(selector));
+}
+
+StatusOr<PointWrite> PrepareDelete(const Call& call, const Collection& collection, PointSelector selector) {
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitWrite(selector));
   auto held = std::make_shared<PointSelector>(std::move(selector));
   return PointWrite([held](Collection& c, bool wait) { return c.Delete(*held, wait); });
+}
+
+StatusOr<WriteOutcome> RunPointWrite(Collection& collection, const PointWrite& write, bool wait) {
+  VJ_RETURN_IF_ERROR(write(collection, wait));
+  return WriteOutcome{collection.last_sequence(), wait};
 }
 
 StatusOr<PointWrite> ParsePayloadWrite(const Call& call, const Collection& collection, PayloadUpdate op,
@@ -191,8 +206,9 @@ StatusOr<json::value> ApplyPointWrite(const Call& call, const PointWriteParser& 
   VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(PointWrite write, parse(*collection, body));
-  VJ_RETURN_IF_ERROR(write(*collection, wait));
-  return UpdateResult(*collection, wait);
+  VJ_ASSIGN_OR_RETURN(WriteOutcome outcome, RunPointWrite(*collection, write, wait));
+  return json::object{{"operation_id", outcome.operation_id},
+                      {"status", outcome.completed ? "completed" : "acknowledged"}};
 }
 
 }  // namespace vj

@@ -160,6 +160,28 @@ Response NoRouteResponse(const RouteMatch& match, const Request& request) {
   return response;
 }
 
+Status RestApi::Run(const RequestContext& request_context, const RouteMatch& match, const Request& request,
+                    const std::function<Status(const Call&)>& work) {
+  NamespacedCatalog scoped = ScopedCatalog(catalog_, request_context, options_.security);
+  RequestContext context = request_context;
+  if (!context.deadline.is_set()) {
+    StatusOr<Deadline> deadline = ParseRequestTimeout(request, options_.limits);
+    if (!deadline.ok()) return deadline.status();
+    context.deadline = *deadline;
+  }
+  Call call{scoped, options_, context, request, match.params, std::nullopt, false};
+  call.node_catalog = &catalog_;
+  call.names = &scoped;
+  call.writes = match.route != nullptr && match.route->writes;
+  Status status;
+  try {
+    status = work(call);
+  } catch (const std::exception& e) {
+    status = absl::InternalError(std::string("internal error: ") + e.what());
+  }
+  return scoped.Unmap(status);
+}
+
 Response RestApi::Handle(const RequestContext& request_context, const RouteMatch& match, const Request& request) {
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {

@@ -85,6 +85,12 @@ class RestApi {
   // For tests of the handlers: a request of `port` with an unauthenticated admin's context (a peer's on
   // the peer port).
   Response Handle(const Request& request, Port port = Port::kPublic);
+  // For another transport's adapter (grpc/): runs `work` with the Call that the handler of `match`'s
+  // route would get for `request` (the principal's namespace, the deadline from ?timeout= or the
+  // default, node_catalog), after the pipeline admitted it (server/request_pipeline.h Admit). Errors
+  // name collections as the client does. `request` carries no body; its query may carry "timeout".
+  Status Run(const RequestContext& context, const RouteMatch& match, const Request& request,
+             const std::function<Status(const Call&)>& work);
   // True for requests of API routes that only read (queries, scroll, count, retrieve, listings): they
   // never wait for a write, so a transport may run them on its I/O thread.
   static bool NeverBlocks(Port port, const Request& request);

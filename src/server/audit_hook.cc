@@ -29,9 +29,10 @@ StatusOr<std::unique_ptr<AuditLog>> OpenAuditLog(const ServerConfig& config, con
 bool IsAdminAction(const RouteSpec& route) {
   if (route.method == "GET") return false;
   // Node-wide changes, and the collection actions that take or replace data wholesale: snapshots
-  // (create, recover, upload, delete) and deleting a collection.
+  // (create, recover, upload, delete) and deleting a collection (over REST or gRPC).
   return route.permission == Permission::kAdmin || route.pattern.find("/snapshots") != std::string_view::npos ||
-         (route.method == "DELETE" && route.pattern == "/collections/{name}");
+         (route.method == "DELETE" && route.pattern == "/collections/{name}") ||
+         route.pattern == "/qdrant.Collections/Delete";
 }
 
 AuditEvent AuditEventOf(const AuditedRequest& a) {

@@ -107,21 +107,20 @@ Response RequestPipeline::Handle(const Request& request) {
   return response;
 }
 
-Response RequestPipeline::Serve(const Request& request, RequestContext& context, RouteMatch& match,
-                                std::string& refusal) {
-  // The route is matched first so that a refusal can be audited with what it refused; it is answered
-  // only after authentication (probing paths needs credentials).
-  match = MatchRoute(port_, request.method, request.path);
-  // Authenticate: invalid credentials are refused even on public routes.
+Status RequestPipeline::Authenticate(const Request& request, RequestContext& context, std::string& reason) const {
+  // Invalid credentials are refused even on public routes.
   StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
-  if (!principal.ok()) return Refuse(principal.status(), context.request_id, AuthFailureReason(principal.status()), refusal);
+  if (!principal.ok()) {
+    reason = AuthFailureReason(principal.status());
+    return principal.status();
+  }
   context.principal = std::move(*principal);
   if (context.principal != nullptr && !context.principal->tenant.empty()) {
     // A key's tenant exists (deleting a tenant revokes its keys); a token may name any.
     const std::string& tenant = context.principal->tenant;
     if (!hooks_.tenant_exists || !hooks_.tenant_exists(tenant)) {
-      return Refuse(AuthFailure("unknown_tenant", "the credential's tenant \"" + tenant + "\" does not exist"),
-                    context.request_id, "unknown_tenant", refusal);
+      reason = "unknown_tenant";
+      return AuthFailure("unknown_tenant", "the credential's tenant \"" + tenant + "\" does not exist");
     }
     context.tenant = tenant;
   }
@@ -131,8 +130,98 @@ Response RequestPipeline::Serve(const Request& request, RequestContext& context,
                        : AuthFailure("unsupported_claim", "tokens with a value_exists claim are not accepted here");
     if (!valid.ok()) {
       const bool refused = valid.code() == absl::StatusCode::kUnauthenticated;
-      return Refuse(valid, context.request_id, refused ? AuthFailureReason(valid) : "unavailable", refusal);
+      reason = refused ? AuthFailureReason(valid) : "unavailable";
+      return valid;
     }
+  }
+  return absl::OkStatus();
+}
+
+Status RequestPipeline::Authorize(const RequestContext& context, const RouteMatch& match,
+                                  const std::optional<std::string>& alias, std::string& reason) const {
+  const RouteSpec& route = *match.route;
+  const bool open = route.permission == Permission::kPublic ||
+                    (hooks_.metrics_public && route.server == RouteServer::kTransport);
+  if (open) return absl::OkStatus();
+  if (context.principal == nullptr) {
+    reason = "missing";
+    return MissingCredentials();
+  }
+  const Principal& who = *context.principal;
+  reason = "forbidden";
+  // A tenant principal acts inside its tenant only: node-wide routes (keys, roles, tenants, cluster,
+  // full snapshots, metrics) are refused whatever its grants, so an "admin" key of a tenant is the
+  // admin of its tenant's collections and nothing more.
+  if (!context.tenant.empty() && !TenantMayUse(route)) {
+    return absl::PermissionDeniedError(who.id + " acts for tenant " + context.tenant +
+                                       " and may not use node-wide routes");
+  }
+  const bool allowed = route.scope == RouteScope::kAnyCollection
+                           ? std::any_of(who.grants.begin(), who.grants.end(),
+                                         [&](const Grant& g) { return g.level >= route.permission &&
+                                                                      g.level != Permission::kInternal; })
+                           : who.Allows(route.permission, match.collection());
+  if (!allowed) {
+    std::string what = std::string(PermissionName(route.permission));
+    what += match.collection() ? " access to collection " + (alias ? *alias : std::string(*match.collection()))
+                               : " access to this node";
+    return absl::PermissionDeniedError(who.id + " lacks " + what);
+  }
+  if (hooks_.rate_limit) {
+    if (std::optional<int> wait = hooks_.rate_limit(who, route)) {
+      reason = "rate_limited";
+      return RetryAfterError("rate limit of " + who.id + " reached: retry in " + std::to_string(*wait) + " s", *wait);
+    }
+  }
+  if (!context.tenant.empty() && hooks_.tenant_rate_limit) {
+    if (Status quota = hooks_.tenant_rate_limit(context.tenant, route); !quota.ok()) {
+      reason = "tenant_rate_limited";
+      return quota;
+    }
+  }
+  reason.clear();
+  return absl::OkStatus();
+}
+
+StatusOr<RequestContext> RequestPipeline::Admit(const Request& request, RouteMatch& match, bool accepts_alias,
+                                                std::string& refusal) {
+  RequestContext context = NewContext(request);
+  std::string reason;
+  Status status = Authenticate(request, context, reason);
+  std::optional<std::string> alias;
+  if (status.ok()) {
+    if (accepts_alias && hooks_.resolve_collection && match.route != nullptr) {
+      alias = hooks_.resolve_collection(context, match);
+    }
+    if (match.route == nullptr) {
+      reason = "forbidden";
+      status = absl::PermissionDeniedError("no permission is declared for this method");
+    } else {
+      status = Authorize(context, match, alias, reason);
+    }
+  }
+  if (status.ok()) return context;
+  refusal = reason;
+  metrics_.Increment(kAuthFailures, {{"reason", reason}});
+  if (hooks_.audit) {
+    hooks_.audit(AuditedRequest{context, request, match, HttpStatusFor(status), refusal});
+  }
+  return status;
+}
+
+void RequestPipeline::Audit(const RequestContext& context, const Request& request, const RouteMatch& match,
+                            int status) const {
+  if (hooks_.audit) hooks_.audit(AuditedRequest{context, request, match, status, {}});
+}
+
+Response RequestPipeline::Serve(const Request& request, RequestContext& context, RouteMatch& match,
+                                std::string& refusal) {
+  // The route is matched first so that a refusal can be audited with what it refused; it is answered
+  // only after authentication (probing paths needs credentials).
+  match = MatchRoute(port_, request.method, request.path);
+  std::string reason;
+  if (Status status = Authenticate(request, context, reason); !status.ok()) {
+    return Refuse(status, context.request_id, reason, refusal);
   }
   if (port_ == Port::kPeer) {
     if (Status version = CheckPeerProtocolVersion(request.headers); !version.ok()) {
@@ -155,45 +244,9 @@ Response RequestPipeline::Serve(const Request& request, RequestContext& context,
   }
   const RouteSpec& route = *match.route;
 
-  // Authorize with the route's declared permission.
-  const bool open = route.permission == Permission::kPublic ||
-                    (hooks_.metrics_public && route.server == RouteServer::kTransport);
-  if (!open) {
-    if (context.principal == nullptr) {
-      return Refuse(MissingCredentials(), context.request_id, "missing", refusal);
-    }
-    const Principal& who = *context.principal;
-    // A tenant principal acts inside its tenant only: node-wide routes (keys, roles, tenants, cluster,
-    // full snapshots, metrics) are refused whatever its grants, so an "admin" key of a tenant is the
-    // admin of its tenant's collections and nothing more.
-    if (!context.tenant.empty() && !TenantMayUse(route)) {
-      return Refuse(absl::PermissionDeniedError(who.id + " acts for tenant " + context.tenant +
-                                                " and may not use node-wide routes"),
-                    context.request_id, "forbidden", refusal);
-    }
-    const bool allowed = route.scope == RouteScope::kAnyCollection
-                             ? std::any_of(who.grants.begin(), who.grants.end(),
-                                           [&](const Grant& g) { return g.level >= route.permission &&
-                                                                        g.level != Permission::kInternal; })
-                             : who.Allows(route.permission, match.collection());
-    if (!allowed) {
-      std::string what = std::string(PermissionName(route.permission));
-      what += match.collection() ? " access to collection " + (alias ? *alias : std::string(*match.collection()))
-                                 : " access to this node";
-      return Refuse(absl::PermissionDeniedError(who.id + " lacks " + what), context.request_id, "forbidden", refusal);
-    }
-    if (hooks_.rate_limit) {
-      if (std::optional<int> wait = hooks_.rate_limit(who, route)) {
-        return Refuse(RetryAfterError("rate limit of " + who.id + " reached: retry in " + std::to_string(*wait) + " s",
-                                      *wait),
-                      context.request_id, "rate_limited", refusal);
-      }
-    }
-    if (!context.tenant.empty() && hooks_.tenant_rate_limit) {
-      if (Status quota = hooks_.tenant_rate_limit(context.tenant, route); !quota.ok()) {
-        return Refuse(quota, context.request_id, "tenant_rate_limited", refusal);
-      }
-    }
+  // Authorize with the route's declared permission, then the rate limits.
+  if (Status status = Authorize(context, match, alias, reason); !status.ok()) {
+    return Refuse(status, context.request_id, reason, refusal);
   }
 
   Response response;

@@ -117,10 +117,27 @@ class RequestPipeline {
                   std::string node_nonce);
   Response Handle(const Request& request);
 
+  // For a transport with its own method table (gRPC; grpc/grpc_method_table.h): the same steps up to
+  // the handler (authenticate, tenant, value_exists, alias, authorize with `match`'s route, rate
+  // limits) for a request that carries only headers. Returns the request's context, or the refusal
+  // (Unauthenticated, PermissionDenied, or ResourceExhausted with RetryAfterSeconds), counted in
+  // vjvector_auth_failures_total and audited; `refusal` names its reason. A null route is refused.
+  // `accepts_alias`: whether the collection parameter may name an alias (resolve_collection).
+  StatusOr<RequestContext> Admit(const Request& request, RouteMatch& match, bool accepts_alias,
+                                 std::string& refusal);
+  // The audit hook for an admitted request of such a transport, with the HTTP status its answer
+  // stands for (api/error_mapping.h HttpStatusFor).
+  void Audit(const RequestContext& context, const Request& request, const RouteMatch& match, int status) const;
+
  private:
   // The chain up to the answer; `match` and `refusal` tell the audit hook what was asked and why it
   // was refused.
   Response Serve(const Request& request, RequestContext& context, RouteMatch& match, std::string& refusal);
+  // Credentials, the principal's tenant and its value_exists claim; a refusal sets `reason`.
+  Status Authenticate(const Request& request, RequestContext& context, std::string& reason) const;
+  // The route's permission and scope, then the principal's and its tenant's rate limits.
+  Status Authorize(const RequestContext& context, const RouteMatch& match,
+                   const std::optional<std::string>& alias, std::string& reason) const;
   Response Refuse(const Status& status, const std::string& request_id, std::string_view reason,
                   std::string& refusal);
   RequestContext NewContext(const Request& request);

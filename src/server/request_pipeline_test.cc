@@ -348,3 +348,60 @@ TEST_F(RequestPipelineTest, TenantPrincipalsActInTheirTenantOnly) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+// Admit: another transport's route (the gRPC method table's shape), authorized as REST routes are.
+constexpr RouteSpec kForeignRead{Port::kPublic, "POST", "/qdrant.Points/Count", Permission::kRead,
+                                 RouteScope::kCollection, RouteServer::kApi, nullptr, false, false};
+constexpr RouteSpec kForeignWrite{Port::kPublic, "POST", "/qdrant.Points/Upsert", Permission::kWrite,
+                                  RouteScope::kCollection, RouteServer::kApi, nullptr, true, false};
+
+TEST_F(RequestPipelineTest, AdmitAuthorizesAForeignRouteAndAuditsRefusals) {
+  DeclarePipelineMetrics(metrics_);
+  std::vector<std::string> audited;
+  RequestPipelineHooks hooks;
+  hooks.audit = [&](const AuditedRequest& a) { audited.push_back(std::to_string(a.status) + " " + std::string(a.refusal)); };
+  hooks.resolve_collection = [](const RequestContext&, RouteMatch& match) -> std::optional<std::string> {
+    if (match.params.at(0) != "alias") return std::nullopt;
+    match.params[0] = "logs-1";
+    return std::string("alias");
+  };
+  RequestPipeline p = Make(Port::kPublic, hooks);
+  auto match = [](const RouteSpec& route, std::string collection) {
+    RouteMatch m;
+    m.route = &route;
+    m.params = {std::move(collection)};
+    return m;
+  };
+  std::string refusal;
+  RouteMatch m = match(kForeignRead, "a");
+  StatusOr<RequestContext> none = p.Admit(vj::Make("POST", "/qdrant.Points/Count"), m, true, refusal);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(refusal, "missing");
+
+  m = match(kForeignWrite, "a");
+  StatusOr<RequestContext> reader = p.Admit(vj::Make("POST", "/qdrant.Points/Upsert", "reader"), m, true, refusal);
+  EXPECT_EQ(reader.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(reader.status().message()), HasSubstr("write access to collection a"));
+
+  // An alias is resolved before the grant is checked, only where the method accepts one.
+  m = match(kForeignWrite, "alias");
+  StatusOr<RequestContext> logs = p.Admit(vj::Make("POST", "/qdrant.Points/Upsert", "logs"), m, true, refusal);
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  EXPECT_EQ(logs->principal->id, "key:logs");
+  EXPECT_EQ(m.params[0], "logs-1");
+  m = match(kForeignWrite, "alias");
+  EXPECT_EQ(p.Admit(vj::Make("POST", "/qdrant.Points/Upsert", "logs"), m, false, refusal).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  // A method without a table entry is refused, whoever asks.
+  RouteMatch unknown;
+  EXPECT_EQ(p.Admit(vj::Make("POST", "/qdrant.Points/Nope", "admin"), unknown, true, refusal).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(audited, (std::vector<std::string>{"401 missing", "403 forbidden", "403 forbidden", "403 forbidden"}));
+}
+
+}  // namespace
+}  // namespace vj

@@ -337,6 +337,15 @@ constexpr Setting kSettings[] = {
     {"HTTP_MAX_QUEUED_REQUESTS", "http.max_queued_requests", SetMaxQueuedRequests},
     {"HTTP_MAX_BUFFERED_BODY_BYTES", "http.max_buffered_body_bytes", SetMaxBufferedBodyBytes},
     {"HTTP_MAX_PENDING_RESPONSE_BYTES", "http.max_pending_response_bytes", SetMaxPendingResponseBytes},
+    {"GRPC_PORT", "grpc.port", [](ServerConfig& c, const std::string& v) {
+       VJ_ASSIGN_OR_RETURN(uint64_t n, ParseNumber(v, 0, 65535));
+       c.grpc_port = static_cast<uint16_t>(n);
+       return absl::OkStatus();
+     }},
+    {"GRPC_HOST", "grpc.host", [](ServerConfig& c, const std::string& v) {
+       c.grpc_host = v;
+       return absl::OkStatus();
+     }},
     {"LOG_FORMAT", "log.format", SetLogFormat},
     {"LOG_LEVEL", "log.level", SetLogLevel},
     {"CLUSTER_ETCD", "cluster.etcd", SetEtcd},

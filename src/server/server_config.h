@@ -7,6 +7,7 @@
 //          max_connections: 1024, max_queued_requests: 256, max_buffered_body_bytes: 268435456,
 //          max_pending_response_bytes: 536870912,
 //          cors_origins: [https://app.example.com], allowed_hosts: [vjvector.example.com]}  (lists)
+//   grpc: {port: 6334, host: <http.host>}  (0 = no gRPC port; docs/api.md "gRPC")
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, p2p_port: 6335, advertise_url: "http://10.0.0.5:6335",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>,
@@ -77,6 +78,9 @@ struct ServerConfig {
   size_t max_queued_requests = 256;
   size_t max_buffered_body_bytes = 256ull << 20;
   size_t max_pending_response_bytes = 512ull << 20;
+  // The Qdrant-compatible gRPC port (grpc/grpc_server.h): 0 = off. Its host: empty = `host`.
+  uint16_t grpc_port = 6334;
+  std::string grpc_host;
   std::string log_format = "text";
   std::string log_level = "info";
   std::string etcd;            // comma-separated etcd endpoints; empty = a standalone node

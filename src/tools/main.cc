@@ -50,6 +50,7 @@
 #include "security/rate_limiter.h"
 #include "server/server_config.h"
 #include "server/tls_context.h"
+#include "grpc/grpc_server.h"
 #include "storage/power_loss_fs.h"
 
 namespace {
@@ -488,12 +489,16 @@ int Serve(const vj::ServerConfig& config) {
     spdlog::critical("{}", vj::StatusMessage(front_door.status()));
     return 1;
   }
-  // Secure by default: a node reachable from other machines needs credentials unless told otherwise.
+  // Secure by default: a node reachable from other machines needs credentials unless told otherwise,
+  // on either public port (REST, and gRPC on its own host when set).
+  const std::string& grpc_host = config.grpc_host.empty() ? config.host : config.grpc_host;
   const bool loopback = vj::IsLoopbackName(config.host);
+  const bool public_loopback = loopback && (config.grpc_port == 0 || vj::IsLoopbackName(grpc_host));
   const bool authenticates = (*front_door)->configured();
-  if (!authenticates && !loopback && !config.allow_unauthenticated) {
+  if (!authenticates && !public_loopback && !config.allow_unauthenticated) {
     spdlog::critical("refusing to serve {} without authentication: set security.api_key (or JWT/OIDC), or "
-                     "security.allow_unauthenticated: true to run open (docs/security.md)", config.host);
+                     "security.allow_unauthenticated: true to run open (docs/security.md)",
+                     vj::IsLoopbackName(config.host) ? grpc_host : config.host);
     return 1;
   }
   if (cluster_mode && config.internal_token.empty() && !loopback && !config.allow_unauthenticated) {
@@ -594,6 +599,24 @@ int Serve(const vj::ServerConfig& config) {
   if (vj::Status st = server.Start(); !st.ok()) {
     spdlog::critical("cannot start the HTTP server: {}", vj::StatusMessage(st));
     return 1;
+  }
+  // The gRPC port: the same pipeline (credentials, permissions, rate limits, audit) and the same RestApi.
+  std::unique_ptr<vj::GrpcServer> grpc_server;
+  if (config.grpc_port != 0) {
+    vj::GrpcServerOptions grpc_options{grpc_host, config.grpc_port,
+                                       config.tls_cert_file, config.tls_key_file, config.tls_ca_file,
+                                       *vj::ParseTlsClientAuth(config.tls_client_auth), config.max_body_bytes,
+                                       kVersion};
+    grpc_server = std::make_unique<vj::GrpcServer>(std::move(grpc_options), public_pipeline,
+                                                   [&live_api] { return live_api.load(std::memory_order_acquire); },
+                                                   metrics);
+    if (vj::Status st = grpc_server->Start(); !st.ok()) {
+      spdlog::critical("cannot start the gRPC port: {}", vj::StatusMessage(st));
+      server.Stop();
+      return 1;
+    }
+    spdlog::info("gRPC listening on {}:{}{}", grpc_host,
+                 grpc_server->bound_port(), tls ? " (TLS)" : "");
   }
   std::unique_ptr<vj::HttpServer> peer_server;
   if (cluster_mode) {
@@ -726,6 +749,7 @@ int Serve(const vj::ServerConfig& config) {
   spdlog::info("received signal {}: draining requests", signal_number);
   ready.store(false);
   server.Stop();
+  if (grpc_server) grpc_server->Stop();
   if (peer_server) peer_server->Stop();
   live_api.store(nullptr);
   live_catalog.store(nullptr);
@@ -783,11 +807,13 @@ int main(int argc, char** argv) {
   std::string etcd, node_id, advertise_url, cluster_prefix;
   std::string cors_origins, allowed_hosts;
   int64_t lease_ttl = -1;
-  int64_t port = -1, p2p_port = -1, threads = -1, max_body = -1, busy_poll = -1;
+  int64_t port = -1, p2p_port = -1, grpc_port = -1, threads = -1, max_body = -1, busy_poll = -1;
   serve->add_option("--config", config_file, "YAML config file");
   serve->add_option("--data-dir", data_dir, "Data directory (default ./data)");
   serve->add_option("--host", host, "Address to listen on (default 127.0.0.1)");
   serve->add_option("--http-port", port, "REST port (default 6333)")->check(CLI::Range(0, 65535));
+  serve->add_option("--grpc-port", grpc_port, "Qdrant-compatible gRPC port (default 6334; 0 = off)")
+      ->check(CLI::Range(0, 65535));
   serve->add_option("--threads", threads, "HTTP I/O threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
   serve->add_option("--busy-poll-us", busy_poll,
@@ -835,6 +861,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) flags["DATA_DIR"] = data_dir;
   if (!host.empty()) flags["HTTP_HOST"] = host;
   if (port >= 0) flags["HTTP_PORT"] = std::to_string(port);
+  if (grpc_port >= 0) flags["GRPC_PORT"] = std::to_string(grpc_port);
   if (threads >= 0) flags["HTTP_THREADS"] = std::to_string(threads);
   if (max_body >= 0) flags["HTTP_MAX_BODY_BYTES"] = std::to_string(max_body);
   if (busy_poll >= 0) flags["HTTP_BUSY_POLL_US"] = std::to_string(busy_poll);

@@ -119,6 +119,7 @@ class Node:
         for k in list(run_env):
             if k.startswith("VJVECTOR_"):
                 del run_env[k]  # only what the test sets may influence the config
+        run_env["VJVECTOR_GRPC_PORT"] = "0"  # no gRPC port: the default 6334 is shared by concurrent tests
         run_env.update(env or {})
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=run_env)
 

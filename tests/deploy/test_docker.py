@@ -111,7 +111,7 @@ class Dockerfile(unittest.TestCase):
         user = users[0].split(":")[0]
         self.assertNotIn(user, ("root", "0"))
         self.assertEqual(json.loads(self.final("VOLUME")[0]), ["/data"])
-        self.assertEqual(self.final("EXPOSE"), ["6333"])
+        self.assertEqual(self.final("EXPOSE"), ["6333 6334"])  # REST, gRPC
         env = dict(re.findall(r"(\w+)=(\S+)", " ".join(self.final("ENV"))))
         self.assertEqual(env.get("VJVECTOR_HTTP_HOST"), "0.0.0.0")
         self.assertEqual(env.get("VJVECTOR_DATA_DIR"), "/data")

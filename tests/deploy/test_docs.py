@@ -50,6 +50,7 @@ def defaults():
 
 # ServerConfig member behind each setting (the setters in server_config.cc).
 MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTTP_THREADS": "threads",
+          "GRPC_PORT": "grpc_port", "GRPC_HOST": "grpc_host",
           "HTTP_MAX_BODY_BYTES": "max_body_bytes", "HTTP_BUSY_POLL_US": "busy_poll_us",
           "HTTP_MAX_CONNECTIONS": "max_connections", "HTTP_MAX_QUEUED_REQUESTS": "max_queued_requests",
           "HTTP_MAX_BUFFERED_BODY_BYTES": "max_buffered_body_bytes",

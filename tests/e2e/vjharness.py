@@ -398,6 +398,9 @@ class Server:
         for k in list(env):
             if k.startswith("VJVECTOR_"):
                 del env[k]  # the environment must not leak settings into a test
+        # No gRPC port unless a test asks for one (--grpc-port): the default 6334 would be shared by every
+        # node that tests start at once.
+        env["VJVECTOR_GRPC_PORT"] = "0"
         if self.env:
             env.update(self.env)
         self.exit_code = None

@@ -172,7 +172,7 @@ class Node:
         self.starts += 1
         self.killed = False
         argv = [self.cluster.binary, "serve", "--data-dir", self.data_dir, "--host", "127.0.0.1",
-                "--http-port", str(self.port), "--p2p-port", str(self.p2p_port), "--etcd", self.cluster.etcd.url, "--node-id", self.name,
+                "--http-port", str(self.port), "--p2p-port", str(self.p2p_port), "--grpc-port", "0", "--etcd", self.cluster.etcd.url, "--node-id", self.name,
                 "--lease-ttl", str(self.cluster.lease_ttl)]
         if self.cluster.links:
             argv += ["--advertise-url", f"http://127.0.0.1:{self.cluster.links.proxy_port[self.name]}"]
