@@ -158,37 +158,55 @@ void BM_FrontDoor(benchmark::State& state) {
 }
 BENCHMARK(BM_FrontDoor)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
-// Count (exact) over 20,000 points of 768 dimensions with filters that payload indexes cannot answer alone, so the shard
-// evaluates them point by point (ShardState::MatchingIds): range(0) 0: a `should` of a range and
-// has_vector (asks the vector index whether it holds each point), 1: a `should` of a range and a text
-// match on a full-text index (answered from its posting lists), 2: the range alone (the payload walk's
+// The collection BM_CountFiltered counts in, made once per process (an HNSW build of 20,000 points takes
+// seconds) and removed at exit.
+struct CountFixture {
+  static constexpr size_t kPoints = 20000;
+  static constexpr size_t kDim = 768;
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("vjvector-microbench-count-" + std::to_string(::getpid()))).string();
+  std::unique_ptr<vj::Database> database;
+  std::unique_ptr<vj::RestApi> api;
+  std::string error;
+
+  CountFixture() {
+    std::filesystem::remove_all(dir);
+    vj::DatabaseOptions options;
+    options.data_dir = dir;
+    database = vj::Database::Open(options).value();
+    auto config = vj::ParseCollectionConfig(
+                      vj::ParseJson("{\"vectors\": {\"size\": 768, \"distance\": \"Dot\"}}").value())
+                      .value();
+    if (!database->CreateCollection("c", config).ok()) error = "create failed";
+    api = std::make_unique<vj::RestApi>(*database, vj::RestApiOptions{});
+    vj::Response index = api->Handle(vj::Request{"PUT", "/collections/c/index", {{"wait", "true"}},
+                                                 R"({"field_name": "t", "field_schema": {"type": "text"}})", {}});
+    if (index.status != 200) error = index.body;
+    static const char* kWords[] = {"red", "green", "blue", "cyan", "black", "white", "amber", "olive"};
+    std::vector<vj::PointInput> points(kPoints);
+    for (size_t i = 0; i < kPoints; ++i) {
+      points[i].id = vj::PointId::Num(i + 1);
+      points[i].vectors[""].assign(kDim, 0.01f * static_cast<float>(i % 7));
+      points[i].payload["n"] = static_cast<int64_t>(i % 100);
+      points[i].payload["t"] = std::string(kWords[i % 8]) + " car " + kWords[(i / 8) % 8] + " road";
+    }
+    if (!database->Get("c").value()->Upsert(std::move(points), true).ok()) error = "upsert failed";
+  }
+  ~CountFixture() {
+    api.reset();
+    database.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+// Count (exact) over 20,000 points of 768 dimensions with filters that payload indexes cannot answer
+// alone, so the shard evaluates them point by point (ShardState::MatchingIds). range(0) 0: a `should` of
+// a range and has_vector (asks the vector index whether it holds each point), 1: a `should` of a range and
+// a text match on a full-text index (answered from its posting lists), 2: two ranges (the payload walk's
 // floor). The per-point cost is the time / 20,000.
 void BM_CountFiltered(benchmark::State& state) {
-  constexpr size_t kPoints = 20000;
-  constexpr size_t kDimOfCount = 768;
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("vjvector-microbench-count-" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(dir);
-  vj::DatabaseOptions options;
-  options.data_dir = dir;
-  auto database = vj::Database::Open(options).value();
-  auto config = vj::ParseCollectionConfig(
-                    vj::ParseJson("{\"vectors\": {\"size\": 768, \"distance\": \"Dot\"}}").value())
-                    .value();
-  if (!database->CreateCollection("c", config).ok()) state.SkipWithError("create failed");
-  vj::RestApi api(*database, vj::RestApiOptions{});
-  vj::Response index = api.Handle(vj::Request{"PUT", "/collections/c/index", {{"wait", "true"}},
-                                              R"({"field_name": "t", "field_schema": {"type": "text"}})", {}});
-  if (index.status != 200) state.SkipWithError(index.body.c_str());
-  static const char* kWords[] = {"red", "green", "blue", "cyan", "black", "white", "amber", "olive"};
-  std::vector<vj::PointInput> points(kPoints);
-  for (size_t i = 0; i < kPoints; ++i) {
-    points[i].id = vj::PointId::Num(i + 1);
-    points[i].vectors[""].assign(kDimOfCount, 0.01f * static_cast<float>(i % 7));
-    points[i].payload["n"] = static_cast<int64_t>(i % 100);
-    points[i].payload["t"] = std::string(kWords[i % 8]) + " car " + kWords[(i / 8) % 8] + " road";
-  }
-  if (!database->Get("c").value()->Upsert(std::move(points), true).ok()) state.SkipWithError("upsert failed");
+  static CountFixture fixture;
+  if (!fixture.error.empty()) state.SkipWithError(fixture.error.c_str());
   static const char* kBodies[] = {
       R"({"exact": true, "filter": {"should": [{"key": "n", "range": {"lt": 10}}, {"has_vector": ""}]}})",
       R"({"exact": true, "filter": {"should": [{"key": "n", "range": {"lt": 10}}, {"key": "t", "match": {"text": "olive road"}}]}})",
@@ -197,14 +215,13 @@ void BM_CountFiltered(benchmark::State& state) {
   static const char* kLabels[] = {"range or has_vector", "range or text (indexed)", "range or range"};
   const int kind = static_cast<int>(state.range(0));
   for (auto _ : state) {
-    vj::Response response = api.Handle(vj::Request{"POST", "/collections/c/points/count", {}, kBodies[kind], {}});
+    vj::Response response =
+        fixture.api->Handle(vj::Request{"POST", "/collections/c/points/count", {}, kBodies[kind], {}});
     if (response.status != 200) state.SkipWithError(response.body.c_str());
     benchmark::DoNotOptimize(response);
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPoints));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * CountFixture::kPoints));
   state.SetLabel(kLabels[kind]);
-  database.reset();
-  std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_CountFiltered)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
