@@ -3,6 +3,7 @@
 #include "api/handlers.h"
 #include "api/point_codec.h"
 #include "api/query_codec.h"
+#include "api/request_phases.h"
 #include "api/strict_mode.h"
 #include "core/json_fields.h"
 
@@ -27,8 +28,12 @@ StatusOr<json::value> RunQuery(const Collection& collection, const json::value& 
   VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryPlan(*body, limits, where));
   VJ_RETURN_IF_ERROR(strict.AdmitQueryPlan(plan));
   plan.deadline = deadline;
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunQueryPlan(collection, plan));
-  return json::object{{"points", ScoredToJson(views)}};
+  StatusOr<std::vector<PointView>> views = [&] {
+    ExecutePhase execute;
+    return RunQueryPlan(collection, plan);
+  }();
+  if (!views.ok()) return views.status();
+  return json::object{{"points", ScoredToJson(*views)}};
 }
 
 StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const json::value& body_value,
@@ -62,6 +67,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
   } else {
     VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*vector, "vector"));
   }
+  ExecutePhase execute;
   return collection.Query(request);
 }
 
