@@ -1,4 +1,5 @@
 // Search endpoints: the universal /points/query (and batch) and the older /points/search (and batch).
+#include "api/fast_body.h"
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
@@ -20,12 +21,13 @@ json::array ScoredToJson(const std::vector<PointView>& views) {
 }
 
 // One /points/query body, run as a query plan (collection/query_plan.h). Without "query" and
-// "prefetch" it lists points in id order, as Qdrant does.
+// "prefetch" it lists points in id order, as Qdrant does. `fast`: the vector decoded apart (fast_body.h).
 StatusOr<json::value> RunQuery(const Collection& collection, const json::value& body_value,
                                const std::string& where, const RequestLimits& limits,
-                               const Deadline& deadline, const StrictMode& strict) {
+                               const Deadline& deadline, const StrictMode& strict, FastBody* fast = nullptr) {
   VJ_ASSIGN_OR_RETURN(const json::object* body, ReadObject(body_value, where));
   VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryPlan(*body, limits, where));
+  if (fast != nullptr) VJ_RETURN_IF_ERROR(RestoreVector(fast, &plan));
   VJ_RETURN_IF_ERROR(strict.AdmitQueryPlan(plan));
   plan.deadline = deadline;
   StatusOr<std::vector<PointView>> views = [&] {
@@ -38,7 +40,8 @@ StatusOr<json::value> RunQuery(const Collection& collection, const json::value& 
 
 StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const json::value& body_value,
                                            const std::string& where, const RequestLimits& limits,
-                                           const Deadline& deadline, const StrictMode& strict) {
+                                           const Deadline& deadline, const StrictMode& strict,
+                                           FastBody* fast = nullptr) {
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
   VJ_RETURN_IF_ERROR(CheckKnownFields(body, {"vector", "filter", "limit", "offset", "score_threshold",
@@ -67,6 +70,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Collection& collection, const j
   } else {
     VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*vector, "vector"));
   }
+  if (fast != nullptr) VJ_RETURN_IF_ERROR(RestoreVector(fast, &request));
   ExecutePhase execute;
   return collection.Query(request);
 }
@@ -89,8 +93,8 @@ StatusOr<json::value> HandleQuery(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   const StrictMode strict = StrictMode::For(call, *collection);
   VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
-  VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
-  return RunQuery(*collection, json::value(std::move(body)), "", call.limits(), deadline, strict);
+  VJ_ASSIGN_OR_RETURN(FastBody body, DecodeBody(call, BodyVectorSlot::kQuery, /*optional=*/true));
+  return RunQuery(*collection, json::value(std::move(body.json)), "", call.limits(), deadline, strict, &body);
 }
 
 // Batches check the deadline before each query, so a batch that runs out of time stops there.
@@ -117,9 +121,9 @@ StatusOr<json::value> HandleSearch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   const StrictMode strict = StrictMode::For(call, *collection);
   VJ_RETURN_IF_ERROR(strict.AdmitTimeout(call));
-  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                      RunSearch(*collection, json::value(std::move(body)), "", call.limits(), deadline, strict));
+  VJ_ASSIGN_OR_RETURN(FastBody body, DecodeBody(call, BodyVectorSlot::kSearch, /*optional=*/false));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunSearch(*collection, json::value(std::move(body.json)), "",
+                                                              call.limits(), deadline, strict, &body));
   return ScoredToJson(views);
 }
 
