@@ -13,6 +13,8 @@
 #include <string>
 #include <unistd.h>
 
+#include "api/fast_body.h"
+#include "api/point_codec.h"
 #include "api/rest_api.h"
 #include "bench/json_body.h"
 #include "collection/database.h"
@@ -49,6 +51,26 @@ void BM_ParseJson(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseJson)->Arg(0)->Arg(1);
 
+// The body to its floats: ParseJson then ParseFloatVector (the ordinary path), or TryDecodeFastBody
+// (api/fast_body.h), which reads the vector's numbers straight into floats.
+void BM_DecodeQueryVector(benchmark::State& state) {
+  const std::string body = QueryBody(state.range(0) != 0);
+  const bool fast = state.range(1) != 0;
+  for (auto _ : state) {
+    if (fast) {
+      auto decoded = vj::TryDecodeFastBody(body, 64, vj::BodyVectorSlot::kQuery);
+      if (!decoded || !decoded->vector) state.SkipWithError("the fast path refused the body");
+      benchmark::DoNotOptimize(decoded);
+    } else {
+      auto value = vj::ParseJson(body);
+      auto floats = vj::ParseFloatVector(value->as_object().at("query"), "query");
+      benchmark::DoNotOptimize(floats);
+    }
+  }
+  state.SetLabel(std::string(state.range(0) != 0 ? "random floats" : "integers") + (fast ? ", fast" : ", ordinary"));
+}
+BENCHMARK(BM_DecodeQueryVector)->Args({0, 0})->Args({0, 1})->Args({1, 0})->Args({1, 1});
+
 // RestApi::Handle for POST /points/query on a collection of one point: routing, body decode, the request,
 // a search of one vector, and the JSON answer.
 void BM_ApiQueryOnePoint(benchmark::State& state) {
@@ -66,18 +88,21 @@ void BM_ApiQueryOnePoint(benchmark::State& state) {
   points[0].id = vj::PointId::Num(1);
   points[0].vectors[""].assign(kDim, 0.5f);
   if (!database->Get("c").value()->Upsert(std::move(points), true).ok()) state.SkipWithError("upsert failed");
-  vj::RestApi api(*database, vj::RestApiOptions{});
+  vj::RestApiOptions api_options;
+  api_options.fast_body = state.range(1) != 0;
+  vj::RestApi api(*database, api_options);
   const std::string body = QueryBody(state.range(0) != 0);
   for (auto _ : state) {
     vj::Response response = api.Handle(vj::Request{"POST", "/collections/c/points/query", {}, body, {}});
     if (response.status != 200) state.SkipWithError(response.body.c_str());
     benchmark::DoNotOptimize(response);
   }
-  state.SetLabel(state.range(0) != 0 ? "random floats" : "integers");
+  state.SetLabel(std::string(state.range(0) != 0 ? "random floats" : "integers") +
+                 (api_options.fast_body ? ", fast body" : ", ordinary body"));
   database.reset();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_ApiQueryOnePoint)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ApiQueryOnePoint)->Args({0, 0})->Args({0, 1})->Args({1, 0})->Args({1, 1})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

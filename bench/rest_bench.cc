@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <array>
+#include <string_view>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -243,6 +247,73 @@ std::vector<uint32_t> IdsFromResponse(const std::string& body, double* handler_s
   return ids;
 }
 
+// The server's own account of where its time went (server/http_server.cc,
+// vjvector_http_request_phase_seconds_total): per-phase seconds summed over the requests of one route.
+constexpr const char* kPhases[] = {"read", "dispatch", "decode", "execute", "encode", "write"};
+constexpr size_t kPhaseCount = std::size(kPhases);
+struct PhaseTotals {
+  std::array<double, kPhaseCount> seconds{};
+  double requests = 0;
+  PhaseTotals operator-(const PhaseTotals& o) const {
+    PhaseTotals d;
+    for (size_t i = 0; i < kPhaseCount; ++i) d.seconds[i] = seconds[i] - o.seconds[i];
+    d.requests = requests - o.requests;
+    return d;
+  }
+  // The server-cost histogram's cumulative counts by upper bound (seconds).
+  std::vector<std::pair<double, double>> cost_buckets;
+  // Its p-quantile, linear within the bucket that holds it (Prometheus' histogram_quantile).
+  double CostQuantile(const PhaseTotals& before, double p) const {
+    const double total = cost_buckets.empty() ? 0 : cost_buckets.back().second - before.cost_buckets.back().second;
+    double lower = 0, below = 0;
+    for (size_t i = 0; i < cost_buckets.size(); ++i) {
+      const double cumulative = cost_buckets[i].second - before.cost_buckets[i].second;
+      if (cumulative >= p * total && cumulative > below) {
+        if (std::isinf(cost_buckets[i].first)) return lower;
+        return lower + (cost_buckets[i].first - lower) * (p * total - below) / (cumulative - below);
+      }
+      lower = cost_buckets[i].first;
+      below = cumulative;
+    }
+    return lower;
+  }
+  double Mean(size_t phase) const { return requests > 0 ? seconds[phase] / requests : 0; }
+  // Read + dispatch + decode + encode + write: everything the server does around the collection's work.
+  double MeanServerCost() const {
+    double total = 0;
+    for (size_t i = 0; i < kPhaseCount; ++i) {
+      if (std::string_view(kPhases[i]) != "execute") total += Mean(i);
+    }
+    return total;
+  }
+};
+
+// The value of the sample `name{labels}` in a Prometheus text page (0 when absent).
+double MetricValue(const std::string& page, const std::string& sample) {
+  const size_t at = page.find("\n" + sample + " ");
+  if (at == std::string::npos) return 0;
+  return std::strtod(page.c_str() + at + 1 + sample.size() + 1, nullptr);
+}
+
+StatusOr<PhaseTotals> ReadPhases(LoopbackClient& client, const std::string& route) {
+  std::string page;
+  VJ_RETURN_IF_ERROR(CallOk(client, "GET", "/metrics", "", &page, "GET /metrics"));
+  PhaseTotals t;
+  for (size_t i = 0; i < kPhaseCount; ++i) {
+    t.seconds[i] = MetricValue(page, "vjvector_http_request_phase_seconds_total{route=\"" + route +
+                                         "\",phase=\"" + kPhases[i] + "\"}");
+  }
+  const std::string bucket = "vjvector_http_request_server_cost_seconds_bucket{route=\"" + route + "\",le=\"";
+  for (size_t at = page.find(bucket); at != std::string::npos; at = page.find(bucket, at + 1)) {
+    const char* le = page.c_str() + at + bucket.size();
+    const double bound = std::strncmp(le, "+Inf", 4) == 0 ? HUGE_VAL : std::strtod(le, nullptr);
+    const char* value = std::strchr(le, ' ');
+    t.cost_buckets.push_back({bound, value != nullptr ? std::strtod(value + 1, nullptr) : 0});
+  }
+  t.requests = MetricValue(page, "vjvector_http_request_phase_requests_total{route=\"" + route + "\"}");
+  return t;
+}
+
 struct Measured {
   explicit Measured(std::string l) : label(std::move(l)) {}
   std::string label;
@@ -469,7 +540,9 @@ Status RunRest(const RestOptions& o) {
     for (const std::string& b : bodies) total += b.size();
     return total / bodies.size();
   }();
-  Latencies floor, polling_floor;
+  Latencies floor, polling_floor, livez;
+  constexpr char kQueryRoute[] = "/collections/{name}/points/query";
+  VJ_ASSIGN_OR_RETURN(const PhaseTotals phases_before, ReadPhases(client, kQueryRoute));
   constexpr size_t kBlock = 500;
   for (size_t block = 0; block < queries.rows; block += kBlock) {
     for (size_t turn = 0; turn < ways.size(); ++turn) {
@@ -485,7 +558,20 @@ Status RunRest(const RestOptions& o) {
       Latencies& into = polls ? polling_floor : floor;
       into.seconds.insert(into.seconds.end(), round_trips.begin(), round_trips.end());
     }
+    // The trivial route's round trip through the real server (answered on the I/O thread, no handler).
+    for (int i = 0; i < 100; ++i) {
+      const auto t = Clock::now();
+      VJ_RETURN_IF_ERROR(CallOk(query_client, "GET", "/livez", "", &body, "GET /livez"));
+      livez.seconds.push_back(Since(t));
+    }
   }
+  VJ_ASSIGN_OR_RETURN(const PhaseTotals phases_after, ReadPhases(client, kQueryRoute));
+  const PhaseTotals phases = phases_after - phases_before;
+  if (phases_after.cost_buckets.size() != phases_before.cost_buckets.size() || phases_after.cost_buckets.empty()) {
+    return absl::InternalError("the server's /metrics has no vjvector_http_request_server_cost_seconds for " +
+                               std::string(kQueryRoute));
+  }
+  const double cost_p50 = phases_after.CostQuantile(phases_before, 0.5);
   for (Way& way : ways) {
     double total = 0;
     for (double s : way.measured.latency.seconds) total += s;
@@ -570,6 +656,18 @@ Status RunRest(const RestOptions& o) {
                 inproc_throughput[i].second, rest_throughput[i].second / inproc_throughput[i].second);
   }
   const double inproc_p50 = inproc.latency.Percentile(0.5);
+  double inproc_mean = 0;
+  for (double s : inproc.latency.seconds) inproc_mean += s;
+  inproc_mean /= static_cast<double>(inproc.latency.seconds.size());
+  std::printf("server phases, mean of %.0f queries (vjvector_http_request_phase_seconds_total):", phases.requests);
+  for (size_t i = 0; i < kPhaseCount; ++i) std::printf(" %s %.1f us", kPhases[i], phases.Mean(i) * 1e6);
+  std::printf("\n");
+  std::printf("server cost per query (total - execute, vjvector_http_request_server_cost_seconds): p50 %.1f us "
+              "= %.1f%% of the in-process query p50 %.1f us (means: %.1f us of %.1f us, %.1f%%); the loopback "
+              "floor beside it: GET /livez round trip p50 %.1f us, bare round trip p50 %.1f us\n",
+              cost_p50 * 1e6, cost_p50 / inproc_p50 * 100, inproc_p50 * 1e6, phases.MeanServerCost() * 1e6,
+              inproc_mean * 1e6, phases.MeanServerCost() / inproc_mean * 100, livez.Percentile(0.5) * 1e6,
+              floor.Percentile(0.5) * 1e6);
   std::printf("REST overhead at 1 client: p50 %+.1f%% (API layer alone %+.1f%%, loopback round trip %+.1f%%), "
               "p99 %+.1f%%, QPS ratio REST/in-process %.3f\n",
               (rest.latency.Percentile(0.5) / inproc_p50 - 1) * 100,
@@ -579,11 +677,14 @@ Status RunRest(const RestOptions& o) {
     std::printf("{\"measure\": \"summary\", \"points\": %zu, \"rest_ingest_pps\": %.1f, \"inproc_ingest_pps\": %.1f, "
                 "\"restart_to_ready_s\": %.3f, \"inproc_reopen_s\": %.3f, \"rest_overhead_p50\": %.4f, "
                 "\"rest_qps_ratio\": %.4f, \"server_handler_p50_ms\": %.4f, \"loopback_round_trip_p50_ms\": %.4f, "
-                "\"loopback_round_trip_polling_p50_ms\": %.4f, \"rest_one_point_p50_ms\": %.4f",
+                "\"loopback_round_trip_polling_p50_ms\": %.4f, \"rest_one_point_p50_ms\": %.4f, "
+                "\"server_cost_p50_us\": %.2f, \"server_cost_p50_ratio\": %.4f, \"server_cost_mean_us\": %.2f, "
+                "\"livez_p50_us\": %.2f",
                 base.rows, base.rows / rest_ingest_s, base.rows / inproc_ingest_s, ready_s, reopen_s,
                 rest.latency.Percentile(0.5) / inproc_p50 - 1, rest.qps / inproc.qps,
                 handler.Percentile(0.5) * 1e3, floor.Percentile(0.5) * 1e3,
-                polling_floor.Percentile(0.5) * 1e3, tiny.Percentile(0.5) * 1e3);
+                polling_floor.Percentile(0.5) * 1e3, tiny.Percentile(0.5) * 1e3, cost_p50 * 1e6,
+                cost_p50 / inproc_p50, phases.MeanServerCost() * 1e6, livez.Percentile(0.5) * 1e6);
     for (size_t i = 0; i < rest_throughput.size(); ++i) {
       std::printf(", \"rest_qps_%zu_clients\": %.1f, \"inproc_qps_%zu_threads\": %.1f", rest_throughput[i].first,
                   rest_throughput[i].second, inproc_throughput[i].first, inproc_throughput[i].second);

@@ -18,7 +18,7 @@ case "$FUZZ_BUILD_DIR" in /*) ;; *) FUZZ_BUILD_DIR="$ROOT/$FUZZ_BUILD_DIR" ;; es
 FUZZ_CXX="${FUZZ_CXX:-clang++-14}"
 FUZZ_JOBS="${FUZZ_JOBS:-2}"
 TARGETS=(fuzz_http_request fuzz_point_codec fuzz_filter_codec fuzz_query fuzz_collection_config
-         fuzz_point_record fuzz_log_batch fuzz_hnsw_snapshot)
+         fuzz_point_record fuzz_log_batch fuzz_hnsw_snapshot fuzz_fast_body)
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
@@ -34,7 +34,7 @@ build() {
 dict_args() {
   case "$1" in
     fuzz_http_request) echo "-dict=$ROOT/fuzz/http.dict" ;;
-    fuzz_point_codec | fuzz_filter_codec | fuzz_query | fuzz_collection_config) echo "-dict=$ROOT/fuzz/json.dict" ;;
+    fuzz_point_codec | fuzz_filter_codec | fuzz_query | fuzz_collection_config | fuzz_fast_body) echo "-dict=$ROOT/fuzz/json.dict" ;;
   esac
 }
 

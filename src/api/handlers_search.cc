@@ -1,8 +1,10 @@
 // Search endpoints: the universal /points/query (and batch) and the older /points/search (and batch).
+#include "api/fast_body.h"
 #include "api/filter_codec.h"
 #include "api/handlers.h"
 #include "api/point_codec.h"
 #include "api/query_codec.h"
+#include "api/request_phases.h"
 #include "api/service.h"
 #include "api/strict_mode.h"
 #include "core/json_fields.h"
@@ -20,17 +22,19 @@ json::array ScoredToJson(const std::vector<PointView>& views) {
 }
 
 // One /points/query body, run as a query plan (collection/query_plan.h). Without "query" and
-// "prefetch" it lists points in id order, as Qdrant does.
+// "prefetch" it lists points in id order, as Qdrant does. `fast`: the vector decoded apart (fast_body.h).
 StatusOr<json::value> RunQuery(const Call& call, const Collection& collection, const json::value& body_value,
-                               const std::string& where) {
+                               const std::string& where, FastBody* fast = nullptr) {
   VJ_ASSIGN_OR_RETURN(const json::object* body, ReadObject(body_value, where));
   VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryPlan(*body, call.limits(), where));
+  if (fast != nullptr) VJ_RETURN_IF_ERROR(RestoreVector(fast, &plan));
   VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, QueryPoints(call, collection, std::move(plan)));
   return json::object{{"points", ScoredToJson(views)}};
 }
 
 StatusOr<std::vector<PointView>> RunSearch(const Call& call, const Collection& collection,
-                                           const json::value& body_value, const std::string& where) {
+                                           const json::value& body_value, const std::string& where,
+                                           FastBody* fast = nullptr) {
   const RequestLimits limits = call.limits();
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
@@ -58,6 +62,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Call& call, const Collection& c
   } else {
     VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*vector, "vector"));
   }
+  if (fast != nullptr) VJ_RETURN_IF_ERROR(RestoreVector(fast, &request));
   return SearchPoints(call, collection, std::move(request));
 }
 
@@ -77,8 +82,8 @@ StatusOr<const json::array*> ReadSearches(const json::object& body, const Reques
 StatusOr<json::value> HandleQuery(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, 1));
-  VJ_ASSIGN_OR_RETURN(json::object body, call.OptionalBody());
-  return RunQuery(call, *collection, json::value(std::move(body)), "");
+  VJ_ASSIGN_OR_RETURN(FastBody body, DecodeBody(call, BodyVectorSlot::kQuery, /*optional=*/true));
+  return RunQuery(call, *collection, json::value(std::move(body.json)), "", &body);
 }
 
 // Batches check the deadline before each query, so a batch that runs out of time stops there.
@@ -100,8 +105,9 @@ StatusOr<json::value> HandleQueryBatch(const Call& call) {
 StatusOr<json::value> HandleSearch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, 1));
-  VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunSearch(call, *collection, json::value(std::move(body)), ""));
+  VJ_ASSIGN_OR_RETURN(FastBody body, DecodeBody(call, BodyVectorSlot::kSearch, /*optional=*/false));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
+                      RunSearch(call, *collection, json::value(std::move(body.json)), "", &body));
   return ScoredToJson(views);
 }
 
@@ -130,12 +136,14 @@ Status AdmitReadBatch(const Call& call, const Collection& collection, size_t que
 StatusOr<std::vector<PointView>> SearchPoints(const Call& call, const Collection& collection, QueryRequest request) {
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitQuery(request));
   VJ_ASSIGN_OR_RETURN(request.deadline, call.RequestDeadline());
+  ExecutePhase execute;
   return collection.Query(request);
 }
 
 StatusOr<std::vector<PointView>> QueryPoints(const Call& call, const Collection& collection, QueryPlan plan) {
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitQueryPlan(plan));
   VJ_ASSIGN_OR_RETURN(plan.deadline, call.RequestDeadline());
+  ExecutePhase execute;
   return RunQueryPlan(collection, plan);
 }
 

@@ -27,6 +27,9 @@ class SnapshotStore;  // collection/snapshot_store.h
 struct RestApiOptions {
   std::string version = "0.1.0";
   size_t max_json_depth = 64;
+  // Decode the vector of /points/query and /points/search bodies straight into floats (api/fast_body.h);
+  // false decodes them through the ordinary JSON tree (tests compare the two).
+  bool fast_body = true;
   // The "result" of GET /cluster (Qdrant's shape: status, peer_id, peers); unset on a standalone node,
   // which answers {"status": "disabled"}.
   std::function<boost::json::value()> cluster_status;

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include "api/request_phases.h"
 #include "cluster/peer_protocol.h"
 #include "server/byte_budget.h"
 #include "server/http_messages.h"
@@ -9,6 +10,8 @@
 #include "server/tls_context.h"
 #include "server/worker_pool.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -43,6 +46,16 @@ using Clock = std::chrono::steady_clock;
 
 constexpr char kRequestsTotal[] = "vjvector_http_requests_total";
 constexpr char kRequestDuration[] = "vjvector_http_request_duration_seconds";
+// Where the time of requests that reached a handler went (api/request_phases.h), summed per route.
+constexpr char kPhaseSeconds[] = "vjvector_http_request_phase_seconds_total";
+constexpr char kPhaseRequests[] = "vjvector_http_request_phase_requests_total";
+// Per request: everything but execute (the server's own cost), fine-grained where it lies.
+constexpr char kServerCost[] = "vjvector_http_request_server_cost_seconds";
+// read: header read to body read; dispatch: to the handler's start (building the Request, the browser
+// policy, the worker queue); decode / execute / encode: inside the handler; write: the handler's end
+// to the response written (including the hand-back from a worker to the connection's strand).
+constexpr const char* kPhaseNames[] = {"read", "dispatch", "decode", "execute", "encode", "write"};
+constexpr size_t kPhaseCount = std::size(kPhaseNames);
 constexpr char kRefused[] = "vjvector_http_refused_total";
 constexpr char kConnections[] = "vjvector_http_connections";
 constexpr char kQueued[] = "vjvector_http_queued_requests";
@@ -115,6 +128,26 @@ class HttpServer::Impl {
                               "being written, by route and method.",
                               {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                2.5, 5, 10});
+    metrics_.DeclareCounter(kPhaseSeconds,
+                            "Seconds spent by requests that reached a handler, by route and phase (read, "
+                            "dispatch, decode, execute, encode, write); the server's own cost is the total "
+                            "less execute.");
+    metrics_.DeclareHistogram(kServerCost,
+                              "Per request that reached a handler: its time in the server less the "
+                              "collection's work (read, dispatch, decode, encode and write), by route.",
+                              {5e-6, 10e-6, 15e-6, 20e-6, 25e-6, 30e-6, 35e-6, 40e-6, 45e-6, 50e-6, 60e-6,
+                               70e-6, 80e-6, 90e-6, 100e-6, 125e-6, 150e-6, 200e-6, 250e-6, 300e-6, 400e-6,
+                               500e-6, 750e-6, 1e-3, 2.5e-3, 10e-3, 0.1, 1});
+    metrics_.DeclareCounter(kPhaseRequests, "Requests counted in " + std::string(kPhaseSeconds) + ", by route.");
+    metrics_.AddCollector([this](Metrics& m) {
+      std::lock_guard<std::mutex> lock(phase_mu_);
+      for (const auto& [route, sums] : phase_sums_) {
+        for (size_t i = 0; i < kPhaseCount; ++i) {
+          m.SetCounter(kPhaseSeconds, {{"route", route}, {"phase", kPhaseNames[i]}}, sums.seconds[i]);
+        }
+        m.SetCounter(kPhaseRequests, {{"route", route}}, static_cast<double>(sums.requests));
+      }
+    });
   }
   ~Impl() { Stop(); }
 
@@ -138,7 +171,18 @@ class HttpServer::Impl {
   // Serves the operational endpoints that must answer even when every worker is busy; returns
   // nullopt for everything else.
   std::optional<Response> ServeInline(const Request& req);
-  Response CallHandler(const Request& req);
+  // The handler's span on the thread that ran it, with the marks it left (api/request_phases.h).
+  struct HandlerSpan {
+    bool handled = false;
+    Clock::time_point begin, end;
+    HandlerPhases phases;
+  };
+  Response CallHandler(const Request& req, HandlerSpan* span);
+  Response CallHandlerGuarded(const Request& req);
+  // Adds one handled request's phases to its route's sums: t0 (header read), read_done (body read),
+  // the handler's span, and now (response written).
+  void RecordPhases(const std::string& route, Clock::time_point t0, Clock::time_point read_done,
+                    const HandlerSpan& span);
   void Record(const std::string& route, const std::string& method, int status, Clock::time_point t0);
   void CountRefusal(const char* reason) { metrics_.Increment(kRefused, {{"reason", reason}}); }
   // A slot for running a handler on an I/O thread; false when that would take the last free one.
@@ -182,6 +226,12 @@ class HttpServer::Impl {
   bool started_ = false;  // Start/Stop are called from one controlling thread
   bool stopped_ = false;
   std::atomic<uint16_t> bound_port_{0};
+  struct PhaseSums {
+    std::array<double, kPhaseCount> seconds{};
+    uint64_t requests = 0;
+  };
+  std::mutex phase_mu_;
+  std::unordered_map<std::string, PhaseSums> phase_sums_;  // by route; guarded by phase_mu_
 
   asio::io_context ioc_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -361,6 +411,7 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
 
   void OnRequest(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
+    read_done_ = Clock::now();
     http::request<http::string_body> req = parser_->release();
     method_ = MethodLabel(req.method_string());
     keep_alive_ = req.keep_alive();
@@ -399,7 +450,7 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
       return Send(TooManyConnections());
     }
     if (options().run_inline && options().run_inline(request) && server_.TryEnterInline()) {
-      Response response = server_.CallHandler(request);
+      Response response = server_.CallHandler(request, &span_);
       server_.LeaveInline();
       request = Request();  // frees the body before its reservation
       body_reservation_.Release();
@@ -419,11 +470,14 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
         self->server_.CountRefusal("client_gone");
         return asio::post(self->stream_.get_executor(), [self] { self->Abandon(); });
       }
-      Response response = self->server_.CallHandler(request);
+      HandlerSpan span;
+      Response response = self->server_.CallHandler(request, &span);
       request = Request();
       reservation->Release();
-      asio::post(self->stream_.get_executor(),
-                 [self, response = std::move(response)]() mutable { self->Send(std::move(response)); });
+      asio::post(self->stream_.get_executor(), [self, response = std::move(response), span]() mutable {
+        self->span_ = span;
+        self->Send(std::move(response));
+      });
     };
     if (!server_.workers_.TrySubmit(std::move(task))) {
       // TrySubmit dropped the task and with it the body and its reservation.
@@ -522,6 +576,8 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
 
   void OnWrite(beast::error_code ec, size_t) {
     server_.Record(route_, method_, status_, t0_);
+    if (span_.handled) server_.RecordPhases(route_, t0_, read_done_, span_);
+    span_.handled = false;
     server_.EndRequest();
     const bool keep_alive = file_res_ ? file_res_->keep_alive() : res_->keep_alive();
     res_.reset();
@@ -567,7 +623,9 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
   ByteBudget::Reservation body_reservation_;      // the body being read
   ByteBudget::Reservation response_reservation_;  // a large response being written
   // The request being answered.
-  Clock::time_point t0_;
+  Clock::time_point t0_;         // its header read
+  Clock::time_point read_done_;  // its body read
+  HandlerSpan span_;             // its handler's, when one ran
   std::string method_;
   std::string route_;
   int status_ = 0;
@@ -662,7 +720,45 @@ std::optional<Response> HttpServer::Impl::ServeInline(const Request& req) {
   return std::nullopt;
 }
 
-Response HttpServer::Impl::CallHandler(const Request& req) {
+Response HttpServer::Impl::CallHandler(const Request& req, HandlerSpan* span) {
+  HandlerPhases& phases = CurrentHandlerPhases();
+  phases = HandlerPhases{};
+  span->begin = Clock::now();
+  Response response = CallHandlerGuarded(req);
+  span->end = Clock::now();
+  span->phases = phases;
+  span->handled = true;
+  return response;
+}
+
+void HttpServer::Impl::RecordPhases(const std::string& route, Clock::time_point t0, Clock::time_point read_done,
+                                    const HandlerSpan& span) {
+  auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::max(0.0, std::chrono::duration<double>(b - a).count());
+  };
+  const Clock::time_point written = Clock::now();
+  std::array<double, kPhaseCount> d{};
+  d[0] = seconds(t0, read_done);
+  d[1] = seconds(read_done, span.begin);
+  const HandlerPhases& p = span.phases;
+  if (p.executed) {
+    // Between the first and the last execute (a batch) the handler decodes the next item: decode.
+    const double execute_span = seconds(p.first_execute_begin, p.last_execute_end);
+    d[2] = seconds(span.begin, p.first_execute_begin) + std::max(0.0, execute_span - p.execute_seconds);
+    d[3] = p.execute_seconds;
+    d[4] = seconds(p.last_execute_end, span.end);
+  } else {
+    d[2] = seconds(span.begin, span.end);
+  }
+  d[5] = seconds(span.end, written);
+  metrics_.Observe(kServerCost, {{"route", route}}, d[0] + d[1] + d[2] + d[4] + d[5]);
+  std::lock_guard<std::mutex> lock(phase_mu_);
+  PhaseSums& sums = phase_sums_[route];
+  for (size_t i = 0; i < kPhaseCount; ++i) sums.seconds[i] += d[i];
+  ++sums.requests;
+}
+
+Response HttpServer::Impl::CallHandlerGuarded(const Request& req) {
   try {
     return handler_(req);
   } catch (const std::exception& e) {

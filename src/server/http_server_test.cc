@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/request_phases.h"
 #include "server/idle_cpu.h"
 #include "server/test_http_conn.h"
 
@@ -53,6 +54,10 @@ class HttpServerTest : public ::testing::Test {
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = metrics_.Render();
       return r;
+    }
+    if (req.path == "/execute") {  // a handler whose collection work takes at least 50 ms
+      ExecutePhase execute;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (req.path == "/slow") {
       slow_started_.set_value();
@@ -210,6 +215,39 @@ TEST_F(HttpServerTest, MetricsCountRequests) {
       "vjvector_http_requests_total{route=\"/echo\",method=\"POST\",status=\"200\"} 2\n"));
   EXPECT_THAT(m->body, HasSubstr(
       "vjvector_http_request_duration_seconds_count{route=\"/echo\",method=\"POST\"} 2\n"));
+}
+
+// The phases of handled requests: what the handler marks with ExecutePhase is execute, and the server's
+// own cost (the histogram) is exactly the other phases.
+TEST_F(HttpServerTest, PhaseMetricsKeepExecuteOutOfTheServersCost) {
+  Conn c(port_);
+  ASSERT_TRUE(c.Do("POST", "/execute", "{}").has_value());
+  ASSERT_TRUE(c.Do("POST", "/execute", "{}").has_value());
+  // Recorded once the response is written, which may be just after the client has read it.
+  const std::string done = "vjvector_http_request_phase_requests_total{route=\"/echo\"} 2\n";
+  std::string text;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       std::chrono::steady_clock::now() < until && text.find(done) == std::string::npos;) {
+    std::this_thread::yield();
+    text = metrics_.Render();
+  }
+  ASSERT_THAT(text, HasSubstr(done));
+  auto value = [&](const std::string& sample) {
+    const size_t at = text.find(sample + " ");
+    EXPECT_NE(at, std::string::npos) << sample;
+    return at == std::string::npos ? -1.0 : std::strtod(text.c_str() + at + sample.size() + 1, nullptr);
+  };
+  auto phase = [&](const char* name) {
+    return value(std::string("vjvector_http_request_phase_seconds_total{route=\"/echo\",phase=\"") + name + "\"}");
+  };
+  EXPECT_GE(phase("execute"), 0.1);
+  double others = 0;
+  for (const char* name : {"read", "dispatch", "decode", "encode", "write"}) {
+    EXPECT_GE(phase(name), 0) << name;
+    others += phase(name);
+  }
+  EXPECT_EQ(value("vjvector_http_request_server_cost_seconds_count{route=\"/echo\"}"), 2);
+  EXPECT_NEAR(value("vjvector_http_request_server_cost_seconds_sum{route=\"/echo\"}"), others, 1e-9);
 }
 
 TEST_F(HttpServerTest, ThrowingHandlerGets500AndServerStaysUp) {
