@@ -76,7 +76,8 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
       const std::optional<ClockOffset> clock = router_.PeerClockOffset(to.url);
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*window_end - Steady::now());
       ForwardAttempt attempt;
-      attempt.apply_by_unix_ms = WallClockUnixMs() + (clock ? clock->offset_ms : 0) + std::max<int64_t>(0, left.count());
+      attempt.apply_by_unix_ms =
+          WallClockUnixMs() + (clock ? clock->offset_ms : 0) + std::max<int64_t>(0, left.count());
       attempt.timeout = std::max(policy.window, kForwardAnswerTimeout);
       settled = std::max(settled, *window_end + std::chrono::milliseconds(clock ? clock->error_ms : 0) +
                                       policy.max_clock_skew);
@@ -260,7 +261,9 @@ Status RoutedShard::CreatePayloadIndex(const std::string& key, const PayloadFiel
 
 Status RoutedShard::DeletePayloadIndex(const std::string& key, bool wait) {
   return EveryReplica([&](Shard& s) { return s.DeletePayloadIndex(key, wait); },
-                      [&](const PeerShard& p, ForwardAttempt*) { return router_.peers().DeletePayloadIndex(p, key, wait); });
+                      [&](const PeerShard& p, ForwardAttempt*) {
+                        return router_.peers().DeletePayloadIndex(p, key, wait);
+                      });
 }
 
 StatusOr<std::vector<PointView>> RoutedShard::Retrieve(const std::vector<PointId>& ids,
