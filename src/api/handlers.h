@@ -28,6 +28,8 @@ struct Call {
   // whether the route writes.
   std::optional<uint32_t> shard;
   bool writes = false;
+  // A peer's forwarded write: its deadline (kForwardDeadlineHeader, cluster/peer_protocol.h; 0 = none).
+  int64_t apply_by_unix_ms = 0;
   // A handler that answers with something other than the JSON envelope (a snapshot's bytes, a 202)
   // puts the whole response here; RestApi sends it as it is.
   std::optional<Response>* raw_response = nullptr;

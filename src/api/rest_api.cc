@@ -12,6 +12,7 @@
 #include "api/handlers.h"
 #include "api/route_table.h"
 #include "api/tenant_scope.h"
+#include "cluster/peer_protocol.h"
 #include "security/permission.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
@@ -71,7 +72,7 @@ StatusOr<std::shared_ptr<Collection>> Call::GetCollection() const {
     return catalog.GetForReads(params.at(0), consistency);
   }
   if (!options.shard_collection) return absl::NotFoundError("this node is not in a cluster");
-  return options.shard_collection(params.at(0), *shard, writes);
+  return options.shard_collection(params.at(0), *shard, writes, apply_by_unix_ms);
 }
 
 namespace {
@@ -214,6 +215,11 @@ Response RestApi::Handle(const RequestContext& request_context, const RouteMatch
     call.params.erase(call.params.begin() + 1);
   }
   call.writes = matched->writes;
+  if (matched->shard_scoped && matched->writes) {
+    StatusOr<int64_t> apply_by = ParseForwardDeadline(request.headers);
+    if (!apply_by.ok()) return fail(apply_by.status());
+    call.apply_by_unix_ms = *apply_by;
+  }
   std::optional<Response> raw_response;
   call.raw_response = &raw_response;
   // A peer's read that asks several replicas wants to know how far along this replica was (see

@@ -40,9 +40,11 @@ struct RestApiOptions {
   std::function<StatusOr<boost::json::value>(bool replace_dead)> rebalance;
   // Cluster mode: the collection that serves one shard of `collection` on this node, for the internal
   // routes /internal/shards/{name}/{shard}/... that peers call. `write` asks for the shard's primary
-  // path (replicating, never forwarding again); reads get the local replica. Unset: those routes 404.
+  // path (replicating, never forwarding again); reads get the local replica. `apply_by_unix_ms` is a
+  // forwarded write's deadline (kForwardDeadlineHeader, cluster/peer_protocol.h; 0 = none): the write is
+  // refused, unapplied, unless the primary orders it by then. Unset: those routes 404.
   std::function<StatusOr<std::shared_ptr<Collection>>(const std::string& collection, uint32_t shard,
-                                                      bool write)>
+                                                      bool write, int64_t apply_by_unix_ms)>
       shard_collection;
   // Cluster mode: where this node's replica of a shard stands (collection/read_consistency.h), for the
   // internal shard reads a peer asks with ?position=replica (any replica) or ?position=primary (this node

@@ -180,7 +180,7 @@ TEST(RestApiPositionTest, InternalReadsCarryTheReplicaPosition) {
   std::vector<StatusOr<ReplicaPosition>> positions;  // answered in turn
   std::vector<bool> asked_primary;
   RestApiOptions options;
-  options.shard_collection = [&](const std::string& name, uint32_t, bool) { return db->Get(name); };
+  options.shard_collection = [&](const std::string& name, uint32_t, bool, int64_t) { return db->Get(name); };
   options.replica_position = [&](const std::string&, uint32_t, bool primary) -> StatusOr<ReplicaPosition> {
     asked_primary.push_back(primary);
     StatusOr<ReplicaPosition> next = positions.front();

@@ -781,14 +781,15 @@ std::vector<std::string> ClusterNode::List() const {
 }
 
 StatusOr<std::shared_ptr<Collection>> ClusterNode::ShardCollection(const std::string& collection, uint32_t shard,
-                                                                   bool write) {
+                                                                   bool write, int64_t apply_by_unix_ms) {
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   auto it = snap->collections.find(collection);
   if (it == snap->collections.end()) return absl::NotFoundError("Collection `" + collection + "` doesn't exist!");
   CollectionConfig one = it->second;
   one.shard_number = 1;
   if (write) {
-    auto routed = std::make_shared<RoutedShard>(*this, collection, shard, /*forward=*/false);
+    auto routed = std::make_shared<RoutedShard>(*this, collection, shard, /*forward=*/false, ReadConsistency(),
+                                                apply_by_unix_ms);
     return std::shared_ptr<Collection>(Collection::Assemble(
         collection, one, {routed}, [](const CollectionConfig&) { return absl::OkStatus(); }));
   }

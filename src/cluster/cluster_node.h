@@ -67,6 +67,10 @@ struct ClusterNodeOptions {
   std::chrono::milliseconds peer_unreachable_after{0};
   // CA and client certificate for peers' https:// URLs (mutual TLS between nodes).
   HttpClientTls peer_tls{};
+  // How writes forwarded to a shard's primary are bounded in time (ShardRouter::ForwardPolicy,
+  // cluster/routed_shard.h): cluster.forward_deadline_ms and cluster.max_clock_skew_ms.
+  std::chrono::milliseconds forward_window{3000};
+  std::chrono::milliseconds max_clock_skew{500};
 };
 
 class ClusterNode final : public Catalog, public ShardRouter {
@@ -95,7 +99,9 @@ class ClusterNode final : public Catalog, public ShardRouter {
   std::vector<AliasEntry> ListAliases() const override;
 
   // For RestApiOptions: the collection serving one shard for peers' internal requests.
-  StatusOr<std::shared_ptr<Collection>> ShardCollection(const std::string& collection, uint32_t shard, bool write);
+  // `apply_by_unix_ms`: a forwarded write's deadline (RoutedShard; 0 = none).
+  StatusOr<std::shared_ptr<Collection>> ShardCollection(const std::string& collection, uint32_t shard, bool write,
+                                                        int64_t apply_by_unix_ms = 0);
   // GET /collections/{name}/cluster.
   StatusOr<boost::json::value> CollectionClusterInfo(const std::string& collection) const;
   // POST /cluster/rebalance: moves replicas from the nodes holding the most to those holding the fewest
@@ -133,6 +139,12 @@ class ClusterNode final : public Catalog, public ShardRouter {
   StatusOr<ReadReplicaSet> ReadReplicas(const std::string& collection, uint32_t shard) override;
   StatusOr<ReplicaPosition> LocalPosition(const std::string& collection, uint32_t shard, bool primary) override;
   PeerClient& peers() override { return peers_; }
+  ForwardPolicy forward_policy() const override {
+    return ForwardPolicy{options_.forward_window, options_.max_clock_skew};
+  }
+  std::optional<ClockOffset> PeerClockOffset(const std::string& url) const override {
+    return prober_.ClockOffsetOfUrl(url);
+  }
 
  private:
   using ShardKey = std::pair<std::string, uint32_t>;

@@ -14,7 +14,8 @@ namespace json = boost::json;
 
 StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard& shard,
                                        const std::string& path, const json::object* body,
-                                       const PositionRequest* position, const Deadline& deadline) {
+                                       const PositionRequest* position, const Deadline& deadline,
+                                       ForwardAttempt* forward) {
   std::string url = shard.url + "/internal/shards/" + shard.collection + "/" + std::to_string(shard.shard) + path;
   char sep = url.find('?') == std::string::npos ? '?' : '&';
   if (position != nullptr) {
@@ -33,8 +34,19 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
   const std::string payload = body != nullptr ? json::serialize(*body) : std::string();
   std::function<bool()> abandon;
   if (unreachable_) abandon = [this, &shard] { return unreachable_(shard.url); };
-  auto result = http_.Send(method, url, payload, headers_, std::nullopt, abandon);
+  std::optional<std::chrono::milliseconds> timeout;
+  const HttpHeaders* headers = &headers_;
+  HttpHeaders stamped;
+  if (forward != nullptr) {
+    stamped = headers_;
+    stamped.emplace_back(kForwardDeadlineHeader, std::to_string(forward->apply_by_unix_ms));
+    headers = &stamped;
+    timeout = forward->timeout;
+    forward->answered = false;
+  }
+  auto result = http_.Send(method, url, payload, *headers, timeout, abandon);
   if (!result.ok()) return WithContext(result.status(), "peer " + shard.url);
+  if (forward != nullptr) forward->answered = true;
   if (result->status != 200) {
     // The peer's exact error (cluster/peer_protocol.h). A node of an older release marks a final
     // refusal with a header instead of the envelope's payload.
@@ -58,42 +70,46 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
 }
 
 StatusOr<uint64_t> PeerClient::Write(std::string_view method, const PeerShard& shard, const std::string& path,
-                                     const json::object& body, bool wait) {
-  VJ_ASSIGN_OR_RETURN(json::value result,
-                      Call(method, shard, path + (wait ? "?wait=true" : "?wait=false"), &body));
+                                     const json::object& body, bool wait, ForwardAttempt* forward) {
+  VJ_ASSIGN_OR_RETURN(json::value result, Call(method, shard, path + (wait ? "?wait=true" : "?wait=false"), &body,
+                                               nullptr, Deadline(), forward));
   const json::object* obj = result.if_object();
   const json::value* id = obj != nullptr ? obj->if_contains("operation_id") : nullptr;
   if (id == nullptr) return absl::InternalError("peer " + shard.url + ": write answer without operation_id");
   return ReadUint(*id, "operation_id");
 }
 
-StatusOr<uint64_t> PeerClient::Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait) {
-  return Write("PUT", to, "/points", UpsertBody(points), wait);
+StatusOr<uint64_t> PeerClient::Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait,
+                                      ForwardAttempt* forward) {
+  return Write("PUT", to, "/points", UpsertBody(points), wait, forward);
 }
 
-StatusOr<uint64_t> PeerClient::Delete(const PeerShard& to, const PointSelector& selector, bool wait) {
-  return Write("POST", to, "/points/delete", SelectorBody(selector), wait);
+StatusOr<uint64_t> PeerClient::Delete(const PeerShard& to, const PointSelector& selector, bool wait,
+                                      ForwardAttempt* forward) {
+  return Write("POST", to, "/points/delete", SelectorBody(selector), wait, forward);
 }
 
 StatusOr<uint64_t> PeerClient::UpdateVectors(const PeerShard& to, const std::vector<PointInput>& points,
-                                             bool wait) {
-  return Write("PUT", to, "/points/vectors", UpdateVectorsBody(points), wait);
+                                             bool wait, ForwardAttempt* forward) {
+  return Write("PUT", to, "/points/vectors", UpdateVectorsBody(points), wait, forward);
 }
 
 StatusOr<uint64_t> PeerClient::DeleteVectors(const PeerShard& to, const PointSelector& selector,
-                                             const std::vector<std::string>& names, bool wait) {
-  return Write("POST", to, "/points/vectors/delete", DeleteVectorsBody(selector, names), wait);
+                                             const std::vector<std::string>& names, bool wait,
+                                             ForwardAttempt* forward) {
+  return Write("POST", to, "/points/vectors/delete", DeleteVectorsBody(selector, names), wait, forward);
 }
 
 StatusOr<uint64_t> PeerClient::UpdatePayload(const PeerShard& to, PayloadUpdate op, const PointSelector& selector,
                                              const Payload& payload, const std::vector<std::string>& keys,
-                                             const std::optional<std::string>& key, bool wait) {
+                                             const std::optional<std::string>& key, bool wait,
+                                             ForwardAttempt* forward) {
   const json::object body = PayloadBody(op, selector, payload, keys, key);
   switch (op) {
-    case PayloadUpdate::kSet: return Write("POST", to, "/points/payload", body, wait);
-    case PayloadUpdate::kOverwrite: return Write("PUT", to, "/points/payload", body, wait);
-    case PayloadUpdate::kDeleteKeys: return Write("POST", to, "/points/payload/delete", body, wait);
-    case PayloadUpdate::kClear: return Write("POST", to, "/points/payload/clear", body, wait);
+    case PayloadUpdate::kSet: return Write("POST", to, "/points/payload", body, wait, forward);
+    case PayloadUpdate::kOverwrite: return Write("PUT", to, "/points/payload", body, wait, forward);
+    case PayloadUpdate::kDeleteKeys: return Write("POST", to, "/points/payload/delete", body, wait, forward);
+    case PayloadUpdate::kClear: return Write("POST", to, "/points/payload/clear", body, wait, forward);
   }
   return absl::InternalError("unknown payload update");
 }

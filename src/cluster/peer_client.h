@@ -6,6 +6,7 @@
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -35,6 +36,17 @@ struct PositionRequest {
   bool primary = false;
 };
 
+// One attempt at a write this node forwards to a shard's primary (cluster/routed_shard.h): the request
+// carries kForwardDeadlineHeader = apply_by_unix_ms (cluster/peer_protocol.h) and gives up after
+// `timeout`. Afterwards `answered` tells whether the primary answered (an HTTP response came back,
+// whatever it said): when it did not, the write may still be on its way, and only its deadline bounds
+// when it could still be applied.
+struct ForwardAttempt {
+  int64_t apply_by_unix_ms = 0;
+  std::chrono::milliseconds timeout{0};
+  bool answered = false;
+};
+
 class PeerClient {
  public:
   // `headers` go with every request (the cluster's internal token). `unreachable(url)`, when set, is
@@ -43,15 +55,21 @@ class PeerClient {
   PeerClient(HttpClient& http, HttpHeaders headers, std::function<bool(const std::string& url)> unreachable = {})
       : http_(http), headers_(std::move(headers)), unreachable_(std::move(unreachable)) {}
 
-  // Writes return the peer's last sequence of the shard (its operation_id).
-  StatusOr<uint64_t> Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait);
-  StatusOr<uint64_t> Delete(const PeerShard& to, const PointSelector& selector, bool wait);
-  StatusOr<uint64_t> UpdateVectors(const PeerShard& to, const std::vector<PointInput>& points, bool wait);
+  // Writes return the peer's last sequence of the shard (its operation_id). With `forward`, the write is
+  // one forwarded to the shard's primary (see ForwardAttempt).
+  StatusOr<uint64_t> Upsert(const PeerShard& to, const std::vector<PointInput>& points, bool wait,
+                            ForwardAttempt* forward = nullptr);
+  StatusOr<uint64_t> Delete(const PeerShard& to, const PointSelector& selector, bool wait,
+                            ForwardAttempt* forward = nullptr);
+  StatusOr<uint64_t> UpdateVectors(const PeerShard& to, const std::vector<PointInput>& points, bool wait,
+                                   ForwardAttempt* forward = nullptr);
   StatusOr<uint64_t> DeleteVectors(const PeerShard& to, const PointSelector& selector,
-                                   const std::vector<std::string>& names, bool wait);
+                                   const std::vector<std::string>& names, bool wait,
+                                   ForwardAttempt* forward = nullptr);
   StatusOr<uint64_t> UpdatePayload(const PeerShard& to, PayloadUpdate op, const PointSelector& selector,
                                    const Payload& payload, const std::vector<std::string>& keys,
-                                   const std::optional<std::string>& key, bool wait);
+                                   const std::optional<std::string>& key, bool wait,
+                                   ForwardAttempt* forward = nullptr);
   StatusOr<uint64_t> CreatePayloadIndex(const PeerShard& to, const std::string& key, const PayloadFieldSchema& type,
                                         bool wait);
   StatusOr<uint64_t> DeletePayloadIndex(const PeerShard& to, const std::string& key, bool wait);
@@ -74,9 +92,9 @@ class PeerClient {
   // work when the client's request would have.
   StatusOr<boost::json::value> Call(std::string_view method, const PeerShard& shard, const std::string& path,
                                     const boost::json::object* body, const PositionRequest* position = nullptr,
-                                    const Deadline& deadline = Deadline());
+                                    const Deadline& deadline = Deadline(), ForwardAttempt* forward = nullptr);
   StatusOr<uint64_t> Write(std::string_view method, const PeerShard& shard, const std::string& path,
-                           const boost::json::object& body, bool wait);
+                           const boost::json::object& body, bool wait, ForwardAttempt* forward = nullptr);
 
   HttpClient& http_;
   const HttpHeaders headers_;

@@ -1,6 +1,18 @@
 #include "cluster/peer_prober.h"
 
+#include "absl/strings/numbers.h"
+#include "cluster/peer_protocol.h"
+
 namespace vj {
+namespace {
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 PeerProber::PeerProber(PeerProberOptions options)
     : options_(options), http_([&] {
@@ -46,9 +58,20 @@ void PeerProber::SetPeers(const std::map<std::string, std::string>& peers) {
 void PeerProber::Probe(Peer& peer) {
   const std::string url = peer.url + "/livez";
   while (!peer.stop.load()) {
+    const auto sent = Clock::now();
+    const int64_t sent_wall = WallClockMs();
     auto answer = http_.Send("GET", url, {}, {}, options_.timeout, [&] { return peer.stop.load(); });
     if (answer.ok() && answer->status == 200) {
-      peer.last_answer = Clock::now().time_since_epoch().count();
+      const auto received = Clock::now();
+      peer.last_answer = received.time_since_epoch().count();
+      int64_t peer_ms = 0;
+      if (absl::SimpleAtoi(answer->Header(kClockHeader), &peer_ms) && peer_ms > 0) {
+        const int64_t rtt_ms = std::chrono::duration_cast<std::chrono::milliseconds>(received - sent).count();
+        // +1: the peer's reading is truncated to whole milliseconds, and so are ours.
+        ClockOffset measured{peer_ms - (sent_wall + rtt_ms / 2), rtt_ms / 2 + 2};
+        std::lock_guard<std::mutex> lock(peer.clock_mu);
+        peer.clock = measured;
+      }
     }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, options_.interval, [&] { return peer.stop.load(); });
@@ -70,6 +93,16 @@ std::optional<bool> PeerProber::ReachesUrl(const std::string& url) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [node, peer] : peers_) {
     if (peer->url == url) return Fresh(*peer);
+  }
+  return std::nullopt;
+}
+
+std::optional<ClockOffset> PeerProber::ClockOffsetOfUrl(const std::string& url) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [node, peer] : peers_) {
+    if (peer->url != url) continue;
+    std::lock_guard<std::mutex> clock_lock(peer->clock_mu);
+    return peer->clock;
   }
   return std::nullopt;
 }

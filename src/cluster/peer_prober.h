@@ -4,6 +4,11 @@
 // process, a dropped route or a firewall all read as unreachable after `window`, long before a request's
 // timeout. A peer newly added counts as reachable for its first `window` (no news is not bad news yet).
 //
+// Each answer also carries the peer's wall clock (kClockHeader, unix milliseconds): the prober keeps the
+// latest estimate of how far the peer's wall clock is from this node's, within half the probe's round trip
+// (ClockOffset), for the deadlines of forwarded writes (cluster/routed_shard.h), which the peer reads on
+// its own clock.
+//
 // Used by ClusterNode: a primary that reaches too few replicas refuses writes and gives its shards up,
 // nodes publish whom they reach (elections only pick candidates that reach enough replicas), and
 // requests to a peer that stopped answering are abandoned (PeerClient).
@@ -14,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +39,13 @@ struct PeerProberOptions {
   HttpClientTls tls{};                       // for peers with https:// URLs
 };
 
+// The peer's wall clock minus this node's, as the last answered probe measured it: the peer's clock read
+// between this node's readings t0 and t1 of its own is within offset_ms +- error_ms of (t0 + t1) / 2.
+struct ClockOffset {
+  int64_t offset_ms = 0;
+  int64_t error_ms = 0;
+};
+
 class PeerProber {
  public:
   explicit PeerProber(PeerProberOptions options);
@@ -47,6 +60,8 @@ class PeerProber {
   bool Reaches(const std::string& node) const;
   // Whether the peer at `url` answers; nullopt when no probed peer has that URL.
   std::optional<bool> ReachesUrl(const std::string& url) const;
+  // The last clock offset measured of the peer at `url`; nullopt before any answer carried a clock.
+  std::optional<ClockOffset> ClockOffsetOfUrl(const std::string& url) const;
   // The peers reachable now, sorted.
   std::vector<std::string> Reached() const;
   const PeerProberOptions& options() const { return options_; }
@@ -57,6 +72,8 @@ class PeerProber {
     std::string url;
     std::atomic<bool> stop{false};
     std::atomic<Clock::rep> last_answer{0};  // Clock::time_point's count
+    mutable std::mutex clock_mu;
+    std::optional<ClockOffset> clock;  // guarded by clock_mu
     std::thread thread;
   };
 

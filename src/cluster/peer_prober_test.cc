@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "cluster/test_http_server.h"
@@ -63,6 +64,39 @@ TEST(PeerProberTest, AHungPeerBecomesUnreachableWithinTheWindowAndAnAnsweringOne
   EXPECT_FALSE(prober.Reaches("hung"));
   std::this_thread::sleep_for(700ms);  // past the window: still reached thanks to its answers
   EXPECT_TRUE(prober.Reaches("live"));
+}
+
+// Each answer's x-vjvector-clock-ms gives the peer's clock offset, within half the probe's round trip: a
+// peer whose clock is 5 minutes ahead reads +300000 ms; one whose answers carry no clock has none.
+TEST(PeerProberTest, MeasuresEachPeersClockOffsetFromItsAnswers) {
+  auto unix_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  TestServer ahead([&](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.raw = "HTTP/1.1 200 OK\r\nx-vjvector-clock-ms: " + std::to_string(unix_ms() + 300000) +
+                "\r\nContent-Length: 2\r\n\r\nok";
+    return reply;
+  });
+  TestServer plain([](const std::string&, const std::string&) {
+    TestServer::Reply reply;
+    reply.body = "ok";
+    return reply;
+  });
+  PeerProberOptions options;
+  options.interval = 50ms;
+  PeerProber prober(options);
+  prober.SetPeers({{"ahead", Url(ahead)}, {"plain", Url(plain)}});
+  ASSERT_TRUE(Eventually([&] { return prober.ClockOffsetOfUrl(Url(ahead)).has_value(); }, 3s));
+  const ClockOffset offset = *prober.ClockOffsetOfUrl(Url(ahead));
+  EXPECT_GE(offset.error_ms, 1);
+  EXPECT_LE(offset.error_ms, 1000);
+  EXPECT_LE(std::abs(offset.offset_ms - 300000), offset.error_ms) << offset.offset_ms;
+  EXPECT_TRUE(prober.Reaches("plain"));
+  EXPECT_EQ(prober.ClockOffsetOfUrl(Url(plain)), std::nullopt);
+  EXPECT_EQ(prober.ClockOffsetOfUrl("http://127.0.0.1:1"), std::nullopt);
 }
 
 }  // namespace

@@ -2,11 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include "absl/strings/numbers.h"
+
 #include "core/deadline.h"
 #include "core/http_status.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 #include "core/retry_after.h"
+#include "core/write_not_applied.h"
 
 namespace vj {
 namespace json = boost::json;
@@ -19,7 +22,7 @@ constexpr size_t kMaxPayloadBytes = 64;
 
 // The Status payloads that travel: the marks and values the receiving node acts on.
 constexpr const char* kPeerPayloads[] = {kRequestTimeoutPayload, kDiskFullPayload, kFinalRefusalPayload,
-                                         kRetryAfterPayload};
+                                         kRetryAfterPayload, kWriteNotAppliedPayload};
 
 constexpr absl::StatusCode kAllCodes[] = {
     absl::StatusCode::kOk,           absl::StatusCode::kCancelled,         absl::StatusCode::kUnknown,
@@ -128,6 +131,21 @@ StatusOr<ReplicationAck> DecodeReplicationAck(const std::string& body) {
     VJ_ASSIGN_OR_RETURN(ack.needs_snapshot, ReadBool(*ns, "needs_snapshot"));
   }
   return ack;
+}
+
+StatusOr<int64_t> ParseForwardDeadline(const std::map<std::string, std::string>& headers) {
+  auto it = headers.find(kForwardDeadlineHeader);
+  if (it == headers.end()) return int64_t{0};
+  int64_t ms = 0;
+  const std::string& text = it->second;
+  bool digits = !text.empty() && text.size() <= 15;  // up to the year 33658
+  for (char c : text) digits = digits && c >= '0' && c <= '9';
+  if (!digits || !absl::SimpleAtoi(text, &ms) || ms <= 0) {
+    return absl::InvalidArgumentError(std::string(kForwardDeadlineHeader) +
+                                      ": expected unix milliseconds (a positive whole number), got \"" +
+                                      text.substr(0, 32) + "\"");
+  }
+  return ms;
 }
 
 }  // namespace vj

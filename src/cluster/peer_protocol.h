@@ -8,7 +8,11 @@
 //  * Errors are answered with the HTTP status the public API would give (core/http_status.h) and the body
 //      {"peer_protocol": 1, "error": {"code": "ABORTED", "message": "...", "payloads": {...}}}
 //    where code is absl::StatusCodeToString's name and payloads holds the Status payloads a peer acts on
-//    (kPeerPayloads: request timeout, full disk, final refusal, retry-after seconds).
+//    (kPeerPayloads: request timeout, full disk, final refusal, retry-after seconds, write not applied).
+//  * A write a node forwards to a shard's primary (/internal/shards/.../points...) carries
+//    kForwardDeadlineHeader: the wall-clock time (unix milliseconds) after which the primary must not
+//    apply it. The primary checks it when it orders the write (collection/write_queue.h) and otherwise
+//    refuses it with kWriteNotAppliedPayload; see cluster/routed_shard.h for why.
 //  * Success bodies are the route's own (the Qdrant result envelope for shard routes, ReplicationAck's
 //    JSON for replication).
 //
@@ -29,6 +33,14 @@ inline constexpr int kPeerProtocolVersion = 1;
 inline constexpr char kPeerProtocolHeader[] = "x-vjvector-peer-protocol";
 // The value peers send in kPeerProtocolHeader.
 inline constexpr char kPeerProtocolVersionText[] = "1";
+inline constexpr char kForwardDeadlineHeader[] = "x-vjvector-forward-deadline";
+// On a node's GET /livez answer: its wall clock, unix milliseconds (cluster/peer_prober.h measures peers'
+// clock offsets with it).
+inline constexpr char kClockHeader[] = "x-vjvector-clock-ms";
+
+// The value of kForwardDeadlineHeader (lower-case names in `headers`): 0 when absent, else the unix
+// milliseconds it names; InvalidArgument for anything but a positive whole number of milliseconds.
+StatusOr<int64_t> ParseForwardDeadline(const std::map<std::string, std::string>& headers);
 
 // The answer body of a failed peer request. `status` must not be OK.
 std::string EncodePeerError(const Status& status);

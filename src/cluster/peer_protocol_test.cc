@@ -5,6 +5,7 @@
 #include "core/deadline.h"
 #include "core/http_status.h"
 #include "core/retry_after.h"
+#include "core/write_not_applied.h"
 
 namespace vj {
 namespace {
@@ -43,6 +44,8 @@ TEST(PeerProtocolTest, PayloadsThatMatterTravel) {
   EXPECT_TRUE(IsDiskFull(RoundTrip(DiskFullError("disk full"))));
   EXPECT_TRUE(IsFinalUnavailable(RoundTrip(FinalUnavailable("lost the lease"))));
   EXPECT_EQ(RetryAfterSeconds(RoundTrip(RetryAfterError("slow down", 7))), std::optional<int64_t>(7));
+  EXPECT_TRUE(IsWriteNotApplied(RoundTrip(WriteNotApplied("forwarded write arrived late"))));
+  EXPECT_FALSE(IsWriteNotApplied(RoundTrip(absl::UnavailableError("not the primary"))));
   // Without marks, the same codes stay plain.
   EXPECT_FALSE(IsRequestTimeout(RoundTrip(absl::DeadlineExceededError("replica late"))));
   EXPECT_FALSE(IsDiskFull(RoundTrip(absl::ResourceExhaustedError("too many"))));
@@ -104,6 +107,16 @@ TEST(PeerProtocolTest, ReplicationAckRoundTrips) {
   EXPECT_TRUE(ack->needs_snapshot);
   EXPECT_FALSE(DecodeReplicationAck(R"({"needs_snapshot":false})").ok());
   EXPECT_FALSE(DecodeReplicationAck("[").ok());
+}
+
+TEST(PeerProtocolTest, ForwardDeadlineHeader) {
+  using Headers = std::map<std::string, std::string>;
+  EXPECT_EQ(*ParseForwardDeadline(Headers{}), 0);
+  EXPECT_EQ(*ParseForwardDeadline(Headers{{kForwardDeadlineHeader, "1796659200123"}}), 1796659200123);
+  for (const char* bad : {"", "0", "-5", "12.5", "1e12", " 12", "abc", "9999999999999999999999"}) {
+    auto parsed = ParseForwardDeadline(Headers{{kForwardDeadlineHeader, bad}});
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
 }
 
 }  // namespace

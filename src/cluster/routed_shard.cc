@@ -1,7 +1,12 @@
 #include "cluster/routed_shard.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
+
+#include "collection/write_queue.h"
+#include "core/crash_point.h"
+#include "core/write_not_applied.h"
 
 namespace vj {
 
@@ -11,6 +16,9 @@ namespace {
 // second or two), and how often it looks.
 constexpr auto kPrimaryWait = std::chrono::seconds(15);
 constexpr auto kRetryInterval = std::chrono::milliseconds(100);
+// How long a forwarded write waits for the primary's answer (which, with wait=true, comes after the
+// replicas' acknowledgements), at least; its deadline to be ordered is ForwardPolicy::window.
+constexpr auto kForwardAnswerTimeout = std::chrono::milliseconds(10000);
 
 // A final refusal (core/status.h) is answered at once: waiting would not cure it.
 bool Retryable(const Status& s) { return absl::IsUnavailable(s) && !IsFinalUnavailable(s); }
@@ -18,31 +26,72 @@ bool Retryable(const Status& s) { return absl::IsUnavailable(s) && !IsFinalUnava
 }  // namespace
 
 Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bool wait) {
-  const auto give_up = std::chrono::steady_clock::now() + kPrimaryWait;
+  // A peer's forwarded write is held here when a test asks (the primary receiving it late).
+  if (!forward_) VJ_DELAY_POINT("forwarded_write");
+  using Steady = std::chrono::steady_clock;
+  const ShardRouter::ForwardPolicy policy = router_.forward_policy();
+  const auto give_up = Steady::now() + kPrimaryWait;
+  // The window of the copies sent so far (on this node's steady clock; none before the first), the
+  // moment after which none of them can be ordered by a primary any more, and whether one of them got
+  // no answer (then no answer leaves before `settled`).
+  std::optional<Steady::time_point> window_end;
+  Steady::time_point settled;
+  bool in_doubt = false;
+  auto answer = [&](Status status) -> Status {
+    if (!in_doubt) return status;
+    std::this_thread::sleep_until(settled);
+    if (status.ok() || IsWriteNotApplied(status)) return status;
+    return WithContext(status, "a forwarded copy of this write got no answer from the shard's primary: it may "
+                               "have been applied, but it will not be any more (its deadline has passed; "
+                               "assuming node clocks drift by at most cluster.max_clock_skew_ms)");
+  };
   Status last;
   while (true) {
     auto target = router_.WriteTarget(collection_, shard_);
     if (target.ok() && !target->has_value()) {
       std::shared_ptr<Shard> shard = router_.LocalReplica(collection_, shard_);
-      if (shard == nullptr) return absl::UnavailableError("shard " + std::to_string(shard_) + " is not open here");
-      VJ_RETURN_IF_ERROR(local(*shard));
-      return router_.AfterLocalWrite(collection_, shard_, shard->last_sequence(), wait);
+      if (shard == nullptr) {
+        return answer(absl::UnavailableError("shard " + std::to_string(shard_) + " is not open here"));
+      }
+      Status applied = local(*shard);
+      if (!applied.ok()) return answer(applied);
+      return answer(router_.AfterLocalWrite(collection_, shard_, shard->last_sequence(), wait));
     }
     if (target.ok()) {
       if (!forward_) {
         return absl::UnavailableError("this node is not the primary of shard " + std::to_string(shard_) +
                                       " of " + collection_);
       }
-      auto sequence = remote(**target);
+      const PeerShard& to = **target;
+      if (!window_end || Steady::now() > *window_end) {
+        // A new window. Copies of the last one may still arrive until it closes: wait for that first, so
+        // that copies of two windows are never appliable at once.
+        if (in_doubt) std::this_thread::sleep_until(settled);
+        in_doubt = false;
+        window_end = Steady::now() + policy.window;
+        settled = *window_end;
+      }
+      // The deadline on the primary's wall clock: this node's, moved by the offset the prober measured
+      // (unknown: none), plus what is left of the window.
+      const std::optional<ClockOffset> clock = router_.PeerClockOffset(to.url);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*window_end - Steady::now());
+      ForwardAttempt attempt;
+      attempt.apply_by_unix_ms =
+          WallClockUnixMs() + (clock ? clock->offset_ms : 0) + std::max<int64_t>(0, left.count());
+      attempt.timeout = std::max(policy.window, kForwardAnswerTimeout);
+      settled = std::max(settled, *window_end + std::chrono::milliseconds(clock ? clock->error_ms : 0) +
+                                      policy.max_clock_skew);
+      auto sequence = remote(to, &attempt);
+      if (!attempt.answered) in_doubt = true;
       if (sequence.ok()) {
         remote_sequence_.store(*sequence);
-        return absl::OkStatus();
+        return answer(absl::OkStatus());
       }
       last = sequence.status();
     } else {
       last = target.status();
     }
-    if (!Retryable(last) || std::chrono::steady_clock::now() >= give_up) return last;
+    if (!Retryable(last) || Steady::now() >= give_up) return answer(last);
     std::this_thread::sleep_for(kRetryInterval);
   }
 }
@@ -140,7 +189,7 @@ Status RoutedShard::EveryReplica(const LocalWrite& local, const RemoteWrite& rem
       std::shared_ptr<Shard> shard = router_.LocalReplica(collection_, shard_);
       if (shard != nullptr) VJ_RETURN_IF_ERROR(local(*shard));
     } else {
-      VJ_RETURN_IF_ERROR(remote(*replica).status());
+      VJ_RETURN_IF_ERROR(remote(*replica, nullptr).status());
     }
   }
   return absl::OkStatus();
@@ -169,42 +218,52 @@ uint64_t RoutedShard::last_sequence() const {
 }
 
 Status RoutedShard::Upsert(std::vector<PointInput> points, bool wait) {
-  return Write([&](Shard& s) { return s.Upsert(points, wait); },
-               [&](const PeerShard& p) { return router_.peers().Upsert(p, points, wait); }, wait);
+  return Write([&](Shard& s) { return s.Upsert(points, wait, apply_by_unix_ms_); },
+               [&](const PeerShard& p, ForwardAttempt* f) { return router_.peers().Upsert(p, points, wait, f); },
+               wait);
 }
 
 Status RoutedShard::Delete(const PointSelector& selector, bool wait) {
-  return Write([&](Shard& s) { return s.Delete(selector, wait); },
-               [&](const PeerShard& p) { return router_.peers().Delete(p, selector, wait); }, wait);
+  return Write([&](Shard& s) { return s.Delete(selector, wait, apply_by_unix_ms_); },
+               [&](const PeerShard& p, ForwardAttempt* f) { return router_.peers().Delete(p, selector, wait, f); },
+               wait);
 }
 
 Status RoutedShard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                   std::vector<std::string> keys, std::optional<std::string> key, bool wait) {
-  return Write([&](Shard& s) { return s.UpdatePayload(op, selector, payload, keys, key, wait); },
-               [&](const PeerShard& p) {
-                 return router_.peers().UpdatePayload(p, op, selector, payload, keys, key, wait);
+  return Write([&](Shard& s) { return s.UpdatePayload(op, selector, payload, keys, key, wait, apply_by_unix_ms_); },
+               [&](const PeerShard& p, ForwardAttempt* f) {
+                 return router_.peers().UpdatePayload(p, op, selector, payload, keys, key, wait, f);
                },
                wait);
 }
 
 Status RoutedShard::UpdateVectors(std::vector<PointInput> points, bool wait) {
-  return Write([&](Shard& s) { return s.UpdateVectors(points, wait); },
-               [&](const PeerShard& p) { return router_.peers().UpdateVectors(p, points, wait); }, wait);
+  return Write([&](Shard& s) { return s.UpdateVectors(points, wait, apply_by_unix_ms_); },
+               [&](const PeerShard& p, ForwardAttempt* f) { return router_.peers().UpdateVectors(p, points, wait, f); },
+               wait);
 }
 
 Status RoutedShard::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait) {
-  return Write([&](Shard& s) { return s.DeleteVectors(selector, names, wait); },
-               [&](const PeerShard& p) { return router_.peers().DeleteVectors(p, selector, names, wait); }, wait);
+  return Write([&](Shard& s) { return s.DeleteVectors(selector, names, wait, apply_by_unix_ms_); },
+               [&](const PeerShard& p, ForwardAttempt* f) {
+                 return router_.peers().DeleteVectors(p, selector, names, wait, f);
+               },
+               wait);
 }
 
 Status RoutedShard::CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) {
   return EveryReplica([&](Shard& s) { return s.CreatePayloadIndex(key, type, wait); },
-                      [&](const PeerShard& p) { return router_.peers().CreatePayloadIndex(p, key, type, wait); });
+                      [&](const PeerShard& p, ForwardAttempt*) {
+                        return router_.peers().CreatePayloadIndex(p, key, type, wait);
+                      });
 }
 
 Status RoutedShard::DeletePayloadIndex(const std::string& key, bool wait) {
   return EveryReplica([&](Shard& s) { return s.DeletePayloadIndex(key, wait); },
-                      [&](const PeerShard& p) { return router_.peers().DeletePayloadIndex(p, key, wait); });
+                      [&](const PeerShard& p, ForwardAttempt*) {
+                        return router_.peers().DeletePayloadIndex(p, key, wait);
+                      });
 }
 
 StatusOr<std::vector<PointView>> RoutedShard::Retrieve(const std::vector<PointId>& ids,

@@ -7,10 +7,39 @@
 // still is (503 otherwise).
 // While a shard has no acting primary (an election, a node starting), writes are retried for a few
 // seconds before Unavailable is returned.
+//
+// Forwarded writes are bounded in time (issue 20). A forwarded write that gets no answer (a timeout, a
+// partition, a peer the prober gave up on) may still be on its way: held in a network buffer, it could
+// reach the primary and be applied after this node answered the client "failed", and after a later
+// write the client made because of that answer (a delete of the same point: the delete would be undone).
+// So every copy of a forwarded write carries a deadline, in wall-clock unix milliseconds of the primary
+// (kForwardDeadlineHeader, cluster/peer_protocol.h): ForwardPolicy::window after it was first sent. The
+// primary refuses the write, unapplied, unless it takes its place in the shard's write order by then: the
+// check is made in the same step that orders it (collection/write_queue.h), so a write that waited
+// anywhere before (network, HTTP queue, a full write queue, the `forwarded_write` delay point) cannot slip
+// in later.
+// This node, when a copy it sent got no answer, answers the client only once the window has closed, plus
+// the error of the clock offset it used, plus ForwardPolicy::max_clock_skew (measured on its steady
+// clock): by then the primary's clock has passed the deadline, and the answer says the write may have
+// been applied but will not be after it. An answer from the primary (whatever it says) settles the copy
+// it answers.
+// Clocks: the deadline is written on the primary's clock, as this node's plus the offset its prober
+// measured from the primary's /livez answers (ShardRouter::PeerClockOffset, within half a probe's round
+// trip), so a constant skew between nodes, however large (a node minutes off), neither lets a late copy
+// in nor refuses timely ones. The assumption left: between the last probe and the window's end, no
+// node's wall clock moves by more than max_clock_skew (cluster.max_clock_skew_ms) against real time
+// (NTP slews by far less; a step of the primary's clock backwards in that moment, or a primary never
+// probed, could let a late copy in).
+// Retries (another primary after an election, a refused late copy) stay in the same window while it is
+// open; once it has closed they first wait until its copies are settled, then open a new window, so
+// copies of two windows are never appliable at once, and a success answer after an unanswered copy also
+// waits for that copy's window to settle.
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +47,7 @@
 #include <vector>
 
 #include "cluster/peer_client.h"
+#include "cluster/peer_prober.h"
 #include "cluster/replica_read.h"
 #include "collection/catalog.h"
 #include "collection/shard.h"
@@ -55,15 +85,33 @@ class ShardRouter {
   // Every replica of the shard (nullopt = this node's), for changes every replica applies (payload indexes).
   virtual std::vector<std::optional<PeerShard>> AllReplicas(const std::string& collection, uint32_t shard) = 0;
   virtual PeerClient& peers() = 0;
+  // How forwarded writes are bounded in time (see RoutedShard).
+  struct ForwardPolicy {
+    // A copy sent now must be ordered by the primary within this long, or it is refused.
+    std::chrono::milliseconds window{3000};
+    // The most the nodes' wall clocks may differ.
+    std::chrono::milliseconds max_clock_skew{500};
+  };
+  virtual ForwardPolicy forward_policy() const { return ForwardPolicy(); }
+  // The wall clock of the peer at `url` minus this node's, as last measured (cluster/peer_prober.h);
+  // nullopt when unknown.
+  virtual std::optional<ClockOffset> PeerClockOffset(const std::string& url) const { return std::nullopt; }
 };
 
 class RoutedShard final : public ShardAccess {
  public:
   // `forward` false: this shard serves a peer's forwarded write, which must not be forwarded again
-  // (Unavailable when this node is not the primary), and payload index changes apply to this node only.
+  // (Unavailable when this node is not the primary), and payload index changes apply to this node only;
+  // `apply_by_unix_ms` is then the write's deadline (kForwardDeadlineHeader; 0 = none): it is refused,
+  // unapplied (IsWriteNotApplied), unless it is ordered by then.
   RoutedShard(ShardRouter& router, std::string collection, uint32_t shard, bool forward,
-              ReadConsistency reads = ReadConsistency())
-      : router_(router), collection_(std::move(collection)), shard_(shard), forward_(forward), reads_(reads) {}
+              ReadConsistency reads = ReadConsistency(), int64_t apply_by_unix_ms = 0)
+      : router_(router),
+        collection_(std::move(collection)),
+        shard_(shard),
+        forward_(forward),
+        reads_(reads),
+        apply_by_unix_ms_(apply_by_unix_ms) {}
 
   CollectionInfo Info() const override;
   uint64_t last_sequence() const override;
@@ -95,7 +143,8 @@ class RoutedShard final : public ShardAccess {
 
  private:
   using LocalWrite = std::function<Status(Shard&)>;
-  using RemoteWrite = std::function<StatusOr<uint64_t>(const PeerShard&)>;
+  // `forward`: the attempt's deadline and timeout (null for changes sent to every replica).
+  using RemoteWrite = std::function<StatusOr<uint64_t>(const PeerShard&, ForwardAttempt* forward)>;
   template <typename T>
   using LocalRead = std::function<StatusOr<T>(const Shard&)>;
   // `position`: null for a plain read; else where the peer's replica stood is asked for (PositionRequest).
@@ -125,6 +174,7 @@ class RoutedShard final : public ShardAccess {
   const uint32_t shard_;
   const bool forward_;
   const ReadConsistency reads_;
+  const int64_t apply_by_unix_ms_;
   // The shard's last sequence as the primary last reported it (operation_id), when it is remote.
   std::atomic<uint64_t> remote_sequence_{0};
 };

@@ -168,7 +168,8 @@ CollectionConfig Shard::config() const {
   return state_->config;
 }
 
-Status Shard::Submit(std::unique_ptr<WriteRequest> request, WriteWait wait) {
+Status Shard::Submit(std::unique_ptr<WriteRequest> request, WriteWait wait, int64_t apply_by_unix_ms) {
+  request->apply_by_unix_ms = apply_by_unix_ms;
   Clock::time_point deadline = Clock::time_point::max();
   if (wait == WriteWait::kClient && options_.write_timeout_ms > 0) {
     deadline = Clock::now() + std::chrono::milliseconds(options_.write_timeout_ms);
@@ -370,7 +371,9 @@ Status ValidateVectorNames(const CollectionConfig& config, const std::vector<std
   return absl::OkStatus();
 }
 
-Status Shard::Upsert(std::vector<PointInput> points, bool wait) {
+Status Shard::Upsert(std::vector<PointInput> points, bool wait) { return Upsert(std::move(points), wait, 0); }
+
+Status Shard::Upsert(std::vector<PointInput> points, bool wait, int64_t apply_by_unix_ms) {
   const CollectionConfig cfg = config();
   for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidatePointVectors(cfg, p));
   auto request = std::make_unique<WriteRequest>();
@@ -385,11 +388,13 @@ Status Shard::Upsert(std::vector<PointInput> points, bool wait) {
     m.record.sparse = std::move(p.sparse);
     request->mutations.push_back(std::move(m));
   }
-  return Submit(std::move(request), ClientWait(wait));
+  return Submit(std::move(request), ClientWait(wait), apply_by_unix_ms);
 }
 
 
-Status Shard::Delete(const PointSelector& selector, bool wait) {
+Status Shard::Delete(const PointSelector& selector, bool wait) { return Delete(selector, wait, 0); }
+
+Status Shard::Delete(const PointSelector& selector, bool wait, int64_t apply_by_unix_ms) {
   auto request = std::make_unique<WriteRequest>();
   if (!selector.filter) {
     for (const PointId& id : selector.ids) {
@@ -398,7 +403,7 @@ Status Shard::Delete(const PointSelector& selector, bool wait) {
       m.record.id = id;
       request->mutations.push_back(std::move(m));
     }
-    return Submit(std::move(request), ClientWait(wait));
+    return Submit(std::move(request), ClientWait(wait), apply_by_unix_ms);
   }
   request->build = [selector](const ShardState& s) -> StatusOr<std::vector<Mutation>> {
     VJ_ASSIGN_OR_RETURN(std::vector<PointId> ids, SelectedIds(s, selector, false));
@@ -409,12 +414,18 @@ Status Shard::Delete(const PointSelector& selector, bool wait) {
     }
     return mutations;
   };
-  return Submit(std::move(request), ClientWait(wait));
+  return Submit(std::move(request), ClientWait(wait), apply_by_unix_ms);
 }
 
 Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                  std::vector<std::string> keys, std::optional<std::string> key,
                                  bool wait) {
+  return UpdatePayload(op, selector, std::move(payload), std::move(keys), std::move(key), wait, 0);
+}
+
+Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
+                            std::vector<std::string> keys, std::optional<std::string> key, bool wait,
+                            int64_t apply_by_unix_ms) {
   // Keys are parsed here too, not only by the API: peers and tests call this directly.
   std::optional<PayloadPath> path;
   if (op == PayloadUpdate::kSet && key && !key->empty()) {
@@ -461,7 +472,7 @@ Status Shard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Pay
     }
     return mutations;
   };
-  return Submit(std::move(request), ClientWait(wait));
+  return Submit(std::move(request), ClientWait(wait), apply_by_unix_ms);
 }
 
 Status Shard::CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) {

@@ -81,6 +81,18 @@ class Shard final : public ShardAccess {
   [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
                                      bool wait) override;
 
+  // The same writes, refused (Unavailable marked kWriteNotAppliedPayload, nothing changed) unless they
+  // are ordered by the wall-clock time `apply_by_unix_ms` (0 = no limit): a write a peer forwarded to
+  // this shard's primary (WriteQueue::Push checks it when the write takes its place in the order).
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait, int64_t apply_by_unix_ms);
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait, int64_t apply_by_unix_ms);
+  [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
+                                     std::vector<std::string> keys, std::optional<std::string> key, bool wait,
+                                     int64_t apply_by_unix_ms);
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait, int64_t apply_by_unix_ms);
+  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait,
+                                     int64_t apply_by_unix_ms);
+
   // Takes `config`'s HNSW and quantization settings (PATCH /collections): when they differ from the
   // ones last asked for, queues a rebuild of the vector indexes on the writer thread and returns. The
   // rebuild copies every live vector into new indexes while searches go on over the old ones (writes wait
@@ -156,7 +168,7 @@ class Shard final : public ShardAccess {
   enum class WriteWait { kNone, kClient, kInternal };
   static WriteWait ClientWait(bool wait) { return wait ? WriteWait::kClient : WriteWait::kNone; }
   // Queues a write and, unless kNone, blocks until it is durable and applied.
-  Status Submit(std::unique_ptr<WriteRequest> request, WriteWait wait);
+  Status Submit(std::unique_ptr<WriteRequest> request, WriteWait wait, int64_t apply_by_unix_ms = 0);
   // Dimension, finiteness and names of a query vector; the vector index it targets.
   StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
   // A search of a sparse vector (request.sparse_vector set; shard_sparse.cc). Called with state_->mu

@@ -12,6 +12,10 @@
 namespace vj {
 
 Status Shard::UpdateVectors(std::vector<PointInput> points, bool wait) {
+  return UpdateVectors(std::move(points), wait, 0);
+}
+
+Status Shard::UpdateVectors(std::vector<PointInput> points, bool wait, int64_t apply_by_unix_ms) {
   const CollectionConfig cfg = config();
   for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidateVectorUpdate(cfg, p));
   auto request = std::make_unique<WriteRequest>();
@@ -43,10 +47,15 @@ Status Shard::UpdateVectors(std::vector<PointInput> points, bool wait) {
     }
     return mutations;
   };
-  return Submit(std::move(request), ClientWait(wait));
+  return Submit(std::move(request), ClientWait(wait), apply_by_unix_ms);
 }
 
 Status Shard::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait) {
+  return DeleteVectors(selector, std::move(names), wait, 0);
+}
+
+Status Shard::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait,
+                            int64_t apply_by_unix_ms) {
   VJ_RETURN_IF_ERROR(ValidateVectorNames(config(), names, "vector"));
   auto request = std::make_unique<WriteRequest>();
   request->held_bytes = selector.ids.size() * sizeof(PointId);
@@ -71,7 +80,7 @@ Status Shard::DeleteVectors(const PointSelector& selector, std::vector<std::stri
     }
     return mutations;
   };
-  return Submit(std::move(request), ClientWait(wait));
+  return Submit(std::move(request), ClientWait(wait), apply_by_unix_ms);
 }
 
 }  // namespace vj

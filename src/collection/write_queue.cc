@@ -1,6 +1,9 @@
 #include "collection/write_queue.h"
 
+#include <chrono>
 #include <string>
+
+#include "core/write_not_applied.h"
 
 namespace vj {
 namespace {
@@ -33,6 +36,12 @@ size_t JsonBytes(const boost::json::object& root) {
 }
 
 }  // namespace
+
+int64_t WallClockUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 size_t QueuedBytes(const Mutation& m) {
   size_t bytes = sizeof(Mutation) + m.record.id.ToString().size();
@@ -96,6 +105,12 @@ StatusOr<std::future<Status>> WriteQueue::Push(std::unique_ptr<WriteRequest> req
     }
   }
   if (closed_) return absl::UnavailableError("collection is closing");
+  if (const int64_t now = WallClockUnixMs(); !WithinApplyBy(request->apply_by_unix_ms, now)) {
+    return WriteNotApplied("the forwarded write reached the shard's primary " +
+                           std::to_string(now - request->apply_by_unix_ms) +
+                           " ms after its deadline (the forwarding node has given up on it, or is about to): "
+                           "refused, nothing was written");
+  }
   std::future<Status> done = request->done.get_future();
   queue_.push_back({std::move(request), mutations, bytes});  // counted only once it is queued
   mutations_ += mutations;

@@ -13,6 +13,12 @@
 //    wait=true one, which waits at most for the queue ahead of it to drain.
 // Room is freed when the writer takes requests off the queue (its batch is bounded separately, by the
 // writer's max_batch_mutations).
+// Order: the writer applies requests in the order they entered the queue, and assigns their sequence
+// numbers in that order, so the moment a request enters the queue (under mu_) is the moment it is
+// ordered against every other write of the shard. A request with apply_by_unix_ms is refused at that
+// moment, and only then, when the wall clock has passed it: the check and the ordering are one step,
+// so a request that passed the check is ahead of every request queued after it, and one that did not
+// is never applied (however long it waited for room before).
 // Thread-safety: all methods may be called from any thread; Pop from one consumer at a time.
 #pragma once
 
@@ -50,8 +56,18 @@ struct WriteRequest {
   // Bytes held by `build`'s captures (a payload patch, replicated log entries), which the queue cannot
   // see in `mutations`: counted against the queue's byte limit all the same.
   size_t held_bytes = 0;
+  // When set (> 0): the wall-clock time (unix milliseconds) after which the request must not be applied
+  // (a write a peer forwarded to this primary: see WriteQueue::Push and cluster/routed_shard.h).
+  int64_t apply_by_unix_ms = 0;
   std::promise<Status> done;
 };
+
+// The wall clock as a forwarded write's deadline reads it: unix milliseconds.
+int64_t WallClockUnixMs();
+// Whether a request with deadline `apply_by_unix_ms` (0 = none) may still be ordered at `now_unix_ms`.
+inline bool WithinApplyBy(int64_t apply_by_unix_ms, int64_t now_unix_ms) {
+  return apply_by_unix_ms <= 0 || now_unix_ms <= apply_by_unix_ms;
+}
 
 // Bytes one mutation holds: its id, vectors and payload (estimated from the JSON values).
 size_t QueuedBytes(const Mutation& mutation);
@@ -74,7 +90,8 @@ class WriteQueue {
   // Queues the request; the future completes when the writer has applied it (or failed). Errors,
   // with nothing queued: Unavailable when an async request found no room within full_wait (the
   // message says why and that a retry may succeed) or the queue is closed; DeadlineExceeded when a
-  // sync one found none before `deadline`.
+  // sync one found none before `deadline`; Unavailable marked kWriteNotAppliedPayload when the request's
+  // apply_by_unix_ms had passed when it would have been queued.
   [[nodiscard]] StatusOr<std::future<Status>> Push(std::unique_ptr<WriteRequest> request, bool sync,
                                                    Clock::time_point deadline);
 

@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "core/write_not_applied.h"
+
 namespace vj {
 namespace {
 
@@ -145,6 +147,48 @@ TEST(WriteQueueTest, CloseRefusesNewWritesAndDrains) {
   EXPECT_EQ(queue.Push(Upserts(1), true, kNoDeadline).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(queue.Pop(100).size(), 1u);
   EXPECT_TRUE(queue.Pop(100).empty());
+}
+
+// A forwarded write's deadline (apply_by_unix_ms) is checked when it takes its place in the order: one
+// past it is refused, unapplied; one before it is queued; none (0) never expires.
+TEST(WriteQueueTest, ForwardedWritePastItsDeadlineIsRefusedWhenItWouldBeOrdered) {
+  WriteQueue queue(Limits(10, milliseconds(0)));
+  auto late = Upserts(1, 1);
+  late->apply_by_unix_ms = WallClockUnixMs() - 1;
+  auto refused = queue.Push(std::move(late), true, kNoDeadline);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(IsWriteNotApplied(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("after its deadline"), std::string_view::npos);
+  EXPECT_EQ(queue.queued_mutations(), 0u);
+  auto timely = Upserts(1, 2);
+  timely->apply_by_unix_ms = WallClockUnixMs() + 60000;
+  ASSERT_TRUE(queue.Push(std::move(timely), false, kNoDeadline).ok());
+  ASSERT_TRUE(queue.Push(Upserts(1, 3), true, kNoDeadline).ok());  // no deadline
+  auto taken = queue.Pop(100);
+  ASSERT_EQ(taken.size(), 2u);
+  EXPECT_EQ(taken[0]->mutations.front().record.id.num(), 2u);
+  EXPECT_EQ(taken[1]->mutations.front().record.id.num(), 3u);
+  EXPECT_TRUE(WithinApplyBy(0, WallClockUnixMs()));
+  EXPECT_TRUE(WithinApplyBy(100, 100));
+  EXPECT_FALSE(WithinApplyBy(100, 101));
+}
+
+// The check is made when the write enters the queue, not when it started waiting for room: a forwarded
+// write that waited behind a full queue past its deadline is refused, and everything queued after the
+// deadline is ordered after anything that passed the check.
+TEST(WriteQueueTest, ForwardedWriteThatWaitedForRoomPastItsDeadlineIsRefused) {
+  WriteQueue queue(Limits(2, milliseconds(0)));
+  ASSERT_TRUE(queue.Push(Upserts(2, 10), false, kNoDeadline).ok());  // full
+  auto forwarded = Upserts(1, 20);
+  forwarded->apply_by_unix_ms = WallClockUnixMs() + 150;
+  Status result;
+  std::thread waiter([&] { result = queue.Push(std::move(forwarded), true, kNoDeadline).status(); });
+  while (queue.sync_waiting() < 1) std::this_thread::yield();
+  std::this_thread::sleep_for(milliseconds(300));  // past the deadline while it waits for room
+  ASSERT_EQ(queue.Pop(100).size(), 1u);            // room: the waiter enters, and is refused
+  waiter.join();
+  EXPECT_TRUE(IsWriteNotApplied(result)) << result;
+  EXPECT_EQ(queue.queued_mutations(), 0u);
 }
 
 }  // namespace

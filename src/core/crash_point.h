@@ -51,8 +51,9 @@ StatusOr<std::map<std::string, double>> InitCrashPoints();
 inline constexpr char kDelayPointsEnvVar[] = "VJVECTOR_TEST_DELAY_POINTS";
 
 // Every name a VJ_DELAY_POINT uses: "open_replica" (a cluster node opens a local replica of a shard, before
-// it reads the replica's files).
-inline constexpr std::string_view kDelayPointNames[] = {"open_replica"};
+// it reads the replica's files), "forwarded_write" (a shard's primary received a write a peer forwarded, before
+// it orders it: the write arrives late, as if held by the network).
+inline constexpr std::string_view kDelayPointNames[] = {"open_replica", "forwarded_write"};
 
 // Parses "name:milliseconds,..." (a whole number of milliseconds, at most one hour). InvalidArgument
 // naming the item as ParseCrashPoints does.

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <future>
@@ -428,6 +429,9 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
     if (auto version = req.find(kPeerProtocolHeader); version != req.end()) {
       request.headers.emplace(kPeerProtocolHeader, std::string(version->value()));
     }
+    if (auto forward = req.find(kForwardDeadlineHeader); forward != req.end()) {
+      request.headers.emplace(kForwardDeadlineHeader, std::string(forward->value()));
+    }
     for (const char* name : kRequestHeaders) {
       if (auto h = req.find(name); h != req.end()) request.headers.emplace(name, std::string(h->value()));
     }
@@ -705,7 +709,14 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
 
 std::optional<Response> HttpServer::Impl::ServeInline(const Request& req) {
   if (req.method != "GET") return std::nullopt;
-  if (req.path == "/livez") return TextResponse(200, "ok", req.path);
+  if (req.path == "/livez") {
+    // Peers' probes read this node's wall clock from it (cluster/peer_prober.h).
+    Response live = TextResponse(200, "ok", req.path);
+    live.headers.emplace_back(kClockHeader, std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                               std::chrono::system_clock::now().time_since_epoch())
+                                                               .count()));
+    return live;
+  }
   if (req.path == "/healthz") return TextResponse(200, "healthz check passed", req.path);
   if (req.path == "/readyz") {
     bool ready = false;

@@ -118,6 +118,16 @@ Status SetLeaseTtl(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetForwardDeadline(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.forward_deadline_ms, ParseNumber(v, 100, 600000));
+  return absl::OkStatus();
+}
+
+Status SetMaxClockSkew(ServerConfig& c, const std::string& v) {
+  VJ_ASSIGN_OR_RETURN(c.max_clock_skew_ms, ParseNumber(v, 0, 600000));
+  return absl::OkStatus();
+}
+
 Status SetInternalToken(ServerConfig& c, const std::string& v) {
   if (v.size() < 16) return absl::InvalidArgumentError("must have at least 16 characters");
   for (char ch : v) {
@@ -354,6 +364,8 @@ constexpr Setting kSettings[] = {
     {"CLUSTER_P2P_PORT", "cluster.p2p_port", SetP2pPort},
     {"CLUSTER_PREFIX", "cluster.prefix", SetClusterPrefix},
     {"CLUSTER_LEASE_TTL", "cluster.lease_ttl", SetLeaseTtl},
+    {"CLUSTER_FORWARD_DEADLINE_MS", "cluster.forward_deadline_ms", SetForwardDeadline},
+    {"CLUSTER_MAX_CLOCK_SKEW_MS", "cluster.max_clock_skew_ms", SetMaxClockSkew},
     {"CLUSTER_INTERNAL_TOKEN", "cluster.internal_token", SetInternalToken},
     {"CLUSTER_ETCD_CA_FILE", "cluster.etcd_ca_file", SetPath<&ServerConfig::etcd_ca_file>},
     {"CLUSTER_ETCD_CERT_FILE", "cluster.etcd_cert_file", SetPath<&ServerConfig::etcd_cert_file>},

@@ -91,6 +91,11 @@ struct ServerConfig {
   std::string advertise_url;   // how peers reach this node's peer port; empty = http(s)://host:p2p_port
   std::string cluster_prefix = "/vjvector";
   size_t lease_ttl_s = 5;
+  // A write this node forwards to a shard's primary must be ordered there within this many ms of being
+  // sent, else the primary refuses it; an unanswered one is answered after it plus max_clock_skew_ms,
+  // the most the nodes' wall clocks may differ (cluster/routed_shard.h).
+  size_t forward_deadline_ms = 3000;
+  size_t max_clock_skew_ms = 500;
   // Shared secret that nodes send on /internal/... requests and require from each other; empty = those
   // routes are open (keep the nodes on a private network).
   std::string internal_token;

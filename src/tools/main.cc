@@ -659,6 +659,8 @@ int Serve(const vj::ServerConfig& config) {
     ApplyWriteSettings(config, node_options.collection);
     node_options.internal_token = config.internal_token;
     node_options.peer_tls = PeerTls(config);
+    node_options.forward_window = std::chrono::milliseconds(config.forward_deadline_ms);
+    node_options.max_clock_skew = std::chrono::milliseconds(config.max_clock_skew_ms);
     if (config.internal_token.empty()) {
       spdlog::warn("cluster.internal_token is not set: the peer port ({}) is open to anyone who can reach it",
                    peer_server->bound_port());
@@ -711,8 +713,9 @@ int Serve(const vj::ServerConfig& config) {
     vj::ClusterNode* node = cluster.get();
     api_options.collection_cluster = [node](const std::string& name) { return node->CollectionClusterInfo(name); };
     api_options.rebalance = [node](bool replace_dead) { return node->Rebalance(replace_dead); };
-    api_options.shard_collection = [node](const std::string& name, uint32_t shard, bool write) {
-      return node->ShardCollection(name, shard, write);
+    api_options.shard_collection = [node](const std::string& name, uint32_t shard, bool write,
+                                          int64_t apply_by_unix_ms) {
+      return node->ShardCollection(name, shard, write, apply_by_unix_ms);
     };
     api_options.replica_position = [node](const std::string& name, uint32_t shard, bool primary) {
       return node->LocalPosition(name, shard, primary);

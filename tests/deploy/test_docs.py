@@ -65,6 +65,7 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "CLUSTER_ETCD": "etcd", "CLUSTER_NODE_ID": "node_id", "CLUSTER_ADVERTISE_URL": "advertise_url",
           "CLUSTER_P2P_PORT": "p2p_port",
           "CLUSTER_PREFIX": "cluster_prefix", "CLUSTER_LEASE_TTL": "lease_ttl_s",
+          "CLUSTER_FORWARD_DEADLINE_MS": "forward_deadline_ms", "CLUSTER_MAX_CLOCK_SKEW_MS": "max_clock_skew_ms",
           "CLUSTER_INTERNAL_TOKEN": "internal_token", "SECURITY_API_KEY": "api_key",
           "SECURITY_ALT_API_KEY": "alt_api_key", "SECURITY_READ_ONLY_API_KEY": "read_only_api_key",
           "SECURITY_ALLOW_UNAUTHENTICATED": "allow_unauthenticated", "SECURITY_METRICS_PUBLIC": "metrics_public",
