@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "cluster/log_batch.h"
 #include "collection/shard.h"
 #include "core/status.h"
+#include "core/trace_context.h"
 #include "storage/point_record.h"
 
 namespace vj {
@@ -62,6 +64,10 @@ class Replicator {
   void SetTargets(std::vector<ReplicaTarget> targets);
   // Wakes the streaming threads (after a local write).
   void Notify();
+  // As Notify, after the local write that ended at `sequence`: when the calling thread's trace is
+  // sampled, the replication requests that carry that entry are recorded as client spans of its trace
+  // (and the replicas continue it), the first traced entry of a batch deciding.
+  void Notify(uint64_t sequence);
   // Blocks until `copies` replicas report `sequence` durable. DeadlineExceeded at `deadline`; Aborted
   // when a replica answered with a newer term (this node is no longer primary).
   [[nodiscard]] Status WaitForAcks(uint64_t sequence, size_t copies, std::chrono::steady_clock::time_point deadline);
@@ -91,7 +97,10 @@ class Replicator {
   // POSTs a replication request to the stream's replica (abandoned once the stream stops); returns the
   // replica's last durable sequence and whether it needs a snapshot.
   StatusOr<std::pair<uint64_t, bool>> Post(const Stream& stream, const std::string& query,
-                                           const std::string& body);
+                                           const std::string& body, const TraceContext& parent = TraceContext(),
+                                           size_t entries = 0);
+  // The trace of the first traced write in (after, upto]; invalid when none.
+  TraceContext TraceOf(uint64_t after, uint64_t upto) const;
 
   static constexpr size_t kBatchEntries = 512;
   static constexpr size_t kSnapshotPagePoints = 256;
@@ -109,6 +118,9 @@ class Replicator {
   std::condition_variable acked_cv_;  // wakes WaitForAcks
   std::map<std::string, ReplicaProgress> progress_;    // guarded by mu_
   uint64_t generation_ = 0;                            // guarded by mu_; bumped by Notify
+  // The traces of the latest sampled writes, by their last sequence (guarded by mu_; kMaxTraced).
+  std::deque<std::pair<uint64_t, TraceContext>> traced_;
+  static constexpr size_t kMaxTraced = 64;
   std::atomic<bool> stop_{false};
   std::atomic<bool> superseded_{false};
 

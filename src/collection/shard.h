@@ -40,6 +40,7 @@
 #include "index/payload_index.h"
 #include "index/vector_index.h"
 #include "storage/point_store.h"
+#include "tracing/span.h"
 
 namespace vj {
 
@@ -157,6 +158,11 @@ class Shard final : public ShardAccess {
   static WriteWait ClientWait(bool wait) { return wait ? WriteWait::kClient : WriteWait::kNone; }
   // Queues a write and, unless kNone, blocks until it is durable and applied.
   Status Submit(std::unique_ptr<WriteRequest> request, WriteWait wait);
+  Status SubmitUntraced(std::unique_ptr<WriteRequest> request, WriteWait wait);
+  // Query without its span (Query adds the "shard.search" span around it).
+  StatusOr<std::vector<PointView>> QueryUntraced(const QueryRequest& request) const;
+  // Sets the database attributes of a span of this shard (db.collection.name, vjvector.shard).
+  void DescribeSpan(Span& span, std::string_view operation) const;
   // Dimension, finiteness and names of a query vector; the vector index it targets.
   StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
   // A search of a sparse vector (request.sparse_vector set; shard_sparse.cc). Called with state_->mu

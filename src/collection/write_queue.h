@@ -30,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "collection/shard_state.h"
 #include "core/status.h"
+#include "core/trace_context.h"
 
 namespace vj {
 
@@ -50,6 +51,9 @@ struct WriteRequest {
   // Bytes held by `build`'s captures (a payload patch, replicated log entries), which the queue cannot
   // see in `mutations`: counted against the queue's byte limit all the same.
   size_t held_bytes = 0;
+  // The span that queued the request (Shard::Submit's "shard.write"): the group commit that writes it
+  // is recorded as its child. Invalid while tracing is off.
+  TraceContext trace;
   std::promise<Status> done;
 };
 

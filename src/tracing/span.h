@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/status.h"
 #include "core/trace_context.h"
 
 namespace vj {
@@ -76,24 +77,29 @@ class Span {
   void SetName(std::string_view name) {
     if (data_) data_->name = name;
   }
-  void SetAttribute(std::string_view key, AttributeValue value) {
-    if (data_) data_->attributes.emplace_back(std::string(key), std::move(value));
-  }
-  void SetAttribute(std::string_view key, const char* value) { SetAttribute(key, AttributeValue(std::string(value))); }
-  void SetAttribute(std::string_view key, std::string_view value) {
-    SetAttribute(key, AttributeValue(std::string(value)));
-  }
-  void SetAttribute(std::string_view key, int value) { SetAttribute(key, AttributeValue(int64_t{value})); }
-  void SetAttribute(std::string_view key, uint32_t value) { SetAttribute(key, AttributeValue(int64_t{value})); }
-  void SetAttribute(std::string_view key, uint64_t value) {
-    SetAttribute(key, AttributeValue(static_cast<int64_t>(value)));
-  }
+  // Attribute setters: no-ops when not recording. Integers are OTLP int64, strings are copied.
+  void SetAttribute(std::string_view key, std::string_view value) { if (data_) Set(key, std::string(value)); }
+  void SetAttribute(std::string_view key, const std::string& value) { if (data_) Set(key, value); }
+  void SetAttribute(std::string_view key, const char* value) { if (data_) Set(key, std::string(value)); }
+  void SetAttribute(std::string_view key, int value) { if (data_) Set(key, int64_t{value}); }
+  void SetAttribute(std::string_view key, int64_t value) { if (data_) Set(key, value); }
+  void SetAttribute(std::string_view key, uint32_t value) { if (data_) Set(key, int64_t{value}); }
+  void SetAttribute(std::string_view key, uint64_t value) { if (data_) Set(key, static_cast<int64_t>(value)); }
+  void SetAttribute(std::string_view key, double value) { if (data_) Set(key, value); }
+  void SetAttribute(std::string_view key, bool value) { if (data_) Set(key, value); }
   // Marks the span failed (OTLP status ERROR) with a short description.
   void SetError(std::string_view message);
+  void SetError(const Status& status) {
+    if (data_) SetError(std::string_view(status.message().data(), status.message().size()));
+  }
   // Records the end time and hands the span to the exporter; later calls do nothing.
   void End();
 
  private:
+  void Set(std::string_view key, AttributeValue value) {
+    if (data_) data_->attributes.emplace_back(std::string(key), std::move(value));
+  }
+
   TraceContext context_;
   std::unique_ptr<SpanData> data_;
 };
