@@ -180,7 +180,7 @@ StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const Stream& stream, const
   if (parent.valid()) {
     span = StartSpan("replicate", SpanKind::kClient, parent);
     if (span.recording()) {
-      span.SetName("POST /internal/replication/{collection}/{shard}");
+      span.SetName("POST /internal/replication/{name}/{shard}");
       span.SetAttribute("http.request.method", "POST");
       span.SetAttribute("server.address", target.url);
       span.SetAttribute("db.system.name", "vjvector");

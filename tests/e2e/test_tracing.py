@@ -252,7 +252,7 @@ class TracingCluster(ch.ClusterTestCase):
             nodes = {s["resource"]["service.instance.id"] for s in spans}
             # The replicas' server spans of the replication requests (the forwarding node is a replica too).
             replicated = {s["resource"]["service.instance.id"] for s in spans
-                          if s["name"] == "POST /internal/replication/{collection}/{shard}" and s["kind"] == 2}
+                          if s["name"] == "POST /internal/replication/{name}/{shard}" and s["kind"] == 2}
             if nodes != set(self.node_names) or replicated != replicas:
                 return f"nodes {sorted(nodes)}, replicated to {sorted(replicated)}"
             return True
@@ -272,7 +272,7 @@ class TracingCluster(ch.ClusterTestCase):
         # Replication: client spans on the primary, each the parent of a replica's server span, whose
         # write and commit hang below it.
         for s in spans:
-            if s["name"] == "POST /internal/replication/{collection}/{shard}" and s["kind"] == 2:
+            if s["name"] == "POST /internal/replication/{name}/{shard}" and s["kind"] == 2:
                 client = by_id[s["parentSpanId"]]
                 self.assertEqual(client["kind"], 3)
                 self.assertEqual(client["resource"]["service.instance.id"], primary)
