@@ -255,7 +255,12 @@ class TracingCluster(ch.ClusterTestCase):
                           if s["name"] == "POST /internal/replication/{name}/{shard}" and s["kind"] == 2}
             if nodes != set(self.node_names) or replicated != replicas:
                 return f"nodes {sorted(nodes)}, replicated to {sorted(replicated)}"
-            return True
+            # Spans are exported as they end, in batches per node: wait until no parent is missing but the
+            # caller's (a parent that never comes fails the test here, naming the orphans).
+            ids = {s["spanId"] for s in spans}
+            orphans = [(s["name"], s["resource"]["service.instance.id"]) for s in spans
+                       if s["parentSpanId"] not in ids and s["parentSpanId"] != parent_id]
+            return not orphans or f"spans whose parent has not arrived: {orphans}"
 
         ch.wait_for(whole_tree, "spans of the write on every node")
         spans = found["spans"]
