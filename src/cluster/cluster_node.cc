@@ -537,7 +537,7 @@ Status ClusterNode::AfterLocalWrite(const std::string& collection, uint32_t shar
     return absl::UnavailableError("this node stopped being the primary of shard " + std::to_string(shard) +
                                   "; the write is not acknowledged");
   }
-  replicator->Notify(sequence);
+  replicator->Notify();
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   const size_t wcf = snap->WriteConsistencyFactor(collection);
   Span span;  // the wait for write_consistency_factor copies

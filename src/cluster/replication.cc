@@ -95,27 +95,6 @@ void Replicator::Notify() {
   cv_.notify_all();
 }
 
-void Replicator::Notify(uint64_t sequence) {
-  const TraceContext& trace = CurrentTraceContext();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (trace.sampled()) {
-      traced_.emplace_back(sequence, trace);
-      if (traced_.size() > kMaxTraced) traced_.pop_front();
-    }
-    ++generation_;
-  }
-  cv_.notify_all();
-}
-
-TraceContext Replicator::TraceOf(uint64_t after, uint64_t upto) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [sequence, trace] : traced_) {
-    if (sequence > after && sequence <= upto) return trace;
-  }
-  return TraceContext();
-}
-
 Status Replicator::WaitForAcks(uint64_t sequence, size_t copies, std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   auto enough = [&] {
@@ -286,7 +265,9 @@ bool Replicator::Step(const Stream& stream) {
     }
   }
   // An unreachable (or new) target first gets an empty batch: its answer tells where it stands.
-  const TraceContext parent = entries.empty() ? TraceContext() : TraceOf(acked, entries.back().sequence);
+  const TraceContext parent = entries.empty() || ActiveTracer() == nullptr
+                                  ? TraceContext()
+                                  : local_->TraceOfLog(acked, entries.back().sequence);
   auto answer = Post(stream, "", EncodeLogBatch(entries), parent, entries.size());
   record(answer);
   if (!answer.ok()) return false;

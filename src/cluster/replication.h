@@ -7,6 +7,9 @@
 // snapshot first: every point of the shard, then the sequence the snapshot stands for, then the log.
 // Writes wait in WaitForAcks until write_consistency_factor copies hold them.
 //
+// A batch that carries entries of a sampled write (Shard::TraceOfLog) is sent as a client span of that
+// write's trace, which the replica continues: a traced write's tree reaches every replica.
+//
 // Each replica is streamed to by a thread of its own, so a replica that hangs (a paused process keeps
 // its TCP connections open, and a request to it waits for its timeout) or that is receiving a long
 // snapshot delays nobody else: writes are acknowledged as soon as enough of the others confirm.
@@ -17,7 +20,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -64,10 +66,7 @@ class Replicator {
   void SetTargets(std::vector<ReplicaTarget> targets);
   // Wakes the streaming threads (after a local write).
   void Notify();
-  // As Notify, after the local write that ended at `sequence`: when the calling thread's trace is
-  // sampled, the replication requests that carry that entry are recorded as client spans of its trace
-  // (and the replicas continue it), the first traced entry of a batch deciding.
-  void Notify(uint64_t sequence);
+
   // Blocks until `copies` replicas report `sequence` durable. DeadlineExceeded at `deadline`; Aborted
   // when a replica answered with a newer term (this node is no longer primary).
   [[nodiscard]] Status WaitForAcks(uint64_t sequence, size_t copies, std::chrono::steady_clock::time_point deadline);
@@ -99,8 +98,7 @@ class Replicator {
   StatusOr<std::pair<uint64_t, bool>> Post(const Stream& stream, const std::string& query,
                                            const std::string& body, const TraceContext& parent = TraceContext(),
                                            size_t entries = 0);
-  // The trace of the first traced write in (after, upto]; invalid when none.
-  TraceContext TraceOf(uint64_t after, uint64_t upto) const;
+
 
   static constexpr size_t kBatchEntries = 512;
   static constexpr size_t kSnapshotPagePoints = 256;
@@ -118,9 +116,6 @@ class Replicator {
   std::condition_variable acked_cv_;  // wakes WaitForAcks
   std::map<std::string, ReplicaProgress> progress_;    // guarded by mu_
   uint64_t generation_ = 0;                            // guarded by mu_; bumped by Notify
-  // The traces of the latest sampled writes, by their last sequence (guarded by mu_; kMaxTraced).
-  std::deque<std::pair<uint64_t, TraceContext>> traced_;
-  static constexpr size_t kMaxTraced = 64;
   std::atomic<bool> stop_{false};
   std::atomic<bool> superseded_{false};
 

@@ -256,6 +256,8 @@ Status Shard::Checkpoint(const std::string& shard_dir, uint64_t* sequence) {
   return state_->store->Checkpoint(shard_dir + "/store", sequence);
 }
 
+TraceContext Shard::TraceOfLog(uint64_t after, uint64_t upto) const { return writer_->TraceOf(after, upto); }
+
 Status Shard::ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const {
   return state_->store->ReadLog(from, max_entries, out);
 }

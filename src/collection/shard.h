@@ -106,6 +106,9 @@ class Shard final : public ShardAccess {
   // so both assign the same sequence numbers to the same mutations.
   // Appends the log entries with sequence >= from, at most max_entries; OutOfRange when trimmed.
   [[nodiscard]] Status ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const;
+  // The trace of the first sampled group commit that wrote entries in (after, upto] (its
+  // "storage.commit" span), for the replication requests that carry them; invalid when none.
+  TraceContext TraceOfLog(uint64_t after, uint64_t upto) const;
   // Applies a primary's log entries durably and visibly, in order: entries at or below last_sequence()
   // are skipped (already applied: entries hold each point's resulting state, so this is idempotent);
   // the rest must continue at last_sequence() + 1, else FailedPrecondition naming the gap.

@@ -64,6 +64,14 @@ void ShardWriter::Process(std::vector<std::unique_ptr<WriteRequest>>& requests) 
   Commit(group);
 }
 
+TraceContext ShardWriter::TraceOf(uint64_t after, uint64_t upto) const {
+  std::lock_guard lock(traced_mu_);
+  for (const TracedCommit& c : traced_) {
+    if (c.last > after && c.first <= upto) return c.trace;
+  }
+  return TraceContext();
+}
+
 void ShardWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   if (group.empty()) return;
   std::vector<Mutation> batch;
@@ -83,6 +91,13 @@ void ShardWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
       span = StartSpan("storage.commit", SpanKind::kInternal, request->trace);
       break;
     }
+  }
+  if (span.recording() && !batch.empty()) {
+    // The store numbers the batch from its last sequence + 1, and this thread is its only writer.
+    const uint64_t first = state_.store->last_sequence() + 1;
+    std::lock_guard lock(traced_mu_);
+    traced_.push_back(TracedCommit{first, first + batch.size() - 1, span.context()});
+    if (traced_.size() > kMaxTraced) traced_.pop_front();
   }
   if (span.recording()) {
     span.SetAttribute("db.system.name", "vjvector");

@@ -275,13 +275,17 @@ class TracingCluster(ch.ClusterTestCase):
         served = [s for s in spans if s["parentSpanId"] == forwards[0]["spanId"]]
         self.assertEqual([(s["kind"], s["resource"]["service.instance.id"]) for s in served], [(2, primary)])
         # Replication: client spans on the primary, each the parent of a replica's server span, whose
-        # write and commit hang below it.
+        # write and commit hang below it. The entries were recorded by the commit before it wrote them, so
+        # no replication request can carry them untraced.
         for s in spans:
             if s["name"] == "POST /internal/replication/{name}/{shard}" and s["kind"] == 2:
                 client = by_id[s["parentSpanId"]]
                 self.assertEqual(client["kind"], 3)
                 self.assertEqual(client["resource"]["service.instance.id"], primary)
                 self.assertEqual(client["attributes"]["vjvector.replica.node"], s["resource"]["service.instance.id"])
+                # ... itself a child of the primary's group commit that wrote the entries it carries.
+                self.assertEqual(by_id[client["parentSpanId"]]["name"], "storage.commit")
+                self.assertEqual(by_id[client["parentSpanId"]]["resource"]["service.instance.id"], primary)
         commits = {s["resource"]["service.instance.id"] for s in spans if s["name"] == "storage.commit"}
         self.assertEqual(commits, set(self.node_names), "a storage commit on the primary and on each replica")
 
