@@ -17,7 +17,8 @@ inline constexpr char kInternalTokenHeader[] = "x-vjvector-internal-token";
 inline constexpr char kReplicaPositionHeader[] = "x-vjvector-replica-position";
 
 // Headers the request pipeline reads (server/request_pipeline.h): credentials, request id, trace context.
-inline constexpr const char* kRequestHeaders[] = {"authorization", "api-key", "x-request-id", "traceparent"};
+inline constexpr const char* kRequestHeaders[] = {"authorization", "api-key", "x-request-id", "traceparent",
+                                                   "tracestate"};
 
 struct Request {
   std::string method;  // "GET", "POST", ...

@@ -17,6 +17,8 @@
 #include "core/json_fields.h"
 #include "core/payload.h"
 
+#include "tracing/tracer.h"
+
 namespace vj {
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -538,7 +540,10 @@ Status ClusterNode::AfterLocalWrite(const std::string& collection, uint32_t shar
   replicator->Notify();
   std::shared_ptr<const ClusterSnapshot> snap = view_.Current();
   const size_t wcf = snap->WriteConsistencyFactor(collection);
+  Span span;  // the wait for write_consistency_factor copies
   if (wait && wcf > 1) {
+    span = StartSpan("replication.wait");
+    span.SetAttribute("vjvector.copies", uint64_t{wcf});
     // Wait in slices: a primary that loses its lease or its replicas answers at once, not at the deadline.
     const auto deadline = std::chrono::steady_clock::now() + options_.ack_timeout;
     const ShardEntry* entry = snap->Shard(collection, shard);

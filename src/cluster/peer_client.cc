@@ -8,9 +8,14 @@
 #include "cluster/peer_protocol.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
+#include "tracing/tracer.h"
 
 namespace vj {
 namespace json = boost::json;
+
+namespace {
+std::string ShardName(const PeerShard& shard) { return shard.collection + "/" + std::to_string(shard.shard); }
+}  // namespace
 
 StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard& shard,
                                        const std::string& path, const json::object* body,
@@ -34,17 +39,45 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
   const std::string payload = body != nullptr ? json::serialize(*body) : std::string();
   std::function<bool()> abandon;
   if (unreachable_) abandon = [this, &shard] { return unreachable_(shard.url); };
-  std::optional<std::chrono::milliseconds> timeout;
+  // A forwarded write or a remote shard read: a client span, whose context the peer continues (its
+  // server span is this span's child), and the request id, which the peer's logs then name too.
+  Span span = StartSpan("peer", SpanKind::kClient);
+  if (span.recording()) {
+    const std::string_view route = std::string_view(path).substr(0, path.find('?'));
+    span.SetName(std::string(method) + " /internal/shards/{name}/{shard}" + std::string(route));
+    span.SetAttribute("http.request.method", method);
+    span.SetAttribute("server.address", shard.url);
+    span.SetAttribute("db.system.name", "vjvector");
+    span.SetAttribute("db.collection.name", shard.collection);
+    span.SetAttribute("vjvector.shard", ShardName(shard));
+  }
   const HttpHeaders* headers = &headers_;
-  HttpHeaders stamped;
-  if (forward != nullptr) {
-    stamped = headers_;
-    stamped.emplace_back(kForwardDeadlineHeader, std::to_string(forward->apply_by_unix_ms));
-    headers = &stamped;
-    timeout = forward->timeout;
-    forward->answered = false;
+  HttpHeaders extra;  // headers_ and this request's own: deadline, trace context, request id
+  const std::string& request_id = CurrentRequestId();
+  std::optional<std::chrono::milliseconds> timeout;
+  if (forward != nullptr || span.context().valid() || !request_id.empty()) {
+    extra = headers_;
+    if (forward != nullptr) {
+      extra.emplace_back(kForwardDeadlineHeader, std::to_string(forward->apply_by_unix_ms));
+      timeout = forward->timeout;
+      forward->answered = false;
+    }
+    if (span.context().valid()) {
+      extra.emplace_back("traceparent", FormatTraceparent(span.context()));
+      if (!CurrentTracestate().empty()) extra.emplace_back("tracestate", CurrentTracestate());
+    }
+    if (!request_id.empty()) extra.emplace_back("x-request-id", request_id);
+    headers = &extra;
   }
   auto result = http_.Send(method, url, payload, *headers, timeout, abandon);
+  if (span.recording()) {
+    if (!result.ok()) {
+      span.SetError(result.status());
+    } else {
+      span.SetAttribute("http.response.status_code", result->status);
+      if (result->status >= 500) span.SetError("HTTP " + std::to_string(result->status));
+    }
+  }
   if (!result.ok()) return WithContext(result.status(), "peer " + shard.url);
   if (forward != nullptr) forward->answered = true;
   if (result->status != 200) {

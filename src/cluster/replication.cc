@@ -6,6 +6,8 @@
 
 #include "cluster/peer_protocol.h"
 
+#include "tracing/tracer.h"
+
 namespace vj {
 
 Replicator::Replicator(std::string collection, uint32_t shard, std::shared_ptr<Shard> local, uint64_t term,
@@ -142,15 +144,39 @@ void Replicator::Run(Stream& stream) {
 }
 
 StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const Stream& stream, const std::string& query,
-                                                     const std::string& body) {
+                                                     const std::string& body, const TraceContext& parent,
+                                                     size_t entries) {
   const ReplicaTarget& target = stream.target;
   const std::string url = target.url + "/internal/replication/" + collection_ + "/" + std::to_string(shard_) +
                           "?term=" + std::to_string(term_) + "&start=" + std::to_string(start_sequence_) +
                           query;
   // A stopped stream gives up its request at once: the Replicator's destructor (which runs when this node
   // stops being primary) joins the stream, and a paused replica would otherwise hold it for 30 s.
-  auto result = http_.Send("POST", url, body, headers_, std::chrono::milliseconds(30000),
+  // Replication of a traced write: a client span of its trace, which the replica continues.
+  Span span;
+  const HttpHeaders* headers = &headers_;
+  HttpHeaders traced;
+  if (parent.valid()) {
+    span = StartSpan("replicate", SpanKind::kClient, parent);
+    if (span.recording()) {
+      span.SetName("POST /internal/replication/{name}/{shard}");
+      span.SetAttribute("http.request.method", "POST");
+      span.SetAttribute("server.address", target.url);
+      span.SetAttribute("db.system.name", "vjvector");
+      span.SetAttribute("db.operation.name", "replicate");
+      span.SetAttribute("db.collection.name", collection_);
+      span.SetAttribute("vjvector.shard", uint32_t{shard_});
+      span.SetAttribute("vjvector.replica.node", target.node);
+      span.SetAttribute("vjvector.log.entries", uint64_t{entries});
+    }
+    traced = headers_;
+    traced.emplace_back("traceparent", FormatTraceparent(span.context()));
+    headers = &traced;
+  }
+  auto result = http_.Send("POST", url, body, *headers, std::chrono::milliseconds(30000),
                            [&] { return Stopping(stream); });
+  if (!result.ok()) span.SetError(result.status());
+  if (result.ok() && span.recording()) span.SetAttribute("http.response.status_code", result->status);
   if (!result.ok()) return result.status();
   // A replica refuses an older term with Aborted (the peer envelope keeps the code): the caller steps down.
   if (result->status != 200) {
@@ -239,7 +265,10 @@ bool Replicator::Step(const Stream& stream) {
     }
   }
   // An unreachable (or new) target first gets an empty batch: its answer tells where it stands.
-  auto answer = Post(stream, "", EncodeLogBatch(entries));
+  const TraceContext parent = entries.empty() || ActiveTracer() == nullptr
+                                  ? TraceContext()
+                                  : local_->TraceOfLog(acked, entries.back().sequence);
+  auto answer = Post(stream, "", EncodeLogBatch(entries), parent, entries.size());
   record(answer);
   if (!answer.ok()) return false;
   return answer->second || answer->first < local_->last_sequence();

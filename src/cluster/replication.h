@@ -7,6 +7,9 @@
 // snapshot first: every point of the shard, then the sequence the snapshot stands for, then the log.
 // Writes wait in WaitForAcks until write_consistency_factor copies hold them.
 //
+// A batch that carries entries of a sampled write (Shard::TraceOfLog) is sent as a client span of that
+// write's trace, which the replica continues: a traced write's tree reaches every replica.
+//
 // Each replica is streamed to by a thread of its own, so a replica that hangs (a paused process keeps
 // its TCP connections open, and a request to it waits for its timeout) or that is receiving a long
 // snapshot delays nobody else: writes are acknowledged as soon as enough of the others confirm.
@@ -29,6 +32,7 @@
 #include "cluster/log_batch.h"
 #include "collection/shard.h"
 #include "core/status.h"
+#include "core/trace_context.h"
 #include "storage/point_record.h"
 
 namespace vj {
@@ -62,6 +66,7 @@ class Replicator {
   void SetTargets(std::vector<ReplicaTarget> targets);
   // Wakes the streaming threads (after a local write).
   void Notify();
+
   // Blocks until `copies` replicas report `sequence` durable. DeadlineExceeded at `deadline`; Aborted
   // when a replica answered with a newer term (this node is no longer primary).
   [[nodiscard]] Status WaitForAcks(uint64_t sequence, size_t copies, std::chrono::steady_clock::time_point deadline);
@@ -91,7 +96,9 @@ class Replicator {
   // POSTs a replication request to the stream's replica (abandoned once the stream stops); returns the
   // replica's last durable sequence and whether it needs a snapshot.
   StatusOr<std::pair<uint64_t, bool>> Post(const Stream& stream, const std::string& query,
-                                           const std::string& body);
+                                           const std::string& body, const TraceContext& parent = TraceContext(),
+                                           size_t entries = 0);
+
 
   static constexpr size_t kBatchEntries = 512;
   static constexpr size_t kSnapshotPagePoints = 256;

@@ -14,6 +14,8 @@
 #include "collection/shard_state.h"
 #include "core/payload_limits.h"
 
+#include "tracing/tracer.h"
+
 namespace vj {
 
 Shard::Shard(std::string name, std::string dir, CollectionOptions options)
@@ -168,8 +170,31 @@ CollectionConfig Shard::config() const {
   return state_->config;
 }
 
+void Shard::DescribeSpan(Span& span, std::string_view operation) const {
+  span.SetAttribute("db.system.name", "vjvector");
+  span.SetAttribute("db.operation.name", operation);
+  std::string_view name = name_;
+  span.SetAttribute("db.collection.name", name.substr(0, name.rfind('/')));
+  span.SetAttribute("vjvector.shard", name_);
+}
+
 Status Shard::Submit(std::unique_ptr<WriteRequest> request, WriteWait wait, int64_t apply_by_unix_ms) {
   request->apply_by_unix_ms = apply_by_unix_ms;
+  // The shard's write: queueing, the group commit (its own span, on the writer thread: a child of this
+  // one through request->trace) and, when the caller waits, until it is durable and applied.
+  Span span = StartSpan("shard.write");
+  if (span.recording()) {
+    DescribeSpan(span, "write");
+    span.SetAttribute("vjvector.mutations", uint64_t{request->mutations.size()});
+    span.SetAttribute("vjvector.wait", wait != WriteWait::kNone);
+  }
+  request->trace = span.context();
+  Status status = SubmitUntraced(std::move(request), wait);
+  if (!status.ok()) span.SetError(status);
+  return status;
+}
+
+Status Shard::SubmitUntraced(std::unique_ptr<WriteRequest> request, WriteWait wait) {
   Clock::time_point deadline = Clock::time_point::max();
   if (wait == WriteWait::kClient && options_.write_timeout_ms > 0) {
     deadline = Clock::now() + std::chrono::milliseconds(options_.write_timeout_ms);
@@ -231,6 +256,8 @@ Status Shard::Checkpoint(const std::string& shard_dir, uint64_t* sequence) {
   // after it (SetLogTrimFloor keeps it), so the snapshot is never newer than the store it is opened with.
   return state_->store->Checkpoint(shard_dir + "/store", sequence);
 }
+
+TraceContext Shard::TraceOfLog(uint64_t after, uint64_t upto) const { return writer_->TraceOf(after, upto); }
 
 Status Shard::ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const {
   return state_->store->ReadLog(from, max_entries, out);

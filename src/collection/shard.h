@@ -40,6 +40,7 @@
 #include "index/payload_index.h"
 #include "index/vector_index.h"
 #include "storage/point_store.h"
+#include "tracing/span.h"
 
 namespace vj {
 
@@ -117,6 +118,9 @@ class Shard final : public ShardAccess {
   // so both assign the same sequence numbers to the same mutations.
   // Appends the log entries with sequence >= from, at most max_entries; OutOfRange when trimmed.
   [[nodiscard]] Status ReadLog(uint64_t from, size_t max_entries, std::vector<LoggedMutation>* out) const;
+  // The trace of the first sampled group commit that wrote entries in (after, upto] (its
+  // "storage.commit" span), for the replication requests that carry them; invalid when none.
+  TraceContext TraceOfLog(uint64_t after, uint64_t upto) const;
   // Applies a primary's log entries durably and visibly, in order: entries at or below last_sequence()
   // are skipped (already applied: entries hold each point's resulting state, so this is idempotent);
   // the rest must continue at last_sequence() + 1, else FailedPrecondition naming the gap.
@@ -169,6 +173,11 @@ class Shard final : public ShardAccess {
   static WriteWait ClientWait(bool wait) { return wait ? WriteWait::kClient : WriteWait::kNone; }
   // Queues a write and, unless kNone, blocks until it is durable and applied.
   Status Submit(std::unique_ptr<WriteRequest> request, WriteWait wait, int64_t apply_by_unix_ms = 0);
+  Status SubmitUntraced(std::unique_ptr<WriteRequest> request, WriteWait wait);
+  // Query without its span (Query adds the "shard.search" span around it).
+  StatusOr<std::vector<PointView>> QueryUntraced(const QueryRequest& request) const;
+  // Sets the database attributes of a span of this shard (db.collection.name, vjvector.shard).
+  void DescribeSpan(Span& span, std::string_view operation) const;
   // Dimension, finiteness and names of a query vector; the vector index it targets.
   StatusOr<const VectorIndex*> QueryIndex(const QueryRequest& request) const;
   // A search of a sparse vector (request.sparse_vector set; shard_sparse.cc). Called with state_->mu

@@ -10,6 +10,8 @@
 #include "collection/score_fusion.h"
 #include "collection/shard_state.h"
 
+#include "tracing/tracer.h"
+
 namespace vj {
 
 CollectionInfo Shard::Info() const {
@@ -226,6 +228,22 @@ std::vector<std::pair<uint32_t, float>> ScoreByExamples(const ShardState& s, con
 }  // namespace
 
 StatusOr<std::vector<PointView>> Shard::Query(const QueryRequest& request) const {
+  // Planning (exact scan of a selective filter's candidates or an index walk) and the search.
+  Span span = StartSpan("shard.search");
+  if (span.recording()) {
+    DescribeSpan(span, "search");
+    span.SetAttribute("vjvector.limit", uint64_t{request.limit});
+  }
+  StatusOr<std::vector<PointView>> result = QueryUntraced(request);
+  if (!result.ok()) {
+    span.SetError(result.status());
+  } else if (span.recording()) {
+    span.SetAttribute("vjvector.results", uint64_t{result->size()});
+  }
+  return result;
+}
+
+StatusOr<std::vector<PointView>> Shard::QueryUntraced(const QueryRequest& request) const {
   const Deadline& deadline = request.deadline;
   VJ_RETURN_IF_ERROR(deadline.Check("Search"));
   std::shared_lock lock(state_->mu);

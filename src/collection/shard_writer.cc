@@ -2,6 +2,8 @@
 
 #include "collection/shard_apply.h"
 
+#include "tracing/tracer.h"
+
 namespace vj {
 
 ShardWriter::ShardWriter(ShardState& state, size_t max_batch_mutations, size_t insert_threads,
@@ -62,6 +64,14 @@ void ShardWriter::Process(std::vector<std::unique_ptr<WriteRequest>>& requests) 
   Commit(group);
 }
 
+TraceContext ShardWriter::TraceOf(uint64_t after, uint64_t upto) const {
+  std::lock_guard lock(traced_mu_);
+  for (const TracedCommit& c : traced_) {
+    if (c.last > after && c.first <= upto) return c.trace;
+  }
+  return TraceContext();
+}
+
 void ShardWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
   if (group.empty()) return;
   std::vector<Mutation> batch;
@@ -73,13 +83,37 @@ void ShardWriter::Commit(std::vector<std::unique_ptr<WriteRequest>>& group) {
       vectors_changed.push_back(request->vectors_changed);
     }
   }
+  // One span for the group commit, a child of the first sampled request's write: the other requests'
+  // traces see it through the attribute vjvector.commit.requests, not as a span of theirs.
+  Span span;
+  for (const auto& request : group) {
+    if (request->trace.sampled()) {
+      span = StartSpan("storage.commit", SpanKind::kInternal, request->trace);
+      break;
+    }
+  }
+  if (span.recording() && !batch.empty()) {
+    // The store numbers the batch from its last sequence + 1, and this thread is its only writer.
+    const uint64_t first = state_.store->last_sequence() + 1;
+    std::lock_guard lock(traced_mu_);
+    traced_.push_back(TracedCommit{first, first + batch.size() - 1, span.context()});
+    if (traced_.size() > kMaxTraced) traced_.pop_front();
+  }
+  if (span.recording()) {
+    span.SetAttribute("db.system.name", "vjvector");
+    span.SetAttribute("db.operation.name", "commit");
+    span.SetAttribute("vjvector.commit.requests", uint64_t{group.size()});
+    span.SetAttribute("vjvector.commit.mutations", uint64_t{batch.size()});
+  }
   uint64_t last_sequence = 0;
   Status status = state_.store->Write(batch, /*sync=*/true, &last_sequence);
+  if (!status.ok()) span.SetError(status);
   if (status.ok()) {
     order.reserve(batch.size());
     for (const Mutation& m : batch) order.push_back(&m);
     ApplyToShardState(state_, order, vectors_changed, insert_threads_, last_sequence);
   }
+  span.End();  // durable and visible
   for (auto& request : group) request->done.set_value(status);
   group.clear();
   if (!status.ok()) return;

@@ -8,7 +8,9 @@
 // Thread-safety: Submit may be called from any thread.
 #pragma once
 
+#include <deque>
 #include <future>
+#include <mutex>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -35,6 +37,10 @@ class ShardWriter {
                                                      Clock::time_point deadline);
 
   const WriteQueue& queue() const { return queue_; }
+  // The trace of the first sampled write whose log entries fall in (after, upto], as recorded by the
+  // group commit before it wrote them (so a replication stream reading the log always finds it);
+  // invalid when none. Remembers the latest kMaxTraced traced commits.
+  TraceContext TraceOf(uint64_t after, uint64_t upto) const;
 
  private:
   void Run();
@@ -47,6 +53,15 @@ class ShardWriter {
   const size_t insert_threads_;
   IndexCompactor& compactor_;
   IndexSnapshotter* const snapshotter_;
+
+  struct TracedCommit {
+    uint64_t first = 0;  // the group's sequences, first..last
+    uint64_t last = 0;
+    TraceContext trace;
+  };
+  static constexpr size_t kMaxTraced = 64;
+  mutable std::mutex traced_mu_;
+  std::deque<TracedCommit> traced_;  // guarded by traced_mu_
 
   WriteQueue queue_;
   std::thread thread_;

@@ -36,6 +36,7 @@
 #include "absl/base/thread_annotations.h"
 #include "collection/shard_state.h"
 #include "core/status.h"
+#include "core/trace_context.h"
 
 namespace vj {
 
@@ -59,6 +60,9 @@ struct WriteRequest {
   // When set (> 0): the wall-clock time (unix milliseconds) after which the request must not be applied
   // (a write a peer forwarded to this primary: see WriteQueue::Push and cluster/routed_shard.h).
   int64_t apply_by_unix_ms = 0;
+  // The span that queued the request (Shard::Submit's "shard.write"): the group commit that writes it
+  // is recorded as its child. Invalid while tracing is off.
+  TraceContext trace;
   std::promise<Status> done;
 };
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/deadline.h"
+#include "core/trace_context.h"
 
 namespace vj {
 
@@ -27,6 +28,12 @@ struct RequestContext {
   std::string tenant;
   // W3C trace context of the caller (the traceparent header), empty when none was sent.
   std::string traceparent;
+  // The request's active span (tracing/span.h): the server span the transport started, whose id is
+  // the parent of the spans below it and of peer requests' traceparent. Not valid while tracing is
+  // off (tracing.otlp_endpoint empty).
+  TraceContext trace;
+  // The caller's tracestate header when well formed (core/trace_context.h), passed on to peers.
+  std::string tracestate;
   // "ip:port" of the client (for a peer request, the peer).
   std::string client_address;
   // When the request's work must stop (?timeout=, limits.default_timeout_s); none by default.

@@ -10,6 +10,7 @@
 #include "core/retry_after.h"
 #include "security/auth_failure.h"
 #include "security/secret_digest.h"
+#include "tracing/tracer.h"
 
 namespace vj {
 namespace {
@@ -31,6 +32,58 @@ bool SafeToken(std::string_view v, size_t max) {
 std::string Header(const Request& request, const char* name) {
   auto it = request.headers.find(name);
   return it == request.headers.end() ? std::string() : it->second;
+}
+
+// db.operation.name of a route: its last literal segment ("query", "search", "count", ...); a PUT of
+// points is an "upsert". Bounded: it comes from the route table, not from the request.
+std::string_view OperationName(const RouteSpec& route) {
+  std::string_view pattern = route.pattern;
+  while (!pattern.empty()) {
+    size_t slash = pattern.rfind('/');
+    std::string_view segment = pattern.substr(slash + 1);
+    if (!segment.empty() && segment.front() != '{') {
+      if (segment == "points" && route.method == "PUT") return "upsert";
+      return segment;
+    }
+    if (slash == std::string_view::npos) break;
+    pattern = pattern.substr(0, slash);
+  }
+  return route.method;
+}
+
+// The request's server span: the caller's traceparent continued, else a new trace (an invalid header
+// is ignored, never refused). Names and attributes follow OpenTelemetry's HTTP and database
+// semantic conventions; they are set in FinishServerSpan once the route and status are known.
+Span StartServerSpan(const Request& request, RequestContext& context) {
+  if (ActiveTracer() == nullptr) return Span();
+  std::optional<TraceContext> parent;
+  if (auto it = request.headers.find("traceparent"); it != request.headers.end()) parent = ParseTraceparent(it->second);
+  if (parent) {
+    if (auto it = request.headers.find("tracestate"); it != request.headers.end()) {
+      context.tracestate = SanitizeTracestate(it->second);
+    }
+  }
+  Span span = StartSpan(request.method, SpanKind::kServer, parent.value_or(TraceContext{}), parent.has_value(),
+                        context.tracestate);
+  context.trace = span.context();
+  return span;
+}
+
+void FinishServerSpan(Span& span, const Request& request, const RouteMatch& match, const Response& response) {
+  if (!span.recording()) return;
+  span.SetAttribute("http.request.method", request.method);
+  span.SetAttribute("url.path", request.path);
+  span.SetAttribute("http.response.status_code", response.status);
+  if (match.route != nullptr) {
+    span.SetName(request.method + " " + std::string(match.route->pattern));
+    span.SetAttribute("http.route", match.route->pattern);
+    span.SetAttribute("db.system.name", "vjvector");
+    span.SetAttribute("db.operation.name", OperationName(*match.route));
+    if (std::optional<std::string_view> collection = match.collection()) {
+      span.SetAttribute("db.collection.name", *collection);
+    }
+  }
+  if (response.status >= 500) span.SetError("HTTP " + std::to_string(response.status));
 }
 
 Status MissingCredentials() {
@@ -100,16 +153,25 @@ Response RequestPipeline::Refuse(const Status& status, const std::string& reques
 
 Response RequestPipeline::Handle(const Request& request) {
   RequestContext context = NewContext(request);
+  Span span = StartServerSpan(request, context);
+  // What lower layers and log lines see of this request (tracing/tracer.h).
+  ScopedTraceContext scope(context.trace, &context.request_id, &context.tracestate);
   RouteMatch match;
   std::string refusal;
   Response response = Serve(request, context, match, refusal);
+  FinishServerSpan(span, request, match, response);
   if (hooks_.audit) hooks_.audit(AuditedRequest{context, request, match, response.status, refusal});
   return response;
 }
 
 Status RequestPipeline::Authenticate(const Request& request, RequestContext& context, std::string& reason) const {
   // Invalid credentials are refused even on public routes.
-  StatusOr<std::shared_ptr<const Principal>> principal = authenticator_.Authenticate(request);
+  StatusOr<std::shared_ptr<const Principal>> principal = [&] {
+    Span span = StartSpan("authenticate");
+    StatusOr<std::shared_ptr<const Principal>> who = authenticator_.Authenticate(request);
+    if (!who.ok()) span.SetError(AuthFailureReason(who.status()));
+    return who;
+  }();
   if (!principal.ok()) {
     reason = AuthFailureReason(principal.status());
     return principal.status();

@@ -321,6 +321,30 @@ Status SetAuditQueueFull(ServerConfig& c, const std::string& v) {
   return absl::OkStatus();
 }
 
+Status SetTracingEndpoint(ServerConfig& c, const std::string& v) {
+  if (!v.empty() && !IsHttpUrl(v)) {
+    return absl::InvalidArgumentError("expected an http:// or https:// URL (the collector's OTLP/HTTP base), got \"" +
+                                      v.substr(0, 64) + "\"");
+  }
+  std::string endpoint = v;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  c.tracing_otlp_endpoint = endpoint;
+  return absl::OkStatus();
+}
+Status SetTracingSampleRatio(ServerConfig& c, const std::string& v) {
+  double x = 0;
+  if (!absl::SimpleAtod(v, &x) || !std::isfinite(x) || x < 0 || x > 1) {
+    return absl::InvalidArgumentError("expected a number from 0 to 1, got \"" + v.substr(0, 32) + "\"");
+  }
+  c.tracing_sample_ratio = x;
+  return absl::OkStatus();
+}
+Status SetTracingServiceName(ServerConfig& c, const std::string& v) {
+  if (v.empty() || v.size() > 128) return absl::InvalidArgumentError("expected 1 to 128 characters");
+  c.tracing_service_name = v;
+  return absl::OkStatus();
+}
+
 struct Setting {
   const char* env;        // suffix after VJVECTOR_
   const char* yaml_path;  // dotted YAML key
@@ -453,6 +477,9 @@ constexpr Setting kSettings[] = {
     {"AUDIT_HMAC_KEY_FILE", "audit.hmac_key_file", SetPath<&ServerConfig::audit_hmac_key_file>},
     {"AUDIT_QUEUE_RECORDS", "audit.queue_records", SetAuditQueueRecords},
     {"AUDIT_QUEUE_FULL", "audit.queue_full", SetAuditQueueFull},
+    {"TRACING_OTLP_ENDPOINT", "tracing.otlp_endpoint", SetTracingEndpoint},
+    {"TRACING_SAMPLE_RATIO", "tracing.sample_ratio", SetTracingSampleRatio},
+    {"TRACING_SERVICE_NAME", "tracing.service_name", SetTracingServiceName},
 };
 
 // The YAML-only maps of security.rate_limits: name -> {read_per_s, read_burst, write_per_s, write_burst},

@@ -172,6 +172,11 @@ struct ServerConfig {
   std::string audit_hmac_key_file;  // records chained with HMAC-SHA256 under the key in this file
   size_t audit_queue_records = 65536;
   std::string audit_queue_full = "drop";  // drop (counted) | block (requests wait for room)
+  // Tracing (tracing/tracer.h; docs/operations.md "Tracing"): spans go to this OTLP/HTTP collector
+  // (<endpoint>/v1/traces); empty = off. sample_ratio: share of new traces recorded.
+  std::string tracing_otlp_endpoint;
+  double tracing_sample_ratio = 1.0;
+  std::string tracing_service_name = "vjvector";
 };
 
 // Settings given on the command line, keyed by the env-variable suffix ("DATA_DIR", "HTTP_PORT", ...).

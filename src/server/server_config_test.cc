@@ -285,3 +285,26 @@ TEST(ServerConfigTest, RateLimitsComeFromFileWithRoleAndKeyOverrides) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+TEST(ServerConfigTest, TracingIsOffByDefaultAndItsSettingsAreChecked) {
+  auto defaults = LoadServerConfig("", Env({}), {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->tracing_otlp_endpoint, "");
+  EXPECT_EQ(defaults->tracing_sample_ratio, 1.0);
+  EXPECT_EQ(defaults->tracing_service_name, "vjvector");
+  auto config = LoadServerConfig(WriteYaml("tracing:\n  otlp_endpoint: http://collector:4318/\n  sample_ratio: 0.25\n"),
+                                 Env({{"VJVECTOR_TRACING_SERVICE_NAME", "vj-eu"}}), {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tracing_otlp_endpoint, "http://collector:4318");  // the trailing slash dropped
+  EXPECT_EQ(config->tracing_sample_ratio, 0.25);
+  EXPECT_EQ(config->tracing_service_name, "vj-eu");
+  ExpectRefusedNamingEnv("VJVECTOR_TRACING_OTLP_ENDPOINT", {"collector:4318", "ftp://x", "file:///etc/passwd"});
+  ExpectRefusedNamingEnv("VJVECTOR_TRACING_SAMPLE_RATIO", {"1.5", "-0.1", "nan", "inf", "half"});
+  ExpectRefusedNamingEnv("VJVECTOR_TRACING_SERVICE_NAME", {"a-name-longer-than-128-characters-0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"});
+}
+
+}  // namespace
+}  // namespace vj

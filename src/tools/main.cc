@@ -51,6 +51,7 @@
 #include "server/server_config.h"
 #include "server/tls_context.h"
 #include "grpc/grpc_server.h"
+#include "server/tracing_setup.h"
 #include "storage/power_loss_fs.h"
 
 namespace {
@@ -83,16 +84,42 @@ class JsonEscapedMessage : public spdlog::custom_flag_formatter {
   }
 };
 
+// %& in a log pattern: the request the logging thread serves (tracing/tracer.h's current context):
+// its request id and, while tracing is on, its trace id. Empty outside a request. Both are plain
+// tokens (the pipeline keeps only safe request ids), so neither needs escaping.
+class RequestIds : public spdlog::custom_flag_formatter {
+ public:
+  explicit RequestIds(bool json) : json_(json) {}
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string& request_id = vj::CurrentRequestId();
+    const vj::TraceContext& trace = vj::CurrentTraceContext();
+    if (!request_id.empty()) Append(dest, "request_id", request_id);
+    if (trace.valid()) Append(dest, "trace_id", trace.TraceIdHex());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<RequestIds>(json_); }
+
+ private:
+  void Append(spdlog::memory_buf_t& dest, std::string_view key, std::string_view value) const {
+    dest.append(std::string_view(json_ ? ",\"" : " "));
+    dest.append(key);
+    dest.append(std::string_view(json_ ? "\":\"" : "="));
+    dest.append(value);
+    if (json_) dest.push_back('"');
+  }
+  const bool json_;
+};
+
 void SetUpLogging(const vj::ServerConfig& config) {
   auto logger = spdlog::stderr_logger_mt("vjvector");
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
   if (config.log_format == "json") {
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%*"})");
-    logger->set_formatter(std::move(formatter));
+    formatter->add_flag<JsonEscapedMessage>('*');
+    formatter->add_flag<RequestIds>('&', true).set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%*"%&})");
   } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+    formatter->add_flag<RequestIds>('&', false).set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v%&");
   }
+  logger->set_formatter(std::move(formatter));
   logger->set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_default_logger(logger);
 }
@@ -356,6 +383,9 @@ int Serve(const vj::ServerConfig& config) {
   vj::Metrics metrics;
   DeclareMetrics(metrics);
   if (!config.etcd.empty()) DeclareClusterMetrics(metrics);
+  // Tracing (tracing.otlp_endpoint; docs/operations.md "Tracing"): installed before any request can
+  // arrive, uninstalled (and its queue sent) when Serve returns, after the servers stopped.
+  std::unique_ptr<vj::TracingRuntime> tracing = vj::TracingRuntime::Start(config, AuditNodeName(config), metrics);
   std::atomic<bool> ready{false};
   std::unique_ptr<vj::Database> database;            // a standalone node's collections
   std::unique_ptr<vj::SnapshotStore> snapshots;      // and its snapshots (destroyed before it)

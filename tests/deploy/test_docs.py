@@ -82,7 +82,9 @@ MEMBER = {"DATA_DIR": "data_dir", "HTTP_HOST": "host", "HTTP_PORT": "port", "HTT
           "AUDIT_FSYNC": "audit_fsync", "AUDIT_HMAC_KEY_FILE": "audit_hmac_key_file",
           "AUDIT_QUEUE_RECORDS": "audit_queue_records", "AUDIT_QUEUE_FULL": "audit_queue_full",
           "ENCRYPTION_ENABLED": "encryption_enabled", "ENCRYPTION_MASTER_KEY_FILE": "encryption_master_key_file",
-          "ENCRYPTION_MASTER_KEY_COMMAND": "encryption_master_key_command"}
+          "ENCRYPTION_MASTER_KEY_COMMAND": "encryption_master_key_command",
+          "TRACING_OTLP_ENDPOINT": "tracing_otlp_endpoint", "TRACING_SAMPLE_RATIO": "tracing_sample_ratio",
+          "TRACING_SERVICE_NAME": "tracing_service_name"}
 
 
 def reference_section():
