@@ -5,6 +5,7 @@
 #include "core/retry_after.h"
 #include "grpc/grpc_method_table.h"
 #include "grpc/unsupported_fields.h"
+#include "tracing/tracer.h"
 
 namespace vj {
 namespace {
@@ -300,6 +301,21 @@ class CollectionsService final : public qdrant::Collections::Service {
   GrpcCalls& calls_;
 };
 
+// Names the call's server span and sets OpenTelemetry's RPC and database attributes. `method` is
+// "/qdrant.Points/Upsert".
+void FinishRpcSpan(Span& span, std::string_view method, const std::string* collection, const Status& status) {
+  if (!span.recording()) return;
+  span.SetName(std::string(method.substr(1)));
+  const size_t slash = method.rfind('/');
+  span.SetAttribute("rpc.system", "grpc");
+  span.SetAttribute("rpc.service", method.substr(1, slash - 1));
+  span.SetAttribute("rpc.method", method.substr(slash + 1));
+  span.SetAttribute("rpc.grpc.status_code", static_cast<int64_t>(status.code()));
+  span.SetAttribute("db.system.name", "vjvector");
+  if (collection != nullptr && !collection->empty()) span.SetAttribute("db.collection.name", *collection);
+  if (!status.ok()) span.SetError(status);
+}
+
 }  // namespace
 
 GrpcCalls::GrpcCalls(RequestPipeline& pipeline, std::function<RestApi*()> api, Metrics& metrics)
@@ -314,9 +330,11 @@ grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_v
                               std::optional<uint64_t> timeout, const std::function<Status(const Call&)>& work) {
   const auto start = std::chrono::steady_clock::now();
   const std::string method_label(method.substr(0, 64));  // only the table's methods reach here
+  Span span;  // the call's server span (Begin below), ended when the call is answered
   auto answer = [&](const Status& status) {
     metrics_.Increment(kRequestsTotal, {{"method", method_label}, {"code", absl::StatusCodeToString(status.code())}});
     metrics_.Observe(kRequestDuration, {{"method", method_label}}, SecondsSince(start));
+    FinishRpcSpan(span, method_label, collection, status);
     return ToGrpc(status, server_context);
   };
   Request request;
@@ -336,9 +354,13 @@ grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_v
     if (collection != nullptr) match.params.push_back(*collection);
   }
   std::string refusal;
-  StatusOr<RequestContext> context =
-      pipeline_.Admit(request, match, entry != nullptr && entry->accepts_alias, refusal);
-  if (!context.ok()) return answer(context.status());
+  RequestContext context = pipeline_.Begin(request, span);
+  // What lower layers, peers and log lines see of this call (tracing/tracer.h).
+  ScopedTraceContext scope(context.trace, &context.request_id, &context.tracestate);
+  if (Status admitted = pipeline_.Admit(request, match, entry != nullptr && entry->accepts_alias, context, refusal);
+      !admitted.ok()) {
+    return answer(admitted);
+  }
 
   Status status = RejectUnknownFields(message);
   if (status.ok() && collection != nullptr && collection->empty()) {
@@ -350,10 +372,10 @@ grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_v
       status = absl::UnavailableError("the node is still loading its collections");
     } else {
       if (timeout) request.query["timeout"] = std::to_string(*timeout);
-      status = api->Run(*context, match, request, work);
+      status = api->Run(context, match, request, work);
     }
   }
-  pipeline_.Audit(*context, request, match, status.ok() ? 200 : HttpStatusFor(status));
+  pipeline_.Audit(context, request, match, status.ok() ? 200 : HttpStatusFor(status));
   return answer(status);
 }
 

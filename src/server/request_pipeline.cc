@@ -248,6 +248,18 @@ Status RequestPipeline::Authorize(const RequestContext& context, const RouteMatc
 StatusOr<RequestContext> RequestPipeline::Admit(const Request& request, RouteMatch& match, bool accepts_alias,
                                                 std::string& refusal) {
   RequestContext context = NewContext(request);
+  VJ_RETURN_IF_ERROR(Admit(request, match, accepts_alias, context, refusal));
+  return context;
+}
+
+RequestContext RequestPipeline::Begin(const Request& request, Span& span) {
+  RequestContext context = NewContext(request);
+  span = StartServerSpan(request, context);
+  return context;
+}
+
+Status RequestPipeline::Admit(const Request& request, RouteMatch& match, bool accepts_alias, RequestContext& context,
+                              std::string& refusal) {
   std::string reason;
   Status status = Authenticate(request, context, reason);
   std::optional<std::string> alias;
@@ -262,7 +274,7 @@ StatusOr<RequestContext> RequestPipeline::Admit(const Request& request, RouteMat
       status = Authorize(context, match, alias, reason);
     }
   }
-  if (status.ok()) return context;
+  if (status.ok()) return absl::OkStatus();
   refusal = reason;
   metrics_.Increment(kAuthFailures, {{"reason", reason}});
   if (hooks_.audit) {

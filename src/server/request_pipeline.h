@@ -30,6 +30,7 @@
 #include "security/permission.h"
 #include "security/secret_digest.h"
 #include "server/metrics.h"
+#include "tracing/span.h"
 
 namespace vj {
 
@@ -125,6 +126,14 @@ class RequestPipeline {
   // `accepts_alias`: whether the collection parameter may name an alias (resolve_collection).
   StatusOr<RequestContext> Admit(const Request& request, RouteMatch& match, bool accepts_alias,
                                  std::string& refusal);
+  // The same for a context the transport made with Begin (so that its server span covers the checks).
+  Status Admit(const Request& request, RouteMatch& match, bool accepts_alias, RequestContext& context,
+               std::string& refusal);
+  // A new request's context (its id, client, deadline) and its server span, started in `span` (the
+  // caller's traceparent continued, else a new trace; invalid while tracing is off). The transport keeps
+  // `span` until it answers and makes context.trace the thread's current context meanwhile
+  // (tracing/tracer.h ScopedTraceContext).
+  RequestContext Begin(const Request& request, Span& span);
   // The audit hook for an admitted request of such a transport, with the HTTP status its answer
   // stands for (api/error_mapping.h HttpStatusFor).
   void Audit(const RequestContext& context, const Request& request, const RouteMatch& match, int status) const;

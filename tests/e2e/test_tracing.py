@@ -7,7 +7,8 @@ JSON mapping's checks and encode back to the same request, or it is refused and 
 Single node: a request with a traceparent yields spans of that trace whose root is the request's server
 span, a child of the caller's span; the authentication, shard write, storage commit and shard search
 spans hang below it; an invalid traceparent starts a new trace; a caller's "not sampled" flag is
-honoured; logs name the request and trace ids; the exporter's counters are on /metrics.
+honoured; logs name the request and trace ids; the exporter's counters are on /metrics; a gRPC call
+(the official @qdrant/js-client-grpc, with a traceparent header) continues the caller's trace the same way.
 Cluster (3 nodes, real etcd): one write with replication factor 3 sent to a node that is not the shard's
 primary produces spans on every node that form ONE tree.
 """
@@ -25,6 +26,7 @@ import vjharness as h
 
 NODE = shutil.which("node")
 OTLP_DIR = os.path.join(h.REPO_ROOT, "tests", "otlp")
+CLIENTS_MODULES = os.path.join(h.REPO_ROOT, "tests", "clients", "node_modules")
 
 
 class Receiver:
@@ -87,9 +89,10 @@ class TracingSingleNode(h.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.receiver = Receiver()
+        cls.grpc_port = h.free_port()
         cls.server = h.Server(data_dir=h.tempfile.mkdtemp(prefix="vj-e2e-tracing-"), env={
             "VJVECTOR_TRACING_OTLP_ENDPOINT": cls.receiver.endpoint + "/",  # a trailing slash is fine
-            "VJVECTOR_TRACING_SAMPLE_RATIO": "1"})
+            "VJVECTOR_TRACING_SAMPLE_RATIO": "1"}, extra_args=["--grpc-port", str(cls.grpc_port)])
         cls.server.start()
         cls.c = cls.server.client
         cls.c.create_collection("traced", size=4, body={"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 2})
@@ -158,6 +161,25 @@ class TracingSingleNode(h.TestCase):
         self.assertEqual(len(searches), 2, "one search span per shard")
         self.assertEqual({s["parentSpanId"] for s in searches}, {root["spanId"]})  # pool threads included
         self.assertEqual(sorted(s["attributes"]["vjvector.shard"] for s in searches), ["traced/0", "traced/1"])
+
+    @unittest.skipUnless(os.path.isdir(CLIENTS_MODULES), "npm ci --prefix tests/clients has not run")
+    def test_a_grpc_call_continues_the_callers_trace(self):
+        trace_id, parent_id, tp = new_traceparent()
+        env = dict(os.environ, VJ_GRPC_URL=f"http://127.0.0.1:{self.grpc_port}", VJ_COLLECTION="traced",
+                   VJ_TRACEPARENT=tp)
+        run = subprocess.run([NODE, os.path.join(h.REPO_ROOT, "tests", "clients", "grpc_traced_upsert.mjs")],
+                             env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(json.loads(run.stdout)["status"], 2)  # UpdateStatus.Completed
+        spans = self.wait_spans(trace_id, ["qdrant.Points/Upsert", "authenticate", "shard.write", "storage.commit"])
+        root = assert_one_tree(self, spans, parent_id)
+        self.assertEqual(root["name"], "qdrant.Points/Upsert")
+        a = root["attributes"]
+        self.assertEqual((a["rpc.system"], a["rpc.service"], a["rpc.method"]), ("grpc", "qdrant.Points", "Upsert"))
+        self.assertEqual(a["rpc.grpc.status_code"], 0)
+        self.assertEqual(a["db.collection.name"], "traced")
+        self.assertEqual(by_name(spans, "authenticate")[0]["parentSpanId"], root["spanId"])
+        self.assertEqual(by_name(spans, "shard.write")[0]["parentSpanId"], root["spanId"])
 
     def test_an_invalid_traceparent_starts_a_new_trace(self):
         for bad in ["00-zz-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
