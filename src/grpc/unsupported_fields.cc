@@ -11,6 +11,7 @@ Status RejectUnknownFields(const google::protobuf::Message& root) {
   using google::protobuf::FieldDescriptor;
   // Iterative: the parser bounds nesting (100 levels), and a walk without recursion needs no more.
   std::vector<const google::protobuf::Message*> pending{&root};
+  std::vector<const FieldDescriptor*> fields;  // reused: one allocation per call, not per message
   while (!pending.empty()) {
     const google::protobuf::Message& m = *pending.back();
     pending.pop_back();
@@ -21,7 +22,7 @@ Status RejectUnknownFields(const google::protobuf::Message& root) {
                                         m.GetDescriptor()->full_name() +
                                         " is not supported by VJVector (docs/api.md, gRPC)");
     }
-    std::vector<const FieldDescriptor*> fields;
+    fields.clear();
     reflection->ListFields(m, &fields);
     for (const FieldDescriptor* field : fields) {
       if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
