@@ -28,139 +28,38 @@ Every figure is the median over --rounds rounds; a ratio is the median of the pe
 """
 
 import argparse
-import http.client
 import json
 import os
-import random
 import secrets
 import shutil
-import statistics
-import sys
 import tempfile
-import threading
-import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-sys.argv, _argv = sys.argv[:1], sys.argv  # vjharness parses argv on import
-import vjharness as vh  # noqa: E402
-sys.argv = _argv
+from node_bench import interleaved, load, log, percentile, throughput, vh  # bench/, this script's folder
+import node_bench
 
 API_KEY = "bench-audit-key-0123456789abcdef"
 CONFIGS = ("off", "off-2", "on", "on-hmac", "on-nosync")
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+class Node(node_bench.Node):
+    """A node with security.api_key; cpu_s() is (all threads, the audit writer thread "vj-audit")."""
 
-
-class Node:
     def __init__(self, config, tmp):
-        self.config = config
-        self.dir = tempfile.mkdtemp(prefix=config + "-", dir=tmp)
+        super().__init__(config, tmp, api_key=API_KEY, thread="vj-audit")
+
+    def env(self):
         env = {"VJVECTOR_SECURITY_API_KEY": API_KEY}
-        if config.startswith("on"):
+        if self.config.startswith("on"):
             env["VJVECTOR_AUDIT_ENABLED"] = "true"
             env["VJVECTOR_AUDIT_PATH"] = os.path.join(self.dir, "audit", "audit.log")
-        if config == "on-nosync":
+        if self.config == "on-nosync":
             env["VJVECTOR_AUDIT_FSYNC"] = "false"
-        if config == "on-hmac":
+        if self.config == "on-hmac":
             key_file = os.path.join(self.dir, "audit.key")
             with open(key_file, "w") as f:
                 f.write(secrets.token_hex(32))
             env["VJVECTOR_AUDIT_HMAC_KEY_FILE"] = key_file
-        self.server = vh.Server(data_dir=os.path.join(self.dir, "data"), log_dir=self.dir, env=env,
-                                port=vh.free_port(), api_key=API_KEY)
-
-    def connect(self):
-        return http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=120)
-
-    def cpu_s(self):
-        """(CPU seconds of all the server's threads, of its audit writer thread "vj-audit")."""
-        total = writer = 0
-        task_dir = f"/proc/{self.server.proc.pid}/task"
-        for tid in os.listdir(task_dir):
-            try:
-                with open(f"{task_dir}/{tid}/schedstat") as f:
-                    ns = int(f.read().split()[0])
-                with open(f"{task_dir}/{tid}/comm") as f:
-                    name = f.read().strip()
-            except (OSError, ValueError, IndexError):
-                continue
-            total += ns
-            writer += ns if name == "vj-audit" else 0
-        return total / 1e9, writer / 1e9
-
-
-def call(conn, method, path, body=None):
-    conn.request(method, path, body=body, headers={"api-key": API_KEY, "Content-Type": "application/json"})
-    resp = conn.getresponse()
-    data = resp.read()
-    if resp.status != 200:
-        raise SystemExit(f"{method} {path}: HTTP {resp.status} {data[:300]!r}")
-    return data
-
-
-def load(node, points, dim, rng_seed):
-    rng = random.Random(rng_seed)
-    conn = node.connect()
-    call(conn, "PUT", "/collections/bench", json.dumps({"vectors": {"size": dim, "distance": "Euclid"}}).encode())
-    for start in range(0, points, 500):
-        batch = [{"id": i, "vector": [rng.random() for _ in range(dim)]} for i in range(start, min(points, start + 500))]
-        call(conn, "PUT", "/collections/bench/points?wait=true", json.dumps({"points": batch}).encode())
-    conn.close()
-
-
-def percentile(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(p / 100 * len(s)))]
-
-
-def interleaved(nodes, bodies):
-    conns = {n.config: n.connect() for n in nodes}
-    lat = {n.config: [] for n in nodes}
-    for body in bodies[:100]:  # warm-up
-        for n in nodes:
-            call(conns[n.config], "POST", "/collections/bench/points/search", body)
-    cpu0 = {n.config: n.cpu_s() for n in nodes}
-    for body in bodies:
-        for n in nodes:
-            t = time.perf_counter()
-            call(conns[n.config], "POST", "/collections/bench/points/search", body)
-            lat[n.config].append(time.perf_counter() - t)
-    cpu1 = {n.config: n.cpu_s() for n in nodes}
-    cpu = {c: (cpu1[c][0] - cpu0[c][0]) / len(bodies) for c in cpu1}
-    writer = {c: (cpu1[c][1] - cpu0[c][1]) / len(bodies) for c in cpu1}
-    for c in conns.values():
-        c.close()
-    return lat, cpu, writer
-
-
-def throughput(node, bodies, clients):
-    per = len(bodies) // clients
-    barrier = threading.Barrier(clients + 1)
-    done = []
-
-    def run(part):
-        conn = node.connect()
-        call(conn, "POST", "/collections/bench/points/search", part[0])
-        barrier.wait()
-        for body in part:
-            call(conn, "POST", "/collections/bench/points/search", body)
-        conn.close()
-        done.append(len(part))
-
-    threads = [threading.Thread(target=run, args=(bodies[i * per:(i + 1) * per],)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    cpu0 = node.cpu_s()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    cpu1 = node.cpu_s()
-    n = sum(done)
-    return n / elapsed, (cpu1[0] - cpu0[0]) / n, (cpu1[1] - cpu0[1]) / n
+        return env
 
 
 def main():
@@ -180,9 +79,7 @@ def main():
         for n in nodes:
             n.server.start()
             load(n, args.points, args.dim, 7)
-        rng = random.Random(11)
-        bodies = [json.dumps({"vector": [rng.random() for _ in range(args.dim)], "limit": 10}).encode()
-                  for _ in range(args.queries)]
+        bodies = node_bench.search_bodies(args.queries, args.dim, 11)
         rounds = []
         for r in range(args.rounds):
             order = nodes[r % len(nodes):] + nodes[:r % len(nodes)]
@@ -206,11 +103,7 @@ def main():
             with open(os.path.join(audit_dir, f)) as fh:
                 records[n.config] += sum(1 for _ in fh)
 
-    def med(metric, c):
-        return statistics.median(r[metric][c] for r in rounds)
-
-    def ratio(metric, c):
-        return statistics.median(r[metric][c] / r[metric]["off"] for r in rounds)
+    med, ratio = node_bench.summaries(rounds)
 
     print(f"audit bench: {args.points} points dim {args.dim}, {args.queries} searches x {args.rounds} rounds, "
           f"{args.clients} clients for QPS")
