@@ -25,7 +25,8 @@ struct HandlerPhases {
 // This thread's marks. The transport resets them before calling a handler.
 HandlerPhases& CurrentHandlerPhases();
 
-// Marks its lifetime as execute time: a collection's search, query plan or write.
+// Marks its lifetime as execute time: a collection's search or query plan (the search and query
+// service functions use it; a write's handler marks nothing yet, so its whole work counts as decode).
 class ExecutePhase {
  public:
   ExecutePhase() : begin_(HandlerPhases::Clock::now()) {}

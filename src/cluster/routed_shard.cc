@@ -33,17 +33,22 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
   const auto give_up = Steady::now() + kPrimaryWait;
   // The window of the copies sent so far (on this node's steady clock; none before the first), the
   // moment after which none of them can be ordered by a primary any more, and whether one of them got
-  // no answer (then no answer leaves before `settled`).
+  // no answer (then no answer leaves before `settled`). `ever_in_doubt`: a copy of any window got no
+  // answer, so a failure must not claim that nothing was written (a copy of an earlier window may have
+  // been ordered).
   std::optional<Steady::time_point> window_end;
   Steady::time_point settled;
   bool in_doubt = false;
+  bool ever_in_doubt = false;
   auto answer = [&](Status status) -> Status {
-    if (!in_doubt) return status;
-    std::this_thread::sleep_until(settled);
-    if (status.ok() || IsWriteNotApplied(status)) return status;
-    return WithContext(status, "a forwarded copy of this write got no answer from the shard's primary: it may "
-                               "have been applied, but it will not be any more (its deadline has passed; "
-                               "assuming node clocks drift by at most cluster.max_clock_skew_ms)");
+    if (in_doubt) std::this_thread::sleep_until(settled);
+    if (status.ok() || !ever_in_doubt) return status;
+    // Not "not applied" any more: that holds for the last copy only.
+    Status out = WithContext(status, "a forwarded copy of this write got no answer from the shard's primary: it "
+                                     "may have been applied, but it will not be any more (its deadline has "
+                                     "passed; assuming node clocks drift by at most cluster.max_clock_skew_ms)");
+    out.ErasePayload(kWriteNotAppliedPayload);
+    return out;
   };
   Status last;
   while (true) {
@@ -82,7 +87,7 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
       settled = std::max(settled, *window_end + std::chrono::milliseconds(clock ? clock->error_ms : 0) +
                                       policy.max_clock_skew);
       auto sequence = remote(to, &attempt);
-      if (!attempt.answered) in_doubt = true;
+      if (!attempt.answered) in_doubt = ever_in_doubt = true;
       if (sequence.ok()) {
         remote_sequence_.store(*sequence);
         return answer(absl::OkStatus());

@@ -49,6 +49,9 @@ uint64_t BatchSpanExporter::queued_spans() const {
 
 void BatchSpanExporter::Run() {
   std::vector<std::unique_ptr<SpanData>> batch;
+  // Once stopping, a failed send means the collector is gone or silent: the rest of the queue is counted
+  // failed rather than sent, so that shutdown takes one timeout, not one per batch.
+  bool failed_while_stopping = false;
   std::unique_lock lock(mu_);
   while (true) {
     wake_.wait_for(lock, options_.flush_interval, [&] {
@@ -62,8 +65,13 @@ void BatchSpanExporter::Run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      const bool stopping = stop_;
       lock.unlock();
-      Send(batch);
+      if (failed_while_stopping) {
+        failed_.fetch_add(batch.size(), std::memory_order_relaxed);
+      } else if (!Send(batch) && stopping) {
+        failed_while_stopping = true;
+      }
       lock.lock();
       handled_ += n;
       sent_.notify_all();
@@ -72,9 +80,10 @@ void BatchSpanExporter::Run() {
   }
 }
 
-void BatchSpanExporter::Send(std::vector<std::unique_ptr<SpanData>>& batch) {
+bool BatchSpanExporter::Send(std::vector<std::unique_ptr<SpanData>>& batch) {
   Status status = post_(EncodeOtlpTraces(options_.resource, batch));
   (status.ok() ? exported_ : failed_).fetch_add(batch.size(), std::memory_order_relaxed);
+  return status.ok();
 }
 
 }  // namespace vj

@@ -42,7 +42,8 @@ using OtlpPost = std::function<Status(const std::string& body)>;
 class BatchSpanExporter {
  public:
   BatchSpanExporter(SpanExporterOptions options, OtlpPost post);
-  // Sends what is queued (one attempt), then stops the thread.
+  // Sends what is queued (one attempt), then stops the thread. After one failed send the rest of the
+  // queue is counted failed unsent: a silent collector costs shutdown one timeout, not one per batch.
   ~BatchSpanExporter();
   BatchSpanExporter(const BatchSpanExporter&) = delete;
   BatchSpanExporter& operator=(const BatchSpanExporter&) = delete;
@@ -59,8 +60,8 @@ class BatchSpanExporter {
 
  private:
   void Run();
-  // Sends one batch (called without the lock).
-  void Send(std::vector<std::unique_ptr<SpanData>>& batch);
+  // Sends one batch (called without the lock); true when the collector accepted it.
+  bool Send(std::vector<std::unique_ptr<SpanData>>& batch);
 
   // Fixed after construction.
   const SpanExporterOptions options_;
