@@ -14,6 +14,8 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/wall_clock.h"
+
 namespace vj {
 namespace {
 
@@ -24,11 +26,6 @@ constexpr auto kBatchWindow = std::chrono::milliseconds(50);
 
 // Records are a few hundred bytes; a line this long at the end of a file is not one of ours.
 constexpr size_t kMaxTail = 1 << 20;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void SyncDirectory(const std::string& file) {
   std::string dir = fs::path(file).parent_path().string();
@@ -99,7 +96,7 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
     if (Status st = log->Resume(&note); !st.ok()) {
       // Keep the unreadable file as it is (verify will name it) and start a new chain beside it.
       note = std::string(st.message()) + "; a new chain starts here";
-      const std::string aside = log->options_.path + ".unreadable-" + std::to_string(NowMs());
+      const std::string aside = log->options_.path + ".unreadable-" + std::to_string(WallClockUnixMs());
       if (::rename(log->options_.path.c_str(), aside.c_str()) != 0 && errno != ENOENT) {
         return absl::FailedPreconditionError("audit.path " + log->options_.path + ": " + note +
                                              ", and it cannot be moved aside: " + std::strerror(errno));
@@ -196,7 +193,7 @@ Status AuditLog::OpenFile() {
 }
 
 void AuditLog::Append(AuditEvent event, bool must_keep) {
-  if (event.time_ms == 0) event.time_ms = NowMs();
+  if (event.time_ms == 0) event.time_ms = WallClockUnixMs();
   bool wake = false;
   {
     std::unique_lock lock(mu_);
@@ -275,7 +272,7 @@ void AuditLog::WriteBatch(std::deque<AuditEvent>& batch) {
   bool gap_pending = gap_dropped_ + gap_lost_ > 0;
   if (gap_pending) {
     AuditEvent gap;
-    gap.time_ms = NowMs();
+    gap.time_ms = WallClockUnixMs();
     gap.action = "audit.gap";
     gap.reason = std::to_string(gap_dropped_) + " records dropped (audit queue full), " + std::to_string(gap_lost_) +
                  " lost to write errors" + (gap_lost_ > 0 ? " (" + last_error_ + ")" : "");

@@ -2,17 +2,9 @@
 
 #include "absl/strings/numbers.h"
 #include "cluster/peer_protocol.h"
+#include "core/wall_clock.h"
 
 namespace vj {
-namespace {
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 PeerProber::PeerProber(PeerProberOptions options)
     : options_(options), http_([&] {
@@ -59,7 +51,7 @@ void PeerProber::Probe(Peer& peer) {
   const std::string url = peer.url + "/livez";
   while (!peer.stop.load()) {
     const auto sent = Clock::now();
-    const int64_t sent_wall = WallClockMs();
+    const int64_t sent_wall = WallClockUnixMs();
     auto answer = http_.Send("GET", url, {}, {}, options_.timeout, [&] { return peer.stop.load(); });
     if (answer.ok() && answer->status == 200) {
       const auto received = Clock::now();

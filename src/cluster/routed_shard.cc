@@ -4,8 +4,8 @@
 #include <chrono>
 #include <thread>
 
-#include "collection/write_queue.h"
 #include "core/crash_point.h"
+#include "core/wall_clock.h"
 #include "core/write_not_applied.h"
 
 namespace vj {

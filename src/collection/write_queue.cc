@@ -37,12 +37,6 @@ size_t JsonBytes(const boost::json::object& root) {
 
 }  // namespace
 
-int64_t WallClockUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 size_t QueuedBytes(const Mutation& m) {
   size_t bytes = sizeof(Mutation) + m.record.id.ToString().size();
   for (const auto& [name, values] : m.record.vectors) {

@@ -37,6 +37,7 @@
 #include "collection/shard_state.h"
 #include "core/status.h"
 #include "core/trace_context.h"
+#include "core/wall_clock.h"
 
 namespace vj {
 
@@ -66,8 +67,6 @@ struct WriteRequest {
   std::promise<Status> done;
 };
 
-// The wall clock as a forwarded write's deadline reads it: unix milliseconds.
-int64_t WallClockUnixMs();
 // Whether a request with deadline `apply_by_unix_ms` (0 = none) may still be ordered at `now_unix_ms`.
 inline bool WithinApplyBy(int64_t apply_by_unix_ms, int64_t now_unix_ms) {
   return apply_by_unix_ms <= 0 || now_unix_ms <= apply_by_unix_ms;

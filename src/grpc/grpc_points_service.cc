@@ -7,7 +7,6 @@
 namespace vj {
 namespace {
 
-std::optional<uint64_t> Timeout(bool has, uint64_t seconds) { return has ? std::optional<uint64_t>(seconds) : std::nullopt; }
 
 void SetUpdateResult(const WriteOutcome& outcome, qdrant::UpdateResult* out) {
   out->set_operation_id(outcome.operation_id);

@@ -233,7 +233,6 @@ void InfoToProto(const CollectionInfo& info, qdrant::CollectionInfo* out) {
   }
 }
 
-std::optional<uint64_t> Timeout(bool has, uint64_t seconds) { return has ? std::optional<uint64_t>(seconds) : std::nullopt; }
 
 class CollectionsService final : public qdrant::Collections::Service {
  public:

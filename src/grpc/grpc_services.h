@@ -21,6 +21,11 @@
 
 namespace vj {
 
+// A request's optional `timeout` field (seconds), as the service layer takes it.
+inline std::optional<uint64_t> Timeout(bool has, uint64_t seconds) {
+  return has ? std::optional<uint64_t>(seconds) : std::nullopt;
+}
+
 // What every method does around its own work: admission through the pipeline (credentials from the
 // call's metadata, the method's permission on `collection`), the refusal of unsupported fields, the
 // Call (RestApi::Run, with `timeout` seconds as the REST port's ?timeout=), the audit record, and the

@@ -4,6 +4,7 @@
 
 #include "api/request_phases.h"
 #include "cluster/peer_protocol.h"
+#include "core/wall_clock.h"
 #include "server/byte_budget.h"
 #include "server/http_messages.h"
 #include "server/io_threads.h"
@@ -712,9 +713,7 @@ std::optional<Response> HttpServer::Impl::ServeInline(const Request& req) {
   if (req.path == "/livez") {
     // Peers' probes read this node's wall clock from it (cluster/peer_prober.h).
     Response live = TextResponse(200, "ok", req.path);
-    live.headers.emplace_back(kClockHeader, std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                               std::chrono::system_clock::now().time_since_epoch())
-                                                               .count()));
+    live.headers.emplace_back(kClockHeader, std::to_string(WallClockUnixMs()));
     return live;
   }
   if (req.path == "/healthz") return TextResponse(200, "healthz check passed", req.path);

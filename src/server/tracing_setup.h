@@ -24,8 +24,6 @@ class TracingRuntime {
   // Uninstalls the tracer, then sends what is queued (one attempt).
   ~TracingRuntime();
 
-  BatchSpanExporter& exporter() { return *exporter_; }
-
  private:
   TracingRuntime() = default;
   std::unique_ptr<HttpClient> http_;
