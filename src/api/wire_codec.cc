@@ -26,15 +26,6 @@ json::array FloatsToJson(const std::vector<float>& values) {
   return out;
 }
 
-// The unnamed vector alone is a bare array; anything else is an object of named vectors (where "" is
-// a valid name), as ParsePointVectors reads them.
-json::value NamedVectorsToJson(const NamedVectors& vectors) {
-  if (vectors.size() == 1 && vectors.begin()->first.empty()) return FloatsToJson(vectors.begin()->second);
-  json::object named;
-  for (const auto& [name, v] : vectors) named[name] = FloatsToJson(v);
-  return named;
-}
-
 json::array IdsToJson(const std::vector<PointId>& ids) {
   json::array out;
   out.reserve(ids.size());

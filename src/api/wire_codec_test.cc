@@ -4,6 +4,7 @@
 
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <random>
@@ -246,6 +247,16 @@ std::vector<float> EdgeFloats() {
           std::numeric_limits<float>::denorm_min(),
           16777215.0f,
           -2.5e-7f};
+}
+
+// EdgeFloats within what a collection stores: the largest magnitudes are ones whose squared sum stays
+// under kMaxVectorNormSquared (core/distance.h), so that every score stays finite.
+std::vector<float> StorableEdgeFloats() {
+  std::vector<float> v = EdgeFloats();
+  for (float& x : v) {
+    if (std::fabs(x) == std::numeric_limits<float>::max()) x = std::copysign(4.5e18f, x);
+  }
+  return v;
 }
 
 TEST(WireCodecTest, UpsertBodyRoundTripsIdsVectorsAndPayloads) {
@@ -561,8 +572,8 @@ TEST_F(WireCodecApiTest, UnnamedVectorsArriveBitForBit) {
   Call("PUT", "/collections/u",
        *ParseJson(R"({"vectors": {"size": 9, "distance": "Dot"}, "shard_number": 2})"));
   std::vector<PointInput> points = MakePoints({{"", 9}});
-  points[1].vectors[""] = EdgeFloats();
-  points[2].vectors[""] = EdgeFloats();
+  points[1].vectors[""] = StorableEdgeFloats();
+  points[2].vectors[""] = StorableEdgeFloats();
   points[2].vectors[""][2] = std::numeric_limits<float>::denorm_min();
   Call("PUT", "/collections/u/points", UpsertBody(points));
   std::vector<PointId> ids;
@@ -576,7 +587,7 @@ TEST_F(WireCodecApiTest, UnnamedVectorsArriveBitForBit) {
     EXPECT_EQ(Describe((*stored)[i]), Describe(expected));
   }
   QueryRequest q;
-  q.vector = EdgeFloats();
+  q.vector = StorableEdgeFloats();
   q.vector.resize(9, 0.5f);
   q.vector[3] = 1e-3f;  // keep Dot scores finite
   q.vector[4] = -1e-3f;
@@ -681,7 +692,8 @@ TEST(WireCodecSparseTest, UpsertViewAndQueryRoundTrip) {
   std::vector<PointInput> points(2);
   points[0].id = PointId::Num(1);
   points[0].vectors["d"] = {1.0f, 2.0f};
-  points[0].sparse["text"] = SparseVector{{2, 9, 4294967295u}, {0.5f, -1.0f, std::numeric_limits<float>::max()}};
+  // 1e18: large, and within the norm a sparse vector may have (core/distance.h, sparse_vector.cc).
+  points[0].sparse["text"] = SparseVector{{2, 9, 4294967295u}, {0.5f, -1.0f, 1e18f}};
   points[1].id = PointId::Num(2);
   points[1].sparse["text"] = SparseVector{};
   StatusOr<std::vector<PointInput>> back = ParseUpsertBody(OverTheWire(UpsertBody(points)).as_object());

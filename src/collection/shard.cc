@@ -351,11 +351,7 @@ Status CheckGivenVectors(const CollectionConfig& config, const PointInput& point
           ": expected " + std::to_string(it->second.size) + ", got " +
           std::to_string(values.size()));
     }
-    for (float v : values) {
-      if (!std::isfinite(v)) {
-        return absl::InvalidArgumentError(who + ": vector contains NaN or infinite values");
-      }
-    }
+    VJ_RETURN_IF_ERROR(CheckVectorValues(values.data(), values.size(), who + ": vector"));
   }
   for (const auto& [name, v] : point.sparse) {
     if (config.sparse_vectors.find(name) == config.sparse_vectors.end()) {

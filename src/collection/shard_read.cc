@@ -128,12 +128,7 @@ StatusOr<const VectorIndex*> Shard::QueryIndex(const QueryRequest& request) cons
                                         std::to_string(index->dim()) + ", got " +
                                         std::to_string(vector.size()));
     }
-    for (float v : vector) {
-      if (!std::isfinite(v)) {
-        return absl::InvalidArgumentError("query vector contains NaN or infinite values");
-      }
-    }
-    return absl::OkStatus();
+    return CheckVectorValues(vector.data(), vector.size(), "query vector");
   };
   if (!request.examples) {
     VJ_RETURN_IF_ERROR(check(request.vector));

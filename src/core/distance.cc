@@ -1,6 +1,7 @@
 #include "core/distance.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -87,6 +88,23 @@ float Distance(Metric metric, const float* a, const float* b, size_t dim) {
       return k.l1(a, b, dim);
   }
   return std::numeric_limits<float>::infinity();
+}
+
+Status CheckVectorValues(const float* v, size_t n, std::string_view what, double max_norm_squared) {
+  double norm_squared = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) {
+      return absl::InvalidArgumentError(std::string(what) + " contains NaN or infinite values");
+    }
+    norm_squared += static_cast<double>(v[i]) * static_cast<double>(v[i]);
+  }
+  if (norm_squared > max_norm_squared) {
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%.2g", max_norm_squared);
+    return absl::InvalidArgumentError(std::string(what) + " is too long: the sum of its squared values is over " +
+                                      limit + ", where scores would overflow; scale it down");
+  }
+  return absl::OkStatus();
 }
 
 float DistanceToScore(Metric metric, float distance) {

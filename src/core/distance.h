@@ -51,4 +51,15 @@ float ScoreThresholdToDistance(Metric metric, float score_threshold);
 // Scales v to unit L2 norm in place; leaves an all-zero vector unchanged.
 void NormalizeInPlace(float* v, size_t dim);
 
+// The largest squared L2 norm a stored or query vector may have (FLT_MAX / 4, rounded down). With both
+// sides at most this long every metric's distance stays a finite float (squared L2 is at most
+// (|a| + |b|)^2 = 4x it, a dot product at most 1x), so scores are finite and results order well; a
+// longer vector would score inf (invalid JSON) or NaN (no order). Values are checked in double.
+inline constexpr double kMaxVectorNormSquared = 8.5e37;
+
+// Ok when every value is finite and the squared norm is at most `max_norm_squared`; otherwise
+// InvalidArgument whose message starts with `what` ("query vector", "point 7: vector").
+Status CheckVectorValues(const float* v, size_t n, std::string_view what,
+                         double max_norm_squared = kMaxVectorNormSquared);
+
 }  // namespace vj

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "core/distance.h"
+
 namespace vj {
 
 Status ValidateSparseVector(const SparseVector& v, size_t max_nnz, const std::string& where) {
@@ -24,6 +26,10 @@ Status ValidateSparseVector(const SparseVector& v, size_t max_nnz, const std::st
                                         "]: sparse vector contains NaN or infinite values");
     }
   }
+  // A dot product of two sparse vectors is at most the product of their norms, times an idf weight
+  // (ln of the point count: under 32 for any real collection); this bound keeps it a finite float.
+  VJ_RETURN_IF_ERROR(CheckVectorValues(v.values.data(), v.values.size(), where + ": sparse vector",
+                                       kMaxVectorNormSquared / 32));
   // Already sorted (the common case, and every stored vector): one pass; else a hash set.
   if (std::adjacent_find(v.indices.begin(), v.indices.end(), std::greater_equal<uint32_t>()) ==
       v.indices.end()) {

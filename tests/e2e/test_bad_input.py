@@ -3,6 +3,7 @@ nothing already stored changes (checked after every bad request: collections, co
 
 import http.client
 import json
+import math
 import os
 import socket
 
@@ -203,6 +204,34 @@ class BadInputTest(vh.ServerTestCase):
             ("PUT", f"/collections/{COLL}/points?wait=true", {"points": [{"id": 100, "vector": [1e39, 0, 0, 0]}]}),
             ("POST", f"/collections/{COLL}/points/query", {"query": [0, -1e300, 0, 0]}),
         ], status=400)
+
+    def test_vectors_whose_scores_would_overflow(self):
+        # Finite float32 values whose squared sum is over FLT_MAX / 4: the Dot score of [3e38, 3e38] with
+        # itself is inf (written as Infinity, which is not JSON), and mixed signs give NaN, which has no order.
+        up = f"/collections/{COLL}/points?wait=true"
+        self.bad_many([
+            ("PUT", up, {"points": [{"id": 100, "vector": [3e38, 3e38, 0, 0]}]}),
+            ("PUT", up, {"points": [{"id": 100, "vector": [1e19, 1e19, 0, 0]}]}),
+            ("PUT", up, {"batch": {"ids": [100], "vectors": [[0, 0, 0, -2e19]]}}),
+            ("PUT", f"/collections/{COLL}/points/vectors?wait=true", {"points": [{"id": 1, "vector": [3e38, 0, 0, 0]}]}),
+            ("POST", f"/collections/{COLL}/points/query", {"query": [3e38, -3e38, 0, 0], "params": {"exact": True}}),
+            ("POST", f"/collections/{COLL}/points/search", {"vector": [0, 0, 1e20, 0], "limit": 1}),
+        ], status=400, mentions=["too long"])
+        # Long vectors under the bound are stored, and their scores are finite JSON numbers.
+        c = self.client
+        try:
+            c.upsert(COLL, [{"id": 100, "vector": [4e18, 4e18, 0, 0]}])
+            r = c.call("POST", f"/collections/{COLL}/points/query",
+                       {"query": [4e18, 4e18, 0, 0], "limit": 1, "params": {"exact": True}})
+            self.assertEqual(r.status, 200, r.describe())
+
+            def refuse(token):
+                raise AssertionError(f"answer holds {token}, which is not JSON: {r.describe()}")
+            points = json.loads(r.raw.decode("utf-8"), parse_constant=refuse)["result"]["points"]
+            self.assertEqual(points[0]["id"], 100)
+            self.assertTrue(math.isfinite(points[0]["score"]) and points[0]["score"] > 3e37, points)
+        finally:
+            c.ok("POST", f"/collections/{COLL}/points/delete?wait=true", {"points": [100]})
 
     # ------------------------------------------------------------------ unknown collection
 
