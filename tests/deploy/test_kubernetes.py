@@ -335,6 +335,9 @@ class CrossReferences(unittest.TestCase):
                 self.assertFalse(policy_allows(nodes, "ingress", OTHER_POD, 6335, node), "the peer port is for peers")
                 self.assertFalse(policy_allows(nodes, "ingress", job, 6335, node), "the peer port is for peers")
                 self.assertTrue(policy_allows(nodes, "ingress", job, 6333, node), "CronJob in")
+                self.assertTrue(policy_allows(nodes, "ingress", job, 6334, node), "labelled clients reach gRPC")
+                self.assertFalse(policy_allows(nodes, "ingress", OTHER_POD, 6334, node))
+                self.assertEqual(port_of(node, "grpc"), 6334, "the default grpc.port")
                 self.assertFalse(policy_allows(nodes, "ingress", OTHER_POD, 6333, node))
                 self.assertTrue(policy_allows(policy_for(docs, job), "egress", SERVER_LABELS, 6333, node))
                 self.assertFalse(policy_allows(policy_for(docs, job), "egress", ETCD_LABELS, 2379,
