@@ -1,5 +1,7 @@
 #include "grpc/grpc_services.h"
 
+#include <algorithm>
+
 #include "api/error_mapping.h"
 #include "api/service.h"
 #include "core/retry_after.h"
@@ -324,6 +326,18 @@ GrpcCalls::GrpcCalls(RequestPipeline& pipeline, std::function<RestApi*()> api, M
                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
 }
 
+std::optional<double> CallTimeoutSeconds(std::optional<uint64_t> timeout_field,
+                                         std::chrono::system_clock::time_point client_deadline,
+                                         std::chrono::system_clock::time_point now) {
+  std::optional<double> seconds;
+  if (timeout_field) seconds = static_cast<double>(*timeout_field);
+  if (client_deadline != std::chrono::system_clock::time_point::max()) {
+    const double left = std::max(0.0, std::chrono::duration<double>(client_deadline - now).count());
+    seconds = seconds ? std::min(*seconds, left) : left;
+  }
+  return seconds;
+}
+
 grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_view method,
                               const std::string* collection, const google::protobuf::Message& message,
                               std::optional<uint64_t> timeout, const std::function<Status(const Call&)>& work) {
@@ -370,8 +384,15 @@ grpc::Status GrpcCalls::Serve(grpc::ServerContext* server_context, std::string_v
     if (api == nullptr) {
       status = absl::UnavailableError("the node is still loading its collections");
     } else {
-      if (timeout) request.query["timeout"] = std::to_string(*timeout);
-      status = api->Run(context, match, request, work);
+      // The client's deadline bounds the work as the `timeout` field does (the nearer one wins).
+      const std::optional<double> seconds =
+          CallTimeoutSeconds(timeout, server_context->deadline(), std::chrono::system_clock::now());
+      if (seconds && *seconds < 1e-3) {
+        status = absl::DeadlineExceededError("the call's deadline passed before its work started");
+      } else {
+        if (seconds) request.query["timeout"] = std::to_string(*seconds);
+        status = api->Run(context, match, request, work);
+      }
     }
   }
   pipeline_.Audit(context, request, match, status.ok() ? 200 : HttpStatusFor(status));

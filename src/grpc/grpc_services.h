@@ -26,6 +26,14 @@ inline std::optional<uint64_t> Timeout(bool has, uint64_t seconds) {
   return has ? std::optional<uint64_t>(seconds) : std::nullopt;
 }
 
+// The seconds a call may run: the nearer of the request's `timeout` field and the client's gRPC
+// deadline (`client_deadline`, time_point::max() when the client set none), as the REST port's
+// ?timeout= takes it; nullopt when neither is set. A deadline already past gives 0; under a
+// millisecond left, the call is answered DEADLINE_EXCEEDED without running.
+std::optional<double> CallTimeoutSeconds(std::optional<uint64_t> timeout_field,
+                                         std::chrono::system_clock::time_point client_deadline,
+                                         std::chrono::system_clock::time_point now);
+
 // What every method does around its own work: admission through the pipeline (credentials from the
 // call's metadata, the method's permission on `collection`), the refusal of unsupported fields, the
 // Call (RestApi::Run, with `timeout` seconds as the REST port's ?timeout=), the audit record, and the
