@@ -21,20 +21,21 @@ json::array ScoredToJson(const std::vector<PointView>& views) {
   return out;
 }
 
-// One /points/query body, run as a query plan (collection/query_plan.h). Without "query" and
-// "prefetch" it lists points in id order, as Qdrant does. `fast`: the vector decoded apart (fast_body.h).
-StatusOr<json::value> RunQuery(const Call& call, const Collection& collection, const json::value& body_value,
-                               const std::string& where, FastBody* fast = nullptr) {
+json::object QueryAnswer(const std::vector<PointView>& views) { return json::object{{"points", ScoredToJson(views)}}; }
+
+// One /points/query body as a query plan (collection/query_plan.h). Without "query" and "prefetch" it
+// lists points in id order, as Qdrant does. `fast`: the vector decoded apart (fast_body.h).
+StatusOr<QueryPlan> ParseQueryBody(const Call& call, const json::value& body_value, const std::string& where,
+                                   FastBody* fast = nullptr) {
   VJ_ASSIGN_OR_RETURN(const json::object* body, ReadObject(body_value, where));
   VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryPlan(*body, call.limits(), where));
   if (fast != nullptr) VJ_RETURN_IF_ERROR(RestoreVector(fast, &plan));
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, QueryPoints(call, collection, std::move(plan)));
-  return json::object{{"points", ScoredToJson(views)}};
+  return plan;
 }
 
-StatusOr<std::vector<PointView>> RunSearch(const Call& call, const Collection& collection,
-                                           const json::value& body_value, const std::string& where,
-                                           FastBody* fast = nullptr) {
+// One /points/search body.
+StatusOr<QueryRequest> ParseSearchBody(const Call& call, const json::value& body_value, const std::string& where,
+                                       FastBody* fast = nullptr) {
   const RequestLimits limits = call.limits();
   VJ_ASSIGN_OR_RETURN(const json::object* body_ptr, ReadObject(body_value, where));
   const json::object& body = *body_ptr;
@@ -63,7 +64,7 @@ StatusOr<std::vector<PointView>> RunSearch(const Call& call, const Collection& c
     VJ_ASSIGN_OR_RETURN(request.vector, ParseFloatVector(*vector, "vector"));
   }
   if (fast != nullptr) VJ_RETURN_IF_ERROR(RestoreVector(fast, &request));
-  return SearchPoints(call, collection, std::move(request));
+  return request;
 }
 
 StatusOr<const json::array*> ReadSearches(const json::object& body, const RequestLimits& limits) {
@@ -83,22 +84,27 @@ StatusOr<json::value> HandleQuery(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, 1));
   VJ_ASSIGN_OR_RETURN(FastBody body, DecodeBody(call, BodyVectorSlot::kQuery, /*optional=*/true));
-  return RunQuery(call, *collection, json::value(std::move(body.json)), "", &body);
+  VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryBody(call, json::value(std::move(body.json)), "", &body));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, QueryPoints(call, *collection, std::move(plan)));
+  return QueryAnswer(views);
 }
 
-// Batches check the deadline before each query, so a batch that runs out of time stops there.
+// Batches parse and admit every query before the first runs (QueryPointsBatch).
 StatusOr<json::value> HandleQueryBatch(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
   VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, searches->size()));
-  json::array results;
+  std::vector<QueryPlan> plans;
+  plans.reserve(searches->size());
   for (size_t i = 0; i < searches->size(); ++i) {
-    VJ_RETURN_IF_ERROR(deadline.Check("Query"));
-    VJ_ASSIGN_OR_RETURN(json::value r, RunQuery(call, *collection, (*searches)[i], "searches[" + std::to_string(i) + "]"));
-    results.push_back(std::move(r));
+    VJ_ASSIGN_OR_RETURN(QueryPlan plan, ParseQueryBody(call, (*searches)[i], "searches[" + std::to_string(i) + "]"));
+    plans.push_back(std::move(plan));
   }
+  VJ_ASSIGN_OR_RETURN(std::vector<std::vector<PointView>> answers,
+                      QueryPointsBatch(call, *collection, std::move(plans), "searches"));
+  json::array results;
+  for (const std::vector<PointView>& views : answers) results.push_back(QueryAnswer(views));
   return results;
 }
 
@@ -106,24 +112,27 @@ StatusOr<json::value> HandleSearch(const Call& call) {
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, 1));
   VJ_ASSIGN_OR_RETURN(FastBody body, DecodeBody(call, BodyVectorSlot::kSearch, /*optional=*/false));
-  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                      RunSearch(call, *collection, json::value(std::move(body.json)), "", &body));
+  VJ_ASSIGN_OR_RETURN(QueryRequest request, ParseSearchBody(call, json::value(std::move(body.json)), "", &body));
+  VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, SearchPoints(call, *collection, std::move(request)));
   return ScoredToJson(views);
 }
 
 StatusOr<json::value> HandleSearchBatch(const Call& call) {
-  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
   VJ_ASSIGN_OR_RETURN(std::shared_ptr<Collection> collection, call.GetCollection());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(const json::array* searches, ReadSearches(body, call.limits()));
   VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, searches->size()));
-  json::array results;
+  std::vector<QueryRequest> requests;
+  requests.reserve(searches->size());
   for (size_t i = 0; i < searches->size(); ++i) {
-    VJ_RETURN_IF_ERROR(deadline.Check("Search"));
-    VJ_ASSIGN_OR_RETURN(std::vector<PointView> views,
-                        RunSearch(call, *collection, (*searches)[i], "searches[" + std::to_string(i) + "]"));
-    results.push_back(ScoredToJson(views));
+    VJ_ASSIGN_OR_RETURN(QueryRequest request,
+                        ParseSearchBody(call, (*searches)[i], "searches[" + std::to_string(i) + "]"));
+    requests.push_back(std::move(request));
   }
+  VJ_ASSIGN_OR_RETURN(std::vector<std::vector<PointView>> answers,
+                      SearchPointsBatch(call, *collection, std::move(requests), "searches"));
+  json::array results;
+  for (const std::vector<PointView>& views : answers) results.push_back(ScoredToJson(views));
   return results;
 }
 
@@ -145,6 +154,39 @@ StatusOr<std::vector<PointView>> QueryPoints(const Call& call, const Collection&
   VJ_ASSIGN_OR_RETURN(plan.deadline, call.RequestDeadline());
   ExecutePhase execute;
   return RunQueryPlan(collection, plan);
+}
+
+StatusOr<std::vector<std::vector<PointView>>> SearchPointsBatch(const Call& call, const Collection& collection,
+                                                                std::vector<QueryRequest> requests,
+                                                                const std::string& field) {
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitQueries(requests, field));
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
+  std::vector<std::vector<PointView>> answers;
+  answers.reserve(requests.size());
+  for (QueryRequest& request : requests) {
+    VJ_RETURN_IF_ERROR(deadline.Check("Search"));
+    request.deadline = deadline;
+    ExecutePhase execute;
+    VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, collection.Query(request));
+    answers.push_back(std::move(views));
+  }
+  return answers;
+}
+
+StatusOr<std::vector<std::vector<PointView>>> QueryPointsBatch(const Call& call, const Collection& collection,
+                                                               std::vector<QueryPlan> plans, const std::string& field) {
+  VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitQueryPlans(plans, field));
+  VJ_ASSIGN_OR_RETURN(Deadline deadline, call.RequestDeadline());
+  std::vector<std::vector<PointView>> answers;
+  answers.reserve(plans.size());
+  for (QueryPlan& plan : plans) {
+    VJ_RETURN_IF_ERROR(deadline.Check("Query"));
+    plan.deadline = deadline;
+    ExecutePhase execute;
+    VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, RunQueryPlan(collection, plan));
+    answers.push_back(std::move(views));
+  }
+  return answers;
 }
 
 }  // namespace vj

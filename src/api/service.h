@@ -62,6 +62,17 @@ struct RetrieveRequest {
 // One /points/query plan.
 [[nodiscard]] StatusOr<std::vector<PointView>> QueryPoints(const Call& call, const Collection& collection,
                                                            QueryPlan plan);
+// A batch of searches or plans (`field`: "searches" on REST, "search_points"/"query_points" on gRPC):
+// strict mode checks every query's shape and takes one read per query before the first runs, so a
+// refused batch ran nothing; then they run in order, the request's deadline checked before each.
+[[nodiscard]] StatusOr<std::vector<std::vector<PointView>>> SearchPointsBatch(const Call& call,
+                                                                              const Collection& collection,
+                                                                              std::vector<QueryRequest> requests,
+                                                                              const std::string& field);
+[[nodiscard]] StatusOr<std::vector<std::vector<PointView>>> QueryPointsBatch(const Call& call,
+                                                                             const Collection& collection,
+                                                                             std::vector<QueryPlan> plans,
+                                                                             const std::string& field);
 // Strict mode's checks of the whole request (its timeout) and of a batch's size, before any query.
 [[nodiscard]] Status AdmitReadBatch(const Call& call, const Collection& collection, size_t queries);
 

@@ -143,8 +143,7 @@ Status StrictMode::AdmitQuery(const QueryRequest& request) const {
   return Charge(false, 1);
 }
 
-Status StrictMode::AdmitQueryPlan(const QueryPlan& plan) const {
-  if (!on()) return absl::OkStatus();
+Status StrictMode::CheckPlanShape(const QueryPlan& plan) const {
   std::vector<const QueryNode*> nodes{&plan.root};
   while (!nodes.empty()) {
     const QueryNode* node = nodes.back();
@@ -152,7 +151,29 @@ Status StrictMode::AdmitQueryPlan(const QueryPlan& plan) const {
     VJ_RETURN_IF_ERROR(CheckQueryShape(node->search));
     for (const QueryNode& child : node->prefetch) nodes.push_back(&child);
   }
+  return absl::OkStatus();
+}
+
+Status StrictMode::AdmitQueryPlan(const QueryPlan& plan) const {
+  if (!on()) return absl::OkStatus();
+  VJ_RETURN_IF_ERROR(CheckPlanShape(plan));
   return Charge(false, 1);
+}
+
+Status StrictMode::AdmitQueries(const std::vector<QueryRequest>& requests, const std::string& field) const {
+  if (!on()) return absl::OkStatus();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (Status s = CheckQueryShape(requests[i]); !s.ok()) return WithContext(s, field + "[" + std::to_string(i) + "]");
+  }
+  return Charge(false, std::max<size_t>(1, requests.size()));
+}
+
+Status StrictMode::AdmitQueryPlans(const std::vector<QueryPlan>& plans, const std::string& field) const {
+  if (!on()) return absl::OkStatus();
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (Status s = CheckPlanShape(plans[i]); !s.ok()) return WithContext(s, field + "[" + std::to_string(i) + "]");
+  }
+  return Charge(false, std::max<size_t>(1, plans.size()));
 }
 
 Status StrictMode::AdmitCount(const std::optional<Filter>& filter) const {

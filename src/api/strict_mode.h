@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/handlers.h"
 #include "collection/query_plan.h"
@@ -57,8 +58,12 @@ class StrictMode {
   Status AdmitUpsert(size_t points) const;
   // A delete or payload write: the write filter; one write per id, or one for a filter.
   Status AdmitWrite(const PointSelector& selector) const;
-  // search_max_batchsize for a batch of `queries` (each query is then admitted on its own).
+  // search_max_batchsize for a batch of `queries`.
   Status CheckBatch(size_t queries) const;
+  // A batch: every query's shape first (a refusal names `field`[i]), then one read per query taken at
+  // once, so a batch is refused whole before any of its queries runs.
+  Status AdmitQueries(const std::vector<QueryRequest>& requests, const std::string& field) const;
+  Status AdmitQueryPlans(const std::vector<QueryPlan>& plans, const std::string& field) const;
   // max_payload_index_count before an index on `key` is created.
   Status CheckNewPayloadIndex(const std::string& key) const;
   // unindexed_filtering_retrieve / _update, filter_max_conditions and condition_max_size.
@@ -66,8 +71,9 @@ class StrictMode {
   Status CheckWriteFilter(const std::optional<Filter>& filter) const;
 
  private:
-  // AdmitQuery's checks of one search, without the charge.
+  // AdmitQuery's checks of one search, and AdmitQueryPlan's of a plan, without the charge.
   Status CheckQueryShape(const QueryRequest& request) const;
+  Status CheckPlanShape(const QueryPlan& plan) const;
   Status CheckFilter(const std::optional<Filter>& filter, const std::optional<bool>& allow_unindexed,
                      const char* allow_field) const;
   Status Charge(bool write, size_t cost) const;

@@ -132,6 +132,35 @@ TEST(StrictModeTest, RateLimitsArePerMinuteWithRetryAfter) {
   EXPECT_TRUE(StrictMode("d", c, {}, &rates).AdmitUpsert(6).ok());
 }
 
+TEST(StrictModeTest, ABatchIsAdmittedWholeOrNotAtAll) {
+  TimePoint now = TimePoint() + std::chrono::seconds(100);
+  RateLimiter rates(RateLimitSettings{}, [&] { return now; });
+  StrictModeConfig c = Enabled();
+  c.max_query_limit = 10;
+  c.read_rate_limit = 5;
+  StrictMode strict("c", c, {}, &rates);
+  std::vector<QueryRequest> batch(3);
+  for (QueryRequest& q : batch) q.limit = 10;
+  batch[2].limit = 11;
+  // The third query's shape refuses the batch, naming it, and takes no token.
+  Status s = strict.AdmitQueries(batch, "searches");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusMessage(s).rfind("searches[2]: ", 0), 0u) << StatusMessage(s);
+  EXPECT_NE(StatusMessage(s).find("limit 11 is over strict_mode_config.max_query_limit"), std::string::npos);
+  batch[2].limit = 10;
+  EXPECT_TRUE(strict.AdmitQueries(batch, "searches").ok());  // 3 of the 5 tokens at once
+  s = strict.AdmitQueries(batch, "searches");               // 3 more than the 2 left: refused whole
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(strict.AdmitCount(std::nullopt).ok());        // the 2 left were not taken
+  EXPECT_TRUE(strict.AdmitCount(std::nullopt).ok());
+  std::vector<QueryPlan> plans(2);
+  plans[1].root.prefetch.emplace_back();
+  plans[1].root.prefetch[0].search.limit = 11;
+  s = strict.AdmitQueryPlans(plans, "query_points");
+  EXPECT_EQ(StatusMessage(s).rfind("query_points[1]: ", 0), 0u) << StatusMessage(s);
+  EXPECT_NE(StatusMessage(s).find("limit 11"), std::string::npos);
+}
+
 TEST(StrictModeTest, MaxPayloadIndexCount) {
   StrictModeConfig c = Enabled();
   c.max_payload_index_count = 1;

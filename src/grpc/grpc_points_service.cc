@@ -115,15 +115,20 @@ class PointsService final : public qdrant::Points::Service {
             return OverLimit("search_points", n, "queries", call.limits().max_batch_queries, "batch_queries");
           }
           VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, n));
+          std::vector<QueryRequest> searches;
+          searches.reserve(n);
           for (size_t i = 0; i < n; ++i) {
-            VJ_RETURN_IF_ERROR(call.context.deadline.Check("Search"));
             const std::string where = "search_points[" + std::to_string(i) + "]";
             const qdrant::SearchPoints& s = request->search_points(static_cast<int>(i));
             if (!s.collection_name().empty() && s.collection_name() != request->collection_name()) {
               return absl::InvalidArgumentError(where + ".collection_name: must be the batch's collection");
             }
             VJ_ASSIGN_OR_RETURN(QueryRequest search, SearchFromProto(s, call.limits(), where));
-            VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, SearchPoints(call, *collection, std::move(search)));
+            searches.push_back(std::move(search));
+          }
+          VJ_ASSIGN_OR_RETURN(std::vector<std::vector<PointView>> answers,
+                              SearchPointsBatch(call, *collection, std::move(searches), "search_points"));
+          for (const std::vector<PointView>& views : answers) {
             ViewsToProto(views, response->add_result()->mutable_result());
           }
           response->set_time(SecondsSince(start));
@@ -210,15 +215,20 @@ class PointsService final : public qdrant::Points::Service {
             return OverLimit("query_points", n, "queries", call.limits().max_batch_queries, "batch_queries");
           }
           VJ_RETURN_IF_ERROR(AdmitReadBatch(call, *collection, n));
+          std::vector<QueryPlan> plans;
+          plans.reserve(n);
           for (size_t i = 0; i < n; ++i) {
-            VJ_RETURN_IF_ERROR(call.context.deadline.Check("Query"));
             const std::string where = "query_points[" + std::to_string(i) + "]";
             const qdrant::QueryPoints& q = request->query_points(static_cast<int>(i));
             if (!q.collection_name().empty() && q.collection_name() != request->collection_name()) {
               return absl::InvalidArgumentError(where + ".collection_name: must be the batch's collection");
             }
             VJ_ASSIGN_OR_RETURN(QueryPlan plan, QueryPlanFromProto(q, call.limits(), where));
-            VJ_ASSIGN_OR_RETURN(std::vector<PointView> views, QueryPoints(call, *collection, std::move(plan)));
+            plans.push_back(std::move(plan));
+          }
+          VJ_ASSIGN_OR_RETURN(std::vector<std::vector<PointView>> answers,
+                              QueryPointsBatch(call, *collection, std::move(plans), "query_points"));
+          for (const std::vector<PointView>& views : answers) {
             ViewsToProto(views, response->add_result()->mutable_result());
           }
           response->set_time(SecondsSince(start));
