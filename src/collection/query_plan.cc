@@ -326,15 +326,19 @@ bool IsSingleSearch(const QueryPlan& plan) {
 StatusOr<std::vector<PointView>> RunQueryPlan(const Collection& collection, const QueryPlan& plan) {
   const QueryNode& root = plan.root;
   if (std::holds_alternative<std::monostate>(root.op) && root.prefetch.empty()) {
-    // No query at all: points in id order, as Qdrant lists them.
+    // No query at all: points in id order, as Qdrant lists them, after `offset` of them, each with
+    // Qdrant's score 0 for an unscored point.
     ScrollRequest scroll;
-    scroll.limit = root.search.limit;
+    scroll.limit = plan.offset + root.search.limit;
     scroll.filter = root.search.filter;
     scroll.with_payload = plan.with_payload;
     scroll.with_vector = plan.with_vector;
     scroll.deadline = plan.deadline;
     VJ_ASSIGN_OR_RETURN(ScrollResult result, collection.Scroll(scroll));
-    return std::move(result.points);
+    std::vector<PointView>& points = result.points;
+    points.erase(points.begin(), points.begin() + static_cast<ptrdiff_t>(std::min(plan.offset, points.size())));
+    for (PointView& p : points) p.score = 0.0f;
+    return std::move(points);
   }
   if (IsSingleSearch(plan)) {
     // The single-vector query: one search that also selects payloads and vectors on the shards.

@@ -207,6 +207,17 @@ class QueryApiTest(vh.SharedServerTestCase):
         by_id = [(p, 0.0) for p in sorted(self.ids(group=2))[:10]]
         self.assert_ranking(got, rrf([by_id, self.nearest_b(q2, 10)])[:20], "filter-only prefetch")
 
+    def test_no_query_lists_points_in_id_order_with_score_zero(self):
+        # Qdrant answers a body without "query" and "prefetch" with points in id order, after `offset`,
+        # each a ScoredPoint with score 0 and a version.
+        flt = {"must": [{"key": "group", "match": {"value": 2}}]}
+        ids = sorted(self.ids(group=2))
+        got = self.query({"filter": flt, "limit": 4, "offset": 3})["points"]
+        self.assertEqual([p["id"] for p in got], ids[3:7])
+        for p in got:
+            self.assertEqual(p["score"], 0, p)
+            self.assertIn("version", p)
+
     def test_query_by_id_excludes_the_point(self):
         pid = sorted(self.a)[17]
         got = self.query({"query": pid, "using": "a", "limit": 5, "prefetch": {"query": self.qa(), "using": "a",
