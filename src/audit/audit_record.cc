@@ -8,19 +8,10 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "core/hex.h"
+
 namespace vj {
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string Hex(const unsigned char* data, size_t n) {
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xf];
-  }
-  return out;
-}
 
 // A string field, or null when empty.
 void AppendOptional(std::string& out, std::string_view text) {
@@ -76,7 +67,7 @@ std::string ChainHasher::Hash(std::string_view body) const {
     HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
          reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
   }
-  return Hex(digest, length);
+  return HexEncode(digest, length);
 }
 
 void AppendJsonString(std::string& out, std::string_view text) {

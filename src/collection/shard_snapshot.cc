@@ -16,6 +16,7 @@
 #include "collection/shard_apply.h"
 #include "core/crash_point.h"
 #include "core/durable_file.h"
+#include "core/hex.h"
 
 namespace vj {
 namespace {
@@ -28,13 +29,7 @@ std::string IndexDir(const std::string& dir) { return dir + "/index"; }
 
 // The file of vector `name` in the index directory `index_dir`.
 std::string VectorFileIn(const std::string& index_dir, const std::string& name) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : name) {
-    hex.push_back(kHex[c >> 4]);
-    hex.push_back(kHex[c & 15]);
-  }
-  return index_dir + "/vector-" + hex + ".hnsw";
+  return index_dir + "/vector-" + HexEncode(name) + ".hnsw";
 }
 
 std::string VectorFile(const std::string& dir, const std::string& name) {

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "core/durable_file.h"
+#include "core/hex.h"
 
 namespace vj {
 namespace fs = std::filesystem;
@@ -37,16 +38,6 @@ struct Fd {
   }
 };
 
-std::string Hex(const unsigned char* digest, unsigned int n) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out.push_back(kDigits[digest[i] >> 4]);
-    out.push_back(kDigits[digest[i] & 15]);
-  }
-  return out;
-}
-
 struct Sha256 {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   Sha256() { EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr); }
@@ -56,7 +47,7 @@ struct Sha256 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx, digest, &n);
-    return Hex(digest, n);
+    return HexEncode(digest, n);
   }
 };
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/hex_digit.h"
+#include "core/hex.h"
 
 namespace vj {
 
@@ -60,13 +60,12 @@ StatusOr<PointId> PointId::FromKey(std::string_view key) {
 
 std::string PointId::ToString() const {
   if (!is_uuid_) return std::to_string(num_);
-  static constexpr char kHex[] = "0123456789abcdef";
+  const std::string hex = HexEncode(uuid_.data(), uuid_.size());
   std::string out;
   out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[uuid_[i] >> 4]);
-    out.push_back(kHex[uuid_[i] & 15]);
+  for (size_t i = 0; i < hex.size(); ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) out.push_back('-');
+    out.push_back(hex[i]);
   }
   return out;
 }

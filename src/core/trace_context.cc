@@ -1,6 +1,6 @@
 #include "core/trace_context.h"
 
-#include "core/hex_digit.h"
+#include "core/hex.h"
 
 namespace vj {
 namespace {
@@ -65,16 +65,6 @@ bool TraceContext::valid() const {
 std::string TraceContext::TraceIdHex() const { return ToHex(trace_id); }
 std::string TraceContext::SpanIdHex() const { return ToHex(span_id); }
 
-std::string ToHex(const uint8_t* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 0xf];
-  }
-  return out;
-}
-
 std::optional<TraceContext> ParseTraceparent(std::string_view header) {
   // version "-" trace-id "-" parent-id "-" flags: 2 + 1 + 32 + 1 + 16 + 1 + 2 = 55 characters.
   constexpr size_t kLength = 55;
@@ -100,7 +90,7 @@ std::string FormatTraceparent(const TraceContext& context) {
   out += '-';
   out += ToHex(context.span_id);
   out += '-';
-  out += ToHex(&context.flags, 1);
+  out += HexEncode(&context.flags, 1);
   return out;
 }
 

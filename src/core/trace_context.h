@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/hex.h"
 namespace vj {
 
 using TraceId = std::array<uint8_t, 16>;
@@ -37,10 +38,9 @@ struct TraceContext {
 };
 
 // Lower-case hex of an id.
-std::string ToHex(const uint8_t* bytes, size_t n);
 template <size_t N>
 std::string ToHex(const std::array<uint8_t, N>& id) {
-  return ToHex(id.data(), N);
+  return HexEncode(id.data(), N);
 }
 
 // The context a traceparent header names, or nullopt when it is not a valid one.

@@ -6,7 +6,6 @@
 
 #include <climits>
 
-#include "core/hex_digit.h"
 
 namespace vj {
 namespace {
@@ -39,30 +38,6 @@ StatusOr<std::string> RandomBytes(size_t n) {
   std::string out(n, '\0');
   if (n > INT_MAX || RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
     return absl::InternalError("the random number generator failed");
-  }
-  return out;
-}
-
-std::string HexEncode(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    out += kDigits[static_cast<uint8_t>(c) >> 4];
-    out += kDigits[static_cast<uint8_t>(c) & 15];
-  }
-  return out;
-}
-
-std::optional<std::string> HexDecode(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = HexDigitValue(hex[i]);
-    const int lo = HexDigitValue(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi << 4 | lo);
   }
   return out;
 }

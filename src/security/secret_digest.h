@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/hex.h"  // HexEncode/HexDecode, which the digests' users write them with
 #include "core/status.h"
 
 namespace vj {
@@ -26,8 +27,5 @@ bool DigestsEqual(const Sha256Digest& a, const Sha256Digest& b);
 // `n` bytes from OpenSSL's CSPRNG; Internal when it fails (it does not once seeded).
 StatusOr<std::string> RandomBytes(size_t n);
 
-// Lower-case hex, and its inverse (nullopt for odd length or a non-hex character).
-std::string HexEncode(std::string_view bytes);
-std::optional<std::string> HexDecode(std::string_view hex);
 
 }  // namespace vj

@@ -1,7 +1,7 @@
 #include "server/http_messages.h"
 
 #include "api/error_mapping.h"
-#include "core/hex_digit.h"
+#include "core/hex.h"
 
 namespace vj {
 namespace {

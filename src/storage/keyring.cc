@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/durable_file.h"
+#include "core/hex.h"
 #include "core/json_fields.h"
 #include "core/payload.h"
 
@@ -23,33 +24,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kKeysVersion = 1;
-
-std::string Hex(const void* data, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  const auto* p = static_cast<const uint8_t*>(data);
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[p[i] >> 4];
-    out += kDigits[p[i] & 15];
-  }
-  return out;
-}
-
-bool Unhex(std::string_view hex, std::string* out) {
-  if (hex.size() % 2 != 0) return false;
-  out->clear();
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int v = 0;
-    for (size_t j = 0; j < 2; ++j) {
-      const char c = hex[i + j];
-      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (d < 0) return false;
-      v = v * 16 + d;
-    }
-    out->push_back(static_cast<char>(v));
-  }
-  return true;
-}
 
 std::string MasterKeyId(const std::array<uint8_t, kAesKeyBytes>& key) {
   static constexpr char kLabel[] = "vjvector master key id";
@@ -61,7 +35,7 @@ std::string MasterKeyId(const std::array<uint8_t, kAesKeyBytes>& key) {
   EVP_DigestUpdate(ctx, key.data(), key.size());
   EVP_DigestFinal_ex(ctx, digest, &len);
   EVP_MD_CTX_free(ctx);
-  return Hex(digest, 8);
+  return HexEncode(digest, 8);
 }
 
 std::string Aad(const std::string& key_id) { return "vjvector data key v1|" + key_id; }
@@ -79,7 +53,7 @@ std::string Encode(const WrappedKey& w) {
   o["algorithm"] = "AES-256-GCM";
   o["key_id"] = w.key_id;
   o["master_key_id"] = w.master_key_id;
-  o["wrapped_key"] = Hex(w.wrapped.data(), w.wrapped.size());
+  o["wrapped_key"] = HexEncode(w.wrapped.data(), w.wrapped.size());
   return json::serialize(o) + "\n";
 }
 
@@ -101,7 +75,8 @@ StatusOr<WrappedKey> ReadWrapped(const std::string& path) {
     *into = std::string(v->as_string());
   }
   std::string bytes;
-  if (!Unhex(w.wrapped, &bytes) || bytes.size() != kGcmNonceBytes + kAesKeyBytes + kGcmTagBytes) {
+  if (std::optional<std::string> decoded = HexDecode(w.wrapped); decoded) bytes = std::move(*decoded);
+  if (bytes.size() != kGcmNonceBytes + kAesKeyBytes + kGcmTagBytes) {
     return bad("wrapped_key is not a wrapped 32-byte key");
   }
   w.wrapped = std::move(bytes);
@@ -139,7 +114,7 @@ StatusOr<std::shared_ptr<DataKey>> NewDataKey(const std::string& owner) {
   auto key = std::make_shared<DataKey>();
   uint8_t id[8];
   VJ_RETURN_IF_ERROR(RandomBytes(id, sizeof(id)));
-  key->id = owner + "-" + Hex(id, sizeof(id));
+  key->id = owner + "-" + HexEncode(id, sizeof(id));
   VJ_RETURN_IF_ERROR(RandomBytes(key->bytes.data(), key->bytes.size()));
   return key;
 }
@@ -180,7 +155,10 @@ StatusOr<MasterKey> ParseMasterKey(std::string_view text, const std::string& wha
   while (!trimmed.empty() && space(trimmed.front())) trimmed.remove_prefix(1);
   while (!trimmed.empty() && space(trimmed.back())) trimmed.remove_suffix(1);
   std::string bytes;
-  if (trimmed.size() == 2 * kAesKeyBytes && Unhex(trimmed, &bytes)) {
+  std::optional<std::string> decoded =
+      trimmed.size() == 2 * kAesKeyBytes ? HexDecode(trimmed) : std::optional<std::string>();
+  if (decoded) {
+    bytes = std::move(*decoded);  // moved, not copied: the key's bytes live in one buffer
   } else if (text.size() == kAesKeyBytes) {
     bytes = std::string(text);
   } else {

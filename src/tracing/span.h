@@ -104,7 +104,4 @@ class Span {
   std::unique_ptr<SpanData> data_;
 };
 
-// Wall-clock time in nanoseconds since the Unix epoch (OTLP's timestamps).
-uint64_t UnixNanos();
-
 }  // namespace vj

@@ -4,6 +4,7 @@
 #include <random>
 #include <thread>
 
+#include "core/wall_clock.h"
 #include "tracing/sampler.h"
 #include "tracing/span_exporter.h"
 
@@ -70,19 +71,13 @@ Span Tracer::Start(std::string_view name, SpanKind kind, const TraceContext& par
   if (has_parent) data->tracestate = tracestate;
   data->name = name;
   data->kind = kind;
-  data->start_unix_nanos = UnixNanos();
+  data->start_unix_nanos = WallClockUnixNanos();
   return Span(context, std::move(data));
 }
 
 void Tracer::Export(std::unique_ptr<SpanData> span) { (void)exporter_.Push(std::move(span)); }
 
 void InstallTracer(Tracer* tracer) { g_active_tracer.store(tracer, std::memory_order_release); }
-
-uint64_t UnixNanos() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 void Span::SetError(std::string_view message) {
   if (!data_) return;
@@ -92,7 +87,7 @@ void Span::SetError(std::string_view message) {
 
 void Span::End() {
   if (!data_) return;
-  data_->end_unix_nanos = UnixNanos();
+  data_->end_unix_nanos = WallClockUnixNanos();
   if (Tracer* tracer = ActiveTracer()) tracer->Export(std::move(data_));
   data_.reset();
 }
