@@ -781,8 +781,15 @@ int Serve(const vj::ServerConfig& config) {
   }
   spdlog::info("received signal {}: draining requests", signal_number);
   ready.store(false);
-  server.Stop();
-  if (grpc_server) grpc_server->Stop();
+  {
+    // Both public ports drain at once (each finishes what it accepted and takes nothing new), so a
+    // shutdown waits for the slower of the two, not for both in turn.
+    std::thread grpc_drain([&grpc_server] {
+      if (grpc_server) grpc_server->Stop();
+    });
+    server.Stop();
+    grpc_drain.join();
+  }
   if (peer_server) peer_server->Stop();
   live_api.store(nullptr);
   live_catalog.store(nullptr);
