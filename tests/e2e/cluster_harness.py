@@ -243,11 +243,16 @@ class ClusterTestCase(vh.TestCase):
             context = self.pki.context(HARNESS_CERT)
         server = vh.Server(data_dir=os.path.join(self.tmp, name), log_dir=os.path.join(self.tmp, "log-" + name),
                            extra_args=["--etcd", self.etcd.url, "--node-id", name,
-                                       "--lease-ttl", str(self.lease_ttl), "--p2p-port", "0"], env=env,
+                                       "--lease-ttl", str(self.lease_ttl), "--p2p-port", "0"] + self.node_args(name),
+                           env=env,
                            api_key=self.api_key, ssl_context=context)
         os.makedirs(server.log_dir, exist_ok=True)
         server.start()
         return server
+
+    def node_args(self, name):
+        """Extra command-line arguments of node `name` (a subclass's hook)."""
+        return []
 
     def tearDown(self):
         failed = vh._test_failed(self)
