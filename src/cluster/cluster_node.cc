@@ -618,8 +618,28 @@ std::vector<std::optional<PeerShard>> ClusterNode::AllReplicas(const std::string
 
 // ---- Catalog ----------------------------------------------------------------------------------------
 
-Status ClusterNode::SaveConfig(const std::string& name, const CollectionConfig& config) {
-  return etcd_.Put(keys_.Collection(name), json::serialize(CollectionConfigToJson(config))).status();
+StatusOr<CollectionConfig> ClusterNode::ChangeStoredConfig(const std::string& name,
+                                                            const Collection::ConfigChange& change) {
+  // Read-modify-write with a compare-and-swap on the key's revision: this node's view may lag behind
+  // the store, and another node may change the config at the same moment (two payload indexes
+  // created at once through two nodes must both stay).
+  const std::string key = keys_.Collection(name);
+  constexpr int kAttempts = 20;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    BackOffBeforeRetry(attempt);  // lost to another writer: take turns (core/retry_backoff.h)
+    VJ_ASSIGN_OR_RETURN(RangeResult read, etcd_.Get(key));
+    if (read.kvs.empty()) return absl::NotFoundError("Collection `" + name + "` doesn't exist!");
+    const KeyValue& stored = read.kvs[0];
+    VJ_ASSIGN_OR_RETURN(json::value parsed, ParseJson(stored.value));
+    VJ_ASSIGN_OR_RETURN(CollectionConfig current, ParseCollectionConfig(parsed));
+    VJ_ASSIGN_OR_RETURN(CollectionConfig next, change(std::move(current)));
+    VJ_ASSIGN_OR_RETURN(TxnResult written,
+                        etcd_.Txn({TxnCompare::ModRevisionEquals(key, stored.mod_revision)},
+                                  {TxnOp::Put(key, json::serialize(CollectionConfigToJson(next)))}));
+    if (written.succeeded) return next;
+  }
+  return absl::AbortedError("the config of collection " + name + " kept changing under this change (" +
+                            std::to_string(kAttempts) + " attempts); try again");
 }
 
 std::shared_ptr<Collection> ClusterNode::Routed(const ClusterSnapshot& snap, const std::string& name,
@@ -641,7 +661,9 @@ std::shared_ptr<Collection> ClusterNode::Routed(const ClusterSnapshot& snap, con
   }
   std::shared_ptr<Collection> built = Collection::Assemble(
       name, config, std::move(shards),
-      [self, name](const CollectionConfig& updated) { return self->SaveConfig(name, updated); });
+      [self, name](const CollectionConfig&, const Collection::ConfigChange& change) {
+        return self->ChangeStoredConfig(name, change);
+      });
   entry = RoutedEntry{snap.revision, std::move(serialized), built};  // all or nothing
   return built;
 }
@@ -796,14 +818,14 @@ StatusOr<std::shared_ptr<Collection>> ClusterNode::ShardCollection(const std::st
     auto routed = std::make_shared<RoutedShard>(*this, collection, shard, /*forward=*/false, ReadConsistency(),
                                                 apply_by_unix_ms);
     return std::shared_ptr<Collection>(Collection::Assemble(
-        collection, one, {routed}, [](const CollectionConfig&) { return absl::OkStatus(); }));
+        collection, one, {routed}, Collection::InMemoryConfig()));
   }
   std::shared_ptr<Shard> local = LocalReplica(collection, shard);
   if (local == nullptr) {
     return absl::UnavailableError("no replica of shard " + std::to_string(shard) + " of " + collection + " here");
   }
   return std::shared_ptr<Collection>(
-      Collection::Assemble(collection, one, {local}, [](const CollectionConfig&) { return absl::OkStatus(); }));
+      Collection::Assemble(collection, one, {local}, Collection::InMemoryConfig()));
 }
 
 // ---- Status -------------------------------------------------------------------------------------------

@@ -195,7 +195,8 @@ class ClusterNode final : public Catalog, public ShardRouter {
   // The collection `name` of `snap` (which must hold it) made of RoutedShards; cached per snapshot.
   std::shared_ptr<Collection> Routed(const ClusterSnapshot& snap, const std::string& name,
                                      ReadConsistency reads) const;
-  Status SaveConfig(const std::string& name, const CollectionConfig& config);
+  // Applies `change` to the config of `name` stored in etcd (compare-and-swap, retried); the result.
+  StatusOr<CollectionConfig> ChangeStoredConfig(const std::string& name, const Collection::ConfigChange& change);
 
   EtcdClient& etcd_;
   Membership& membership_;

@@ -20,7 +20,11 @@ StatusOr<std::unique_ptr<Collection>> Collection::Open(std::string name, std::st
                                                        const CollectionOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Collection> c(new Collection(
-      name, [dir](const CollectionConfig& config) { return SaveCollectionConfig(dir, config); }));
+      name, [dir](const CollectionConfig& local, const ConfigChange& change) -> StatusOr<CollectionConfig> {
+        VJ_ASSIGN_OR_RETURN(CollectionConfig next, change(local));
+        VJ_RETURN_IF_ERROR(SaveCollectionConfig(dir, next));
+        return next;
+      }));
   const uint32_t shards = std::max<uint32_t>(1, config.shard_number);
   c->ring_ = std::make_unique<HashRing>(shards);
   for (uint32_t i = 0; i < shards; ++i) {
@@ -33,6 +37,10 @@ StatusOr<std::unique_ptr<Collection>> Collection::Open(std::string name, std::st
   c->config_ = std::move(config);
   c->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return c;
+}
+
+Collection::ConfigSink Collection::InMemoryConfig() {
+  return [](const CollectionConfig& local, const ConfigChange& change) { return change(local); };
 }
 
 std::unique_ptr<Collection> Collection::Assemble(std::string name, CollectionConfig config,
@@ -206,15 +214,21 @@ Status Collection::DeleteVectors(const PointSelector& selector, std::vector<std:
 Status Collection::CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) {
   for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->CreatePayloadIndex(key, type, wait));
   std::lock_guard<std::mutex> lock(mu_);
-  config_.payload_schema[key] = type;
-  return save_config_(config_);
+  VJ_ASSIGN_OR_RETURN(config_, save_config_(config_, [&](CollectionConfig c) -> StatusOr<CollectionConfig> {
+                        c.payload_schema[key] = type;
+                        return c;
+                      }));
+  return absl::OkStatus();
 }
 
 Status Collection::DeletePayloadIndex(const std::string& key, bool wait) {
   for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->DeletePayloadIndex(key, wait));
   std::lock_guard<std::mutex> lock(mu_);
-  config_.payload_schema.erase(key);
-  return save_config_(config_);
+  VJ_ASSIGN_OR_RETURN(config_, save_config_(config_, [&](CollectionConfig c) -> StatusOr<CollectionConfig> {
+                        c.payload_schema.erase(key);
+                        return c;
+                      }));
+  return absl::OkStatus();
 }
 
 Status Collection::UpdateIndexSettings(const boost::json::object& body) {
@@ -223,7 +237,9 @@ Status Collection::UpdateIndexSettings(const boost::json::object& body) {
     std::lock_guard<std::mutex> lock(mu_);
     VJ_ASSIGN_OR_RETURN(updated, ApplyCollectionUpdate(config_, body));
     if (SameIndexSettings(updated, config_)) return absl::OkStatus();
-    VJ_RETURN_IF_ERROR(save_config_(updated));
+    VJ_ASSIGN_OR_RETURN(updated, save_config_(config_, [&body](const CollectionConfig& c) {
+                          return ApplyCollectionUpdate(c, body);
+                        }));
     config_ = updated;
   }
   for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->UpdateIndexConfig(updated));
@@ -232,10 +248,10 @@ Status Collection::UpdateIndexSettings(const boost::json::object& body) {
 
 Status Collection::UpdateStrictMode(const StrictModeConfig& update) {
   std::lock_guard<std::mutex> lock(mu_);
-  CollectionConfig updated = config_;
-  updated.strict_mode = MergeStrictModeConfig(config_.strict_mode, update);
-  VJ_RETURN_IF_ERROR(save_config_(updated));
-  config_ = std::move(updated);
+  VJ_ASSIGN_OR_RETURN(config_, save_config_(config_, [&update](CollectionConfig c) -> StatusOr<CollectionConfig> {
+                        c.strict_mode = MergeStrictModeConfig(c.strict_mode, update);
+                        return c;
+                      }));
   return absl::OkStatus();
 }
 

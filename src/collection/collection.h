@@ -31,9 +31,18 @@ class Collection {
   [[nodiscard]] static StatusOr<std::unique_ptr<Collection>> Open(std::string name, std::string dir,
                                                                    CollectionConfig config,
                                                                    const CollectionOptions& options);
+  // A change of the config (a payload index, a PATCH, strict mode): the config it applies to in, the
+  // changed one out (or the change's refusal).
+  using ConfigChange = std::function<StatusOr<CollectionConfig>(CollectionConfig)>;
+  // Persists a change and returns the config now stored. A standalone collection applies it to its own
+  // config (`local`) and writes config.json; a cluster applies it to the config stored in etcd with a
+  // compare-and-swap, so changes made at once through different nodes all survive even when a node's
+  // `local` view lags behind the store.
+  using ConfigSink = std::function<StatusOr<CollectionConfig>(const CollectionConfig& local, const ConfigChange& change)>;
+  // A sink that keeps changes in memory only (a peer's one-shard view of a collection).
+  static ConfigSink InMemoryConfig();
   // Builds a collection over shards that live elsewhere (cluster mode: routed shards). `save_config`
-  // persists the config whenever it changes (payload indexes).
-  using ConfigSink = std::function<Status(const CollectionConfig&)>;
+  // persists the config whenever it changes.
   [[nodiscard]] static std::unique_ptr<Collection> Assemble(
       std::string name, CollectionConfig config, std::vector<std::shared_ptr<ShardAccess>> shards,
       ConfigSink save_config);

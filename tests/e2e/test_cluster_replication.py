@@ -10,6 +10,7 @@ bad requests get the same 4xx as on one node; /metrics carries the cluster metri
 import os
 import random
 import subprocess
+import threading
 
 import cluster_harness as ch
 import vjharness as vh
@@ -248,6 +249,43 @@ class ClusterReplicationTest(ch.ClusterTestCase):
         ch.wait_for(lambda: all(not self.client(n).ok("GET", "/collections/w/exists")["exists"]
                                 for n in ("n1", "n2", "n3")), "the delete to reach every node")
         self.client("n3").err("GET", "/collections/w", status=404)
+
+    def test_config_changes_made_at_once_through_every_node_all_stay(self):
+        # Each node changes the collection's config from its own view of etcd, which may lag behind: the
+        # change is applied to the stored config with a compare-and-swap, so none is lost (before, a node
+        # wrote back its whole, possibly stale, config and undid the others' indexes).
+        self.client("n1").create_collection("cfg", body={"vectors": {"size": DIM, "distance": "Dot"},
+                                                         "shard_number": 2, "replication_factor": 2})
+        for name in self.node_names:
+            ch.wait_for(lambda: self.client(name).call("GET", "/collections/cfg").status == 200,
+                        f"{name} to see the collection")
+        keys = [f"k{r}_{name}" for r in range(4) for name in self.node_names]
+        errors = []
+
+        def create(name, key):
+            try:
+                self.client(name).ok("PUT", "/collections/cfg/index?wait=true",
+                                     {"field_name": key, "field_schema": "keyword"})
+            except AssertionError as e:
+                errors.append(str(e))
+
+        for r in range(4):  # rounds of three creations at once, one through each node
+            threads = [threading.Thread(target=create, args=(name, f"k{r}_{name}")) for name in self.node_names]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        self.assertEqual(errors, [])
+
+        def every_node_has_every_index():
+            for name in self.node_names:
+                schema = self.client(name).ok("GET", "/collections/cfg")["payload_schema"]
+                missing = sorted(set(keys) - set(schema))
+                if missing:
+                    return f"{name} lacks {missing}"
+            return True
+
+        ch.wait_for(every_node_has_every_index, "every index in every node's config")
 
     def test_read_consistency_primary_reads_own_writes(self):
         # write_consistency_factor 1: replicas may lag, the primaries never do.
