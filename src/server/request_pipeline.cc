@@ -126,7 +126,8 @@ StatusOr<std::shared_ptr<const Principal>> PeerAuthenticator::Authenticate(const
       const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::steady_clock::now().time_since_epoch()).count();
       if (int64_t last = last_logged_s.load(); now_s != last && last_logged_s.compare_exchange_strong(last, now_s)) {
-        spdlog::warn("peer port: refused a client certificate from {}: {}", request.client_address, st.message());
+        spdlog::warn("peer port: refused a client certificate from {}: {}", request.client_address,
+                     std::string(st.message()));
       }
       return AuthFailure("peer_identity", "peer port: the client certificate is not a cluster node's");
     }
