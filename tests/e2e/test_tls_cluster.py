@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -219,7 +220,7 @@ class TlsClusterTest(h.TestCase):
 
         ctx = ssl.create_default_context(cafile=self.pki.path("ca.crt"))
         ctx.load_cert_chain(self.pki.path("n2.crt"), self.pki.path("n2.key"))
-        with ctx.wrap_socket(__import__("socket").create_connection((host, port), timeout=10),
+        with ctx.wrap_socket(socket.create_connection((host, port), timeout=10),
                              server_hostname=host) as sock:
             self.assertEqual(sock.getpeercert()["serialNumber"], "61")  # the peer port serves the new one
 
