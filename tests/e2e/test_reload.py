@@ -116,11 +116,11 @@ class ReloadTest(h.TestCase):
         self.assertEqual([self.status(OLD_KEY) for _ in range(4)], [200] * 4)
 
     def test_restart_only_settings_are_named_and_bad_settings_refused(self):
-        self.write_config(api_key=OLD_KEY, extra="http:\n  max_body_bytes: 1000\n")
+        self.write_config(api_key=OLD_KEY, extra="http:\n  max_body_bytes: 1024\n")
         self.sighup("takes effect at the next restart")
         self.assertIn("http.max_body_bytes changed", self.server.stderr_text())
         self.assertIn("no security setting changed", self.server.stderr_text())
-        # Still the start value: a body over 1000 bytes is accepted.
+        # Still the start value: a body over 1024 bytes is accepted.
         self.assertEqual(self.status(OLD_KEY, "PUT", "/collections/big", {"vectors": {"size": 4, "distance": "Dot"}}),
                          200)
         points = {"points": [{"id": 1, "vector": [0.1, 0.2, 0.3, 0.4], "payload": {"text": "y" * 2000}}]}
