@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,9 @@ struct Request {
   std::string client_address;
   // The subject CN of the client certificate the TLS handshake verified; "" when there was none.
   std::string tls_client_cn;
+  // All the names of that certificate (security/peer_identity.h CertificateNames: CN, DNS and URI
+  // subjectAltNames); null when there was none. Shared by the connection's requests.
+  std::shared_ptr<const std::vector<std::string>> tls_client_names;
 };
 
 struct Response {

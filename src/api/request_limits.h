@@ -37,6 +37,7 @@ struct FilterLimits {
   size_t max_conditions = 5000;
   // Nesting depth of filters inside conditions (the top filter is depth 1).
   size_t max_depth = 32;
+  bool operator==(const FilterLimits&) const = default;
 };
 
 struct RequestLimits {
@@ -74,6 +75,7 @@ struct RequestLimits {
   // the default when absent, and the most a client may ask for (larger values are lowered to it).
   double default_timeout_s = 30;
   double max_timeout_s = 300;
+  bool operator==(const RequestLimits&) const = default;
 };
 
 // InvalidArgument "<where>: <count> <what> is over the limit of <limit> (setting limits.<setting>)":

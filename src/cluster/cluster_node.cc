@@ -38,10 +38,11 @@ constexpr int kUnclaimedLeases = 2;
 constexpr uint32_t kMaxClusterShards = 100;
 
 PeerProberOptions ProberOptions(std::chrono::milliseconds unreachable_after, std::chrono::seconds lease_ttl,
-                                const HttpClientTls& tls) {
+                                const ClusterNodeOptions& node) {
   using std::chrono::milliseconds;
   PeerProberOptions o;
-  o.tls = tls;
+  o.tls = node.peer_tls;
+  o.check_server_names = node.check_peer_names;
   o.window = unreachable_after.count() > 0
                  ? unreachable_after
                  : std::max(milliseconds(1000), std::chrono::duration_cast<milliseconds>(lease_ttl) / 2);
@@ -55,20 +56,25 @@ ClusterNode::ClusterNode(EtcdClient& etcd, Membership& membership, ClusterKeys k
     : etcd_(etcd), membership_(membership), keys_(std::move(keys)), options_(std::move(options)),
       view_(etcd, keys_),
       aliases_(etcd, keys_),
-      http_(HttpClientOptions{.tls = options_.peer_tls}),
+      http_(HttpClientOptions{.tls = options_.peer_tls, .check_server_names = options_.check_peer_names}),
       internal_headers_([this] {
         // Every request to a peer (forwarding, reads, replication) names the protocol it speaks.
         HttpHeaders headers{{kPeerProtocolHeader, kPeerProtocolVersionText}};
         if (!options_.internal_token.empty()) headers.emplace_back(kInternalTokenHeader, options_.internal_token);
         return headers;
       }()),
-      prober_(ProberOptions(options_.peer_unreachable_after, membership.lease_ttl(), options_.peer_tls)),
+      prober_(ProberOptions(options_.peer_unreachable_after, membership.lease_ttl(), options_)),
       peers_(http_, internal_headers_, [this](const std::string& url) {
         const std::optional<bool> reached = prober_.ReachesUrl(url);
         return reached.has_value() && !*reached;
       }) {}
 
 ClusterNode::~ClusterNode() { Stop(); }
+
+Status ClusterNode::ReloadPeerTls() {
+  VJ_RETURN_IF_ERROR(http_.ReloadTls());
+  return prober_.ReloadTls();
+}
 
 Status ClusterNode::Start() {
   VJ_RETURN_IF_ERROR(view_.Start());

@@ -67,6 +67,8 @@ struct ClusterNodeOptions {
   std::chrono::milliseconds peer_unreachable_after{0};
   // CA and client certificate for peers' https:// URLs (mutual TLS between nodes).
   HttpClientTls peer_tls{};
+  // Whether a peer's server certificate is a node's (security/peer_identity.h); unset: any that verified.
+  std::function<Status(const std::vector<std::string>& names)> check_peer_names;
   // How writes forwarded to a shard's primary are bounded in time (ShardRouter::ForwardPolicy,
   // cluster/routed_shard.h): cluster.forward_deadline_ms and cluster.max_clock_skew_ms.
   std::chrono::milliseconds forward_window{3000};
@@ -80,6 +82,9 @@ class ClusterNode final : public Catalog, public ShardRouter {
 
   // Reads the cluster state, opens this node's replicas and starts following etcd.
   [[nodiscard]] Status Start();
+  // Reads the TLS files this node presents to its peers again (SIGHUP): new connections use them.
+  // On error (naming the file) the current ones stay.
+  [[nodiscard]] Status ReloadPeerTls();
   void Stop();
   // True once every local replica is open and, for each shard it does not lead, caught up with the
   // primary's published progress (for /readyz).

@@ -237,7 +237,8 @@ EtcdClient::EtcdClient(EtcdClientOptions options)
     : options_(std::move(options)),
       http_(HttpClientOptions{.connect_timeout = options_.connect_timeout,
                               .request_timeout = options_.request_timeout,
-                              .tls = options_.tls}) {}
+                              .tls = options_.tls,
+                              .check_server_names = {}}) {}
 
 StatusOr<std::string> EtcdClient::Call(const std::string& path, const std::string& body) {
   if (options_.endpoints.empty()) return absl::FailedPreconditionError("etcd: no endpoints configured");

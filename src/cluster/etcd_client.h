@@ -102,6 +102,9 @@ struct WatchOptions {
 class EtcdClient {
  public:
   explicit EtcdClient(EtcdClientOptions options);
+  // Reads the TLS files again (SIGHUP): new connections to etcd present the new client certificate;
+  // open watch streams keep theirs. On error (naming the file) nothing changes.
+  [[nodiscard]] Status ReloadTls() { return http_.ReloadTls(); }
 
   [[nodiscard]] StatusOr<RangeResult> Get(const std::string& key);
   [[nodiscard]] StatusOr<RangeResult> GetPrefix(const std::string& prefix);

@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "security/openssl_errors.h"
+#include "security/peer_identity.h"
 
 namespace vj {
 
@@ -39,6 +40,7 @@ struct HttpClient::Connection {
   asio::io_context ioc{1};
   beast::tcp_stream plain{ioc};  // moved into `tls` once connected for https
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::shared_ptr<ssl::context> tls_context;  // the context `tls` was made from (kept alive with it)
   beast::flat_buffer buffer;
   std::string key;  // "host:port", "https://host:port" (the pool's key)
 
@@ -249,6 +251,18 @@ HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options))
 
 HttpClient::~HttpClient() = default;
 
+Status HttpClient::ReloadTls() {
+  VJ_ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> context, BuildClientContext(options_.tls));
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tls_ = std::move(context);
+    tls_error_ = absl::OkStatus();
+    dropped.swap(idle_);  // plain ones too: simpler, and they reconnect cheaply
+  }
+  return absl::OkStatus();
+}
+
 size_t HttpClient::idle_connections() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;
@@ -278,8 +292,12 @@ void HttpClient::ReturnIdle(std::unique_ptr<Connection> conn) {
 StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const HttpUrl& url,
                                                                       Clock::time_point deadline,
                                                                       const std::function<bool()>& abandon) {
-  if (url.tls && tls_ == nullptr) return tls_error_;
   auto conn = std::make_unique<Connection>();
+  if (url.tls) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (tls_ == nullptr) return tls_error_;
+    conn->tls_context = tls_;
+  }
   conn->key = PoolKey(url);
   const std::string where = HostKey(url.host, url.port);
   error_code ec;
@@ -305,7 +323,7 @@ StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const Http
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
   if (url.tls) {
-    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(conn->plain), *tls_);
+    conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(conn->plain), *conn->tls_context);
     SSL* ssl = conn->tls->native_handle();
     // The certificate must name the host we meant: its IP address, or its DNS name (also sent as SNI).
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
@@ -330,6 +348,12 @@ StatusOr<std::unique_ptr<HttpClient::Connection>> HttpClient::Connect(const Http
         reason += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
       }
       return absl::UnavailableError("TLS handshake with " + where + ": " + reason);
+    }
+    if (options_.check_server_names) {
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      if (Status st = options_.check_server_names(CertificateNames(cert)); !st.ok()) {
+        return absl::UnavailableError("TLS handshake with " + where + ": " + std::string(st.message()));
+      }
     }
   }
   connections_opened_.fetch_add(1);

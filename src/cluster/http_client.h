@@ -6,6 +6,9 @@
 // cert_file/key_file the client presents a certificate (mutual TLS). A connection that fails any of
 // this is Unavailable with OpenSSL's reason.
 //
+// Rotation: ReloadTls() reads the TLS files again (SIGHUP); new connections present the new certificate,
+// idle pooled ones are dropped, requests in flight finish on theirs.
+//
 // Connections are kept alive and reused per host:port (a bounded idle pool). A request that fails on a
 // reused connection before any response byte arrived (the peer closed an idle keep-alive connection) is
 // retried once on a fresh connection, as curl and Go's net/http do.
@@ -54,6 +57,10 @@ struct HttpClientOptions {
   size_t max_idle_per_host = 8;
   size_t max_response_bytes = 64ull << 20;
   HttpClientTls tls{};  // for https:// URLs
+  // After the TLS handshake and the hostname check, asked with the names of the server's certificate
+  // (security/peer_identity.h CertificateNames); an error fails the connection (Unavailable naming it).
+  // Unset: any certificate that verified is accepted. Node-to-node clients check the peer is a node.
+  std::function<Status(const std::vector<std::string>& names)> check_server_names;
 };
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
@@ -109,6 +116,10 @@ class HttpClient {
                               const std::atomic<bool>& stop,
                               std::chrono::milliseconds idle_timeout = std::chrono::milliseconds{0});
 
+  // Reads options.tls's files again: on success new connections use them and idle connections are
+  // dropped; on error (InvalidArgument naming the file) nothing changes.
+  [[nodiscard]] Status ReloadTls();
+
   // Connections currently idle in the pool (all hosts). For tests and metrics.
   size_t idle_connections() const;
   // Connections opened since construction. For tests and metrics.
@@ -129,10 +140,10 @@ class HttpClient {
 
   // Fixed after construction.
   const HttpClientOptions options_;
-  std::shared_ptr<boost::asio::ssl::context> tls_;  // null when the TLS files did not load
-  Status tls_error_;                                // why, for https requests
 
   mutable std::mutex mu_;
+  std::shared_ptr<boost::asio::ssl::context> tls_ ABSL_GUARDED_BY(mu_);  // null when the TLS files did not load
+  Status tls_error_ ABSL_GUARDED_BY(mu_);                                // why, for https requests
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> connections_opened_{0};
 };

@@ -13,6 +13,7 @@ PeerProber::PeerProber(PeerProberOptions options)
         o.request_timeout = options.timeout;
         o.max_idle_per_host = 1;
         o.tls = options.tls;
+        o.check_server_names = options.check_server_names;
         return o;
       }()) {}
 

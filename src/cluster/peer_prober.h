@@ -37,6 +37,8 @@ struct PeerProberOptions {
   std::chrono::milliseconds timeout{500};   // one probe (connect + answer)
   std::chrono::milliseconds window{1000};   // reachable while a probe was answered this recently
   HttpClientTls tls{};                       // for peers with https:// URLs
+  // Whether a peer's certificate is a node's (HttpClientOptions::check_server_names); unset: any.
+  std::function<Status(const std::vector<std::string>& names)> check_server_names;
 };
 
 // The peer's wall clock minus this node's, as the last answered probe measured it: the peer's clock read
@@ -65,6 +67,8 @@ class PeerProber {
   // The peers reachable now, sorted.
   std::vector<std::string> Reached() const;
   const PeerProberOptions& options() const { return options_; }
+  // Reads the TLS files again (SIGHUP; HttpClient::ReloadTls).
+  [[nodiscard]] Status ReloadTls() { return http_.ReloadTls(); }
 
  private:
   using Clock = std::chrono::steady_clock;

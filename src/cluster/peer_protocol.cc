@@ -108,6 +108,18 @@ Status DecodePeerAnswer(int http_status, const std::string& body) {
   return StatusFromHttpStatus(http_status, message);
 }
 
+Status DecodeReplicationAnswer(int http_status, const std::string& body) {
+  Status status = DecodePeerAnswer(http_status, body);
+  if (http_status == 409 && absl::IsAlreadyExists(status)) {
+    // The envelope would have kept AlreadyExists had the replica meant it: this is an older node's 409.
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    const bool envelope = !ec && v.is_object() && v.get_object().if_contains("peer_protocol") != nullptr;
+    if (!envelope) return absl::AbortedError(status.message());
+  }
+  return status;
+}
+
 Status CheckPeerProtocolVersion(const std::map<std::string, std::string>& headers) {
   auto it = headers.find(kPeerProtocolHeader);
   if (it == headers.end() || it->second == kPeerProtocolVersionText) return absl::OkStatus();

@@ -49,6 +49,11 @@ std::string EncodePeerError(const Status& status);
 // release), the public mapping of the HTTP status (core/http_status.h) with the Qdrant error message
 // or the body as message.
 Status DecodePeerAnswer(int http_status, const std::string& body);
+// DecodePeerAnswer for a replica's answer to POST /internal/replication/...: a 409 WITHOUT the peer
+// envelope comes from a node of a release before the peer protocol (a rolling upgrade), whose only 409
+// on that route is its refusal of a stale term. The public mapping would read it as AlreadyExists; it
+// is Aborted, so that a deposed primary steps down instead of waiting for acknowledgements.
+Status DecodeReplicationAnswer(int http_status, const std::string& body);
 // OK when `headers` (lower-case names) carry no kPeerProtocolHeader or name kPeerProtocolVersion;
 // InvalidArgument saying which versions meet otherwise.
 Status CheckPeerProtocolVersion(const std::map<std::string, std::string>& headers);

@@ -39,6 +39,22 @@ TEST(PeerProtocolTest, AbortedAndAlreadyExistsStayApart) {
   EXPECT_TRUE(absl::IsDataLoss(RoundTrip(absl::DataLossError("corrupt"))));
 }
 
+// Rolling upgrades: a replica of a release before the peer protocol answers a stale term with the public
+// envelope's 409, which alone reads as AlreadyExists; on the replication route it is the stale-term refusal.
+TEST(PeerProtocolTest, AnOlderReplicasConflictIsAStaleTerm) {
+  const std::string old_body = R"({"status":{"error":"stale term 3 for shard c/0: this replica is at term 4"},"time":0})";
+  EXPECT_TRUE(absl::IsAlreadyExists(DecodePeerAnswer(409, old_body)));
+  const Status replica = DecodeReplicationAnswer(409, old_body);
+  EXPECT_TRUE(absl::IsAborted(replica)) << replica;
+  EXPECT_EQ(replica.message(), "stale term 3 for shard c/0: this replica is at term 4");
+  EXPECT_TRUE(absl::IsAborted(DecodeReplicationAnswer(409, "conflict")));
+  // A node that speaks the protocol is taken at its word.
+  EXPECT_TRUE(absl::IsAlreadyExists(DecodeReplicationAnswer(409, EncodePeerError(absl::AlreadyExistsError("x")))));
+  EXPECT_TRUE(absl::IsAborted(DecodeReplicationAnswer(409, EncodePeerError(absl::AbortedError("stale")))));
+  EXPECT_TRUE(absl::IsUnavailable(DecodeReplicationAnswer(503, old_body)));
+  EXPECT_TRUE(DecodeReplicationAnswer(200, "{}").ok());
+}
+
 TEST(PeerProtocolTest, PayloadsThatMatterTravel) {
   EXPECT_TRUE(IsRequestTimeout(RoundTrip(RequestTimeoutError("Timeout error"))));
   EXPECT_TRUE(IsDiskFull(RoundTrip(DiskFullError("disk full"))));

@@ -180,7 +180,7 @@ StatusOr<std::pair<uint64_t, bool>> Replicator::Post(const Stream& stream, const
   if (!result.ok()) return result.status();
   // A replica refuses an older term with Aborted (the peer envelope keeps the code): the caller steps down.
   if (result->status != 200) {
-    Status status = DecodePeerAnswer(result->status, result->body);
+    Status status = DecodeReplicationAnswer(result->status, result->body);
     if (status.ok()) status = absl::InternalError("replica answered HTTP " + std::to_string(result->status));
     return status;
   }

@@ -34,6 +34,7 @@ std::optional<Permission> ParsePermission(std::string_view name);
 struct Grant {
   std::string collections = "*";
   Permission level = Permission::kRead;
+  bool operator==(const Grant&) const = default;
 };
 
 bool CollectionPatternMatches(std::string_view pattern, std::string_view collection);

@@ -24,17 +24,23 @@ double Refilled(double tokens, const RateLimit& limit, TimePoint last, TimePoint
 }  // namespace
 
 RateLimiter::RateLimiter(RateLimitSettings settings, Clock clock)
-    : settings_(std::move(settings)),
+    : settings_(std::make_shared<const RateLimitSettings>(settings)),
       clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
-      max_per_shard_(std::max<size_t>(1, settings_.max_buckets / kShards)) {}
+      max_per_shard_(std::max<size_t>(1, settings.max_buckets / kShards)) {}
+
+void RateLimiter::SetSettings(RateLimitSettings settings) {
+  settings_.store(std::make_shared<const RateLimitSettings>(std::move(settings)));
+}
 
 OperationLimits RateLimiter::LimitsFor(const Principal& principal) const {
-  if (auto it = settings_.keys.find(principal.id); it != settings_.keys.end()) return it->second;
+  const std::shared_ptr<const RateLimitSettings> held = settings_.load();
+  const RateLimitSettings& settings = *held;
+  if (auto it = settings.keys.find(principal.id); it != settings.keys.end()) return it->second;
   bool found = false;
   OperationLimits best;
   for (const std::string& role : principal.roles) {
-    auto it = settings_.roles.find(role);
-    if (it == settings_.roles.end()) continue;
+    auto it = settings.roles.find(role);
+    if (it == settings.roles.end()) continue;
     if (!found) {
       best = it->second;
       found = true;
@@ -43,7 +49,7 @@ OperationLimits RateLimiter::LimitsFor(const Principal& principal) const {
       best.write = MoreGenerous(best.write, it->second.write);
     }
   }
-  return found ? best : settings_.defaults;
+  return found ? best : settings.defaults;
 }
 
 RateDecision RateLimiter::Check(const Principal& principal, bool write, TimePoint now) {

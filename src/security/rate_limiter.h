@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <memory>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -52,6 +54,7 @@ struct RateLimitSettings {
   std::map<std::string, OperationLimits> roles;  // role name -> limits
   std::map<std::string, OperationLimits> keys;   // principal id -> limits
   size_t max_buckets = 100000;                   // all shards together
+  bool operator==(const RateLimitSettings&) const = default;
 };
 
 struct RateDecision {
@@ -83,6 +86,10 @@ class RateLimiter {
     return CheckKey(key, limit, write, cost, clock_());
   }
 
+  // Replaces the defaults, role and key limits (SIGHUP). Buckets keep what was spent, within their new
+  // burst, from their next request on; max_buckets stays as constructed.
+  void SetSettings(RateLimitSettings settings);
+
   // Buckets held now (for tests and a metric).
   size_t BucketCount() const;
 
@@ -101,8 +108,8 @@ class RateLimiter {
   // Makes room for one more bucket in a full shard.
   void Evict(Shard& shard, std::chrono::steady_clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
+  std::atomic<std::shared_ptr<const RateLimitSettings>> settings_;
   // Fixed after construction.
-  const RateLimitSettings settings_;
   const Clock clock_;
   const size_t max_per_shard_;
 

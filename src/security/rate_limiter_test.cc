@@ -182,3 +182,28 @@ TEST_F(RateLimiterTest, ConcurrentChecksNeverOverspend) {
 
 }  // namespace
 }  // namespace vj
+
+namespace vj {
+namespace {
+
+// SIGHUP: new limits apply from the next request, keeping what a bucket spent within the new burst.
+TEST(RateLimiterReloadTest, SetSettingsAppliesNewLimits) {
+  TimePoint now = TimePoint() + seconds(1000);
+  RateLimitSettings s;
+  s.defaults.read = {1, 2};
+  RateLimiter limiter(s, [&now] { return now; });
+  const Principal p = Named("api-key:main");
+  EXPECT_TRUE(limiter.Check(p, false).allowed);
+  EXPECT_TRUE(limiter.Check(p, false).allowed);
+  EXPECT_FALSE(limiter.Check(p, false).allowed);
+  s.defaults.read = {0, 0};  // unlimited
+  limiter.SetSettings(s);
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.Check(p, false).allowed);
+  s.defaults.read = {1, 1};
+  s.keys["api-key:main"].read = {100, 100};
+  limiter.SetSettings(s);
+  EXPECT_EQ(limiter.LimitsFor(p).read.per_s, 100);
+}
+
+}  // namespace
+}  // namespace vj

@@ -13,6 +13,7 @@
 // Thread-safety: Authenticate may be called concurrently; the store (when set) outlives it.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "security/api_key_authenticator.h"
@@ -45,6 +46,27 @@ class FrontDoorAuthenticator final : public Authenticator {
   std::unique_ptr<QdrantJwtVerifier> qdrant_jwt_;
   std::unique_ptr<OidcVerifier> oidc_;  // Verify may refresh its keys (internally synchronized)
   bool configured_ = false;
+};
+
+// The REST port's authenticator across SIGHUP reloads (server/config_reload.h): the current
+// FrontDoorAuthenticator, or, while it has nothing configured (a node allowed to run open), the open door
+// (every request is the unauthenticated admin). Requests in flight finish with the one they took.
+// Thread-safety: Authenticate and Replace may be called concurrently.
+class ReloadableFrontDoor final : public Authenticator {
+ public:
+  explicit ReloadableFrontDoor(std::shared_ptr<const FrontDoorAuthenticator> current)
+      : current_(std::move(current)) {}
+  void Replace(std::shared_ptr<const FrontDoorAuthenticator> next) { current_.store(std::move(next)); }
+  std::shared_ptr<const FrontDoorAuthenticator> current() const { return current_.load(); }
+
+  StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request& request) const override {
+    const std::shared_ptr<const FrontDoorAuthenticator> now = current_.load();
+    return now->configured() ? now->Authenticate(request) : open_.Authenticate(request);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const FrontDoorAuthenticator>> current_;
+  const OpenDoor open_;
 };
 
 }  // namespace vj

@@ -5,6 +5,7 @@
 #include "api/request_phases.h"
 #include "cluster/peer_protocol.h"
 #include "core/wall_clock.h"
+#include "security/peer_identity.h"
 #include "server/byte_budget.h"
 #include "server/http_messages.h"
 #include "server/io_threads.h"
@@ -319,7 +320,13 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
       tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
       return tcp().close();
     }
-    if constexpr (kTls) tls_client_cn_ = VerifiedPeerCommonName(stream_.native_handle());
+    if constexpr (kTls) {
+      SSL* ssl = stream_.native_handle();
+      tls_client_cn_ = VerifiedPeerCommonName(ssl);
+      if (X509* cert = SSL_get0_peer_certificate(ssl); cert != nullptr && SSL_get_verify_result(ssl) == X509_V_OK) {
+        tls_client_names_ = std::make_shared<const std::vector<std::string>>(CertificateNames(cert));
+      }
+    }
     DoReadHeader();
   }
 
@@ -442,6 +449,7 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
     request.body = std::move(req.body());
     request.client_address = client_address_;
     request.tls_client_cn = tls_client_cn_;
+    request.tls_client_names = tls_client_names_;
     BrowserDecision browser = server_.browser_policy_->Check(request);
     extra_headers_ = std::move(browser.response_headers);
     if (browser.answer) return Send(std::move(*browser.answer));
@@ -618,6 +626,7 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
   const std::shared_ptr<asio::ssl::context> tls_;  // null for plain HTTP; outlives stream_
   Stream stream_;
   std::string tls_client_cn_;  // the verified client certificate's subject CN, or ""
+  std::shared_ptr<const std::vector<std::string>> tls_client_names_;  // all its names; null: none
   static constexpr size_t kReadBufferBytes = 64 * 1024;
   beast::flat_buffer buffer_;  // kept across requests: it may hold the next pipelined one
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 
+#include <spdlog/spdlog.h>
 
 #include "api/error_mapping.h"
 #include "api/rest_api.h"
@@ -98,8 +100,9 @@ void DeclarePipelineMetrics(Metrics& metrics) {
                          "bad_signature, ..., forbidden, rate_limited).");
 }
 
-PeerAuthenticator::PeerAuthenticator(std::string token, bool mutual_tls)
-    : token_(std::move(token)), token_digest_(Sha256(token_)), mutual_tls_(mutual_tls), peer_([] {
+PeerAuthenticator::PeerAuthenticator(std::string token, bool mutual_tls, const PeerIdentityPolicy* identities)
+    : token_(std::move(token)), token_digest_(Sha256(token_)), mutual_tls_(mutual_tls), identities_(identities),
+      peer_([] {
         auto p = std::make_shared<Principal>();
         p->id = "peer";
         p->is_peer = true;
@@ -109,8 +112,25 @@ PeerAuthenticator::PeerAuthenticator(std::string token, bool mutual_tls)
 StatusOr<std::shared_ptr<const Principal>> PeerAuthenticator::Authenticate(const Request& request) const {
   // With mutual TLS the handshake already required a certificate the CA signed; the token, when set,
   // is asked as well (a client certificate of the same CA may belong to a user, not a node).
-  if (mutual_tls_ && request.tls_client_cn.empty()) {
+  if (mutual_tls_ && request.tls_client_cn.empty() && request.tls_client_names == nullptr) {
     return AuthFailure("missing", "peer port: a client certificate is required");
+  }
+  if (mutual_tls_ && identities_ != nullptr) {
+    static const std::vector<std::string> kNone;
+    const std::vector<std::string>& names = request.tls_client_names ? *request.tls_client_names : kNone;
+    if (Status st = identities_->Check(names); !st.ok()) {
+      // Names only (never a credential): the operator needs them to tell a misissued node certificate
+      // from a user's certificate tried on the peer port. At most one line a second (every refusal is
+      // counted in vjvector_auth_failures_total{reason="peer_identity"}).
+      static std::atomic<int64_t> last_logged_s{0};
+      const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (int64_t last = last_logged_s.load(); now_s != last && last_logged_s.compare_exchange_strong(last, now_s)) {
+        spdlog::warn("peer port: refused a client certificate from {}: {}", request.client_address,
+                     std::string(st.message()));
+      }
+      return AuthFailure("peer_identity", "peer port: the client certificate is not a cluster node's");
+    }
   }
   if (token_.empty()) return peer_;  // mutual TLS alone, or an open peer port (loopback only)
   auto it = request.headers.find(kInternalTokenHeader);

@@ -27,6 +27,7 @@
 #include "api/route_table.h"
 #include "core/request_context.h"
 #include "core/status.h"
+#include "security/peer_identity.h"
 #include "security/permission.h"
 #include "security/secret_digest.h"
 #include "server/metrics.h"
@@ -57,17 +58,20 @@ class OpenDoor final : public Authenticator {
 };
 
 // The peer port: a request is a peer's when it carries the cluster's internal token (compared in
-// constant time) and, with mutual TLS, came with a client certificate the CA verified. With neither
-// configured the port is open (the node refuses to start that way on a non-loopback address).
+// constant time) and, with mutual TLS, came with a client certificate the CA verified that names a
+// cluster node (`identities`, security/peer_identity.h; refused with reason "peer_identity"). With
+// neither configured the port is open (the node refuses to start that way on a non-loopback address).
 class PeerAuthenticator final : public Authenticator {
  public:
-  PeerAuthenticator(std::string token, bool mutual_tls);
+  // `identities` (may be null: any certificate the CA signed) outlives this.
+  PeerAuthenticator(std::string token, bool mutual_tls, const PeerIdentityPolicy* identities = nullptr);
   StatusOr<std::shared_ptr<const Principal>> Authenticate(const Request& request) const override;
 
  private:
   const std::string token_;
   const Sha256Digest token_digest_;  // compared with the presented token's, in constant time
   const bool mutual_tls_;
+  const PeerIdentityPolicy* const identities_;
   const std::shared_ptr<const Principal> peer_;
 };
 

@@ -166,6 +166,17 @@ Status SetCorsOrigins(ServerConfig& c, const std::string& v) {
   c.cors_origins = std::move(origins);
   return absl::OkStatus();
 }
+Status SetPeerNames(ServerConfig& c, const std::string& v) {
+  std::vector<std::string> names = ListItems(v);
+  for (const std::string& name : names) {
+    if (name.size() > 253) return absl::InvalidArgumentError("a pattern is longer than 253 characters");
+    for (char ch : name) {
+      if (ch < 0x21 || ch > 0x7e) return absl::InvalidArgumentError("patterns must be printable ASCII without spaces");
+    }
+  }
+  c.peer_names = std::move(names);
+  return absl::OkStatus();
+}
 Status SetAllowedHosts(ServerConfig& c, const std::string& v) {
   std::vector<std::string> hosts = ListItems(v);
   for (const std::string& host : hosts) VJ_RETURN_IF_ERROR(ValidateAllowedHost(host));
@@ -400,6 +411,7 @@ constexpr Setting kSettings[] = {
     {"TLS_CLIENT_AUTH", "tls.client_auth", SetTlsClientAuth},
     {"HTTP_CORS_ORIGINS", "http.cors_origins", SetCorsOrigins, true},
     {"HTTP_ALLOWED_HOSTS", "http.allowed_hosts", SetAllowedHosts, true},
+    {"CLUSTER_PEER_NAMES", "cluster.peer_names", SetPeerNames, true},
     {"LIMITS_FILTER_MATCH_VALUES", "limits.filter_match_values",
      SetFilterLimit<&FilterLimits::max_match_values, 10000000>},
     {"LIMITS_FILTER_HAS_ID", "limits.filter_has_id", SetFilterLimit<&FilterLimits::max_has_id, 10000000>},

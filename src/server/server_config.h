@@ -11,7 +11,8 @@
 //   log: {format: text|json, level: trace|debug|info|warn|error}
 //   cluster: {etcd: "http://127.0.0.1:2379,...", node_id: n1, p2p_port: 6335, advertise_url: "http://10.0.0.5:6335",
 //             prefix: /vjvector, lease_ttl: 5, internal_token: <secret>,
-//             etcd_ca_file: <pem>, etcd_cert_file: <pem>, etcd_key_file: <pem>}  (default: the tls.* files)
+//             etcd_ca_file: <pem>, etcd_cert_file: <pem>, etcd_key_file: <pem>,  (default: the tls.* files)
+//             peer_names: ["vjvector-*.vjvector-headless.db.svc"]}  (list; security/peer_identity.h)
 //   tls: {cert_file: <pem>, key_file: <pem>, ca_file: <pem>, client_auth: none|optional|require}
 //   snapshots: {max_bytes: 1073741824}  (docs/backup.md)
 //   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
@@ -46,7 +47,7 @@
 // VJVECTOR_CLUSTER_ETCD_CA_FILE, VJVECTOR_CLUSTER_ETCD_CERT_FILE, VJVECTOR_CLUSTER_ETCD_KEY_FILE,
 // VJVECTOR_AUDIT_<KEY> for each audit key in upper case (VJVECTOR_AUDIT_ENABLED, ...).
 // List settings take a YAML list or comma-separated text (env, flags): VJVECTOR_HTTP_CORS_ORIGINS,
-// VJVECTOR_HTTP_ALLOWED_HOSTS.
+// VJVECTOR_HTTP_ALLOWED_HOSTS, VJVECTOR_CLUSTER_PEER_NAMES.
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -99,6 +100,10 @@ struct ServerConfig {
   // Shared secret that nodes send on /internal/... requests and require from each other; empty = those
   // routes are open (keep the nodes on a private network).
   std::string internal_token;
+  // Which certificates are nodes on the peer port (mutual TLS): shell-glob patterns matched against a
+  // certificate's CN, DNS and URI names; empty = this node's own certificate names and the members'
+  // node ids (security/peer_identity.h). Reloaded on SIGHUP.
+  std::vector<std::string> peer_names;
   // TLS of etcd connections (https:// endpoints); empty = the tls.* file of the same role.
   std::string etcd_ca_file;
   std::string etcd_cert_file;

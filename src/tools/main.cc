@@ -40,11 +40,13 @@
 #include "storage/point_store.h"
 #include "core/distance.h"
 #include "security/local_state_file.h"
+#include "security/peer_identity.h"
 #include "security/security_store.h"
 #include "server/audit_hook.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/browser_policy.h"
+#include "server/config_reload.h"
 #include "server/front_door_auth.h"
 #include "server/request_pipeline.h"
 #include "security/rate_limiter.h"
@@ -326,7 +328,10 @@ vj::HttpClientTls EtcdTls(const vj::ServerConfig& c) {
           either(c.etcd_key_file, c.tls_key_file)};
 }
 
-int Serve(const vj::ServerConfig& config) {
+// Reads the settings again as at start (file, environment, flags), for SIGHUP.
+using ConfigReader = std::function<vj::StatusOr<vj::ServerConfig>()>;
+
+int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
   SetUpLogging(config);
   // Points and payloads are the users' data: every file and directory this process creates, RocksDB's
   // included, is readable by its owner only (0600 files, 0700 directories).
@@ -463,6 +468,21 @@ int Serve(const vj::ServerConfig& config) {
     peer_tls = std::move(*loaded);
   }
   peer_http.tls = peer_tls;
+  // Which certificates are nodes' (security/peer_identity.h): asked of every client on the peer port and
+  // of every peer this node connects to. Only with mutual TLS (without it there is no certificate).
+  std::unique_ptr<vj::PeerIdentityPolicy> peer_identities;
+  if (peer_tls) {
+    vj::StatusOr<std::vector<std::string>> own = vj::CertificateFileNames(config.tls_cert_file);
+    if (!own.ok()) {
+      spdlog::critical("cannot set up TLS for the peer port: {}", vj::StatusMessage(own.status()));
+      return 1;
+    }
+    peer_identities = std::make_unique<vj::PeerIdentityPolicy>(config.peer_names, std::move(*own));
+    spdlog::info("peer port: a client certificate must carry a node identity: {}",
+                 config.peer_names.empty() ? "this node's certificate names " + vj::DescribeNames(*own) +
+                                                 " or a cluster member's id"
+                                           : "cluster.peer_names " + vj::DescribeNames(config.peer_names));
+  }
   peer_http.port = config.p2p_port;
   peer_http.browser.binary_body_prefix = "/internal/replication/";
   http.browser.cors_origins = config.cors_origins;
@@ -525,7 +545,8 @@ int Serve(const vj::ServerConfig& config) {
   const bool loopback = vj::IsLoopbackName(config.host);
   const bool public_loopback = loopback && (config.grpc_port == 0 || vj::IsLoopbackName(grpc_host));
   const bool authenticates = (*front_door)->configured();
-  if (!authenticates && !public_loopback && !config.allow_unauthenticated) {
+  const bool must_authenticate = !public_loopback && !config.allow_unauthenticated;
+  if (!authenticates && must_authenticate) {
     spdlog::critical("refusing to serve {} without authentication: set security.api_key (or JWT/OIDC), or "
                      "security.allow_unauthenticated: true to run open (docs/security.md)",
                      vj::IsLoopbackName(config.host) ? grpc_host : config.host);
@@ -536,9 +557,8 @@ int Serve(const vj::ServerConfig& config) {
                      config.host);
     return 1;
   }
-  vj::OpenDoor open_door;
-  const vj::Authenticator& public_authenticator =
-      authenticates ? static_cast<const vj::Authenticator&>(**front_door) : open_door;
+  // Replaced on SIGHUP when the security settings change (server/config_reload.h).
+  vj::ReloadableFrontDoor public_authenticator(std::shared_ptr<const vj::FrontDoorAuthenticator>(std::move(*front_door)));
   if (!authenticates) {
     spdlog::warn("no authentication is configured: every client of {}:{} may do everything (set "
                  "security.api_key; docs/security.md)", config.host, config.port);
@@ -554,7 +574,8 @@ int Serve(const vj::ServerConfig& config) {
   metrics.AddCollector([log = audit_log->get()](vj::Metrics& m) { vj::CollectAuditMetrics(log, m); });
   if (*audit_log) spdlog::info("audit log on ({})", config.audit_path.empty() && config.audit_stdout ? "stdout" : "file");
   vj::RateLimiter rate_limiter(config.rate_limits);
-  vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/peer_tls != nullptr);
+  vj::PeerAuthenticator peer_authenticator(config.internal_token, /*mutual_tls=*/peer_tls != nullptr,
+                                          peer_identities.get());
   const vj::Status loading = absl::UnavailableError("the node is still loading its collections");
   auto serve_api = [&live_api, &loading](const vj::RequestContext& context, const vj::RouteMatch& match,
                                const vj::Request& request) {
@@ -682,6 +703,13 @@ int Serve(const vj::ServerConfig& config) {
       return 1;
     }
     spdlog::info("joined the cluster as {} ({}) through etcd {}", m.node_id, m.url, config.etcd);
+    if (peer_identities) {
+      peer_identities->SetMembers([&membership, &config] {
+        std::vector<std::string> ids{config.node_id};
+        for (const auto& [id, url] : membership->Peers()) ids.push_back(id);
+        return ids;
+      });
+    }
     vj::ClusterNodeOptions node_options;
     node_options.data_dir = config.data_dir;
     node_options.node_id = config.node_id;
@@ -689,6 +717,11 @@ int Serve(const vj::ServerConfig& config) {
     ApplyWriteSettings(config, node_options.collection);
     node_options.internal_token = config.internal_token;
     node_options.peer_tls = PeerTls(config);
+    if (peer_identities) {
+      node_options.check_peer_names = [p = peer_identities.get()](const std::vector<std::string>& names) {
+        return p->Check(names);
+      };
+    }
     node_options.forward_window = std::chrono::milliseconds(config.forward_deadline_ms);
     node_options.max_clock_skew = std::chrono::milliseconds(config.max_clock_skew_ms);
     if (config.internal_token.empty()) {
@@ -766,10 +799,11 @@ int Serve(const vj::ServerConfig& config) {
     spdlog::info("ready: {} collections in the cluster", cluster->List().size());
   }
 
-  int signal_number = 0;
-  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+  // SIGHUP (server/config_reload.h): the certificates, then the settings that may change at run time.
+  vj::ServerConfig live_config = config;  // the settings last applied
+  auto reload_certificates = [&] {
     if (!tls) {
-      spdlog::info("received SIGHUP: TLS is off, nothing to reload");
+      spdlog::info("SIGHUP: TLS is off, no certificate to reload");
     } else if (vj::Status st = tls->Reload(); !st.ok()) {
       spdlog::error("TLS reload on SIGHUP failed, keeping the current certificates: {}", vj::StatusMessage(st));
     } else if (peer_tls && !(st = peer_tls->Reload()).ok()) {
@@ -778,6 +812,70 @@ int Serve(const vj::ServerConfig& config) {
     } else {
       spdlog::info("TLS certificates reloaded from {}: new connections use them", config.tls_cert_file);
     }
+    // The client side: the certificate this node presents to its peers and to etcd.
+    if (cluster && tls) {
+      if (vj::Status st = cluster->ReloadPeerTls(); !st.ok()) {
+        spdlog::error("SIGHUP: the client certificate for peers did not reload, keeping the current one: {}",
+                      vj::StatusMessage(st));
+      } else {
+        spdlog::info("client certificate for peers reloaded from {}", PeerTls(config).cert_file);
+      }
+    }
+    if (etcd && !EtcdTls(config).cert_file.empty()) {
+      if (vj::Status st = etcd->ReloadTls(); !st.ok()) {
+        spdlog::error("SIGHUP: the client certificate for etcd did not reload, keeping the current one: {}",
+                      vj::StatusMessage(st));
+      } else {
+        spdlog::info("client certificate for etcd reloaded from {}", EtcdTls(config).cert_file);
+      }
+    }
+    if (peer_identities) {
+      if (auto own = vj::CertificateFileNames(config.tls_cert_file); own.ok()) peer_identities->SetOwnNames(std::move(*own));
+    }
+  };
+  auto reload_settings = [&] {
+    vj::StatusOr<vj::ServerConfig> next = reread_config();
+    if (!next.ok()) {
+      spdlog::error("SIGHUP: cannot read the settings again, keeping the current ones: {}",
+                    vj::StatusMessage(next.status()));
+      return;
+    }
+    for (const std::string& name : vj::RestartOnlyChanges(config, *next)) {
+      spdlog::warn("SIGHUP: {} changed; it cannot change while the node runs and takes effect at the next "
+                   "restart (ignored)", name);
+    }
+    const std::vector<std::string> changed = vj::ReloadableChanges(live_config, *next);
+    if (changed.empty()) {
+      spdlog::info("SIGHUP: no security setting changed");
+      return;
+    }
+    auto door = vj::FrontDoorAuthenticator::Create(*next, security.get());
+    vj::Status st = door.ok() ? vj::CheckReloadedSecurity((*door)->configured(), must_authenticate) : door.status();
+    if (!st.ok()) {
+      spdlog::error("SIGHUP: the new security settings are refused, keeping the current ones: {}",
+                    vj::StatusMessage(st));
+      return;
+    }
+    public_authenticator.Replace(std::shared_ptr<const vj::FrontDoorAuthenticator>(std::move(*door)));
+    rate_limiter.SetSettings(next->rate_limits);
+    if (peer_identities) peer_identities->SetPatterns(next->peer_names);
+    std::string names;
+    for (const std::string& name : changed) names += (names.empty() ? "" : ", ") + name;
+    spdlog::info("SIGHUP: applied new settings: {}", names);
+    // What was applied; the restart-only settings keep their start values.
+    live_config.api_key = next->api_key;
+    live_config.alt_api_key = next->alt_api_key;
+    live_config.read_only_api_key = next->read_only_api_key;
+    live_config.jwt_rbac = next->jwt_rbac;
+    live_config.oidc = next->oidc;
+    live_config.rate_limits = next->rate_limits;
+    live_config.peer_names = next->peer_names;
+  };
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    spdlog::info("received SIGHUP: reloading certificates and security settings");
+    reload_certificates();
+    reload_settings();
   }
   spdlog::info("received signal {}: draining requests", signal_number);
   ready.store(false);
@@ -920,5 +1018,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "vjvector: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  return Serve(*config);
+  return Serve(*config, [&config_file, &flags] { return vj::LoadServerConfig(config_file, vj::ProcessEnv, flags); });
 }

@@ -3,12 +3,20 @@ and requires client certificates (--client-cert-auth), every node serves HTTPS w
 tls.client_auth=require and reaches its peers over https:// with its own certificate (mutual TLS).
 A replicated write through one node is read back through the others; a node whose certificate comes
 from another CA cannot reach etcd, and its requests are refused by the nodes.
+
+Peer identities: a client certificate from the cluster's own CA that is not a node's (a user's, CN=admin)
+is refused on the peer port (401, counted as vjvector_auth_failures_total{reason="peer_identity"}), while a
+node's certificate is served. Rotation: a node's certificate replaced on disk and SIGHUP: its ports and the
+client certificate it presents to peers and etcd are reloaded, and the cluster keeps replicating.
 """
 
 import http.client
 import json
 import os
+import re
 import shutil
+import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -153,6 +161,78 @@ class TlsClusterTest(h.TestCase):
         # Without a client certificate a node refuses the connection.
         with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
             self.call("n1", "GET", "/collections", cert=None)
+
+    def make_replicated_collection(self, name):
+        self.ok("n1", "PUT", f"/collections/{name}",
+                {"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 1, "replication_factor": 3,
+                 "write_consistency_factor": 3})
+
+    def peer_port(self, name):
+        uri = self.ok(name, "GET", "/cluster")["peers"][name]["uri"]
+        host, port = uri.split("//", 1)[1].rsplit(":", 1)
+        return host, int(port)
+
+    def test_peer_port_refuses_a_user_certificate_of_the_same_ca(self):
+        def everyone_sees_everyone():
+            return all(set(self.ok(n, "GET", "/cluster").get("peers", {})) == {"n1", "n2", "n3"} for n in self.nodes)
+        wait_for(everyone_sees_everyone, "every node to see every peer", WAIT_S)
+        self.make_replicated_collection("ids")
+        self.ok("n2", "PUT", "/collections/ids/points?wait=true",
+                {"points": [{"id": i, "vector": [1.0, 0.0, 0.0, float(i)]} for i in range(1, 6)]})
+        host, port = self.peer_port("n1")
+        # A node's certificate is served on the peer port...
+        status, data = self.call_url(host, port, "POST", "/internal/shards/ids/0/points/count", {"exact": True},
+                                     cert="n2")
+        self.assertEqual(status, 200, data[:500])
+        # ...a user's certificate from the same CA is not (before: the CA's signature was enough).
+        status, data = self.call_url(host, port, "POST", "/internal/shards/ids/0/points/count", {"exact": True},
+                                     cert="admin")
+        self.assertEqual(status, 401, data[:500])
+        status, data = self.call_url(host, port, "PUT", "/internal/shards/ids/0/points?wait=true",
+                                     {"points": [{"id": 99, "vector": [0.0, 0.0, 0.0, 1.0]}]}, cert="admin")
+        self.assertEqual(status, 401, data[:500])
+        self.assertEqual(self.ok("n1", "POST", "/collections/ids/points/count", {"exact": True})["count"], 5)
+        metrics = self.call("n1", "GET", "/metrics")[1].decode()
+        refused = re.search(r'vjvector_auth_failures_total\{reason="peer_identity"\} (\d+)', metrics)
+        self.assertIsNotNone(refused, "no peer_identity refusals counted")
+        self.assertGreaterEqual(int(refused.group(1)), 2)
+        log = self.nodes["n1"].stderr_text()
+        self.assertIn("refused a client certificate", log)
+        self.assertIn("[admin]", log)
+
+    def test_rotated_certificates_are_reloaded_and_the_cluster_keeps_replicating(self):
+        def everyone_sees_everyone():
+            return all(set(self.ok(n, "GET", "/cluster").get("peers", {})) == {"n1", "n2", "n3"} for n in self.nodes)
+        wait_for(everyone_sees_everyone, "every node to see every peer", WAIT_S)
+        self.make_replicated_collection("rot")
+        self.ok("n1", "PUT", "/collections/rot/points?wait=true",
+                {"points": [{"id": i, "vector": [1.0, 0.0, 0.0, float(i)]} for i in range(1, 11)]})
+        host, port = self.peer_port("n1")
+
+        # n1's certificate is renewed in place (same name, new serial) and n1 told with SIGHUP.
+        self.pki.issue("n1", "n1", 0x61)
+        n1 = self.nodes["n1"]
+        n1.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "client certificate for etcd reloaded" in n1.stderr_text(), "n1's reload log lines", WAIT_S)
+        log = n1.stderr_text()
+        self.assertIn("TLS certificates reloaded", log)
+        self.assertIn("client certificate for peers reloaded", log)
+
+        ctx = ssl.create_default_context(cafile=self.pki.path("ca.crt"))
+        ctx.load_cert_chain(self.pki.path("n2.crt"), self.pki.path("n2.key"))
+        with ctx.wrap_socket(socket.create_connection((host, port), timeout=10),
+                             server_hostname=host) as sock:
+            self.assertEqual(sock.getpeercert()["serialNumber"], "61")  # the peer port serves the new one
+
+        # Writes through n1 still reach every replica (write_consistency_factor 3), and the others' too.
+        self.ok("n1", "PUT", "/collections/rot/points?wait=true",
+                {"points": [{"id": i, "vector": [1.0, 0.0, 0.0, float(i)]} for i in range(11, 21)]})
+        self.ok("n3", "PUT", "/collections/rot/points?wait=true",
+                {"points": [{"id": i, "vector": [1.0, 0.0, 0.0, float(i)]} for i in range(21, 31)]})
+        for name in ("n1", "n2", "n3"):
+            got = self.ok(name, "POST", "/collections/rot/points", {"ids": list(range(1, 31))})
+            self.assertEqual(sorted(p["id"] for p in got), list(range(1, 31)), f"read through {name}")
+        self.assertTrue(n1.alive())
 
     def test_node_with_a_foreign_certificate_cannot_join(self):
         other = Pki()
