@@ -31,7 +31,9 @@ import vjharness as vh
 NODE = shutil.which("node")
 S3_DIR = os.path.join(vh.REPO_ROOT, "tests", "s3")
 BUCKET = "vjbackups"
-KEY = "S3RVER"  # s3rver's built-in access key id and secret
+KEY = "S3RVER"  # s3rver's built-in access key id
+# s3rver does not check SigV4 signatures, the proxy does, with this secret: the node must sign with it.
+SECRET = "vjtest-" + os.urandom(12).hex()
 
 
 def points(first, n, salt=0.0):
@@ -54,10 +56,10 @@ class BackupTest(vh.ServerTestCase):
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.s3_proc.stdout.readline()
         self.s3_port = json.loads(line)["port"]
-        self.proxy = sigv4_proxy.SigV4Proxy(self.s3_port, KEY)
+        self.proxy = sigv4_proxy.SigV4Proxy(self.s3_port, SECRET)
         self.endpoint = f"http://127.0.0.1:{self.proxy.port}"
         self.s3_env = {"VJVECTOR_BACKUP_S3_ENDPOINT": self.endpoint,
-                       "VJVECTOR_BACKUP_S3_ACCESS_KEY_ID": KEY, "VJVECTOR_BACKUP_S3_SECRET_ACCESS_KEY": KEY}
+                       "VJVECTOR_BACKUP_S3_ACCESS_KEY_ID": KEY, "VJVECTOR_BACKUP_S3_SECRET_ACCESS_KEY": SECRET}
         # The node backs up to S3 with these settings.
         self.server.stop()
         self.server.env = dict(self.s3_env)
@@ -128,7 +130,7 @@ class BackupTest(vh.ServerTestCase):
         first = self.cli_json("backup", "create", "--to", uri, "--url", f"http://127.0.0.1:{self.server.port}")
         self.assertEqual(first["collections"], 2)
         self.assertEqual(first["points"], 2030)
-        self.assertEqual(first["bytes_uploaded"], first["bytes"])  # a fresh target stores everything once
+        self.assertGreater(first["bytes_uploaded"], first["bytes"] // 2)  # all but chunks repeated within it
         self.assertGreater(self.proxy.checked, first["chunks_uploaded"])
         self.assertEqual(self.proxy.rejected, [])
 
@@ -169,7 +171,7 @@ class BackupTest(vh.ServerTestCase):
         with open(self.server.stderr_path, errors="replace") as f:
             log = f.read()
         self.assertIn(second["id"], log)
-        self.assertNotIn("SECRET_ACCESS_KEY", log)
+        self.assertNotIn(SECRET, log)
         bad = self.cli("backup", "list", "--from", uri, check=False,
                        env={**self.s3_env, "VJVECTOR_BACKUP_S3_SECRET_ACCESS_KEY": "not-the-secret"})
         self.assertEqual(bad.returncode, 1, bad.stderr)
@@ -188,7 +190,7 @@ class BackupTest(vh.ServerTestCase):
         made = c.ok("POST", "/vjvector/backups", {"to": uri})
         manifest = json.loads(self.sdk("get", f"corrupt/backups/{made['id']}.json")["body"])
         docs = next(col for col in manifest["collections"] if col["name"] == "docs")
-        victim = next(f for f in docs["files"] if "/store/" in f["path"] and f["path"].endswith(".sst"))
+        victim = max((f for f in docs["files"] if "/store/" in f["path"]), key=lambda f: f["size"])
         blob = victim["chunks"][0]
         self.sdk("corrupt", f"corrupt/blobs/sha256/{blob}")
         done = self.cli("backup", "verify", "--from", uri, "--backup", made["id"], check=False)
@@ -258,8 +260,9 @@ class BackupTest(vh.ServerTestCase):
         c.err("POST", "/vjvector/backups", {}, status=400, mentions="to")
         c.err("POST", "/vjvector/backups", {"to": "ftp://x/y"}, status=400, mentions="uri")
         c.err("POST", "/vjvector/backups", {"to": uri, "extra": 1}, status=400, mentions="extra")
-        no_creds = c.call("POST", "/vjvector/backups", {"to": "s3://other-bucket/x"})
-        self.assertIn(no_creds.status, (400, 412, 503), no_creds.describe())
+        no_bucket = c.call("POST", "/vjvector/backups", {"to": "s3://other-bucket/x"})
+        self.assertIn(no_bucket.status, (400, 409, 412), no_bucket.describe())
+        self.assertIn("NoSuchBucket", no_bucket.error)
         self.assertEqual(len(self.cli_json("backup", "list", "--from", uri)["backups"]), 1)
 
         self.server.stop()
