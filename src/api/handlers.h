@@ -152,7 +152,6 @@ StatusOr<boost::json::value> HandleCreateFullSnapshot(const Call& call);
 StatusOr<boost::json::value> HandleListFullSnapshots(const Call& call);
 StatusOr<boost::json::value> HandleDownloadFullSnapshot(const Call& call);
 StatusOr<boost::json::value> HandleDeleteFullSnapshot(const Call& call);
-StatusOr<boost::json::value> HandleCreateBackup(const Call& call);
 
 // {"operation_id": n, "status": "completed"|"acknowledged"} for a finished write.
 boost::json::value UpdateResult(const Collection& collection, bool wait);

@@ -62,9 +62,6 @@ struct RestApiOptions {
   // Collection and full snapshots (standalone node); unset: the snapshot routes answer 501. Not
   // owned; outlives the RestApi.
   SnapshotStore* snapshots = nullptr;
-  // POST /vjvector/backups: backs up every collection to the URI given (backup/backup.h) and answers
-  // what was stored; unset (cluster mode): the route answers 501.
-  std::function<StatusOr<boost::json::value>(const std::string& uri)> create_backup;
   // Strict mode's read_rate_limit / write_rate_limit buckets, per collection on this node
   // (api/strict_mode.h).
   std::shared_ptr<RateLimiter> strict_mode_rates = std::make_shared<RateLimiter>(RateLimitSettings{});

@@ -1,5 +1,6 @@
 #include "api/route_table.h"
 
+#include "api/backup_route.h"
 #include "api/handlers.h"
 
 namespace vj {
