@@ -116,7 +116,9 @@ StatusOr<std::unique_ptr<BackupTarget>> OpenBackupTarget(const std::string& uri,
   std::error_code ec;
   const fs::path absolute = fs::absolute(path, ec);
   if (ec) return absl::InvalidArgumentError("uri: bad path " + path);
-  return NewDirectoryTarget(absolute.lexically_normal().string());
+  std::string dir = absolute.lexically_normal().string();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return NewDirectoryTarget(dir);
 }
 
 }  // namespace vj
