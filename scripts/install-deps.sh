@@ -49,8 +49,10 @@ fi
 # tests/deploy, the official Qdrant JS client of tests/clients (tests/e2e/test_qdrant_js_client.py),
 # playwright-core of tests/dashboard, which drives chromium (tests/e2e/test_dashboard.py), the OpenAPI
 # validator (@apidevtools/swagger-parser, ajv) of tests/openapi (tests/e2e/test_openapi.py), and
-# OpenTelemetry JS's OTLP encoder of tests/otlp, the trace receiver of tests/e2e/test_tracing.py.
-for dir in tests/deploy tests/clients tests/dashboard tests/openapi tests/otlp; do
+# OpenTelemetry JS's OTLP encoder of tests/otlp, the trace receiver of tests/e2e/test_tracing.py, and
+# s3rver (a real S3-compatible server) with the AWS SDK (@aws-sdk/client-s3) of tests/s3, the backup
+# target and its reader in tests/e2e/test_backup.py.
+for dir in tests/deploy tests/clients tests/dashboard tests/openapi tests/otlp tests/s3; do
   LOCK="$ROOT/$dir/package-lock.json"
   INSTALLED="$ROOT/$dir/node_modules/.package-lock.json"
   if [ -f "$LOCK" ] && { [ ! -f "$INSTALLED" ] || [ "$LOCK" -nt "$INSTALLED" ]; }; then

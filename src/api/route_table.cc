@@ -1,5 +1,6 @@
 #include "api/route_table.h"
 
+#include "api/backup_route.h"
 #include "api/handlers.h"
 
 namespace vj {
@@ -77,6 +78,8 @@ constexpr RouteSpec kRoutes[] = {
     {kPub, "GET", "/snapshots", P::kAdmin, S::kNode, R::kApi, HandleListFullSnapshots, false, false},
     {kPub, "GET", "/snapshots/{snapshot_name}", P::kAdmin, S::kNode, R::kApi, HandleDownloadFullSnapshot, true, false},
     {kPub, "DELETE", "/snapshots/{snapshot_name}", P::kAdmin, S::kNode, R::kApi, HandleDeleteFullSnapshot, true, false},
+    // Backups (docs/backup.md): every collection of the node to a directory or object storage.
+    {kPub, "POST", "/vjvector/backups", P::kAdmin, S::kNode, R::kApi, HandleCreateBackup, true, false},
     // API keys and roles (VJVector's own paths; security.md).
     {kPub, "POST", "/vjvector/keys", P::kAdmin, S::kNode, R::kApi, HandleCreateKey, true, false},
     {kPub, "GET", "/vjvector/keys", P::kAdmin, S::kNode, R::kApi, HandleListKeys, false, false},

@@ -35,9 +35,11 @@ inline constexpr char kCrashSeedEnvVar[] = "VJVECTOR_TEST_CRASH_SEED";
 // begin), "index_snapshot" (between a shard's vector index files and its id map), "replica_snapshot"
 // (a replica has applied a chunk of its primary's snapshot), "election" (a replica won a shard's
 // leadership in etcd and has not yet acted on it), "collection_snapshot" (a collection snapshot's
-// archive and checksum are written, the archive is not yet renamed into place).
-inline constexpr std::string_view kCrashPointNames[] = {"flush", "compaction", "index_snapshot",
-                                                        "replica_snapshot", "election", "collection_snapshot"};
+// archive and checksum are written, the archive is not yet renamed into place), "backup_manifest" (a
+// backup's blobs are stored, its manifest is not: backup/backup.h).
+inline constexpr std::string_view kCrashPointNames[] = {"flush",           "compaction", "index_snapshot",
+                                                        "replica_snapshot", "election", "collection_snapshot",
+                                                        "backup_manifest"};
 
 // Parses "name:probability,..." (probability in [0, 1]; spaces around items allowed; empty = none).
 // InvalidArgument naming the item when a name is unknown, repeated, or a probability is not a number

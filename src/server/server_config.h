@@ -15,6 +15,8 @@
 //             peer_names: ["vjvector-*.vjvector-headless.db.svc"]}  (list; security/peer_identity.h)
 //   tls: {cert_file: <pem>, key_file: <pem>, ca_file: <pem>, client_auth: none|optional|require}
 //   snapshots: {max_bytes: 1073741824}  (docs/backup.md)
+//   backup: {s3: {endpoint: "https://s3.eu-west-1.amazonaws.com", region: us-east-1, access_key_id: <id>,
+//            secret_access_key: <secret>}}  (docs/backup.md; also VJVECTOR_BACKUP_S3_*)
 //   limits: {filter_match_values: 10000, filter_has_id: 10000, filter_clause_conditions: 1000,
 //            filter_conditions: 5000, filter_depth: 32, batch_queries: 256, points_per_request: 10000,
 //            limit: 10000, offset: 10000, payload_keys: 256, shard_number: 64, replication_factor: 8,
@@ -136,6 +138,12 @@ struct ServerConfig {
   // mutations, or this many seconds after the last one when anything changed; 0 = that trigger off.
   size_t index_snapshot_every_mutations = 50000;
   size_t index_snapshot_interval_s = 300;
+  // backup.s3.*: the S3-compatible storage that backups to s3:// URIs use (docs/backup.md). The secret is
+  // never logged or echoed.
+  std::string backup_s3_endpoint;
+  std::string backup_s3_region = "us-east-1";
+  std::string backup_s3_access_key_id;
+  std::string backup_s3_secret_access_key;
   // Static API keys (security/static_keys.h); empty = none. api_key and alt_api_key (a second one, to
   // rotate without downtime) give everything; read_only_api_key reads every collection.
   std::string api_key;

@@ -20,6 +20,7 @@
 
 #include <absl/strings/str_cat.h>
 
+#include "api/backup_route.h"
 #include "api/error_mapping.h"
 #include "api/replication_route.h"
 #include "api/rest_api.h"
@@ -55,6 +56,7 @@
 #include "grpc/grpc_server.h"
 #include "server/tracing_setup.h"
 #include "storage/power_loss_fs.h"
+#include "tools/backup_cli.h"
 
 namespace {
 
@@ -787,6 +789,9 @@ int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
     live_cluster.store(cluster.get(), std::memory_order_release);
   } else {
     api_options.snapshots = snapshots.get();
+    vj::InstallBackupRoute(vj::BackupRoute(
+        *database, vj::S3SettingsFromEnvironment({config.backup_s3_endpoint, config.backup_s3_region,
+                                                  config.backup_s3_access_key_id, config.backup_s3_secret_access_key})));
     api = std::make_unique<vj::RestApi>(*database, api_options);
   }
   live_catalog.store(cluster ? static_cast<vj::Catalog*>(cluster.get()) : database.get(), std::memory_order_release);
@@ -901,6 +906,7 @@ int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
   }
   api.reset();
   cluster.reset();
+  vj::InstallBackupRoute({});  // it holds the database
   snapshots.reset();  // waits for snapshots being built in the background
   database.reset();
   if (membership) membership->Stop();  // revokes the lease: peers see this node leave at once
@@ -984,15 +990,19 @@ int main(int argc, char** argv) {
   rotate->add_option("--new-key-file", new_key_file, "the new master key (0600)")->required();
   rotate->add_option("--data", keys_data_dir, "the data directory")->required();
 
+  vj::BackupCommands backup_commands(app);
+
   if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "serve" &&
       std::string(argv[1]) != "version" && std::string(argv[1]) != "routes" &&
-      std::string(argv[1]) != "audit" && std::string(argv[1]) != "keys") {
+      std::string(argv[1]) != "audit" && std::string(argv[1]) != "keys" && std::string(argv[1]) != "backup" &&
+      std::string(argv[1]) != "restore") {
     std::fprintf(stderr, "vjvector: unknown command \"%s\" (try vjvector --help)\n", argv[1]);
     return 2;
   }
   CLI11_PARSE(app, argc, argv);
   if (audit_verify->parsed()) return VerifyAudit(audit_files, audit_key_file);
   if (rotate->parsed()) return RotateMaster(old_key_file, new_key_file, keys_data_dir);
+  if (backup_commands.parsed()) return backup_commands.Run();
   if (!serve->parsed()) return 0;  // version, routes
 
   vj::ConfigOverrides flags;

@@ -318,6 +318,8 @@ class OpenApiTest(unittest.TestCase):
                 bodies = [("example", media["example"])]
             if (method, path) == ("PUT", "/collections/{name}/snapshots/recover"):
                 bodies = [("example", {"location": "file://" + state["snapshot_file"]})]
+            if (method, path) == ("POST", "/vjvector/backups"):
+                bodies = [("example", {"to": "file://" + os.path.join(self.tmp, "backups")})]
         elif "multipart/form-data" in content:
             boundary = "vj" + secrets.token_hex(8)
             raw = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"s.snapshot\"\r\n"

@@ -591,6 +591,20 @@ schema("SnapshotRecover", obj({
     "checksum": nullable(desc("sha256, hex", STR)),
     "api_key": nullable(STR),
 }, required=["location"], example={"location": "file:///var/lib/vjvector/snapshots/openapi_test/openapi_test-2026-01-01-00-00-00.snapshot"}))
+schema("BackupCreate", obj({
+    "to": desc("Where to store the backup: file:///path, /path (a directory of the node's machine) or "
+               "s3://bucket/prefix (settings backup.s3.*).", STR),
+}, required=["to"], example={"to": "file:///var/backups/vjvector"}))
+schema("BackupResult", obj({
+    "id": desc("The backup's id (vjvector backup list|verify|prune, vjvector restore --backup).", STR),
+    "target": STR,
+    "collections": UINT, "files": UINT, "points": UINT,
+    "bytes": desc("Of every file of the backup.", UINT),
+    "chunks": UINT,
+    "chunks_uploaded": desc("Chunks the target did not hold already.", UINT),
+    "bytes_uploaded": desc("Their bytes.", UINT),
+    "seconds": NUM,
+}, required=["id", "target", "collections", "bytes", "bytes_uploaded"], strict=True))
 schema("ClusterStatus", obj({
     "status": {"type": "string", "enum": ["disabled", "enabled"]},
     "peer_id": {}, "peers": ANY_OBJ, "etcd": ANY_OBJ,
@@ -849,6 +863,11 @@ OPERATIONS = [
       "content": {"application/octet-stream": {"type": "string", "contentMediaType": "application/octet-stream"}}}),
     ("DELETE", "/snapshots/{snapshot_name}", "admin", "node", "delete_full_snapshot", "Snapshots",
      "Deletes a full snapshot", {"params": [path_param("snapshot_name", "A snapshot's name"), p("wait")], "result": TRUE}),
+    # VJVector: backups
+    ("POST", "/vjvector/backups", "admin", "node", "create_backup", "Backups",
+     "Backs up every collection of the node (incremental, content-addressed; docs/backup.md)",
+     {"body": "BackupCreate", "result": ref("BackupResult"),
+      "also": {"429": "A backup is running already", "501": "Cluster mode: not supported yet"}}),
     # VJVector: keys, roles, tenants (404 unless security is on)
     ("POST", "/vjvector/keys", "admin", "node", "create_api_key", "Security",
      "Creates an API key; the answer holds its secret, once", {"body": "ApiKeyCreate", "result": ref("ApiKey")}),
@@ -887,6 +906,7 @@ TAGS = [
     ("Points", "Writing, reading and paging through points."),
     ("Search", "Search, query, recommend, discover, groups, facet and the search matrix."),
     ("Snapshots", "Collection and full snapshots (standalone node; docs/backup.md)."),
+    ("Backups", "VJVector's node backups to a directory or S3-compatible storage (docs/backup.md)."),
     ("Cluster", "Cluster status and shard placement."),
     ("Security", "VJVector's API keys and roles (docs/security.md); 404 unless security is enabled."),
     ("Tenants", "VJVector's tenants (docs/tenancy.md); 404 unless security is enabled."),
