@@ -4,11 +4,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace vj {
+
+class JsonBodyMemory;  // core/json_memory.h
 
 // The header that carries the cluster's shared secret on /internal/... requests between nodes.
 inline constexpr char kInternalTokenHeader[] = "x-vjvector-internal-token";
@@ -32,6 +35,9 @@ struct Request {
   std::string client_address;
   // The subject CN of the client certificate the TLS handshake verified; "" when there was none.
   std::string tls_client_cn;
+  // Where the body's decoded JSON is counted against the transport's memory budget (Call::Body); null
+  // when the transport sets none.
+  std::shared_ptr<JsonBodyMemory> json_memory;
 };
 
 struct Response {
