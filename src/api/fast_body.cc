@@ -31,7 +31,7 @@ Key Classify(std::string_view key) {
 // does not take from malformed JSON (both stop the parse).
 class SlotHandler : public PreciseJsonHandler {
  public:
-  SlotHandler() { frames_.reserve(16); }
+  explicit SlotHandler(json::storage_ptr stack) : PreciseJsonHandler(std::move(stack)) { frames_.reserve(16); }
   void set_slot(BodyVectorSlot slot) { slot_ = slot; }
 
   bool fallback = false;
@@ -164,21 +164,26 @@ Status StandInMissing(const char* where) {
 
 }  // namespace
 
-std::optional<FastBody> TryDecodeFastBody(std::string_view text, size_t max_depth, BodyVectorSlot slot) {
+std::optional<FastBody> TryDecodeFastBody(std::string_view text, size_t max_depth, BodyVectorSlot slot,
+                                          JsonBodyMemory* memory) {
   json::parse_options opts;  // as ParseJson's
   opts.max_depth = max_depth;
   opts.allow_invalid_utf8 = false;
-  json::basic_parser<SlotHandler> parser(opts);
+  const json::storage_ptr storage = memory != nullptr ? memory->storage() : json::storage_ptr();
+  json::basic_parser<SlotHandler> parser(opts, storage);
   SlotHandler& handler = parser.handler();
   handler.set_slot(slot);
-  handler.st.reset(json::storage_ptr());
+  handler.st.reset(storage);
   json::error_code ec;
   size_t n = 0;
+  if (memory != nullptr) memory->BeginStrict();
   try {
     n = parser.write_some(false, text.data(), text.size(), ec);
-  } catch (const std::exception&) {
+  } catch (const std::exception&) {  // over the memory budget too: the ordinary path says so
+    if (memory != nullptr) memory->EndStrict();
     return std::nullopt;
   }
+  if (memory != nullptr) memory->EndStrict();
   if (ec || n < text.size()) return std::nullopt;
   json::value value = handler.st.release();
   json::object* object = value.if_object();
@@ -191,7 +196,8 @@ std::optional<FastBody> TryDecodeFastBody(std::string_view text, size_t max_dept
 
 StatusOr<FastBody> DecodeBody(const Call& call, BodyVectorSlot slot, bool optional) {
   if (call.options.fast_body) {
-    if (std::optional<FastBody> fast = TryDecodeFastBody(call.request.body, call.options.max_json_depth, slot)) {
+    if (std::optional<FastBody> fast = TryDecodeFastBody(call.request.body, call.options.max_json_depth, slot,
+                                                               call.request.json_memory.get())) {
       return std::move(*fast);
     }
   }

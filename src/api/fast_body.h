@@ -32,6 +32,7 @@
 
 #include "collection/query_plan.h"
 #include "collection/requests.h"
+#include "core/json_memory.h"
 #include "core/status.h"
 
 namespace vj {
@@ -49,8 +50,10 @@ struct FastBody {
 };
 
 // The fast decode of `text`, or nullopt where the ordinary path must decode it (see above).
+// With `memory`, the tree is counted there as ParseJson counts it (core/json_memory.h); over the budget
+// it returns nullopt, and the ordinary path gives the refusal.
 [[nodiscard]] std::optional<FastBody> TryDecodeFastBody(std::string_view text, size_t max_depth,
-                                                        BodyVectorSlot slot);
+                                                        BodyVectorSlot slot, JsonBodyMemory* memory = nullptr);
 
 // The call's body: fast where it can be, else Call::Body() (Call::OptionalBody() when `optional`),
 // with exactly its errors.

@@ -11,6 +11,8 @@
 
 namespace vj {
 
+class JsonBodyMemory;  // core/json_memory.h
+
 // The header that carries the cluster's shared secret on /internal/... requests between nodes.
 inline constexpr char kInternalTokenHeader[] = "x-vjvector-internal-token";
 // The answer header of an internal shard read asked with ?position=replica|primary: "<term>:<sequence>"
@@ -36,6 +38,9 @@ struct Request {
   // All the names of that certificate (security/peer_identity.h CertificateNames: CN, DNS and URI
   // subjectAltNames); null when there was none. Shared by the connection's requests.
   std::shared_ptr<const std::vector<std::string>> tls_client_names;
+  // Where the body's decoded JSON is counted against the transport's memory budget (Call::Body); null
+  // when the transport sets none.
+  std::shared_ptr<JsonBodyMemory> json_memory;
 };
 
 struct Response {

@@ -15,6 +15,7 @@
 #include "cluster/peer_protocol.h"
 #include "security/permission.h"
 #include "core/json_fields.h"
+#include "core/json_memory.h"
 #include "core/payload.h"
 
 namespace vj {
@@ -31,7 +32,7 @@ bool RestApi::NeverBlocks(Port port, const Request& request) {
 
 StatusOr<json::object> Call::Body() const {
   if (request.body.empty()) return absl::InvalidArgumentError("request body is missing");
-  VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(request.body, options.max_json_depth));
+  VJ_ASSIGN_OR_RETURN(json::value v, ParseJson(request.body, options.max_json_depth, request.json_memory.get()));
   json::object* obj = v.if_object();
   if (obj == nullptr) {
     return absl::InvalidArgumentError("request body: expected a JSON object, got " +

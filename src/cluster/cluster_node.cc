@@ -720,16 +720,26 @@ Status ClusterNode::CreateCollection(const std::string& name, const CollectionCo
       return absl::AlreadyExistsError("Can't create collection with name " + name +
                                       ". Alias with the same name already exists");
     }
-    VJ_ASSIGN_OR_RETURN(TxnResult txn,
-                        etcd_.Txn({TxnCompare::CreateRevisionEquals(keys_.Collection(name), 0),
-                                   aliases_.Unchanged(aliases)},
-                                  ops, {TxnOp::Get(keys_.Collection(name))}));
+    std::vector<TxnCompare> guards{TxnCompare::CreateRevisionEquals(keys_.Collection(name), 0),
+                                   aliases_.Unchanged(aliases)};
+    if (options_.max_collections != 0) {
+      // Counted in etcd, and guarded: a collection another node creates meanwhile makes this try again.
+      VJ_ASSIGN_OR_RETURN(RangeResult existing, etcd_.GetPrefix(keys_.Collections()));
+      if (existing.kvs.size() >= options_.max_collections) {
+        return absl::InvalidArgumentError("collections: " + std::to_string(existing.kvs.size() + 1) +
+                                          " collections is over the limit of " +
+                                          std::to_string(options_.max_collections) + " (setting limits.collections)");
+      }
+      guards.push_back(TxnCompare::NothingChangedUnderPrefixSince(keys_.Collections(), existing.revision));
+    }
+    VJ_ASSIGN_OR_RETURN(TxnResult txn, etcd_.Txn(guards, ops, {TxnOp::Get(keys_.Collection(name))}));
     if (txn.succeeded) break;
     if (!txn.responses.empty() && !txn.responses[0].kvs.empty()) {
       return absl::AlreadyExistsError("Collection `" + name + "` already exists!");
     }
     if (attempt + 1 == ClusterAliases::kAttempts) {
-      return absl::AbortedError("the aliases kept changing while collection " + name + " was created; try again");
+      return absl::AbortedError("the aliases or collections kept changing while collection " + name +
+                                " was created; try again");
     }
   }
   // Wait (bounded) until every shard has an acting primary, so the collection takes writes at once.

@@ -73,6 +73,9 @@ struct ClusterNodeOptions {
   // cluster/routed_shard.h): cluster.forward_deadline_ms and cluster.max_clock_skew_ms.
   std::chrono::milliseconds forward_window{3000};
   std::chrono::milliseconds max_clock_skew{500};
+  // Collections in the cluster (limits.collections); 0 = no limit. Checked in the create's etcd
+  // transaction, so that concurrent creates on several nodes cannot pass it together.
+  uint64_t max_collections = 0;
 };
 
 class ClusterNode final : public Catalog, public ShardRouter {

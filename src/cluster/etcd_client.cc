@@ -224,6 +224,9 @@ TxnCompare TxnCompare::VersionEquals(std::string key, int64_t version) {
 TxnCompare TxnCompare::ValueEquals(std::string key, std::string value) {
   return TxnCompare{std::move(key), Target::kValue, 0, std::move(value)};
 }
+TxnCompare TxnCompare::NothingChangedUnderPrefixSince(const std::string& prefix, int64_t revision) {
+  return TxnCompare{prefix, Target::kModRevision, revision + 1, {}, PrefixRangeEnd(prefix), true};
+}
 
 TxnOp TxnOp::Put(std::string key, std::string value, int64_t lease) {
   return TxnOp{Kind::kPut, std::move(key), std::move(value), lease};
@@ -311,7 +314,8 @@ StatusOr<TxnResult> EtcdClient::Txn(const std::vector<TxnCompare>& compares, con
   for (const TxnCompare& c : compares) {
     json::object o;
     o["key"] = Base64Encode(c.key);
-    o["result"] = "EQUAL";
+    o["result"] = c.less ? "LESS" : "EQUAL";
+    if (!c.range_end.empty()) o["range_end"] = Base64Encode(c.range_end);
     switch (c.target) {
       case TxnCompare::Target::kCreateRevision:
         o["target"] = "CREATE";

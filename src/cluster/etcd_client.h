@@ -51,12 +51,19 @@ struct TxnCompare {
   Target target = Target::kCreateRevision;
   int64_t number = 0;  // revision or version
   std::string value;
+  // Set by NothingChangedUnderPrefixSince only: the compare covers [key, range_end) and holds when every
+  // key there has a mod revision below `number`.
+  std::string range_end;
+  bool less = false;
 
   // CreateRevisionEquals(key, 0) is "key does not exist".
   static TxnCompare CreateRevisionEquals(std::string key, int64_t revision);
   static TxnCompare ModRevisionEquals(std::string key, int64_t revision);
   static TxnCompare VersionEquals(std::string key, int64_t version);
   static TxnCompare ValueEquals(std::string key, std::string value);
+  // No key under `prefix` was created or changed after `revision` (deletions do not count): a guard for
+  // a decision made from a range read at that revision (e.g. a count of keys).
+  static TxnCompare NothingChangedUnderPrefixSince(const std::string& prefix, int64_t revision);
 };
 
 // One operation of a transaction branch.

@@ -147,6 +147,27 @@ TEST_F(EtcdClientTest, TxnSucceedsAndFails) {
   EXPECT_EQ(txn->responses.at(0).deleted, 1);
 }
 
+// A decision made from a range read (a count of collections) holds only if nothing was created or
+// changed under the prefix since; deletions and keys elsewhere do not matter.
+TEST_F(EtcdClientTest, TxnGuardedByAPrefixUnchangedSinceARead) {
+  ASSERT_TRUE(client_->Put(prefix_ + "c/a", "1").ok());
+  ASSERT_TRUE(client_->Put(prefix_ + "c/b", "1").ok());
+  auto read = client_->GetPrefix(prefix_ + "c/");
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->kvs.size(), 2u);
+  auto guarded = [&](const std::string& key) {
+    auto txn = client_->Txn({TxnCompare::NothingChangedUnderPrefixSince(prefix_ + "c/", read->revision)},
+                            {TxnOp::Put(key, "1")});
+    EXPECT_TRUE(txn.ok()) << txn.status();
+    return txn.ok() && txn->succeeded;
+  };
+  ASSERT_TRUE(client_->Put(prefix_ + "elsewhere", "1").ok());
+  ASSERT_TRUE(client_->Delete(prefix_ + "c/b").ok());
+  EXPECT_TRUE(guarded(prefix_ + "c/x"));   // only a key outside and a deletion since the read
+  EXPECT_FALSE(guarded(prefix_ + "c/y"));  // c/x was created since
+  EXPECT_FALSE(client_->Get(prefix_ + "c/y")->kvs.size() > 0);
+}
+
 TEST_F(EtcdClientTest, LeaseGrantKeepAliveExpiry) {
   auto lease = client_->LeaseGrant(2);
   ASSERT_TRUE(lease.ok()) << lease.status();

@@ -1,12 +1,15 @@
 // The replica side of replication on real shards (RocksDB in temporary directories): a replica that
 // applies its primary's log ends up with the same points and sequence numbers; gaps are refused,
-// repeats skipped; a diverged replica reloads a snapshot and continues from the log.
+// repeats skipped; a diverged replica reloads a snapshot and continues from the log; an entry an older
+// version wrote past today's limits does not stop a replica's catch-up.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "collection/shard.h"
+#include "core/payload_limits.h"
 #include "core/test_dir.h"
+#include "storage/raw_store_edit.h"
 
 namespace vj {
 namespace {
@@ -134,6 +137,48 @@ TEST(ShardReplicationTest, DivergedReplicaReloadsASnapshotThenFollowsTheLog) {
   ASSERT_EQ(nearest->size(), 1u);
   EXPECT_EQ(nearest->at(0).id.num(), 32u);  // not point 1 at its old place (101, 102, 103)
   EXPECT_EQ(nearest->at(0).vectors.at("")[0], 32.0f);
+}
+
+// An older version stored set_payload results nested past the decoder's depth limit (a key of 1,030
+// dot-separated segments), in the point record and in the log. The primary then starts (the record is
+// quarantined), but every replica reading the log from before that entry failed on it, for good.
+TEST(ShardReplicationTest, ReplicaCatchesUpThroughALogEntryAnOlderVersionWrotePastTheLimits) {
+  TestDir primary_dir, replica_dir;
+  auto primary = OpenShard(primary_dir.path());
+  ASSERT_TRUE(primary->Upsert({Point(1, 1, 10), Point(2, 2, 20), Point(3, 3, 30)}, true).ok());
+  ASSERT_TRUE(primary->Upsert({Point(4, 4, 40)}, true).ok());
+  ASSERT_EQ(primary->last_sequence(), 4u);
+  primary.reset();
+
+  PointRecord deep;
+  deep.id = PointId::Num(2);
+  deep.vectors[""] = {2, 3, 4};
+  boost::json::object* at = &deep.payload;
+  for (size_t i = 0; i < kMaxPayloadDepth + 5; ++i) at = &(*at)["a"].emplace_object();
+  const std::string store = primary_dir.path() + "/store";
+  PutRawStoreEntry(store, "points", PointId::Num(2).Key(), EncodePointRecord(deep));
+  PutRawStoreEntry(store, "log", LogEntryKey(2), EncodeMutation(Mutation{Mutation::Kind::kUpsert, deep}));
+  ForgetLogCheck(store);
+
+  primary = OpenShard(primary_dir.path());
+  ASSERT_NE(primary, nullptr);
+  EXPECT_EQ(primary->quarantined_records(), 2u);  // the point record and the log entry
+  std::vector<LoggedMutation> entries;
+  Status read = primary->ReadLog(1, 100, &entries);
+  ASSERT_TRUE(read.ok()) << read;
+  ASSERT_EQ(entries.size(), 4u);
+
+  auto replica = OpenShard(replica_dir.path());
+  ASSERT_TRUE(replica->ApplyLogged(entries).ok());
+  EXPECT_EQ(replica->last_sequence(), primary->last_sequence());
+  const std::vector<std::tuple<uint64_t, int64_t, float>> want = {{1, 10, 1.0f}, {3, 30, 3.0f}, {4, 40, 4.0f}};
+  EXPECT_EQ(Contents(*primary), want);
+  EXPECT_EQ(Contents(*replica), want);
+
+  // Point 2 can be written again, and the replica follows.
+  ASSERT_TRUE(primary->Upsert({Point(2, 2, 21)}, true).ok());
+  ASSERT_TRUE(replica->ApplyLogged(Log(*primary, 5)).ok());
+  EXPECT_EQ(Contents(*replica), Contents(*primary));
 }
 
 }  // namespace

@@ -16,7 +16,8 @@ int HttpStatusFor(const Status& status) {
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kAborted: return 409;
     // A full disk is not a limit the client can wait out by slowing down: 507 Insufficient Storage.
-    case absl::StatusCode::kResourceExhausted: return IsDiskFull(status) ? 507 : 429;
+    // A request over a size limit cannot succeed by waiting either: 413 Payload Too Large.
+    case absl::StatusCode::kResourceExhausted: return IsDiskFull(status) ? 507 : IsTooLarge(status) ? 413 : 429;
     case absl::StatusCode::kCancelled: return 499;
     case absl::StatusCode::kUnimplemented: return 501;
     case absl::StatusCode::kUnavailable: return 503;
@@ -34,7 +35,7 @@ Status StatusFromHttpStatus(int http_status, const std::string& message) {
     case 404: return absl::NotFoundError(message);
     case 408: return RequestTimeoutError(message);
     case 409: return absl::AlreadyExistsError(message);
-    case 413:
+    case 413: return TooLargeError(message);
     case 429: return absl::ResourceExhaustedError(message);
     case 501: return absl::UnimplementedError(message);
     case 507: return DiskFullError(message);

@@ -10,6 +10,18 @@
 
 namespace vj {
 
+// Payload type URL that marks a ResourceExhausted Status as "this request alone is over a size limit"
+// (HTTP 413 Payload Too Large), as opposed to a rate limit (429) or a full disk (507).
+inline constexpr char kTooLargePayload[] = "vjvector/too-large";
+inline Status TooLargeError(const std::string& message) {
+  Status status = absl::ResourceExhaustedError(message);
+  status.SetPayload(kTooLargePayload, absl::Cord("1"));
+  return status;
+}
+inline bool IsTooLarge(const Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted && status.GetPayload(kTooLargePayload).has_value();
+}
+
 // The HTTP status that stands for `status` (200 for OK).
 int HttpStatusFor(const Status& status);
 // The inverse, as far as an HTTP status tells: several codes share one status (409 is AlreadyExists and

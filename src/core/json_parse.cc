@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json_memory.h"
 #include "core/json_parse_handler.h"
 #include "core/payload.h"
 
@@ -15,18 +16,29 @@ namespace vj {
 namespace json = boost::json;
 
 StatusOr<json::value> ParseJson(std::string_view text, size_t max_depth) {
+  return ParseJson(text, max_depth, nullptr);
+}
+
+StatusOr<json::value> ParseJson(std::string_view text, size_t max_depth, JsonBodyMemory* memory) {
   json::parse_options opts;
   opts.max_depth = max_depth;
   opts.allow_invalid_utf8 = false;
-  json::basic_parser<PreciseJsonHandler> parser(opts);
-  parser.handler().st.reset(json::storage_ptr());
+  const json::storage_ptr storage = memory != nullptr ? memory->storage() : json::storage_ptr();
+  json::basic_parser<PreciseJsonHandler> parser(opts, storage);
+  parser.handler().st.reset(storage);
   json::error_code ec;
   size_t n = 0;
+  if (memory != nullptr) memory->BeginStrict();
   try {
     n = parser.write_some(false, text.data(), text.size(), ec);
+  } catch (const JsonMemoryExceeded&) {
+    memory->EndStrict();
+    return memory->Exceeded();
   } catch (const std::exception& e) {  // allocation failure or a limit inside value_stack
+    if (memory != nullptr) memory->EndStrict();
     return absl::InvalidArgumentError(std::string("JSON cannot be parsed: ") + e.what());
   }
+  if (memory != nullptr) memory->EndStrict();
   if (!ec && n < text.size()) ec = json::error::extra_data;
   if (ec) {
     if (parser.handler().number_error == NumberError::kOutOfRange) {

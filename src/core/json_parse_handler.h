@@ -72,6 +72,10 @@ class PreciseJsonHandler {
   static constexpr std::size_t max_key_size = boost::json::string::max_size();
   static constexpr std::size_t max_string_size = boost::json::string::max_size();
 
+  PreciseJsonHandler() = default;
+  // `stack` holds the parser's stack of values under construction (the tree's storage is st.reset's).
+  explicit PreciseJsonHandler(boost::json::storage_ptr stack) : st(std::move(stack)) {}
+
   boost::json::value_stack st;
   NumberError number_error = NumberError::kNone;
 

@@ -4,9 +4,10 @@
 
 #include "api/request_phases.h"
 #include "cluster/peer_protocol.h"
+#include "core/byte_budget.h"
+#include "core/json_memory.h"
 #include "core/wall_clock.h"
 #include "security/peer_identity.h"
-#include "server/byte_budget.h"
 #include "server/http_messages.h"
 #include "server/io_threads.h"
 #include "server/tls_context.h"
@@ -447,12 +448,23 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
       if (auto h = req.find(name); h != req.end()) request.headers.emplace(name, std::string(h->value()));
     }
     request.body = std::move(req.body());
+    // The body's decoded JSON is charged to the same budget as its text, as it is built.
+    if (!request.body.empty()) {
+      request.json_memory = std::make_shared<JsonBodyMemory>(server_.body_budget_, request.body.size());
+    }
     request.client_address = client_address_;
     request.tls_client_cn = tls_client_cn_;
     request.tls_client_names = tls_client_names_;
     BrowserDecision browser = server_.browser_policy_->Check(request);
     extra_headers_ = std::move(browser.response_headers);
-    if (browser.answer) return Send(std::move(*browser.answer));
+    if (browser.answer) {
+      if (browser.answer->status == 415 && options().refuse_unauthenticated) {
+        if (std::optional<Response> refusal = options().refuse_unauthenticated(request)) {
+          return Send(std::move(*refusal));
+        }
+      }
+      return Send(std::move(*browser.answer));
+    }
     if (std::optional<Response> inline_response = server_.ServeInline(request)) {
       body_reservation_.Release();
       if (refuse_) keep_alive_ = false;
@@ -465,6 +477,7 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
     if (options().run_inline && options().run_inline(request) && server_.TryEnterInline()) {
       Response response = server_.CallHandler(request, &span_);
       server_.LeaveInline();
+      if (request.json_memory) request.json_memory->Close();
       request = Request();  // frees the body before its reservation
       body_reservation_.Release();
       return Send(std::move(response));
@@ -485,6 +498,8 @@ class HttpServer::Impl::Session : public Connection, public std::enable_shared_f
       }
       HandlerSpan span;
       Response response = self->server_.CallHandler(request, &span);
+      // Parts of the tree a handler kept (in a copy of the request, in longer-lived state) are charged no more.
+      if (request.json_memory) request.json_memory->Close();
       request = Request();
       reservation->Release();
       asio::post(self->stream_.get_executor(), [self, response = std::move(response), span]() mutable {

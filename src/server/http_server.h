@@ -59,6 +59,10 @@ struct HttpServerOptions {
   std::function<bool(const Request&)> run_inline;
   // CORS, Origin, Host and Content-Type rules applied before a request is dispatched (browser_policy.h).
   BrowserPolicyOptions browser;
+  // When set, asked before a request is refused for its Content-Type (415): a refusal for its
+  // credentials (RequestPipeline::RefuseUnauthenticated) is answered instead, so that a caller without
+  // them (a wrong internal token on the peer port) hears 401/403 and nothing of the route's media type.
+  std::function<std::optional<Response>(const Request&)> refuse_unauthenticated;
   // Serve HTTPS with this context (shared with whoever reloads it on SIGHUP); null = plain HTTP.
   std::shared_ptr<TlsContext> tls;
 };

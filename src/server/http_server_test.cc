@@ -347,6 +347,38 @@ TEST(HttpServerInlineTest, InlineAndPooledRequestsBothAnswer) {
   server.Stop();
 }
 
+// On the peer port a request with a wrong internal token and a wrong Content-Type hears about its token
+// (403), not about the media type its route takes (415); with the right token the 415 stands.
+TEST(HttpServerBrowserPolicyTest, ACredentialRefusalComesBeforeAContentTypeRefusal) {
+  Metrics metrics;
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  options.browser.binary_body_prefix = "/internal/replication/";
+  options.refuse_unauthenticated = [](const Request& r) -> std::optional<Response> {
+    auto token = r.headers.find(kInternalTokenHeader);
+    if (token != r.headers.end() && token->second == "good") return std::nullopt;
+    Response refusal;
+    refusal.status = 403;
+    refusal.body = "wrong token";
+    return refusal;
+  };
+  HttpServer server(options, [](const Request&) { return Response{}; }, [] { return true; }, metrics);
+  ASSERT_TRUE(server.Start().ok());
+  auto post = [&](const std::string& token, const std::string& type) {
+    Conn c(server.bound_port());
+    EXPECT_TRUE(c.Send("POST /internal/replication/c/0 HTTP/1.1\r\nHost: localhost\r\n" +
+                       std::string(kInternalTokenHeader) + ": " + token + "\r\nContent-Type: " + type +
+                       "\r\nContent-Length: 2\r\n\r\nxx"));
+    std::optional<HttpReply> reply = c.Read(false);
+    return reply.has_value() ? reply->status : -1;
+  };
+  EXPECT_EQ(post("bad", "text/plain"), 403);
+  EXPECT_EQ(post("good", "text/plain"), 415);
+  EXPECT_EQ(post("good", "application/octet-stream"), 200);
+  server.Stop();
+}
+
 // With busy polling on or off, many keep-alive connections get their answers (inline and from the
 // worker pool), Stop still returns promptly, and an idle server stops spinning.
 class HttpServerBusyPollTest : public ::testing::TestWithParam<int> {};

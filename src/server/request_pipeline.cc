@@ -184,6 +184,20 @@ Response RequestPipeline::Handle(const Request& request) {
   return response;
 }
 
+std::optional<Response> RequestPipeline::RefuseUnauthenticated(const Request& request) {
+  RequestContext context = NewContext(request);
+  std::string reason;
+  Status status = Authenticate(request, context, reason);
+  if (status.ok()) return std::nullopt;
+  std::string refusal;
+  Response response = Refuse(status, context.request_id, reason, refusal);
+  if (hooks_.audit) {
+    hooks_.audit(AuditedRequest{context, request, MatchRoute(port_, request.method, request.path), response.status,
+                                refusal});
+  }
+  return response;
+}
+
 Status RequestPipeline::Authenticate(const Request& request, RequestContext& context, std::string& reason) const {
   // Invalid credentials are refused even on public routes.
   StatusOr<std::shared_ptr<const Principal>> principal = [&] {

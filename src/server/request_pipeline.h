@@ -121,6 +121,10 @@ class RequestPipeline {
   RequestPipeline(Port port, const Authenticator& authenticator, RequestPipelineHooks hooks, Metrics& metrics,
                   std::string node_nonce);
   Response Handle(const Request& request);
+  // The refusal Handle would answer for `request`'s credentials (401/403, counted and audited as
+  // Handle's), or nullopt when they are good. For a transport that would otherwise refuse the request
+  // for its form first (a wrong Content-Type): a caller without credentials learns nothing more.
+  std::optional<Response> RefuseUnauthenticated(const Request& request);
 
   // For a transport with its own method table (gRPC; grpc/grpc_method_table.h): the same steps up to
   // the handler (authenticate, tenant, value_exists, alias, authorize with `match`'s route, rate

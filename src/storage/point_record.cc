@@ -1,4 +1,5 @@
 #include "storage/point_record.h"
+#include "storage/mutation_point_id.h"
 
 #include "core/crc32c.h"
 #include "core/payload_limits.h"
@@ -356,6 +357,19 @@ StatusOr<Mutation> DecodeMutation(std::string_view bytes) {
   }
   VJ_RETURN_IF_ERROR(ExpectEnd(in, "mutation"));
   return mutation;
+}
+
+StatusOr<PointId> DecodeMutationPointId(std::string_view bytes) {
+  uint8_t version = 0;
+  VJ_ASSIGN_OR_RETURN(Reader in, OpenChecked(bytes, "mutation", &version));
+  uint8_t kind = 0;
+  VJ_RETURN_IF_ERROR(in.U8(&kind));
+  if (kind != static_cast<uint8_t>(Mutation::Kind::kDelete) && kind != static_cast<uint8_t>(Mutation::Kind::kUpsert)) {
+    return absl::DataLossError("mutation: unknown kind " + std::to_string(kind));
+  }
+  PointId id;
+  VJ_RETURN_IF_ERROR(ReadId(in, &id));
+  return id;
 }
 
 }  // namespace vj

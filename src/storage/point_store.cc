@@ -20,6 +20,7 @@
 #include "rocksdb/write_batch.h"
 #include "spdlog/spdlog.h"
 #include "storage/encrypted_fs.h"
+#include "storage/mutation_point_id.h"
 #include "storage/power_loss_fs.h"
 #include "storage/rocks_events.h"
 
@@ -32,6 +33,16 @@ constexpr char kQuarantineCf[] = "quarantine";
 // Default CF key holding the last assigned sequence number, so sequences never go backwards even when
 // the whole log has been trimmed. Written in every Write batch.
 constexpr char kLastSequenceKey[] = "meta/last_sequence";
+// Default CF key holding the last sequence whose log entry is known to decode: every Write batch (whose
+// entries this version encoded) and every start-up check (CheckLog) move it forward, so a start-up
+// decodes only entries that an older version wrote since. The suffix is the decoder's generation: bump
+// it when DecodeMutation starts refusing entries it used to accept, and every log is checked again.
+constexpr char kLogCheckedKey[] = "meta/log_checked/1";
+// Quarantined log entries' keys: this prefix and the entry's 8-byte sequence (point keys start with
+// 'n' or 'u', PointId::Key, so the two never meet).
+constexpr char kQuarantinedLogPrefix[] = "log";
+// CheckLog writes its replacements in batches of at most this many bytes of quarantined entries.
+constexpr size_t kLogCheckBatchBytes = 64ull << 20;
 // Free space a reopen after a failed write waits for, whatever min_free_bytes says.
 constexpr uint64_t kReopenFreeBytes = 16ull << 20;
 // Reopen attempts back off from the first to the last interval, doubling.
@@ -135,6 +146,92 @@ class CrashPointListener : public rocksdb::EventListener {
   }
 };
 
+// Open's check of the log entries not known to decode: those after the kLogCheckedKey mark, which an
+// older version wrote (entries this version writes are marked as they are written). One that does not
+// decode is moved to the quarantine family under kQuarantinedLogPrefix + its sequence and replaced, so
+// that no reader of the log (replicas, index snapshot replays, backups) ever meets it (the comment in
+// the loop says with what). Sets *first to the oldest entry kept and *quarantined to the entries moved.
+// Before any Write.
+Status CheckLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* log_cf, rocksdb::ColumnFamilyHandle* quarantine_cf,
+                const std::string& dir, uint64_t last, uint64_t* first, uint64_t* quarantined_out) {
+  uint64_t checked = 0;
+  std::string meta;
+  rocksdb::Status got = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), kLogCheckedKey, &meta);
+  if (got.ok()) {
+    VJ_ASSIGN_OR_RETURN(checked, ParseSequenceKey(meta));
+  } else if (!got.IsNotFound()) {
+    return FromRocks(got, "read log check mark");
+  }
+  const uint64_t from = std::max(*first, checked + 1);
+  if (checked >= last) return absl::OkStatus();
+
+  const auto start = std::chrono::steady_clock::now();
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, log_cf));
+  rocksdb::WriteBatch wb;
+  size_t batch_bytes = 0;
+  uint64_t scanned = 0;
+  uint64_t quarantined = 0;
+  uint64_t trim_before = 0;  // a damaged entry's successor: the log is trimmed up to it
+  auto flush = [&]() -> Status {
+    if (wb.Count() == 0) return absl::OkStatus();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    VJ_RETURN_IF_ERROR(FromRocks(db->Write(wo, &wb), "quarantine log entries"));
+    wb.Clear();
+    batch_bytes = 0;
+    return absl::OkStatus();
+  };
+  // The iterator reads from an implicit snapshot, so the replacements written meanwhile do not disturb it.
+  for (it->Seek(SequenceKey(from)); it->Valid(); it->Next()) {
+    VJ_ASSIGN_OR_RETURN(const uint64_t seq, ParseSequenceKey(it->key()));
+    ++scanned;
+    const std::string_view value(it->value().data(), it->value().size());
+    StatusOr<Mutation> decoded = DecodeMutation(value);
+    if (decoded.ok()) continue;
+    // Moved aside byte for byte; in its place a delete of the same point, which is what the shard's
+    // state holds of it once RecoverEach quarantined its point record too (or it is overwritten by a
+    // later entry, replayed after this one). Sequences stay contiguous, so replicas and index snapshot
+    // replays read through it. A damaged entry names no point that can be trusted: the log is trimmed
+    // through it instead, and readers that needed it fall back to a snapshot (a replica) or a rebuild
+    // from the points (an index snapshot's replay), as for any trimmed entry.
+    VJ_RETURN_IF_ERROR(FromRocks(wb.Put(quarantine_cf, kQuarantinedLogPrefix + SequenceKey(seq), value), "batch"));
+    StatusOr<PointId> id = DecodeMutationPointId(value);
+    if (id.ok()) {
+      Mutation replacement;
+      replacement.kind = Mutation::Kind::kDelete;
+      replacement.record.id = *id;
+      VJ_RETURN_IF_ERROR(FromRocks(wb.Put(log_cf, SequenceKey(seq), EncodeMutation(replacement)), "batch"));
+      spdlog::error("point store {}: mutation log entry {} (point {}) does not decode and was moved to the "
+                    "quarantine; a delete of the point replaces it: {}",
+                    dir, seq, id->ToString(), StatusMessage(decoded.status()));
+    } else {
+      trim_before = seq + 1;
+      spdlog::error("point store {}: mutation log entry {} does not decode and was moved to the quarantine; "
+                    "the log is trimmed through it (readers of older entries need a snapshot): {}",
+                    dir, seq, StatusMessage(decoded.status()));
+    }
+    ++quarantined;
+    batch_bytes += value.size();
+    if (batch_bytes >= kLogCheckBatchBytes) VJ_RETURN_IF_ERROR(flush());
+  }
+  VJ_RETURN_IF_ERROR(FromRocks(it->status(), "scan log"));
+  if (trim_before != 0) {
+    VJ_RETURN_IF_ERROR(FromRocks(wb.DeleteRange(log_cf, SequenceKey(0), SequenceKey(trim_before)), "batch"));
+  }
+  VJ_RETURN_IF_ERROR(FromRocks(wb.Put(db->DefaultColumnFamily(), kLogCheckedKey, SequenceKey(last)), "batch"));
+  VJ_RETURN_IF_ERROR(flush());
+  if (trim_before != 0) *first = trim_before;
+  *quarantined_out = quarantined;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (scanned > 0) {
+    spdlog::info("point store {}: checked {} mutation log entries written before this version in {:.3f} s; "
+                 "{} quarantined", dir, scanned, seconds, quarantined);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 struct PointStore::OpenState {
@@ -198,6 +295,12 @@ StatusOr<std::unique_ptr<PointStore>> PointStore::Open(const std::string& dir,
     open.descriptors.emplace_back(name, name == kPointsCf ? points_options : cf_options);
   }
   VJ_RETURN_IF_ERROR(store->OpenDb());
+  uint64_t first = store->first_log_sequence();
+  uint64_t quarantined = 0;
+  VJ_RETURN_IF_ERROR(CheckLog(store->db_.get(), store->log_cf_, store->quarantine_cf_, dir, store->last_sequence(),
+                              &first, &quarantined));
+  store->first_log_sequence_.store(first, std::memory_order_release);
+  store->quarantined_count_.fetch_add(quarantined, std::memory_order_acq_rel);
   return store;
 }
 
@@ -350,6 +453,7 @@ Status PointStore::Write(const std::vector<Mutation>& batch, bool sync, uint64_t
   }
   VJ_RETURN_IF_ERROR(
       FromRocks(wb.Put(db_->DefaultColumnFamily(), kLastSequenceKey, SequenceKey(seq)), "batch"));
+  VJ_RETURN_IF_ERROR(FromRocks(wb.Put(db_->DefaultColumnFamily(), kLogCheckedKey, SequenceKey(seq)), "batch"));
 
   // Retention trimming rides in the same batch; trimming in steps of retention/16 keeps the number of
   // range tombstones (which every log read must consult) small.
@@ -527,6 +631,8 @@ Status PointStore::ResetSequence(uint64_t sequence) {
       "batch"));
   VJ_RETURN_IF_ERROR(
       FromRocks(wb.Put(db_->DefaultColumnFamily(), kLastSequenceKey, SequenceKey(sequence)), "batch"));
+  VJ_RETURN_IF_ERROR(
+      FromRocks(wb.Put(db_->DefaultColumnFamily(), kLogCheckedKey, SequenceKey(sequence)), "batch"));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   VJ_RETURN_IF_ERROR(WriteResult(db_->Write(wo, &wb), "reset sequence"));

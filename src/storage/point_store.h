@@ -4,7 +4,11 @@
 // sequence number -> EncodeMutation) and "quarantine" (point records that did not decode when the store
 // was opened, moved there byte for byte by RecoverEach under their points key followed by the 8-byte
 // big-endian last sequence at the time, so that one bad record never keeps a shard from opening and is
-// still there for an operator to inspect: docs/operations.md).
+// still there for an operator to inspect: docs/operations.md). Open also checks the log entries that an
+// older version wrote: one that does not decode (a payload past today's limits) is moved to the
+// quarantine under "log" + its 8-byte sequence and replaced by a delete of its point (or, when its bytes
+// are damaged, the log is trimmed through it), so that no reader of the log (replicas, index snapshot
+// replays, backups) ever meets it; entries this version writes are marked checked as they are written.
 // Write() applies a batch of mutations to points and log in one RocksDB write batch, so the log and the
 // points never disagree; it assigns consecutive sequence numbers starting at last_sequence() + 1. With sync=true the batch is on disk (WAL fsynced) when Write returns OK.
 // The log is what replication and incremental backups read: ReadLog(from) streams it in order.
@@ -87,7 +91,8 @@ class PointStore {
   [[nodiscard]] Status RecoverEach(const std::function<Status(PointRecord&&)>& fn,
                                    std::vector<QuarantinedRecord>* quarantined);
 
-  // Records in the quarantine family: counted at Open, plus those RecoverEach moved since.
+  // Records in the quarantine family (point records and log entries): counted at Open, plus those
+  // RecoverEach moved since.
   uint64_t quarantined_count() const { return quarantined_count_.load(std::memory_order_acquire); }
 
   // Appends to *out the log entries with sequence >= from, in order, at most max_entries.

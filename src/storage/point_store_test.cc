@@ -2,6 +2,7 @@
 
 #include "core/payload_limits.h"
 #include "core/test_dir.h"
+#include "storage/raw_store_edit.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -505,27 +506,18 @@ TEST(PointStoreCrashTest, AcknowledgedWritesSurviveKillNine) {
   }
 }
 
-// Writes raw bytes into the points family under `key`, as a bug in an older version or a bad disk
-// could have left them.
 void PutRawPoint(const std::string& dir, const std::string& key, const std::string& value) {
-  rocksdb::DBOptions options;
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "points") {
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      EXPECT_TRUE(db->Put(wo, handles[i], key, value).ok());
-    }
-  }
-  for (rocksdb::ColumnFamilyHandle* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  EXPECT_TRUE(db->Close().ok());
-  delete db;
+  PutRawStoreEntry(dir, "points", key, value);
+}
+
+// A record of point `id` whose payload nests deeper than the decoder reads, with a valid checksum (what
+// the old set_payload could store).
+PointRecord TooDeep(const PointId& id) {
+  PointRecord deep;
+  deep.id = id;
+  boost::json::object* at = &deep.payload;
+  for (size_t i = 0; i < kMaxPayloadDepth + 5; ++i) at = &(*at)["a"].emplace_object();
+  return deep;
 }
 
 TEST(PointStoreQuarantineTest, RecoveryMovesUndecodableRecordsAside) {
@@ -540,11 +532,7 @@ TEST(PointStoreQuarantineTest, RecoveryMovesUndecodableRecordsAside) {
   }
   // Point 2 now holds a record nested deeper than the decoder reads, with a valid checksum (what the
   // old set_payload could store), and a key that no point encodes to holds garbage.
-  PointRecord deep;
-  deep.id = PointId::Num(2);
-  boost::json::object* at = &deep.payload;
-  for (size_t i = 0; i < kMaxPayloadDepth + 5; ++i) at = &(*at)["a"].emplace_object();
-  PutRawPoint(dir.path(), PointId::Num(2).Key(), EncodePointRecord(deep));
+  PutRawPoint(dir.path(), PointId::Num(2).Key(), EncodePointRecord(TooDeep(PointId::Num(2))));
   PutRawPoint(dir.path(), PointId::Num(7).Key(), "not a record");
 
   std::vector<QuarantinedRecord> quarantined;
@@ -583,6 +571,72 @@ TEST(PointStoreQuarantineTest, RecoveryMovesUndecodableRecordsAside) {
   ASSERT_TRUE(store->RecoverEach([&](PointRecord&&) { ++points; return absl::OkStatus(); }, &again).ok());
   EXPECT_TRUE(again.empty());
   EXPECT_EQ(points, 3u);
+}
+
+// An entry an older version wrote past today's limits (set_payload with a key of 1,030 segments) made
+// every reader of the log fail: replicas catching up, index snapshot replays. Open moves it to the
+// quarantine and leaves a delete of its point in its place, so sequences stay contiguous.
+TEST(PointStoreQuarantineTest, OpenReplacesUndecodableLogEntriesWithADeleteOfThePoint) {
+  TestDir dir;
+  {
+    std::unique_ptr<PointStore> store = OpenOrDie(dir.path());
+    ASSERT_TRUE(store->Write({Upsert(PointId::Num(1), 1), Upsert(PointId::Num(2), 2), Upsert(PointId::Num(3), 3)},
+                             true, nullptr)
+                    .ok());
+  }
+  Mutation deep{Mutation::Kind::kUpsert, TooDeep(PointId::Num(2))};
+  const std::string bad = EncodeMutation(deep);
+  ASSERT_FALSE(DecodeMutation(bad).ok());
+  PutRawStoreEntry(dir.path(), "log", LogEntryKey(2), bad);
+  ForgetLogCheck(dir.path());
+
+  {
+    std::unique_ptr<PointStore> store = OpenOrDie(dir.path());
+    EXPECT_EQ(store->quarantined_count(), 1u);
+    std::vector<LoggedMutation> log;
+    Status read = store->ReadLog(1, 100, &log);
+    ASSERT_TRUE(read.ok()) << read;
+    ASSERT_EQ(log.size(), 3u);
+    EXPECT_EQ(log[1].sequence, 2u);
+    EXPECT_EQ(log[1].mutation.kind, Mutation::Kind::kDelete);
+    EXPECT_EQ(log[1].mutation.record.id, PointId::Num(2));
+    EXPECT_EQ(log[2].mutation.kind, Mutation::Kind::kUpsert);
+    // Writes continue the same sequence.
+    uint64_t last = 0;
+    ASSERT_TRUE(store->Write({Upsert(PointId::Num(4), 4)}, true, &last).ok());
+    EXPECT_EQ(last, 4u);
+  }
+  // Durable, counted once; a second start finds nothing more to move.
+  std::unique_ptr<PointStore> store = OpenOrDie(dir.path());
+  EXPECT_EQ(store->quarantined_count(), 1u);
+  std::vector<LoggedMutation> log;
+  ASSERT_TRUE(store->ReadLog(1, 100, &log).ok());
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[1].mutation.kind, Mutation::Kind::kDelete);
+}
+
+// A damaged entry (bad checksum) names no point that can be trusted: Open trims the log through it, and
+// a reader that needed it hears OutOfRange (a replica then catches up from a snapshot).
+TEST(PointStoreQuarantineTest, OpenTrimsTheLogThroughADamagedEntry) {
+  TestDir dir;
+  {
+    std::unique_ptr<PointStore> store = OpenOrDie(dir.path());
+    for (int i = 1; i <= 4; ++i) ASSERT_TRUE(store->Write({Upsert(PointId::Num(i), i)}, true, nullptr).ok());
+  }
+  std::string damaged = EncodeMutation(Upsert(PointId::Num(2), 2));
+  damaged[3] ^= 0x40;
+  PutRawStoreEntry(dir.path(), "log", LogEntryKey(2), damaged);
+  ForgetLogCheck(dir.path());
+
+  std::unique_ptr<PointStore> store = OpenOrDie(dir.path());
+  EXPECT_EQ(store->quarantined_count(), 1u);
+  EXPECT_EQ(store->first_log_sequence(), 3u);
+  EXPECT_EQ(store->last_sequence(), 4u);
+  std::vector<LoggedMutation> log;
+  EXPECT_TRUE(absl::IsOutOfRange(store->ReadLog(1, 100, &log)));
+  ASSERT_TRUE(store->ReadLog(3, 100, &log).ok());
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].sequence, 3u);
 }
 
 }  // namespace

@@ -673,6 +673,10 @@ int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
   }
   std::unique_ptr<vj::HttpServer> peer_server;
   if (cluster_mode) {
+    // A wrong internal token is answered as such before a wrong Content-Type (http_server.h).
+    peer_http.refuse_unauthenticated = [&peer_pipeline](const vj::Request& r) {
+      return peer_pipeline.RefuseUnauthenticated(r);
+    };
     peer_server = std::make_unique<vj::HttpServer>(
         peer_http, [&peer_pipeline](const vj::Request& r) { return peer_pipeline.Handle(r); }, ready_check,
         metrics);
@@ -726,6 +730,7 @@ int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
     }
     node_options.forward_window = std::chrono::milliseconds(config.forward_deadline_ms);
     node_options.max_clock_skew = std::chrono::milliseconds(config.max_clock_skew_ms);
+    node_options.max_collections = config.limits.max_collections;
     if (config.internal_token.empty()) {
       spdlog::warn("cluster.internal_token is not set: the peer port ({}) is open to anyone who can reach it",
                    peer_server->bound_port());

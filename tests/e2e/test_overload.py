@@ -22,6 +22,14 @@ def rss_bytes(pid):
     raise AssertionError("no VmRSS in /proc/PID/status")
 
 
+def peak_rss_bytes(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/PID/status")
+
+
 def raw_request(method, path, body=b"", host="127.0.0.1"):
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
     if body:
@@ -142,6 +150,58 @@ class OverloadTest(vh.ServerTestCase):
         self.assertLess(peak - before, 64 * MB + 48 * MB,
                         f"RSS grew by {(peak - before) / MB:.0f} MB with 30 partial 24 MB bodies")
         self.assertEqual(self.client.call("GET", "/livez").status, 200)
+
+    def test_decoded_bodies_of_tiny_values_are_bounded_by_the_buffer_budget(self):
+        # A body of tiny values ("0,") decodes to a tree of 16 bytes a value, and the parser's stack holds
+        # as much again while it builds an array: ~20x the text. The budget counts that, not the text.
+        cap = 96 * MB
+        self.restart_with({"VJVECTOR_HTTP_MAX_BUFFERED_BODY_BYTES": str(cap),
+                           "VJVECTOR_HTTP_MAX_BODY_BYTES": str(16 * MB)})
+        c = self.client
+        c.create_collection("tiny", size=4, distance="Dot")
+        pid = self.server.proc.pid
+
+        def scroll_body(values):
+            text = ",".join("0" for _ in range(values))
+            return ('{"filter":{"must":[{"key":"a","match":{"any":[' + text + ']}}]},"limit":1}').encode()
+
+        # Alone, a 3 MB body (1.5M values, ~50 MB decoded) fits: its list is then refused for its length.
+        small = scroll_body(1_500_000)
+        r = c.call("POST", "/collections/tiny/points/scroll", raw=small)
+        self.assertEqual(r.status, 400, r.raw[:300])
+        # An 8 MB body (4M values, ~130 MB decoded) can never fit the 96 MB cap: 413, naming the setting.
+        r = c.call("POST", "/collections/tiny/points/scroll", raw=scroll_body(4_000_000))
+        self.assertEqual(r.status, 413, r.raw[:300])
+        self.assertIn(b"http.max_buffered_body_bytes", r.raw)
+
+        # 8 such bodies at once (64 workers): ~400 MB of trees if each were built. Reset the peak first
+        # (writing 5 to clear_refs sets VmHWM to the current RSS).
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        before = rss_bytes(pid)
+        statuses = []
+
+        def one():
+            try:
+                resp = vh.Client(self.server.host, self.server.port, timeout=120).call(
+                    "POST", "/collections/tiny/points/scroll", raw=small)
+                statuses.append((resp.status, resp.headers.get("Retry-After")))
+            except OSError as e:
+                statuses.append((str(e), None))
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        peak = peak_rss_bytes(pid)
+        print(f"tiny values: RSS +{(peak - before) / MB:.0f} MB at the peak, answers {statuses}")
+        self.assertTrue(all(st in (400, 503) for st, _ in statuses), statuses)
+        self.assertTrue(all(ra == "1" for st, ra in statuses if st == 503), statuses)
+        self.assertLess(peak - before, cap + 48 * MB,
+                        f"RSS peaked {(peak - before) / MB:.0f} MB above its start with 8 bodies of tiny "
+                        f"values and a {cap // MB} MB buffer budget")
+        self.assertEqual(c.call("GET", "/livez").status, 200)
 
     def test_slow_readers_are_bounded_by_the_response_budget(self):
         self.restart_with({"VJVECTOR_HTTP_MAX_PENDING_RESPONSE_BYTES": str(64 * MB)})

@@ -1,6 +1,7 @@
 // ByteBudget: a process-wide cap on bytes held for one purpose (request bodies being read, responses
 // being written), so that many slow or hostile clients together cannot take the node's memory.
-// A Reservation holds its bytes until it is destroyed or released.
+// A Reservation holds its bytes until it is destroyed or released; TryGrow adds to one (the decoded JSON
+// of a request, core/json_memory.h, is charged as it grows).
 // Thread-safety: TryReserve and used() from any thread; a Reservation is used by one thread at a time.
 #pragma once
 
@@ -49,6 +50,19 @@ class ByteBudget {
       if (bytes > limit_ || used > limit_ - bytes) return false;
     } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
     *out = Reservation(this, bytes);
+    return true;
+  }
+  // Adds `bytes` to *r (empty, or a reservation of this budget), or returns false when that would take
+  // the total over the limit (then *r is unchanged).
+  [[nodiscard]] bool TryGrow(size_t bytes, Reservation* r) {
+    Reservation more;
+    if (!TryReserve(bytes, &more)) return false;
+    if (r->budget_ == nullptr) {
+      *r = std::move(more);
+    } else {
+      more.budget_ = nullptr;  // its bytes now belong to *r
+      r->bytes_ += bytes;
+    }
     return true;
   }
   size_t used() const { return used_.load(std::memory_order_relaxed); }
