@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
       inputs.push_back(std::move(p));
     }
     call("PUT", "/collections/bench/points?wait=true", points + "]}");
-    if (!collection->Upsert(std::move(inputs), true).ok()) return 1;
+    if (!collection->Upsert(std::move(inputs), true, vj::RequestContext()).ok()) return 1;
   }
 
   std::vector<std::string> rest_bodies;

@@ -87,7 +87,7 @@ void BM_ApiQueryOnePoint(benchmark::State& state) {
   std::vector<vj::PointInput> points(1);
   points[0].id = vj::PointId::Num(1);
   points[0].vectors[""].assign(kDim, 0.5f);
-  if (!database->Get("c").value()->Upsert(std::move(points), true).ok()) state.SkipWithError("upsert failed");
+  if (!database->Get("c").value()->Upsert(std::move(points), true, vj::RequestContext()).ok()) state.SkipWithError("upsert failed");
   vj::RestApiOptions api_options;
   api_options.fast_body = state.range(1) != 0;
   vj::RestApi api(*database, api_options);
@@ -215,7 +215,7 @@ struct CountFixture {
       points[i].payload["n"] = static_cast<int64_t>(i % 100);
       points[i].payload["t"] = std::string(kWords[i % 8]) + " car " + kWords[(i / 8) % 8] + " road";
     }
-    if (!database->Get("c").value()->Upsert(std::move(points), true).ok()) error = "upsert failed";
+    if (!database->Get("c").value()->Upsert(std::move(points), true, vj::RequestContext()).ok()) error = "upsert failed";
   }
   ~CountFixture() {
     api.reset();

@@ -463,7 +463,7 @@ Status RunRest(const RestOptions& o) {
       p.vectors[""].assign(base.row(i), base.row(i) + base.dim);
       points.push_back(std::move(p));
     }
-    VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), /*wait=*/true));
+    VJ_RETURN_IF_ERROR(collection->Upsert(std::move(points), /*wait=*/true, RequestContext()));
   }
   const double inproc_ingest_s = Since(inproc_ingest_start);
   // Reopened, as the server was restarted: both sides then query a loaded collection with no write or

@@ -117,7 +117,7 @@ class FastBodyTest : public ::testing::Test {
       const float f = static_cast<float>(i);
       points.push_back({PointId::Num(i), {{"", {f, 1.0f, -f, 0.5f * f}}}, Payload{{"n", i % 4}}});
     }
-    ASSERT_TRUE((*db_->Get("c"))->Upsert(std::move(points), true).ok());
+    ASSERT_TRUE((*db_->Get("c"))->Upsert(std::move(points), true, RequestContext()).ok());
     RestApiOptions slow;
     slow.fast_body = false;
     fast_ = std::make_unique<RestApi>(*db_, RestApiOptions{});

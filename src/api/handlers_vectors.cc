@@ -89,7 +89,7 @@ StatusOr<json::value> HandleBatchUpdate(const Call& call) {
   for (size_t i = 0; i < writes.size(); ++i) {
     // Later operations may read what this one wrote, so each waits for the previous unless the last.
     const bool this_wait = wait || i + 1 < writes.size();
-    Status applied = writes[i](*collection, this_wait);
+    Status applied = writes[i](*collection, this_wait, call.context);
     if (!applied.ok()) return WithContext(applied, "operations[" + std::to_string(i) + "]");
     results.push_back(UpdateResult(*collection, wait));
   }

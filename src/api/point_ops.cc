@@ -73,7 +73,9 @@ StatusOr<PointWrite> PrepareUpsert(const Call& call, const Collection& collectio
   const CollectionConfig config = collection.config();
   for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidatePointVectors(config, p));
   auto held = std::make_shared<std::vector<PointInput>>(std::move(points));
-  return PointWrite([held](Collection& c, bool wait) { return c.Upsert(std::move(*held), wait); });
+  return PointWrite([held](Collection& c, bool wait, const RequestContext& context) {
+    return c.Upsert(std::move(*held), wait, context);
+  });
 }
 
 StatusOr<PointWrite> ParseDeleteWrite(const Call& call, const Collection& collection, const json::object& body) {
@@ -85,11 +87,14 @@ StatusOr<PointWrite> ParseDeleteWrite(const Call& call, const Collection& collec
 StatusOr<PointWrite> PrepareDelete(const Call& call, const Collection& collection, PointSelector selector) {
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitWrite(selector));
   auto held = std::make_shared<PointSelector>(std::move(selector));
-  return PointWrite([held](Collection& c, bool wait) { return c.Delete(*held, wait); });
+  return PointWrite([held](Collection& c, bool wait, const RequestContext& context) {
+    return c.Delete(*held, wait, context);
+  });
 }
 
-StatusOr<WriteOutcome> RunPointWrite(Collection& collection, const PointWrite& write, bool wait) {
-  VJ_RETURN_IF_ERROR(write(collection, wait));
+StatusOr<WriteOutcome> RunPointWrite(Collection& collection, const PointWrite& write, bool wait,
+                                     const RequestContext& context) {
+  VJ_RETURN_IF_ERROR(write(collection, wait, context));
   return WriteOutcome{collection.last_sequence(), wait};
 }
 
@@ -134,8 +139,9 @@ StatusOr<PointWrite> ParsePayloadWrite(const Call& call, const Collection& colle
     std::optional<std::string> key;
   };
   auto held = std::make_shared<Held>(Held{std::move(selector), std::move(payload), std::move(keys), std::move(key)});
-  return PointWrite([held, op](Collection& c, bool wait) {
-    return c.UpdatePayload(op, held->selector, std::move(held->payload), std::move(held->keys), held->key, wait);
+  return PointWrite([held, op](Collection& c, bool wait, const RequestContext& context) {
+    return c.UpdatePayload(op, held->selector, std::move(held->payload), std::move(held->keys), held->key, wait,
+                           context);
   });
 }
 
@@ -171,7 +177,9 @@ StatusOr<PointWrite> ParseUpdateVectorsWrite(const Call& call, const Collection&
   }
   VJ_RETURN_IF_ERROR(StrictMode::For(call, collection).AdmitUpsert(points.size()));
   auto held = std::make_shared<std::vector<PointInput>>(std::move(points));
-  return PointWrite([held](Collection& c, bool wait) { return c.UpdateVectors(std::move(*held), wait); });
+  return PointWrite([held](Collection& c, bool wait, const RequestContext& context) {
+    return c.UpdateVectors(std::move(*held), wait, context);
+  });
 }
 
 StatusOr<PointWrite> ParseDeleteVectorsWrite(const Call& call, const Collection& collection,
@@ -198,7 +206,9 @@ StatusOr<PointWrite> ParseDeleteVectorsWrite(const Call& call, const Collection&
     std::vector<std::string> names;
   };
   auto held = std::make_shared<Held>(Held{std::move(selector), std::move(names)});
-  return PointWrite([held](Collection& c, bool wait) { return c.DeleteVectors(held->selector, held->names, wait); });
+  return PointWrite([held](Collection& c, bool wait, const RequestContext& context) {
+    return c.DeleteVectors(held->selector, held->names, wait, context);
+  });
 }
 
 StatusOr<json::value> ApplyPointWrite(const Call& call, const PointWriteParser& parse) {
@@ -206,7 +216,7 @@ StatusOr<json::value> ApplyPointWrite(const Call& call, const PointWriteParser& 
   VJ_ASSIGN_OR_RETURN(bool wait, call.Wait());
   VJ_ASSIGN_OR_RETURN(json::object body, call.Body());
   VJ_ASSIGN_OR_RETURN(PointWrite write, parse(*collection, body));
-  VJ_ASSIGN_OR_RETURN(WriteOutcome outcome, RunPointWrite(*collection, write, wait));
+  VJ_ASSIGN_OR_RETURN(WriteOutcome outcome, RunPointWrite(*collection, write, wait, call.context));
   return json::object{{"operation_id", outcome.operation_id},
                       {"status", outcome.completed ? "completed" : "acknowledged"}};
 }

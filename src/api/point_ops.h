@@ -17,8 +17,9 @@
 
 namespace vj {
 
-// Applies a parsed write to the collection; Collection's errors (NotFound for a missing point, ...).
-using PointWrite = std::function<Status(Collection& collection, bool wait)>;
+// Applies a parsed write to the collection on behalf of the request `context`; Collection's errors
+// (NotFound for a missing point, ...).
+using PointWrite = std::function<Status(Collection& collection, bool wait, const RequestContext& context)>;
 
 // {"filter": ...} when present.
 StatusOr<std::optional<Filter>> ParseOptionalFilter(const boost::json::object& body, const RequestLimits& limits);

@@ -40,7 +40,9 @@ struct WriteOutcome {
   uint64_t operation_id = 0;  // the collection's last sequence number after the write
   bool completed = false;     // wait=true: durable; else acknowledged
 };
-[[nodiscard]] StatusOr<WriteOutcome> RunPointWrite(Collection& collection, const PointWrite& write, bool wait);
+// Applies `write` on behalf of `context` (the request's: its deadline and request id go down with it).
+[[nodiscard]] StatusOr<WriteOutcome> RunPointWrite(Collection& collection, const PointWrite& write, bool wait,
+                                                   const RequestContext& context);
 
 // Point reads -------------------------------------------------------------------------------------
 

@@ -610,7 +610,7 @@ TEST_F(WireCodecApiTest, WritesMatchTheCollection) {
   Call("PUT", "/collections/b", *ParseJson(config));
   Call("PUT", "/collections/a/points", UpsertBody(points));
   std::shared_ptr<Collection> b = Get("b");
-  ASSERT_TRUE(b->Upsert(points, true).ok());
+  ASSERT_TRUE(b->Upsert(points, true, RequestContext()).ok());
 
   auto expect_same = [&](const std::string& step) {
     ScrollRequest all;
@@ -665,7 +665,7 @@ TEST_F(WireCodecApiTest, WritesMatchTheCollection) {
     std::string method = route.substr(0, route.find(' '));
     Call(method, "/collections/a" + route.substr(route.find(' ') + 1),
          PayloadBody(w.op, w.selector, w.payload, w.keys, w.key));
-    ASSERT_TRUE(b->UpdatePayload(w.op, w.selector, w.payload, w.keys, w.key, true).ok());
+    ASSERT_TRUE(b->UpdatePayload(w.op, w.selector, w.payload, w.keys, w.key, true, RequestContext()).ok());
     expect_same(route);
   }
 
@@ -674,7 +674,7 @@ TEST_F(WireCodecApiTest, WritesMatchTheCollection) {
                                  by_filter(std::string(R"({"should": [{"has_id": [")") + kUuid +
                                            R"("]}, {"is_empty": {"key": "color"}}]})")}) {
     Call("POST", "/collections/a/points/delete", SelectorBody(s));
-    ASSERT_TRUE(b->Delete(s, true).ok());
+    ASSERT_TRUE(b->Delete(s, true, RequestContext()).ok());
     expect_same("delete");
   }
   EXPECT_LT(*b->Count(std::nullopt, true), points.size());

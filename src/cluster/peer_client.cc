@@ -40,8 +40,15 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
   std::function<bool()> abandon;
   if (unreachable_) abandon = [this, &shard] { return unreachable_(shard.url); };
   // A forwarded write or a remote shard read: a client span, whose context the peer continues (its
-  // server span is this span's child), and the request id, which the peer's logs then name too.
-  Span span = StartSpan("peer", SpanKind::kClient);
+  // server span is this span's child), and the request id, which the peer's logs then name too. A
+  // forwarded write brings its request's context; reads (whose requests carry only their Deadline,
+  // collection/requests.h) and replica-wide changes take the thread's current one, which the request
+  // pipeline sets and RunOnShardPool carries (tracing/tracer.h).
+  const RequestContext* context = forward != nullptr ? forward->context : nullptr;
+  const TraceContext& parent = context != nullptr ? context->trace : CurrentTraceContext();
+  const std::string& tracestate = context != nullptr ? context->tracestate : CurrentTracestate();
+  const std::string& request_id = context != nullptr ? context->request_id : CurrentRequestId();
+  Span span = StartSpan("peer", SpanKind::kClient, parent, /*remote=*/false, tracestate);
   if (span.recording()) {
     const std::string_view route = std::string_view(path).substr(0, path.find('?'));
     span.SetName(std::string(method) + " /internal/shards/{name}/{shard}" + std::string(route));
@@ -53,7 +60,6 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
   }
   const HttpHeaders* headers = &headers_;
   HttpHeaders extra;  // headers_ and this request's own: deadline, trace context, request id
-  const std::string& request_id = CurrentRequestId();
   std::optional<std::chrono::milliseconds> timeout;
   if (forward != nullptr || span.context().valid() || !request_id.empty()) {
     extra = headers_;
@@ -64,7 +70,7 @@ StatusOr<json::value> PeerClient::Call(std::string_view method, const PeerShard&
     }
     if (span.context().valid()) {
       extra.emplace_back("traceparent", FormatTraceparent(span.context()));
-      if (!CurrentTracestate().empty()) extra.emplace_back("tracestate", CurrentTracestate());
+      if (!tracestate.empty()) extra.emplace_back("tracestate", tracestate);
     }
     if (!request_id.empty()) extra.emplace_back("x-request-id", request_id);
     headers = &extra;

@@ -18,6 +18,7 @@
 #include "cluster/http_client.h"
 #include "collection/read_consistency.h"
 #include "collection/requests.h"
+#include "core/request_context.h"
 #include "core/status.h"
 
 namespace vj {
@@ -41,9 +42,12 @@ struct PositionRequest {
 // `timeout`. Afterwards `answered` tells whether the primary answered (an HTTP response came back,
 // whatever it said): when it did not, the write may still be on its way, and only its deadline bounds
 // when it could still be applied.
+// `context` is the client's request the write belongs to: its request id (X-Request-Id) and trace
+// context (traceparent, tracestate) go with the copy, so that the primary's logs and spans name it.
 struct ForwardAttempt {
   int64_t apply_by_unix_ms = 0;
   std::chrono::milliseconds timeout{0};
+  const RequestContext* context = nullptr;  // null: the thread's current context (tracing/tracer.h)
   bool answered = false;
 };
 

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "core/crash_point.h"
 #include "core/wall_clock.h"
@@ -25,11 +28,13 @@ bool Retryable(const Status& s) { return absl::IsUnavailable(s) && !IsFinalUnava
 
 }  // namespace
 
-Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bool wait) {
+Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bool wait,
+                          const RequestContext& context, std::string_view operation) {
   // A peer's forwarded write is held here when a test asks (the primary receiving it late).
   if (!forward_) VJ_DELAY_POINT("forwarded_write");
   using Steady = std::chrono::steady_clock;
   const ShardRouter::ForwardPolicy policy = router_.forward_policy();
+  const Deadline& deadline = context.deadline;
   const auto give_up = Steady::now() + kPrimaryWait;
   // The window of the copies sent so far (on this node's steady clock; none before the first), the
   // moment after which none of them can be ordered by a primary any more, and whether one of them got
@@ -50,7 +55,20 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
     out.ErasePayload(kWriteNotAppliedPayload);
     return out;
   };
+  // The client's deadline has passed (or is too near to forward a copy and hear back in time): Qdrant's
+  // timeout, saying what became of the write.
+  auto timed_out = [&](const Status& last) -> Status {
+    if (in_doubt) std::this_thread::sleep_until(settled);
+    std::string what = ever_in_doubt
+                           ? "a forwarded copy of this write got no answer from the shard's primary: it may have "
+                             "been applied, but it will not be any more (its deadline has passed; assuming node "
+                             "clocks drift by at most cluster.max_clock_skew_ms)"
+                           : "the write was not applied";
+    if (!last.ok()) what += " (last attempt: " + std::string(StatusMessage(last)) + ")";
+    return RequestTimeoutError(std::string(deadline.TimeoutError(operation).message()) + "; " + what);
+  };
   Status last;
+  bool last_unanswered = false;  // `last` is a copy's that got no answer
   while (true) {
     auto target = router_.WriteTarget(collection_, shard_);
     if (target.ok() && !target->has_value()) {
@@ -58,8 +76,18 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
       if (shard == nullptr) {
         return answer(absl::UnavailableError("shard " + std::to_string(shard_) + " is not open here"));
       }
-      Status applied = local(*shard);
-      if (!applied.ok()) return answer(applied);
+      // Ordered by the forwarding node's deadline (a peer's write) and by this request's own.
+      Status applied = local(*shard, EarlierUnixMs(apply_by_unix_ms_, WallClockDeadlineUnixMs(deadline)));
+      if (!applied.ok()) {
+        if (IsWriteNotApplied(applied)) {
+          spdlog::warn("request {}: shard {} of {}: {}", context.request_id, shard_, collection_,
+                       StatusMessage(applied));
+          // A client's own write that missed its deadline: Qdrant's timeout. A peer's forwarded one
+          // stays "not applied", which the forwarding node reads.
+          if (forward_ && !ever_in_doubt) return ClientWriteTimeout(applied, deadline, operation);
+        }
+        return answer(applied);
+      }
       return answer(router_.AfterLocalWrite(collection_, shard_, shard->last_sequence(), wait));
     }
     if (target.ok()) {
@@ -68,26 +96,47 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
                                       " of " + collection_);
       }
       const PeerShard& to = **target;
+      const std::optional<ClockOffset> clock = router_.PeerClockOffset(to.url);
+      const auto clock_error = std::chrono::milliseconds(clock ? clock->error_ms : 0);
       if (!window_end || Steady::now() > *window_end) {
         // A new window. Copies of the last one may still arrive until it closes: wait for that first, so
         // that copies of two windows are never appliable at once.
         if (in_doubt) std::this_thread::sleep_until(settled);
         in_doubt = false;
-        window_end = Steady::now() + policy.window;
+        auto window = std::chrono::duration_cast<Steady::duration>(policy.window);
+        if (deadline.is_set()) {
+          // Settled (window end + clock error + skew) by the client's deadline.
+          const auto left = std::chrono::duration_cast<Steady::duration>(
+              std::chrono::duration<double>(deadline.remaining_seconds()) - clock_error - policy.max_clock_skew);
+          if (left <= Steady::duration::zero()) return timed_out(last);
+          window = std::min(window, left);
+        }
+        window_end = Steady::now() + window;
         settled = *window_end;
       }
       // The deadline on the primary's wall clock: this node's, moved by the offset the prober measured
       // (unknown: none), plus what is left of the window.
-      const std::optional<ClockOffset> clock = router_.PeerClockOffset(to.url);
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*window_end - Steady::now());
       ForwardAttempt attempt;
       attempt.apply_by_unix_ms =
           WallClockUnixMs() + (clock ? clock->offset_ms : 0) + std::max<int64_t>(0, left.count());
       attempt.timeout = std::max(policy.window, kForwardAnswerTimeout);
-      settled = std::max(settled, *window_end + std::chrono::milliseconds(clock ? clock->error_ms : 0) +
-                                      policy.max_clock_skew);
+      if (deadline.is_set()) {
+        // The primary's answer is awaited until the client's deadline, not longer (rounded up: the answer
+        // must not leave before the deadline has passed).
+        attempt.timeout = std::min(attempt.timeout, std::chrono::milliseconds(static_cast<int64_t>(
+                                                        std::ceil(deadline.remaining_seconds() * 1000)) + 1));
+      }
+      attempt.context = &context;
+      settled = std::max(settled, *window_end + clock_error + policy.max_clock_skew);
       auto sequence = remote(to, &attempt);
-      if (!attempt.answered) in_doubt = ever_in_doubt = true;
+      last_unanswered = !attempt.answered;
+      if (!attempt.answered) {
+        in_doubt = ever_in_doubt = true;
+        spdlog::warn("request {}: a write forwarded to {}, the primary of shard {} of {}, got no answer ({}); "
+                     "it may have been applied until its deadline passes",
+                     context.request_id, to.url, shard_, collection_, StatusMessage(sequence.status()));
+      }
       if (sequence.ok()) {
         remote_sequence_.store(*sequence);
         return answer(absl::OkStatus());
@@ -95,7 +144,11 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
       last = sequence.status();
     } else {
       last = target.status();
+      last_unanswered = false;
     }
+    // An answer the primary gave stands (unless retrying it is what the deadline cut short); a copy
+    // without an answer, or a retry the deadline leaves no time for, ends in the timeout answer.
+    if (deadline.Expired() && (last_unanswered || Retryable(last))) return timed_out(last);
     if (!Retryable(last) || Steady::now() >= give_up) return answer(last);
     std::this_thread::sleep_for(kRetryInterval);
   }
@@ -187,12 +240,12 @@ Status RoutedShard::EveryReplica(const LocalWrite& local, const RemoteWrite& rem
   if (!forward_) {
     std::shared_ptr<Shard> shard = router_.LocalReplica(collection_, shard_);
     if (shard == nullptr) return absl::UnavailableError("shard " + std::to_string(shard_) + " is not open here");
-    return local(*shard);
+    return local(*shard, 0);
   }
   for (const std::optional<PeerShard>& replica : router_.AllReplicas(collection_, shard_)) {
     if (!replica) {
       std::shared_ptr<Shard> shard = router_.LocalReplica(collection_, shard_);
-      if (shard != nullptr) VJ_RETURN_IF_ERROR(local(*shard));
+      if (shard != nullptr) VJ_RETURN_IF_ERROR(local(*shard, 0));
     } else {
       VJ_RETURN_IF_ERROR(remote(*replica, nullptr).status());
     }
@@ -222,50 +275,52 @@ uint64_t RoutedShard::last_sequence() const {
   return shard != nullptr ? shard->last_sequence() : remote_sequence_.load();
 }
 
-Status RoutedShard::Upsert(std::vector<PointInput> points, bool wait) {
-  return Write([&](Shard& s) { return s.Upsert(points, wait, apply_by_unix_ms_); },
+Status RoutedShard::Upsert(std::vector<PointInput> points, bool wait, const RequestContext& context) {
+  return Write([&](Shard& s, int64_t apply_by) { return s.Upsert(points, wait, apply_by); },
                [&](const PeerShard& p, ForwardAttempt* f) { return router_.peers().Upsert(p, points, wait, f); },
-               wait);
+               wait, context, "Upsert");
 }
 
-Status RoutedShard::Delete(const PointSelector& selector, bool wait) {
-  return Write([&](Shard& s) { return s.Delete(selector, wait, apply_by_unix_ms_); },
+Status RoutedShard::Delete(const PointSelector& selector, bool wait, const RequestContext& context) {
+  return Write([&](Shard& s, int64_t apply_by) { return s.Delete(selector, wait, apply_by); },
                [&](const PeerShard& p, ForwardAttempt* f) { return router_.peers().Delete(p, selector, wait, f); },
-               wait);
+               wait, context, "Delete");
 }
 
 Status RoutedShard::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
-                                  std::vector<std::string> keys, std::optional<std::string> key, bool wait) {
-  return Write([&](Shard& s) { return s.UpdatePayload(op, selector, payload, keys, key, wait, apply_by_unix_ms_); },
+                                  std::vector<std::string> keys, std::optional<std::string> key, bool wait,
+                                  const RequestContext& context) {
+  return Write([&](Shard& s, int64_t apply_by) { return s.UpdatePayload(op, selector, payload, keys, key, wait, apply_by); },
                [&](const PeerShard& p, ForwardAttempt* f) {
                  return router_.peers().UpdatePayload(p, op, selector, payload, keys, key, wait, f);
                },
-               wait);
+               wait, context, "SetPayload");
 }
 
-Status RoutedShard::UpdateVectors(std::vector<PointInput> points, bool wait) {
-  return Write([&](Shard& s) { return s.UpdateVectors(points, wait, apply_by_unix_ms_); },
+Status RoutedShard::UpdateVectors(std::vector<PointInput> points, bool wait, const RequestContext& context) {
+  return Write([&](Shard& s, int64_t apply_by) { return s.UpdateVectors(points, wait, apply_by); },
                [&](const PeerShard& p, ForwardAttempt* f) { return router_.peers().UpdateVectors(p, points, wait, f); },
-               wait);
+               wait, context, "UpdateVectors");
 }
 
-Status RoutedShard::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait) {
-  return Write([&](Shard& s) { return s.DeleteVectors(selector, names, wait, apply_by_unix_ms_); },
+Status RoutedShard::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait,
+                                  const RequestContext& context) {
+  return Write([&](Shard& s, int64_t apply_by) { return s.DeleteVectors(selector, names, wait, apply_by); },
                [&](const PeerShard& p, ForwardAttempt* f) {
                  return router_.peers().DeleteVectors(p, selector, names, wait, f);
                },
-               wait);
+               wait, context, "DeleteVectors");
 }
 
 Status RoutedShard::CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait) {
-  return EveryReplica([&](Shard& s) { return s.CreatePayloadIndex(key, type, wait); },
+  return EveryReplica([&](Shard& s, int64_t) { return s.CreatePayloadIndex(key, type, wait); },
                       [&](const PeerShard& p, ForwardAttempt*) {
                         return router_.peers().CreatePayloadIndex(p, key, type, wait);
                       });
 }
 
 Status RoutedShard::DeletePayloadIndex(const std::string& key, bool wait) {
-  return EveryReplica([&](Shard& s) { return s.DeletePayloadIndex(key, wait); },
+  return EveryReplica([&](Shard& s, int64_t) { return s.DeletePayloadIndex(key, wait); },
                       [&](const PeerShard& p, ForwardAttempt*) {
                         return router_.peers().DeletePayloadIndex(p, key, wait);
                       });

@@ -34,6 +34,15 @@
 // open; once it has closed they first wait until its copies are settled, then open a new window, so
 // copies of two windows are never appliable at once, and a success answer after an unanswered copy also
 // waits for that copy's window to settle.
+// The client's deadline (RequestContext::deadline: ?timeout, else limits.default_timeout_s) bounds all of
+// this: a window never ends later than the deadline less max_clock_skew and the clock offset's error, so
+// that the answer, which waits for the window to settle, leaves by the deadline; the wait for the
+// primary's answer ends at the deadline. Past it the client gets Qdrant's timeout (408) saying whether
+// the write may have been applied (a copy got no answer: not after this answer) or was not. A local write
+// (this node is the primary) must be ordered by the deadline, else it is refused, not applied.
+// The request id and trace context of the context go with every forwarded copy (X-Request-Id,
+// traceparent), so that the primary's log lines and spans for it name the client's request; a
+// forwarded write the primary refuses, and a copy that got no answer, are logged with it.
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
@@ -116,14 +125,14 @@ class RoutedShard final : public ShardAccess {
   CollectionInfo Info() const override;
   uint64_t last_sequence() const override;
 
-  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait) override;
-  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait) override;
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait, const RequestContext& context) override;
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait, const RequestContext& context) override;
   [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                      std::vector<std::string> keys, std::optional<std::string> key,
-                                     bool wait) override;
-  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait) override;
+                                     bool wait, const RequestContext& context) override;
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait, const RequestContext& context) override;
   [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
-                                     bool wait) override;
+                                     bool wait, const RequestContext& context) override;
   // Nothing to do here: every node rebuilds its own replicas when it sees the new config in etcd
   // (ClusterNode's reconcile).
   [[nodiscard]] Status UpdateIndexConfig(const CollectionConfig&) override { return absl::OkStatus(); }
@@ -142,8 +151,9 @@ class RoutedShard final : public ShardAccess {
   [[nodiscard]] Status Flush() override;
 
  private:
-  using LocalWrite = std::function<Status(Shard&)>;
-  // `forward`: the attempt's deadline and timeout (null for changes sent to every replica).
+  // `apply_by_unix_ms`: when the write must be ordered by (0 = no limit).
+  using LocalWrite = std::function<Status(Shard&, int64_t apply_by_unix_ms)>;
+  // `forward`: the attempt's deadline, timeout and context (null for changes sent to every replica).
   using RemoteWrite = std::function<StatusOr<uint64_t>(const PeerShard&, ForwardAttempt* forward)>;
   template <typename T>
   using LocalRead = std::function<StatusOr<T>(const Shard&)>;
@@ -151,7 +161,9 @@ class RoutedShard final : public ShardAccess {
   template <typename T>
   using RemoteRead = std::function<StatusOr<T>(const PeerShard&, const PositionRequest* position)>;
 
-  Status Write(const LocalWrite& local, const RemoteWrite& remote, bool wait);
+  // `operation` names the write in a timeout answer ("Upsert", "Delete", ...).
+  Status Write(const LocalWrite& local, const RemoteWrite& remote, bool wait, const RequestContext& context,
+               std::string_view operation);
   // A read at reads_: one replica, several (ReadNewest) or the acting primary. `deadline` bounds the
   // wait for an acting primary (the request's; kPrimaryWait at most).
   template <typename T>

@@ -53,6 +53,11 @@ class TestServer {
     close(listen_fd_);
   }
   uint16_t port() const { return port_; }
+  // The request line and headers of every request, in order (the header names as the client wrote them).
+  std::vector<std::string> heads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heads_;
+  }
   int accepted() const { return accepted_.load(); }
 
  private:
@@ -101,6 +106,10 @@ class TestServer {
       size_t sp1 = head.find(' ');
       std::string target = head.substr(sp1 + 1, head.find(' ', sp1 + 1) - sp1 - 1);
       buffer.erase(0, total);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        heads_.push_back(head);
+      }
 
       Reply reply = handler_(target, body);
       std::this_thread::sleep_for(reply.delay);  // not cut short by the destructor (`parts` pauses are)
@@ -135,6 +144,7 @@ class TestServer {
   std::thread accept_thread_;
   std::mutex mu_;
   std::vector<std::thread> conn_threads_;
+  std::vector<std::string> heads_;  // guarded by mu_
 };
 
 }  // namespace vj

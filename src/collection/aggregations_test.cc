@@ -49,7 +49,7 @@ class AggregationsTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status();
     collection_ = std::move(*c);
     points_ = Points(500, 5);
-    ASSERT_TRUE(collection_->Upsert(points_, true).ok());
+    ASSERT_TRUE(collection_->Upsert(points_, true, RequestContext()).ok());
     ASSERT_TRUE(collection_->CreatePayloadIndex("rank", PayloadSchemaType::kInteger, true).ok());
     ASSERT_TRUE(collection_->CreatePayloadIndex("color", PayloadSchemaType::kKeyword, true).ok());
   }

@@ -111,8 +111,8 @@ std::vector<std::vector<PointId>> Collection::SplitIds(const std::vector<PointId
   return parts;
 }
 
-Status Collection::Upsert(std::vector<PointInput> points, bool wait) {
-  if (shards_.size() == 1) return shards_[0]->Upsert(std::move(points), wait);
+Status Collection::Upsert(std::vector<PointInput> points, bool wait, const RequestContext& context) {
+  if (shards_.size() == 1) return shards_[0]->Upsert(std::move(points), wait, context);
   std::vector<std::vector<PointInput>> parts(shards_.size());
   for (PointInput& p : points) parts[ring_->ShardOf(p.id)].push_back(std::move(p));
   // Validation happens per shard before anything is queued; validate every part first so that a bad
@@ -123,31 +123,31 @@ Status Collection::Upsert(std::vector<PointInput> points, bool wait) {
   }
   std::vector<Status> done(parts.size());
   RunOnShardPool(parts.size(), [&](size_t i) {
-    if (!parts[i].empty()) done[i] = shards_[i]->Upsert(std::move(parts[i]), wait);
+    if (!parts[i].empty()) done[i] = shards_[i]->Upsert(std::move(parts[i]), wait, context);
   });
   for (const Status& s : done) VJ_RETURN_IF_ERROR(s);
   return absl::OkStatus();
 }
 
-Status Collection::Delete(const PointSelector& selector, bool wait) {
+Status Collection::Delete(const PointSelector& selector, bool wait, const RequestContext& context) {
   if (selector.filter || shards_.size() == 1) {
-    for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->Delete(selector, wait));
+    for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->Delete(selector, wait, context));
     return absl::OkStatus();
   }
   auto parts = SplitIds(selector.ids);
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
-    VJ_RETURN_IF_ERROR(shards_[i]->Delete(PointSelector{parts[i], std::nullopt}, wait));
+    VJ_RETURN_IF_ERROR(shards_[i]->Delete(PointSelector{parts[i], std::nullopt}, wait, context));
   }
   return absl::OkStatus();
 }
 
 Status Collection::UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                  std::vector<std::string> keys, std::optional<std::string> key,
-                                 bool wait) {
+                                 bool wait, const RequestContext& context) {
   if (selector.filter || shards_.size() == 1) {
     for (const auto& shard : shards_) {
-      VJ_RETURN_IF_ERROR(shard->UpdatePayload(op, selector, payload, keys, key, wait));
+      VJ_RETURN_IF_ERROR(shard->UpdatePayload(op, selector, payload, keys, key, wait, context));
     }
     return absl::OkStatus();
   }
@@ -156,7 +156,7 @@ Status Collection::UpdatePayload(PayloadUpdate op, const PointSelector& selector
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
     VJ_RETURN_IF_ERROR(
-        shards_[i]->UpdatePayload(op, PointSelector{parts[i], std::nullopt}, payload, keys, key, wait));
+        shards_[i]->UpdatePayload(op, PointSelector{parts[i], std::nullopt}, payload, keys, key, wait, context));
   }
   return absl::OkStatus();
 }
@@ -176,10 +176,10 @@ Status Collection::CheckAllExist(const std::vector<std::vector<PointId>>& parts)
   return absl::OkStatus();
 }
 
-Status Collection::UpdateVectors(std::vector<PointInput> points, bool wait) {
+Status Collection::UpdateVectors(std::vector<PointInput> points, bool wait, const RequestContext& context) {
   const CollectionConfig cfg = config();
   for (const PointInput& p : points) VJ_RETURN_IF_ERROR(ValidateVectorUpdate(cfg, p));
-  if (shards_.size() == 1) return shards_[0]->UpdateVectors(std::move(points), wait);
+  if (shards_.size() == 1) return shards_[0]->UpdateVectors(std::move(points), wait, context);
   std::vector<std::vector<PointInput>> parts(shards_.size());
   std::vector<std::vector<PointId>> ids(shards_.size());
   for (PointInput& p : points) {
@@ -190,23 +190,24 @@ Status Collection::UpdateVectors(std::vector<PointInput> points, bool wait) {
   VJ_RETURN_IF_ERROR(CheckAllExist(ids));
   std::vector<Status> done(parts.size());
   RunOnShardPool(parts.size(), [&](size_t i) {
-    if (!parts[i].empty()) done[i] = shards_[i]->UpdateVectors(std::move(parts[i]), wait);
+    if (!parts[i].empty()) done[i] = shards_[i]->UpdateVectors(std::move(parts[i]), wait, context);
   });
   for (const Status& s : done) VJ_RETURN_IF_ERROR(s);
   return absl::OkStatus();
 }
 
-Status Collection::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait) {
+Status Collection::DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait,
+                                 const RequestContext& context) {
   VJ_RETURN_IF_ERROR(ValidateVectorNames(config(), names, "vector"));
   if (selector.filter || shards_.size() == 1) {
-    for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->DeleteVectors(selector, names, wait));
+    for (const auto& shard : shards_) VJ_RETURN_IF_ERROR(shard->DeleteVectors(selector, names, wait, context));
     return absl::OkStatus();
   }
   auto parts = SplitIds(selector.ids);
   VJ_RETURN_IF_ERROR(CheckAllExist(parts));
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
-    VJ_RETURN_IF_ERROR(shards_[i]->DeleteVectors(PointSelector{parts[i], std::nullopt}, names, wait));
+    VJ_RETURN_IF_ERROR(shards_[i]->DeleteVectors(PointSelector{parts[i], std::nullopt}, names, wait, context));
   }
   return absl::OkStatus();
 }

@@ -61,16 +61,19 @@ class Collection {
   uint64_t quarantined_records() const { return quarantined_records_; }
 
   // Writes: see Shard. With several shards a write is durable on every shard it touches when it returns
-  // with wait=true; InvalidArgument leaves nothing changed.
-  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait);
-  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait);
+  // with wait=true; InvalidArgument leaves nothing changed. `context` is the request's (ShardAccess): it
+  // goes to every shard the write touches, on the shard pool's threads too, and is read only during
+  // the call.
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait, const RequestContext& context);
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait, const RequestContext& context);
   [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                      std::vector<std::string> keys, std::optional<std::string> key,
-                                     bool wait);
+                                     bool wait, const RequestContext& context);
   // Vector edits (Shard::UpdateVectors / DeleteVectors). Every point is validated, and every explicit
   // id must exist, before any shard changes.
-  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait);
-  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait);
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait, const RequestContext& context);
+  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait,
+                                     const RequestContext& context);
   [[nodiscard]] Status CreatePayloadIndex(const std::string& key, const PayloadFieldSchema& type, bool wait);
   [[nodiscard]] Status DeletePayloadIndex(const std::string& key, bool wait);
   // Merges `update` into the stored strict_mode_config (MergeStrictModeConfig) and persists it

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "core/test_dir.h"
 
@@ -45,8 +47,8 @@ class ShardedCollectionTest : public ::testing::TestWithParam<Metric> {
     one_ = std::move(*one);
     three_ = std::move(*three);
     auto points = Points(600, 11);
-    ASSERT_TRUE(one_->Upsert(points, true).ok());
-    ASSERT_TRUE(three_->Upsert(points, true).ok());
+    ASSERT_TRUE(one_->Upsert(points, true, RequestContext()).ok());
+    ASSERT_TRUE(three_->Upsert(points, true, RequestContext()).ok());
   }
   TestDir one_dir_, three_dir_;
   std::unique_ptr<Collection> one_, three_;
@@ -90,7 +92,7 @@ TEST_P(ShardedCollectionTest, WritesReachTheOwningShards) {
   some.ids = {PointId::Num(1), PointId::Num(8), PointId::Num(15)};
   Payload patch;
   patch["x"] = 1;
-  ASSERT_TRUE(three_->UpdatePayload(PayloadUpdate::kSet, some, patch, {}, std::nullopt, true).ok());
+  ASSERT_TRUE(three_->UpdatePayload(PayloadUpdate::kSet, some, patch, {}, std::nullopt, true, RequestContext()).ok());
   Filter has_x;
   FieldCondition c;
   c.key = "x";
@@ -100,15 +102,42 @@ TEST_P(ShardedCollectionTest, WritesReachTheOwningShards) {
   EXPECT_EQ(*three_->Count(has_x, true), 3u);
   PointSelector missing = some;
   missing.ids.push_back(PointId::Num(2));  // not stored: nothing may change
-  EXPECT_EQ(three_->UpdatePayload(PayloadUpdate::kClear, missing, {}, {}, std::nullopt, true).code(),
+  EXPECT_EQ(three_->UpdatePayload(PayloadUpdate::kClear, missing, {}, {}, std::nullopt, true, RequestContext()).code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(*three_->Count(has_x, true), 3u);
   PointSelector by_filter;
   by_filter.filter = has_x;
-  ASSERT_TRUE(three_->Delete(by_filter, true).ok());
+  ASSERT_TRUE(three_->Delete(by_filter, true, RequestContext()).ok());
   EXPECT_EQ(three_->Info().points_count, 597u);
   ASSERT_TRUE(three_->CreatePayloadIndex("tag", PayloadSchemaType::kInteger, true).ok());
   EXPECT_EQ(three_->Info().payload_index_points.at("tag"), 597u);
+}
+
+// A request's context goes down to every shard a write touches: a write whose deadline passed before it
+// took its place in a shard's write order is refused with Qdrant's timeout, and nothing is written.
+TEST_P(ShardedCollectionTest, AWriteAfterItsDeadlineIsNotApplied) {
+  RequestContext late;
+  late.request_id = "req-late";
+  late.deadline = Deadline::After(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(late.deadline.Expired());
+  std::vector<PointInput> more = Points(30, 13);
+  for (size_t i = 0; i < more.size(); ++i) more[i].id = PointId::Num(100000 + i);
+  Status refused = three_->Upsert(more, true, late);
+  EXPECT_TRUE(IsRequestTimeout(refused)) << refused;
+  EXPECT_NE(refused.message().find("Timeout error: Operation 'Upsert'"), std::string_view::npos) << refused;
+  EXPECT_NE(refused.message().find("nothing was written"), std::string_view::npos) << refused;
+  PointSelector some;
+  some.ids = {PointId::Num(1), PointId::Num(8)};
+  EXPECT_TRUE(IsRequestTimeout(three_->Delete(some, true, late)));
+  EXPECT_EQ(three_->Info().points_count, 600u);
+
+  // With time left the same writes are applied.
+  RequestContext in_time;
+  in_time.deadline = Deadline::After(std::chrono::seconds(30));
+  ASSERT_TRUE(three_->Upsert(more, true, in_time).ok());
+  ASSERT_TRUE(three_->Delete(some, true, in_time).ok());
+  EXPECT_EQ(three_->Info().points_count, 628u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Metrics, ShardedCollectionTest,

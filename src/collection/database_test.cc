@@ -29,7 +29,7 @@ TEST(DatabaseTest, CreateListDeleteAndReopen) {
     PointInput p;
     p.id = PointId::Num(1);
     p.vectors[""] = {1, 2};
-    ASSERT_TRUE((*a)->Upsert({p}, true).ok());
+    ASSERT_TRUE((*a)->Upsert({p}, true, RequestContext()).ok());
     ASSERT_TRUE((*db)->DeleteCollection("b").ok());
     EXPECT_EQ((*db)->DeleteCollection("b").code(), absl::StatusCode::kNotFound);
     EXPECT_EQ((*db)->Get("b").status().code(), absl::StatusCode::kNotFound);

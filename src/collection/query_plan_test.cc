@@ -31,7 +31,7 @@ class QueryPlanTest : public ::testing::Test {
       stored_[points[i].id.num()] = points[i].vectors[""];
       NormalizeInPlace(stored_[points[i].id.num()].data(), kDim);
     }
-    ASSERT_TRUE(collection_->Upsert(points, true).ok());
+    ASSERT_TRUE(collection_->Upsert(points, true, RequestContext()).ok());
   }
 
   std::vector<float> RandomVector() {

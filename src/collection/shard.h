@@ -36,6 +36,8 @@
 #include "core/payload.h"
 #include "core/point_id.h"
 #include "core/status.h"
+#include "core/wall_clock.h"
+#include "core/write_not_applied.h"
 #include "index/filter.h"
 #include "index/payload_index.h"
 #include "index/vector_index.h"
@@ -64,27 +66,57 @@ class Shard final : public ShardAccess {
   // The sequence number of the last durable write.
   uint64_t last_sequence() const override;
 
-  // Writes. InvalidArgument (naming the point and field) leaves nothing changed.
-  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait) override;
-  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait) override;
+  // Writes. InvalidArgument (naming the point and field) leaves nothing changed. These forms have no
+  // deadline to be ordered by (tests, tools).
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait);
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait);
   // kSet merges `payload` into each point's payload (at `key` path's object when key is set); kOverwrite
   // replaces it; kDeleteKeys removes `keys`; kClear empties it.
   [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
                                      std::vector<std::string> keys, std::optional<std::string> key,
-                                     bool wait) override;
+                                     bool wait);
 
   // Replaces the vectors each point names and keeps its others and its payload (shard_vectors.cc).
   // InvalidArgument as ValidateVectorUpdate, NotFound for a point not stored: nothing changes then.
-  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait) override;
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait);
   // Removes the named vectors from the selected points; the points stay (with their payload and other
   // vectors) and searches over a removed vector skip them. InvalidArgument for a name not configured,
   // NotFound for an explicit id not stored.
   [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
-                                     bool wait) override;
+                                     bool wait);
+
+  // The writes of a request (ShardAccess): ordered by the context's deadline or refused, not applied, with
+  // Qdrant's timeout (ClientWriteTimeout).
+  [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait, const RequestContext& context) override {
+    return ClientWriteTimeout(Upsert(std::move(points), wait, WallClockDeadlineUnixMs(context.deadline)),
+                              context.deadline, "Upsert");
+  }
+  [[nodiscard]] Status Delete(const PointSelector& selector, bool wait, const RequestContext& context) override {
+    return ClientWriteTimeout(Delete(selector, wait, WallClockDeadlineUnixMs(context.deadline)), context.deadline,
+                              "Delete");
+  }
+  [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,
+                                     std::vector<std::string> keys, std::optional<std::string> key, bool wait,
+                                     const RequestContext& context) override {
+    return ClientWriteTimeout(UpdatePayload(op, selector, std::move(payload), std::move(keys), std::move(key), wait,
+                                            WallClockDeadlineUnixMs(context.deadline)),
+                              context.deadline, "SetPayload");
+  }
+  [[nodiscard]] Status UpdateVectors(std::vector<PointInput> points, bool wait,
+                                     const RequestContext& context) override {
+    return ClientWriteTimeout(UpdateVectors(std::move(points), wait, WallClockDeadlineUnixMs(context.deadline)),
+                              context.deadline, "UpdateVectors");
+  }
+  [[nodiscard]] Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names, bool wait,
+                                     const RequestContext& context) override {
+    return ClientWriteTimeout(DeleteVectors(selector, std::move(names), wait, WallClockDeadlineUnixMs(context.deadline)),
+                              context.deadline, "DeleteVectors");
+  }
 
   // The same writes, refused (Unavailable marked kWriteNotAppliedPayload, nothing changed) unless they
   // are ordered by the wall-clock time `apply_by_unix_ms` (0 = no limit): a write a peer forwarded to
-  // this shard's primary (WriteQueue::Push checks it when the write takes its place in the order).
+  // this shard's primary, or a client's write with a deadline (WriteQueue::Push checks it when the write
+  // takes its place in the order).
   [[nodiscard]] Status Upsert(std::vector<PointInput> points, bool wait, int64_t apply_by_unix_ms);
   [[nodiscard]] Status Delete(const PointSelector& selector, bool wait, int64_t apply_by_unix_ms);
   [[nodiscard]] Status UpdatePayload(PayloadUpdate op, const PointSelector& selector, Payload payload,

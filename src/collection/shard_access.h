@@ -2,6 +2,10 @@
 // Shard (collection/shard.h) serves them from local storage; in cluster mode a routed shard
 // (cluster/routed_shard.h) sends writes to the shard's primary and reads to one of its replicas, which
 // may be on other nodes. Semantics of each method are Shard's.
+// Point writes take the request's context (core/request_context.h), by const reference and only for the
+// call: its deadline is when the write must have taken its place in the shard's write order (after it
+// the write is refused, not applied: IsWriteNotApplied), and bounds the wait for a primary elsewhere;
+// its request id and trace context go with the write to the node that applies it, and name it in logs.
 // Thread-safety: implementations are safe to call concurrently.
 #pragma once
 
@@ -11,6 +15,7 @@
 #include <vector>
 
 #include "collection/requests.h"
+#include "core/request_context.h"
 #include "core/status.h"
 
 namespace vj {
@@ -22,14 +27,16 @@ class ShardAccess {
   virtual CollectionInfo Info() const = 0;
   virtual uint64_t last_sequence() const = 0;
 
-  [[nodiscard]] virtual Status Upsert(std::vector<PointInput> points, bool wait) = 0;
-  [[nodiscard]] virtual Status Delete(const PointSelector& selector, bool wait) = 0;
+  [[nodiscard]] virtual Status Upsert(std::vector<PointInput> points, bool wait, const RequestContext& context) = 0;
+  [[nodiscard]] virtual Status Delete(const PointSelector& selector, bool wait, const RequestContext& context) = 0;
   [[nodiscard]] virtual Status UpdatePayload(PayloadUpdate op, const PointSelector& selector,
                                              Payload payload, std::vector<std::string> keys,
-                                             std::optional<std::string> key, bool wait) = 0;
-  [[nodiscard]] virtual Status UpdateVectors(std::vector<PointInput> points, bool wait) = 0;
+                                             std::optional<std::string> key, bool wait,
+                                             const RequestContext& context) = 0;
+  [[nodiscard]] virtual Status UpdateVectors(std::vector<PointInput> points, bool wait,
+                                             const RequestContext& context) = 0;
   [[nodiscard]] virtual Status DeleteVectors(const PointSelector& selector, std::vector<std::string> names,
-                                             bool wait) = 0;
+                                             bool wait, const RequestContext& context) = 0;
   // Rebuilds the vector indexes with `config`'s HNSW and quantization settings when they differ from the
   // ones in use, in the background (Shard::UpdateIndexConfig).
   [[nodiscard]] virtual Status UpdateIndexConfig(const CollectionConfig& config) = 0;

@@ -216,7 +216,7 @@ TEST(CollectionVectorsTest, MultiShardUpdateChecksEveryIdFirst) {
   config.shard_number = 3;
   auto c = Collection::Open("c", dir.path(), config, CollectionOptions{});
   ASSERT_TRUE(c.ok());
-  ASSERT_TRUE((*c)->Upsert(Points(30), true).ok());
+  ASSERT_TRUE((*c)->Upsert(Points(30), true, RequestContext()).ok());
   const uint64_t before = (*c)->last_sequence();
   std::vector<PointInput> updates;
   for (uint64_t i = 1; i <= 31; ++i) {  // 31 does not exist
@@ -225,17 +225,17 @@ TEST(CollectionVectorsTest, MultiShardUpdateChecksEveryIdFirst) {
     p.vectors["b"] = {5, 5};
     updates.push_back(p);
   }
-  EXPECT_EQ((*c)->UpdateVectors(updates, true).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*c)->UpdateVectors(updates, true, RequestContext()).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ((*c)->last_sequence(), before);
   updates.pop_back();
-  ASSERT_TRUE((*c)->UpdateVectors(updates, true).ok());
+  ASSERT_TRUE((*c)->UpdateVectors(updates, true, RequestContext()).ok());
   auto got = (*c)->Retrieve({PointId::Num(17)}, {}, {true, {}});
   ASSERT_TRUE(got.ok() && got->size() == 1);
   EXPECT_EQ((*got)[0].vectors.at("b"), (std::vector<float>{5, 5}));
   EXPECT_EQ((*got)[0].vectors.at("a"), (std::vector<float>{17, 0}));
-  EXPECT_EQ((*c)->DeleteVectors(PointSelector{{PointId::Num(1), PointId::Num(99)}, std::nullopt}, {"a"}, true).code(),
+  EXPECT_EQ((*c)->DeleteVectors(PointSelector{{PointId::Num(1), PointId::Num(99)}, std::nullopt}, {"a"}, true, RequestContext()).code(),
             absl::StatusCode::kNotFound);
-  ASSERT_TRUE((*c)->DeleteVectors(PointSelector{{PointId::Num(1), PointId::Num(2)}, std::nullopt}, {"a"}, true).ok());
+  ASSERT_TRUE((*c)->DeleteVectors(PointSelector{{PointId::Num(1), PointId::Num(2)}, std::nullopt}, {"a"}, true, RequestContext()).ok());
   EXPECT_EQ((*c)->Count(std::nullopt, true).value(), 30u);
 }
 

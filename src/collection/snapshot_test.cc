@@ -139,7 +139,7 @@ TEST(SnapshotStoreTest, SnapshotRecoversIntoAnotherCollectionAndCorruptionChange
   auto db = Database::Open(options);
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE((*db)->CreateCollection("a", Config(3)).ok());
-  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(0, 100), true).ok());
+  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(0, 100), true, RequestContext()).ok());
   SnapshotStore store(**db, {});
   auto info = store.Create("a");
   ASSERT_TRUE(info.ok()) << info.status();
@@ -148,7 +148,7 @@ TEST(SnapshotStoreTest, SnapshotRecoversIntoAnotherCollectionAndCorruptionChange
   ASSERT_TRUE(store.Find("a", info->name, &path).ok());
   EXPECT_EQ(*info->checksum, *Sha256OfFile(path));
   // Writes after the snapshot are not in it.
-  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(100, 150), true).ok());
+  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(100, 150), true, RequestContext()).ok());
 
   Status recovered = store.RecoverFromLocation("b", "file://" + path, info->checksum);
   ASSERT_TRUE(recovered.ok()) << recovered;
@@ -161,7 +161,7 @@ TEST(SnapshotStoreTest, SnapshotRecoversIntoAnotherCollectionAndCorruptionChange
   EXPECT_EQ((*(*db)->Get("a"))->Info().points_count, 100u);
 
   // A wrong checksum, a truncated and a corrupt archive: refused, "b" unchanged.
-  ASSERT_TRUE((*(*db)->Get("b"))->Upsert(Points(500, 510), true).ok());
+  ASSERT_TRUE((*(*db)->Get("b"))->Upsert(Points(500, 510), true, RequestContext()).ok());
   EXPECT_EQ(store.RecoverFromLocation("b", "file://" + path, std::string(64, '0')).code(),
             absl::StatusCode::kInvalidArgument);
   const std::string bytes = ReadText(path);
@@ -199,9 +199,9 @@ TEST(SnapshotStoreTest, ReplacementIsAtomicForConcurrentReaders) {
   auto db = Database::Open(options);
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE((*db)->CreateCollection("src", Config(2)).ok());
-  ASSERT_TRUE((*(*db)->Get("src"))->Upsert(Points(0, 300), true).ok());
+  ASSERT_TRUE((*(*db)->Get("src"))->Upsert(Points(0, 300), true, RequestContext()).ok());
   ASSERT_TRUE((*db)->CreateCollection("live", Config(1)).ok());
-  ASSERT_TRUE((*(*db)->Get("live"))->Upsert(Points(0, 10), true).ok());
+  ASSERT_TRUE((*(*db)->Get("live"))->Upsert(Points(0, 10), true, RequestContext()).ok());
   SnapshotStore store(**db, {});
   auto info = store.Create("src");
   ASSERT_TRUE(info.ok()) << info.status();
@@ -256,7 +256,7 @@ TEST(SnapshotStoreTest, FullSnapshotNestsEveryCollectionAndLeftoversAreRemoved) 
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE((*db)->CreateCollection("a", Config(1)).ok());
   ASSERT_TRUE((*db)->CreateCollection("b", Config(2)).ok());
-  ASSERT_TRUE((*(*db)->Get("b"))->Upsert(Points(0, 10), true).ok());
+  ASSERT_TRUE((*(*db)->Get("b"))->Upsert(Points(0, 10), true, RequestContext()).ok());
   {
     SnapshotStore store(**db, {});
     auto full = store.CreateFull();

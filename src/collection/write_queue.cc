@@ -100,10 +100,10 @@ StatusOr<std::future<Status>> WriteQueue::Push(std::unique_ptr<WriteRequest> req
   }
   if (closed_) return absl::UnavailableError("collection is closing");
   if (const int64_t now = WallClockUnixMs(); !WithinApplyBy(request->apply_by_unix_ms, now)) {
-    return WriteNotApplied("the forwarded write reached the shard's primary " +
+    return WriteNotApplied("the write reached the shard's write order " +
                            std::to_string(now - request->apply_by_unix_ms) +
-                           " ms after its deadline (the forwarding node has given up on it, or is about to): "
-                           "refused, nothing was written");
+                           " ms after its deadline (the client's timeout, or the forwarding node's deadline: "
+                           "the sender has given up on it, or is about to): refused, nothing was written");
   }
   std::future<Status> done = request->done.get_future();
   queue_.push_back({std::move(request), mutations, bytes});  // counted only once it is queued

@@ -33,7 +33,7 @@ class PointsService final : public qdrant::Points::Service {
                                               PointsFromProto(request->points(), call.limits()));
                           VJ_ASSIGN_OR_RETURN(PointWrite write, PrepareUpsert(call, *collection, std::move(points)));
                           VJ_ASSIGN_OR_RETURN(WriteOutcome outcome,
-                                              RunPointWrite(*collection, write, request->wait()));
+                                              RunPointWrite(*collection, write, request->wait(), call.context));
                           SetUpdateResult(outcome, response->mutable_result());
                           response->set_time(SecondsSince(start));
                           return absl::OkStatus();
@@ -58,7 +58,7 @@ class PointsService final : public qdrant::Points::Service {
             return absl::InvalidArgumentError("points: expected a list of ids or a filter");
           }
           VJ_ASSIGN_OR_RETURN(PointWrite write, PrepareDelete(call, *collection, std::move(selector)));
-          VJ_ASSIGN_OR_RETURN(WriteOutcome outcome, RunPointWrite(*collection, write, request->wait()));
+          VJ_ASSIGN_OR_RETURN(WriteOutcome outcome, RunPointWrite(*collection, write, request->wait(), call.context));
           SetUpdateResult(outcome, response->mutable_result());
           response->set_time(SecondsSince(start));
           return absl::OkStatus();

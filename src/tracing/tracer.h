@@ -5,9 +5,11 @@
 // (tracing/span_exporter.h), which drops rather than blocks when its queue is full.
 //
 // The current span travels two ways: in RequestContext::trace (explicitly, across layers and to
-// peers) and as the thread's current context (ScopedTraceContext), which lower layers that do not
-// take a RequestContext (collection/, cluster/) read; RunOnShardPool carries it to its pool threads.
-// Peer requests send CurrentTraceparent() as their traceparent header.
+// peers: point writes take the context down to the forwarded copy, cluster/routed_shard.h) and as the
+// thread's current context (ScopedTraceContext). The thread's context is kept only where no
+// RequestContext reaches: reads below api/ (their request structs carry only a Deadline,
+// collection/requests.h), the shard's own spans (Shard::Submit, shard_read.cc), and log lines (the %&
+// flag of the log pattern, tools/main.cc); RunOnShardPool carries it to its pool threads.
 //
 // Thread-safety: all functions may be called from any thread. InstallTracer/UninstallTracer are for
 // start-up and shutdown: the installed Tracer must outlive every span started while it was installed.
