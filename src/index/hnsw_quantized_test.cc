@@ -249,7 +249,9 @@ std::unique_ptr<VectorIndex> BuildRanges(Metric metric, Sq8Ranges ranges, const 
 
 TEST(HnswQuantizedTest, PerDimensionRangesLiftTheRecallCeilingOfOneGlobalRange) {
   const auto base = AnisotropicVectors(kN, 11), queries = AnisotropicVectors(100, 12);
-  for (Metric metric : {Metric::kEuclid, Metric::kDot}) {
+  // L2 only: under Dot (and Cosine, whose normalisation leaves the same shape) the offset dimensions'
+  // noise, times 400, dominates every product, and one range that spans them keeps it.
+  for (Metric metric : {Metric::kEuclid}) {
     SCOPED_TRACE(MetricName(metric));
     auto exact = Build(metric, Quantization::kNone, base);
     SearchParams p{.k = kK, .ef = 256, .oversampling = 2.0f};
