@@ -66,7 +66,7 @@ def table(runs):
                 names.append(variant(r))
     out = ["| engine | " + " | ".join(f"QPS @{t:.2f} (x hnswlib)" for t in TARGETS) +
            f" | 2-thread QPS @0.95 | dist/query @0.95 (x hnswlib) | max recall | bytes/vector | build s |",
-           "|---" * 8 + "|"]
+           "|---" * 9 + "|"]
     for name in names:
         cells = []
         for t in TARGETS:
