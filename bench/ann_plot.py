@@ -112,7 +112,7 @@ def plot(runs, png, title):
                     f.write(f"{med([p[0] for p in points])} {med([p[1] for p in points])} {ef}\n")
             plots.append(f"'{data}' using 1:2 with linespoints title '{name}'")
         script = "\n".join([
-            "set terminal png size 1000,640",
+            "set terminal png size 1000,640 noenhanced",
             f"set output '{png}'",
             f"set title '{title}'",
             "set xlabel 'recall@10'",
