@@ -24,6 +24,9 @@ struct AnnOptions {
   size_t max_queries = 0;  // 0 = all
   size_t max_base = 0;     // 0 = all (ground truth must then be recomputed: see filtered mode)
   bool json = false;
+  std::string metric = "l2";  // l2, cosine (base and queries normalised first) or dot
+  float oversampling = 2.0f;
+  size_t search_threads = 2;  // > 1: also a throughput pass with this many threads
   // Filtered mode (VJVector only) when non-empty: fractions of points a filter matches.
   std::vector<double> filter_selectivity;
   std::string labels;  // optional: one label per base vector (IDX1 .gz from dataset-fashion-mnist)

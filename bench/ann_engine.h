@@ -19,6 +19,12 @@ struct EngineParams {
   // vector_dir), "binary" (searched with oversampling kBinaryOversampling).
   std::string quantization = "none";
   std::string vector_dir = ".";
+  // "l2", "cosine" (base and queries arrive normalised: hnswlib and FAISS then rank by inner product)
+  // or "dot".
+  std::string metric = "l2";
+  // VJVector with codes: re-rank max(k, k * oversampling) candidates with floats (the server's default
+  // is 2; binary uses kBinaryOversampling unless this is larger).
+  float oversampling = 2.0f;
 };
 
 inline constexpr float kBinaryOversampling = 10.0f;
@@ -36,6 +42,13 @@ class AnnEngine {
   virtual void SetEf(size_t ef) = 0;
   // Writes the ids of the k nearest to query into out (resized to k); single-threaded.
   virtual void Search(const float* query, size_t k, std::vector<int64_t>& out) = 0;
+  // Counting mode for an untimed pass: while on, the engine counts the distance evaluations its
+  // searches make (graph walk and re-ranking). distance_count() is the total since it was turned on,
+  // or -1 when the engine cannot count.
+  virtual void CountDistances(bool on) {}
+  // Whether Search may be called from several threads at once (the throughput pass).
+  virtual bool concurrent_search() const { return true; }
+  virtual double distance_count() const { return -1; }
   // Index bytes per vector by the engine's own accounting of its structures; the harness also
   // measures the heap the build left allocated, which catches what such accounting misses.
   virtual double bytes_per_vector() const = 0;

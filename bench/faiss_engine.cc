@@ -15,7 +15,9 @@ class FaissHnswEngine : public AnnEngine {
 
   void Build(const Matrix<float>& base) override {
     omp_set_num_threads(static_cast<int>(params_.threads));
-    index_ = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(base.dim), static_cast<int>(params_.m));
+    index_ = std::make_unique<faiss::IndexHNSWFlat>(
+        static_cast<int>(base.dim), static_cast<int>(params_.m),
+        params_.metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT);
     index_->hnsw.efConstruction = static_cast<int>(params_.ef_construction);
     index_->add(static_cast<faiss::Index::idx_t>(base.rows), base.data.data());
     n_ = base.rows;
@@ -28,6 +30,7 @@ class FaissHnswEngine : public AnnEngine {
     index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances_.data(), out.data());
   }
   // Flat vector storage plus the neighbour table (offsets, levels, neighbours).
+  bool concurrent_search() const override { return false; }  // distances_ is shared
   double bytes_per_vector() const override {
     const auto& h = index_->hnsw;
     double bytes = static_cast<double>(n_) * index_->d * sizeof(float);
@@ -49,7 +52,8 @@ class FaissFlatEngine : public AnnEngine {
   std::string name() const override { return "faiss-flat"; }
 
   void Build(const Matrix<float>& base) override {
-    index_ = std::make_unique<faiss::IndexFlatL2>(static_cast<int>(base.dim));
+    index_ = std::make_unique<faiss::IndexFlat>(
+        static_cast<int>(base.dim), params_.metric == "l2" ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT);
     index_->add(static_cast<faiss::Index::idx_t>(base.rows), base.data.data());
     omp_set_num_threads(1);
   }
@@ -60,11 +64,12 @@ class FaissFlatEngine : public AnnEngine {
     distances_.resize(k);
     index_->search(1, query, static_cast<faiss::Index::idx_t>(k), distances_.data(), out.data());
   }
+  bool concurrent_search() const override { return false; }
   double bytes_per_vector() const override { return static_cast<double>(index_->d) * sizeof(float); }
 
  private:
   EngineParams params_;
-  std::unique_ptr<faiss::IndexFlatL2> index_;
+  std::unique_ptr<faiss::IndexFlat> index_;
   std::vector<float> distances_;
 };
 

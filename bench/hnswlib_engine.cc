@@ -3,6 +3,7 @@
 // beating a handicapped peer proves nothing.
 #include <hnswlib/hnswlib.h>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -12,13 +13,29 @@
 namespace vj::bench {
 namespace {
 
+// The counting pass swaps the index's distance function for this wrapper, which counts every call.
+struct CountingParam {
+  hnswlib::DISTFUNC<float> inner;
+  void* inner_param;
+  std::atomic<uint64_t>* count;
+};
+float CountingDistance(const void* a, const void* b, const void* param) {
+  const auto* p = static_cast<const CountingParam*>(param);
+  p->count->fetch_add(1, std::memory_order_relaxed);
+  return p->inner(a, b, p->inner_param);
+}
+
 class HnswlibEngine : public AnnEngine {
  public:
   explicit HnswlibEngine(const EngineParams& p) : params_(p) {}
   std::string name() const override { return "hnswlib"; }
 
   void Build(const Matrix<float>& base) override {
-    space_ = std::make_unique<hnswlib::L2Space>(base.dim);
+    if (params_.metric == "l2") {
+      space_ = std::make_unique<hnswlib::L2Space>(base.dim);
+    } else {
+      space_ = std::make_unique<hnswlib::InnerProductSpace>(base.dim);
+    }
     index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), base.rows, params_.m,
                                                                 params_.ef_construction, 100);
     n_ = base.rows;
@@ -31,6 +48,18 @@ class HnswlibEngine : public AnnEngine {
     for (auto& th : threads) th.join();
   }
   void SetEf(size_t ef) override { index_->setEf(ef); }
+  void CountDistances(bool on) override {
+    count_.store(0);
+    if (on) {
+      counting_ = {index_->fstdistfunc_, index_->dist_func_param_, &count_};
+      index_->fstdistfunc_ = CountingDistance;
+      index_->dist_func_param_ = &counting_;
+    } else if (index_->fstdistfunc_ == CountingDistance) {
+      index_->fstdistfunc_ = counting_.inner;
+      index_->dist_func_param_ = counting_.inner_param;
+    }
+  }
+  double distance_count() const override { return static_cast<double>(count_.load()); }
   void Search(const float* query, size_t k, std::vector<int64_t>& out) override {
     auto result = index_->searchKnn(query, k);
     out.assign(result.size(), -1);
@@ -61,7 +90,9 @@ class HnswlibEngine : public AnnEngine {
  private:
   EngineParams params_;
   size_t n_ = 0;
-  std::unique_ptr<hnswlib::L2Space> space_;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
+  CountingParam counting_{};
+  std::atomic<uint64_t> count_{0};
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
 };
 

@@ -49,7 +49,13 @@ int main(int argc, char** argv) {
   ann_cmd->add_option("--ef", ef_list, "search breadths, comma-separated (default 10,16,32,64,128,256,512)");
   ann_cmd->add_option("--engines", engines, "vjvector,hnswlib,faiss-hnsw,faiss-flat (default: the first three)");
   ann_cmd->add_option("--quantization", quantization,
-                      "VJVector variants, comma-separated: none, sq8, sq8-disk, binary");
+                      "VJVector variants, comma-separated: none, sq8 (ranges auto), sq8-global, sq8-dim, "
+                      "sq8-disk, binary");
+  ann_cmd->add_option("--metric", ann.metric, "l2 (default), cosine (vectors normalised first) or dot");
+  ann_cmd->add_option("--oversampling", ann.oversampling,
+                      "VJVector on codes: re-rank k * this with floats (default 2, as the server)");
+  ann_cmd->add_option("--search-threads", ann.search_threads,
+                      "also measure throughput with this many search threads (default 2; 1 = skip)");
   ann_cmd->add_option("--vector-dir", ann.vector_dir, "sq8-disk: directory of its vector file (default .)");
   ann_cmd->add_option("--threads", ann.threads, "build threads");
   ann_cmd->add_option("--max-queries", ann.max_queries, "use only the first N queries");
@@ -89,10 +95,13 @@ int main(int argc, char** argv) {
     if (!engines.empty()) ann.engines = ParseList<std::string>(engines);
     ann.quantization = ParseList<std::string>(quantization);
     for (const std::string& q : ann.quantization) {
-      if (q != "none" && q != "sq8" && q != "sq8-disk" && q != "binary") {
-        return Finish(
-            absl::InvalidArgumentError("--quantization " + q + ": expected none, sq8, sq8-disk or binary"));
+      if (q != "none" && q != "sq8" && q != "sq8-global" && q != "sq8-dim" && q != "sq8-disk" && q != "binary") {
+        return Finish(absl::InvalidArgumentError(
+            "--quantization " + q + ": expected none, sq8, sq8-global, sq8-dim, sq8-disk or binary"));
       }
+    }
+    if (ann.metric != "l2" && ann.metric != "cosine" && ann.metric != "dot") {
+      return Finish(absl::InvalidArgumentError("--metric " + ann.metric + ": expected l2, cosine or dot"));
     }
     if (!selectivity.empty()) {
       ann.filter_selectivity = ParseList<double>(selectivity);

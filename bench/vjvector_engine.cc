@@ -1,6 +1,7 @@
 // VJVector's own HNSW index as a benchmark engine.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -19,6 +20,8 @@ class VjvectorEngine : public AnnEngine {
     const std::string& q = params_.quantization;
     if (q == "sq8-disk") return ",\"quantization\":\"sq8\",\"vectors_on_disk\":true";
     if (q == "binary") return ",\"quantization\":\"binary\",\"oversampling\":10";
+    if (q == "sq8-global") return ",\"quantization\":\"sq8\",\"ranges\":\"global\"";
+    if (q == "sq8-dim") return ",\"quantization\":\"sq8\",\"ranges\":\"per_dimension\"";
     return q == "none" ? "" : ",\"quantization\":\"" + q + "\"";
   }
 
@@ -27,13 +30,20 @@ class VjvectorEngine : public AnnEngine {
     h.m = params_.m;
     h.ef_construct = params_.ef_construction;
     const std::string& q = params_.quantization;
-    if (q == "sq8" || q == "sq8-disk") h.quantization = Quantization::kScalarInt8;
+    if (q == "sq8" || q == "sq8-disk" || q == "sq8-global" || q == "sq8-dim") {
+      h.quantization = Quantization::kScalarInt8;
+    }
+    if (q == "sq8-global") h.sq8_ranges = Sq8Ranges::kGlobal;
+    if (q == "sq8-dim") h.sq8_ranges = Sq8Ranges::kPerDimension;
     if (q == "binary") h.quantization = Quantization::kBinary;
     if (q == "sq8-disk") {
       h.vectors_on_disk = true;
       h.storage_path = params_.vector_dir + "/vjvector-bench-" + std::to_string(::getpid()) + ".vectors";
     }
-    StatusOr<std::unique_ptr<VectorIndex>> index = CreateHnswIndex(base.dim, Metric::kEuclid, h);
+    const Metric metric = params_.metric == "cosine" ? Metric::kCosine
+                          : params_.metric == "dot"  ? Metric::kDot
+                                                     : Metric::kEuclid;
+    StatusOr<std::unique_ptr<VectorIndex>> index = CreateHnswIndex(base.dim, metric, h);
     if (!index.ok()) {
       std::fprintf(stderr, "vjvector-bench: %s\n", std::string(index.status().message()).c_str());
       std::exit(1);
@@ -53,8 +63,12 @@ class VjvectorEngine : public AnnEngine {
     SearchParams p;
     p.k = k;
     p.ef = ef_;
-    if (params_.quantization == "binary") p.oversampling = kBinaryOversampling;
+    p.oversampling = params_.oversampling;
+    if (params_.quantization == "binary") p.oversampling = std::max(kBinaryOversampling, p.oversampling);
+    SearchStats stats;
+    if (counting_) p.stats = &stats;
     std::vector<Neighbor> found = index_->Search(query, p, IdFilter());
+    if (counting_) distances_ += static_cast<double>(stats.scored + stats.reranked);
     out.resize(found.size());
     for (size_t i = 0; i < found.size(); ++i) out[i] = found[i].id;
   }
@@ -62,12 +76,19 @@ class VjvectorEngine : public AnnEngine {
   double bytes_per_vector() const override {
     return static_cast<double>(index_->memory_bytes()) / static_cast<double>(n_);
   }
+  void CountDistances(bool on) override {
+    counting_ = on;
+    distances_ = 0;
+  }
+  double distance_count() const override { return distances_; }
   VectorIndex& index() { return *index_; }
 
  private:
   EngineParams params_;
   size_t n_ = 0;
   size_t ef_ = 64;
+  bool counting_ = false;
+  double distances_ = 0;
   std::unique_ptr<VectorIndex> index_;
 };
 

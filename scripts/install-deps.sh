@@ -14,7 +14,10 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   prometheus curl etcd-server haproxy nodejs
   libhnswlib-dev libfaiss-dev libomp-dev libblas-dev liblapack-dev zlib1g-dev
+  gnuplot-nox
 )
+# gnuplot-nox: bench/ann_plot.py draws the recall/QPS plot of docs/benchmarks.md (PNG, no X11; smaller
+# than python3-matplotlib). Nothing in `make test` uses it.
 # Only `make test` needs these (the server's image does not): clang and its sanitizer and libFuzzer
 # runtimes for the fuzz targets, RocksDB's ldb for the quarantine test, iptables and libfaketime for the
 # cluster fault test (tests/faults: partitions and clock skew), chromium for the web console's browser

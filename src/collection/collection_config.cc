@@ -71,7 +71,7 @@ StatusOr<QuantizationConfig> ParseQuantization(const json::value& v, const std::
   const std::string inner = where + "." + std::string(kind);
   VJ_ASSIGN_OR_RETURN(const json::object* params, ReadObject(body, inner));
   if (kind == "scalar") {
-    VJ_RETURN_IF_ERROR(CheckKnownFields(*params, {"type", "quantile", "always_ram"}, inner));
+    VJ_RETURN_IF_ERROR(CheckKnownFields(*params, {"type", "quantile", "always_ram", "ranges"}, inner));
     const json::value* type = FindField(*params, "type");
     if (type == nullptr) return absl::InvalidArgumentError(inner + ".type: missing");
     VJ_ASSIGN_OR_RETURN(std::string type_name, ReadString(*type, inner + ".type"));
@@ -82,6 +82,18 @@ StatusOr<QuantizationConfig> ParseQuantization(const json::value& v, const std::
         return absl::InvalidArgumentError(inner + ".quantile: must be between 0.5 and 1");
       }
       config.quantile = static_cast<float>(quantile);
+    }
+    if (const json::value* r = FindField(*params, "ranges")) {
+      VJ_ASSIGN_OR_RETURN(std::string ranges, ReadString(*r, inner + ".ranges"));
+      if (ranges == "auto") {
+        config.ranges = Sq8Ranges::kAuto;
+      } else if (ranges == "global") {
+        config.ranges = Sq8Ranges::kGlobal;
+      } else if (ranges == "per_dimension") {
+        config.ranges = Sq8Ranges::kPerDimension;
+      } else {
+        return absl::InvalidArgumentError(inner + ".ranges: expected \"auto\", \"global\" or \"per_dimension\"");
+      }
     }
   } else if (kind == "binary") {
     config.kind = QuantizationConfig::Kind::kBinary;
@@ -103,9 +115,10 @@ json::value QuantizationToJson(const std::optional<QuantizationConfig>& q) {
   if (q->kind == QuantizationConfig::Kind::kBinary) {
     return json::object{{"binary", json::object{{"always_ram", q->always_ram}}}};
   }
-  return json::object{{"scalar", json::object{{"type", "int8"},
-                                              {"quantile", q->quantile},
-                                              {"always_ram", q->always_ram}}}};
+  json::object scalar{{"type", "int8"}, {"quantile", q->quantile}, {"always_ram", q->always_ram}};
+  if (q->ranges == Sq8Ranges::kGlobal) scalar["ranges"] = "global";
+  if (q->ranges == Sq8Ranges::kPerDimension) scalar["ranges"] = "per_dimension";
+  return json::object{{"scalar", std::move(scalar)}};
 }
 
 StatusOr<VectorParams> ParseVectorParams(const json::value& v, const std::string& where,

@@ -18,11 +18,13 @@
 namespace vj {
 
 // Qdrant's quantization_config: {"scalar": {"type": "int8", "quantile", "always_ram"}} or
-// {"binary": {"always_ram"}}.
+// {"binary": {"always_ram"}}. VJVector extension: scalar "ranges": "auto" (default; written back only
+// when not auto), "global" or "per_dimension" (index/vector_index.h Sq8Ranges).
 struct QuantizationConfig {
   enum class Kind { kScalarInt8, kBinary };
   Kind kind = Kind::kScalarInt8;
   float quantile = 1.0f;  // 1.0 = the full value range (lossless for integer data in 0..255)
+  Sq8Ranges ranges = Sq8Ranges::kAuto;
   bool always_ram = false;
 };
 

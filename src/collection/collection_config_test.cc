@@ -94,6 +94,28 @@ TEST(CollectionConfigTest, Quantization) {
             boost::json::serialize(CollectionConfigToJson(*config)));
 }
 
+TEST(CollectionConfigTest, ScalarRangesExtension) {
+  auto config = Parse(R"({"vectors": {"a": {"size": 3, "distance": "Dot",
+                                            "quantization_config": {"scalar": {"type": "int8", "ranges": "global"}}},
+                                      "b": {"size": 3, "distance": "Dot"}},
+                          "quantization_config": {"scalar": {"type": "int8"}}})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->EffectiveQuantization("a")->ranges, Sq8Ranges::kGlobal);
+  EXPECT_EQ(config->EffectiveQuantization("b")->ranges, Sq8Ranges::kAuto);
+  // Written back only when not the default, so configs stored before the extension read the same.
+  const std::string json = boost::json::serialize(CollectionConfigToJson(*config));
+  EXPECT_NE(json.find("\"ranges\":\"global\""), std::string::npos) << json;
+  EXPECT_EQ(json.find("auto"), std::string::npos) << json;
+  auto round_trip = ParseCollectionConfig(CollectionConfigToJson(*config));
+  ASSERT_TRUE(round_trip.ok()) << round_trip.status();
+  EXPECT_EQ(round_trip->EffectiveQuantization("a")->ranges, Sq8Ranges::kGlobal);
+  auto bad = Parse(R"({"vectors": {"size": 3, "distance": "Dot"},
+                       "quantization_config": {"scalar": {"type": "int8", "ranges": "pca"}}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("quantization_config.scalar.ranges"), std::string::npos)
+      << bad.status();
+}
+
 TEST(CollectionConfigTest, SaveAndLoadRoundTrip) {
   TestDir dir;
   auto config = Parse(R"({"vectors": {"a": {"size": 3, "distance": "Manhattan"}}, "shard_number": 2})");

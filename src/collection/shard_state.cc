@@ -8,6 +8,7 @@ HnswParams ShardState::IndexParamsFor(const std::string& vector_name) const {
     hnsw.quantization = q->kind == QuantizationConfig::Kind::kBinary ? Quantization::kBinary
                                                                        : Quantization::kScalarInt8;
     hnsw.quantile = q->quantile;
+    hnsw.sq8_ranges = q->ranges;
   }
   return hnsw;
 }

@@ -15,6 +15,10 @@ using CodeDistanceFn = uint32_t (*)(const uint8_t* a, const uint8_t* b, size_t d
 // sum a_i * b_i with b signed: SQ8 compares a stored code with the query's code shifted by -128, the
 // form of AVX-512 VNNI's vpdpbusd (unsigned x signed bytes), which needs no widening.
 using CodeDotSignedFn = int32_t (*)(const uint8_t* a, const int8_t* b, size_t dim);
+// Both sum a_i * b_i and sum a_i * c_i (b, c signed) in one pass over a: per-dimension SQ8 splits its
+// query into a high and a low signed byte per dimension (index/scalar_quantizer.h).
+using CodeDotSigned2Fn = void (*)(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim,
+                                  int32_t out[2]);
 
 struct CodeKernels {
   CodeDistanceFn l2_sqr;         // sum (a_i - b_i)^2
@@ -22,6 +26,7 @@ struct CodeKernels {
   CodeDistanceFn l1;             // sum |a_i - b_i|
   CodeDistanceFn hamming;        // popcount(a ^ b) over dim bytes
   CodeDotSignedFn dot_signed;    // sum a_i * b_i, b signed
+  CodeDotSigned2Fn dot_signed2;  // both of two such sums
   const char* isa;
 };
 
@@ -49,6 +54,10 @@ int32_t DotSignedScalar(const uint8_t* a, const int8_t* b, size_t dim);
 int32_t DotSignedAvx2(const uint8_t* a, const int8_t* b, size_t dim);
 int32_t DotSignedAvx512(const uint8_t* a, const int8_t* b, size_t dim);
 int32_t DotSignedAvx512Vnni(const uint8_t* a, const int8_t* b, size_t dim);
+void DotSigned2Scalar(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]);
+void DotSigned2Avx2(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]);
+void DotSigned2Avx512(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]);
+void DotSigned2Avx512Vnni(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]);
 }  // namespace internal
 
 }  // namespace vj

@@ -27,4 +27,22 @@ int32_t DotSignedAvx512Vnni(const uint8_t* a, const int8_t* b, size_t dim) {
   return _mm_cvtsi128_si32(t);
 }
 
+void DotSigned2Avx512Vnni(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]) {
+  __m512i acc_b = _mm512_setzero_si512(), acc_c = _mm512_setzero_si512();
+  size_t i = 0;
+  for (; i + 64 <= dim; i += 64) {
+    const __m512i x = _mm512_loadu_si512(a + i);
+    acc_b = _mm512_dpbusd_epi32(acc_b, x, _mm512_loadu_si512(b + i));
+    acc_c = _mm512_dpbusd_epi32(acc_c, x, _mm512_loadu_si512(c + i));
+  }
+  if (i < dim) {
+    const __mmask64 m = (__mmask64{1} << (dim - i)) - 1;
+    const __m512i x = _mm512_maskz_loadu_epi8(m, a + i);
+    acc_b = _mm512_dpbusd_epi32(acc_b, x, _mm512_maskz_loadu_epi8(m, b + i));
+    acc_c = _mm512_dpbusd_epi32(acc_c, x, _mm512_maskz_loadu_epi8(m, c + i));
+  }
+  out[0] = _mm512_reduce_add_epi32(acc_b);
+  out[1] = _mm512_reduce_add_epi32(acc_c);
+}
+
 }  // namespace vj::internal

@@ -47,6 +47,22 @@ int32_t DotSignedScalar(const uint8_t* a, const int8_t* b, size_t dim) {
   return sum;
 }
 
+void DotSigned2Scalar(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]) {
+  out[0] = DotSignedScalar(a, b, dim);
+  out[1] = DotSignedScalar(a, c, dim);
+}
+
+// Two passes; the second reads a from L1. Only the VNNI kernel fuses them.
+void DotSigned2Avx2(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]) {
+  out[0] = DotSignedAvx2(a, b, dim);
+  out[1] = DotSignedAvx2(a, c, dim);
+}
+
+void DotSigned2Avx512(const uint8_t* a, const int8_t* b, const int8_t* c, size_t dim, int32_t out[2]) {
+  out[0] = DotSignedAvx512(a, b, dim);
+  out[1] = DotSignedAvx512(a, c, dim);
+}
+
 }  // namespace internal
 
 namespace {
@@ -65,21 +81,21 @@ bool CpuHasAvx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_suppo
 const CodeKernels& ScalarCodeKernels() {
   static const CodeKernels k{internal::CodeL2SqrScalar, internal::CodeInnerProductScalar,
                              internal::CodeL1Scalar, internal::HammingScalar,
-                             internal::DotSignedScalar, "scalar"};
+                             internal::DotSignedScalar, internal::DotSigned2Scalar, "scalar"};
   return k;
 }
 
 const CodeKernels* Avx2CodeKernels() {
   static const CodeKernels k{internal::CodeL2SqrAvx2, internal::CodeInnerProductAvx2,
                              internal::CodeL1Avx2, internal::HammingAvx2, internal::DotSignedAvx2,
-                             "avx2"};
+                             internal::DotSigned2Avx2, "avx2"};
   return CpuHasAvx2() ? &k : nullptr;
 }
 
 const CodeKernels* Avx512CodeKernels() {
   static const CodeKernels k{internal::CodeL2SqrAvx512, internal::CodeInnerProductAvx512,
                              internal::CodeL1Avx512, internal::HammingAvx512, internal::DotSignedAvx512,
-                             "avx512"};
+                             internal::DotSigned2Avx512, "avx512"};
   return CpuHasAvx512Bw() ? &k : nullptr;
 }
 
@@ -87,7 +103,7 @@ const CodeKernels* Avx512CodeKernels() {
 const CodeKernels* Avx512VnniCodeKernels() {
   static const CodeKernels k{internal::CodeL2SqrAvx512, internal::CodeInnerProductAvx512,
                              internal::CodeL1Avx512,   internal::HammingAvx512,
-                             internal::DotSignedAvx512Vnni, "avx512vnni"};
+                             internal::DotSignedAvx512Vnni, internal::DotSigned2Avx512Vnni, "avx512vnni"};
   return CpuHasAvx512Bw() && __builtin_cpu_supports("avx512vnni") ? &k : nullptr;
 }
 

@@ -36,6 +36,12 @@ TEST(CodeDistanceTest, EveryInstructionSetMatchesTheReference) {
         EXPECT_EQ(k->hamming(a.data() + 1, b.data() + 1, dim), ref.hamming(a.data() + 1, b.data() + 1, dim));
         const auto* sb = reinterpret_cast<const int8_t*>(b.data() + 1);
         EXPECT_EQ(k->dot_signed(a.data() + 1, sb, dim), ref.dot_signed(a.data() + 1, sb, dim));
+        int32_t got[2], want[2];
+        const auto* sa = reinterpret_cast<const int8_t*>(a.data() + 1);
+        k->dot_signed2(a.data() + 1, sb, sa, dim, got);
+        ref.dot_signed2(a.data() + 1, sb, sa, dim, want);
+        EXPECT_EQ(got[0], want[0]);
+        EXPECT_EQ(got[1], want[1]);
       }
     }
   }

@@ -298,6 +298,20 @@ class HnswIndex final : public VectorIndex {
     const void* Data(uint32_t node) const { return index.Code(node); }
     size_t bytes() const { return index.links_offset_; }
   };
+  // Per-dimension SQ8: asymmetric query-to-code distances on the walk; pairs of stored nodes (neighbour
+  // selection while building) are compared on their floats, which building reads anyway.
+  struct Sq8DimScore {
+    const HnswIndex& index;
+    const ScalarQuantizer::Query& query;
+    float operator()(uint32_t node) const {
+      return index.sq8_.DimDistance(query, index.Code(node), index.CodeSum(node));
+    }
+    float Between(uint32_t a, uint32_t b) const {
+      return index.distance_(index.Vector(a), index.Vector(b));
+    }
+    const void* Data(uint32_t node) const { return index.Code(node); }
+    size_t bytes() const { return index.links_offset_; }
+  };
   struct BitScore {
     const HnswIndex& index;
     const uint8_t* code;
@@ -329,7 +343,8 @@ class HnswIndex final : public VectorIndex {
   // --- Walks (hnsw_walk.h) ---
   static constexpr size_t kDeadlineCheckEvery = 64;  // WalkLimits::deadline is read that often
   template <typename Score>
-  uint32_t GreedyClosest(const Score& score, uint32_t start, int from_level, int to_level) const;
+  uint32_t GreedyClosest(const Score& score, uint32_t start, int from_level, int to_level,
+                         size_t* scored = nullptr) const;
   // Best-first search of one level from `entry`; leaves up to ef results in s.top. With
   // `results_only_visible`, hidden or filtered-out nodes are traversed but not kept as results. With
   // limits, stops after scoring limits.max_scored nodes or once limits.deadline has passed and returns
@@ -360,7 +375,7 @@ class HnswIndex final : public VectorIndex {
   // --- Snapshots (hnsw_io.cc) ---
   // Reads the sections after the header (sizes from the checked header) and validates them.
   Status ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t expected_upper_words,
-                      bool binary_thresholds);
+                      bool binary_thresholds, bool sq8_ranges);
 
   // Fixed at construction.
   const MetricDistance distance_;

@@ -117,8 +117,8 @@ void HnswIndex::EncodeNode(uint32_t node) {
     return;
   }
   sq8_.Encode(Vector(node), code);
-  const uint32_t sums[2] = {ScalarQuantizer::CodeSum(code, dim()),
-                            ScalarQuantizer::CodeSumSquares(code, dim())};
+  uint32_t sums[2];
+  sq8_.CodeAux(code, sums);
   std::memcpy(Record(node) + code_sum_offset_, sums, sizeof(sums));
 }
 
@@ -145,7 +145,8 @@ void HnswIndex::Train(const std::vector<const float*>& extra) {
   if (quantization_ == Quantization::kBinary) {
     binary_ = BinaryQuantizer::Train(dim(), sample);
   } else {
-    sq8_ = ScalarQuantizer::Train(metric(), dim(), sample, params_.quantile);
+    sq8_ = ScalarQuantizer::Train(metric(), dim(), sample, params_.quantile,
+                                   static_cast<ScalarQuantizer::Ranges>(params_.sq8_ranges));
   }
   for (uint32_t node = 0; node < stored; ++node) EncodeNode(node);
   trained_.store(true, std::memory_order_release);
@@ -273,7 +274,11 @@ void HnswIndex::Link(uint32_t node, int level, InsertScratch& s) {
   if (quantization_ == Quantization::kScalarInt8 && Trained()) {
     ScalarQuantizer::Query& query = s.search.sq8;
     sq8_.Prepare(Vector(node), query);
-    LinkWith(Sq8Score{*this, query}, node, level, s);
+    if (sq8_.per_dimension()) {
+      LinkWith(Sq8DimScore{*this, query}, node, level, s);
+    } else {
+      LinkWith(Sq8Score{*this, query}, node, level, s);
+    }
   } else {
     LinkWith(FloatScore{*this, Vector(node)}, node, level, s);
   }

@@ -1,7 +1,9 @@
 // HnswIndex snapshots: Save writes the graph, vectors and codes; Load reads them back instead of
 // rebuilding. Untrusted input: any damage is DataLoss, checked before anything is used.
 //
-// File layout (version 1, little-endian, sizes in bytes):
+// File layout (little-endian, sizes in bytes). Version 2 adds the per-dimension SQ8 ranges (header
+// field sq8_per_dimension, section `ranges`); a snapshot without them is still written as version 1,
+// which older binaries read. Both versions load.
 //   FileHeader (128)               fixed fields, with a CRC32C of its own first 124 bytes
 //   meta      nodes * 8            NodeMeta (lock bytes written as 0)
 //   records   nodes * record_bytes payload (floats or code) and level-0 ids, as in memory
@@ -9,6 +11,7 @@
 //   upper     upper_words * 4      for each node with level > 0, in node order: level * (1 + m) words
 //   id_node   id_slots * 4         caller's id -> node or 0xffffffff
 //   binary    dim * 4              only for trained binary quantization: the thresholds
+//   ranges    2 * dim * 4          only for trained per-dimension SQ8 (v2): the lows, then the scales
 //   footer    4                    CRC32C of everything after the header
 // The file's size follows from the header, so truncation is caught before any allocation.
 #include <fcntl.h>
@@ -28,6 +31,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'J', 'H', 'N', 'S', 'W', '\r', '\n'};
 constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersionRanges = 2;  // per-dimension SQ8 ranges
 
 struct FileHeader {
   char magic[8];
@@ -46,7 +50,8 @@ struct FileHeader {
   float sq8_low;
   float sq8_scale;
   uint64_t replaced;
-  uint8_t reserved[20];
+  uint32_t sq8_per_dimension;  // v2: 1 when the ranges section follows (0 in v1 files)
+  uint8_t reserved[16];
   uint32_t header_crc;
 };
 static_assert(sizeof(FileHeader) == 128);
@@ -136,7 +141,9 @@ Status HnswIndex::Save(const std::string& path) const {
   const size_t nodes = next_node_.load(std::memory_order_acquire);
   FileHeader h{};
   std::memcpy(h.magic, kMagic, sizeof(kMagic));
-  h.version = kVersion;
+  const bool ranges = quantization_ == Quantization::kScalarInt8 && Trained() && sq8_.per_dimension();
+  h.version = ranges ? kVersionRanges : kVersion;
+  h.sq8_per_dimension = ranges ? 1 : 0;
   h.metric = static_cast<uint32_t>(metric());
   h.dim = dim();
   h.m = m_;
@@ -178,6 +185,10 @@ Status HnswIndex::Save(const std::string& path) const {
     if (quantization_ == Quantization::kBinary && Trained()) {
       VJ_RETURN_IF_ERROR(w.Write(binary_.thresholds().data(), dim() * sizeof(float)));
     }
+    if (ranges) {
+      VJ_RETURN_IF_ERROR(w.Write(sq8_.lows().data(), dim() * sizeof(float)));
+      VJ_RETURN_IF_ERROR(w.Write(sq8_.scales().data(), dim() * sizeof(float)));
+    }
     const uint32_t crc = w.crc();
     VJ_RETURN_IF_ERROR(w.Write(&crc, sizeof(crc)));
     return w.Flush();
@@ -207,7 +218,12 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, si
   if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0) return Corrupt("not an HNSW snapshot");
   if (h.header_crc != Crc(&h, offsetof(FileHeader, header_crc)))
     return Corrupt("header checksum mismatch");
-  if (h.version != kVersion) return Corrupt("unsupported version " + std::to_string(h.version));
+  if (h.version != kVersion && h.version != kVersionRanges) {
+    return Corrupt("unsupported version " + std::to_string(h.version));
+  }
+  if (h.sq8_per_dimension > 1 || (h.sq8_per_dimension == 1 && h.version != kVersionRanges)) {
+    return Corrupt("bad quantizer form");
+  }
   if (h.dim != dim || h.metric != static_cast<uint32_t>(metric) ||
       h.m != std::clamp<size_t>(params.m, 2, kMaxM) ||
       h.quantization != static_cast<uint32_t>(params.quantization)) {
@@ -220,22 +236,28 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, si
   if (h.record_bytes != index->record_bytes_) return Corrupt("record size mismatch");
   if (h.nodes >= kNoNode || h.id_slots > (size_t{1} << 32)) return Corrupt("implausible sizes");
   const bool binary_tail = h.quantization == static_cast<uint32_t>(Quantization::kBinary) && h.trained;
+  const bool ranges_tail = h.sq8_per_dimension == 1;
+  if (ranges_tail && (h.quantization != static_cast<uint32_t>(Quantization::kScalarInt8) || !h.trained ||
+                      metric == Metric::kManhattan)) {
+    return Corrupt("quantizer ranges without a trained SQ8 index");
+  }
   // Every section's size, in 128-bit arithmetic: corrupt counts must not wrap around.
   using U128 = unsigned __int128;
   const U128 expected = U128{sizeof(FileHeader)} + U128{h.nodes} * sizeof(NodeMeta) +
                         U128{h.nodes} * index->record_bytes_ +
                         (index->quantized_ ? U128{h.nodes} * dim * sizeof(float) : U128{0}) +
                         U128{h.upper_words} * 4 + U128{h.id_slots} * 4 +
-                        U128{binary_tail ? dim * sizeof(float) : 0} + 4;
+                        U128{binary_tail ? dim * sizeof(float) : 0} +
+                        U128{ranges_tail ? 2 * dim * sizeof(float) : 0} + 4;
   if (expected != file_bytes) {
     return Corrupt(expected > file_bytes ? "truncated" : "unexpected trailing bytes");
   }
   if (::lseek(fd, sizeof(FileHeader), SEEK_SET) < 0) return ErrnoStatus("cannot seek " + path);
-  VJ_RETURN_IF_ERROR(index->ReadSnapshot(fd, h.nodes, h.id_slots, h.upper_words, binary_tail));
+  VJ_RETURN_IF_ERROR(index->ReadSnapshot(fd, h.nodes, h.id_slots, h.upper_words, binary_tail, ranges_tail));
   // ReadSnapshot checked the body; now the header fields it did not.
   HnswIndex& x = *index;
   if (h.trained) {
-    if (h.quantization == static_cast<uint32_t>(Quantization::kScalarInt8)) {
+    if (h.quantization == static_cast<uint32_t>(Quantization::kScalarInt8) && !ranges_tail) {
       if (!std::isfinite(h.sq8_low) || !(h.sq8_scale > 0) || !std::isfinite(h.sq8_scale)) {
         return Corrupt("bad quantizer range");
       }
@@ -257,7 +279,7 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, si
 // Reads the sections after the header into freshly sized arrays, checks the footer checksum, then
 // checks that every id and count is in range, so that no later search can read out of bounds.
 Status HnswIndex::ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t expected_upper_words,
-                               bool binary_thresholds) {
+                               bool binary_thresholds, bool sq8_ranges) {
   EnsureCapacity(std::max<size_t>(nodes, 1), id_slots);
   auto lock = WriteLock();
   SnapshotReader r(fd);
@@ -291,6 +313,13 @@ Status HnswIndex::ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t exp
     thresholds.resize(dim());
     VJ_RETURN_IF_ERROR(r.Read(thresholds.data(), dim() * sizeof(float)));
   }
+  std::vector<float> lows, scales;
+  if (sq8_ranges) {
+    lows.resize(dim());
+    scales.resize(dim());
+    VJ_RETURN_IF_ERROR(r.Read(lows.data(), dim() * sizeof(float)));
+    VJ_RETURN_IF_ERROR(r.Read(scales.data(), dim() * sizeof(float)));
+  }
   const uint32_t body_crc = r.crc();
   uint32_t stored_crc;
   VJ_RETURN_IF_ERROR(r.Read(&stored_crc, sizeof(stored_crc)));
@@ -323,6 +352,14 @@ Status HnswIndex::ReadSnapshot(int fd, size_t nodes, size_t id_slots, size_t exp
     ++live;
   }
   if (!thresholds.empty()) binary_ = BinaryQuantizer::FromThresholds(std::move(thresholds));
+  if (sq8_ranges) {
+    for (size_t i = 0; i < dim(); ++i) {
+      if (!std::isfinite(lows[i]) || !std::isfinite(scales[i]) || !(scales[i] > 0)) {
+        return Corrupt("bad quantizer ranges");
+      }
+    }
+    sq8_ = ScalarQuantizer::FromRanges(metric(), std::move(lows), std::move(scales));
+  }
   next_node_.store(static_cast<uint32_t>(nodes), std::memory_order_release);
   live_count_.store(live, std::memory_order_relaxed);
   return absl::OkStatus();

@@ -94,6 +94,42 @@ TEST(HnswSnapshotTest, RoundTripGivesIdenticalResults) {
   }
 }
 
+TEST(HnswSnapshotTest, PerDimensionRangesRoundTripAsVersion2) {
+  TestDir dir;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g;
+  std::vector<float> base(kN * kDim), queries(50 * kDim);
+  for (float& x : base) x = g(rng);
+  for (float& x : queries) x = g(rng);
+  for (Sq8Ranges ranges : {Sq8Ranges::kPerDimension, Sq8Ranges::kGlobal}) {
+    HnswParams params = Params(Quantization::kScalarInt8);
+    params.sq8_ranges = ranges;
+    auto index = NewHnswIndex(kDim, Metric::kCosine, params);
+    Fill(*index, base);
+    const std::string path = dir.File("ranges.hnsw");
+    ASSERT_TRUE(index->Save(path).ok());
+    // Version 2 only where the ranges section is needed; a global range is still written as version 1.
+    const std::string bytes = ReadAll(path);
+    ASSERT_GT(bytes.size(), 12u);
+    EXPECT_EQ(bytes[8], ranges == Sq8Ranges::kPerDimension ? 2 : 1);
+    // The snapshot's form wins over the parameters' (an index trained per dimension stays so).
+    HnswParams other = params;
+    other.sq8_ranges = ranges == Sq8Ranges::kGlobal ? Sq8Ranges::kPerDimension : Sq8Ranges::kGlobal;
+    auto loaded = LoadHnswIndex(path, kDim, Metric::kCosine, other);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    SearchParams p{.k = 10, .ef = 64, .rescore = false};  // code distances: equal only with equal ranges
+    ExpectSame(Answers(**loaded, queries, p), Answers(*index, queries, p));
+    // A flipped byte in the ranges section (just before the footer) is caught.
+    if (ranges == Sq8Ranges::kPerDimension) {
+      std::string damaged = bytes;
+      damaged[damaged.size() - 4 - 3] ^= 0x40;
+      WriteAll(path, damaged);
+      auto bad = LoadHnswIndex(path, kDim, Metric::kCosine, params);
+      EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss);
+    }
+  }
+}
+
 TEST(HnswSnapshotTest, EmptyIndexRoundTrips) {
   TestDir dir;
   auto index = NewHnswIndex(kDim, Metric::kCosine, Params());

@@ -1,5 +1,7 @@
 // HNSW searched on SQ8 codes (HnswParams::quantization): recall, re-ranking, training threshold.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <unordered_set>
 #include <vector>
@@ -217,6 +219,98 @@ TEST(ScalarQuantizerTest, RangeAndDistances) {
   q.Encode(wide.data(), cw);
   EXPECT_EQ(cw[0], 0);
   EXPECT_EQ(cw[1], 255);
+}
+
+// Anisotropic data, as learned embeddings are: a few dimensions carry a large, nearly constant value
+// (Gaussian noise on an offset of 400) and the rest, where the neighbours differ, spread ~1. One global
+// range must span the offset, leaving the informative dimensions a handful of levels; a range per
+// dimension gives each of them all 256.
+std::vector<float> AnisotropicVectors(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::vector<float> out(n * kDim);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < kDim; ++j) out[i * kDim + j] = j < 3 ? 400.0f + g(rng) : g(rng);
+  }
+  return out;
+}
+
+std::unique_ptr<VectorIndex> BuildRanges(Metric metric, Sq8Ranges ranges, const std::vector<float>& base) {
+  HnswParams p;
+  p.quantization = Quantization::kScalarInt8;
+  p.sq8_ranges = ranges;
+  auto index = NewHnswIndex(kDim, metric, p);
+  std::vector<uint32_t> ids(base.size() / kDim);
+  std::vector<const float*> ptrs(ids.size());
+  for (uint32_t i = 0; i < ids.size(); ++i) ids[i] = i, ptrs[i] = &base[i * kDim];
+  index->InsertBatch(ids, ptrs, 2);
+  return index;
+}
+
+TEST(HnswQuantizedTest, PerDimensionRangesLiftTheRecallCeilingOfOneGlobalRange) {
+  const auto base = AnisotropicVectors(kN, 11), queries = AnisotropicVectors(100, 12);
+  // L2 only: under Dot (and Cosine, whose normalisation leaves the same shape) the offset dimensions'
+  // noise, times 400, dominates every product, and one range that spans them keeps it.
+  for (Metric metric : {Metric::kEuclid}) {
+    SCOPED_TRACE(MetricName(metric));
+    auto exact = Build(metric, Quantization::kNone, base);
+    SearchParams p{.k = kK, .ef = 256, .oversampling = 2.0f};
+    const double global = Recall(*BuildRanges(metric, Sq8Ranges::kGlobal, base), *exact, queries, p);
+    const double per_dim = Recall(*BuildRanges(metric, Sq8Ranges::kPerDimension, base), *exact, queries, p);
+    // The default (kAuto) picks per-dimension ranges for such float data.
+    const double automatic = Recall(*BuildRanges(metric, Sq8Ranges::kAuto, base), *exact, queries, p);
+    std::printf("%s recall at ef 256: global range %.4f, per dimension %.4f, auto %.4f\n", std::string(MetricName(metric)).c_str(),
+                global, per_dim, automatic);
+    EXPECT_LT(global, 0.9);  // the ceiling: even a wide walk re-ranks the wrong candidates
+    EXPECT_GE(per_dim, 0.98);
+    EXPECT_GE(automatic, 0.98);
+  }
+}
+
+TEST(ScalarQuantizerTest, PerDimensionRangesAndAsymmetricDistances) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g;
+  constexpr size_t kD = 40;
+  std::vector<std::vector<float>> vectors(300, std::vector<float>(kD));
+  for (auto& v : vectors) {
+    for (size_t i = 0; i < kD; ++i) v[i] = i == 0 ? std::round(100.0f + 5.0f * g(rng)) : (1.0f + i) * g(rng);
+  }
+  std::vector<const float*> sample;
+  for (const auto& v : vectors) sample.push_back(v.data());
+  for (Metric metric : {Metric::kEuclid, Metric::kDot, Metric::kCosine}) {
+    SCOPED_TRACE(MetricName(metric));
+    auto q = ScalarQuantizer::Train(metric, kD, sample, 1.0f, ScalarQuantizer::Ranges::kPerDimension);
+    ASSERT_TRUE(q.per_dimension());
+    EXPECT_FLOAT_EQ(q.scales()[0], 1.0f);  // an integer column that fits 256 steps keeps exact codes
+    EXPECT_GT(q.scales()[kD - 1], 10 * q.scales()[1]);  // the widest dimension gets the widest step
+    ScalarQuantizer::Query query;
+    q.Prepare(vectors[0].data(), query);
+    std::vector<uint8_t> code(kD);
+    uint32_t aux[2];
+    double worst = 0, spread = 0;
+    for (size_t j = 1; j < vectors.size(); ++j) {
+      q.Encode(vectors[j].data(), code.data());
+      q.CodeAux(code.data(), aux);
+      double exact = 0;
+      for (size_t i = 0; i < kD; ++i) {
+        const double a = vectors[0][i], b = vectors[j][i];
+        exact += metric == Metric::kEuclid ? (a - b) * (a - b) : -a * b;
+      }
+      worst = std::max(worst, std::fabs(q.DimDistance(query, code.data(), aux[0]) - exact));
+      spread = std::max(spread, std::fabs(exact));
+    }
+    // Only the codes' rounding (half a step per dimension) is left: well under 1% of the distances.
+    EXPECT_LT(worst, 0.01 * spread);
+  }
+  // Manhattan has no dot-product form: auto keeps one global range, as do pixels.
+  EXPECT_FALSE(ScalarQuantizer::Train(Metric::kManhattan, kD, sample, 1.0f, ScalarQuantizer::Ranges::kAuto)
+                   .per_dimension());
+  EXPECT_TRUE(ScalarQuantizer::Train(Metric::kEuclid, kD, sample, 1.0f, ScalarQuantizer::Ranges::kAuto)
+                  .per_dimension());
+  std::vector<float> a = {0, 255, 10}, b = {3, 250, 10};
+  EXPECT_FALSE(ScalarQuantizer::Train(Metric::kEuclid, 3, {a.data(), b.data()}, 1.0f,
+                                      ScalarQuantizer::Ranges::kAuto)
+                   .per_dimension());
 }
 
 }  // namespace

@@ -84,6 +84,7 @@ struct SearchScratch {
   std::vector<uint8_t> code;     // the query's binary code, for binary-quantized indexes
   ScalarQuantizer::Query sq8;    // the query's SQ8 code, for SQ8 indexes
   std::vector<uint32_t> neighbors;       // unvisited neighbours of the node being expanded
+  size_t scored = 0;                     // distance evaluations of the current walk (SearchGraph)
   std::vector<Candidate> selection_in;   // neighbour selection (inserts only)
   std::vector<Candidate> selection_out;
 };

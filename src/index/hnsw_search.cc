@@ -38,7 +38,9 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& 
         completed = SearchGraph(BitScore{*this, s.code.data()}, ef, filter, limits, s);
       } else {
         sq8_.Prepare(s.query.data(), s.sq8);
-        completed = SearchGraph(Sq8Score{*this, s.sq8}, ef, filter, limits, s);
+        completed = sq8_.per_dimension()
+                        ? SearchGraph(Sq8DimScore{*this, s.sq8}, ef, filter, limits, s)
+                        : SearchGraph(Sq8Score{*this, s.sq8}, ef, filter, limits, s);
       }
     } else {
       completed = SearchGraph(FloatScore{*this, s.query.data()}, ef, filter, limits, s);
@@ -49,6 +51,7 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, const SearchParams& 
       while (s.top.size() > keep) s.top.Pop();
     }
     const bool rescore = on_codes && params.rescore;
+    if (params.stats != nullptr) *params.stats = {s.scored, rescore ? s.top.size() : 0};
     if (rescore) {
       for (const Candidate& c : s.top.items()) Prefetch(Vector(c.node));
     }

@@ -14,16 +14,18 @@ namespace vj::hnsw {
 inline constexpr size_t kPrefetchLines = 16;
 
 template <typename Score>
-uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_level,
-                                  int to_level) const {
+uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_level, int to_level,
+                                  size_t* scored) const {
   uint32_t cur = start;
   if (from_level < to_level) return cur;
   float best = score(cur);
+  size_t count = 1;
   for (int l = from_level; l >= to_level; --l) {
     for (bool changed = true; changed;) {
       changed = false;
       const uint32_t* links = Links(cur, l);
       const uint32_t n = std::min<uint32_t>(LinkCount(cur, l), MaxLinks(l));
+      count += n;
       for (uint32_t i = 0; i < n; ++i) {
         const uint32_t next = LoadAcquire(links[i]);
         const float d = score(next);
@@ -35,6 +37,7 @@ uint32_t HnswIndex::GreedyClosest(const Score& score, uint32_t start, int from_l
       }
     }
   }
+  if (scored != nullptr) *scored += count;
   return cur;
 }
 
@@ -68,10 +71,14 @@ bool HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
   while (!s.candidates.empty()) {
     const Candidate c = s.candidates.top();
     if (c.distance > bound && s.top.size() >= ef) break;
-    if (limits.max_scored != 0 && scored > limits.max_scored) return false;
+    if (limits.max_scored != 0 && scored > limits.max_scored) {
+      s.scored += scored;
+      return false;
+    }
     // Past the deadline the filter refuses every node, so the results never fill and the walk would
     // cross the whole graph: stop it here instead.
     if (limits.deadline != nullptr && ++expanded % kDeadlineCheckEvery == 0 && limits.deadline->Expired()) {
+      s.scored += scored;
       return false;
     }
     s.candidates.Pop();
@@ -105,6 +112,7 @@ bool HnswIndex::SearchLevel(const Score& score, uint32_t entry, size_t ef, int l
       }
     }
   }
+  s.scored += scored;
   return true;
 }
 
@@ -112,8 +120,9 @@ template <typename Score>
 bool HnswIndex::SearchGraph(const Score& score, size_t ef, const IdFilter& filter, const WalkLimits& limits,
                             SearchScratch& s) const {
   const uint64_t entry = entry_.load(std::memory_order_acquire);
+  s.scored = 0;
   const uint32_t start =
-      GreedyClosest(score, static_cast<uint32_t>(entry), static_cast<int>(entry >> 32), 1);
+      GreedyClosest(score, static_cast<uint32_t>(entry), static_cast<int>(entry >> 32), 1, &s.scored);
   return SearchLevel(score, start, ef, 0, /*results_only_visible=*/true, &filter, s, limits);
 }
 

@@ -36,6 +36,13 @@ struct Neighbor {
 // keep it cheap (a bitmap look-up).
 using IdFilter = std::function<bool(uint32_t)>;
 
+// What one search did, for benchmarks: distance evaluations on the graph walk (codes or floats) and
+// float re-ranks of code candidates.
+struct SearchStats {
+  size_t scored = 0;
+  size_t reranked = 0;
+};
+
 struct SearchParams {
   size_t k = 10;
   size_t ef = 0;       // HNSW search breadth; 0 = the index default (ef_search); always >= k
@@ -54,6 +61,8 @@ struct SearchParams {
   // A graph walk that is still going when this passes gives up as max_scored does (no results); the
   // caller answers with the timeout. nullptr = no deadline. Must outlive the search.
   const Deadline* deadline = nullptr;
+  // When set, receives what the search did (HnswIndex only; overwritten).
+  SearchStats* stats = nullptr;
 };
 
 // The max_scored a planner gives a filtered walk when about `matching` points pass the filter: a
@@ -64,11 +73,16 @@ inline size_t FilteredWalkBudget(double matching, size_t ef) {
   return static_cast<size_t>(std::max(matching * kWalkBudgetPerMatch, 4.0 * static_cast<double>(ef)));
 }
 
-// kScalarInt8: 8-bit codes over one global range (index/scalar_quantizer.h). kBinary: one bit per
+// kScalarInt8: 8-bit codes, over one global range or a range per dimension (Sq8Ranges;
+// index/scalar_quantizer.h). kBinary: one bit per
 // dimension, set when the value exceeds that dimension's mean over the training sample
 // (index/binary_quantizer.h); compared by Hamming distance, so searches should re-rank (rescore) with
 // oversampling.
 enum class Quantization { kNone, kScalarInt8, kBinary };
+// How SQ8 fits its ranges (the values match ScalarQuantizer::Ranges). kAuto: one global range when the
+// training sample is integer data whose range fits 256 steps (exact codes, e.g. pixels), else a range
+// per dimension (learned embeddings: no recall ceiling). A snapshot keeps the form it was trained with.
+enum class Sq8Ranges : uint8_t { kAuto = 0, kGlobal = 1, kPerDimension = 2 };
 
 struct HnswParams {
   size_t m = 16;                // Qdrant hnsw_config.m
@@ -85,6 +99,7 @@ struct HnswParams {
   // Qdrant's default is 0.99; 1.0 (the full range) keeps integer data in 0..255, such as pixels,
   // lossless.
   float quantile = 1.0f;
+  Sq8Ranges sq8_ranges = Sq8Ranges::kAuto;
   // Keeps the float vectors in the file storage_path (memory-mapped, shared) instead of the heap: only
   // re-ranking and building read them. Requires quantization (the codes stay in memory for the graph
   // walk). The file is created (truncated) by CreateHnswIndex / LoadHnswIndex and removed with the

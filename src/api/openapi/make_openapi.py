@@ -434,7 +434,11 @@ schema("HnswConfigDiff", obj({
     "payload_m": desc("Accepted and ignored.", {}),
 }))
 schema("ScalarQuantization", obj({"scalar": obj({
-    "type": {"type": "string", "const": "int8"}, "quantile": NUM, "always_ram": nullable(BOOL)})}, required=["scalar"]))
+    "type": {"type": "string", "const": "int8"}, "quantile": NUM, "always_ram": nullable(BOOL),
+    "ranges": desc("VJVector: how the 8-bit ranges are fitted: auto (default: one global range for integer "
+                   "data that fits 256 steps, such as pixels; else a range per dimension), global, "
+                   "per_dimension.", {"type": "string", "enum": ["auto", "global", "per_dimension"]})})},
+    required=["scalar"]))
 schema("BinaryQuantization", obj({"binary": obj({"always_ram": nullable(BOOL)})}, required=["binary"]))
 schema("QuantizationConfig", {"description": "Product quantization is refused (400).",
                               "anyOf": [ref("ScalarQuantization"), ref("BinaryQuantization")]})
