@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   for (int first = 0; first < points; first += 1000) {
     std::vector<vj::PointInput> batch;
     for (int i = first; i < std::min(points, first + 1000); ++i) batch.push_back(make(i, "loaded"));
-    if (!collection->Upsert(std::move(batch), true).ok()) return 1;
+    if (!collection->Upsert(std::move(batch), true, vj::RequestContext()).ok()) return 1;
   }
   std::printf("%d x %d-d points, %u shards, chunks of %llu KiB\n", points, dim, shards,
               static_cast<unsigned long long>(chunk / 1024));
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   std::shuffle(ids.begin(), ids.end(), rng);
   std::vector<vj::PointInput> batch;
   for (int k = 0; k < changed; ++k) batch.push_back(make(ids[k], "changed"));
-  if (!collection->Upsert(std::move(batch), true).ok()) return 1;
+  if (!collection->Upsert(std::move(batch), true, vj::RequestContext()).ok()) return 1;
   char label[64];
   std::snprintf(label, sizeof label, "3. after %g%% changed", changed_pct);
   auto third = Backup(**db, *target, chunk, label);

@@ -34,11 +34,23 @@ std::string UtcNow(const char* format) {
   return text;
 }
 
+// "<UTC time to the millisecond>Z-<random>": ids sort as the backups were made ("newest" for prune and
+// restore), also for backups made within one second.
 std::string NewBackupId() {
   std::random_device random;
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(random()));
-  return UtcNow("%Y%m%dT%H%M%SZ") + "-" + suffix;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[64];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &tm);
+  char ms[8];
+  std::snprintf(ms, sizeof ms, "%03d", static_cast<int>(millis));
+  return std::string(text) + ms + "Z-" + suffix;
 }
 
 // Stores the file at `path` (its bytes as they are on disk: encrypted files stay encrypted) as chunks
@@ -170,8 +182,9 @@ StatusOr<StoreCount> CountStore(const std::string& store_dir) {
 
 StatusOr<BackupStats> CreateBackup(Database& database, BackupTarget& target, const BackupOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  if (options.chunk_bytes == 0 || options.chunk_bytes > (1ull << 30)) {
-    return absl::InvalidArgumentError("chunk_bytes: expected 1 to 2^30");
+  // At most 256 MiB: the largest object the S3 target reads back (s3_target.cc).
+  if (options.chunk_bytes == 0 || options.chunk_bytes > (256ull << 20)) {
+    return absl::InvalidArgumentError("chunk_bytes: expected 1 to 2^28 (256 MiB)");
   }
   BackupStats stats;
   BackupManifest manifest;

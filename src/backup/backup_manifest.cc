@@ -147,7 +147,7 @@ StatusOr<BackupManifest> DecodeBackupManifest(std::string_view text) {
   if (!ValidateBackupId(m.id).ok()) return Bad("id: not a backup id");
   VJ_ASSIGN_OR_RETURN(m.created_at, String(*obj, "created_at", ""));
   VJ_ASSIGN_OR_RETURN(m.chunk_bytes, Unsigned(*obj, "chunk_bytes", ""));
-  if (m.chunk_bytes == 0 || m.chunk_bytes > (1ull << 30)) return Bad("chunk_bytes: expected 1 to 2^30");
+  if (m.chunk_bytes == 0 || m.chunk_bytes > (256ull << 20)) return Bad("chunk_bytes: expected 1 to 2^28");
   VJ_ASSIGN_OR_RETURN(const json::array* collections, Array(*obj, "collections", ""));
   for (size_t i = 0; i < collections->size(); ++i) {
     const std::string at = "collections[" + std::to_string(i) + "].";
@@ -176,6 +176,11 @@ StatusOr<BackupManifest> DecodeBackupManifest(std::string_view text) {
     m.collections.push_back(std::move(collection));
   }
   VJ_ASSIGN_OR_RETURN(m.node_files, DecodeFiles(*obj, "node_files", "", m.chunk_bytes));
+  // A node file is restored into the data directory itself: only the alias file, once, may be one, so
+  // no manifest can write over another file there (a collection's, a key file).
+  if (m.node_files.size() > 1 || (m.node_files.size() == 1 && m.node_files[0].path != "aliases.json")) {
+    return Bad("node_files: only aliases.json may be restored into the data directory");
+  }
   return m;
 }
 

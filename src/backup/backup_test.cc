@@ -112,8 +112,8 @@ TEST(BackupTest, IncrementalBackupRestoreVerifyPrune) {
   ASSERT_TRUE(db.ok()) << db.status();
   ASSERT_TRUE((*db)->CreateCollection("a", Config(2)).ok());
   ASSERT_TRUE((*db)->CreateCollection("b", Config(1)).ok());
-  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(0, 2000), true).ok());
-  ASSERT_TRUE((*(*db)->Get("b"))->Upsert(Points(0, 50), true).ok());
+  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(0, 2000), true, RequestContext()).ok());
+  ASSERT_TRUE((*(*db)->Get("b"))->Upsert(Points(0, 50), true, RequestContext()).ok());
   ASSERT_TRUE((*db)->UpdateAliases({AliasAction{AliasAction::Kind::kCreate, "latest", "a", ""}}).ok());
 
   auto target = NewDirectoryTarget(dir.File("backups"));
@@ -127,8 +127,8 @@ TEST(BackupTest, IncrementalBackupRestoreVerifyPrune) {
   EXPECT_LE(first->bytes_uploaded, first->bytes);
 
   // Unchanged: the second backup stores nothing new... or only what the checkpoint itself rewrote.
-  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(0, 20, 0.5f), true).ok());  // 1% of "a" changes
-  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(5000, 5010), true).ok());
+  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(0, 20, 0.5f), true, RequestContext()).ok());  // 1% of "a" changes
+  ASSERT_TRUE((*(*db)->Get("a"))->Upsert(Points(5000, 5010), true, RequestContext()).ok());
   auto second = CreateBackup(**db, *target, backup_options);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->points, 2060u);

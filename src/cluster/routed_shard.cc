@@ -45,13 +45,23 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
   Steady::time_point settled;
   bool in_doubt = false;
   bool ever_in_doubt = false;
+  // A copy was answered with an error that does not say "not applied" (a primary that wrote the write to
+  // its log and then lost its role answers Unavailable): that copy may have been applied, and may stay.
+  bool maybe_applied = false;
+  auto doubt = [&]() -> std::string {
+    if (ever_in_doubt) {
+      return "a forwarded copy of this write got no answer from the shard's primary: it may have been applied, "
+             "but it will not be any more (its deadline has passed; assuming node clocks drift by at most "
+             "cluster.max_clock_skew_ms)";
+    }
+    return "an earlier copy of this write was refused by a primary that may have written it first: it may "
+           "have been applied";
+  };
   auto answer = [&](Status status) -> Status {
     if (in_doubt) std::this_thread::sleep_until(settled);
-    if (status.ok() || !ever_in_doubt) return status;
+    if (status.ok() || !(ever_in_doubt || maybe_applied)) return status;
     // Not "not applied" any more: that holds for the last copy only.
-    Status out = WithContext(status, "a forwarded copy of this write got no answer from the shard's primary: it "
-                                     "may have been applied, but it will not be any more (its deadline has "
-                                     "passed; assuming node clocks drift by at most cluster.max_clock_skew_ms)");
+    Status out = WithContext(status, doubt());
     out.ErasePayload(kWriteNotAppliedPayload);
     return out;
   };
@@ -59,11 +69,7 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
   // timeout, saying what became of the write.
   auto timed_out = [&](const Status& last) -> Status {
     if (in_doubt) std::this_thread::sleep_until(settled);
-    std::string what = ever_in_doubt
-                           ? "a forwarded copy of this write got no answer from the shard's primary: it may have "
-                             "been applied, but it will not be any more (its deadline has passed; assuming node "
-                             "clocks drift by at most cluster.max_clock_skew_ms)"
-                           : "the write was not applied";
+    std::string what = ever_in_doubt || maybe_applied ? doubt() : "the write was not applied";
     if (!last.ok()) what += " (last attempt: " + std::string(StatusMessage(last)) + ")";
     return RequestTimeoutError(std::string(deadline.TimeoutError(operation).message()) + "; " + what);
   };
@@ -84,7 +90,7 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
                        StatusMessage(applied));
           // A client's own write that missed its deadline: Qdrant's timeout. A peer's forwarded one
           // stays "not applied", which the forwarding node reads.
-          if (forward_ && !ever_in_doubt) return ClientWriteTimeout(applied, deadline, operation);
+          if (forward_ && !ever_in_doubt && !maybe_applied) return ClientWriteTimeout(applied, deadline, operation);
         }
         return answer(applied);
       }
@@ -141,6 +147,7 @@ Status RoutedShard::Write(const LocalWrite& local, const RemoteWrite& remote, bo
         remote_sequence_.store(*sequence);
         return answer(absl::OkStatus());
       }
+      if (attempt.answered && !IsWriteNotApplied(sequence.status())) maybe_applied = true;
       last = sequence.status();
     } else {
       last = target.status();

@@ -4,6 +4,7 @@
 
 #include "core/http_status.h"
 
+#include <algorithm>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -18,15 +19,19 @@ struct JsonBodyMemory::State {
   void Grow(size_t allocated_now) {
     std::lock_guard<std::mutex> lock(mu);
     if (closed || allocated_now <= charged) return;
-    const size_t need = (allocated_now - charged + kChargeStep - 1) / kChargeStep * kChargeStep;
+    // Whole steps, so that the lock is taken once per step; a step is at most 1/64 of the budget, so a
+    // small budget (http.max_buffered_body_bytes may be 1 KiB) still admits small bodies.
+    const size_t step = std::max<size_t>(4096, std::min<size_t>(kChargeStep, budget.limit() / 64));
+    const size_t need = (allocated_now - charged + step - 1) / step * step;
     if (budget.TryGrow(need, &reservation)) {
       charged += need;
       charged_fast.store(charged, std::memory_order_relaxed);
       return;
     }
     if (!strict.load(std::memory_order_relaxed)) return;
-    refused_too_large = body_bytes + charged + need > budget.limit();
-    refused_need = charged + need;
+    // Too large alone: what this body really needs (not the rounded step) is over the whole budget.
+    refused_too_large = body_bytes + allocated_now > budget.limit();
+    refused_need = allocated_now;
     throw JsonMemoryExceeded();
   }
 

@@ -860,7 +860,11 @@ int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
       return;
     }
     auto door = vj::FrontDoorAuthenticator::Create(*next, security.get());
-    vj::Status st = door.ok() ? vj::CheckReloadedSecurity((*door)->configured(), must_authenticate) : door.status();
+    // A node must keep authenticating when it had to at start, and also when the new file no longer allows
+    // it to run open (allow_unauthenticated itself changes only at a restart, but it never opens a door).
+    const bool must_still_authenticate = must_authenticate || (!public_loopback && !next->allow_unauthenticated);
+    vj::Status st =
+        door.ok() ? vj::CheckReloadedSecurity((*door)->configured(), must_still_authenticate) : door.status();
     if (!st.ok()) {
       spdlog::error("SIGHUP: the new security settings are refused, keeping the current ones: {}",
                     vj::StatusMessage(st));
