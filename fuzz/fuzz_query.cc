@@ -52,10 +52,10 @@ void Populate(Database& db) {
                         {{"s", SparseVector{{term, 10 + term}, {f, 1.0f}}}}});
   }
   std::shared_ptr<Collection> c = *db.Get("c");
-  CheckOk(c->Upsert(std::move(c_points), /*wait=*/true), "upsert c");
+  CheckOk(c->Upsert(std::move(c_points), /*wait=*/true, RequestContext()), "upsert c");
   CheckOk(c->CreatePayloadIndex("city", PayloadSchemaType::kKeyword, true), "index city");
   CheckOk(c->CreatePayloadIndex("n", PayloadSchemaType::kInteger, true), "index n");
-  CheckOk((*db.Get("n"))->Upsert(std::move(n_points), true), "upsert n");
+  CheckOk((*db.Get("n"))->Upsert(std::move(n_points), true, RequestContext()), "upsert n");
 }
 
 struct Fixture {
