@@ -95,6 +95,7 @@ EXPECTED_ROUTES = {
     ("GET", "/snapshots"): ("admin", "node"),
     ("GET", "/snapshots/{snapshot_name}"): ("admin", "node"),
     ("DELETE", "/snapshots/{snapshot_name}"): ("admin", "node"),
+    ("POST", "/vjvector/backups"): ("admin", "node"),
     ("POST", "/vjvector/keys"): ("admin", "node"),
     ("GET", "/vjvector/keys"): ("admin", "node"),
     ("DELETE", "/vjvector/keys/{id}"): ("admin", "node"),
