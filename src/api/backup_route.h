@@ -1,13 +1,9 @@
-// POST /vjvector/backups (docs/backup.md): the handler, and the work behind it, which the server installs
-// at start-up on a standalone node (tools/main.cc, backup/backup.h). The api module cannot call the
-// backup module itself: backups reach S3 through the cluster module's HTTP client, and cluster/ depends
-// on api/. Until a function is installed (cluster mode) the route answers 501.
-// Thread-safety: InstallBackupRoute is called once before the node serves; the handler may run on any
-// thread (the installed function serializes backups itself).
+// POST /vjvector/backups (docs/backup.md): the handler. The work behind it is RestApiOptions::backup,
+// which the server sets on a standalone node (tools/main.cc, backup/backup.h): the api module cannot
+// call the backup module itself (backups reach S3 through the cluster module's HTTP client, and
+// cluster/ depends on api/). Unset (cluster mode), the route answers 501.
+// Thread-safety: the handler may run on any thread (the backup function serializes backups itself).
 #pragma once
-
-#include <functional>
-#include <string>
 
 #include <boost/json.hpp>
 
@@ -15,11 +11,6 @@
 #include "core/status.h"
 
 namespace vj {
-
-using BackupRouteFunction = std::function<StatusOr<boost::json::value>(const std::string& uri)>;
-
-// The target's URI -> the backup's summary (the route's result).
-void InstallBackupRoute(BackupRouteFunction function);
 
 StatusOr<boost::json::value> HandleCreateBackup(const Call& call);
 

@@ -1,37 +1,18 @@
 // POST /vjvector/backups: a backup of every collection of this node to a directory or S3-compatible
-// object storage (docs/backup.md). The work is done by the function the server installs (api/backup_route.h);
+// object storage (docs/backup.md). The work is done by RestApiOptions::backup, which the server sets;
 // the route table gives the route the admin permission.
-#include <memory>
-#include <mutex>
-
 #include "api/backup_route.h"
+#include "api/rest_api.h"
 #include "core/json_fields.h"
 
 namespace vj {
 namespace json = boost::json;
-namespace {
-
-std::mutex installed_mu;
-std::shared_ptr<const BackupRouteFunction> installed;  // guarded by installed_mu
-
-}  // namespace
-
-void InstallBackupRoute(BackupRouteFunction function) {
-  auto next = function ? std::make_shared<const BackupRouteFunction>(std::move(function)) : nullptr;
-  std::lock_guard<std::mutex> lock(installed_mu);
-  installed = std::move(next);
-}
-
 StatusOr<json::value> HandleCreateBackup(const Call& call) {
   if (!call.context.tenant.empty()) {
     return absl::PermissionDeniedError("backups are not available to tenant principals (docs/tenancy.md)");
   }
-  std::shared_ptr<const BackupRouteFunction> backup;
-  {
-    std::lock_guard<std::mutex> lock(installed_mu);
-    backup = installed;
-  }
-  if (backup == nullptr) {
+  const auto& backup = call.options.backup;
+  if (!backup) {
     return absl::UnimplementedError(
         "backups are not supported in cluster mode yet: back up a standalone node (docs/backup.md)");
   }
@@ -40,7 +21,7 @@ StatusOr<json::value> HandleCreateBackup(const Call& call) {
   const json::value* to = FindField(body, "to");
   if (to == nullptr) return absl::InvalidArgumentError("to: missing (file:///path or s3://bucket/prefix)");
   VJ_ASSIGN_OR_RETURN(std::string uri, ReadString(*to, "to"));
-  return (*backup)(uri);
+  return backup(uri);
 }
 
 }  // namespace vj

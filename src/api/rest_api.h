@@ -38,6 +38,9 @@ struct RestApiOptions {
   std::function<StatusOr<boost::json::value>(const std::string& collection)> collection_cluster;
   // POST /cluster/rebalance[?replace_dead=true] (cluster mode; unset: 404 "not in a cluster").
   std::function<StatusOr<boost::json::value>(bool replace_dead)> rebalance;
+  // POST /vjvector/backups: a backup of the node to the target URI, its summary the route's result
+  // (backup/backup.h, set by the server on a standalone node; unset: 501, cluster mode).
+  std::function<StatusOr<boost::json::value>(const std::string& uri)> backup;
   // Cluster mode: the collection that serves one shard of `collection` on this node, for the internal
   // routes /internal/shards/{name}/{shard}/... that peers call. `write` asks for the shard's primary
   // path (replicating, never forwarding again); reads get the local replica. `apply_by_unix_ms` is a

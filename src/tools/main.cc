@@ -20,7 +20,6 @@
 
 #include <absl/strings/str_cat.h>
 
-#include "api/backup_route.h"
 #include "api/error_mapping.h"
 #include "api/replication_route.h"
 #include "api/rest_api.h"
@@ -794,9 +793,9 @@ int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
     live_cluster.store(cluster.get(), std::memory_order_release);
   } else {
     api_options.snapshots = snapshots.get();
-    vj::InstallBackupRoute(vj::BackupRoute(
+    api_options.backup = vj::BackupRoute(
         *database, vj::S3SettingsFromEnvironment({config.backup_s3_endpoint, config.backup_s3_region,
-                                                  config.backup_s3_access_key_id, config.backup_s3_secret_access_key})));
+                                                  config.backup_s3_access_key_id, config.backup_s3_secret_access_key}));
     api = std::make_unique<vj::RestApi>(*database, api_options);
   }
   live_catalog.store(cluster ? static_cast<vj::Catalog*>(cluster.get()) : database.get(), std::memory_order_release);
@@ -915,7 +914,6 @@ int Serve(const vj::ServerConfig& config, const ConfigReader& reread_config) {
   }
   api.reset();
   cluster.reset();
-  vj::InstallBackupRoute({});  // it holds the database
   snapshots.reset();  // waits for snapshots being built in the background
   database.reset();
   if (membership) membership->Stop();  // revokes the lease: peers see this node leave at once
